@@ -1,0 +1,47 @@
+// The `orders` command. Each subcommand lives in its own file, loaded only when asked for.
+import { CliError } from './cli-error.js';
+
+export interface Command {
+  /** Runs the command; resolves with the exit code (0 when omitted). */
+  run(args: string[]): Promise<number | void>;
+}
+
+const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  serve: { summary: 'run the service (API and workers) on the embedded store or ESDB_CONNECTION_STRING', load: () => import('./serve-command.js') },
+  eventstore: { summary: 'run the embedded EventStoreDB-compatible server alone', load: () => import('./eventstore-command.js') },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((name) => name.length));
+  const lines = Object.entries(commands).map(([name, { summary }]) => `  ${name.padEnd(width)}  ${summary}`);
+  return ['Usage: orders <command> [options]', '', 'Commands:', ...lines, '', 'Run `orders <command> --help` for its options.'].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const entry = commands[name];
+  if (!entry) throw new CliError(`unknown command '${name}' (run \`orders --help\` for the list)`, 2);
+  const command = await entry.load();
+  return (await command.run(rest)) ?? 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof CliError) {
+      console.error(`orders: ${err.message}`);
+      process.exitCode = err.exitCode;
+    } else {
+      const message = err instanceof Error ? err.message : String(err);
+      console.error(`orders: ${message}`);
+      if (process.env.DEBUG) console.error(err);
+      process.exitCode = 1;
+    }
+  },
+);

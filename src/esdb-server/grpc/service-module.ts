@@ -1,0 +1,26 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { EventLog } from '../log/types.js';
+
+/** What every gRPC service of the embedded server hands to the server assembly. */
+export interface ServiceModule {
+  definition: grpc.ServiceDefinition;
+  implementation: grpc.UntypedServiceImplementation;
+  /** Methods advertised through ServerFeatures.GetSupportedMethods. */
+  supportedMethods: SupportedMethod[];
+  /** Ends live calls (subscriptions) and timers before the server shuts down. */
+  close?(): Promise<void> | void;
+}
+
+export interface SupportedMethod {
+  serviceName: string; // e.g. 'event_store.client.streams.streams' (lower-case, as EventStoreDB)
+  methodName: string; // lower-case, e.g. 'batchappend'
+  features?: string[];
+}
+
+export interface ServerContext {
+  log: EventLog;
+  host: string;
+  port: number;
+  /** Largest total size of one append in bytes (EventStoreDB default: 16 MiB). */
+  maxAppendSize: number;
+}
