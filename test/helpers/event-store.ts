@@ -1,0 +1,33 @@
+// Starts a real embedded event store on a free port for a test file. Never mock the client.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EventStoreDBClient } from '@eventstore/db-client';
+import { startEventStoreServer, type EventStoreServer } from '../../src/esdb-server/index.js';
+
+export interface TestEventStore {
+  server: EventStoreServer;
+  client: EventStoreDBClient;
+  connectionString: string;
+  /** Folder of the SQLite files when started with `durable: true`. */
+  dataDir: string | undefined;
+  close(): Promise<void>;
+}
+
+export async function startTestEventStore(options: { durable?: boolean; dataDir?: string } = {}): Promise<TestEventStore> {
+  const ownDir = options.durable && !options.dataDir ? mkdtempSync(join(tmpdir(), 'order-store-esdb-')) : undefined;
+  const dataDir = options.dataDir ?? ownDir;
+  const server = await startEventStoreServer(dataDir ? { port: 0, dataDir } : { port: 0, memory: true });
+  const client = EventStoreDBClient.connectionString(server.connectionString);
+  return {
+    server,
+    client,
+    connectionString: server.connectionString,
+    dataDir,
+    async close() {
+      await client.dispose();
+      await server.close();
+      if (ownDir) rmSync(ownDir, { recursive: true, force: true });
+    },
+  };
+}
