@@ -11,3 +11,11 @@ export class MaximumAppendSizeExceededError extends Error {
     this.name = 'MaximumAppendSizeExceededError';
   }
 }
+
+/** Streams written by the system projections ($ce-, $et-, $bc-, $streams) take no client appends. */
+export class AccessDeniedError extends Error {
+  constructor(readonly stream: string) {
+    super(`Access to stream '${stream}' is denied: it is written by a system projection.`);
+    this.name = 'AccessDeniedError';
+  }
+}

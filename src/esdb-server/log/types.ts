@@ -40,6 +40,7 @@ export interface ResolvedEvent {
 }
 
 export type AppendResult =
+  /** nextRevision is -1 when the stream still has no events; position -1 when nothing was written. */
   | { kind: 'success'; nextRevision: number; position: number }
   | { kind: 'wrong_expected_version'; currentRevision: number | 'no_stream'; expected: ExpectedRevision };
 
