@@ -1,0 +1,80 @@
+// Streams.Read without the subscription option: a finite read of a stream or of $all, in pages so
+// a large read never sits in memory at once, each page written with backpressure.
+import type { EventLog, ResolvedEvent } from '../log/types.js';
+import { streamsPb } from './protocol.js';
+import type { CallWriter } from './call-writer.js';
+import { streamIdentifier, toReadEvent, type UuidFormat } from './conversions.js';
+import type { ReadRequest } from './read-request.js';
+import { streamDeleted } from './rpc-errors.js';
+
+type ReadResp = InstanceType<typeof streamsPb.ReadResp>;
+
+export const READ_PAGE_SIZE = 512;
+
+export function eventResponse(resolved: ResolvedEvent, uuidFormat: UuidFormat): ReadResp {
+  return new streamsPb.ReadResp().setEvent(toReadEvent(resolved, uuidFormat));
+}
+
+/** Revision of a read event within the stream that was read (the link's, for a link stream). */
+export function revisionInReadStream(resolved: ResolvedEvent): number {
+  const own = resolved.link ?? resolved.event;
+  if (!own) throw new Error('read returned an event with neither event nor link');
+  return own.revision;
+}
+
+export async function readStreamToCall(log: EventLog, request: ReadRequest, writer: CallWriter<ReadResp>): Promise<void> {
+  if (request.source.kind !== 'stream') throw new Error('readStreamToCall needs a stream source');
+  const { stream } = request.source;
+  let from = request.source.from;
+  let remaining = request.count ?? 0;
+  for (let first = true; ; first = false) {
+    const result = log.readStream(stream, {
+      from,
+      direction: request.direction,
+      maxCount: Math.min(READ_PAGE_SIZE, remaining),
+      resolveLinkTos: request.resolveLinkTos,
+    });
+    if (result.kind === 'deleted') throw streamDeleted(stream);
+    if (result.kind === 'not_found') {
+      // A missing stream is a normal message, not an error; one deleted mid-read simply ends.
+      if (first) await writer.write(new streamsPb.ReadResp().setStreamNotFound(new streamsPb.ReadResp.StreamNotFound().setStreamIdentifier(streamIdentifier(stream))));
+      return;
+    }
+    for (const resolved of result.events) {
+      if (!(await writer.write(eventResponse(resolved, request.uuidFormat)))) return;
+    }
+    remaining -= result.events.length;
+    const last = result.events.at(-1);
+    if (!last || remaining <= 0) return;
+    const revision = revisionInReadStream(last);
+    if (request.direction === 'forwards') {
+      if (revision >= result.lastRevision) return;
+      from = revision + 1;
+    } else {
+      if (revision <= 0) return;
+      from = revision - 1;
+    }
+  }
+}
+
+export async function readAllToCall(log: EventLog, request: ReadRequest, writer: CallWriter<ReadResp>): Promise<void> {
+  if (request.source.kind !== 'all') throw new Error('readAllToCall needs the $all source');
+  let from = request.source.from;
+  let remaining = request.count ?? 0;
+  while (remaining > 0) {
+    const result = log.readAll({
+      from,
+      direction: request.direction,
+      maxCount: Math.min(READ_PAGE_SIZE, remaining),
+      resolveLinkTos: request.resolveLinkTos,
+      filter: request.filter?.filter,
+    });
+    for (const resolved of result.events) {
+      if (!(await writer.write(eventResponse(resolved, request.uuidFormat)))) return;
+    }
+    remaining -= result.events.length;
+    if (result.endOfLog || result.lastScannedPosition === undefined) return;
+    // Forwards reads start inclusive, backwards reads exclusive.
+    from = request.direction === 'forwards' ? result.lastScannedPosition + 1 : result.lastScannedPosition;
+  }
+}

@@ -1,0 +1,90 @@
+// Errors the way EventStoreDB sends them: a gRPC status plus trailer metadata whose `exception`
+// key selects the client's error class; each exception needs its companion keys, or the client
+// throws a TypeError instead of the right error.
+import * as grpc from '@grpc/grpc-js';
+import type { ExpectedRevision } from '../log/types.js';
+
+export interface RpcError extends Error {
+  code: grpc.status;
+  details: string;
+  metadata: grpc.Metadata;
+}
+
+export function rpcError(code: grpc.status, details: string, trailers: Record<string, string> = {}): RpcError {
+  const metadata = new grpc.Metadata();
+  for (const [key, value] of Object.entries(trailers)) metadata.set(key, value);
+  return Object.assign(new Error(details), { code, details, metadata });
+}
+
+export function isRpcError(error: unknown): error is RpcError {
+  return error instanceof Error && typeof (error as Partial<RpcError>).code === 'number' && (error as Partial<RpcError>).metadata instanceof grpc.Metadata;
+}
+
+export function invalidArgument(details: string): RpcError {
+  return rpcError(grpc.status.INVALID_ARGUMENT, details);
+}
+
+export function streamDeleted(stream: string): RpcError {
+  return rpcError(grpc.status.FAILED_PRECONDITION, `Event stream '${stream}' is deleted.`, {
+    exception: 'stream-deleted',
+    'stream-name': stream,
+  });
+}
+
+export function wrongExpectedVersion(stream: string, expected: ExpectedRevision, current: number | 'no_stream'): RpcError {
+  const trailers: Record<string, string> = {
+    exception: 'wrong-expected-version',
+    'stream-name': stream,
+    'expected-version': String(expectedVersionNumber(expected)),
+  };
+  // Without `actual-version` the client reports 'no_stream'.
+  if (current !== 'no_stream') trailers['actual-version'] = String(current);
+  return rpcError(
+    grpc.status.FAILED_PRECONDITION,
+    `Append failed due to WrongExpectedVersion. Stream: ${stream}, Expected version: ${expectedVersionNumber(expected)}, Actual version: ${current === 'no_stream' ? -1 : current}`,
+    trailers,
+  );
+}
+
+export function maximumAppendSizeExceeded(maxAppendSize: number): RpcError {
+  return rpcError(grpc.status.INVALID_ARGUMENT, `Maximum Append Size of ${maxAppendSize} Exceeded.`, {
+    exception: 'maximum-append-size-exceeded',
+    'maximum-append-size': String(maxAppendSize),
+  });
+}
+
+export function missingRequiredMetadata(properties: string[]): RpcError {
+  return rpcError(grpc.status.INVALID_ARGUMENT, `Missing required metadata properties: ${properties.join(', ')}.`, {
+    exception: 'missing-required-metadata-property',
+    'required-metadata-properties': properties.join(','),
+  });
+}
+
+export function accessDenied(stream: string): RpcError {
+  return rpcError(grpc.status.PERMISSION_DENIED, `Access to stream '${stream}' is denied.`, { exception: 'access-denied' });
+}
+
+export function serverShuttingDown(): RpcError {
+  return rpcError(grpc.status.UNAVAILABLE, 'Server is shutting down.');
+}
+
+/** Anything unexpected becomes a plain INTERNAL status rather than a crash or a hang. */
+export function toRpcError(error: unknown): RpcError {
+  if (isRpcError(error)) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return rpcError(grpc.status.INTERNAL, message);
+}
+
+/** EventStoreDB's numeric form of an expected version, as carried in error trailers. */
+export function expectedVersionNumber(expected: ExpectedRevision): number {
+  switch (expected) {
+    case 'any':
+      return -2;
+    case 'no_stream':
+      return -1;
+    case 'stream_exists':
+      return -4;
+    default:
+      return expected;
+  }
+}
