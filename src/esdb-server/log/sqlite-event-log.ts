@@ -113,7 +113,6 @@ CREATE TABLE IF NOT EXISTS events (
   metadata BLOB NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS events_by_stream ON events (stream_id, revision);
-CREATE INDEX IF NOT EXISTS events_by_id ON events (event_id);
 CREATE TABLE IF NOT EXISTS links (
   stream_id INTEGER NOT NULL,
   revision INTEGER NOT NULL,
@@ -124,6 +123,8 @@ CREATE TABLE IF NOT EXISTS links (
 
 const EVENT_COLUMNS = 'e.position, e.revision, e.event_id, e.type, e.content_type, e.created_us, e.data, e.metadata';
 const EMPTY = new Uint8Array(0);
+/** How many of a stream's newest events an `any` append is checked against for a retry. */
+const IDEMPOTENCY_WINDOW = 1_000;
 
 export function openSqliteEventLog(options: SqliteEventLogOptions): EventLog {
   return new SqliteEventLog(options);
@@ -162,8 +163,8 @@ class SqliteEventLog implements EventLog {
       idsFrom: db.prepare<[number, number, number], { revision: number; event_id: Buffer; position: number }>(
         'SELECT revision, event_id, position FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?',
       ),
-      revisionOfId: db.prepare<[Buffer, number], { revision: number }>(
-        'SELECT revision FROM events WHERE event_id = ? AND stream_id = ? ORDER BY revision LIMIT 1',
+      recentId: db.prepare<[number, number, Buffer], { revision: number }>(
+        'SELECT revision FROM events WHERE stream_id = ? AND revision >= ? AND event_id = ? ORDER BY revision LIMIT 1',
       ),
       forwards: db.prepare<[string, number, number, number, number], EventRow>(
         `SELECT ${EVENT_COLUMNS}, ? AS stream FROM events e
@@ -327,7 +328,11 @@ class SqliteEventLog implements EventLog {
     if (!state || events.length === 0 || expected === 'stream_exists') return undefined;
     let first: number;
     if (expected === 'any') {
-      const found = this.statements.revisionOfId.get(uuidToBytes(events[0]!.id), state.id);
+      // Like EventStoreDB, `any` retries are recognised within a bounded window: the stream's
+      // newest events. A random-id index over all events would cost more than it gives.
+      const from = Math.max(0, state.lastRevision - events.length - IDEMPOTENCY_WINDOW + 1);
+      const firstId = uuidToBytes(events[0]!.id);
+      const found = this.statements.recentId.get(state.id, from, firstId);
       if (!found) return undefined;
       first = found.revision;
     } else {
