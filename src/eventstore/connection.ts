@@ -1,0 +1,21 @@
+// The one way the service opens EventStoreDB: a connection string, embedded or real.
+import { EventStoreDBClient, StreamNotFoundError } from '@eventstore/db-client';
+
+export type { EventStoreDBClient };
+
+export function connectEventStore(connectionString: string): EventStoreDBClient {
+  return EventStoreDBClient.connectionString(connectionString);
+}
+
+/** A stream nobody writes: reading it proves the store answers without touching real data. */
+const PROBE_STREAM = 'order-store-readiness-probe';
+
+/** True when the store answers a read within the timeout. */
+export async function isEventStoreReachable(client: EventStoreDBClient, timeoutMs = 2_000): Promise<boolean> {
+  try {
+    for await (const _event of client.readStream(PROBE_STREAM, { maxCount: 1, deadline: timeoutMs })) break;
+    return true;
+  } catch (error) {
+    return error instanceof StreamNotFoundError;
+  }
+}

@@ -1,0 +1,26 @@
+// Failures of an optimistic-concurrency write, with stable codes the API maps to HTTP.
+
+/** The caller's If-Match named a revision the stream is no longer (or not yet) at. */
+export class PreconditionFailedError extends Error {
+  readonly code = 'PRECONDITION_FAILED';
+  constructor(
+    readonly streamName: string,
+    readonly expectedRevision: bigint,
+    readonly actualRevision: bigint | undefined,
+  ) {
+    super(`${streamName} is at revision ${actualRevision ?? 'none'}, not ${expectedRevision}`);
+    this.name = 'PreconditionFailedError';
+  }
+}
+
+/** Other writers kept moving the stream while the command was retried on fresh state. */
+export class ConcurrencyConflictError extends Error {
+  readonly code = 'CONCURRENCY_CONFLICT';
+  constructor(
+    readonly streamName: string,
+    readonly attempts: number,
+  ) {
+    super(`${streamName} kept changing concurrently; gave up after ${attempts} attempts`);
+    this.name = 'ConcurrencyConflictError';
+  }
+}

@@ -1,0 +1,52 @@
+// Domain events to EventStoreDB events and back. Reading upcasts and validates through the
+// catalogue, so every consumer sees current schemas.
+import { jsonEvent, type EventData, type JSONType, type RecordedEvent } from '@eventstore/db-client';
+import { parseOrderEvent, parseOrderEventMetadata, type OrderEvent, type OrderEventMetadata } from '../orders/events.js';
+import type { NewOrderEvent } from '../orders/event-factory.js';
+
+export function toEventData(newEvent: NewOrderEvent): EventData {
+  return jsonEvent({
+    id: newEvent.id,
+    type: newEvent.event.type,
+    data: newEvent.event.data as JSONType,
+    metadata: newEvent.metadata as unknown as JSONType,
+  });
+}
+
+/** An order event as stored: the domain event plus where and when it was written. */
+export interface StoredOrderEvent {
+  id: string;
+  streamName: string;
+  revision: bigint;
+  position: { commit: bigint; prepare: bigint } | undefined;
+  created: Date;
+  event: OrderEvent;
+  /** Undefined when the event was written without this service's metadata. */
+  metadata: OrderEventMetadata | undefined;
+  /** The metadata exactly as stored. */
+  rawMetadata: unknown;
+}
+
+export function fromRecordedEvent(recorded: RecordedEvent): StoredOrderEvent {
+  const data = recorded.isJson ? recorded.data : decodeJson(recorded.data as Uint8Array);
+  const rawMetadata = recorded.metadata instanceof Uint8Array ? decodeJson(recorded.metadata) : recorded.metadata;
+  return {
+    id: recorded.id,
+    streamName: recorded.streamId,
+    revision: recorded.revision,
+    position: recorded.position,
+    created: recorded.created,
+    event: parseOrderEvent(recorded.type, data, rawMetadata),
+    metadata: parseOrderEventMetadata(rawMetadata),
+    rawMetadata,
+  };
+}
+
+function decodeJson(bytes: Uint8Array): unknown {
+  if (bytes.byteLength === 0) return undefined;
+  try {
+    return JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,92 @@
+// Runs one order command: load, decide, append with the expected revision. Without a caller's
+// expected revision, a concurrent write is retried on fresh state a few times.
+import { WrongExpectedVersionError, type EventStoreDBClient } from '@eventstore/db-client';
+import { decide } from '../orders/order-decider.js';
+import { foldOrder, type OrderState } from '../orders/order-state.js';
+import { toNewEvents } from '../orders/event-factory.js';
+import { orderStreamName } from '../orders/stream-names.js';
+import type { OrderCommand } from '../orders/commands.js';
+import type { OrderEvent } from '../orders/events.js';
+import { commandConflictsTotal } from '../observability/metrics.js';
+import { ConcurrencyConflictError, PreconditionFailedError } from './errors.js';
+import { appendOrderEvents, loadOrder, type LoadedOrder } from './order-stream.js';
+import type { OrderStateCache } from './order-state-cache.js';
+
+export interface CommandDeps {
+  client: EventStoreDBClient;
+  cache?: OrderStateCache;
+}
+
+export interface CommandOptions {
+  /** From If-Match: append only if the stream is at this revision, else PreconditionFailedError. */
+  expectedRevision?: bigint;
+  /** Attempts in all when other writers move the stream concurrently. */
+  maxAttempts?: number;
+}
+
+export interface CommandResult {
+  state: OrderState;
+  /** The stream's revision after the command. */
+  revision: bigint | undefined;
+  /** What the command appended; empty when it was an idempotent replay. */
+  events: OrderEvent[];
+}
+
+export const DEFAULT_MAX_ATTEMPTS = 5;
+
+export async function handleOrderCommand(deps: CommandDeps, command: OrderCommand, options: CommandOptions = {}): Promise<CommandResult> {
+  const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  const { orderId } = command;
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    // A cached state is only trusted on the first attempt and only to try the append.
+    const cached = attempt === 1 && options.expectedRevision === undefined ? deps.cache?.get(orderId) : undefined;
+    let loaded: LoadedOrder = cached ?? (await loadOrder(deps.client, orderId));
+    let events: OrderEvent[];
+    try {
+      checkPrecondition(command, loaded, options.expectedRevision);
+      events = decide(command, loaded.state);
+      if (cached && events.length === 0) throw new StaleCacheSuspected();
+    } catch (error) {
+      if (!cached) throw error;
+      // Refusals and replays are answered from the stream itself, never from memory.
+      loaded = await loadOrder(deps.client, orderId);
+      events = decide(command, loaded.state);
+    }
+    if (events.length === 0) return { state: loaded.state, revision: loaded.revision, events };
+
+    try {
+      const revision = await appendOrderEvents(deps.client, orderId, toNewEvents(events, command.context), options.expectedRevision ?? loaded.revision);
+      const state = foldOrder(events, loaded.state);
+      deps.cache?.set(orderId, { state, revision });
+      return { state, revision, events };
+    } catch (error) {
+      if (!(error instanceof WrongExpectedVersionError)) throw error;
+      deps.cache?.delete(orderId);
+      if (options.expectedRevision !== undefined) {
+        throw new PreconditionFailedError(orderStreamName(orderId), options.expectedRevision, toRevision(error.actualVersion));
+      }
+      commandConflictsTotal.inc({ outcome: attempt < maxAttempts ? 'retried' : 'gave_up' });
+      // Jitter spreads writers that collided so they do not collide again in lockstep.
+      await delay(Math.random() * 3 * attempt);
+    }
+  }
+  throw new ConcurrencyConflictError(orderStreamName(orderId), maxAttempts);
+}
+
+/** If-Match applies only to an order the caller can see: anything else answers as the decider says. */
+function checkPrecondition(command: OrderCommand, loaded: LoadedOrder, expectedRevision: bigint | undefined): void {
+  if (expectedRevision === undefined || !loaded.state.exists || loaded.state.tenantId !== command.context.tenantId) return;
+  if (loaded.revision !== expectedRevision) {
+    throw new PreconditionFailedError(orderStreamName(command.orderId), expectedRevision, loaded.revision);
+  }
+}
+
+class StaleCacheSuspected extends Error {}
+
+function toRevision(version: unknown): bigint | undefined {
+  return typeof version === 'bigint' ? version : undefined;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
