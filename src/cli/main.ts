@@ -9,6 +9,8 @@ export interface Command {
 const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
   serve: { summary: 'run the service (API and workers) on the embedded store or ESDB_CONNECTION_STRING', load: () => import('./serve-command.js') },
   eventstore: { summary: 'run the embedded EventStoreDB-compatible server alone', load: () => import('./eventstore-command.js') },
+  history: { summary: 'every event of an order with the state after each', load: () => import('./history-command.js') },
+  trace: { summary: 'the causation tree of every event carrying a correlation id', load: () => import('./trace-command.js') },
 };
 
 function usage(): string {

@@ -1,0 +1,65 @@
+// Opens the event store for a subcommand and fails fast, in one line, when it is unreachable:
+// an operator typing a command should not wait for gRPC's reconnect back-off.
+import { EventStoreDBClient, BACKWARDS, END, isCommandError } from '@eventstore/db-client';
+import { CliError } from './cli-error.js';
+
+/** How long the first call may take before the store counts as unreachable. */
+export const REACH_DEADLINE_MS = 3_000;
+
+export interface StoreConnection {
+  client: EventStoreDBClient;
+  connectionString: string;
+  close(): Promise<void>;
+}
+
+export async function connectStore(connectionString: string): Promise<StoreConnection> {
+  let client: EventStoreDBClient;
+  try {
+    client = EventStoreDBClient.connectionString(connectionString);
+  } catch (err) {
+    throw new CliError(`invalid ESDB_CONNECTION_STRING '${connectionString}': ${messageOf(err)}`);
+  }
+  try {
+    // Reading the newest event of $all proves the store answers; the deadline bounds a silent host.
+    for await (const _ of client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: 1, deadline: REACH_DEADLINE_MS })) break;
+  } catch (err) {
+    disposeQuietly(client);
+    throw new CliError(`cannot reach the event store at ${connectionString}: ${reasonOf(err)}`);
+  }
+  return {
+    client,
+    connectionString,
+    close: async () => disposeQuietly(client),
+  };
+}
+
+/**
+ * Closes the client's channels without waiting: the client's dispose() promise can stay pending
+ * after the channels are gone, and awaiting it would leave a command's result unprinted.
+ */
+function disposeQuietly(client: EventStoreDBClient): void {
+  client.dispose().catch(() => undefined);
+}
+
+/** Runs `work` with a connected store and always disposes of the client, so the process can exit. */
+export async function withStore<T>(connectionString: string, work: (store: StoreConnection) => Promise<T>): Promise<T> {
+  const store = await connectStore(connectionString);
+  try {
+    return await work(store);
+  } finally {
+    await store.close().catch(() => undefined);
+  }
+}
+
+function reasonOf(err: unknown): string {
+  if (err instanceof Error && isCommandError(err)) return `${err.type}: ${firstLine(err.message)}`;
+  return firstLine(messageOf(err));
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0] ?? text;
+}

@@ -1,0 +1,116 @@
+// `orders history` and `orders trace` against a real embedded store, run as the operator runs them.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
+import { runCli } from '../../helpers/cli.js';
+import { createOrder, pay, seedOrder, ship, type SeededCommand } from './seed-orders.js';
+
+let store: TestEventStore;
+let env: Record<string, string>;
+let orderCommands: SeededCommand[];
+let reaction: SeededCommand[];
+
+beforeAll(async () => {
+  store = await startTestEventStore();
+  env = { ESDB_CONNECTION_STRING: store.connectionString };
+  orderCommands = await seedOrder(store.client, 'ord-1', [createOrder(2500), pay(1000, 'pay-1'), pay(1500, 'pay-2'), ship()], {
+    correlationId: 'corr-checkout',
+  });
+  // A reaction to the order's creation, on another order, in the same conversation.
+  const created = orderCommands[0]!.eventIds[0]!;
+  reaction = await seedOrder(store.client, 'ord-2', [createOrder(900, 'gift')], { correlationId: 'corr-checkout', causationId: created });
+  await seedOrder(store.client, 'ord-other', [createOrder(100)], { correlationId: 'corr-unrelated' });
+});
+
+afterAll(async () => {
+  await store?.close();
+});
+
+describe('orders history', () => {
+  it('lists every appended event with its correlation, causation and the state after it', async () => {
+    const result = await runCli(['history', 'ord-1', '--json'], { env });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const entries = JSON.parse(result.stdout) as Array<Record<string, unknown> & { state: Record<string, unknown> }>;
+    expect(entries.map((entry) => entry.type)).toEqual([
+      'order.created',
+      'payment.processed',
+      'payment.processed',
+      'order.paid',
+      'order.status_changed',
+      'order.shipped',
+      'order.status_changed',
+    ]);
+    expect(entries.map((entry) => entry.revision)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    const expectedIds = orderCommands.flatMap((command) => command.eventIds);
+    expect(entries.map((entry) => entry.eventId)).toEqual(expectedIds);
+    expect(entries.every((entry) => entry.correlationId === 'corr-checkout')).toBe(true);
+    expect(entries[1]!.causationId).toBe(orderCommands[1]!.commandId);
+    expect(entries.map((entry) => [entry.state.status, entry.state.paidAmount])).toEqual([
+      ['PENDING', 0],
+      ['PENDING', 1000],
+      ['PENDING', 2500],
+      ['PAID', 2500],
+      ['PAID', 2500],
+      ['SHIPPED', 2500],
+      ['SHIPPED', 2500],
+    ]);
+  });
+
+  it('prints a readable line per event with its key data and the resulting status', async () => {
+    const result = await runCli(['history', 'ord-1'], { env });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('order ord-1 (tenant tenant-a): 7 events');
+    expect(result.stdout).toContain('payment pay-2: 15.00 EUR by card, paid so far 25.00 EUR');
+    expect(result.stdout).toContain('PENDING -> PAID (payment received)');
+    expect(result.stdout).toContain(`correlation corr-checkout  causation ${orderCommands[3]!.commandId}`);
+    expect(result.stdout.trimEnd().split('\n').at(-1)).toBe('    => SHIPPED, total 25.00 EUR, paid 25.00 EUR, shipped with DHL TRACK-1');
+  });
+
+  it('fails in one line with a non-zero exit for an order that does not exist', async () => {
+    const result = await runCli(['history', 'no-such-order'], { env });
+    expect(result.code).not.toBe(0);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.trim().split('\n')).toEqual(["orders: order 'no-such-order' not found (no stream order-no-such-order)"]);
+  });
+});
+
+describe('orders trace', () => {
+  it('draws every event of the correlation, across streams, under the command or event that caused it', async () => {
+    const result = await runCli(['trace', 'corr-checkout'], { env });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('correlation corr-checkout: 8 events in 2 streams');
+    const skeleton = lines.slice(1).map((line) => line.replace(/(order\.[a-z_]+|payment\.processed)\s.*$/, '$1').replace(/command \S+.*$/, 'command'));
+    expect(skeleton).toEqual([
+      'command',
+      '└─ order.created',
+      '   └─ command',
+      '      └─ order.created',
+      'command',
+      '└─ payment.processed',
+      'command',
+      '├─ payment.processed',
+      '├─ order.paid',
+      '└─ order.status_changed',
+      'command',
+      '├─ order.shipped',
+      '└─ order.status_changed',
+    ]);
+    expect(lines[1]).toBe(`command ${orderCommands[0]!.commandId}`);
+    expect(lines[3]).toBe(`   └─ command ${reaction[0]!.commandId} (caused by ${orderCommands[0]!.eventIds[0]})`);
+    expect(lines[4]).toContain('order-ord-2@0');
+    expect(result.stdout).not.toContain('ord-other');
+  });
+
+  it('fails in one line for a correlation id no event carries, and for an unreachable store', async () => {
+    const unknown = await runCli(['trace', 'corr-nobody'], { env });
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr.trim()).toBe("orders: no events carry correlation id 'corr-nobody'");
+
+    const unreachable = await runCli(['trace', 'corr-checkout'], { env: { ESDB_CONNECTION_STRING: 'esdb://127.0.0.1:1?tls=false' } });
+    expect(unreachable.code).not.toBe(0);
+    expect(unreachable.stderr.trim().split('\n')).toHaveLength(1);
+    expect(unreachable.stderr).toContain('cannot reach the event store at esdb://127.0.0.1:1?tls=false');
+  });
+});

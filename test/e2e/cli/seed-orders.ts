@@ -1,0 +1,66 @@
+// Seeds order histories the way the service writes them: commands through the decider, events
+// through the event factory and the serialiser, appended with the real client.
+import { randomUUID } from 'node:crypto';
+import type { EventStoreDBClient } from '@eventstore/db-client';
+import { toEventData } from '../../../src/eventstore/event-serialization.js';
+import {
+  decide,
+  foldOrder,
+  orderStreamName,
+  toNewEvents,
+  type CommandContext,
+  type OrderCommand,
+  type OrderEvent,
+  type OrderState,
+} from '../../../src/orders/index.js';
+
+export type CommandWithoutContext = OrderCommand extends infer C ? (C extends OrderCommand ? Omit<C, 'context' | 'orderId'> : never) : never;
+
+export interface SeededCommand {
+  commandId: string;
+  correlationId: string;
+  events: OrderEvent[];
+  eventIds: string[];
+}
+
+/** Runs `commands` against order `orderId` in turn, appending each command's events. */
+export async function seedOrder(
+  client: EventStoreDBClient,
+  orderId: string,
+  commands: CommandWithoutContext[],
+  options: { tenantId?: string; correlationId?: string; at?: (index: number) => string; causationId?: string } = {},
+): Promise<SeededCommand[]> {
+  const seeded: SeededCommand[] = [];
+  let history: OrderEvent[] = [];
+  let state: OrderState = foldOrder(history);
+  for (const [index, partial] of commands.entries()) {
+    const commandId = randomUUID();
+    const context: CommandContext = {
+      commandId,
+      tenantId: options.tenantId ?? 'tenant-a',
+      actor: 'api-key:test',
+      at: options.at?.(index) ?? new Date(Date.UTC(2026, 0, 1, 0, 0, index)).toISOString(),
+      correlationId: options.correlationId ?? randomUUID(),
+      ...(options.causationId && index === 0 ? { causationId: options.causationId } : {}),
+    };
+    const command = { ...partial, orderId, context } as OrderCommand;
+    const events = decide(command, state);
+    const newEvents = toNewEvents(events, context);
+    await client.appendToStream(orderStreamName(orderId), newEvents.map(toEventData));
+    history = [...history, ...events];
+    state = foldOrder(history);
+    seeded.push({ commandId, correlationId: context.correlationId, events, eventIds: newEvents.map((event) => event.id) });
+  }
+  return seeded;
+}
+
+export const createOrder = (total = 2500, sku = 'sku-1'): CommandWithoutContext => ({
+  type: 'CreateOrder',
+  customer: { id: 'cust-1', name: 'Ada', phone: '+14155550100' },
+  currency: 'EUR',
+  items: [{ sku, quantity: 1, unitPrice: total }],
+});
+export const pay = (amount: number, paymentId = 'pay-1'): CommandWithoutContext => ({ type: 'RecordPayment', paymentId, amount, method: 'card' });
+export const ship = (): CommandWithoutContext => ({ type: 'ShipOrder', carrier: 'DHL', trackingNumber: 'TRACK-1' });
+export const deliver = (): CommandWithoutContext => ({ type: 'DeliverOrder' });
+export const cancel = (reason = 'changed mind'): CommandWithoutContext => ({ type: 'CancelOrder', reason });
