@@ -1,0 +1,54 @@
+// `orders eventstore`: runs the embedded EventStoreDB-compatible server alone, until SIGINT/SIGTERM.
+import { startEventStoreServer, type EventStoreServerOptions } from '../esdb-server/index.js';
+import { parseCommandArgs, parseCount } from './args.js';
+import { CliError } from './cli-error.js';
+
+const HELP = `Usage: orders eventstore [options]
+
+Runs the embedded EventStoreDB-compatible gRPC server and prints its connection string.
+
+Options:
+  --port <n>       port to listen on (default 2113; 0 picks a free one)
+  --host <addr>    interface to listen on (default 127.0.0.1)
+  --data <dir>     folder of the SQLite store (created when missing)
+  --memory         keep everything in memory (a throw-away store)
+  -h, --help       show this help`;
+
+const OPTIONS = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  data: { type: 'string' },
+  memory: { type: 'boolean' },
+} as const;
+
+export async function run(args: string[]): Promise<number> {
+  const parsed = parseCommandArgs(args, { options: OPTIONS, positionals: { min: 0, max: 0 }, help: HELP });
+  if (!parsed) return 0;
+  const { values } = parsed;
+  if (values.memory && values.data !== undefined) throw new CliError('--memory and --data exclude each other', 2);
+  if (!values.memory && values.data === undefined) throw new CliError('give --data <dir> or --memory', 2);
+  if (values.data === '') throw new CliError('--data needs a folder', 2);
+  const port = values.port === undefined ? 2113 : parseCount(values.port, '--port');
+  if (port > 65_535) throw new CliError(`--port must be at most 65535, got ${port}`, 2);
+
+  const options: EventStoreServerOptions = values.memory ? { memory: true } : { dataDir: values.data };
+  let server;
+  try {
+    server = await startEventStoreServer({ ...options, port, host: values.host ?? '127.0.0.1' });
+  } catch (err) {
+    throw new CliError(`cannot start the event store: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  console.log(server.connectionString);
+
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await server.close();
+  return 0;
+}
