@@ -119,7 +119,7 @@ describe('subscribing to $all', () => {
     await Promise.all([client.appendToStream(stream, orderEvents(2)), client.appendToStream(stream, orderEvents(2))]);
     const events = await seen.until(7);
     await subscription.unsubscribe();
-    const positions = events.map((e) => e.event!.position.commit);
+    const positions = events.map((e) => e.event!.position!.commit);
     for (let i = 1; i < positions.length; i++) expect(positions[i]!).toBeGreaterThan(positions[i - 1]!);
     expect(events.map((e) => e.event!.revision)).toEqual([0n, 1n, 2n, 3n, 4n, 5n, 6n]);
   });
