@@ -1,0 +1,152 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import { EventStoreDBClient, jsonEvent } from '@eventstore/db-client';
+import streamsGrpc from '@eventstore/db-client/generated/streams_grpc_pb.js';
+import streamsPb from '@eventstore/db-client/generated/streams_pb.js';
+import sharedPb from '@eventstore/db-client/generated/shared_pb.js';
+import featuresGrpc from '@eventstore/db-client/generated/serverfeatures_grpc_pb.js';
+import { startEventStoreServer } from '../../../src/esdb-server/index.js';
+import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
+import { collect, eventually, orderEvents, record } from './support.js';
+
+let store: TestEventStore;
+let raw: InstanceType<typeof streamsGrpc.StreamsClient>;
+beforeAll(async () => {
+  store = await startTestEventStore();
+  raw = new streamsGrpc.StreamsClient(`127.0.0.1:${store.server.port}`, grpc.credentials.createInsecure());
+});
+afterAll(async () => {
+  raw.close();
+  await store.close();
+});
+
+const stillServes = async () => {
+  const stream = `order-${randomUUID()}`;
+  await store.client.appendToStream(stream, orderEvents(1));
+  expect(await collect(store.client.readStream(stream))).toHaveLength(1);
+};
+
+function rawAppend(messages: InstanceType<typeof streamsPb.AppendReq>[]): Promise<grpc.ServiceError> {
+  return new Promise((resolve, reject) => {
+    const call = raw.append((error: grpc.ServiceError | null) => (error ? resolve(error) : reject(new Error('append succeeded'))));
+    for (const message of messages) call.write(message);
+    call.end();
+  });
+}
+
+const options = (stream: string) =>
+  new streamsPb.AppendReq().setOptions(
+    new streamsPb.AppendReq.Options().setStreamIdentifier(new sharedPb.StreamIdentifier().setStreamName(Buffer.from(stream))).setAny(new sharedPb.Empty()),
+  );
+const proposed = (id: string, metadata: Record<string, string>) => {
+  const message = new streamsPb.AppendReq.ProposedMessage().setId(new sharedPb.UUID().setString(id)).setData(Buffer.from('{}'));
+  for (const [key, value] of Object.entries(metadata)) message.getMetadataMap().set(key, value);
+  return new streamsPb.AppendReq().setProposedMessage(message);
+};
+
+describe('the embedded server as a whole', () => {
+  it('is found through esdb+discover:// gossip as the leader', async () => {
+    const discovering = EventStoreDBClient.connectionString(`esdb+discover://127.0.0.1:${store.server.port}?tls=false`);
+    try {
+      const stream = `order-${randomUUID()}`;
+      await discovering.appendToStream(stream, jsonEvent({ type: 't', data: {} }));
+      expect(await collect(discovering.readStream(stream))).toHaveLength(1);
+    } finally {
+      await discovering.dispose();
+    }
+  });
+
+  it('advertises its version and the methods it serves, including BatchAppend and gossip', async () => {
+    const features = new featuresGrpc.ServerFeaturesClient(`127.0.0.1:${store.server.port}`, grpc.credentials.createInsecure());
+    const reply = await new Promise<{ getEventStoreServerVersion(): string; getMethodsList(): { getServiceName(): string; getMethodName(): string }[] }>((resolve, reject) =>
+      features.getSupportedMethods(new sharedPb.Empty(), (error: grpc.ServiceError | null, value: never) => (error ? reject(error) : resolve(value))),
+    );
+    features.close();
+    expect(reply.getEventStoreServerVersion()).toMatch(/^\d+\.\d+\.\d+$/);
+    const methods = reply.getMethodsList().map((m) => `${m.getServiceName()}/${m.getMethodName()}`);
+    expect(methods).toEqual(
+      expect.arrayContaining([
+        'event_store.client.streams.streams/batchappend',
+        'event_store.client.streams.streams/append',
+        'event_store.client.streams.streams/read',
+        'event_store.client.gossip.gossip/read',
+      ]),
+    );
+  });
+
+  it('answers an append whose first message is not the options with INVALID_ARGUMENT and keeps serving', async () => {
+    const error = await rawAppend([proposed(randomUUID(), { type: 't', 'content-type': 'application/json' })]);
+    expect(error.code).toBe(grpc.status.INVALID_ARGUMENT);
+    await stillServes();
+  });
+
+  it('answers an event without a type with the missing-required-metadata exception', async () => {
+    const error = await rawAppend([options(`order-${randomUUID()}`), proposed(randomUUID(), { 'content-type': 'application/json' })]);
+    expect(error.metadata.get('exception')).toEqual(['missing-required-metadata-property']);
+    expect(error.metadata.get('required-metadata-properties')).toEqual(['type']);
+    await stillServes();
+  });
+
+  it('answers an event id that is not a UUID with INVALID_ARGUMENT', async () => {
+    const error = await rawAppend([options(`order-${randomUUID()}`), proposed('not-a-uuid', { type: 't', 'content-type': 'application/json' })]);
+    expect(error.code).toBe(grpc.status.INVALID_ARGUMENT);
+    await stillServes();
+  });
+
+  it('answers a read without options with INVALID_ARGUMENT instead of hanging', async () => {
+    const error = await new Promise<grpc.ServiceError>((resolve) => {
+      const call = raw.read(new streamsPb.ReadReq());
+      call.on('data', () => undefined);
+      call.on('error', resolve);
+    });
+    expect(error.code).toBe(grpc.status.INVALID_ARGUMENT);
+    await stillServes();
+  });
+
+  it('answers bytes that are not a protobuf message with an error and keeps serving', async () => {
+    const Garbage = grpc.makeGenericClientConstructor(
+      {
+        delete: {
+          path: '/event_store.client.streams.Streams/Delete',
+          requestStream: false,
+          responseStream: false,
+          requestSerialize: (value: Buffer) => value,
+          requestDeserialize: (value: Buffer) => value,
+          responseSerialize: (value: Buffer) => value,
+          responseDeserialize: (value: Buffer) => value,
+        },
+      },
+      'Garbage',
+    );
+    const garbage = new Garbage(`127.0.0.1:${store.server.port}`, grpc.credentials.createInsecure()) as unknown as {
+      delete(request: Buffer, callback: (error: grpc.ServiceError | null) => void): void;
+      close(): void;
+    };
+    const error = await new Promise<grpc.ServiceError | null>((resolve) => garbage.delete(Buffer.from([0xff, 0xff, 0xff, 0x07]), resolve));
+    garbage.close();
+    expect(error?.code).toBeDefined();
+    await stillServes();
+  });
+});
+
+describe('closing the server', () => {
+  it('ends live subscriptions with an error and finishes promptly', async () => {
+    const server = await startEventStoreServer({ memory: true, port: 0 });
+    const client = EventStoreDBClient.connectionString(server.connectionString);
+    try {
+      await client.appendToStream('order-1', orderEvents(1));
+      const subscription = client.subscribeToAll();
+      const seen = record(subscription);
+      await seen.caughtUp();
+      const started = Date.now();
+      await server.close();
+      expect(Date.now() - started).toBeLessThan(1_500);
+      const failure = await eventually(() => seen.failure);
+      expect(failure).toMatchObject({ type: 'unavailable' });
+    } finally {
+      await client.dispose();
+      await server.close();
+    }
+  });
+});
