@@ -6,6 +6,7 @@ import streamsGrpc from '@eventstore/db-client/generated/streams_grpc_pb.js';
 import streamsPb from '@eventstore/db-client/generated/streams_pb.js';
 import sharedPb from '@eventstore/db-client/generated/shared_pb.js';
 import featuresGrpc from '@eventstore/db-client/generated/serverfeatures_grpc_pb.js';
+import featuresPb from '@eventstore/db-client/generated/serverfeatures_pb.js';
 import { startEventStoreServer } from '../../../src/esdb-server/index.js';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
 import { collect, eventually, orderEvents, record } from './support.js';
@@ -59,8 +60,8 @@ describe('the embedded server as a whole', () => {
 
   it('advertises its version and the methods it serves, including BatchAppend and gossip', async () => {
     const features = new featuresGrpc.ServerFeaturesClient(`127.0.0.1:${store.server.port}`, grpc.credentials.createInsecure());
-    const reply = await new Promise<{ getEventStoreServerVersion(): string; getMethodsList(): { getServiceName(): string; getMethodName(): string }[] }>((resolve, reject) =>
-      features.getSupportedMethods(new sharedPb.Empty(), (error: grpc.ServiceError | null, value: never) => (error ? reject(error) : resolve(value))),
+    const reply = await new Promise<InstanceType<typeof featuresPb.SupportedMethods>>((resolve, reject) =>
+      features.getSupportedMethods(new sharedPb.Empty(), (error, value) => (error ? reject(error) : resolve(value))),
     );
     features.close();
     expect(reply.getEventStoreServerVersion()).toMatch(/^\d+\.\d+\.\d+$/);
