@@ -1,0 +1,68 @@
+// A FIFO with O(1) take from the front, plus ordered insertion for retries (lowest read
+// sequence first, parked replays last), so redelivery keeps the source's order.
+import type { ResolvedEvent } from '../log/types.js';
+
+export interface Message {
+  event: ResolvedEvent;
+  /** What the client acks: the link's id for a link, else the event's. */
+  id: string;
+  retryCount: number;
+  /** Read order in the source; undefined for a parked message handed back by a replay. */
+  seq: number | undefined;
+  /** Revision (stream source) or position ($all) in the source. */
+  key: number;
+  /** The checkpoint that is safe once everything before this message is done. */
+  prevKey: number | undefined;
+}
+
+export class MessageQueue {
+  private items: (Message | undefined)[] = [];
+  private head = 0;
+
+  get size(): number {
+    return this.items.length - this.head;
+  }
+
+  push(message: Message): void {
+    this.items.push(message);
+  }
+
+  /** Inserts keeping the queue ordered by read sequence (replays, without one, go last). */
+  insertOrdered(message: Message): void {
+    const rank = message.seq ?? Number.MAX_SAFE_INTEGER;
+    let index = this.items.length;
+    while (index > this.head && (this.items[index - 1]!.seq ?? Number.MAX_SAFE_INTEGER) > rank) index--;
+    this.items.splice(index, 0, message);
+  }
+
+  peek(): Message | undefined {
+    return this.items[this.head];
+  }
+
+  shift(): Message | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const message = this.items[this.head];
+    this.items[this.head++] = undefined;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return message;
+  }
+
+  /** Keeps only the messages `keep` says yes to; for strategies that skip messages. */
+  retain(keep: (message: Message) => boolean): void {
+    const kept: Message[] = [];
+    for (let i = this.head; i < this.items.length; i++) {
+      const message = this.items[i]!;
+      if (keep(message)) kept.push(message);
+    }
+    this.items = kept;
+    this.head = 0;
+  }
+
+  clear(): void {
+    this.items = [];
+    this.head = 0;
+  }
+}

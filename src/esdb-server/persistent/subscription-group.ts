@@ -1,0 +1,579 @@
+// One running persistent subscription group: reads its source in batches into bounded buffers,
+// hands messages to connected consumers by the group's strategy, tracks what is in flight,
+// retries on nack / timeout / consumer loss, parks after maxRetryCount, and checkpoints the
+// highest position below which everything is done, as EventStoreDB does.
+import type { EventLog, ResolvedEvent } from '../log/types.js';
+import { readCheckpoint, writeCheckpoint } from './checkpoint-store.js';
+import { createConsumerStrategy, type ConsumerStrategy, type Slotted } from './consumer-strategy.js';
+import { checkpointStreamOf, parkedStreamOf, type GroupDefinition } from './definition.js';
+import { LatencyRecorder } from './latency.js';
+import { MessageQueue, type Message } from './message-queue.js';
+import { markReplayed, parkedMessageCount, parkedTruncateBefore, parkMessage, readParked } from './parked-messages.js';
+
+export type NackAction = 'park' | 'retry' | 'skip' | 'stop' | 'unknown';
+export type DropReason = 'deleted' | 'updated' | 'restarted' | 'shutdown';
+
+/** Where a consumer's messages go: the gRPC call, seen from the group. */
+export interface ConsumerSink {
+  deliver(event: ResolvedEvent, retryCount: number): void;
+  drop(reason: DropReason): void;
+}
+
+export interface ConsumerHandle {
+  ack(ids: string[]): void;
+  nack(ids: string[], action: NackAction, reason: string): void;
+  /** The consumer went away: its unacked messages go to the others. */
+  leave(): void;
+}
+
+export interface ConnectionStats {
+  from: string;
+  connectionName: string;
+  averageItemsPerSecond: number;
+  totalItems: number;
+  countSinceLastMeasurement: number;
+  availableSlots: number;
+  inFlightMessages: number;
+  measurements: [string, number][];
+}
+
+export interface GroupStats {
+  status: string;
+  connections: ConnectionStats[];
+  averagePerSecond: number;
+  totalItems: number;
+  countSinceLastMeasurement: number;
+  lastCheckpointedKey: number | undefined;
+  lastKnownKey: number | undefined;
+  readBufferCount: number;
+  liveBufferCount: number;
+  retryBufferCount: number;
+  totalInFlightMessages: number;
+  outstandingMessagesCount: number;
+  parkedMessageCount: number;
+}
+
+interface Consumer extends Slotted {
+  readonly id: number;
+  readonly bufferSize: number;
+  inFlight: number;
+  readonly sink: ConsumerSink;
+  readonly connectionName: string;
+  readonly from: string;
+  readonly messages: Set<string>;
+  totalItems: number;
+  measured: { at: number; items: number };
+  readonly latency: LatencyRecorder | undefined;
+}
+
+interface InFlight {
+  message: Message;
+  consumer: Consumer;
+  sentAt: number;
+  deadline: number;
+}
+
+/** Non-matching events of $all looked at per read before giving the event loop back. */
+const SEARCH_WINDOW = 4096;
+
+export class SubscriptionGroup {
+  readonly checkpointStream: string;
+  readonly parkedStream: string;
+  private readonly strategy: ConsumerStrategy<Consumer>;
+  private consumers: Consumer[] = [];
+  private nextConsumerId = 1;
+  private readonly buffer = new MessageQueue();
+  private readonly retries = new MessageQueue();
+  private readonly inFlight = new Map<string, InFlight>();
+  /** Read but not done (buffered, in flight, waiting for retry or being parked), by read order. */
+  private readonly unfinished = new Map<number, Message>();
+  private nextSeq = 0;
+  /** Next revision / position to read from the source. */
+  private cursor = 0;
+  /** Highest source key read (or, for a filtered $all, looked at). */
+  private lastReadKey: number | undefined;
+  private lastEventKey: number | undefined;
+  private live = false;
+  private stopped = false;
+  private pumping = false;
+  private pumpAgain = false;
+  private pumpScheduled = false;
+  private lastSeenHead = -1;
+  private readonly unsubscribeCommits: () => void;
+  private readonly timer: NodeJS.Timeout;
+
+  private checkpointedKey: number | undefined;
+  private checkpointedSeq = -1;
+  private checkpointedAt = 0;
+  private durableCheckpointKey: number | undefined;
+  private checkpointWrite: Promise<void> = Promise.resolve();
+  private readonly pendingWrites = new Set<Promise<unknown>>();
+
+  private replay: { next: number; stopAt: number } | undefined;
+  private totalItems = 0;
+  private measured = { at: Date.now(), items: 0 };
+
+  constructor(
+    readonly definition: GroupDefinition,
+    private readonly log: EventLog,
+  ) {
+    this.checkpointStream = checkpointStreamOf(definition.source, definition.group);
+    this.parkedStream = parkedStreamOf(definition.source, definition.group);
+    this.strategy = createConsumerStrategy<Consumer>(definition.settings.consumerStrategy);
+    this.startFromCheckpoint();
+    this.unsubscribeCommits = log.onCommit((head) => {
+      if (head > this.lastSeenHead) {
+        this.lastSeenHead = head;
+        this.schedulePump();
+      }
+    });
+    this.timer = setInterval(() => this.tick(), tickInterval(definition));
+    this.timer.unref();
+    this.pump();
+  }
+
+  get name(): string {
+    return this.definition.group;
+  }
+
+  get consumerCount(): number {
+    return this.consumers.length;
+  }
+
+  subscribe(sink: ConsumerSink, bufferSize: number, connectionName: string, from: string): ConsumerHandle | 'max_subscribers_reached' {
+    const max = this.definition.settings.maxSubscriberCount;
+    if (max > 0 && this.consumers.length >= max) return 'max_subscribers_reached';
+    const consumer: Consumer = {
+      id: this.nextConsumerId++,
+      bufferSize: Math.max(1, bufferSize),
+      inFlight: 0,
+      sink,
+      connectionName,
+      from,
+      messages: new Set(),
+      totalItems: 0,
+      measured: { at: Date.now(), items: 0 },
+      latency: this.definition.settings.extraStatistics ? new LatencyRecorder() : undefined,
+    };
+    this.consumers.push(consumer);
+    this.pump();
+    return {
+      ack: (ids) => this.ack(consumer, ids),
+      nack: (ids, action, reason) => this.nack(ids, action, reason),
+      leave: () => this.remove(consumer),
+    };
+  }
+
+  /** Stops the group: drops its consumers and timers; writes a last checkpoint when asked. */
+  async stop(reason: DropReason, options: { checkpoint: boolean }): Promise<void> {
+    if (this.stopped) return;
+    if (options.checkpoint) this.maybeCheckpoint(true, true);
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.unsubscribeCommits();
+    const consumers = this.consumers;
+    this.consumers = [];
+    for (const consumer of consumers) consumer.sink.drop(reason);
+    this.inFlight.clear();
+    this.buffer.clear();
+    this.retries.clear();
+    await this.settled();
+  }
+
+  /** Waits for checkpoint, park and replay writes already started. */
+  async settled(): Promise<void> {
+    while (this.pendingWrites.size > 0) await Promise.allSettled([...this.pendingWrites]);
+  }
+
+  replayParked(stopAt: number | undefined): void {
+    if (this.stopped || this.replay) return;
+    const last = this.log.streamRevision(this.parkedStream);
+    if (last === undefined) return;
+    const from = parkedTruncateBefore(this.log, this.parkedStream);
+    const end = Math.min(stopAt ?? Number.MAX_SAFE_INTEGER, last + 1);
+    if (end <= from) return;
+    this.replay = { next: from, stopAt: end };
+    this.pump();
+  }
+
+  stats(): GroupStats {
+    const now = Date.now();
+    const connections = this.consumers.map((consumer): ConnectionStats => {
+      const since = consumer.totalItems - consumer.measured.items;
+      const seconds = (now - consumer.measured.at) / 1000;
+      consumer.measured = { at: now, items: consumer.totalItems };
+      return {
+        from: consumer.from,
+        connectionName: consumer.connectionName,
+        averageItemsPerSecond: seconds > 0 ? since / seconds : 0,
+        totalItems: consumer.totalItems,
+        countSinceLastMeasurement: since,
+        availableSlots: consumer.bufferSize - consumer.inFlight,
+        inFlightMessages: consumer.inFlight,
+        measurements: consumer.latency?.measurements() ?? [],
+      };
+    });
+    const since = this.totalItems - this.measured.items;
+    const seconds = (now - this.measured.at) / 1000;
+    this.measured = { at: now, items: this.totalItems };
+    return {
+      status: this.replay ? 'ReplayingParkedMessages' : this.live ? 'Live' : 'Behind',
+      connections,
+      averagePerSecond: seconds > 0 ? since / seconds : 0,
+      totalItems: this.totalItems,
+      countSinceLastMeasurement: since,
+      lastCheckpointedKey: this.durableCheckpointKey,
+      lastKnownKey: this.lastEventKey,
+      readBufferCount: this.live ? 0 : this.buffer.size,
+      liveBufferCount: this.live ? this.buffer.size : 0,
+      retryBufferCount: this.retries.size,
+      totalInFlightMessages: this.inFlight.size,
+      outstandingMessagesCount: this.inFlight.size,
+      parkedMessageCount: parkedMessageCount(this.log, this.parkedStream),
+    };
+  }
+
+  // ---- starting point ------------------------------------------------------------------------
+
+  private startFromCheckpoint(): void {
+    const { source, startFrom } = this.definition;
+    const checkpoint = readCheckpoint(this.log, this.checkpointStream);
+    if (checkpoint !== undefined) {
+      this.cursor = checkpoint + 1;
+      this.lastReadKey = checkpoint;
+      this.checkpointedKey = checkpoint;
+      this.durableCheckpointKey = checkpoint;
+      this.checkpointedSeq = 0;
+      this.nextSeq = 1;
+      return;
+    }
+    switch (startFrom.kind) {
+      case 'start':
+        this.cursor = 0;
+        return;
+      case 'at':
+        this.cursor = startFrom.value;
+        this.lastReadKey = startFrom.value > 0 ? startFrom.value - 1 : undefined;
+        return;
+      case 'end': {
+        const last = source.kind === 'all' ? this.log.headPosition() : (this.log.streamRevision(source.stream) ?? -1);
+        this.cursor = last + 1;
+        if (last >= 0) {
+          // Resolved once and remembered: a restart before the first checkpoint must not skip
+          // the events that arrived since (EventStoreDB would resolve `end` again).
+          this.lastReadKey = last;
+          this.checkpointedKey = last;
+          this.writeCheckpointAt(last);
+        }
+        return;
+      }
+    }
+  }
+
+  // ---- reading and dispatching -----------------------------------------------------------
+
+  private schedulePump(): void {
+    if (this.pumpScheduled || this.stopped) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    if (this.stopped) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      for (let round = 0; round < 64; round++) {
+        this.pumpAgain = false;
+        this.readReplayBatch();
+        const read = this.fillBuffer();
+        const sent = this.dispatch();
+        if (!this.pumpAgain && sent === 0 && read === 0) break;
+      }
+    } finally {
+      this.pumping = false;
+    }
+    if (this.pumpAgain) this.schedulePump();
+  }
+
+  private fillBuffer(): number {
+    const settings = this.definition.settings;
+    const capacity = (this.live ? settings.liveBufferSize : settings.historyBufferSize) - this.buffer.size;
+    if (capacity <= 0 || (!this.live && capacity < settings.readBatchSize)) return 0;
+    const count = Math.min(settings.readBatchSize, capacity);
+    const source = this.definition.source;
+    let events: ResolvedEvent[];
+    if (source.kind === 'stream') {
+      const last = this.log.streamRevision(source.stream);
+      if (last === undefined || last < this.cursor) {
+        this.live = true;
+        return 0;
+      }
+      const result = this.log.readStream(source.stream, { from: this.cursor, direction: 'forwards', maxCount: count, resolveLinkTos: settings.resolveLinkTos });
+      if (result.kind !== 'ok') {
+        this.live = true;
+        return 0;
+      }
+      events = result.events;
+      for (const event of events) this.accept(event, (event.link ?? event.event)!.revision);
+      if (events.length > 0) this.cursor = this.lastReadKey! + 1;
+      this.live = events.length < count || this.cursor > result.lastRevision;
+    } else {
+      if (this.log.headPosition() < this.cursor) {
+        this.live = true;
+        return 0;
+      }
+      const filter = source.filter;
+      const result = this.log.readAll({
+        from: this.cursor,
+        direction: 'forwards',
+        maxCount: count,
+        resolveLinkTos: settings.resolveLinkTos,
+        filter: filter && { on: filter.on, prefixes: filter.prefixes, regex: filter.regex === undefined ? undefined : new RegExp(filter.regex) },
+        maxSearchWindow: SEARCH_WINDOW,
+      });
+      events = result.events;
+      for (const event of events) this.accept(event, event.position);
+      if (result.lastScannedPosition !== undefined) {
+        this.cursor = result.lastScannedPosition + 1;
+        this.lastReadKey = Math.max(this.lastReadKey ?? -1, result.lastScannedPosition);
+      }
+      this.live = result.endOfLog;
+      // Nothing matched in a full search window: go on later without blocking the loop.
+      if (events.length === 0 && !result.endOfLog && result.lastScannedPosition !== undefined) this.schedulePump();
+    }
+    return events.length;
+  }
+
+  private accept(event: ResolvedEvent, key: number): void {
+    const id = (event.link ?? event.event)!.id;
+    const message: Message = { event, id, retryCount: 0, seq: this.nextSeq++, key, prevKey: this.lastReadKey };
+    this.lastReadKey = key;
+    this.lastEventKey = key;
+    this.unfinished.set(message.seq!, message);
+    this.buffer.push(message);
+  }
+
+  private readReplayBatch(): void {
+    const replay = this.replay;
+    if (!replay || this.retries.size >= this.definition.settings.readBatchSize) return;
+    const batch = readParked(this.log, this.parkedStream, replay.next, replay.stopAt, this.definition.settings.readBatchSize);
+    for (const event of batch.events) {
+      this.retries.push({ event, id: event.link!.id, retryCount: 0, seq: undefined, key: event.position, prevKey: undefined });
+    }
+    replay.next = batch.next;
+    if (replay.next >= replay.stopAt) {
+      this.replay = undefined;
+      this.track(markReplayed(this.log, this.parkedStream, replay.stopAt));
+    }
+  }
+
+  /** Sends what consumers have room for, retries first. Returns how many were sent. */
+  private dispatch(): number {
+    if (this.consumers.length === 0) return 0;
+    const retried = this.drain(this.retries);
+    if (retried.full) return retried.sent;
+    return retried.sent + this.drain(this.buffer).sent;
+  }
+
+  private drain(queue: MessageQueue): { sent: number; full: boolean } {
+    let sent = 0;
+    if (!this.strategy.mayReorder) {
+      for (let message = queue.peek(); message; message = queue.peek()) {
+        const choice = this.strategy.pick(message.event, this.consumers);
+        if (choice === 'full' || choice === 'skip') return { sent, full: true };
+        queue.shift();
+        this.send(message, choice);
+        sent++;
+      }
+      return { sent, full: false };
+    }
+    let full = false;
+    queue.retain((message) => {
+      if (full) return true;
+      const choice = this.strategy.pick(message.event, this.consumers);
+      if (choice === 'full') {
+        full = true;
+        return true;
+      }
+      if (choice === 'skip') return true;
+      this.send(message, choice);
+      sent++;
+      return false;
+    });
+    return { sent, full };
+  }
+
+  private send(message: Message, consumer: Consumer): void {
+    const now = Date.now();
+    const timeout = this.definition.settings.messageTimeoutMs;
+    this.inFlight.set(message.id, { message, consumer, sentAt: now, deadline: timeout > 0 ? now + timeout : Number.POSITIVE_INFINITY });
+    consumer.messages.add(message.id);
+    consumer.inFlight++;
+    consumer.totalItems++;
+    this.totalItems++;
+    consumer.sink.deliver(message.event, message.retryCount);
+  }
+
+  // ---- acknowledgements ------------------------------------------------------------------
+
+  private takeInFlight(id: string): InFlight | undefined {
+    const entry = this.inFlight.get(id);
+    if (!entry) return undefined;
+    this.inFlight.delete(id);
+    entry.consumer.messages.delete(id);
+    entry.consumer.inFlight--;
+    return entry;
+  }
+
+  private ack(consumer: Consumer, ids: string[]): void {
+    if (this.stopped) return;
+    const now = Date.now();
+    for (const id of ids) {
+      const entry = this.takeInFlight(id);
+      if (!entry) continue;
+      consumer.latency?.record(now - entry.sentAt);
+      this.finish(entry.message);
+    }
+    this.maybeCheckpoint(false);
+    this.pump();
+  }
+
+  private nack(ids: string[], action: NackAction, reason: string): void {
+    if (this.stopped) return;
+    for (const id of ids) {
+      const entry = this.takeInFlight(id);
+      if (!entry) continue;
+      switch (action) {
+        case 'park':
+          this.park(entry.message, `Client explicitly NAK'ed message.\n${reason}`);
+          break;
+        case 'retry':
+        case 'unknown':
+          this.retryOrPark(entry.message);
+          break;
+        case 'skip':
+        case 'stop':
+          // EventStoreDB's Stop does nothing more than forget the message, like Skip.
+          this.finish(entry.message);
+          break;
+      }
+    }
+    this.maybeCheckpoint(false);
+    this.pump();
+  }
+
+  private remove(consumer: Consumer): void {
+    const index = this.consumers.indexOf(consumer);
+    if (index < 0) return;
+    this.consumers.splice(index, 1);
+    this.strategy.removed(consumer);
+    if (this.stopped) return;
+    const lost = [...consumer.messages].map((id) => this.takeInFlight(id)!.message);
+    lost.sort((a, b) => (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER));
+    for (const message of lost) this.retryOrPark(message);
+    this.pump();
+  }
+
+  private retryOrPark(message: Message): void {
+    const max = this.definition.settings.maxRetryCount;
+    if (message.retryCount >= max) {
+      this.park(message, `Reached retry count of ${max}`);
+      return;
+    }
+    message.retryCount++;
+    this.retries.insertOrdered(message);
+  }
+
+  private park(message: Message, reason: string): void {
+    // Done only once the parked copy is durable: a crash before that redelivers it instead.
+    this.track(
+      parkMessage(this.log, this.parkedStream, message.event, message.key, reason).then(() => {
+        this.finish(message);
+        this.maybeCheckpoint(false);
+      }),
+    );
+  }
+
+  private finish(message: Message): void {
+    if (message.seq !== undefined) this.unfinished.delete(message.seq);
+  }
+
+  // ---- time: timeouts and checkpoints ------------------------------------------------------
+
+  private tick(): void {
+    if (this.stopped) return;
+    const now = Date.now();
+    const expired: InFlight[] = [];
+    for (const entry of this.inFlight.values()) if (entry.deadline <= now) expired.push(entry);
+    for (const entry of expired) {
+      this.takeInFlight(entry.message.id);
+      this.retryOrPark(entry.message);
+    }
+    this.maybeCheckpoint(true);
+    this.pump();
+  }
+
+  /** EventStoreDB's rule: at most every checkPointAfter with at least the lower bound of
+   * newly done messages, or at once when the upper bound is reached. */
+  private maybeCheckpoint(isTimeCheck: boolean, force = false): void {
+    if (this.stopped) return;
+    const candidate = this.checkpointCandidate();
+    if (!candidate) return;
+    if (this.checkpointedKey !== undefined && candidate.key <= this.checkpointedKey) return;
+    const settings = this.definition.settings;
+    if (!force) {
+      const difference = candidate.seq - this.checkpointedSeq;
+      const elapsed = Date.now() - this.checkpointedAt;
+      if (elapsed < settings.checkPointAfterMs && difference < settings.checkPointUpperBound) return;
+      if (!((difference >= settings.checkPointLowerBound && isTimeCheck) || difference >= settings.checkPointUpperBound)) return;
+    }
+    this.checkpointedKey = candidate.key;
+    this.checkpointedSeq = candidate.seq;
+    this.checkpointedAt = Date.now();
+    this.writeCheckpointAt(candidate.key);
+  }
+
+  private checkpointCandidate(): { key: number; seq: number } | undefined {
+    const lowest = this.unfinished.values().next();
+    if (!lowest.done) {
+      const message = lowest.value;
+      if (message.prevKey === undefined) return undefined;
+      return { key: message.prevKey, seq: message.seq! - 1 };
+    }
+    if (this.lastReadKey === undefined) return undefined;
+    return { key: this.lastReadKey, seq: this.nextSeq - 1 };
+  }
+
+  private writeCheckpointAt(key: number): void {
+    // One write at a time, in order, so the last event of the stream is the newest checkpoint.
+    const write = this.checkpointWrite.then(async () => {
+      await writeCheckpoint(this.log, this.checkpointStream, this.definition.source, key);
+      if (this.durableCheckpointKey === undefined || key > this.durableCheckpointKey) this.durableCheckpointKey = key;
+    });
+    this.checkpointWrite = write.catch(() => undefined);
+    this.track(write);
+  }
+
+  private track(write: Promise<unknown>): void {
+    const tracked = write.catch(() => {
+      // The log closed under us: what was not written is redelivered after a restart.
+    });
+    this.pendingWrites.add(tracked);
+    void tracked.finally(() => this.pendingWrites.delete(tracked));
+  }
+}
+
+function tickInterval(definition: GroupDefinition): number {
+  const { messageTimeoutMs, checkPointAfterMs } = definition.settings;
+  const candidates = [1000];
+  if (messageTimeoutMs > 0) candidates.push(messageTimeoutMs / 4);
+  if (checkPointAfterMs > 0) candidates.push(checkPointAfterMs / 2);
+  return Math.max(5, Math.floor(Math.min(...candidates)));
+}
