@@ -1,0 +1,74 @@
+// Turns every failure into problem+json with a stable code. Validation lists every failing
+// field; unexpected errors are logged and answered without internals.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { UnavailableError, DeadlineExceededError } from '@eventstore/db-client';
+import { OrderError } from '../orders/order-errors.js';
+import { ConcurrencyConflictError, PreconditionFailedError } from '../eventstore/errors.js';
+import { ApiError, type ApiErrorCode } from './error-registry.js';
+import { PROBLEM_CONTENT_TYPE, problem, type Problem } from './problem.js';
+
+export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
+  // A string payload bypasses the route's response serializer, which only knows success shapes.
+  return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
+}
+
+export function registerProblemHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((error: unknown, request, reply) => sendProblem(reply, toProblem(error, request)));
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, problem('ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`, {}, request.url)),
+  );
+}
+
+function toProblem(error: unknown, request: FastifyRequest): Problem {
+  const instance = request.url;
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const part = (error as FastifyError).validationContext ?? 'body';
+    const errors = error.validation.flatMap((issue) => {
+      const field = `${part}${issue.instancePath.replaceAll('/', '.')}`.replace(/\.$/, '');
+      // Name each refused unknown field rather than only its parent object.
+      const unknownKeys = issue.keyword === 'unrecognized_keys' ? (issue.params as { keys?: unknown }).keys : undefined;
+      if (Array.isArray(unknownKeys)) return unknownKeys.map((key) => ({ field: `${field}.${String(key)}`, message: 'is not a known field' }));
+      return [{ field, message: issue.message }];
+    });
+    return problem('VALIDATION_FAILED', `${errors.length} invalid field(s) in ${part}`, { errors }, instance);
+  }
+  if (error instanceof OrderError) {
+    return problem(error.code, error.message, stringifyBigInts(error.details), instance);
+  }
+  if (error instanceof PreconditionFailedError) {
+    return problem('PRECONDITION_FAILED', error.message, { currentRevision: error.actualRevision?.toString() ?? null }, instance);
+  }
+  if (error instanceof ConcurrencyConflictError) return problem('CONCURRENCY_CONFLICT', error.message, {}, instance);
+  if (error instanceof ApiError) return problem(error.code, error.message, error.extensions, instance);
+  if (error instanceof UnavailableError || error instanceof DeadlineExceededError) {
+    request.log.error({ err: error }, 'event store unavailable');
+    return problem('EVENT_STORE_UNAVAILABLE', 'the event store did not answer; retry later', {}, instance);
+  }
+  const fastifyCode = fastifyClientErrorCode(error);
+  if (fastifyCode) return problem(fastifyCode, (error as Error).message, {}, instance);
+  request.log.error({ err: error }, 'unhandled error');
+  return problem('INTERNAL_ERROR', 'something went wrong; the error was logged', {}, instance);
+}
+
+/** Fastify's own 4xx errors (body parsing, limits, media types), mapped onto our codes. */
+function fastifyClientErrorCode(error: unknown): ApiErrorCode | undefined {
+  const status = (error as { statusCode?: unknown } | null)?.statusCode;
+  if (typeof status !== 'number' || status < 400 || status >= 500) return undefined;
+  switch (status) {
+    case 413:
+      return 'PAYLOAD_TOO_LARGE';
+    case 415:
+      return 'UNSUPPORTED_MEDIA_TYPE';
+    case 405:
+      return 'METHOD_NOT_ALLOWED';
+    case 404:
+      return 'ROUTE_NOT_FOUND';
+    default:
+      return 'MALFORMED_REQUEST';
+  }
+}
+
+function stringifyBigInts(details: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(details).map(([key, value]) => [key, typeof value === 'bigint' ? value.toString() : value]));
+}

@@ -1,0 +1,56 @@
+// Every error code the API answers with, its HTTP status and title: the one place where domain
+// and infrastructure failures become HTTP. Codes are a contract with clients; never rename one.
+import type { OrderErrorCode } from '../orders/order-errors.js';
+
+interface ErrorEntry {
+  status: number;
+  title: string;
+}
+
+const domainErrors: Record<OrderErrorCode, ErrorEntry> = {
+  ORDER_NOT_FOUND: { status: 404, title: 'Order not found' },
+  ORDER_ALREADY_EXISTS: { status: 409, title: 'An order with this id already exists with other content' },
+  ORDER_NOT_PAYABLE: { status: 409, title: 'The order takes no payments in its current status' },
+  ORDER_NOT_SHIPPABLE: { status: 409, title: 'The order cannot be shipped in its current status' },
+  ORDER_NOT_DELIVERABLE: { status: 409, title: 'The order cannot be delivered in its current status' },
+  ORDER_NOT_CANCELLABLE: { status: 409, title: 'The order cannot be cancelled in its current status' },
+  ORDER_NOT_RETURNABLE: { status: 409, title: 'The order cannot be returned in its current status' },
+  ORDER_NOT_REFUNDABLE: { status: 409, title: 'The order cannot be refunded in its current status' },
+  PAYMENT_CONFLICT: { status: 409, title: 'This paymentId was already recorded with other details' },
+  PAYMENT_EXCEEDS_BALANCE: { status: 409, title: 'The payment is larger than the outstanding balance' },
+  REFUND_EXCEEDS_PAID: { status: 409, title: 'The refund is larger than what was paid and not yet refunded' },
+};
+
+const apiErrors = {
+  VALIDATION_FAILED: { status: 400, title: 'The request is invalid' },
+  MALFORMED_REQUEST: { status: 400, title: 'The request could not be read' },
+  UNAUTHORIZED: { status: 401, title: 'A valid API key is required' },
+  ROUTE_NOT_FOUND: { status: 404, title: 'No such route' },
+  METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
+  CONCURRENCY_CONFLICT: { status: 409, title: 'The order kept changing concurrently; retry the command' },
+  PRECONDITION_FAILED: { status: 412, title: 'The order is not at the revision given in If-Match' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Send the body as application/json' },
+  EVENT_STORE_UNAVAILABLE: { status: 503, title: 'The event store is not reachable' },
+  INTERNAL_ERROR: { status: 500, title: 'Internal error' },
+} as const satisfies Record<string, ErrorEntry>;
+
+export type ApiErrorCode = OrderErrorCode | keyof typeof apiErrors;
+
+export const errorRegistry: Readonly<Record<ApiErrorCode, ErrorEntry>> = { ...domainErrors, ...apiErrors };
+
+export function isApiErrorCode(code: unknown): code is ApiErrorCode {
+  return typeof code === 'string' && Object.hasOwn(errorRegistry, code);
+}
+
+/** An error raised by the HTTP layer itself, answered as problem+json with its registry status. */
+export class ApiError extends Error {
+  constructor(
+    readonly code: ApiErrorCode,
+    message?: string,
+    readonly extensions: Record<string, unknown> = {},
+  ) {
+    super(message ?? errorRegistry[code].title);
+    this.name = 'ApiError';
+  }
+}

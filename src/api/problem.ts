@@ -1,0 +1,31 @@
+// RFC 9457 problem details: the body of every error answer.
+import { z } from 'zod';
+import { errorRegistry, type ApiErrorCode } from './error-registry.js';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+export const problemSchema = z
+  .looseObject({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.string(),
+    instance: z.string().optional(),
+    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  })
+  .meta({ id: 'Problem', description: 'RFC 9457 problem details; `code` is stable' });
+export type Problem = z.infer<typeof problemSchema>;
+
+export function problem(code: ApiErrorCode, detail: string, extensions: Record<string, unknown> = {}, instance?: string): Problem {
+  const entry = errorRegistry[code];
+  return {
+    type: `urn:order-store:problem:${code.toLowerCase().replaceAll('_', '-')}`,
+    title: entry.title,
+    status: entry.status,
+    detail,
+    code,
+    ...(instance !== undefined ? { instance } : {}),
+    ...extensions,
+  };
+}

@@ -1,0 +1,141 @@
+// The orders resource: create, read, history, and the lifecycle commands.
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { CommandDeps } from '../../eventstore/handle-command.js';
+import { loadOrder, readOrderEvents } from '../../eventstore/order-stream.js';
+import { foldOrder } from '../../orders/order-state.js';
+import { OrderError } from '../../orders/order-errors.js';
+import type { OrderCommand } from '../../orders/commands.js';
+import { commandContext } from '../command-context.js';
+import { etagFor, toOrderView } from '../order-view.js';
+import { problemSchema } from '../problem.js';
+import { createOrderBody, emptyBody, ifMatchHeaders, orderHistory, orderIdParams, orderView, reasonBody, refundBody, shipBody } from '../schemas.js';
+import { runOrderCommand } from './order-command.js';
+
+const errors = { 400: problemSchema, 401: problemSchema, 404: problemSchema, 409: problemSchema, 412: problemSchema };
+const security = [{ bearerAuth: [] }];
+
+function notFound(orderId: string): OrderError {
+  return new OrderError('ORDER_NOT_FOUND', `order ${orderId} not found`, { orderId });
+}
+
+export async function ordersRoutes(scope: FastifyInstance, deps: CommandDeps): Promise<void> {
+  const app = scope.withTypeProvider<ZodTypeProvider>();
+
+  app.post('/orders', {
+    schema: {
+      tags: ['orders'],
+      summary: 'Create an order (idempotent for the same orderId and body)',
+      security,
+      body: createOrderBody,
+      response: { 200: orderView, 201: orderView, ...errors },
+    },
+    handler: async (request, reply) => {
+      const { orderId = randomUUID(), customer, currency, items } = request.body;
+      const command: OrderCommand = { type: 'CreateOrder', orderId, customer, currency, items, context: commandContext(request) };
+      const { view, appended } = await runOrderCommand(deps, request, reply, command);
+      reply.header('location', `/orders/${orderId}`);
+      return reply.code(appended ? 201 : 200).send(view);
+    },
+  });
+
+  app.get('/orders/:orderId', {
+    schema: { tags: ['orders'], summary: "An order's current state (ETag: its revision)", security, params: orderIdParams, response: { 200: orderView, ...errors } },
+    handler: async (request, reply) => {
+      const { orderId } = request.params;
+      const { state, revision } = await loadOrder(deps.client, orderId);
+      if (!state.exists || state.tenantId !== request.caller?.tenantId) throw notFound(orderId);
+      return reply.header('etag', etagFor(revision)).send(toOrderView(state, revision));
+    },
+  });
+
+  app.get('/orders/:orderId/events', {
+    schema: { tags: ['orders'], summary: "An order's history, oldest first", security, params: orderIdParams, response: { 200: orderHistory, ...errors } },
+    handler: async (request) => {
+      const { orderId } = request.params;
+      const stored = await readOrderEvents(deps.client, orderId);
+      const state = foldOrder(stored.map((entry) => entry.event));
+      if (!state.exists || state.tenantId !== request.caller?.tenantId) throw notFound(orderId);
+      return {
+        orderId,
+        events: stored.map((entry) => ({
+          id: entry.id,
+          type: entry.event.type,
+          revision: Number(entry.revision),
+          position: entry.position ? { commit: entry.position.commit.toString(), prepare: entry.position.prepare.toString() } : null,
+          time: entry.created.toISOString(),
+          data: entry.event.data,
+          metadata: (entry.metadata ?? (typeof entry.rawMetadata === 'object' && entry.rawMetadata ? entry.rawMetadata : {})) as Record<string, unknown>,
+        })),
+      };
+    },
+  });
+
+  const lifecycle = { tags: ['orders'], security, params: orderIdParams, headers: ifMatchHeaders, response: { 200: orderView, ...errors } };
+
+  app.post('/orders/:orderId/ship', {
+    schema: { ...lifecycle, summary: 'Ship a PAID order', body: shipBody },
+    handler: async (request, reply) => {
+      const { carrier, trackingNumber } = request.body ?? {};
+      const command: OrderCommand = {
+        type: 'ShipOrder',
+        orderId: request.params.orderId,
+        ...(carrier !== undefined ? { carrier } : {}),
+        ...(trackingNumber !== undefined ? { trackingNumber } : {}),
+        context: commandContext(request),
+      };
+      return reply.send((await runOrderCommand(deps, request, reply, command)).view);
+    },
+  });
+
+  app.post('/orders/:orderId/deliver', {
+    schema: { ...lifecycle, summary: 'Mark a SHIPPED order delivered', body: emptyBody },
+    handler: async (request, reply) => {
+      const command: OrderCommand = { type: 'DeliverOrder', orderId: request.params.orderId, context: commandContext(request) };
+      return reply.send((await runOrderCommand(deps, request, reply, command)).view);
+    },
+  });
+
+  app.post('/orders/:orderId/cancel', {
+    schema: { ...lifecycle, summary: 'Cancel a PENDING or PAID order', body: reasonBody },
+    handler: async (request, reply) => {
+      const reason = request.body?.reason;
+      const command: OrderCommand = {
+        type: 'CancelOrder',
+        orderId: request.params.orderId,
+        ...(reason !== undefined ? { reason } : {}),
+        context: commandContext(request),
+      };
+      return reply.send((await runOrderCommand(deps, request, reply, command)).view);
+    },
+  });
+
+  app.post('/orders/:orderId/return', {
+    schema: { ...lifecycle, summary: 'Return a SHIPPED or DELIVERED order', body: reasonBody },
+    handler: async (request, reply) => {
+      const reason = request.body?.reason;
+      const command: OrderCommand = {
+        type: 'ReturnOrder',
+        orderId: request.params.orderId,
+        ...(reason !== undefined ? { reason } : {}),
+        context: commandContext(request),
+      };
+      return reply.send((await runOrderCommand(deps, request, reply, command)).view);
+    },
+  });
+
+  app.post('/orders/:orderId/refund', {
+    schema: { ...lifecycle, summary: 'Refund a PAID, RETURNED or paid-then-CANCELLED order (default: everything paid)', body: refundBody },
+    handler: async (request, reply) => {
+      const amount = request.body?.amount;
+      const command: OrderCommand = {
+        type: 'RefundOrder',
+        orderId: request.params.orderId,
+        ...(amount !== undefined ? { amount } : {}),
+        context: commandContext(request),
+      };
+      return reply.send((await runOrderCommand(deps, request, reply, command)).view);
+    },
+  });
+}

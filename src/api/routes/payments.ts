@@ -1,0 +1,37 @@
+// Payments of an order: idempotent by paymentId.
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { CommandDeps } from '../../eventstore/handle-command.js';
+import type { OrderCommand } from '../../orders/commands.js';
+import { commandContext } from '../command-context.js';
+import { problemSchema } from '../problem.js';
+import { ifMatchHeaders, orderIdParams, orderView, paymentBody } from '../schemas.js';
+import { runOrderCommand } from './order-command.js';
+
+export async function paymentsRoutes(scope: FastifyInstance, deps: CommandDeps): Promise<void> {
+  scope.withTypeProvider<ZodTypeProvider>().post('/orders/:orderId/payments', {
+    schema: {
+      tags: ['payments'],
+      summary: 'Record a verified payment (201; 200 when this paymentId was already recorded)',
+      security: [{ bearerAuth: [] }],
+      params: orderIdParams,
+      headers: ifMatchHeaders,
+      body: paymentBody,
+      response: { 200: orderView, 201: orderView, 400: problemSchema, 401: problemSchema, 404: problemSchema, 409: problemSchema, 412: problemSchema },
+    },
+    handler: async (request, reply) => {
+      const { paymentId, amount, method, reference } = request.body;
+      const command: OrderCommand = {
+        type: 'RecordPayment',
+        orderId: request.params.orderId,
+        paymentId,
+        amount,
+        method,
+        ...(reference !== undefined ? { reference } : {}),
+        context: commandContext(request),
+      };
+      const { view, appended } = await runOrderCommand(deps, request, reply, command);
+      return reply.code(appended ? 201 : 200).send(view);
+    },
+  });
+}

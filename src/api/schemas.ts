@@ -1,0 +1,92 @@
+// HTTP bodies and answers. Unknown fields are refused; amounts are integers in minor units.
+import { z } from 'zod';
+import { ORDER_STATUSES } from '../orders/order-status.js';
+
+const CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
+const text = (max: number) => z.string().trim().min(1).max(max);
+const money = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+export const currencySchema = z
+  .string()
+  .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR')
+  .refine((code) => CURRENCIES.has(code), 'is not an ISO 4217 currency code');
+export const e164Schema = z.string().regex(/^\+[1-9]\d{1,14}$/, 'must be an E.164 phone number such as +14155550100');
+
+export const orderIdParams = z.strictObject({ orderId: z.uuid('must be a UUID') });
+
+export const createOrderBody = z
+  .strictObject({
+    orderId: z.uuid('must be a UUID').optional(),
+    customer: z.strictObject({ id: text(128).optional(), name: text(200).optional(), phone: e164Schema.optional() }),
+    currency: currencySchema,
+    items: z
+      .array(
+        z.strictObject({
+          sku: text(64),
+          name: text(200).optional(),
+          quantity: z.number().int().min(1).max(1_000_000),
+          unitPrice: money,
+        }),
+      )
+      .min(1, 'must hold at least one item')
+      .max(200, 'holds at most 200 items'),
+  })
+  .superRefine((body, ctx) => {
+    const total = body.items.reduce((sum, item) => sum + item.quantity * item.unitPrice, 0);
+    if (!Number.isSafeInteger(total)) ctx.addIssue({ code: 'custom', path: ['items'], message: 'the order total is too large' });
+  });
+
+export const paymentBody = z.strictObject({
+  paymentId: text(128),
+  amount: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  method: text(64),
+  reference: text(256).optional(),
+});
+
+// Bodies of the lifecycle commands may be omitted entirely (`curl -X POST .../deliver`): fastify
+// hands a missing body over as null.
+export const shipBody = z.strictObject({ carrier: text(100).optional(), trackingNumber: text(100).optional() }).nullish();
+export const reasonBody = z.strictObject({ reason: text(500).optional() }).nullish();
+export const refundBody = z.strictObject({ amount: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional() }).nullish();
+export const emptyBody = z.strictObject({}).nullish();
+
+export const ifMatchHeaders = z.looseObject({
+  'if-match': z.string().optional().describe('Stream revision from a previous ETag: the command applies only at that revision'),
+});
+
+export const orderView = z
+  .object({
+    orderId: z.string(),
+    tenantId: z.string(),
+    status: z.enum(ORDER_STATUSES),
+    currency: z.string(),
+    items: z.array(z.object({ sku: z.string(), name: z.string().optional(), quantity: z.number().int(), unitPrice: z.number().int() })),
+    total: z.number().int(),
+    paidAmount: z.number().int(),
+    refundedAmount: z.number().int(),
+    customer: z.object({ id: z.string().optional(), name: z.string().optional(), phone: z.string().optional() }),
+    /** The order stream's revision: the ETag, and what If-Match takes. */
+    revision: z.number().int(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'Order' });
+export type OrderView = z.infer<typeof orderView>;
+
+export const orderHistory = z
+  .object({
+    orderId: z.string(),
+    events: z.array(
+      z.object({
+        id: z.string(),
+        type: z.string(),
+        revision: z.number().int(),
+        position: z.object({ commit: z.string(), prepare: z.string() }).nullable(),
+        time: z.string(),
+        data: z.record(z.string(), z.unknown()),
+        metadata: z.record(z.string(), z.unknown()),
+      }),
+    ),
+  })
+  .meta({ id: 'OrderHistory' });
+export type OrderHistory = z.infer<typeof orderHistory>;
