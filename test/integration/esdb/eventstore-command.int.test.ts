@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EventStoreDBClient } from '@eventstore/db-client';
+import { runCli, startCli } from '../../helpers/cli.js';
+import { collect, eventually, orderEvents } from './support.js';
+
+describe('orders eventstore', () => {
+  it('prints the connection string, serves the client on it, and exits 0 on SIGTERM', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'orders-eventstore-cli-'));
+    const cli = startCli(['eventstore', '--port', '0', '--data', dataDir]);
+    try {
+      const connectionString = await eventually(() => cli.output().stdout.match(/esdb:\/\/127\.0\.0\.1:\d+\?tls=false/)?.[0], 20_000);
+      const client = EventStoreDBClient.connectionString(connectionString);
+      await client.appendToStream('order-cli', orderEvents(2));
+      expect(await collect(client.readStream('order-cli'))).toHaveLength(2);
+      await client.dispose();
+      cli.child.kill('SIGTERM');
+      const result = await cli.done;
+      expect(result.code).toBe(0);
+    } finally {
+      cli.child.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('runs on an in-memory store with --memory and stops on SIGINT', async () => {
+    const cli = startCli(['eventstore', '--memory', '--port', '0']);
+    await eventually(() => cli.output().stdout.match(/esdb:\/\//)?.[0], 20_000);
+    cli.child.kill('SIGINT');
+    expect((await cli.done).code).toBe(0);
+  });
+
+  it('prints its options with --help', async () => {
+    const result = await runCli(['eventstore', '--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('--data <dir>');
+    expect(result.stdout).toContain('--memory');
+  });
+
+  it.each([
+    [['--bogus'], /Unknown option '--bogus'/],
+    [['--memory', '--port', 'abc'], /--port must be a non-negative integer/],
+    [['--memory', '--port', '70000'], /--port must be at most 65535/],
+    [['--port', '0'], /give --data <dir> or --memory/],
+    [['--memory', '--data', 'x'], /exclude each other/],
+  ])('rejects %j with a one-line error and a usage exit code', async (args, message) => {
+    const result = await runCli(['eventstore', ...args]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(message);
+  });
+});
