@@ -11,6 +11,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   eventstore: { summary: 'run the embedded EventStoreDB-compatible server alone', load: () => import('./eventstore-command.js') },
   history: { summary: 'every event of an order with the state after each', load: () => import('./history-command.js') },
   trace: { summary: 'the causation tree of every event carrying a correlation id', load: () => import('./trace-command.js') },
+  parked: { summary: 'list the events a subscription group parked, and replay them', load: () => import('./parked-command.js') },
 };
 
 function usage(): string {
