@@ -1,0 +1,69 @@
+// The composition root: config -> event store (embedded unless ESDB_CONNECTION_STRING) ->
+// client -> API and workers, by ROLE. Nothing else in src/ wires things together.
+import type { FastifyInstance } from 'fastify';
+import { startEventStoreServer, type EventStoreServer } from './esdb-server/index.js';
+import { build } from './api/app.js';
+import { ConfigError, type Config } from './config.js';
+import { connectEventStore, type EventStoreDBClient } from './eventstore/connection.js';
+import { OrderStateCache } from './eventstore/order-state-cache.js';
+import { createLogger, type Logger } from './observability/logger.js';
+
+export interface RunningService {
+  /** Base URL of the API; undefined when ROLE=workers. */
+  url: string | undefined;
+  connectionString: string;
+  /** Set when the embedded store runs in this process. */
+  eventStore: EventStoreServer | undefined;
+  client: EventStoreDBClient;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+export async function startService(config: Config, logger: Logger = createLogger({ level: config.logLevel })): Promise<RunningService> {
+  const runsApi = config.role === 'api' || config.role === 'all';
+  const runsWorkers = config.role === 'workers' || config.role === 'all';
+  if (runsApi && config.apiKeys.size === 0) throw new ConfigError('invalid configuration: API_KEYS is empty, so no caller could use the API');
+
+  const closers: Array<() => Promise<void>> = [];
+  const close = async () => {
+    // Reverse order of start: stop taking requests before the store goes away.
+    for (const closer of closers.reverse()) await closer().catch((error: unknown) => logger.error({ err: error }, 'shutdown step failed'));
+  };
+
+  try {
+    let eventStore: EventStoreServer | undefined;
+    let connectionString = config.esdbConnectionString;
+    if (!connectionString) {
+      eventStore = await startEventStoreServer({ port: config.eventStorePort, dataDir: config.dataDir });
+      closers.push(() => eventStore!.close());
+      connectionString = eventStore.connectionString;
+      logger.info({ connectionString, dataDir: config.dataDir }, 'embedded event store started');
+    }
+    const client = connectEventStore(connectionString);
+    closers.push(() => client.dispose());
+
+    let app: FastifyInstance | undefined;
+    let url: string | undefined;
+    if (runsApi) {
+      app = await build({ client, apiKeys: config.apiKeys, logger, bodyLimitBytes: config.bodyLimitBytes, cache: new OrderStateCache() });
+      closers.push(() => app!.close());
+      await app.listen({ port: config.port, host: config.host });
+      const address = app.server.address();
+      const port = typeof address === 'object' && address ? address.port : config.port;
+      url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    }
+
+    if (runsWorkers) {
+      // ---- WORKERS (ROLE=workers|all) ------------------------------------------------------
+      // Persistent-subscription handlers and read-model projections start here, with `client`
+      // and `logger`, and push their stop function onto `closers`. They are built separately
+      // (src/subscriptions/, src/handlers/, projections/); until they land, no worker runs.
+      // ---------------------------------------------------------------------------------------
+    }
+
+    return { url, connectionString, eventStore, client, logger, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
