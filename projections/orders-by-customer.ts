@@ -1,0 +1,115 @@
+// Each customer's orders per tenant, with the customer's running totals.
+import { defineProjection } from '../src/readmodels/projection.js';
+import type { ReadModelTx } from '../src/readmodels/read-model-store.js';
+import type { OrderStatus } from '../src/orders/events.js';
+
+export interface CustomerOrder {
+  orderId: string;
+  status: OrderStatus;
+  currency: string;
+  total: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface CustomerOrders {
+  customerId: string;
+  orderCount: number;
+  /** Sum of order totals per currency (minor units). */
+  totals: Record<string, number>;
+  orders: CustomerOrder[];
+}
+
+interface CustomerOrderRow {
+  order_id: string;
+  status: OrderStatus;
+  currency: string;
+  total: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export default defineProjection({
+  name: 'orders-by-customer',
+  handles: ['order.created', 'order.status_changed'],
+  schema: `
+    CREATE TABLE IF NOT EXISTS customer_orders (
+      tenant_id TEXT NOT NULL,
+      customer_id TEXT NOT NULL,
+      order_id TEXT NOT NULL,
+      status TEXT NOT NULL,
+      currency TEXT NOT NULL,
+      total INTEGER NOT NULL,
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL,
+      PRIMARY KEY (tenant_id, customer_id, order_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS customer_orders_by_order ON customer_orders (tenant_id, order_id);
+  `,
+  apply(event, tx) {
+    const { tenantId, orderId, occurredAt } = event.data;
+    switch (event.type) {
+      case 'order.created': {
+        const customerId = event.data.customer.id ?? event.data.customerId;
+        // An anonymous order belongs to no customer's list.
+        if (!customerId) return;
+        tx.run(
+          `INSERT INTO customer_orders (tenant_id, customer_id, order_id, status, currency, total, created_at, updated_at)
+           VALUES (?, ?, ?, 'PENDING', ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+          tenantId,
+          customerId,
+          orderId,
+          event.data.currency,
+          event.data.total,
+          occurredAt,
+          occurredAt,
+        );
+        return;
+      }
+      case 'order.status_changed':
+        tx.run(
+          'UPDATE customer_orders SET status = ?, updated_at = ? WHERE tenant_id = ? AND order_id = ?',
+          event.data.newStatus,
+          occurredAt,
+          tenantId,
+          orderId,
+        );
+        return;
+      default:
+        return;
+    }
+  },
+  reset(tx) {
+    tx.run('DELETE FROM customer_orders');
+  },
+});
+
+/** Newest first, at most `limit` orders; the totals cover all of them. */
+export function getCustomerOrders(tx: ReadModelTx, tenantId: string, customerId: string, limit: number): CustomerOrders {
+  const rows = tx.all<CustomerOrderRow>(
+    `SELECT order_id, status, currency, total, created_at, updated_at FROM customer_orders
+     WHERE tenant_id = ? AND customer_id = ? ORDER BY created_at DESC, order_id DESC LIMIT ?`,
+    tenantId,
+    customerId,
+    limit,
+  );
+  const sums = tx.all<{ currency: string; total: number; orders: number }>(
+    `SELECT currency, SUM(total) AS total, COUNT(*) AS orders FROM customer_orders
+     WHERE tenant_id = ? AND customer_id = ? GROUP BY currency ORDER BY currency`,
+    tenantId,
+    customerId,
+  );
+  return {
+    customerId,
+    orderCount: sums.reduce((count, sum) => count + sum.orders, 0),
+    totals: Object.fromEntries(sums.map((sum) => [sum.currency, sum.total])),
+    orders: rows.map((row) => ({
+      orderId: row.order_id,
+      status: row.status,
+      currency: row.currency,
+      total: row.total,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+    })),
+  };
+}

@@ -1,0 +1,44 @@
+// Events a handler appends in reaction to another: `$causationId` is the causing event, the
+// `$correlationId` carries on. Ids derive from the cause, so a redelivered cause re-sends the
+// same ids and EventStoreDB's idempotent append writes them once.
+import { createHash } from 'node:crypto';
+import { jsonEvent, type EventStoreDBClient, type JSONType } from '@eventstore/db-client';
+import type { EventEnvelope } from '../readmodels/event-envelope.js';
+
+export interface EmittedEvent {
+  type: string;
+  data: Record<string, unknown>;
+}
+
+export function reactionEventId(handler: string, causeId: string, index: number): string {
+  const hex = createHash('sha1').update(`${handler}:${causeId}:${index}`).digest('hex');
+  const variant = ((parseInt(hex.slice(16, 18), 16) & 0x3f) | 0x80).toString(16).padStart(2, '0');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(18, 20)}-${hex.slice(20, 32)}`;
+}
+
+export function reactionMetadata(handler: string, cause: EventEnvelope): Record<string, string> {
+  return {
+    $correlationId: cause.correlationId,
+    $causationId: cause.id,
+    tenantId: cause.data.tenantId,
+    actor: `handler:${handler}`,
+    ...(cause.metadata?.traceparent ? { traceparent: cause.metadata.traceparent } : {}),
+  };
+}
+
+export async function emitReaction(
+  client: EventStoreDBClient,
+  handler: string,
+  cause: EventEnvelope,
+  stream: string,
+  events: readonly EmittedEvent[],
+): Promise<void> {
+  if (events.length === 0) return;
+  const metadata = reactionMetadata(handler, cause);
+  await client.appendToStream(
+    stream,
+    events.map((event, index) =>
+      jsonEvent({ id: reactionEventId(handler, cause.id, index), type: event.type, data: event.data as JSONType, metadata }),
+    ),
+  );
+}

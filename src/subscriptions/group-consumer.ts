@@ -1,0 +1,290 @@
+// One worker's membership of one persistent subscription group: receives events, runs them
+// through the group's processing with a timeout and a bound on events in flight, acks on
+// success, retries with backoff or parks on failure, reconnects when the connection drops, and
+// keeps the group's metrics.
+import {
+  PersistentSubscriptionDoesNotExistError,
+  type EventStoreDBClient,
+  type PersistentSubscriptionToAll,
+  type PersistentSubscriptionToAllResolvedEvent,
+} from '@eventstore/db-client';
+import type { Logger } from 'pino';
+import { OutOfOrderEventError } from '../readmodels/apply-projection.js';
+import type { WorkerMetrics } from '../observability/worker-metrics.js';
+import { AckBatcher } from './ack-batcher.js';
+import { errorMessage } from './errors.js';
+import { ensureGroup, type GroupFilter, type GroupServerSettings } from './group-settings.js';
+import { decideOnFailure, type RetryPolicy } from './retry-policy.js';
+import { withTimeout } from './with-timeout.js';
+
+export type ProcessOutcome = 'handled' | 'duplicate' | 'skipped';
+
+export interface Delivery {
+  event: PersistentSubscriptionToAllResolvedEvent;
+  /** Times this event was already retried (server count, or this worker's when higher). */
+  retries: number;
+  signal: AbortSignal;
+  logger: Logger;
+}
+
+export interface GroupSpec {
+  group: string;
+  /** The `handler` label of metrics and logs. */
+  label: string;
+  filter: GroupFilter;
+  maxInFlight: number;
+  timeoutMs: number;
+  retry: RetryPolicy;
+  /** Started synchronously in delivery order. */
+  process(delivery: Delivery): Promise<ProcessOutcome> | ProcessOutcome;
+}
+
+export interface ConsumerDeps {
+  client: EventStoreDBClient;
+  logger: Logger;
+  metrics: WorkerMetrics;
+  server: GroupServerSettings;
+  /** How often parked count and lag are refreshed from the server. */
+  statsIntervalMs: number;
+}
+
+const RECONNECT_DELAYS_MS = [100, 250, 500, 1_000, 2_000, 5_000];
+
+export class GroupConsumer {
+  readonly #spec: GroupSpec;
+  readonly #deps: ConsumerDeps;
+  readonly #logger: Logger;
+  #subscription: PersistentSubscriptionToAll | undefined;
+  #acks: AckBatcher | undefined;
+  #stopped = false;
+  #inFlight = 0;
+  #paused = false;
+  #reconnects = 0;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #statsTimer: NodeJS.Timeout | undefined;
+  #lastProcessedPosition = -1;
+  readonly #localRetries = new Map<string, number>();
+  readonly #idleWaiters: (() => void)[] = [];
+  readonly #sleeps = new Set<{ timer: NodeJS.Timeout; done: () => void }>();
+
+  constructor(spec: GroupSpec, deps: ConsumerDeps) {
+    this.#spec = spec;
+    this.#deps = deps;
+    this.#logger = deps.logger.child({ group: spec.group, handler: spec.label });
+  }
+
+  get group(): string {
+    return this.#spec.group;
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  async start(): Promise<void> {
+    await ensureGroup(this.#deps.client, this.#spec.group, this.#spec.filter, this.#deps.server);
+    this.#connect();
+    this.#statsTimer = setInterval(() => void this.refreshStats(), this.#deps.statsIntervalMs);
+    this.#statsTimer.unref();
+    void this.refreshStats();
+  }
+
+  /** Stops receiving, lets events in flight finish (acking them), then leaves the group. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearInterval(this.#statsTimer);
+    clearTimeout(this.#reconnectTimer);
+    this.#subscription?.pause();
+    for (const sleep of this.#sleeps) {
+      clearTimeout(sleep.timer);
+      sleep.done();
+    }
+    if (this.#inFlight > 0) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+    await this.#acks?.flush();
+    await this.#subscription?.unsubscribe().catch(() => undefined);
+    this.#deps.metrics.inFlight.set({ group: this.#spec.group }, 0);
+  }
+
+  /**
+   * Drops the connection without acking or nacking what is in flight, like a worker killed with
+   * SIGKILL: the server redelivers those events to the other members after its message timeout.
+   */
+  async abandon(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#statsTimer);
+    clearTimeout(this.#reconnectTimer);
+    this.#subscription?.removeAllListeners('data');
+    await this.#subscription?.unsubscribe().catch(() => undefined);
+  }
+
+  #connect(): void {
+    if (this.#stopped) return;
+    const subscription = this.#deps.client.subscribeToPersistentSubscriptionToAll(this.#spec.group, {
+      bufferSize: this.#spec.maxInFlight,
+    });
+    this.#subscription = subscription;
+    this.#paused = false;
+    this.#acks = new AckBatcher(subscription, (error) => this.#logger.warn({ err: error }, 'ack failed'));
+    subscription.on('confirmation', () => {
+      this.#reconnects = 0;
+      this.#logger.debug('joined subscription group');
+    });
+    subscription.on('data', (event: PersistentSubscriptionToAllResolvedEvent) => {
+      void this.#onEvent(subscription, event);
+    });
+    subscription.on('error', (error: Error) => this.#reconnect(subscription, error));
+    subscription.on('end', () => this.#reconnect(subscription, undefined));
+    subscription.on('close', () => this.#reconnect(subscription, undefined));
+  }
+
+  #reconnect(from: PersistentSubscriptionToAll, error: Error | undefined): void {
+    if (this.#stopped || from !== this.#subscription) return;
+    this.#subscription = undefined;
+    from.removeAllListeners('data');
+    void from.unsubscribe().catch(() => undefined);
+    this.#scheduleResubscribe(error);
+  }
+
+  #scheduleResubscribe(error: unknown): void {
+    const delay = RECONNECT_DELAYS_MS[Math.min(this.#reconnects++, RECONNECT_DELAYS_MS.length - 1)] ?? 5_000;
+    this.#logger.warn({ err: error, retryInMs: delay }, 'subscription dropped; reconnecting');
+    this.#reconnectTimer = setTimeout(() => void this.#resubscribe(error), delay);
+    this.#reconnectTimer.unref();
+  }
+
+  async #resubscribe(error: unknown): Promise<void> {
+    if (this.#stopped) return;
+    try {
+      // Someone deleted the group: create it again rather than give up.
+      if (error instanceof PersistentSubscriptionDoesNotExistError) {
+        await ensureGroup(this.#deps.client, this.#spec.group, this.#spec.filter, this.#deps.server);
+      }
+      this.#connect();
+    } catch (failure) {
+      this.#scheduleResubscribe(failure);
+    }
+  }
+
+  async #onEvent(subscription: PersistentSubscriptionToAll, resolved: PersistentSubscriptionToAllResolvedEvent): Promise<void> {
+    const recorded = resolved.event;
+    const group = this.#spec.group;
+    const { metrics } = this.#deps;
+    this.#inFlight++;
+    metrics.inFlight.set({ group }, this.#inFlight);
+    if (this.#inFlight >= this.#spec.maxInFlight && !this.#paused) {
+      this.#paused = true;
+      subscription.pause();
+    }
+    const eventType = recorded?.type ?? '(unresolved)';
+    const id = recorded?.id ?? resolved.link?.id ?? 'unknown';
+    const retries = Math.max(resolved.retryCount ?? 0, this.#localRetries.get(id) ?? 0);
+    const logger = this.#logger.child({
+      eventId: id,
+      eventType,
+      streamId: recorded?.streamId,
+      revision: recorded ? Number(recorded.revision) : undefined,
+      correlationId: correlationIdOf(recorded?.metadata) ?? id,
+    });
+    const labels = { handler: this.#spec.label, event_type: eventType };
+    const started = performance.now();
+    logger.debug({ retries }, 'received');
+    try {
+      const outcome = await withTimeout(this.#spec.label, this.#spec.timeoutMs, (signal) =>
+        this.#spec.process({ event: resolved, retries, signal, logger }),
+      );
+      const seconds = (performance.now() - started) / 1000;
+      metrics.processingDuration.observe(labels, seconds);
+      metrics.eventsProcessed.inc({ ...labels, outcome });
+      this.#localRetries.delete(id);
+      const position = recorded?.position ? Number(recorded.position.commit) : -1;
+      if (position > this.#lastProcessedPosition) this.#lastProcessedPosition = position;
+      this.#acks?.ack(resolved);
+      logger.info({ outcome, durationMs: Math.round(seconds * 1e4) / 10, attempt: retries + 1 }, 'event processed');
+    } catch (error) {
+      await this.#onFailure(subscription, resolved, id, retries, error, labels, logger);
+    } finally {
+      this.#inFlight--;
+      metrics.inFlight.set({ group }, this.#inFlight);
+      if (this.#paused && this.#inFlight < this.#spec.maxInFlight && subscription === this.#subscription) {
+        this.#paused = false;
+        subscription.resume();
+      }
+      if (this.#inFlight === 0) this.#idleWaiters.splice(0).forEach((resolve) => resolve());
+    }
+  }
+
+  async #onFailure(
+    subscription: PersistentSubscriptionToAll,
+    resolved: PersistentSubscriptionToAllResolvedEvent,
+    id: string,
+    retries: number,
+    error: unknown,
+    labels: { handler: string; event_type: string },
+    logger: Logger,
+  ): Promise<void> {
+    const { metrics } = this.#deps;
+    const decision = decideOnFailure(error, retries, this.#spec.retry);
+    const early = error instanceof OutOfOrderEventError;
+    if (!early) metrics.handlerErrors.inc(labels);
+    try {
+      if (decision.action === 'retry') {
+        if (early) logger.debug({ retries, delayMs: decision.delayMs, reason: decision.reason }, 'early event: retrying after its predecessor');
+        else logger.warn({ err: error, retries, delayMs: decision.delayMs }, 'processing failed: retrying');
+        await this.#sleep(decision.delayMs);
+        this.#rememberRetry(id, retries + 1);
+        await subscription.nack('retry', decision.reason, resolved);
+      } else {
+        logger.error({ err: error, retries, reason: decision.reason }, 'processing failed: parking the event');
+        this.#localRetries.delete(id);
+        await subscription.nack('park', decision.reason, resolved);
+        metrics.eventsProcessed.inc({ ...labels, outcome: 'parked' });
+        metrics.parked.inc({ group: this.#spec.group });
+      }
+    } catch (nackError) {
+      // The connection is gone: the server redelivers the event after its message timeout.
+      logger.warn({ err: nackError, cause: errorMessage(error) }, 'could not nack');
+    }
+  }
+
+  #rememberRetry(id: string, retries: number): void {
+    // Bounded: only events currently being retried are remembered.
+    if (this.#localRetries.size > 10_000) this.#localRetries.clear();
+    this.#localRetries.set(id, retries);
+  }
+
+  #sleep(ms: number): Promise<void> {
+    if (this.#stopped || ms <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const entry = {
+        timer: setTimeout(() => {
+          this.#sleeps.delete(entry);
+          resolve();
+        }, ms),
+        done: resolve,
+      };
+      this.#sleeps.add(entry);
+    });
+  }
+
+  /** Parked count from the server; lag from the server's last known event and our progress. */
+  async refreshStats(): Promise<void> {
+    const group = this.#spec.group;
+    try {
+      const info = await this.#deps.client.getPersistentSubscriptionToAllInfo(group);
+      this.#deps.metrics.parked.set({ group }, Number(info.stats.parkedMessageCount));
+      const lastKnown = info.stats.lastKnownEventPosition ? Number(info.stats.lastKnownEventPosition.commit) : -1;
+      const checkpoint = info.stats.lastCheckpointedEventPosition ? Number(info.stats.lastCheckpointedEventPosition.commit) : -1;
+      const processed = Math.max(this.#lastProcessedPosition, checkpoint);
+      this.#deps.metrics.lag.set({ group }, lastKnown < 0 ? 0 : Math.max(0, lastKnown - processed));
+    } catch (error) {
+      this.#logger.debug({ err: error }, 'could not read subscription group stats');
+    }
+  }
+}
+
+function correlationIdOf(metadata: unknown): string | undefined {
+  if (typeof metadata !== 'object' || metadata === null || metadata instanceof Uint8Array) return undefined;
+  const value = (metadata as Record<string, unknown>).$correlationId;
+  return typeof value === 'string' ? value : undefined;
+}

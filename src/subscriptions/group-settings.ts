@@ -1,0 +1,74 @@
+// How a handler or projection maps onto an EventStoreDB persistent subscription group.
+//
+// Groups subscribe to `$all` with a server-side filter rather than to `$ce-order` with
+// resolveLinkTos: no link resolution per event, commit positions for lag, a handler receives
+// only the event types it handles, and a real EventStoreDB needs no $by_category projection
+// running. Projections filter on the stream prefix `order-` so they see every revision of an
+// order (gap-free), which their per-order revision guard relies on.
+import {
+  PersistentSubscriptionExistsError,
+  START,
+  eventTypeFilter,
+  persistentSubscriptionToAllSettingsFromDefaults,
+  streamNameFilter,
+  type EventStoreDBClient,
+  type Filter,
+} from '@eventstore/db-client';
+import { ORDER_STREAM_CATEGORY } from '../orders/stream-names.js';
+
+export type GroupKind = 'handler' | 'projection';
+
+export interface GroupFilter {
+  on: 'event_type' | 'stream';
+  prefixes: string[];
+}
+
+export function groupName(kind: GroupKind, name: string, prefix = 'order-store'): string {
+  return `${prefix}.${kind}.${name}`;
+}
+
+export function handlerFilter(eventTypes: readonly string[]): GroupFilter {
+  return { on: 'event_type', prefixes: [...eventTypes] };
+}
+
+export function projectionFilter(): GroupFilter {
+  return { on: 'stream', prefixes: [`${ORDER_STREAM_CATEGORY}-`] };
+}
+
+export function toClientFilter(filter: GroupFilter): Filter {
+  return filter.on === 'event_type' ? eventTypeFilter({ prefixes: filter.prefixes }) : streamNameFilter({ prefixes: filter.prefixes });
+}
+
+export interface GroupServerSettings {
+  /** Server-side: unacked events are redelivered after this long. Above handler timeout + max backoff. */
+  messageTimeoutMs: number;
+  /** Server-side safety net only: the runner parks first, by its own retry policy. */
+  maxRetryCount: number;
+}
+
+/** Creates the group from the start of $all unless it exists (competing workers race to create it). */
+export async function ensureGroup(
+  client: EventStoreDBClient,
+  group: string,
+  filter: GroupFilter,
+  settings: GroupServerSettings,
+): Promise<void> {
+  try {
+    await client.createPersistentSubscriptionToAll(
+      group,
+      persistentSubscriptionToAllSettingsFromDefaults({
+        startFrom: START,
+        messageTimeout: settings.messageTimeoutMs,
+        maxRetryCount: settings.maxRetryCount,
+        checkPointAfter: 1_000,
+        // Histories are read in larger batches than the default 20 when catching up.
+        readBatchSize: 500,
+        historyBufferSize: 1_000,
+        liveBufferSize: 1_000,
+      }),
+      { filter: toClientFilter(filter) },
+    );
+  } catch (error) {
+    if (!(error instanceof PersistentSubscriptionExistsError)) throw error;
+  }
+}

@@ -1,0 +1,83 @@
+// Turns a handler declaration into the processing of its subscription group: skip what it
+// already handled, parse the event, run the handler, record the event as handled (in the
+// handler's own transaction when it writes, else right after).
+import type { EventStoreDBClient } from '@eventstore/db-client';
+import { toEventEnvelope } from '../readmodels/event-envelope.js';
+import { recordHandled, wasHandled } from '../readmodels/handled-events.js';
+import type { ReadModelStore } from '../readmodels/read-model-store.js';
+import { emitReaction } from './emit.js';
+import type { GroupSpec } from './group-consumer.js';
+import { groupName, handlerFilter } from './group-settings.js';
+import type { HandlerContext, HandlerDefinition } from './handler.js';
+import type { RetryPolicy } from './retry-policy.js';
+
+/** Thrown inside the handler's transaction when another worker recorded the event first. */
+class AlreadyHandled extends Error {}
+
+export interface HandlerGroupDefaults {
+  timeoutMs: number;
+  maxInFlight: number;
+  retry: RetryPolicy;
+  groupPrefix?: string;
+}
+
+export function handlerGroupSpec(
+  definition: HandlerDefinition,
+  deps: { client: EventStoreDBClient; store: ReadModelStore },
+  defaults: HandlerGroupDefaults,
+): GroupSpec {
+  const { name, handles, handler, options = {} } = definition;
+  const { client, store } = deps;
+  return {
+    group: groupName('handler', name, defaults.groupPrefix),
+    label: name,
+    filter: handlerFilter(handles),
+    maxInFlight: options.maxInFlight ?? defaults.maxInFlight,
+    timeoutMs: options.timeoutMs ?? defaults.timeoutMs,
+    retry: { ...defaults.retry, ...(options.maxRetries !== undefined ? { maxRetries: options.maxRetries } : {}) },
+    async process({ event, retries, signal, logger }) {
+      const recorded = event.event;
+      // A prefix filter can match a longer type name than the handler asked for.
+      if (!recorded || !(handles as readonly string[]).includes(recorded.type)) return 'skipped';
+      if (wasHandled(store, name, recorded.id)) {
+        logger.debug('already handled: acking the redelivery');
+        return 'duplicate';
+      }
+      const envelope = toEventEnvelope(recorded);
+      let recordedInTransaction = false;
+      const context: HandlerContext = {
+        handler: name,
+        signal,
+        logger,
+        attempt: retries + 1,
+        store,
+        client,
+        transaction(fn) {
+          signal.throwIfAborted();
+          return store.transaction((tx) => {
+            if (!recordHandled(tx, name, envelope.id, new Date())) throw new AlreadyHandled();
+            const result = fn(tx);
+            recordedInTransaction = true;
+            return result;
+          });
+        },
+        async emit(stream, events) {
+          signal.throwIfAborted();
+          logger.debug({ stream, types: events.map((emitted) => emitted.type) }, 'emitting');
+          await emitReaction(client, name, envelope, stream, events);
+        },
+      };
+      try {
+        logger.debug('handler started');
+        await handler.handle(envelope, context);
+      } catch (error) {
+        if (error instanceof AlreadyHandled) return 'duplicate';
+        throw error;
+      }
+      signal.throwIfAborted();
+      if (!recordedInTransaction) store.transaction((tx) => recordHandled(tx, name, envelope.id, new Date()));
+      logger.debug('handler finished');
+      return 'handled';
+    },
+  };
+}

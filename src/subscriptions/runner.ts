@@ -1,0 +1,104 @@
+// The subscription runner: one persistent subscription group per handler and per projection,
+// each with its own consumer, so one group's failures or slowness never hold up another.
+import type { EventStoreDBClient } from '@eventstore/db-client';
+import type { Logger } from 'pino';
+import type { WorkerMetrics } from '../observability/worker-metrics.js';
+import type { ProjectionDefinition } from '../readmodels/projection.js';
+import type { ReadModelStore } from '../readmodels/read-model-store.js';
+import { GroupConsumer } from './group-consumer.js';
+import { handlerGroupSpec } from './handler-group.js';
+import type { HandlerDefinition } from './handler.js';
+import { projectionGroupSpec } from './projection-group.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy.js';
+
+export interface RunnerOptions {
+  /** Group names are `<groupPrefix>.<handler|projection>.<name>`. */
+  groupPrefix: string;
+  handlerTimeoutMs: number;
+  handlerMaxInFlight: number;
+  projectionMaxInFlight: number;
+  retry: RetryPolicy;
+  /** Server-side redelivery of unacked events; keep above timeout + retry.maxDelayMs. */
+  messageTimeoutMs: number;
+  statsIntervalMs: number;
+}
+
+export const DEFAULT_RUNNER_OPTIONS: RunnerOptions = {
+  groupPrefix: 'order-store',
+  handlerTimeoutMs: 10_000,
+  handlerMaxInFlight: 16,
+  projectionMaxInFlight: 500,
+  retry: DEFAULT_RETRY_POLICY,
+  messageTimeoutMs: 30_000,
+  statsIntervalMs: 5_000,
+};
+
+export interface SubscriptionRunnerDeps {
+  client: EventStoreDBClient;
+  store: ReadModelStore;
+  logger: Logger;
+  metrics: WorkerMetrics;
+  handlers: readonly HandlerDefinition[];
+  projections: readonly ProjectionDefinition[];
+  options?: Partial<RunnerOptions>;
+}
+
+export interface SubscriptionRunner {
+  readonly consumers: readonly GroupConsumer[];
+  consumer(group: string): GroupConsumer | undefined;
+  /** Refreshes parked counts and lag of every group now (they refresh periodically anyway). */
+  refreshStats(): Promise<void>;
+  /** Finishes what is in flight, then leaves every group. */
+  stop(): Promise<void>;
+  /** Leaves every group without acking what is in flight (a crash, for tests of failover). */
+  abandon(): Promise<void>;
+}
+
+export async function startSubscriptionRunner(deps: SubscriptionRunnerDeps): Promise<SubscriptionRunner> {
+  const options = { ...DEFAULT_RUNNER_OPTIONS, ...deps.options };
+  const { client, store, logger, metrics } = deps;
+  for (const projection of deps.projections) store.migrate(projection.schema);
+  for (const handler of deps.handlers) if (handler.schema) store.migrate(handler.schema);
+
+  const retry = options.retry;
+  const specs = [
+    ...deps.handlers.map((handler) =>
+      handlerGroupSpec(handler, { client, store }, {
+        timeoutMs: options.handlerTimeoutMs,
+        maxInFlight: options.handlerMaxInFlight,
+        retry,
+        groupPrefix: options.groupPrefix,
+      }),
+    ),
+    ...deps.projections.map((projection) =>
+      projectionGroupSpec(projection, store, {
+        timeoutMs: options.handlerTimeoutMs,
+        maxInFlight: options.projectionMaxInFlight,
+        retry,
+        groupPrefix: options.groupPrefix,
+      }),
+    ),
+  ];
+  const server = { messageTimeoutMs: options.messageTimeoutMs, maxRetryCount: Math.max(1_000, retry.outOfOrderMaxRetries * 2) };
+  const consumers = specs.map((spec) => new GroupConsumer(spec, { client, logger, metrics, server, statsIntervalMs: options.statsIntervalMs }));
+  try {
+    await Promise.all(consumers.map((consumer) => consumer.start()));
+  } catch (error) {
+    await Promise.all(consumers.map((consumer) => consumer.stop()));
+    throw error;
+  }
+  logger.info({ groups: consumers.map((consumer) => consumer.group) }, 'subscription groups started');
+  return {
+    consumers,
+    consumer: (group) => consumers.find((consumer) => consumer.group === group),
+    refreshStats: async () => {
+      await Promise.all(consumers.map((consumer) => consumer.refreshStats()));
+    },
+    stop: async () => {
+      await Promise.all(consumers.map((consumer) => consumer.stop()));
+    },
+    abandon: async () => {
+      await Promise.all(consumers.map((consumer) => consumer.abandon()));
+    },
+  };
+}
