@@ -1,13 +1,13 @@
 // Helpers for the persistent-subscription specs: appending numbered events, a consumer that
 // records what it receives (acking or not), and polling for a condition instead of sleeping.
-import { jsonEvent, type EventStoreDBClient, type PersistentSubscriptionToStream, type PersistentSubscriptionToAll, type PersistentSubscriptionToStreamResolvedEvent, type PersistentSubscriptionToAllResolvedEvent } from '@eventstore/db-client';
+import { jsonEvent, type AppendResult, type EventStoreDBClient, type PersistentSubscriptionToStream, type PersistentSubscriptionToAll, type PersistentSubscriptionToStreamResolvedEvent, type PersistentSubscriptionToAllResolvedEvent } from '@eventstore/db-client';
 
 export type Received = PersistentSubscriptionToStreamResolvedEvent | PersistentSubscriptionToAllResolvedEvent;
 type Subscription = PersistentSubscriptionToStream | PersistentSubscriptionToAll;
 
-export async function appendNumbered(client: EventStoreDBClient, stream: string, from: number, count: number, metadata?: Record<string, unknown>): Promise<void> {
+export async function appendNumbered(client: EventStoreDBClient, stream: string, from: number, count: number, metadata?: Record<string, unknown>): Promise<AppendResult> {
   const events = Array.from({ length: count }, (_, i) => jsonEvent({ type: 'Numbered', data: { n: from + i }, ...(metadata ? { metadata } : {}) }));
-  await client.appendToStream(stream, events);
+  return client.appendToStream(stream, events);
 }
 
 export function numberOf(event: Received): number {
