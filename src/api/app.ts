@@ -62,7 +62,8 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
 /** `Content-Type: application/json` with no body is a command without options, not an error. */
 function acceptEmptyJsonBodies(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
+  // JSON only: everything else (text/plain included) is 415.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') {

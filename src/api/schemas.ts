@@ -6,10 +6,7 @@ const CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
 const text = (max: number) => z.string().trim().min(1).max(max);
 const money = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
-export const currencySchema = z
-  .string()
-  .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR')
-  .refine((code) => CURRENCIES.has(code), 'is not an ISO 4217 currency code');
+export const currencySchema = z.string().refine((code) => /^[A-Z]{3}$/.test(code) && CURRENCIES.has(code), 'must be an ISO 4217 currency code such as EUR');
 export const e164Schema = z.string().regex(/^\+[1-9]\d{1,14}$/, 'must be an E.164 phone number such as +14155550100');
 
 export const orderIdParams = z.strictObject({ orderId: z.uuid('must be a UUID') });
