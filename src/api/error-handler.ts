@@ -34,7 +34,9 @@ function toProblem(error: unknown, request: FastifyRequest): Problem {
     return problem('VALIDATION_FAILED', `${errors.length} invalid field(s) in ${part}`, { errors }, instance);
   }
   if (error instanceof OrderError) {
-    return problem(error.code, error.message, stringifyBigInts(error.details), instance);
+    // `status` is the HTTP status in a problem, so the order's status travels as currentStatus.
+    const { status: currentStatus, ...details } = error.details;
+    return problem(error.code, error.message, { ...stringifyBigInts(details), ...(currentStatus ? { currentStatus } : {}) }, instance);
   }
   if (error instanceof PreconditionFailedError) {
     return problem('PRECONDITION_FAILED', error.message, { currentRevision: error.actualRevision?.toString() ?? null }, instance);

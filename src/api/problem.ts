@@ -19,13 +19,14 @@ export type Problem = z.infer<typeof problemSchema>;
 
 export function problem(code: ApiErrorCode, detail: string, extensions: Record<string, unknown> = {}, instance?: string): Problem {
   const entry = errorRegistry[code];
+  // Extensions first: they must never override the standard members (a domain `status` would).
   return {
+    ...extensions,
     type: `urn:order-store:problem:${code.toLowerCase().replaceAll('_', '-')}`,
     title: entry.title,
     status: entry.status,
     detail,
     code,
     ...(instance !== undefined ? { instance } : {}),
-    ...extensions,
   };
 }
