@@ -163,7 +163,7 @@ describe('statistics and links', () => {
     await eventually(() => consumers.every((consumer) => consumer.received.length === 5));
     await eventually(async () => (await stats(withStats)).outstandingMessagesCount === 0);
     const measured = (await client.getPersistentSubscriptionToStreamInfo(withStats, 'g')).connections[0]!.extraStatistics!;
-    for (const key of ['mean', 'median', 'fastest', 'quintile 3', '99%', 'highest']) expect(measured.get(key)).toBeTypeOf('bigint');
+    for (const key of ['mean', 'median', 'fastest', 'quintile 3', '99%', 'highest'] as const) expect(measured.get(key)).toBeTypeOf('bigint');
     expect(measured.get('highest')! >= measured.get('fastest')!).toBe(true);
     expect((await client.getPersistentSubscriptionToStreamInfo(withoutStats, 'g')).connections[0]!.extraStatistics).toBeUndefined();
     for (const consumer of consumers) await consumer.stop();
