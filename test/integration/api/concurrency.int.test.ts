@@ -1,0 +1,70 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auth, startTestApp, type TestApp } from '../../helpers/app.js';
+import { command, createOrder, newOrderBody, paidOrder, storedEvents } from './support.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(async () => t?.close());
+
+const N = 12;
+
+describe('concurrent commands on one order', () => {
+  it('N parallel payments: every accepted payment is in the history once, the total adds up, PAID happens once', async () => {
+    // Total N * 100, paid in N payments of 100 sent at once.
+    const { orderId } = await createOrder(t.app, newOrderBody({ items: [{ sku: 'UNIT', quantity: N, unitPrice: 100 }] }));
+    const responses = await Promise.all(
+      Array.from({ length: N }, (_, index) => command(t.app, orderId, 'payments', { paymentId: `p-${index}`, amount: 100, method: 'card' })),
+    );
+    const accepted = responses.filter((response) => response.statusCode === 201);
+    const conflicts = responses.filter((response) => response.statusCode === 409);
+    expect(accepted.length + conflicts.length).toBe(N);
+    for (const conflict of conflicts) expect(conflict.json().code).toBe('CONCURRENCY_CONFLICT');
+
+    const events = await storedEvents(t.store.client, orderId);
+    const payments = events.filter((event) => event.type === 'payment.processed');
+    // No lost update: each 201 is exactly one stored payment, and the running totals are consecutive.
+    expect(payments).toHaveLength(accepted.length);
+    expect(payments.map((event) => event.data.paidAmount)).toEqual(payments.map((_, index) => (index + 1) * 100));
+    expect(new Set(payments.map((event) => event.data.paymentId)).size).toBe(payments.length);
+    expect(events.map((event) => event.revision)).toEqual(events.map((_, index) => BigInt(index)));
+
+    const order = (await t.app.inject({ method: 'GET', url: `/orders/${orderId}`, headers: auth() })).json();
+    expect(order.paidAmount).toBe(accepted.length * 100);
+    expect(events.filter((event) => event.type === 'order.paid')).toHaveLength(order.status === 'PAID' ? 1 : 0);
+    // Conflicts are retried on fresh state first, so most of a burst this size gets through.
+    expect(accepted.length).toBeGreaterThanOrEqual(N / 2);
+  });
+
+  it('ship and cancel racing on a PAID order: exactly one wins and the other sees the new status', async () => {
+    const orderId = await paidOrder(t.app);
+    const [shipped, cancelled] = await Promise.all([command(t.app, orderId, 'ship', { carrier: 'DHL' }), command(t.app, orderId, 'cancel', { reason: 'race' })]);
+    const outcomes = [shipped.statusCode, cancelled.statusCode].sort();
+    expect(outcomes).toEqual([200, 409]);
+    const loser = shipped.statusCode === 409 ? shipped : cancelled;
+    expect(['ORDER_NOT_SHIPPABLE', 'ORDER_NOT_CANCELLABLE']).toContain(loser.json().code);
+
+    const changes = (await storedEvents(t.store.client, orderId)).filter((event) => event.type === 'order.status_changed');
+    expect(changes.map((event) => event.data.oldStatus)).toEqual(['PENDING', 'PAID']);
+  });
+
+  it('N parallel conditional commands with the same If-Match: one applies, the rest are 412', async () => {
+    const orderId = await paidOrder(t.app);
+    const etag = (await t.app.inject({ method: 'GET', url: `/orders/${orderId}`, headers: auth() })).headers.etag as string;
+    const responses = await Promise.all(
+      Array.from({ length: N }, (_, index) => command(t.app, orderId, index % 2 ? 'ship' : 'cancel', {}, { 'if-match': etag })),
+    );
+    expect(responses.filter((response) => response.statusCode === 200)).toHaveLength(1);
+    expect(responses.filter((response) => response.statusCode === 412)).toHaveLength(N - 1);
+    expect((await storedEvents(t.store.client, orderId)).length).toBe(6);
+  });
+
+  it('the same create sent N times at once makes one order', async () => {
+    const body = newOrderBody();
+    const responses = await Promise.all(Array.from({ length: N }, () => t.app.inject({ method: 'POST', url: '/orders', headers: auth(), payload: body })));
+    expect(responses.filter((response) => response.statusCode === 201)).toHaveLength(1);
+    for (const response of responses) expect([200, 201]).toContain(response.statusCode);
+    expect(await storedEvents(t.store.client, body.orderId)).toHaveLength(1);
+  });
+});

@@ -1,0 +1,67 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { newOrderBody } from './support.js';
+
+const bin = join(import.meta.dirname, '../../../bin/orders.js');
+const dataDir = mkdtempSync(join(tmpdir(), 'order-store-serve-'));
+let child: ChildProcess | undefined;
+
+afterAll(() => {
+  child?.kill('SIGKILL');
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+describe('orders serve', () => {
+  it('boots the API on the embedded store, prints a development key that works, and stops on SIGTERM', async () => {
+    const [port, eventStorePort] = [await freePort(), await freePort()];
+    child = spawn(process.execPath, [bin, 'serve'], {
+      env: { ...process.env, PORT: String(port), EVENTSTORE_PORT: String(eventStorePort), DATA_DIR: dataDir, LOG_LEVEL: 'warn', API_KEYS: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+
+    const deadline = Date.now() + 20_000;
+    while (!output.includes('development API key') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(output).toContain(`listening on http://127.0.0.1:${port}`);
+
+    const health = await fetch(`http://127.0.0.1:${port}/health`);
+    expect(health.status).toBe(200);
+
+    const key = readFileSync(join(dataDir, 'dev-api-key'), 'utf8').trim();
+    expect(output).toContain(key);
+    const created = await fetch(`http://127.0.0.1:${port}/orders`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify(newOrderBody()),
+    });
+    expect(created.status).toBe(201);
+    expect(((await created.json()) as { tenantId: string }).tenantId).toBe('dev');
+
+    const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
+  it('refuses a bad setting with one clear line and exit code 2', () => {
+    const result = spawnSync(process.execPath, [bin, 'serve'], { env: { ...process.env, PORT: 'eighty', DATA_DIR: dataDir }, encoding: 'utf8', timeout: 20_000 });
+    expect(result.status).toBe(2);
+    expect(result.stderr.trim()).toBe("orders: invalid configuration: PORT must be a port number (got 'eighty')");
+  });
+});
