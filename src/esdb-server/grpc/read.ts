@@ -6,12 +6,15 @@ import type { CallWriter } from './call-writer.js';
 import { streamIdentifier, toReadEvent, type UuidFormat } from './conversions.js';
 import type { ReadRequest } from './read-request.js';
 import { streamDeleted } from './rpc-errors.js';
+import { encodeEventResponse } from './read-event-encoding.js';
 
-type ReadResp = InstanceType<typeof streamsPb.ReadResp>;
+/** A Read reply: a message, or an event response already encoded (see read-event-encoding.ts). */
+export type ReadResp = InstanceType<typeof streamsPb.ReadResp> | Buffer;
 
 export const READ_PAGE_SIZE = 512;
 
 export function eventResponse(resolved: ResolvedEvent, uuidFormat: UuidFormat): ReadResp {
+  if (uuidFormat === 'string') return encodeEventResponse(resolved);
   return new streamsPb.ReadResp().setEvent(toReadEvent(resolved, uuidFormat));
 }
 

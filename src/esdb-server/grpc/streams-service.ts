@@ -10,12 +10,11 @@ import { handleAppend, storeError } from './append.js';
 import { handleBatchAppend } from './batch-append.js';
 import { CallWriter } from './call-writer.js';
 import { parseReadRequest } from './read-request.js';
-import { readAllToCall, readStreamToCall } from './read.js';
+import { readAllToCall, readStreamToCall, type ReadResp } from './read.js';
 import { runSubscription } from './subscription.js';
 import { serverShuttingDown, toRpcError, wrongExpectedVersion } from './rpc-errors.js';
 
 type ReadReq = InstanceType<typeof streamsPb.ReadReq>;
-type ReadResp = InstanceType<typeof streamsPb.ReadResp>;
 type AppendReq = InstanceType<typeof streamsPb.AppendReq>;
 type AppendResp = InstanceType<typeof streamsPb.AppendResp>;
 type BatchAppendReq = InstanceType<typeof streamsPb.BatchAppendReq>;
@@ -86,7 +85,7 @@ export function createStreamsService(context: ServerContext): ServiceModule {
   };
 
   return {
-    definition: streamsGrpc.StreamsService as unknown as grpc.ServiceDefinition,
+    definition: streamsDefinition(),
     implementation,
     supportedMethods: ['read', 'append', 'batchappend', 'delete', 'tombstone'].map((methodName) => ({ serviceName: SERVICE_NAME, methodName })),
     close() {
@@ -95,6 +94,14 @@ export function createStreamsService(context: ServerContext): ServiceModule {
       openCalls.clear();
     },
   };
+}
+
+/** The client's definition, except that Read also sends event responses encoded in advance. */
+function streamsDefinition(): grpc.ServiceDefinition {
+  const definition = streamsGrpc.StreamsService as unknown as grpc.ServiceDefinition;
+  const read = definition.read!;
+  const serialize = read.responseSerialize as (value: unknown) => Buffer;
+  return { ...definition, read: { ...read, responseSerialize: (value: ReadResp) => (Buffer.isBuffer(value) ? value : serialize(value)) } };
 }
 
 interface RemoveRequest {

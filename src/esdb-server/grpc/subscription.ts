@@ -7,10 +7,9 @@ import type { EventLog } from '../log/types.js';
 import { streamsPb } from './protocol.js';
 import type { CallWriter } from './call-writer.js';
 import type { ReadRequest } from './read-request.js';
-import { eventResponse, READ_PAGE_SIZE, revisionInReadStream } from './read.js';
+import { eventResponse, READ_PAGE_SIZE, revisionInReadStream, type ReadResp } from './read.js';
 import { streamDeleted } from './rpc-errors.js';
 
-type ReadResp = InstanceType<typeof streamsPb.ReadResp>;
 
 export async function runSubscription(log: EventLog, request: ReadRequest, writer: CallWriter<ReadResp>): Promise<void> {
   // Listen before reading where to start, so a commit in between is never missed.
