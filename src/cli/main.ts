@@ -12,6 +12,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   history: { summary: 'every event of an order with the state after each', load: () => import('./history-command.js') },
   trace: { summary: 'the causation tree of every event carrying a correlation id', load: () => import('./trace-command.js') },
   parked: { summary: 'list the events a subscription group parked, and replay them', load: () => import('./parked-command.js') },
+  replay: { summary: 'rebuild a projection\'s read model from the full history', load: () => import('./replay-command.js') },
 };
 
 function usage(): string {

@@ -1,15 +1,20 @@
 // A one-line progress bar on stderr with rate and ETA. Drawn only on a terminal (a pipe or a log
 // file gets the final summary alone) and at most every 100 ms, so it costs nothing per event.
 
+export interface ProgressStep {
+  /** Events processed so far. */
+  events: number;
+  /** Share of the work done, 0..1 (e.g. position reached / head position). */
+  fraction: number;
+}
+
 export interface Progress {
-  /** `done` events so far; cheap to call for every event. */
-  update(done: number): void;
+  update(step: ProgressStep): void;
   /** Clears the bar. */
   finish(): void;
 }
 
 export interface ProgressOptions {
-  total: number;
   label: string;
   stream?: NodeJS.WriteStream;
   now?: () => number;
@@ -18,18 +23,18 @@ export interface ProgressOptions {
 const REDRAW_EVERY_MS = 100;
 const BAR_WIDTH = 30;
 
-export function createProgress({ total, label, stream = process.stderr, now = () => performance.now() }: ProgressOptions): Progress {
+export function createProgress({ label, stream = process.stderr, now = () => performance.now() }: ProgressOptions): Progress {
   if (!stream.isTTY) return { update: () => undefined, finish: () => undefined };
   const started = now();
   let lastDraw = -Infinity;
   let drawn = false;
   return {
-    update(done) {
+    update(step) {
       const at = now();
       if (at - lastDraw < REDRAW_EVERY_MS) return;
       lastDraw = at;
       drawn = true;
-      stream.write(`\r${renderProgressLine({ label, done, total, elapsedMs: at - started })}\x1b[K`);
+      stream.write(`\r${renderProgressLine({ label, ...step, elapsedMs: at - started })}\x1b[K`);
     },
     finish() {
       if (drawn) stream.write('\r\x1b[K');
@@ -37,13 +42,13 @@ export function createProgress({ total, label, stream = process.stderr, now = ()
   };
 }
 
-export function renderProgressLine({ label, done, total, elapsedMs }: { label: string; done: number; total: number; elapsedMs: number }): string {
-  const fraction = total > 0 ? Math.min(1, done / total) : 1;
-  const filled = Math.round(fraction * BAR_WIDTH);
-  const rate = elapsedMs > 0 ? (done * 1000) / elapsedMs : 0;
-  const eta = rate > 0 && total > done ? formatDuration(((total - done) / rate) * 1000) : total > done ? '?' : '0s';
-  const percent = `${(fraction * 100).toFixed(0).padStart(3)}%`;
-  return `${label} [${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${percent} ${done}/${total} events  ${formatRate(rate)} events/s  ETA ${eta}`;
+export function renderProgressLine({ label, events, fraction, elapsedMs }: ProgressStep & { label: string; elapsedMs: number }): string {
+  const done = Math.max(0, Math.min(1, fraction));
+  const filled = Math.round(done * BAR_WIDTH);
+  const rate = elapsedMs > 0 ? (events * 1000) / elapsedMs : 0;
+  const eta = done >= 1 ? '0s' : done > 0 ? formatDuration((elapsedMs * (1 - done)) / done) : '?';
+  const percent = `${(done * 100).toFixed(0).padStart(3)}%`;
+  return `${label} [${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${percent}  ${events.toLocaleString('en-US')} events  ${formatRate(rate)} events/s  ETA ${eta}`;
 }
 
 export function formatRate(perSecond: number): string {
@@ -52,6 +57,7 @@ export function formatRate(perSecond: number): string {
 
 export function formatDuration(ms: number): string {
   if (ms < 1_000) return `${Math.round(ms)}ms`;
+  if (ms < 10_000) return `${(ms / 1000).toFixed(1)}s`;
   const seconds = Math.round(ms / 1000);
   if (seconds < 60) return `${seconds}s`;
   const minutes = Math.floor(seconds / 60);

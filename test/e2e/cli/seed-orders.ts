@@ -1,8 +1,8 @@
 // Seeds order histories the way the service writes them: commands through the decider, events
 // through the event factory and the serialiser, appended with the real client.
 import { randomUUID } from 'node:crypto';
-import type { EventStoreDBClient } from '@eventstore/db-client';
-import { toEventData } from '../../../src/eventstore/event-serialization.js';
+import { StreamNotFoundError, type EventStoreDBClient } from '@eventstore/db-client';
+import { fromRecordedEvent, toEventData } from '../../../src/eventstore/event-serialization.js';
 import {
   decide,
   foldOrder,
@@ -31,7 +31,7 @@ export async function seedOrder(
   options: { tenantId?: string; correlationId?: string; at?: (index: number) => string; causationId?: string } = {},
 ): Promise<SeededCommand[]> {
   const seeded: SeededCommand[] = [];
-  let history: OrderEvent[] = [];
+  let history = await loadHistory(client, orderId);
   let state: OrderState = foldOrder(history);
   for (const [index, partial] of commands.entries()) {
     const commandId = randomUUID();
@@ -52,6 +52,19 @@ export async function seedOrder(
     seeded.push({ commandId, correlationId: context.correlationId, events, eventIds: newEvents.map((event) => event.id) });
   }
   return seeded;
+}
+
+/** The order's events so far, as the service loads them before deciding. */
+async function loadHistory(client: EventStoreDBClient, orderId: string): Promise<OrderEvent[]> {
+  const events: OrderEvent[] = [];
+  try {
+    for await (const resolved of client.readStream(orderStreamName(orderId))) {
+      if (resolved.event) events.push(fromRecordedEvent(resolved.event).event);
+    }
+  } catch (err) {
+    if (!(err instanceof StreamNotFoundError)) throw err;
+  }
+  return events;
 }
 
 export const createOrder = (total = 2500, sku = 'sku-1'): CommandWithoutContext => ({

@@ -1,0 +1,52 @@
+// Where replays write: a scratch copy per running replay (its pid in the name, so a replay killed
+// with -9 leaves a file the next one recognises and removes), and the `--until` outputs.
+import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+export function replaysDir(dataDir: string): string {
+  return join(dataDir, 'replays');
+}
+
+export function scratchFileFor(dataDir: string, projection: string, pid = process.pid): string {
+  return join(replaysDir(dataDir), `${projection}.rebuild-${pid}.db`);
+}
+
+export function untilFileFor(dataDir: string, projection: string, label: string): string {
+  return join(replaysDir(dataDir), `${projection}.until-${label}.db`);
+}
+
+/** A SQLite database is up to three files. */
+export function removeDatabaseFiles(file: string): void {
+  for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(file + suffix, { force: true });
+}
+
+export function moveDatabaseFile(from: string, to: string): void {
+  removeDatabaseFiles(to);
+  renameSync(from, to);
+  removeDatabaseFiles(from);
+}
+
+/** Removes scratch copies left by replays of `projection` whose process is gone. */
+export function removeAbandonedScratchFiles(dataDir: string, projection: string): number {
+  const dir = replaysDir(dataDir);
+  mkdirSync(dir, { recursive: true });
+  const pattern = new RegExp(`^${projection.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.rebuild-(\\d+)\\.db$`);
+  let removed = 0;
+  for (const name of readdirSync(dir)) {
+    const match = pattern.exec(name);
+    if (!match || isAlive(Number(match[1]))) continue;
+    removeDatabaseFiles(join(dir, name));
+    removed++;
+  }
+  return removed;
+}
+
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

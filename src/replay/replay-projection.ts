@@ -1,0 +1,93 @@
+// `orders replay` without the terminal: rebuild a projection from the full history into a scratch
+// copy, then swap it in (catching up with the live projection first), compare it (dry run), or
+// keep it as a separate file (`until`). The live database is written only by the swap.
+import { mkdirSync } from 'node:fs';
+import type { EventStoreDBClient } from '@eventstore/db-client';
+import type { ProjectionDefinition } from '../readmodels/projection.js';
+import { openReadModelStore, readModelFileIn } from '../readmodels/read-model-store.js';
+import { compareWithLive, type TableComparison } from './compare.js';
+import { ProjectionRebuild, type RebuildCounts, type RebuildProgress } from './rebuild.js';
+import { moveDatabaseFile, removeAbandonedScratchFiles, removeDatabaseFiles, replaysDir, scratchFileFor } from './replay-files.js';
+import { swapIntoLive } from './swap.js';
+import type { ReplayUntil } from './until.js';
+
+/** Catch-up rounds before giving up on a live projection that keeps applying ahead of the copy. */
+const MAX_SWAP_ATTEMPTS = 10;
+
+export type ReplayMode =
+  | { kind: 'swap' }
+  | { kind: 'dry-run' }
+  | { kind: 'until'; until: ReplayUntil; outFile: string };
+
+export interface ReplayRequest {
+  client: EventStoreDBClient;
+  projection: ProjectionDefinition;
+  dataDir: string;
+  mode: ReplayMode;
+  signal?: AbortSignal;
+  onProgress?: (progress: RebuildProgress) => void;
+}
+
+export type ReplayResult =
+  | { kind: 'swapped'; liveFile: string; rows: Record<string, number>; catchUps: number }
+  | { kind: 'dry-run'; liveFile: string; tables: TableComparison[] }
+  | { kind: 'written'; file: string; reachedUntil: boolean };
+
+export interface ReplayOutcome {
+  counts: RebuildCounts;
+  refusedReasons: ReadonlyMap<string, number>;
+  /** Commit position of the last event the model includes. */
+  position: bigint | undefined;
+  result: ReplayResult;
+}
+
+export class LiveProjectionAheadError extends Error {
+  constructor(projection: string) {
+    super(`the live '${projection}' projection kept applying events ahead of the replay; the live read model is unchanged, try again`);
+    this.name = 'LiveProjectionAheadError';
+  }
+}
+
+export async function replayProjection(request: ReplayRequest): Promise<ReplayOutcome> {
+  const { client, projection, dataDir, mode, signal } = request;
+  mkdirSync(replaysDir(dataDir), { recursive: true });
+  removeAbandonedScratchFiles(dataDir, projection.name);
+  const scratch = scratchFileFor(dataDir, projection.name);
+  removeDatabaseFiles(scratch);
+  const liveFile = readModelFileIn(dataDir);
+  try {
+    const store = openReadModelStore({ file: scratch });
+    // The scratch copy needs no durability until it is swapped (the swap's transaction has it).
+    store.exec('PRAGMA synchronous = OFF');
+    const rebuild = new ProjectionRebuild(projection, store, mode.kind === 'until' ? { until: mode.until } : {});
+    const hooks = { ...(signal ? { signal } : {}), ...(request.onProgress ? { onProgress: request.onProgress } : {}) };
+    let result: ReplayResult;
+    try {
+      await rebuild.run(client, hooks);
+      if (mode.kind === 'swap') {
+        let catchUps = 0;
+        for (;;) {
+          signal?.throwIfAborted();
+          const swapped = swapIntoLive({ liveFile, copyFile: scratch, projection, position: rebuild.position, events: rebuild.counts.read });
+          if (swapped.kind === 'swapped') {
+            result = { kind: 'swapped', liveFile, rows: swapped.rows, catchUps };
+            break;
+          }
+          if (++catchUps >= MAX_SWAP_ATTEMPTS) throw new LiveProjectionAheadError(projection.name);
+          // The live projection applied events appended after the rebuild's read: read them too.
+          await rebuild.run(client, hooks);
+        }
+      } else if (mode.kind === 'dry-run') {
+        result = { kind: 'dry-run', liveFile, tables: compareWithLive(liveFile, scratch, projection) };
+      } else {
+        result = { kind: 'written', file: mode.outFile, reachedUntil: rebuild.reachedUntil };
+      }
+    } finally {
+      store.close();
+    }
+    if (result.kind === 'written') moveDatabaseFile(scratch, result.file);
+    return { counts: rebuild.counts, refusedReasons: rebuild.refusedReasons, position: rebuild.position, result };
+  } finally {
+    removeDatabaseFiles(scratch);
+  }
+}

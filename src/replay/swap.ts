@@ -1,0 +1,72 @@
+// Swaps a rebuilt projection into the live read-model database in one SQLite transaction:
+// readers (other processes, WAL) see the old rows or the new ones, never a mix, and a crash
+// mid-swap rolls back to the old. The live projection may be running meanwhile; the swap is
+// refused while it has applied an event the rebuild has not, so nothing it did is lost.
+import Database from 'better-sqlite3';
+import type { ProjectionDefinition } from '../readmodels/projection.js';
+import { openReadModelStore } from '../readmodels/read-model-store.js';
+import { projectionTables } from './projection-tables.js';
+
+export type SwapResult =
+  | { kind: 'swapped'; rows: Record<string, number> }
+  /** The live projection applied events of `streams` orders past what the rebuild has: catch up and retry. */
+  | { kind: 'live-ahead'; streams: number };
+
+export interface SwapRequest {
+  liveFile: string;
+  copyFile: string;
+  projection: ProjectionDefinition;
+  /** Recorded in the live database: where the rebuilt model stops. */
+  position: bigint | undefined;
+  events: number;
+}
+
+/** Records of past replays, next to the projection bookkeeping. */
+const REPLAYS_DDL = `CREATE TABLE IF NOT EXISTS projection_replays (
+  projection TEXT PRIMARY KEY,
+  replayed_at TEXT NOT NULL,
+  position TEXT,
+  events INTEGER NOT NULL
+) WITHOUT ROWID`;
+
+export function swapIntoLive(request: SwapRequest): SwapResult {
+  const { liveFile, copyFile, projection } = request;
+  // Creates the live database and its bookkeeping tables if no worker ever has.
+  openReadModelStore({ file: liveFile }).close();
+  const db = new Database(liveFile);
+  try {
+    db.pragma('busy_timeout = 10000');
+    db.prepare('ATTACH DATABASE ? AS replay').run(copyFile);
+    const tables = projectionTables(projection);
+    const swap = db.transaction((): SwapResult => {
+      const ahead = db
+        .prepare(
+          `SELECT count(*) AS streams FROM main.projection_revisions AS live
+           LEFT JOIN replay.projection_revisions AS rebuilt ON rebuilt.projection = live.projection AND rebuilt.stream_id = live.stream_id
+           WHERE live.projection = ? AND live.revision > coalesce(rebuilt.revision, -1)`,
+        )
+        .get(projection.name) as { streams: number };
+      if (ahead.streams > 0) return { kind: 'live-ahead', streams: ahead.streams };
+
+      // Dropped and re-created from the projection's schema, so a schema change lands too.
+      for (const table of tables) db.exec(`DROP TABLE IF EXISTS main."${table}"`);
+      db.exec(projection.schema);
+      const rows: Record<string, number> = {};
+      for (const table of tables) {
+        rows[table] = db.prepare(`INSERT INTO main."${table}" SELECT * FROM replay."${table}"`).run().changes;
+      }
+      db.prepare('DELETE FROM main.projection_revisions WHERE projection = ?').run(projection.name);
+      db.prepare('INSERT INTO main.projection_revisions SELECT * FROM replay.projection_revisions WHERE projection = ?').run(projection.name);
+      db.exec(REPLAYS_DDL);
+      db.prepare(
+        `INSERT INTO main.projection_replays (projection, replayed_at, position, events) VALUES (?, ?, ?, ?)
+         ON CONFLICT (projection) DO UPDATE SET replayed_at = excluded.replayed_at, position = excluded.position, events = excluded.events`,
+      ).run(projection.name, new Date().toISOString(), request.position?.toString() ?? null, request.events);
+      return { kind: 'swapped', rows };
+    });
+    // IMMEDIATE: take the write lock before reading, so no worker commits between check and swap.
+    return swap.immediate();
+  } finally {
+    db.close();
+  }
+}

@@ -1,0 +1,125 @@
+// `orders replay`: rebuilds a projection from the history, swaps it in while the live projection
+// keeps running, and the live projection carries on without applying anything twice.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readModelFileIn } from '../../../src/readmodels/read-model-store.js';
+import type { RunningWorkers } from '../../../src/workers.js';
+import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
+import { runCli } from '../../helpers/cli.js';
+import { liveRows, liveSnapshot, makeDataDir, onLiveModel, startLiveProjections, waitForProjections } from './live-projections.js';
+import { cancel, createOrder, deliver, pay, seedOrder, ship, type CommandWithoutContext } from './seed-orders.js';
+
+const PROJECTIONS = ['order-summary', 'orders-by-customer', 'sales-by-day'];
+let store: TestEventStore;
+let data: ReturnType<typeof makeDataDir>;
+let workers: RunningWorkers;
+let env: Record<string, string>;
+const revisions = new Map<string, number>();
+
+async function seed(orderId: string, commands: CommandWithoutContext[], day = 1): Promise<void> {
+  const seeded = await seedOrder(store.client, orderId, commands, { at: (index) => new Date(Date.UTC(2026, 0, day, 10, index)).toISOString() });
+  revisions.set(`order-${orderId}`, seeded.flatMap((command) => command.events).length - 1);
+}
+
+beforeAll(async () => {
+  store = await startTestEventStore();
+  data = makeDataDir();
+  env = { ESDB_CONNECTION_STRING: store.connectionString, DATA_DIR: data.dataDir, SUBSCRIPTION_GROUP_PREFIX: 'replay-test' };
+  for (let i = 0; i < 12; i++) {
+    const lifecycle: CommandWithoutContext[][] = [
+      [createOrder(1000 + i)],
+      [createOrder(2000 + i), pay(2000 + i)],
+      [createOrder(3000 + i), pay(1000, 'p1'), pay(2000 + i, 'p2'), ship(), deliver()],
+      [createOrder(4000 + i), pay(4000 + i), cancel()],
+    ];
+    await seed(`ord-${i}`, lifecycle[i % lifecycle.length]!, 1 + (i % 3));
+  }
+  workers = await startLiveProjections(store.client, data.dataDir, 'replay-test');
+  await waitForProjections(data.dataDir, revisions, PROJECTIONS);
+});
+
+afterAll(async () => {
+  await workers?.stop();
+  await store?.close();
+  data?.remove();
+});
+
+describe('orders replay', () => {
+  it('rebuilds exactly the model live processing gave, swaps it in, and live processing carries on without applying anything twice', async () => {
+    const live = liveSnapshot(data.dataDir);
+    expect(live.order_summary).toHaveLength(12);
+    // A bug damaged the model: the replay is the fix.
+    onLiveModel(data.dataDir, "UPDATE order_summary SET status = 'REFUNDED', paid_amount = 0; DELETE FROM sales_by_day;");
+    expect(liveRows(data.dataDir, 'sales_by_day')).toEqual([]);
+
+    const result = await runCli(['replay', 'order-summary'], { env });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^order-summary: replayed \d+ events up to position \d+ in /);
+    expect(result.stdout).toContain('order_summary 12 rows');
+    expect(liveRows(data.dataDir, 'order_summary')).toEqual(live.order_summary);
+    // Only the replayed projection was rebuilt: the other damage is still there.
+    expect(liveRows(data.dataDir, 'sales_by_day')).toEqual([]);
+    expect(readdirSync(join(data.dataDir, 'replays'))).toEqual([]);
+
+    // New history after the replay: applied once by the live projection, nothing missed.
+    await seed('ord-after', [createOrder(777), pay(700, 'a1')], 5);
+    await seedOrder(store.client, 'ord-1', [ship()]);
+    revisions.set('order-ord-1', revisions.get('order-ord-1')! + 2);
+    await waitForProjections(data.dataDir, revisions, ['order-summary']);
+    const summary = liveRows(data.dataDir, 'order_summary') as Array<{ order_id: string; paid_amount: number; status: string; revision: number }>;
+    expect(summary).toHaveLength(13);
+    expect(summary.find((row) => row.order_id === 'ord-after')).toMatchObject({ paid_amount: 700, status: 'PENDING', revision: 1 });
+    expect(summary.find((row) => row.order_id === 'ord-1')).toMatchObject({ paid_amount: 2001, status: 'SHIPPED', revision: 5 });
+  });
+
+  it('leaves a lagging live projection to skip what the replay applied and apply what came after, each exactly once', async () => {
+    await workers.stop();
+    // Appended while the live projection is down: the replay reads them, live processing has not.
+    await seed('ord-lag', [createOrder(500), pay(500, 'lag-pay')], 9);
+    const result = await runCli(['replay', 'sales-by-day'], { env });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const day9 = () => (liveRows(data.dataDir, 'sales_by_day') as Array<Record<string, unknown>>).filter((row) => row.day === '2026-01-09');
+    expect(day9()).toEqual([expect.objectContaining({ orders_placed: 1, ordered_amount: 500, paid_amount: 500 })]);
+
+    workers = await startLiveProjections(store.client, data.dataDir, 'replay-test');
+    await seed('ord-late', [createOrder(300), pay(300, 'late-pay')], 9);
+    await waitForProjections(data.dataDir, revisions, PROJECTIONS);
+    // The lagging projection was handed ord-lag's events again and skipped them.
+    expect(day9()).toEqual([expect.objectContaining({ orders_placed: 2, ordered_amount: 800, paid_amount: 800 })]);
+  });
+
+  it('reports a dry run against the live model and changes nothing', async () => {
+    onLiveModel(data.dataDir, "UPDATE customer_orders SET status = 'CANCELLED' WHERE order_id = 'ord-0'");
+    const before = liveRows(data.dataDir, 'customer_orders');
+    const modified = statSync(readModelFileIn(data.dataDir)).mtimeMs;
+    const result = await runCli(['replay', 'orders-by-customer', '--dry-run'], { env });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('dry run: the live read model');
+    expect(result.stdout).toContain('customer_orders: 15 rows rebuilt, 15 live; 1 new or changed, 1 gone or changed');
+    expect(liveRows(data.dataDir, 'customer_orders')).toEqual(before);
+    expect(statSync(readModelFileIn(data.dataDir)).mtimeMs).toBe(modified);
+  });
+
+  it('refuses a side-effect handler, an unknown projection and a malformed --until in one line, touching nothing', async () => {
+    const modified = statSync(readModelFileIn(data.dataDir)).mtimeMs;
+    const whatsapp = await runCli(['replay', 'whatsapp'], { env });
+    expect(whatsapp.code).not.toBe(0);
+    expect(whatsapp.stderr.trim().split('\n')).toHaveLength(1);
+    expect(whatsapp.stderr).toContain("'whatsapp' is a handler with side effects (it sends WhatsApp messages to customers)");
+
+    const unknown = await runCli(['replay', 'order-sumary'], { env });
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr.trim()).toBe("orders: unknown projection 'order-sumary' (projections: order-summary, orders-by-customer, sales-by-day)");
+
+    const malformed = await runCli(['replay', 'order-summary', '--until', 'yesterday'], { env });
+    expect(malformed.code).toBe(2);
+    expect(malformed.stderr.trim().split('\n')).toHaveLength(1);
+    expect(malformed.stderr).toContain("got 'yesterday'");
+    expect(statSync(readModelFileIn(data.dataDir)).mtimeMs).toBe(modified);
+    expect(existsSync(join(data.dataDir, 'replays')) ? readdirSync(join(data.dataDir, 'replays')) : []).toEqual([]);
+  });
+});
