@@ -405,7 +405,22 @@ class SqliteEventLog implements EventLog {
       const from = options.from === 'start' ? 0 : options.from === 'end' ? last : options.from;
       rows = this.statements.backwards.all(stream, state.id, from, lowest, createdAfter, limit);
     }
-    return { kind: 'ok', events: rows.map((row) => ({ event: toRecorded(row), position: row.position })), lastRevision: last };
+    const events = rows.map((row): ResolvedEvent => {
+      const event = toRecorded(row);
+      return options.resolveLinkTos && event.type === LINK_EVENT_TYPE ? this.resolveWrittenLink(event) : { event, position: row.position };
+    });
+    return { kind: 'ok', events, lastRevision: last };
+  }
+
+  /** A `$>` event written into an ordinary stream (e.g. a parked message): data `<revision>@<stream>`. */
+  private resolveWrittenLink(link: RecordedEvent): ResolvedEvent {
+    const text = Buffer.from(link.data).toString('utf8');
+    const at = text.indexOf('@');
+    const revision = Number(text.slice(0, at));
+    const state = at > 0 && Number.isSafeInteger(revision) ? this.state(text.slice(at + 1)) : undefined;
+    const row = state && !state.tombstoned ? this.statements.forwards.get(state.name, state.id, revision, 0, 1) : undefined;
+    const target = row && row.revision === revision ? toRecorded(row) : undefined;
+    return { event: target && this.isVisible(target) ? target : undefined, link, position: link.position };
   }
 
   private readLinks(state: StreamState, options: ReadStreamOptions): ReadStreamResult {

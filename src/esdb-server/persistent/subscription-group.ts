@@ -442,7 +442,8 @@ export class SubscriptionGroup {
       this.finish(entry.message);
     }
     this.maybeCheckpoint(false);
-    this.pump();
+    // Acks arrive one message each: refill once for all the acks read together.
+    this.schedulePump();
   }
 
   private nack(ids: string[], action: NackAction, reason: string): void {

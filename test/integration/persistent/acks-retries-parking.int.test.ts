@@ -175,6 +175,10 @@ describe('nacking', () => {
     const parked = await readParked(stream);
     expect(parked[0]!.data).toBe(`1@${stream}`);
     expect(parked[0]!.metadata.Reason).toBe("Client explicitly NAK'ed message.\npoison");
+    // read with resolveLinkTos, the parked link gives the original event back
+    const resolved = [];
+    for await (const event of client.readStream(`$persistentsubscription-${stream}::g-parked`, { resolveLinkTos: true })) resolved.push(event);
+    expect(resolved.map((event) => [event.event!.streamId, numberOf(event as Received), event.link!.type])).toEqual([[stream, 1, '$>']]);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(consumer.numbers()).toEqual([0, 1, 2]);
     await consumer.stop();
