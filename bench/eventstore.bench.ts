@@ -16,7 +16,9 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import Database from 'better-sqlite3';
 import { EventStoreDBClient, jsonEvent, START } from '@eventstore/db-client';
+import streamsPb from '@eventstore/db-client/generated/streams_pb.js';
 import { openSqliteEventLog } from '../src/esdb-server/log/sqlite-event-log.js';
+import { encodeEventResponse } from '../src/esdb-server/grpc/read-event-encoding.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -41,7 +43,34 @@ const ECHO_SERVICE = {
     responseSerialize: (value: Buffer) => value,
     responseDeserialize: (value: Buffer) => value,
   },
+  stream: {
+    path: '/bench.Echo/Stream',
+    requestStream: false,
+    responseStream: true,
+    requestSerialize: (value: Buffer) => value,
+    requestDeserialize: (value: Buffer) => value,
+    responseSerialize: (value: Buffer) => value,
+    // The client's own ReadResp decoding, so the ceiling pays what every real read pays.
+    responseDeserialize: (value: Buffer) => streamsPb.ReadResp.deserializeBinary(value),
+  },
 } satisfies grpc.ServiceDefinition;
+
+/** A ReadResp carrying one event like the benchmark's, encoded the way the server encodes it. */
+const sampleEventResponse = () =>
+  encodeEventResponse({
+    event: {
+      stream: 'read-00000000-0000-0000-0000-000000000000',
+      revision: 12_345,
+      position: 67_890,
+      id: randomUUID(),
+      type: 'order.line_added',
+      contentType: 'application/json',
+      data: PAYLOAD_BYTES,
+      metadata: new Uint8Array(0),
+      created: BigInt(Date.now()) * 10_000n,
+    },
+    position: 67_890,
+  });
 
 interface Child {
   process: ChildProcess;
@@ -82,6 +111,12 @@ function rssMb(pid: number): { rss: number; peak: number } {
   return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
 }
 
+/** CPU seconds a process has used so far (utime + stime; Linux clock ticks of 10 ms). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 // ---- measuring ---------------------------------------------------------------------------
 
 async function rate(count: number, work: () => Promise<void>): Promise<number> {
@@ -101,10 +136,10 @@ async function concurrently(workers: number, total: number, task: (worker: numbe
 }
 
 const fmt = (value: number) => Math.round(value).toLocaleString('en-US');
-function report(label: string, value: number, unit: string, target: number | undefined, ceilings: [string, number][]) {
+function report(label: string, value: number, unit: string, target: number | undefined, ceilings: [string, number][], note = '') {
   const ratios = ceilings.map(([name, ceiling]) => `${name} ${fmt(ceiling)}/s, ratio ${(value / ceiling).toFixed(2)}`).join('; ');
   const verdict = target === undefined ? '' : value >= target ? `  [target >= ${fmt(target)}: met]` : `  [target >= ${fmt(target)}: MISSED]`;
-  console.log(`${label.padEnd(40)} ${fmt(value).padStart(10)} ${unit}  (${ratios})${verdict}`);
+  console.log(`${label.padEnd(40)} ${fmt(value).padStart(10)} ${unit}  (${ratios})${verdict}${note ? `  ${note}` : ''}`);
 }
 
 // ---- ceilings ----------------------------------------------------------------------------
@@ -136,20 +171,43 @@ function sqliteSelectCeiling(file: string, count: number): number {
   return rows / seconds;
 }
 
-async function grpcUnaryCeiling(calls: number, callers: number): Promise<number> {
+interface EchoClient {
+  echo(request: Buffer, callback: (error: grpc.ServiceError | null) => void): void;
+  stream(request: Buffer): grpc.ClientReadableStream<unknown>;
+  close(): void;
+}
+
+async function withEchoServer<T>(work: (client: EchoClient) => Promise<T>): Promise<T> {
   const echo = await startChild(['--import', 'tsx', fileURLToPath(import.meta.url), '--echo-server'], /port \d+/);
-  const port = echo.line.split(' ')[1];
   const Client = grpc.makeGenericClientConstructor(ECHO_SERVICE, 'Echo');
-  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as {
-    echo(request: Buffer, callback: (error: grpc.ServiceError | null) => void): void;
-    close(): void;
-  };
-  const call = () => new Promise<void>((resolve, reject) => client.echo(PAYLOAD_BYTES, (error) => (error ? reject(error) : resolve())));
-  await concurrently(callers, 200, call); // warm-up
-  const result = await rate(calls, () => concurrently(callers, calls, call));
-  client.close();
-  await echo.stop();
-  return result;
+  const client = new Client(`127.0.0.1:${echo.line.split(' ')[1]}`, grpc.credentials.createInsecure()) as unknown as EchoClient;
+  try {
+    return await work(client);
+  } finally {
+    client.close();
+    await echo.stop();
+  }
+}
+
+function grpcUnaryCeiling(calls: number, callers: number): Promise<number> {
+  return withEchoServer(async (client) => {
+    const call = () => new Promise<void>((resolve, reject) => client.echo(PAYLOAD_BYTES, (error) => (error ? reject(error) : resolve())));
+    await concurrently(callers, 200, call); // warm-up
+    return rate(calls, () => concurrently(callers, calls, call));
+  });
+}
+
+/** A bare grpc-js server stream of `count` event responses, decoded with the client's class. */
+function grpcStreamCeiling(count: number): Promise<number> {
+  return withEchoServer((client) =>
+    rate(count, async () => {
+      const request = Buffer.alloc(4);
+      request.writeUInt32BE(count);
+      let received = 0;
+      for await (const _message of client.stream(request)) received++;
+      if (received !== count) throw new Error(`streamed ${received} of ${count}`);
+    }),
+  );
 }
 
 // ---- the benchmark -----------------------------------------------------------------------
@@ -188,28 +246,36 @@ async function main(): Promise<void> {
       await client.appendToStream(readStream, Array.from({ length: Math.min(1_000, READ - written) }, event));
     }
     const sqliteRead = sqliteSelectCeiling(join(dir, 'store', 'eventstore.db'), READ);
+    const grpcStream = await grpcStreamCeiling(READ);
+    const readCeilings: [string, number][] = [['raw sqlite select', sqliteRead], ['bare grpc stream + client decode', grpcStream]];
+    const pid = server.process.pid!;
+    const serverCpu = async (work: () => Promise<number>): Promise<[number, string]> => {
+      const before = cpuSeconds(pid);
+      const value = await work();
+      return [value, `server CPU ${(((cpuSeconds(pid) - before) / READ) * 1e6).toFixed(1)} µs/event`];
+    };
     let count = 0;
-    const streamRead = await rate(READ, async () => {
+    const [streamRead, streamCpu] = await serverCpu(() => rate(READ, async () => {
       for await (const _event of client.readStream(readStream)) count++;
-    });
+    }));
     if (count !== READ) throw new Error(`read ${count} of ${READ} events`);
-    report(`read ${fmt(READ)} events of a stream`, streamRead, 'events/s', 50_000, [['raw sqlite select', sqliteRead]]);
+    report(`read ${fmt(READ)} events of a stream`, streamRead, 'events/s', 50_000, readCeilings, streamCpu);
 
     count = 0;
-    const allRead = await rate(READ, async () => {
+    const [allRead, allCpu] = await serverCpu(() => rate(READ, async () => {
       for await (const _event of client.readAll({ fromPosition: START, maxCount: READ })) count++;
-    });
+    }));
     if (count !== READ) throw new Error(`read ${count} of ${READ} events from $all`);
-    report(`read ${fmt(READ)} events of $all`, allRead, 'events/s', 50_000, [['raw sqlite select', sqliteRead]]);
+    report(`read ${fmt(READ)} events of $all`, allRead, 'events/s', 50_000, readCeilings, allCpu);
 
-    const caughtUp = await rate(READ, async () => {
+    const [caughtUp, subscriptionCpu] = await serverCpu(() => rate(READ, async () => {
       const subscription = client.subscribeToStream(readStream, { fromRevision: START });
       let received = 0;
       for await (const _event of subscription) {
         if (++received === READ) break;
       }
-    });
-    report(`catch-up subscription over ${fmt(READ)}`, caughtUp, 'events/s', 50_000, [['raw sqlite select', sqliteRead]]);
+    }));
+    report(`catch-up subscription over ${fmt(READ)}`, caughtUp, 'events/s', 50_000, readCeilings, subscriptionCpu);
 
     await client.dispose();
     await server.stop();
@@ -267,7 +333,17 @@ async function measureMemory(dataDir: string): Promise<void> {
 // Last, so every declaration above is initialised: the same file is also the echo server child.
 if (process.argv[2] === '--echo-server') {
   const server = new grpc.Server();
-  server.addService(ECHO_SERVICE, { echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => callback(null, call.request) });
+  const message = sampleEventResponse();
+  server.addService(ECHO_SERVICE, {
+    echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => callback(null, call.request),
+    stream: async (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
+      const count = call.request.readUInt32BE(0);
+      for (let i = 0; i < count; i++) {
+        if (!call.write(message)) await new Promise((resolve) => call.once('drain', resolve));
+      }
+      call.end();
+    },
+  });
   server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, port) => {
     if (error) throw error;
     console.log(`port ${port}`);
