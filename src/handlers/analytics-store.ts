@@ -1,0 +1,116 @@
+// Analytics: every order event per tenant (type, time, status change, amount) and each order's
+// latest status and value, for sales per status and activity per day.
+import type { ReadModelTx } from '../readmodels/read-model-store.js';
+
+export const ANALYTICS_SCHEMA = `
+  CREATE TABLE IF NOT EXISTS analytics_events (
+    tenant_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    order_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    occurred_at TEXT NOT NULL,
+    day TEXT NOT NULL,
+    old_status TEXT,
+    new_status TEXT,
+    amount INTEGER,
+    currency TEXT,
+    PRIMARY KEY (tenant_id, event_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS analytics_events_by_day ON analytics_events (tenant_id, day, event_type);
+  -- The latest status wins by stream revision, so out-of-order delivery cannot roll it back.
+  CREATE TABLE IF NOT EXISTS analytics_orders (
+    tenant_id TEXT NOT NULL,
+    order_id TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'PENDING',
+    status_revision INTEGER NOT NULL DEFAULT -1,
+    total INTEGER,
+    currency TEXT,
+    PRIMARY KEY (tenant_id, order_id)
+  ) WITHOUT ROWID;
+`;
+
+export interface RecordedOrderEvent {
+  tenantId: string;
+  eventId: string;
+  orderId: string;
+  type: string;
+  occurredAt: string;
+  revision: number;
+  oldStatus?: string;
+  newStatus?: string;
+  amount?: number;
+  currency?: string;
+  /** On order.created: the order's value. */
+  total?: number;
+}
+
+export function recordOrderEvent(tx: ReadModelTx, event: RecordedOrderEvent): void {
+  tx.run(
+    `INSERT INTO analytics_events (tenant_id, event_id, order_id, event_type, occurred_at, day, old_status, new_status, amount, currency)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    event.tenantId,
+    event.eventId,
+    event.orderId,
+    event.type,
+    event.occurredAt,
+    event.occurredAt.slice(0, 10),
+    event.oldStatus ?? null,
+    event.newStatus ?? null,
+    event.amount ?? null,
+    event.currency ?? null,
+  );
+  tx.run('INSERT INTO analytics_orders (tenant_id, order_id) VALUES (?, ?) ON CONFLICT DO NOTHING', event.tenantId, event.orderId);
+  if (event.total !== undefined) {
+    tx.run(
+      'UPDATE analytics_orders SET total = ?, currency = ? WHERE tenant_id = ? AND order_id = ?',
+      event.total,
+      event.currency ?? null,
+      event.tenantId,
+      event.orderId,
+    );
+  }
+  if (event.newStatus !== undefined) {
+    tx.run(
+      'UPDATE analytics_orders SET status = ?, status_revision = ? WHERE tenant_id = ? AND order_id = ? AND status_revision < ?',
+      event.newStatus,
+      event.revision,
+      event.tenantId,
+      event.orderId,
+      event.revision,
+    );
+  }
+}
+
+export interface SalesByStatus {
+  status: string;
+  currency: string;
+  orders: number;
+  total: number;
+}
+
+/** Orders per current status and currency, with their summed value. */
+export function getSalesByStatus(tx: ReadModelTx, tenantId: string): SalesByStatus[] {
+  return tx.all<SalesByStatus>(
+    `SELECT status, currency, COUNT(*) AS orders, SUM(total) AS total FROM analytics_orders
+     WHERE tenant_id = ? AND currency IS NOT NULL GROUP BY status, currency ORDER BY status, currency`,
+    tenantId,
+  );
+}
+
+export interface DailyActivity {
+  day: string;
+  eventType: string;
+  events: number;
+  amount: number;
+}
+
+/** Order events per day and type in [from, to] (YYYY-MM-DD, inclusive). */
+export function getDailyActivity(tx: ReadModelTx, tenantId: string, from: string, to: string): DailyActivity[] {
+  return tx.all<DailyActivity>(
+    `SELECT day, event_type AS eventType, COUNT(*) AS events, COALESCE(SUM(amount), 0) AS amount FROM analytics_events
+     WHERE tenant_id = ? AND day >= ? AND day <= ? GROUP BY day, event_type ORDER BY day, event_type`,
+    tenantId,
+    from,
+    to,
+  );
+}

@@ -1,0 +1,68 @@
+// Starts the workers: every handler and every projection as its own persistent subscription
+// group, writing to the read-model database under the data directory. The composition root
+// calls it when ROLE is workers or all; several worker processes compete for the same groups.
+import type { EventStoreDBClient } from '@eventstore/db-client';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { projections } from '../projections/index.js';
+import { loadHandlerConfig } from './handlers/handler-config.js';
+import { createHandlers } from './handlers/index.js';
+import type { WhatsAppSender } from './handlers/whatsapp-cloud-api.js';
+import { workerMetrics } from './observability/worker-metrics.js';
+import { openReadModelStore, readModelFileIn, type ReadModelStore } from './readmodels/read-model-store.js';
+import type { HandlerDefinition } from './subscriptions/handler.js';
+import { loadRunnerOptions } from './subscriptions/runner-config.js';
+import { startSubscriptionRunner, type RunnerOptions, type SubscriptionRunner } from './subscriptions/runner.js';
+import type { ProjectionDefinition } from './readmodels/projection.js';
+
+export interface WorkersOptions {
+  client: EventStoreDBClient;
+  logger: Logger;
+  registry: Registry;
+  /** The read models go to `<dataDir>/readmodels.db` unless `store` is given. */
+  dataDir?: string;
+  store?: ReadModelStore;
+  env?: NodeJS.ProcessEnv;
+  runner?: Partial<RunnerOptions>;
+  /** Replace the shipped handlers / projections (tests). */
+  handlers?: readonly HandlerDefinition[];
+  projections?: readonly ProjectionDefinition[];
+  whatsappSender?: WhatsAppSender;
+}
+
+export interface RunningWorkers {
+  store: ReadModelStore;
+  runner: SubscriptionRunner;
+  stop(): Promise<void>;
+}
+
+export async function startWorkers(options: WorkersOptions): Promise<RunningWorkers> {
+  const env = options.env ?? process.env;
+  if (!options.store && !options.dataDir) throw new Error('startWorkers needs dataDir or store');
+  const ownStore = options.store ? undefined : openReadModelStore({ file: readModelFileIn(options.dataDir!) });
+  const store = options.store ?? ownStore!;
+  try {
+    const handlers =
+      options.handlers ?? createHandlers(loadHandlerConfig(env), options.whatsappSender ? { whatsappSender: options.whatsappSender } : {});
+    const runner = await startSubscriptionRunner({
+      client: options.client,
+      store,
+      logger: options.logger.child({ component: 'workers' }),
+      metrics: workerMetrics(options.registry),
+      handlers,
+      projections: options.projections ?? projections,
+      options: { ...loadRunnerOptions(env), ...options.runner },
+    });
+    return {
+      store,
+      runner,
+      async stop() {
+        await runner.stop();
+        ownStore?.close();
+      },
+    };
+  } catch (error) {
+    ownStore?.close();
+    throw error;
+  }
+}
