@@ -131,6 +131,30 @@ describe('the embedded server as a whole', () => {
   });
 });
 
+describe('a read asking for structured UUIDs', () => {
+  it('gets the event id as two 64-bit halves that spell the same UUID', async () => {
+    const stream = `order-${randomUUID()}`;
+    const [event] = orderEvents(1);
+    await store.client.appendToStream(stream, event!);
+    const options = new streamsPb.ReadReq.Options()
+      .setStream(new streamsPb.ReadReq.Options.StreamOptions().setStreamIdentifier(new sharedPb.StreamIdentifier().setStreamName(Buffer.from(stream))).setStart(new sharedPb.Empty()))
+      .setCount('10')
+      .setNoFilter(new sharedPb.Empty())
+      .setUuidOption(new streamsPb.ReadReq.Options.UUIDOption().setStructured(new sharedPb.Empty()));
+    const replies = await new Promise<InstanceType<typeof streamsPb.ReadResp>[]>((resolve, reject) => {
+      const received: InstanceType<typeof streamsPb.ReadResp>[] = [];
+      const call = raw.read(new streamsPb.ReadReq().setOptions(options));
+      call.on('data', (reply: InstanceType<typeof streamsPb.ReadResp>) => received.push(reply));
+      call.on('end', () => resolve(received));
+      call.on('error', reject);
+    });
+    const structured = replies[0]!.getEvent()!.getEvent()!.getId()!.getStructured()!;
+    const hex = (value: string) => BigInt.asUintN(64, BigInt(value)).toString(16).padStart(16, '0');
+    const id = hex(structured.getMostSignificantBits()) + hex(structured.getLeastSignificantBits());
+    expect(id).toBe(event!.id.replace(/-/g, ''));
+  });
+});
+
 describe('closing the server', () => {
   it('ends live subscriptions with an error and finishes promptly', async () => {
     const server = await startEventStoreServer({ memory: true, port: 0 });

@@ -85,6 +85,21 @@ describe('subscribing to a stream', () => {
     expect(events.length).toBeGreaterThanOrEqual(800);
   });
 
+  it('delivers everything in order to a subscriber that stops reading for a while (the server waits for it)', async () => {
+    const stream = newStream();
+    const blob = 'x'.repeat(2_000);
+    for (let i = 0; i < 3; i++) await client.appendToStream(stream, Array.from({ length: 1_000 }, () => jsonEvent({ type: 'big', data: { blob } })));
+    const subscription = client.subscribeToStream(stream, { fromRevision: START });
+    // Nothing consumes yet: ~6 MB cannot fit in the transport's windows, so the server must wait.
+    await client.appendToStream(stream, orderEvents(100));
+    const revisions: number[] = [];
+    for await (const event of subscription) {
+      revisions.push(Number(event.event!.revision));
+      if (revisions.length === 3_100) break;
+    }
+    expect(revisions).toEqual(Array.from({ length: 3_100 }, (_, i) => i));
+  });
+
   it('resolves link events of a category stream when asked to', async () => {
     const category = `tab${randomUUID().replace(/-/g, '')}`;
     await client.appendToStream(`${category}-a`, orderEvents(1));
