@@ -1,0 +1,67 @@
+// Starting runners with test handlers on an embedded event store, and reading what they did.
+import { FORWARDS, START, StreamNotFoundError, type EventStoreDBClient } from '@eventstore/db-client';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { workerMetrics, type WorkerMetrics } from '../../../src/observability/worker-metrics.js';
+import type { ProjectionDefinition } from '../../../src/readmodels/projection.js';
+import type { ReadModelStore } from '../../../src/readmodels/read-model-store.js';
+import type { HandlerDefinition } from '../../../src/subscriptions/handler.js';
+import { startSubscriptionRunner, type RunnerOptions, type SubscriptionRunner } from '../../../src/subscriptions/runner.js';
+
+export const FAST_RETRIES: Partial<RunnerOptions> = {
+  retry: { maxRetries: 2, baseDelayMs: 5, maxDelayMs: 20, outOfOrderMaxRetries: 200, outOfOrderDelayMs: 5 },
+  messageTimeoutMs: 3_000,
+  statsIntervalMs: 60_000,
+};
+
+export async function startRunner(options: {
+  client: EventStoreDBClient;
+  store: ReadModelStore;
+  handlers?: HandlerDefinition[];
+  projections?: ProjectionDefinition[];
+  runner?: Partial<RunnerOptions>;
+  registry?: Registry;
+}): Promise<{ runner: SubscriptionRunner; metrics: WorkerMetrics; registry: Registry }> {
+  const registry = options.registry ?? new Registry();
+  const metrics = workerMetrics(registry);
+  const runner = await startSubscriptionRunner({
+    client: options.client,
+    store: options.store,
+    logger: pino({ level: 'silent' }),
+    metrics,
+    handlers: options.handlers ?? [],
+    projections: options.projections ?? [],
+    options: { ...FAST_RETRIES, ...options.runner },
+  });
+  return { runner, metrics, registry };
+}
+
+export interface ParkedEntry {
+  /** `<revision>@<stream>` of the parked event. */
+  target: string;
+  reason: string;
+}
+
+export async function readParked(client: EventStoreDBClient, group: string): Promise<ParkedEntry[]> {
+  const entries: ParkedEntry[] = [];
+  try {
+    for await (const resolved of client.readStream(`$persistentsubscription-$all::${group}-parked`, { direction: FORWARDS, fromRevision: START })) {
+      const link = resolved.link ?? resolved.event;
+      if (!link) continue;
+      const metadata = (link.metadata instanceof Uint8Array ? JSON.parse(Buffer.from(link.metadata).toString('utf8')) : link.metadata) as { Reason?: string };
+      const data = link.data instanceof Uint8Array ? Buffer.from(link.data).toString('utf8') : String(link.data);
+      entries.push({ target: data, reason: metadata.Reason ?? '' });
+    }
+  } catch (error) {
+    if (!(error instanceof StreamNotFoundError)) throw error;
+  }
+  return entries;
+}
+
+export async function metricValue(registry: Registry, name: string, labels: Record<string, string>): Promise<number> {
+  const metric = await registry.getSingleMetric(name)?.get();
+  const matching = metric?.values.filter((value) =>
+    Object.entries(labels).every(([key, expected]) => String((value.labels as Record<string, unknown>)[key]) === expected),
+  );
+  return (matching ?? []).reduce((sum, value) => sum + value.value, 0);
+}
