@@ -1,19 +1,19 @@
 // The composition root: config -> event store (embedded unless ESDB_CONNECTION_STRING) ->
 // client -> API and workers, by ROLE. Nothing else in src/ wires things together.
 import type { FastifyInstance } from 'fastify';
-import { startEventStoreServer, type EventStoreServer } from './esdb-server/index.js';
 import { build } from './api/app.js';
 import { ConfigError, type Config } from './config.js';
 import { connectEventStore, type EventStoreDBClient } from './eventstore/connection.js';
 import { OrderStateCache } from './eventstore/order-state-cache.js';
+import { startEmbeddedEventStore, type EmbeddedEventStore } from './eventstore/embedded-store-thread.js';
 import { createLogger, type Logger } from './observability/logger.js';
 
 export interface RunningService {
   /** Base URL of the API; undefined when ROLE=workers. */
   url: string | undefined;
   connectionString: string;
-  /** Set when the embedded store runs in this process. */
-  eventStore: EventStoreServer | undefined;
+  /** Set when the embedded store runs in this process (on its own thread). */
+  eventStore: EmbeddedEventStore | undefined;
   client: EventStoreDBClient;
   logger: Logger;
   close(): Promise<void>;
@@ -31,10 +31,12 @@ export async function startService(config: Config, logger: Logger = createLogger
   };
 
   try {
-    let eventStore: EventStoreServer | undefined;
+    let eventStore: EmbeddedEventStore | undefined;
     let connectionString = config.esdbConnectionString;
     if (!connectionString) {
-      eventStore = await startEventStoreServer({ port: config.eventStorePort, dataDir: config.dataDir });
+      eventStore = await startEmbeddedEventStore({ port: config.eventStorePort, dataDir: config.dataDir }, (error) =>
+        logger.fatal({ err: error }, 'embedded event store crashed'),
+      );
       closers.push(() => eventStore!.close());
       connectionString = eventStore.connectionString;
       logger.info({ connectionString, dataDir: config.dataDir }, 'embedded event store started');

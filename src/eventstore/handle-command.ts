@@ -2,7 +2,7 @@
 // expected revision, a concurrent write is retried on fresh state a few times.
 import { WrongExpectedVersionError, type EventStoreDBClient } from '@eventstore/db-client';
 import { decide } from '../orders/order-decider.js';
-import { foldOrder, type OrderState } from '../orders/order-state.js';
+import { foldOrder, initialOrderState, type OrderState } from '../orders/order-state.js';
 import { toNewEvents } from '../orders/event-factory.js';
 import { orderStreamName } from '../orders/stream-names.js';
 import type { OrderCommand } from '../orders/commands.js';
@@ -38,8 +38,10 @@ export async function handleOrderCommand(deps: CommandDeps, command: OrderComman
   const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   const { orderId } = command;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    // A cached state is only trusted on the first attempt and only to try the append.
-    const cached = attempt === 1 && options.expectedRevision === undefined ? deps.cache?.get(orderId) : undefined;
+    // A cached state is only trusted on the first attempt and only to try the append. With a
+    // cache, a create for an id it has never seen is tried as a brand-new stream without reading:
+    // the append's no-stream expectation catches the rare id that exists after all.
+    const cached = attempt === 1 && options.expectedRevision === undefined ? (deps.cache?.get(orderId) ?? assumedNew(deps, command)) : undefined;
     let loaded: LoadedOrder = cached ?? (await loadOrder(deps.client, orderId));
     let events: OrderEvent[];
     try {
@@ -82,6 +84,12 @@ function checkPrecondition(command: OrderCommand, loaded: LoadedOrder, expectedR
 }
 
 class StaleCacheSuspected extends Error {}
+
+const NEW_ORDER: LoadedOrder = { state: initialOrderState, revision: undefined };
+
+function assumedNew(deps: CommandDeps, command: OrderCommand): LoadedOrder | undefined {
+  return deps.cache && command.type === 'CreateOrder' ? NEW_ORDER : undefined;
+}
 
 function toRevision(version: unknown): bigint | undefined {
   return typeof version === 'bigint' ? version : undefined;

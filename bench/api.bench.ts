@@ -1,0 +1,207 @@
+// Order lifecycles through HTTP (create, pay, ship, deliver) against `orders serve` on the
+// embedded default (API and durable embedded store in one child process, as `npm start` runs),
+// from 50 concurrent keep-alive connections on loopback. Baseline in the same run: a bare
+// fastify POST route answering a small JSON, in its own child process, driven the same way.
+//
+// Sizes (env): BENCH_API_ORDERS (lifecycles, 2000 -> 8000 commands), BENCH_API_CONNECTIONS (50),
+// BENCH_API_WARMUP (lifecycles before measuring, 200). BENCH_API_PORT: drive an `orders serve`
+// already listening there (API_KEYS must include the bench key) instead of starting one.
+// Run: `npm run bench api`, small: `BENCH_API_ORDERS=300 npm run bench api`.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const ORDERS = env('BENCH_API_ORDERS', 2_000);
+const CONNECTIONS = env('BENCH_API_CONNECTIONS', 50);
+const WARMUP = env('BENCH_API_WARMUP', 200);
+const API_KEY = 'bench-key-0123456789abcdef';
+const TARGET_COMMANDS_PER_SECOND = 1_500;
+const TARGET_P99_MS = 100;
+
+// ---- child: the bare fastify baseline -----------------------------------------------------
+
+if (process.argv[2] === '--bare-server') {
+  const { default: Fastify } = await import('fastify');
+  const app = Fastify({ logger: false });
+  app.post('/bare/:id', async (req) => ({ id: (req.params as { id: string }).id, status: 'PENDING', revision: 0 }));
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  console.log(`listening ${typeof address === 'object' && address ? address.port : 0}`);
+} else {
+  await main();
+}
+
+// ---- load -------------------------------------------------------------------------------
+
+interface Reply {
+  status: number;
+  body: string;
+}
+
+function post(agent: Agent, port: number, path: string, body: unknown): Promise<Reply> {
+  const payload = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        agent,
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), authorization: `Bearer ${API_KEY}` },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** The four commands of one order's life, in order; each must answer `expect`. */
+function lifecycle(orderId: string): Array<{ path: string; body: unknown; expect: number }> {
+  return [
+    {
+      path: '/orders',
+      body: { orderId, customer: { id: 'c-1', phone: '+14155550100' }, currency: 'EUR', items: [{ sku: 'SKU-1', quantity: 2, unitPrice: 1250 }] },
+      expect: 201,
+    },
+    { path: `/orders/${orderId}/payments`, body: { paymentId: `pay-${orderId}`, amount: 2500, method: 'card' }, expect: 201 },
+    { path: `/orders/${orderId}/ship`, body: { carrier: 'DHL', trackingNumber: 'JD014600003' }, expect: 200 },
+    { path: `/orders/${orderId}/deliver`, body: {}, expect: 200 },
+  ];
+}
+
+interface RunResult {
+  requests: number;
+  seconds: number;
+  latenciesMs: number[];
+}
+
+/** `connections` workers each take the next unit of work until `units` are done. */
+async function drive(units: number, connections: number, unit: (index: number, agent: Agent, timings: number[]) => Promise<void>): Promise<RunResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  const latenciesMs: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (next < units) await unit(next++, agent, latenciesMs);
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  agent.destroy();
+  return { requests: latenciesMs.length, seconds, latenciesMs };
+}
+
+function orderLifecycles(port: number) {
+  return async (_index: number, agent: Agent, timings: number[]) => {
+    for (const step of lifecycle(randomUUID())) {
+      const started = performance.now();
+      const reply = await post(agent, port, step.path, step.body);
+      timings.push(performance.now() - started);
+      if (reply.status !== step.expect) throw new Error(`${step.path} answered ${reply.status}: ${reply.body}`);
+    }
+  };
+}
+
+function bareRequests(port: number) {
+  return async (index: number, agent: Agent, timings: number[]) => {
+    const started = performance.now();
+    const reply = await post(agent, port, `/bare/${index}`, { paymentId: `pay-${index}`, amount: 2500, method: 'card' });
+    timings.push(performance.now() - started);
+    if (reply.status !== 200) throw new Error(`bare route answered ${reply.status}`);
+  };
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+function summarize(result: RunResult) {
+  const sorted = [...result.latenciesMs].sort((a, b) => a - b);
+  return { perSecond: result.requests / result.seconds, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? NaN };
+}
+
+// ---- children -----------------------------------------------------------------------------
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+function startChild(args: string[], childEnv: NodeJS.ProcessEnv, pattern: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...childEnv }, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    child.once('exit', (code) => reject(new Error(`child exited early with ${code}: ${output}`)));
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk;
+      const match = output.match(pattern);
+      if (match) resolve({ child, match });
+    });
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'order-store-api-bench-'));
+  const external = process.env.BENCH_API_PORT ? Number(process.env.BENCH_API_PORT) : undefined;
+  const [port, eventStorePort] = [external ?? (await freePort()), await freePort()];
+  const service = external
+    ? undefined
+    : await startChild(
+        [join(here, '../bin/orders.js'), 'serve'],
+        { PORT: String(port), EVENTSTORE_PORT: String(eventStorePort), DATA_DIR: dataDir, API_KEYS: `${API_KEY}:bench`, LOG_LEVEL: 'warn', ROLE: 'api' },
+        /listening on http:\/\/\S+/,
+      );
+  const bare = await startChild(['--import', 'tsx', fileURLToPath(import.meta.url), '--bare-server'], {}, /listening (\d+)/);
+  const barePort = Number(bare.match[1]);
+
+  try {
+    console.log(`order lifecycles: ${ORDERS} (x4 commands), ${CONNECTIONS} connections, warm-up ${WARMUP}; durable embedded store in one process with the API`);
+    await drive(WARMUP, CONNECTIONS, orderLifecycles(port));
+    await drive(WARMUP * 4, CONNECTIONS, bareRequests(barePort));
+
+    const orders = summarize(await drive(ORDERS, CONNECTIONS, orderLifecycles(port)));
+    const baseline = summarize(await drive(ORDERS * 4, CONNECTIONS, bareRequests(barePort)));
+
+    const row = (name: string, figures: ReturnType<typeof summarize>) =>
+      `${name.padEnd(26)} ${figures.perSecond.toFixed(0).padStart(8)} req/s   p50 ${figures.p50.toFixed(1).padStart(6)} ms   p99 ${figures.p99.toFixed(1).padStart(6)} ms   max ${figures.max.toFixed(1).padStart(6)} ms`;
+    console.log(row('order commands (HTTP)', orders));
+    console.log(row('baseline: bare fastify', baseline));
+    console.log(
+      `ratio to baseline: throughput ${(orders.perSecond / baseline.perSecond).toFixed(3)}x, p50 ${(orders.p50 / baseline.p50).toFixed(1)}x, p99 ${(orders.p99 / baseline.p99).toFixed(1)}x`,
+    );
+    const meets = orders.perSecond >= TARGET_COMMANDS_PER_SECOND && orders.p99 <= TARGET_P99_MS;
+    console.log(`target >= ${TARGET_COMMANDS_PER_SECOND} commands/s and p99 <= ${TARGET_P99_MS} ms: ${meets ? 'met' : 'NOT met'}`);
+  } finally {
+    await stop(bare.child);
+    if (service) await stop(service.child);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,65 @@
+// The embedded event store on its own thread. SQLite commits are synchronous; on the API's
+// thread every commit would stall HTTP work, so the store gets a thread (and a core) of its own.
+// Clients still reach it over gRPC on loopback, exactly as they would a real EventStoreDB.
+import { Worker } from 'node:worker_threads';
+import type { EventStoreServerOptions } from '../esdb-server/index.js';
+
+export interface EmbeddedEventStore {
+  connectionString: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+type WorkerMessage =
+  | { type: 'started'; connectionString: string; port: number }
+  | { type: 'failed'; message: string }
+  | { type: 'closed'; error?: string };
+
+export async function startEmbeddedEventStore(options: EventStoreServerOptions, onCrash: (error: Error) => void = () => {}): Promise<EmbeddedEventStore> {
+  const worker = new Worker(workerSource(), { eval: true, workerData: options });
+  const started = await new Promise<{ connectionString: string; port: number }>((resolve, reject) => {
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the embedded event store exited during start (code ${code})`)));
+    worker.once('message', (message: WorkerMessage) => {
+      if (message.type === 'started') resolve(message);
+      else reject(new Error(message.type === 'failed' ? message.message : 'the embedded event store did not start'));
+    });
+  }).catch(async (error: unknown) => {
+    await worker.terminate();
+    throw error;
+  });
+  worker.removeAllListeners();
+  let closing = false;
+  worker.on('error', (error) => {
+    if (!closing) onCrash(error);
+  });
+
+  let closed: Promise<void> | undefined;
+  return {
+    ...started,
+    close() {
+      closing = true;
+      closed ??= new Promise<void>((resolve) => {
+        // Let the server finish in-flight commits; terminate only if it does not answer.
+        const timer = setTimeout(() => void worker.terminate().then(() => resolve()), 5_000);
+        worker.once('message', () => {
+          clearTimeout(timer);
+          void worker.terminate().then(() => resolve());
+        });
+        worker.postMessage({ type: 'close' });
+      });
+      return closed;
+    },
+  };
+}
+
+/**
+ * The worker's bootstrap. Run from TypeScript sources (tsx), a worker does not inherit the
+ * loader, so it registers tsx before importing its entry.
+ */
+function workerSource(): string {
+  const entry = new URL(`./embedded-store-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
+  if (!entry.endsWith('.ts')) return `import(${JSON.stringify(entry)});`;
+  const tsx = import.meta.resolve('tsx/esm/api');
+  return `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
+}
