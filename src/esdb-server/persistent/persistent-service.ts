@@ -14,7 +14,7 @@ import { GroupExistsError, GroupNotFoundError, SubscriptionRegistry } from './su
 import { confirmationMessage, empty, eventMessage, subscriptionInfo } from './wire.js';
 
 type ReadReq = InstanceType<typeof persistentPb.ReadReq>;
-type ReadResp = InstanceType<typeof persistentPb.ReadResp>;
+type ReadResp = InstanceType<typeof persistentPb.ReadResp> | Buffer;
 
 const SERVICE_NAME = 'event_store.client.persistent_subscriptions.persistentsubscriptions';
 
@@ -193,7 +193,7 @@ export function createPersistentSubscriptionsService(context: ServerContext): Se
   };
 
   return {
-    definition: persistentGrpc.PersistentSubscriptionsService as unknown as grpc.ServiceDefinition,
+    definition: serviceDefinition(),
     implementation,
     supportedMethods: SUPPORTED_METHODS,
     async close() {
@@ -203,6 +203,14 @@ export function createPersistentSubscriptionsService(context: ServerContext): Se
       openCalls.clear();
     },
   };
+}
+
+/** The client's definition, except that Read also sends event messages encoded in advance. */
+function serviceDefinition(): grpc.ServiceDefinition {
+  const definition = persistentGrpc.PersistentSubscriptionsService as unknown as grpc.ServiceDefinition;
+  const read = definition.read!;
+  const serialize = read.responseSerialize as (value: unknown) => Buffer;
+  return { ...definition, read: { ...read, responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : serialize(value)) } };
 }
 
 function dropError(reason: DropReason, stream: string, group: string) {

@@ -1,6 +1,7 @@
 // Persistent-subscription protocol messages built from the client's own generated classes.
 import type { RecordedEvent, ResolvedEvent } from '../log/types.js';
 import { streamIdentifier, toUuidMessage, type UuidFormat } from '../grpc/conversions.js';
+import { encodeEventResponse } from '../grpc/read-event-encoding.js';
 import { sharedPb } from '../grpc/protocol.js';
 import { persistentPb } from './requests.js';
 import type { GroupDefinition, StartFrom } from './definition.js';
@@ -25,7 +26,39 @@ function recordedEvent(event: RecordedEvent, uuidFormat: UuidFormat): InstanceTy
   return message;
 }
 
-export function eventMessage(resolved: ResolvedEvent, retryCount: number, uuidFormat: UuidFormat): ReadResp {
+/**
+ * The message per delivered event, encoded straight into bytes (building google-protobuf objects
+ * costs more than everything else per event): the Streams encoding of ReadResp{event}, whose
+ * ReadEvent has the same fields here, plus retry_count (field 5). Structured UUIDs, which the
+ * 6.x client never asks for, go through google-protobuf.
+ */
+export function eventMessage(resolved: ResolvedEvent, retryCount: number, uuidFormat: UuidFormat): ReadResp | Buffer {
+  if (uuidFormat === 'structured') return eventObject(resolved, retryCount, uuidFormat);
+  const streamsEncoding = encodeEventResponse(resolved);
+  let offset = 1; // after the tag of ReadResp.event
+  let length = 0;
+  for (let shift = 1; ; shift *= 128) {
+    const byte = streamsEncoding[offset++]!;
+    length += (byte & 0x7f) * shift;
+    if (byte < 0x80) break;
+  }
+  const retry = varint([RETRY_COUNT_TAG], retryCount);
+  const header = varint([streamsEncoding[0]!], length + retry.length);
+  return Buffer.concat([Buffer.from(header), streamsEncoding.subarray(offset), Buffer.from(retry)]);
+}
+
+const RETRY_COUNT_TAG = (5 << 3) | 0;
+
+function varint(into: number[], value: number): number[] {
+  while (value >= 0x80) {
+    into.push((value % 128) | 0x80);
+    value = Math.floor(value / 128);
+  }
+  into.push(value);
+  return into;
+}
+
+function eventObject(resolved: ResolvedEvent, retryCount: number, uuidFormat: UuidFormat): ReadResp {
   const message = new persistentPb.ReadResp.ReadEvent().setCommitPosition(String(resolved.position)).setRetryCount(retryCount);
   if (resolved.event) message.setEvent(recordedEvent(resolved.event, uuidFormat));
   if (resolved.link) message.setLink(recordedEvent(resolved.link, uuidFormat));

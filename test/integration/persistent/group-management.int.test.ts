@@ -258,6 +258,23 @@ describe('updating and deleting groups with live consumers', () => {
     await again.stop();
   });
 
+  it('keeps the filter of a group to $all through an update of its settings', async () => {
+    const group = groupName();
+    const prefix = `upd${randomUUID().slice(0, 6)}-`;
+    await client.createPersistentSubscriptionToAll(group, persistentSubscriptionToAllSettingsFromDefaults({ startFrom: END }), {
+      filter: streamNameFilter({ prefixes: [prefix] }),
+    });
+    await client.updatePersistentSubscriptionToAll(group, persistentSubscriptionToAllSettingsFromDefaults({ startFrom: END, maxRetryCount: 2 }));
+    expect((await client.getPersistentSubscriptionToAllInfo(group)).settings.maxRetryCount).toBe(2);
+    const consumer = new RecordingConsumer(client.subscribeToPersistentSubscriptionToAll(group));
+    await eventually(async () => (await client.getPersistentSubscriptionToAllInfo(group)).connections.length === 1);
+    await appendNumbered(client, streamName(), 100, 2);
+    await appendNumbered(client, `${prefix}1`, 0, 2);
+    await eventually(() => consumer.received.length === 2);
+    expect(consumer.numbers()).toEqual([0, 1]);
+    await consumer.stop();
+  });
+
   it('deletes a group to $all and drops its consumers', async () => {
     const group = groupName();
     await client.createPersistentSubscriptionToAll(group, persistentSubscriptionToAllSettingsFromDefaults());

@@ -121,4 +121,16 @@ describe('a server restarted on the same data', () => {
     expect(resumed.numbers()).toEqual([1, 2, 3]);
     await resumed.stop();
   });
+
+  it('ends the calls of connected consumers when the server closes', async () => {
+    const store = await first();
+    await store.client.createPersistentSubscriptionToStream('order-3', 'g', persistentSubscriptionToStreamSettingsFromDefaults({ startFrom: START }));
+    const consumer = new RecordingConsumer(store.client.subscribeToPersistentSubscriptionToStream('order-3', 'g'), 'hold');
+    await appendNumbered(store.client, 'order-3', 0, 2);
+    await eventually(() => consumer.received.length === 2);
+    const started = Date.now();
+    await store.server.close();
+    expect(Date.now() - started).toBeLessThan(1_500);
+    await eventually(() => consumer.errors.length > 0 || consumer.ended);
+  });
 });
