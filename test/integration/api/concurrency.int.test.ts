@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, startTestApp, type TestApp } from '../../helpers/app.js';
+import { build } from '../../../src/api/app.js';
+import { OrderStateCache } from '../../../src/eventstore/order-state-cache.js';
+import { auth, startTestApp, TENANT_A, type TestApp } from '../../helpers/app.js';
 import { command, createOrder, newOrderBody, paidOrder, storedEvents } from './support.js';
 
 let t: TestApp;
@@ -66,5 +68,51 @@ describe('concurrent commands on one order', () => {
     expect(responses.filter((response) => response.statusCode === 201)).toHaveLength(1);
     for (const response of responses) expect([200, 201]).toContain(response.statusCode);
     expect(await storedEvents(t.store.client, body.orderId)).toHaveLength(1);
+  });
+});
+
+describe('several API instances on one store', () => {
+  it("an instance whose memory of an order is stale still applies commands on the order's real state", async () => {
+    const other = await build({ client: t.store.client, apiKeys: new Map([[TENANT_A.key, TENANT_A.tenantId]]), cache: new OrderStateCache() });
+    try {
+      const { orderId } = await createOrder(t.app);
+      // The first instance remembers the order as PENDING; the second one pays it.
+      const paid = await command(other, orderId, 'payments', { paymentId: 'p-other', amount: 4000, method: 'card' });
+      expect(paid.json().status).toBe('PAID');
+
+      const shipped = await command(t.app, orderId, 'ship', { carrier: 'DHL' });
+      expect(shipped.statusCode).toBe(200);
+      expect(shipped.json()).toMatchObject({ status: 'SHIPPED', paidAmount: 4000 });
+      expect((await storedEvents(t.store.client, orderId)).map((event) => event.type)).toEqual([
+        'order.created',
+        'payment.processed',
+        'order.paid',
+        'order.status_changed',
+        'order.shipped',
+        'order.status_changed',
+      ]);
+
+      // Stale memory never turns a legal command into a refusal, nor a refusal into an append.
+      const replay = await command(t.app, orderId, 'payments', { paymentId: 'p-other', amount: 4000, method: 'card' });
+      expect(replay.statusCode).toBe(200);
+      expect(await storedEvents(t.store.client, orderId)).toHaveLength(6);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('creating an order again on an instance that never saw it is still idempotent', async () => {
+    const other = await build({ client: t.store.client, apiKeys: new Map([[TENANT_A.key, TENANT_A.tenantId]]), cache: new OrderStateCache() });
+    try {
+      const body = newOrderBody();
+      expect((await t.app.inject({ method: 'POST', url: '/orders', headers: auth(), payload: body })).statusCode).toBe(201);
+      const again = await other.inject({ method: 'POST', url: '/orders', headers: auth(), payload: body });
+      expect(again.statusCode).toBe(200);
+      const conflicting = await other.inject({ method: 'POST', url: '/orders', headers: auth(), payload: { ...body, currency: 'GBP' } });
+      expect(conflicting.statusCode).toBe(409);
+      expect(await storedEvents(t.store.client, body.orderId)).toHaveLength(1);
+    } finally {
+      await other.close();
+    }
   });
 });
