@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+describe('configuration from the environment', () => {
+  it('defaults to the embedded setup', () => {
+    expect(loadConfig({})).toEqual({
+      port: 3000,
+      host: '127.0.0.1',
+      eventStorePort: 2113,
+      dataDir: './data',
+      esdbConnectionString: undefined,
+      apiKeys: new Map(),
+      logLevel: 'info',
+      role: 'all',
+      bodyLimitBytes: 65536,
+    });
+  });
+
+  it('reads API_KEYS as <key>:<tenantId> pairs', () => {
+    const config = loadConfig({ API_KEYS: 'k-one:tenant-a, k-two:tenant-b', ESDB_CONNECTION_STRING: 'esdb://db:2113?tls=false', ROLE: 'api' });
+    expect([...config.apiKeys]).toEqual([
+      ['k-one', 'tenant-a'],
+      ['k-two', 'tenant-b'],
+    ]);
+    expect(config.esdbConnectionString).toBe('esdb://db:2113?tls=false');
+    expect(config.role).toBe('api');
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ PORT: '', API_KEYS: '' }).port).toBe(3000);
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, "invalid configuration: PORT must be a port number (got 'abc')"],
+    [{ EVENTSTORE_PORT: '70000' }, "invalid configuration: EVENTSTORE_PORT must be between 1 and 65535 (got '70000')"],
+    [{ LOG_LEVEL: 'loud' }, "invalid configuration: LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got 'loud')"],
+    [{ ROLE: 'both' }, "invalid configuration: ROLE must be one of api, workers, all (got 'both')"],
+    [{ ESDB_CONNECTION_STRING: 'http://db:2113' }, "invalid configuration: ESDB_CONNECTION_STRING must look like esdb://host:2113?tls=false (got 'http://db:2113')"],
+  ])('refuses %o with one clear line', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(new ConfigError(message));
+  });
+
+  it('refuses a malformed or duplicated API key without echoing the key', () => {
+    expect(() => loadConfig({ API_KEYS: 'secret-key-without-tenant' })).toThrow("invalid configuration: API_KEYS entry 'secr****' is not <key>:<tenantId>");
+    expect(() => loadConfig({ API_KEYS: 'secret-1:a,secret-1:b' })).toThrow("invalid configuration: API_KEYS key 'secr****' is listed twice");
+  });
+});
