@@ -1,0 +1,156 @@
+// The read side: order lists, a customer's orders, stock, sales and the WhatsApp outbox, answered
+// from the read models the workers maintain (eventually consistent: an order shows up here
+// shortly after its command's response). Tenant-scoped: the tenant comes from the API key.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { projections } from '../../projections/index.js';
+import { listOrderSummaries } from '../../projections/order-summary.js';
+import { getCustomerOrders } from '../../projections/orders-by-customer.js';
+import { getSalesByDay } from '../../projections/sales-by-day.js';
+import { ANALYTICS_SCHEMA, getSalesByStatus } from '../handlers/analytics-store.js';
+import { INVENTORY_SCHEMA, getStockLevel, setStockOnHand } from '../handlers/inventory-store.js';
+import { WHATSAPP_OUTBOX_SCHEMA, listOutbox } from '../handlers/whatsapp-outbox.js';
+import { InvalidCursorError } from '../readmodels/cursor.js';
+import type { ReadModelStore } from '../readmodels/read-model-store.js';
+import { ApiError } from './error-registry.js';
+import { problemSchema } from './problem.js';
+import {
+  customerOrdersQuery,
+  customerOrdersSchema,
+  customerParams,
+  listOrdersQuery,
+  orderSummaryPage,
+  outboxQuery,
+  outboxSchema,
+  salesQuery,
+  salesReportSchema,
+  skuParams,
+  stockBody,
+  stockLevelSchema,
+} from './query-schemas.js';
+
+export interface QueryDeps {
+  readModels: ReadModelStore;
+}
+
+const errors = { 400: problemSchema, 401: problemSchema };
+const security = [{ bearerAuth: [] }];
+const DAY_MS = 86_400_000;
+
+function tenantOf(request: FastifyRequest): string {
+  const tenantId = request.caller?.tenantId;
+  if (!tenantId) throw new ApiError('UNAUTHORIZED');
+  return tenantId;
+}
+
+/** Register inside the scope that requires an API key. */
+export async function queriesRoutes(scope: FastifyInstance, deps: QueryDeps): Promise<void> {
+  const { readModels } = deps;
+  // The API may start before any worker created the tables: create them (idempotent DDL).
+  for (const projection of projections) readModels.migrate(projection.schema);
+  for (const ddl of [INVENTORY_SCHEMA, ANALYTICS_SCHEMA, WHATSAPP_OUTBOX_SCHEMA]) readModels.migrate(ddl);
+  const app = scope.withTypeProvider<ZodTypeProvider>();
+
+  app.get('/orders', {
+    schema: {
+      tags: ['queries'],
+      summary: 'Orders, newest first, by status and customer (paginated: pass nextCursor as cursor)',
+      security,
+      querystring: listOrdersQuery,
+      response: { 200: orderSummaryPage, ...errors },
+    },
+    handler: async (request) => {
+      const { status, customerId, limit, cursor } = request.query;
+      try {
+        return listOrderSummaries(readModels, {
+          tenantId: tenantOf(request),
+          limit,
+          ...(status ? { status } : {}),
+          ...(customerId ? { customerId } : {}),
+          ...(cursor ? { cursor } : {}),
+        });
+      } catch (error) {
+        if (error instanceof InvalidCursorError) {
+          throw new ApiError('VALIDATION_FAILED', '1 invalid field(s) in querystring', { errors: [{ field: 'cursor', message: error.message }] });
+        }
+        throw error;
+      }
+    },
+  });
+
+  app.get('/customers/:customerId/orders', {
+    schema: {
+      tags: ['queries'],
+      summary: "A customer's orders, newest first, with totals per currency",
+      security,
+      params: customerParams,
+      querystring: customerOrdersQuery,
+      response: { 200: customerOrdersSchema, ...errors },
+    },
+    handler: async (request) => getCustomerOrders(readModels, tenantOf(request), request.params.customerId, request.query.limit),
+  });
+
+  app.get('/inventory/:sku', {
+    schema: {
+      tags: ['queries'],
+      summary: 'Stock of a SKU: on hand, reserved by open orders, available, shortage',
+      security,
+      params: skuParams,
+      response: { 200: stockLevelSchema, ...errors },
+    },
+    handler: async (request) => {
+      const { sku } = request.params;
+      // A SKU nobody stocked or ordered has nothing on hand: not an error.
+      return getStockLevel(readModels, tenantOf(request), sku) ?? { sku, onHand: 0, reserved: 0, available: 0, shortage: 0, shortOrders: [] };
+    },
+  });
+
+  app.put('/inventory/:sku', {
+    schema: {
+      tags: ['queries'],
+      summary: 'Set the units on hand of a SKU (a stock count or a delivery)',
+      security,
+      params: skuParams,
+      body: stockBody,
+      response: { 200: stockLevelSchema, ...errors },
+    },
+    handler: async (request) => {
+      const tenantId = tenantOf(request);
+      const { sku } = request.params;
+      readModels.transaction((tx) => setStockOnHand(tx, tenantId, sku, request.body.onHand, new Date().toISOString()));
+      return getStockLevel(readModels, tenantId, sku)!;
+    },
+  });
+
+  app.get('/analytics/sales', {
+    schema: {
+      tags: ['queries'],
+      summary: 'Sales per day in [from, to] (default: the last 30 days) and orders per current status',
+      security,
+      querystring: salesQuery,
+      response: { 200: salesReportSchema, ...errors },
+    },
+    handler: async (request) => {
+      const tenantId = tenantOf(request);
+      const to = request.query.to ?? new Date().toISOString().slice(0, 10);
+      const from = request.query.from ?? new Date(Date.parse(`${to}T00:00:00Z`) - 29 * DAY_MS).toISOString().slice(0, 10);
+      if (from > to) throw new ApiError('VALIDATION_FAILED', '1 invalid field(s) in querystring', { errors: [{ field: 'from', message: 'from must not be after to' }] });
+      return { from, to, days: getSalesByDay(readModels, tenantId, from, to), byStatus: getSalesByStatus(readModels, tenantId) };
+    },
+  });
+
+  app.get('/outbox', {
+    schema: {
+      tags: ['queries'],
+      summary: 'WhatsApp messages produced for this tenant, newest first (queued: not sent, on the embedded default)',
+      security,
+      querystring: outboxQuery,
+      response: { 200: outboxSchema, ...errors },
+    },
+    handler: async (request) => {
+      const { limit, before, orderId } = request.query;
+      const items = listOutbox(readModels, tenantOf(request), { limit, ...(before ? { before } : {}), ...(orderId ? { orderId } : {}) });
+      return { items: items.map((item) => ({ ...item, message: item.message as unknown as Record<string, unknown> })) };
+    },
+  });
+}

@@ -1,0 +1,106 @@
+// Query strings and answers of the read-model routes.
+import { z } from 'zod';
+import { ORDER_STATUSES } from '../orders/order-status.js';
+
+const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as YYYY-MM-DD').refine((value) => !Number.isNaN(Date.parse(`${value}T00:00:00Z`)) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value), 'is not a calendar date');
+const limit = (fallback: number) => z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(200, 'must be at most 200').default(fallback);
+const idText = z.string().trim().min(1).max(128);
+
+export const listOrdersQuery = z.strictObject({
+  status: z.enum(ORDER_STATUSES, { error: `must be one of ${ORDER_STATUSES.join(', ')}` }).optional(),
+  customerId: idText.optional(),
+  limit: limit(50),
+  cursor: z.string().min(1).max(512).optional(),
+});
+
+export const customerParams = z.strictObject({ customerId: idText });
+export const customerOrdersQuery = z.strictObject({ limit: limit(50) });
+export const skuParams = z.strictObject({ sku: z.string().trim().min(1).max(64) });
+export const stockBody = z.strictObject({ onHand: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
+export const salesQuery = z
+  .strictObject({ from: day.optional(), to: day.optional() })
+  .refine((query) => !query.from || !query.to || query.from <= query.to, { message: 'from must not be after to', path: ['from'] });
+export const outboxQuery = z.strictObject({
+  limit: limit(50),
+  before: z.coerce.number().int().positive().optional(),
+  orderId: idText.optional(),
+});
+
+const status = z.enum(ORDER_STATUSES);
+
+export const orderSummarySchema = z
+  .object({
+    orderId: z.string(),
+    tenantId: z.string(),
+    customerId: z.string().nullable(),
+    customerName: z.string().nullable(),
+    status,
+    currency: z.string(),
+    total: z.number(),
+    paidAmount: z.number(),
+    refundedAmount: z.number(),
+    itemCount: z.number(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    revision: z.number(),
+  })
+  .meta({ id: 'OrderSummary' });
+
+export const orderSummaryPage = z.object({ items: z.array(orderSummarySchema), nextCursor: z.string().optional() }).meta({ id: 'OrderSummaryPage' });
+
+export const customerOrdersSchema = z
+  .object({
+    customerId: z.string(),
+    orderCount: z.number(),
+    totals: z.record(z.string(), z.number()),
+    orders: z.array(z.object({ orderId: z.string(), status, currency: z.string(), total: z.number(), createdAt: z.string(), updatedAt: z.string() })),
+  })
+  .meta({ id: 'CustomerOrders' });
+
+export const stockLevelSchema = z
+  .object({
+    sku: z.string(),
+    onHand: z.number(),
+    reserved: z.number(),
+    available: z.number(),
+    shortage: z.number(),
+    shortOrders: z.array(z.object({ orderId: z.string(), quantity: z.number(), shortage: z.number() })),
+  })
+  .meta({ id: 'StockLevel' });
+
+export const salesReportSchema = z
+  .object({
+    from: z.string(),
+    to: z.string(),
+    days: z.array(
+      z.object({
+        day: z.string(),
+        currency: z.string(),
+        ordersPlaced: z.number(),
+        orderedAmount: z.number(),
+        paidAmount: z.number(),
+        refundedAmount: z.number(),
+        ordersCancelled: z.number(),
+      }),
+    ),
+    byStatus: z.array(z.object({ status: z.string(), currency: z.string(), orders: z.number(), total: z.number() })),
+  })
+  .meta({ id: 'SalesReport' });
+
+export const outboxSchema = z
+  .object({
+    items: z.array(
+      z.object({
+        id: z.number(),
+        orderId: z.string(),
+        eventId: z.string(),
+        recipient: z.string(),
+        template: z.string(),
+        status: z.enum(['queued', 'sent']),
+        providerMessageId: z.string().nullable(),
+        message: z.record(z.string(), z.unknown()),
+        createdAt: z.string(),
+      }),
+    ),
+  })
+  .meta({ id: 'WhatsAppOutbox' });
