@@ -16,6 +16,7 @@ import {
   type PersistentSubscriptionToStreamResolvedEvent,
 } from '@eventstore/db-client';
 import { startEventStoreServer } from '../src/esdb-server/index.js';
+import { reportFigure } from './report.js';
 
 const EVENTS = Number(process.env.PS_BENCH_EVENTS ?? 100_000);
 const BUFFER = Number(process.env.PS_BENCH_BUFFER ?? 100);
@@ -47,6 +48,8 @@ try {
   console.log(`\n${EVENTS} events, ${DURABLE ? 'durable' : 'in-memory'} store`);
   for (const [name, rate, ratio] of rows) console.log(`${name.padEnd(52)} ${Math.round(rate).toString().padStart(8)} events/s   ${ratio.toFixed(2)}x catch-up`);
   console.log(`\ntargets: >= 10000 events/s with one consumer (${single >= 10_000 ? 'met' : 'MISSED'}), >= 0.5x catch-up (${single / catchUp >= 0.5 ? 'met' : 'MISSED'})`);
+  reportFigure({ name: `persistent, 1 consumer, buffer ${BUFFER}`, value: single, unit: 'events/s', baseline: catchUp, baselineName: 'catch-up', target: '>= 10000' });
+  reportFigure({ name: `persistent, 3 RoundRobin consumers`, value: roundRobin, unit: 'events/s', baseline: catchUp, baselineName: 'catch-up' });
 } finally {
   await client.dispose();
   await server.close();
