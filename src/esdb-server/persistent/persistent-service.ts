@@ -139,7 +139,7 @@ export function createPersistentSubscriptionsService(context: ServerContext): Se
       let uuidFormat: UuidFormat = 'string';
       const leave = () => {
         openCalls.delete(writer);
-        if (consumer && consumer !== 'max_subscribers_reached') consumer.leave();
+        if (typeof consumer === 'object') consumer.leave();
       };
       call.on('cancelled', leave);
       call.on('close', leave);
@@ -170,13 +170,14 @@ export function createPersistentSubscriptionsService(context: ServerContext): Se
               connectionNameOf(call.metadata),
               call.getPeer(),
             );
+            if (consumer === 'stopped') throw dropError('updated', stream, name);
             if (consumer === 'max_subscribers_reached') {
               throw groupError(grpc.status.FAILED_PRECONDITION, 'maximum-subscribers-reached', `Maximum subscriptions reached for ${subscriptionId(source, name)}.`, stream, name);
             }
             call.write(confirmationMessage(subscriptionId(source, name)));
             return;
           }
-          if (!consumer || consumer === 'max_subscribers_reached') throw invalidArgument('options must be sent first');
+          if (typeof consumer !== 'object') throw invalidArgument('options must be sent first');
           if (request.hasAck()) {
             consumer.ack(request.getAck()!.getIdsList().map((id) => parseUuid(id, 'ack id')));
           } else if (request.hasNack()) {

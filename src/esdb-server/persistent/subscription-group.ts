@@ -140,7 +140,9 @@ export class SubscriptionGroup {
     return this.consumers.length;
   }
 
-  subscribe(sink: ConsumerSink, bufferSize: number, connectionName: string, from: string): ConsumerHandle | 'max_subscribers_reached' {
+  subscribe(sink: ConsumerSink, bufferSize: number, connectionName: string, from: string): ConsumerHandle | 'max_subscribers_reached' | 'stopped' {
+    // A group being updated or deleted takes nobody new.
+    if (this.stopped) return 'stopped';
     const max = this.definition.settings.maxSubscriberCount;
     if (max > 0 && this.consumers.length >= max) return 'max_subscribers_reached';
     const consumer: Consumer = {
