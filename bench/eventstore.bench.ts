@@ -226,19 +226,30 @@ async function main(): Promise<void> {
     const event = () => jsonEvent({ type: 'order.line_added', data: PAYLOAD });
     await client.appendToStream('warm-up', event());
 
-    const single = await rate(SINGLE, () => concurrently(1, SINGLE, () => client.appendToStream('single-writer', event()).then(() => undefined)));
-    report('appends, 1 writer', single, 'events/s', undefined, [['raw sqlite 1-row commits', sqliteSingle], ['bare grpc unary, 1 caller', grpcOne]]);
+    const pid = server.process.pid!;
+    /** Runs `work` and tells how much server CPU each of `count` events cost. */
+    const serverCpu = async (work: () => Promise<number>, count = READ): Promise<[number, string]> => {
+      const before = cpuSeconds(pid);
+      const value = await work();
+      return [value, `server CPU ${(((cpuSeconds(pid) - before) / count) * 1e6).toFixed(1)} µs/event`];
+    };
 
-    const fifty = await rate(CONCURRENT, () =>
-      concurrently(WRITERS, CONCURRENT, (worker) => client.appendToStream(`writer-${worker}`, event()).then(() => undefined)),
-    );
-    report(`appends, ${WRITERS} writers`, fifty, 'events/s', 5_000, [['raw sqlite 1-row commits', sqliteSingle], [`bare grpc unary, ${WRITERS} callers`, grpcFifty]]);
+    const [single, singleCpu] = await serverCpu(() => rate(SINGLE, () => concurrently(1, SINGLE, () => client.appendToStream('single-writer', event()).then(() => undefined))), SINGLE);
+    report('appends, 1 writer', single, 'events/s', undefined, [['raw sqlite 1-row commits', sqliteSingle], ['bare grpc unary, 1 caller', grpcOne]], singleCpu);
+
+    // The client uses BatchAppend (advertised) unless a call carries credentials: then Append.
+    for (const [path, options] of [['BatchAppend', {}], ['Append', { credentials: { username: 'admin', password: 'changeit' } }]] as const) {
+      const [fifty, fiftyCpu] = await serverCpu(() => rate(CONCURRENT, () =>
+        concurrently(WRITERS, CONCURRENT, (worker) => client.appendToStream(`writer-${path}-${worker}`, event(), options).then(() => undefined)),
+      ), CONCURRENT);
+      report(`appends, ${WRITERS} writers (${path})`, fifty, 'events/s', 5_000, [['raw sqlite 1-row commits', sqliteSingle], [`bare grpc unary, ${WRITERS} callers`, grpcFifty]], fiftyCpu);
+    }
 
     const batch = Array.from({ length: 100 }, event);
-    const batched = await rate(BATCHES * 100, () =>
+    const [batched, batchedCpu] = await serverCpu(() => rate(BATCHES * 100, () =>
       concurrently(4, BATCHES, (worker) => client.appendToStream(`batches-${worker}`, batch.map(() => event())).then(() => undefined)),
-    );
-    report('100-event batches, 4 writers', batched, 'events/s', 50_000, [['raw sqlite 100-row commits', sqliteBatch]]);
+    ), BATCHES * 100);
+    report('100-event batches, 4 writers', batched, 'events/s', 50_000, [['raw sqlite 100-row commits', sqliteBatch]], batchedCpu);
 
     // A stream of READ events, written in large appends.
     const readStream = `read-${randomUUID()}`;
@@ -248,12 +259,6 @@ async function main(): Promise<void> {
     const sqliteRead = sqliteSelectCeiling(join(dir, 'store', 'eventstore.db'), READ);
     const grpcStream = await grpcStreamCeiling(READ);
     const readCeilings: [string, number][] = [['raw sqlite select', sqliteRead], ['bare grpc stream + client decode', grpcStream]];
-    const pid = server.process.pid!;
-    const serverCpu = async (work: () => Promise<number>): Promise<[number, string]> => {
-      const before = cpuSeconds(pid);
-      const value = await work();
-      return [value, `server CPU ${(((cpuSeconds(pid) - before) / READ) * 1e6).toFixed(1)} µs/event`];
-    };
     let count = 0;
     const [streamRead, streamCpu] = await serverCpu(() => rate(READ, async () => {
       for await (const _event of client.readStream(readStream)) count++;
