@@ -58,10 +58,14 @@ export async function readParked(client: EventStoreDBClient, group: string): Pro
   return entries;
 }
 
+/** Sum of a metric's values whose labels match; `<histogram>_count` / `_sum` work too. */
 export async function metricValue(registry: Registry, name: string, labels: Record<string, string>): Promise<number> {
-  const metric = await registry.getSingleMetric(name)?.get();
-  const matching = metric?.values.filter((value) =>
-    Object.entries(labels).every(([key, expected]) => String((value.labels as Record<string, unknown>)[key]) === expected),
+  const base = name.replace(/_(count|sum)$/, '');
+  const metric = await (registry.getSingleMetric(name) ?? registry.getSingleMetric(base))?.get();
+  const matching = metric?.values.filter(
+    (value) =>
+      (value.metricName === undefined || value.metricName === name) &&
+      Object.entries(labels).every(([key, expected]) => String((value.labels as Record<string, unknown>)[key]) === expected),
   );
   return (matching ?? []).reduce((sum, value) => sum + value.value, 0);
 }

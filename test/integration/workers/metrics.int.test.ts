@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
+import { openReadModelStore, type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
+import { defineHandler } from '../../../src/subscriptions/handler.js';
+import type { SubscriptionRunner } from '../../../src/subscriptions/runner.js';
+import { projections } from '../../../projections/index.js';
+import { OrderWriter, eventually } from './order-writer.js';
+import { metricValue, startRunner } from './worker-helpers.js';
+
+describe('worker metrics', () => {
+  let store: TestEventStore;
+  let readModels: ReadModelStore;
+  let runner: SubscriptionRunner;
+  let registry: Awaited<ReturnType<typeof startRunner>>['registry'];
+  const gate = { open: false, waiting: [] as (() => void)[] };
+  const GROUP = 'order-store.handler.gated';
+
+  beforeAll(async () => {
+    store = await startTestEventStore();
+    readModels = openReadModelStore({ file: ':memory:' });
+    const gated = defineHandler({
+      name: 'gated',
+      handles: ['order.created'],
+      async handle() {
+        if (!gate.open) await new Promise<void>((resolve) => gate.waiting.push(resolve));
+      },
+    });
+    ({ runner, registry } = await startRunner({ client: store.client, store: readModels, handlers: [gated], projections: [...projections] }));
+  });
+
+  afterAll(async () => {
+    gate.open = true;
+    gate.waiting.splice(0).forEach((resolve) => resolve());
+    await runner?.stop();
+    readModels?.close();
+    await store?.close();
+  });
+
+  it('counts events in flight and the lag while a handler is busy, and times each event once done', async () => {
+    const writer = new OrderWriter(store.client);
+    for (const id of ['m-1', 'm-2', 'm-3']) await writer.create(id);
+
+    await eventually(async () => (await metricValue(registry, 'subscription_events_in_flight', { group: GROUP })) === 3);
+    await runner.refreshStats();
+    expect(await metricValue(registry, 'subscription_lag', { group: GROUP })).toBeGreaterThan(0);
+    expect(await metricValue(registry, 'event_processing_duration_seconds_count', { handler: 'gated' })).toBe(0);
+
+    gate.open = true;
+    gate.waiting.splice(0).forEach((resolve) => resolve());
+    await eventually(async () => (await metricValue(registry, 'event_processing_duration_seconds_count', { handler: 'gated', event_type: 'order.created' })) === 3);
+    expect(await metricValue(registry, 'subscription_events_in_flight', { group: GROUP })).toBe(0);
+    expect(await metricValue(registry, 'events_processed_total', { handler: 'gated', outcome: 'handled' })).toBe(3);
+    await runner.refreshStats();
+    expect(await metricValue(registry, 'subscription_lag', { group: GROUP })).toBe(0);
+    expect(await metricValue(registry, 'subscription_parked_events', { group: GROUP })).toBe(0);
+  });
+
+  it('times projections per event type and exposes everything in the Prometheus text format', async () => {
+    await eventually(async () => (await metricValue(registry, 'event_processing_duration_seconds_count', { handler: 'order-summary', event_type: 'order.created' })) === 3);
+    const text = await registry.metrics();
+    expect(text).toContain('event_processing_duration_seconds_bucket{le="0.005",handler="order-summary",event_type="order.created"}');
+    expect(text).toMatch(/event_handler_errors_total/);
+    expect(text).toContain('subscription_events_in_flight{group="order-store.projection.sales-by-day"} 0');
+  });
+});
