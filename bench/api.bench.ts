@@ -15,6 +15,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { reportFigure } from './report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -126,6 +127,10 @@ function bareRequests(port: number) {
   };
 }
 
+function round(value: number): number {
+  return Number(value.toFixed(1));
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
@@ -199,6 +204,17 @@ async function main(): Promise<void> {
     );
     const meets = orders.perSecond >= TARGET_COMMANDS_PER_SECOND && orders.p99 <= TARGET_P99_MS;
     console.log(`target >= ${TARGET_COMMANDS_PER_SECOND} commands/s and p99 <= ${TARGET_P99_MS} ms: ${meets ? 'met' : 'NOT met'}`);
+    const baselineName = 'bare fastify route';
+    reportFigure({
+      name: 'order commands over HTTP',
+      value: Math.round(orders.perSecond),
+      unit: 'commands/s',
+      baseline: Math.round(baseline.perSecond),
+      baselineName,
+      target: `>= ${TARGET_COMMANDS_PER_SECOND}`,
+    });
+    reportFigure({ name: 'order command latency p50', value: round(orders.p50), unit: 'ms', baseline: round(baseline.p50), baselineName });
+    reportFigure({ name: 'order command latency p99', value: round(orders.p99), unit: 'ms', baseline: round(baseline.p99), baselineName, target: `<= ${TARGET_P99_MS}` });
   } finally {
     await stop(bare.child);
     if (service) await stop(service.child);
