@@ -1,12 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
+  EventStoreDBClient,
   PINNED,
   START,
   persistentSubscriptionToAllSettingsFromDefaults,
   persistentSubscriptionToStreamSettingsFromDefaults,
   streamNameFilter,
 } from '@eventstore/db-client';
+import { startCli } from '../../helpers/cli.js';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
 import { appendNumbered, eventually, numberOf, RecordingConsumer } from './support.js';
 
@@ -132,5 +136,48 @@ describe('a server restarted on the same data', () => {
     await store.server.close();
     expect(Date.now() - started).toBeLessThan(1_500);
     await eventually(() => consumer.errors.length > 0 || consumer.ended);
+  });
+});
+
+describe('a server killed with -9', () => {
+  it('keeps the checkpoints and parked messages it acknowledged, and redelivers only what was not done', async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'order-store-ps-kill-'));
+    const server = startCli(['eventstore', '--port', '0', '--data', dataDir]);
+    const connectionString = await eventually(() => server.output().stdout.trim().split('\n')[0] || undefined, { timeout: 15_000 });
+    const client = EventStoreDBClient.connectionString(connectionString);
+    try {
+      await client.createPersistentSubscriptionToStream(
+        'order-4',
+        'g',
+        persistentSubscriptionToStreamSettingsFromDefaults({ startFrom: START, checkPointAfter: 20, checkPointLowerBound: 1 }),
+      );
+      await appendNumbered(client, 'order-4', 0, 10);
+      const consumer = new RecordingConsumer(client.subscribeToPersistentSubscriptionToStream('order-4', 'g'), async (event, self) => {
+        if (numberOf(event) === 5) await self.subscription.nack('park', 'broken', event);
+        else if (numberOf(event) < 7) await self.subscription.ack(event);
+      });
+      await eventually(async () => {
+        const stats = (await client.getPersistentSubscriptionToStreamInfo('order-4', 'g')).stats;
+        return stats.lastCheckpointedEventRevision === 6n && stats.parkedMessageCount === 1n;
+      });
+      expect(consumer.received).toHaveLength(10);
+    } finally {
+      server.child.kill('SIGKILL');
+      await server.done;
+      await client.dispose();
+    }
+
+    const restarted = await startTestEventStore({ dataDir });
+    stores.push(restarted);
+    const info = await restarted.client.getPersistentSubscriptionToStreamInfo('order-4', 'g');
+    expect(info.stats.lastCheckpointedEventRevision).toBe(6n);
+    expect(info.stats.parkedMessageCount).toBe(1n);
+    const resumed = new RecordingConsumer(restarted.client.subscribeToPersistentSubscriptionToStream('order-4', 'g'));
+    await eventually(() => resumed.received.length === 3);
+    expect(resumed.numbers()).toEqual([7, 8, 9]);
+    await restarted.client.replayParkedMessagesToStream('order-4', 'g');
+    await eventually(() => resumed.received.length === 4);
+    expect(numberOf(resumed.received[3]!)).toBe(5);
+    await resumed.stop();
   });
 });
