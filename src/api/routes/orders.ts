@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import type { CommandDeps } from '../../eventstore/handle-command.js';
 import { loadOrder, readOrderEvents } from '../../eventstore/order-stream.js';
 import { foldOrder } from '../../orders/order-state.js';
@@ -41,12 +42,16 @@ export async function ordersRoutes(scope: FastifyInstance, deps: CommandDeps): P
   });
 
   app.get('/orders/:orderId', {
-    schema: { tags: ['orders'], summary: "An order's current state (ETag: its revision)", security, params: orderIdParams, response: { 200: orderView, ...errors } },
+    schema: { tags: ['orders'], summary: "An order's current state (ETag: its revision)", security, params: orderIdParams, response: { 200: orderView, 304: z.null().describe('Not modified'), ...errors } },
     handler: async (request, reply) => {
       const { orderId } = request.params;
       const { state, revision } = await loadOrder(deps.client, orderId);
       if (!state.exists || state.tenantId !== request.caller?.tenantId) throw notFound(orderId);
-      return reply.header('etag', etagFor(revision)).send(toOrderView(state, revision));
+      const etag = etagFor(revision);
+      reply.header('etag', etag);
+      // A client polling an order it already has gets 304 until the order changes.
+      if (request.headers['if-none-match'] === etag) return reply.code(304).send(null);
+      return reply.send(toOrderView(state, revision));
     },
   });
 

@@ -20,6 +20,18 @@ describe('GET /orders/:orderId', () => {
     expect(response.json()).toMatchObject({ orderId, status: 'PENDING', paidAmount: 1000, total: ORDER_TOTAL, revision: 1 });
   });
 
+  it('answers 304 to If-None-Match with the current ETag, and 200 once the order changed', async () => {
+    const { orderId } = await createOrder(t.app);
+    const first = await t.app.inject({ method: 'GET', url: `/orders/${orderId}`, headers: auth() });
+    const unchanged = await t.app.inject({ method: 'GET', url: `/orders/${orderId}`, headers: { ...auth(), 'if-none-match': first.headers.etag as string } });
+    expect(unchanged.statusCode).toBe(304);
+    expect(unchanged.body).toBe('');
+    await command(t.app, orderId, 'cancel');
+    const changed = await t.app.inject({ method: 'GET', url: `/orders/${orderId}`, headers: { ...auth(), 'if-none-match': first.headers.etag as string } });
+    expect(changed.statusCode).toBe(200);
+    expect(changed.json().status).toBe('CANCELLED');
+  });
+
   it('an unknown order is 404 ORDER_NOT_FOUND', async () => {
     const response = await t.app.inject({ method: 'GET', url: `/orders/${randomUUID()}`, headers: auth() });
     expect(response.statusCode).toBe(404);
