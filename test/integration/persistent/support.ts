@@ -14,13 +14,13 @@ export function numberOf(event: Received): number {
   return (event.event!.data as { n: number }).n;
 }
 
-export async function eventually<T>(check: () => T | Promise<T>, { timeout = 5_000, interval = 10 } = {}): Promise<T> {
+export async function eventually<T>(check: () => T | Promise<T>, { timeout = 5_000, interval = 10 } = {}): Promise<Exclude<T, false | undefined>> {
   const deadline = Date.now() + timeout;
   let lastError: unknown;
   for (;;) {
     try {
       const value = await check();
-      if (value !== false && value !== undefined) return value;
+      if (value !== false && value !== undefined) return value as Exclude<T, false | undefined>;
       lastError = new Error('condition was not met');
     } catch (error) {
       lastError = error;
