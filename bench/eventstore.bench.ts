@@ -19,6 +19,7 @@ import { EventStoreDBClient, jsonEvent, START } from '@eventstore/db-client';
 import streamsPb from '@eventstore/db-client/generated/streams_pb.js';
 import { openSqliteEventLog } from '../src/esdb-server/log/sqlite-event-log.js';
 import { encodeEventResponse } from '../src/esdb-server/grpc/read-event-encoding.js';
+import { reportFigure } from './report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -140,6 +141,9 @@ function report(label: string, value: number, unit: string, target: number | und
   const ratios = ceilings.map(([name, ceiling]) => `${name} ${fmt(ceiling)}/s, ratio ${(value / ceiling).toFixed(2)}`).join('; ');
   const verdict = target === undefined ? '' : value >= target ? `  [target >= ${fmt(target)}: met]` : `  [target >= ${fmt(target)}: MISSED]`;
   console.log(`${label.padEnd(40)} ${fmt(value).padStart(10)} ${unit}  (${ratios})${verdict}${note ? `  ${note}` : ''}`);
+  // The closest ceiling (listed last) is the baseline of the figure in the `npm run bench` table.
+  const [baselineName, baseline] = ceilings.at(-1) ?? [];
+  reportFigure({ name: `eventstore: ${label}`, value, unit, baseline, baselineName, ...(target !== undefined ? { target: `>= ${target}` } : {}) });
 }
 
 // ---- ceilings ----------------------------------------------------------------------------
@@ -328,6 +332,7 @@ async function measureMemory(dataDir: string): Promise<void> {
   await client.dispose();
   await server.stop();
   const ceiling = 200;
+  reportFigure({ name: `eventstore: server peak RSS with ${fmt(MEMORY_EVENTS)} events`, value: after.peak, unit: 'MB', baseline: ceiling, baselineName: 'budget', target: `<= ${ceiling}` });
   console.log(
     `server RSS with ${fmt(MEMORY_EVENTS)} events stored: ${after.rss.toFixed(0)} MB after reading and subscribing to all of $all ` +
       `(${idle.rss.toFixed(0)} MB idle, peak ${after.peak.toFixed(0)} MB; ratio to the ${ceiling} MB budget ${(after.peak / ceiling).toFixed(2)})` +
