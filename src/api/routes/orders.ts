@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { CommandDeps } from '../../eventstore/handle-command.js';
-import { loadOrder, readOrderEvents } from '../../eventstore/order-stream.js';
+import { loadOrder, readOrderStream } from '../../eventstore/order-stream.js';
 import { foldOrder } from '../../orders/order-state.js';
 import { OrderError } from '../../orders/order-errors.js';
 import type { OrderCommand } from '../../orders/commands.js';
@@ -59,7 +59,7 @@ export async function ordersRoutes(scope: FastifyInstance, deps: CommandDeps): P
     schema: { tags: ['orders'], summary: "An order's history, oldest first", security, params: orderIdParams, response: { 200: orderHistory, ...errors } },
     handler: async (request) => {
       const { orderId } = request.params;
-      const stored = await readOrderEvents(deps.client, orderId);
+      const { events: stored } = await readOrderStream(deps.client, orderId);
       const state = foldOrder(stored.map((entry) => entry.event));
       if (!state.exists || state.tenantId !== request.caller?.tenantId) throw notFound(orderId);
       return {

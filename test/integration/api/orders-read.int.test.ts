@@ -90,6 +90,19 @@ describe('GET /orders/:orderId/events', () => {
   });
 });
 
+describe('an order stream holding an event type this version does not know', () => {
+  it('is still readable and commandable: the unknown event is skipped', async () => {
+    const { orderId } = await createOrder(t.app);
+    await t.store.client.appendToStream(`order-${orderId}`, jsonEvent({ type: 'order.note_added', data: { orderId, note: 'gift wrap' } }));
+    const order = await t.app.inject({ method: 'GET', url: `/orders/${orderId}`, headers: auth() });
+    expect(order.statusCode).toBe(200);
+    expect(order.json().status).toBe('PENDING');
+    const cancelled = await command(t.app, orderId, 'cancel');
+    expect(cancelled.statusCode).toBe(200);
+    expect(cancelled.json().revision).toBe(3);
+  });
+});
+
 describe('reading an order created before the current event schema', () => {
   it('upcasts a v1 order.created written raw into the store, and commands work on it', async () => {
     const orderId = randomUUID();
