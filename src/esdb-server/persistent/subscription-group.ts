@@ -3,39 +3,16 @@
 // retries on nack / timeout / consumer loss, parks after maxRetryCount, and checkpoints the
 // highest position below which everything is done, as EventStoreDB does.
 import type { EventLog, ResolvedEvent } from '../log/types.js';
-import { readCheckpoint, writeCheckpoint } from './checkpoint-store.js';
-import { createConsumerStrategy, type ConsumerStrategy, type Slotted } from './consumer-strategy.js';
+import { readCheckpoint } from './checkpoint-store.js';
+import { Checkpointer, type CheckpointCandidate } from './checkpointer.js';
+import { connectionStats, createConsumer, type ConnectionStats, type Consumer, type ConsumerHandle, type ConsumerSink, type DropReason, type NackAction } from './consumer.js';
+import { createConsumerStrategy, type ConsumerStrategy } from './consumer-strategy.js';
 import { checkpointStreamOf, parkedStreamOf, type GroupDefinition } from './definition.js';
-import { LatencyRecorder } from './latency.js';
 import { MessageQueue, type Message } from './message-queue.js';
+import { PendingWrites } from './pending-writes.js';
 import { markReplayed, parkedMessageCount, parkedTruncateBefore, parkMessage, readParked } from './parked-messages.js';
 
-export type NackAction = 'park' | 'retry' | 'skip' | 'stop' | 'unknown';
-export type DropReason = 'deleted' | 'updated' | 'restarted' | 'shutdown';
-
-/** Where a consumer's messages go: the gRPC call, seen from the group. */
-export interface ConsumerSink {
-  deliver(event: ResolvedEvent, retryCount: number): void;
-  drop(reason: DropReason): void;
-}
-
-export interface ConsumerHandle {
-  ack(ids: string[]): void;
-  nack(ids: string[], action: NackAction, reason: string): void;
-  /** The consumer went away: its unacked messages go to the others. */
-  leave(): void;
-}
-
-export interface ConnectionStats {
-  from: string;
-  connectionName: string;
-  averageItemsPerSecond: number;
-  totalItems: number;
-  countSinceLastMeasurement: number;
-  availableSlots: number;
-  inFlightMessages: number;
-  measurements: [string, number][];
-}
+export type { ConsumerHandle, ConsumerSink, DropReason, NackAction };
 
 export interface GroupStats {
   status: string;
@@ -51,19 +28,6 @@ export interface GroupStats {
   totalInFlightMessages: number;
   outstandingMessagesCount: number;
   parkedMessageCount: number;
-}
-
-interface Consumer extends Slotted {
-  readonly id: number;
-  readonly bufferSize: number;
-  inFlight: number;
-  readonly sink: ConsumerSink;
-  readonly connectionName: string;
-  readonly from: string;
-  readonly messages: Set<string>;
-  totalItems: number;
-  measured: { at: number; items: number };
-  readonly latency: LatencyRecorder | undefined;
 }
 
 interface InFlight {
@@ -102,12 +66,8 @@ export class SubscriptionGroup {
   private readonly unsubscribeCommits: () => void;
   private readonly timer: NodeJS.Timeout;
 
-  private checkpointedKey: number | undefined;
-  private checkpointedSeq = -1;
-  private checkpointedAt = 0;
-  private durableCheckpointKey: number | undefined;
-  private checkpointWrite: Promise<void> = Promise.resolve();
-  private readonly pendingWrites = new Set<Promise<unknown>>();
+  private readonly writes = new PendingWrites();
+  private readonly checkpointer: Checkpointer;
 
   private replay: { next: number; stopAt: number } | undefined;
   private totalItems = 0;
@@ -120,6 +80,7 @@ export class SubscriptionGroup {
     this.checkpointStream = checkpointStreamOf(definition.source, definition.group);
     this.parkedStream = parkedStreamOf(definition.source, definition.group);
     this.strategy = createConsumerStrategy<Consumer>(definition.settings.consumerStrategy);
+    this.checkpointer = new Checkpointer(log, this.checkpointStream, definition.source, definition.settings, this.writes);
     this.startFromCheckpoint();
     this.unsubscribeCommits = log.onCommit((head) => {
       if (head > this.lastSeenHead) {
@@ -145,18 +106,7 @@ export class SubscriptionGroup {
     if (this.stopped) return 'stopped';
     const max = this.definition.settings.maxSubscriberCount;
     if (max > 0 && this.consumers.length >= max) return 'max_subscribers_reached';
-    const consumer: Consumer = {
-      id: this.nextConsumerId++,
-      bufferSize: Math.max(1, bufferSize),
-      inFlight: 0,
-      sink,
-      connectionName,
-      from,
-      messages: new Set(),
-      totalItems: 0,
-      measured: { at: Date.now(), items: 0 },
-      latency: this.definition.settings.extraStatistics ? new LatencyRecorder() : undefined,
-    };
+    const consumer = createConsumer(this.nextConsumerId++, sink, bufferSize, connectionName, from, this.definition.settings.extraStatistics);
     this.consumers.push(consumer);
     this.pump();
     return {
@@ -179,12 +129,7 @@ export class SubscriptionGroup {
     this.inFlight.clear();
     this.buffer.clear();
     this.retries.clear();
-    await this.settled();
-  }
-
-  /** Waits for checkpoint, park and replay writes already started. */
-  async settled(): Promise<void> {
-    while (this.pendingWrites.size > 0) await Promise.allSettled([...this.pendingWrites]);
+    await this.writes.settled();
   }
 
   replayParked(stopAt: number | undefined): void {
@@ -200,21 +145,7 @@ export class SubscriptionGroup {
 
   stats(): GroupStats {
     const now = Date.now();
-    const connections = this.consumers.map((consumer): ConnectionStats => {
-      const since = consumer.totalItems - consumer.measured.items;
-      const seconds = (now - consumer.measured.at) / 1000;
-      consumer.measured = { at: now, items: consumer.totalItems };
-      return {
-        from: consumer.from,
-        connectionName: consumer.connectionName,
-        averageItemsPerSecond: seconds > 0 ? since / seconds : 0,
-        totalItems: consumer.totalItems,
-        countSinceLastMeasurement: since,
-        availableSlots: consumer.bufferSize - consumer.inFlight,
-        inFlightMessages: consumer.inFlight,
-        measurements: consumer.latency?.measurements() ?? [],
-      };
-    });
+    const connections = this.consumers.map((consumer) => connectionStats(consumer, now));
     const since = this.totalItems - this.measured.items;
     const seconds = (now - this.measured.at) / 1000;
     this.measured = { at: now, items: this.totalItems };
@@ -224,7 +155,7 @@ export class SubscriptionGroup {
       averagePerSecond: seconds > 0 ? since / seconds : 0,
       totalItems: this.totalItems,
       countSinceLastMeasurement: since,
-      lastCheckpointedKey: this.durableCheckpointKey,
+      lastCheckpointedKey: this.checkpointer.lastCheckpoint,
       lastKnownKey: this.lastEventKey,
       readBufferCount: this.live ? 0 : this.buffer.size,
       liveBufferCount: this.live ? this.buffer.size : 0,
@@ -243,9 +174,7 @@ export class SubscriptionGroup {
     if (checkpoint !== undefined) {
       this.cursor = checkpoint + 1;
       this.lastReadKey = checkpoint;
-      this.checkpointedKey = checkpoint;
-      this.durableCheckpointKey = checkpoint;
-      this.checkpointedSeq = 0;
+      this.checkpointer.loaded(checkpoint);
       this.nextSeq = 1;
       return;
     }
@@ -264,8 +193,7 @@ export class SubscriptionGroup {
           // Resolved once and remembered: a restart before the first checkpoint must not skip
           // the events that arrived since (EventStoreDB would resolve `end` again).
           this.lastReadKey = last;
-          this.checkpointedKey = last;
-          this.writeCheckpointAt(last);
+          this.checkpointer.writeNow(last, -1);
         }
         return;
       }
@@ -372,7 +300,7 @@ export class SubscriptionGroup {
     replay.next = batch.next;
     if (replay.next >= replay.stopAt) {
       this.replay = undefined;
-      this.track(markReplayed(this.log, this.parkedStream, replay.stopAt));
+      this.writes.track(markReplayed(this.log, this.parkedStream, replay.stopAt));
     }
   }
 
@@ -496,7 +424,7 @@ export class SubscriptionGroup {
 
   private park(message: Message, reason: string): void {
     // Done only once the parked copy is durable: a crash before that redelivers it instead.
-    this.track(
+    this.writes.track(
       parkMessage(this.log, this.parkedStream, message.event, message.key, reason).then(() => {
         this.finish(message);
         this.maybeCheckpoint(false);
@@ -523,27 +451,17 @@ export class SubscriptionGroup {
     this.pump();
   }
 
-  /** EventStoreDB's rule: at most every checkPointAfter with at least the lower bound of
-   * newly done messages, or at once when the upper bound is reached. */
   private maybeCheckpoint(isTimeCheck: boolean, force = false): void {
     if (this.stopped) return;
     const candidate = this.checkpointCandidate();
-    if (!candidate) return;
-    if (this.checkpointedKey !== undefined && candidate.key <= this.checkpointedKey) return;
-    const settings = this.definition.settings;
-    if (!force) {
-      const difference = candidate.seq - this.checkpointedSeq;
-      const elapsed = Date.now() - this.checkpointedAt;
-      if (elapsed < settings.checkPointAfterMs && difference < settings.checkPointUpperBound) return;
-      if (!((difference >= settings.checkPointLowerBound && isTimeCheck) || difference >= settings.checkPointUpperBound)) return;
+    if (force) {
+      if (candidate) this.checkpointer.writeNow(candidate.key, candidate.seq);
+    } else {
+      this.checkpointer.consider(candidate, isTimeCheck);
     }
-    this.checkpointedKey = candidate.key;
-    this.checkpointedSeq = candidate.seq;
-    this.checkpointedAt = Date.now();
-    this.writeCheckpointAt(candidate.key);
   }
 
-  private checkpointCandidate(): { key: number; seq: number } | undefined {
+  private checkpointCandidate(): CheckpointCandidate | undefined {
     const lowest = this.unfinished.values().next();
     if (!lowest.done) {
       const message = lowest.value;
@@ -552,24 +470,6 @@ export class SubscriptionGroup {
     }
     if (this.lastReadKey === undefined) return undefined;
     return { key: this.lastReadKey, seq: this.nextSeq - 1 };
-  }
-
-  private writeCheckpointAt(key: number): void {
-    // One write at a time, in order, so the last event of the stream is the newest checkpoint.
-    const write = this.checkpointWrite.then(async () => {
-      await writeCheckpoint(this.log, this.checkpointStream, this.definition.source, key);
-      if (this.durableCheckpointKey === undefined || key > this.durableCheckpointKey) this.durableCheckpointKey = key;
-    });
-    this.checkpointWrite = write.catch(() => undefined);
-    this.track(write);
-  }
-
-  private track(write: Promise<unknown>): void {
-    const tracked = write.catch(() => {
-      // The log closed under us: what was not written is redelivered after a restart.
-    });
-    this.pendingWrites.add(tracked);
-    void tracked.finally(() => this.pendingWrites.delete(tracked));
   }
 }
 
