@@ -4,7 +4,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { newOrderBody } from './support.js';
+import { startTestEventStore } from '../../helpers/event-store.js';
+import { newOrderBody, storedTypes } from './support.js';
 
 const bin = join(import.meta.dirname, '../../../bin/orders.js');
 const dataDir = mkdtempSync(join(tmpdir(), 'order-store-serve-'));
@@ -57,6 +58,45 @@ describe('orders serve', () => {
     const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
+  });
+
+  it('uses the EventStoreDB named by ESDB_CONNECTION_STRING instead of starting its own', async () => {
+    const store = await startTestEventStore();
+    const port = await freePort();
+    const external = spawn(process.execPath, [bin, 'serve'], {
+      env: { ...process.env, PORT: String(port), ESDB_CONNECTION_STRING: store.connectionString, API_KEYS: 'ext-key-123:tenant-x', LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let output = '';
+      external.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const deadline = Date.now() + 20_000;
+      while (!output.includes('listening on') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(output).toContain(`with EventStoreDB ${store.connectionString}`);
+      expect((await fetch(`http://127.0.0.1:${port}/ready`)).status).toBe(200);
+
+      const body = newOrderBody();
+      const created = await fetch(`http://127.0.0.1:${port}/orders`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer ext-key-123', 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      expect(created.status).toBe(201);
+      expect(await storedTypes(store.client, body.orderId)).toEqual(['order.created']);
+    } finally {
+      external.kill('SIGKILL');
+      await store.close();
+    }
+  });
+
+  it('refuses to serve the API on an external store without API_KEYS', () => {
+    const result = spawnSync(process.execPath, [bin, 'serve'], {
+      env: { ...process.env, ESDB_CONNECTION_STRING: 'esdb://127.0.0.1:1?tls=false', API_KEYS: '', PORT: '1' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr.trim()).toBe('orders: invalid configuration: API_KEYS is empty, so no caller could use the API');
   });
 
   it('refuses a bad setting with one clear line and exit code 2', () => {
