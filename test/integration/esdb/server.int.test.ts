@@ -8,6 +8,7 @@ import sharedPb from '@eventstore/db-client/generated/shared_pb.js';
 import featuresGrpc from '@eventstore/db-client/generated/serverfeatures_grpc_pb.js';
 import featuresPb from '@eventstore/db-client/generated/serverfeatures_pb.js';
 import { startEventStoreServer } from '../../../src/esdb-server/index.js';
+import { Empty, Timestamp } from './protobuf-well-known.js';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
 import { collect, eventually, orderEvents, record } from './support.js';
 
@@ -128,6 +129,80 @@ describe('the embedded server as a whole', () => {
     garbage.close();
     expect(error?.code).toBeDefined();
     await stillServes();
+  });
+});
+
+describe('BatchAppend spoken directly', () => {
+  type BatchResp = InstanceType<typeof streamsPb.BatchAppendResp>;
+  const uuid = (id: string) => new sharedPb.UUID().setString(id);
+  const batchOptions = (stream: string) =>
+    new streamsPb.BatchAppendReq.Options().setStreamIdentifier(new sharedPb.StreamIdentifier().setStreamName(Buffer.from(stream))).setAny(new Empty());
+  const batchEvent = () => {
+    const message = new streamsPb.BatchAppendReq.ProposedMessage().setId(uuid(randomUUID())).setData(Buffer.from('{}'));
+    message.getMetadataMap().set('type', 't');
+    message.getMetadataMap().set('content-type', 'application/json');
+    return message;
+  };
+
+  const request = (id: string, final: boolean, options?: InstanceType<typeof streamsPb.BatchAppendReq.Options>) => {
+    const message = new streamsPb.BatchAppendReq().setCorrelationId(uuid(id)).setProposedMessagesList([batchEvent()]).setIsFinal(final);
+    return options ? message.setOptions(options) : message;
+  };
+
+  async function exchange(requests: InstanceType<typeof streamsPb.BatchAppendReq>[], replies: number): Promise<BatchResp[]> {
+    const call = raw.batchAppend();
+    const received: BatchResp[] = [];
+    const done = new Promise<BatchResp[]>((resolve, reject) => {
+      call.on('data', (reply: BatchResp) => {
+        received.push(reply);
+        if (received.length === replies) resolve(received);
+      });
+      call.on('error', reject);
+    });
+    for (const request of requests) call.write(request);
+    const result = await done;
+    call.end();
+    return result;
+  }
+
+  it('answers an append that never sent its options with an error echoing its correlation id, and still serves the others', async () => {
+    const orphan = randomUUID();
+    const good = randomUUID();
+    const stream = `order-${randomUUID()}`;
+    const replies = await exchange(
+      [
+        request(orphan, true),
+        request(good, true, batchOptions(stream)),
+      ],
+      2,
+    );
+    const byId = new Map(replies.map((reply) => [reply.getCorrelationId()!.getString(), reply]));
+    expect(byId.get(orphan)!.hasError()).toBe(true);
+    expect(byId.get(orphan)!.hasStreamIdentifier()).toBe(true);
+    expect(byId.get(good)!.getSuccess()!.getCurrentRevision()).toBe('0');
+  });
+
+  it('assembles one append sent over several requests and replies once, after the final one', async () => {
+    const id = randomUUID();
+    const stream = `order-${randomUUID()}`;
+    const [reply] = await exchange(
+      [
+        request(id, false, batchOptions(stream)),
+        request(id, false),
+        request(id, true),
+      ],
+      1,
+    );
+    expect(reply!.getSuccess()!.getCurrentRevision()).toBe('2');
+    expect(await collect(store.client.readStream(stream))).toHaveLength(3);
+  });
+
+  it('answers an append whose deadline has passed with a Timeout detail and writes nothing', async () => {
+    const stream = `order-${randomUUID()}`;
+    const options = batchOptions(stream).setDeadline(Timestamp.fromDate(new Date(Date.now() - 1_000)));
+    const [reply] = await exchange([request(randomUUID(), true, options)], 1);
+    expect(reply!.getError()!.getDetails()!.getTypeName()).toBe('event_store.client.Timeout');
+    await expect(collect(store.client.readStream(stream))).rejects.toMatchObject({ type: 'stream-not-found' });
   });
 });
 
