@@ -48,6 +48,13 @@ describe('reading a stream', () => {
     expect(revisions(read)).toEqual(Array.from({ length: 1_300 }, (_, i) => i));
   });
 
+  it('gives back non-ASCII stream names, event types and data intact', async () => {
+    const unicode = `commande-été-${randomUUID()}-注文`;
+    await client.appendToStream(unicode, jsonEvent({ type: 'commande.créée-✓', data: { note: 'crème brûlée 🍮' } }));
+    const [read] = await collect(client.readStream(unicode));
+    expect(read!.event).toMatchObject({ streamId: unicode, type: 'commande.créée-✓', data: { note: 'crème brûlée 🍮' } });
+  });
+
   it('fails with StreamNotFoundError naming a stream that was never written', async () => {
     const missing = `order-${randomUUID()}`;
     const error = await collect(client.readStream(missing)).catch((e: unknown) => e);
