@@ -71,6 +71,15 @@ describe('POST /orders', () => {
     expect(created?.metadata.$correlationId).toBe(correlationId);
   });
 
+  it('replaces an unusable correlation id (spaces, too long) instead of failing the command', async () => {
+    const body = newOrderBody();
+    const response = await t.app.inject({ method: 'POST', url: '/orders', headers: { ...auth(), 'x-correlation-id': 'not usable '.repeat(20) }, payload: body });
+    expect(response.statusCode).toBe(201);
+    const [created] = await storedEvents(t.store.client, body.orderId);
+    expect(created?.metadata.$correlationId).toBe(response.headers['x-correlation-id']);
+    expect(response.headers['x-correlation-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
   it('creating the same id with the same body again answers 200 with the same order and appends nothing', async () => {
     const body = newOrderBody();
     const first = await t.app.inject({ method: 'POST', url: '/orders', headers: auth(), payload: body });
