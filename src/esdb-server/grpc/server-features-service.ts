@@ -13,7 +13,9 @@ const OWN_METHOD: SupportedMethod = { serviceName: 'event_store.client.server_fe
 export function createServerFeaturesService(modules: ServiceModule[]): ServiceModule {
   const implementation: grpc.UntypedServiceImplementation = {
     getSupportedMethods(_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<InstanceType<typeof featuresPb.SupportedMethods>>) {
-      const methods = [...modules.flatMap((module) => module.supportedMethods), OWN_METHOD].map((method) =>
+      // The server lists this module among `modules` too: each method once.
+      const unique = new Map([...modules.flatMap((module) => module.supportedMethods), OWN_METHOD].map((method) => [`${method.serviceName}/${method.methodName}`, method]));
+      const methods = [...unique.values()].map((method) =>
         new featuresPb.SupportedMethod()
           .setServiceName(method.serviceName)
           .setMethodName(method.methodName)

@@ -75,6 +75,7 @@ describe('the embedded server as a whole', () => {
         'event_store.client.gossip.gossip/read',
       ]),
     );
+    expect(new Set(methods).size).toBe(methods.length);
   });
 
   it('answers an append whose first message is not the options with INVALID_ARGUMENT and keeps serving', async () => {
