@@ -33,6 +33,7 @@ export interface GroupSpec {
   label: string;
   filter: GroupFilter;
   maxInFlight: number;
+  /** 0: no timeout (synchronous work). */
   timeoutMs: number;
   retry: RetryPolicy;
   /** Started synchronously in delivery order. */
@@ -48,6 +49,7 @@ export interface ConsumerDeps {
   statsIntervalMs: number;
 }
 
+const NEVER_ABORTED = new AbortController().signal;
 const RECONNECT_DELAYS_MS = [100, 250, 500, 1_000, 2_000, 5_000];
 
 export class GroupConsumer {
@@ -179,20 +181,33 @@ export class GroupConsumer {
     const eventType = recorded?.type ?? '(unresolved)';
     const id = recorded?.id ?? resolved.link?.id ?? 'unknown';
     const retries = Math.max(resolved.retryCount ?? 0, this.#localRetries.get(id) ?? 0);
-    const logger = this.#logger.child({
-      eventId: id,
-      eventType,
-      streamId: recorded?.streamId,
-      revision: recorded ? Number(recorded.revision) : undefined,
-      correlationId: correlationIdOf(recorded?.metadata) ?? id,
-    });
+    // A child logger per event is costly at catch-up rates: made only when something logs.
+    let child: Logger | undefined;
+    const baseLogger = this.#logger;
+    const logger = (): Logger =>
+      (child ??= baseLogger.child({
+        eventId: id,
+        eventType,
+        streamId: recorded?.streamId,
+        revision: recorded ? Number(recorded.revision) : undefined,
+        correlationId: correlationIdOf(recorded?.metadata) ?? id,
+      }));
     const labels = { handler: this.#spec.label, event_type: eventType };
     const started = performance.now();
-    logger.debug({ retries }, 'received');
+    if (baseLogger.isLevelEnabled('debug')) logger().debug({ retries }, 'received');
     try {
-      const outcome = await withTimeout(this.#spec.label, this.#spec.timeoutMs, (signal) =>
-        this.#spec.process({ event: resolved, retries, signal, logger }),
-      );
+      const delivery = (signal: AbortSignal): Delivery => ({
+        event: resolved,
+        retries,
+        signal,
+        get logger() {
+          return logger();
+        },
+      });
+      const outcome =
+        this.#spec.timeoutMs > 0
+          ? await withTimeout(this.#spec.label, this.#spec.timeoutMs, (signal) => this.#spec.process(delivery(signal)))
+          : await this.#spec.process(delivery(NEVER_ABORTED));
       const seconds = (performance.now() - started) / 1000;
       metrics.processingDuration.observe(labels, seconds);
       metrics.eventsProcessed.inc({ ...labels, outcome });
@@ -200,9 +215,9 @@ export class GroupConsumer {
       const position = recorded?.position ? Number(recorded.position.commit) : -1;
       if (position > this.#lastProcessedPosition) this.#lastProcessedPosition = position;
       this.#acks?.ack(resolved);
-      logger.info({ outcome, durationMs: Math.round(seconds * 1e4) / 10, attempt: retries + 1 }, 'event processed');
+      if (baseLogger.isLevelEnabled('info')) logger().info({ outcome, durationMs: Math.round(seconds * 1e4) / 10, attempt: retries + 1 }, 'event processed');
     } catch (error) {
-      await this.#onFailure(subscription, resolved, id, retries, error, labels, logger);
+      await this.#onFailure(subscription, resolved, id, retries, error, labels, logger());
     } finally {
       this.#inFlight--;
       metrics.inFlight.set({ group }, this.#inFlight);

@@ -1,7 +1,10 @@
-// Turns a projection declaration into the processing of its subscription group. Synchronous:
-// SQLite commits before the ack, and events are applied in the order they arrive.
+// Turns a projection declaration into the processing of its subscription group. Events that
+// arrive together are applied in one SQLite transaction (each in its own savepoint, so one
+// refused event does not undo the others): a commit per event would cap catch-up far below what
+// the store delivers. Applied in arrival order; acked only after the commit.
+import type { RecordedEvent } from '@eventstore/db-client';
 import { isOrderEventType } from '../orders/events.js';
-import { applyToProjection } from '../readmodels/apply-projection.js';
+import { applyToProjection, type ProjectionOutcome } from '../readmodels/apply-projection.js';
 import { locationOf, toEventEnvelope } from '../readmodels/event-envelope.js';
 import type { ProjectionDefinition } from '../readmodels/projection.js';
 import type { ReadModelStore } from '../readmodels/read-model-store.js';
@@ -10,26 +13,75 @@ import { groupName, projectionFilter } from './group-settings.js';
 import type { RetryPolicy } from './retry-policy.js';
 
 export interface ProjectionGroupDefaults {
-  timeoutMs: number;
   maxInFlight: number;
   retry: RetryPolicy;
   groupPrefix?: string;
+  /** Most events applied in one transaction. */
+  maxBatch?: number;
+}
+
+interface Pending {
+  recorded: RecordedEvent;
+  resolve(outcome: ProjectionOutcome): void;
+  reject(error: unknown): void;
+}
+
+/** Collects the events of one turn of the event loop and applies them in one transaction. */
+export function projectionBatcher(store: ReadModelStore, projection: ProjectionDefinition, maxBatch = 500) {
+  let queue: Pending[] = [];
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    const batch = queue;
+    queue = [];
+    const results: ({ ok: true; outcome: ProjectionOutcome } | { ok: false; error: unknown })[] = [];
+    try {
+      store.transaction(() => {
+        for (const { recorded } of batch) {
+          try {
+            const envelope = isOrderEventType(recorded.type) ? toEventEnvelope(recorded) : undefined;
+            results.push({ ok: true, outcome: applyToProjection(store, projection, locationOf(recorded), envelope) });
+          } catch (error) {
+            results.push({ ok: false, error });
+          }
+        }
+      });
+    } catch (error) {
+      // The commit itself failed: nothing of the batch is applied.
+      for (const pending of batch) pending.reject(error);
+      return;
+    }
+    batch.forEach((pending, index) => {
+      const result = results[index]!;
+      if (result.ok) pending.resolve(result.outcome);
+      else pending.reject(result.error);
+    });
+  };
+  return (recorded: RecordedEvent): Promise<ProjectionOutcome> =>
+    new Promise((resolve, reject) => {
+      queue.push({ recorded, resolve, reject });
+      if (queue.length >= maxBatch) flush();
+      else if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    });
 }
 
 export function projectionGroupSpec(projection: ProjectionDefinition, store: ReadModelStore, defaults: ProjectionGroupDefaults): GroupSpec {
+  const apply = projectionBatcher(store, projection, defaults.maxBatch);
   return {
     group: groupName('projection', projection.name, defaults.groupPrefix),
     label: projection.name,
     filter: projectionFilter(),
     maxInFlight: defaults.maxInFlight,
-    timeoutMs: defaults.timeoutMs,
+    // Applying is synchronous SQLite work: nothing a timer could interrupt.
+    timeoutMs: 0,
     retry: defaults.retry,
-    process({ event, logger }) {
+    async process({ event }) {
       const recorded = event.event;
       if (!recorded) return 'skipped';
-      const envelope = isOrderEventType(recorded.type) ? toEventEnvelope(recorded) : undefined;
-      const outcome = applyToProjection(store, projection, locationOf(recorded), envelope);
-      logger.debug({ outcome }, 'projection step');
+      const outcome = await apply(recorded as RecordedEvent);
       return outcome === 'applied' ? 'handled' : outcome;
     },
   };

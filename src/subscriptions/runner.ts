@@ -72,7 +72,6 @@ export async function startSubscriptionRunner(deps: SubscriptionRunnerDeps): Pro
     ),
     ...deps.projections.map((projection) =>
       projectionGroupSpec(projection, store, {
-        timeoutMs: options.handlerTimeoutMs,
         maxInFlight: options.projectionMaxInFlight,
         retry,
         groupPrefix: options.groupPrefix,

@@ -64,7 +64,7 @@ export async function metricValue(registry: Registry, name: string, labels: Reco
   const metric = await (registry.getSingleMetric(name) ?? registry.getSingleMetric(base))?.get();
   const matching = metric?.values.filter(
     (value) =>
-      (value.metricName === undefined || value.metricName === name) &&
+      ((value as { metricName?: string }).metricName ?? name) === name &&
       Object.entries(labels).every(([key, expected]) => String((value.labels as Record<string, unknown>)[key]) === expected),
   );
   return (matching ?? []).reduce((sum, value) => sum + value.value, 0);

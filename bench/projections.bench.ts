@@ -1,0 +1,316 @@
+// Read-model projections driven by persistent subscriptions, on the embedded default (durable
+// embedded store, API and workers in one process, as `npm start` runs them).
+//
+// 1. Freshness: POST /orders at a steady rate; time from each response to the order showing in
+//    the order summary (p50/p99). Baseline in the same run: the same orders' time from response
+//    to arrival on a plain catch-up subscription to $all (the store's own delivery floor).
+// 2. Catch-up: N stored order events, then fresh projection groups; events/s until all three
+//    projections applied every event. Baseline in the same run: reading the same events with
+//    readAll from the start.
+//
+// Sizes (env): BENCH_PROJ_RATE (commands/s, 500), BENCH_PROJ_SECONDS (10), BENCH_PROJ_EVENTS
+// (100000), BENCH_PROJ_PARTS (freshness,freshness-child,catchup,catchup-child; -child: the store
+// in a child process, as with a separate EventStoreDB). Run: `npm run bench projections`; small: `BENCH_PROJ_SECONDS=3 BENCH_PROJ_EVENTS=10000 npm run bench projections`.
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EventStoreDBClient, FORWARDS, START, jsonEvent, type JSONType } from '@eventstore/db-client';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { build } from '../src/api/app.js';
+import { requireApiKey } from '../src/api/plugins/authentication.js';
+import { queriesRoutes } from '../src/api/queries-plugin.js';
+import { startEventStoreServer } from '../src/esdb-server/index.js';
+import { orderStreamName, toNewEvents, decide, type OrderCommand, type OrderState } from '../src/orders/index.js';
+import { evolve, initialOrderState } from '../src/orders/order-decider.js';
+import { openReadModelStore } from '../src/readmodels/read-model-store.js';
+import { startSubscriptionRunner } from '../src/subscriptions/runner.js';
+import { workerMetrics } from '../src/observability/worker-metrics.js';
+import { projections } from '../projections/index.js';
+import { reportFigure } from './report.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const RATE = env('BENCH_PROJ_RATE', 500);
+const SECONDS = env('BENCH_PROJ_SECONDS', 10);
+const EVENTS = env('BENCH_PROJ_EVENTS', 100_000);
+const API_KEY = 'bench-key-projections-0123456789';
+const TENANT = 'bench';
+const silent = pino({ level: 'silent' });
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+function post(agent: Agent, port: number, path: string, body: unknown): Promise<number> {
+  const payload = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        agent,
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), authorization: `Bearer ${API_KEY}` },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+async function freshness(where: 'in-process' | 'child'): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-proj-'));
+  const server = await startStore(dir, where);
+  const client = EventStoreDBClient.connectionString(server.connectionString);
+  const readModels = openReadModelStore({ file: join(dir, 'readmodels.db') });
+  const apiKeys = new Map([[API_KEY, TENANT]]);
+  const app = await build({ client, apiKeys, readModels } as Parameters<typeof build>[0]);
+  if (!app.hasRoute({ method: 'GET', url: '/customers/:customerId/orders' })) {
+    await app.register(async (scope) => {
+      requireApiKey(scope, apiKeys);
+      await queriesRoutes(scope, { readModels });
+    });
+  }
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const port = (app.server.address() as { port: number }).port;
+  const runner = await startSubscriptionRunner({
+    client,
+    store: readModels,
+    logger: silent,
+    metrics: workerMetrics(new Registry()),
+    handlers: [],
+    projections,
+  });
+
+  const pending = new Map<string, { sentAt: number; respondedAt?: number; shownAt?: number }>();
+
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  let polling = true;
+  const poll = async () => {
+    while (polling) {
+      const waiting = [...pending].filter(([, entry]) => entry.respondedAt !== undefined && entry.shownAt === undefined).map(([id]) => id);
+      if (waiting.length > 0) {
+        const now = performance.now();
+        const placeholders = waiting.map(() => '?').join(',');
+        const rows = readModels.all<{ order_id: string }>(`SELECT order_id FROM order_summary WHERE tenant_id = ? AND order_id IN (${placeholders})`, TENANT, ...waiting);
+        for (const row of rows) pending.get(row.order_id)!.shownAt = now;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  };
+  const poller = poll();
+
+  const total = Math.round(RATE * SECONDS);
+  const started = performance.now();
+  const sends: Promise<void>[] = [];
+  let failures = 0;
+  for (let index = 0; index < total; index++) {
+    const due = started + (index * 1000) / RATE;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    const orderId = randomUUID();
+    pending.set(orderId, { sentAt: performance.now() });
+    sends.push(
+      post(agent, port, '/orders', {
+        orderId,
+        customer: { id: `c-${index % 500}`, name: 'Bench' },
+        currency: 'EUR',
+        items: [{ sku: `SKU-${index % 50}`, quantity: 1 + (index % 3), unitPrice: 999 }],
+      }).then((status) => {
+        if (status !== 201) failures++;
+        pending.get(orderId)!.respondedAt = performance.now();
+      }),
+    );
+  }
+  await Promise.all(sends);
+  const sentIn = (performance.now() - started) / 1000;
+  const deadline = performance.now() + 30_000;
+  while ([...pending.values()].some((entry) => entry.shownAt === undefined) && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  polling = false;
+  await poller;
+
+  const entries = [...pending.values()];
+  const shown = entries.filter((entry) => entry.shownAt !== undefined && entry.respondedAt !== undefined);
+  const toSummary = shown.map((entry) => Math.max(0, entry.shownAt! - entry.respondedAt!)).sort((a, b) => a - b);
+  // Baseline: the same commands' own HTTP latency (request sent -> response), same run.
+  const commandLatency = entries
+    .filter((entry) => entry.respondedAt !== undefined)
+    .map((entry) => entry.respondedAt! - entry.sentAt)
+    .sort((a, b) => a - b);
+  console.log(
+    `freshness (store ${where}): ${total} POST /orders at ${RATE}/s (sent in ${sentIn.toFixed(1)} s: ${Math.round(total / sentIn)}/s achieved, ${failures} failed), ${shown.length} shown in the order summary`,
+  );
+  console.log(
+    `  response -> order summary: p50 ${percentile(toSummary, 50).toFixed(1)} ms, p99 ${percentile(toSummary, 99).toFixed(1)} ms, max ${percentile(toSummary, 100).toFixed(1)} ms`,
+  );
+  console.log(`  command latency (baseline): p50 ${percentile(commandLatency, 50).toFixed(1)} ms, p99 ${percentile(commandLatency, 99).toFixed(1)} ms`);
+  reportFigure({
+    name: `response to order summary p99 at ${RATE} commands/s (store ${where})`,
+    value: percentile(toSummary, 99),
+    unit: 'ms',
+    baseline: percentile(commandLatency, 99),
+    baselineName: 'the POST /orders latency p99',
+    target: '<= 200',
+  });
+  reportFigure({
+    name: `response to order summary p50 at ${RATE} commands/s (store ${where})`,
+    value: percentile(toSummary, 50),
+    unit: 'ms',
+    baseline: percentile(commandLatency, 50),
+    baselineName: 'the POST /orders latency p50',
+  });
+  if (shown.length < total) console.log(`  WARNING: ${total - shown.length} orders never showed within 30 s`);
+
+  agent.destroy();
+  await app.close();
+  await runner.stop();
+  readModels.close();
+  await client.dispose();
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Writes order histories (6 events each: created, payment, paid, status, shipped, status). */
+async function seed(client: EventStoreDBClient, events: number): Promise<number> {
+  const orders = Math.ceil(events / 6);
+  let written = 0;
+  const at = new Date('2026-11-01T10:00:00Z');
+  const one = async (index: number) => {
+    const orderId = `seed-${index}`;
+    let state: OrderState = initialOrderState;
+    const context = (step: number) => ({
+      commandId: `${orderId}-${step}`,
+      tenantId: TENANT,
+      actor: 'bench',
+      at: new Date(at.getTime() + index * 60_000 + step).toISOString(),
+      correlationId: `corr-${orderId}`,
+    });
+    const commands: OrderCommand[] = [
+      { type: 'CreateOrder', orderId, customer: { id: `c-${index % 1000}` }, currency: 'EUR', items: [{ sku: `SKU-${index % 100}`, quantity: 2, unitPrice: 500 }], context: context(0) },
+      { type: 'RecordPayment', orderId, paymentId: `pay-${index}`, amount: 1000, method: 'card', context: context(1) },
+      { type: 'ShipOrder', orderId, context: context(2) },
+    ];
+    const all = [];
+    for (const command of commands) {
+      const decided = decide(command, state);
+      state = decided.reduce(evolve, state);
+      all.push(...toNewEvents(decided, command.context));
+    }
+    await client.appendToStream(
+      orderStreamName(orderId),
+      all.map((event) => jsonEvent({ id: event.id, type: event.event.type, data: event.event.data as JSONType, metadata: event.metadata as unknown as JSONType })),
+    );
+    written += all.length;
+  };
+  const concurrency = 64;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < orders) await one(next++);
+    }),
+  );
+  return written;
+}
+
+/** The embedded store in this process (as `npm start`), or in a child (`orders eventstore`). */
+async function startStore(dir: string, where: 'in-process' | 'child'): Promise<{ connectionString: string; close(): Promise<void> }> {
+  if (where === 'in-process') {
+    const server = await startEventStoreServer({ port: 0, dataDir: dir });
+    return { connectionString: server.connectionString, close: () => server.close() };
+  }
+  const child = spawn(process.execPath, [join(here, '..', 'bin', 'orders.js'), 'eventstore', '--port', '0', '--data', join(dir, 'store')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const connectionString = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /esdb:\/\/\S+/.exec(out);
+      if (match) resolve(match[0]);
+    });
+    child.once('exit', (code) => reject(new Error(`orders eventstore exited with ${code}: ${out}`)));
+  });
+  return {
+    connectionString,
+    close: async () => {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    },
+  };
+}
+
+async function catchUp(where: 'in-process' | 'child'): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-proj-'));
+  const server = await startStore(dir, where);
+  const client = EventStoreDBClient.connectionString(server.connectionString);
+  console.log(`catch-up, store ${where}:`);
+  const seedStarted = performance.now();
+  const stored = await seed(client, EVENTS);
+  console.log(`  ${stored} order events stored in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s`);
+
+  // Baseline: read the same events from the start of $all.
+  const readStarted = performance.now();
+  let read = 0;
+  for await (const resolved of client.readAll({ direction: FORWARDS, fromPosition: START, maxCount: Number.MAX_SAFE_INTEGER })) {
+    if (resolved.event?.streamId.startsWith('order-')) read++;
+  }
+  const readSeconds = (performance.now() - readStarted) / 1000;
+
+  const readModels = openReadModelStore({ file: join(dir, 'readmodels.db') });
+  const registry = new Registry();
+  const metrics = workerMetrics(registry);
+  const started = performance.now();
+  const runner = await startSubscriptionRunner({ client, store: readModels, logger: silent, metrics, handlers: [], projections });
+  const processed = async () => {
+    const values = (await metrics.eventsProcessed.get()).values;
+    return projections.map((projection) =>
+      values.filter((value) => value.labels.handler === projection.name && value.labels.outcome !== 'parked').reduce((sum, value) => sum + value.value, 0),
+    );
+  };
+  let counts = await processed();
+  while (counts.some((count) => count < stored)) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    counts = await processed();
+    if (performance.now() - started > 600_000) throw new Error(`catch-up did not finish in 10 min: ${counts.join(', ')}`);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const rate = stored / seconds;
+  const readRate = read / readSeconds;
+  const rows = readModels.get<{ n: number }>('SELECT COUNT(*) AS n FROM order_summary')?.n;
+  console.log(`  readAll baseline: ${read} events in ${readSeconds.toFixed(2)} s = ${Math.round(readRate)} events/s`);
+  console.log(
+    `  all ${projections.length} projections: ${stored} events each in ${seconds.toFixed(2)} s = ${Math.round(rate)} events/s (${Math.round(rate * projections.length)} projection applies/s); ${rows} order summaries`,
+  );
+  reportFigure({
+    name: `catch-up through all ${projections.length} projections (${stored} events, store ${where})`,
+    value: rate,
+    unit: 'events/s',
+    baseline: readRate,
+    baselineName: 'readAll of the same events',
+    target: '>= 10000',
+  });
+  await runner.stop();
+  readModels.close();
+  await client.dispose();
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const parts = (process.env.BENCH_PROJ_PARTS ?? 'freshness,freshness-child,catchup,catchup-child').split(',');
+if (parts.includes('freshness')) await freshness('in-process');
+if (parts.includes('freshness-child')) await freshness('child');
+if (parts.includes('catchup')) await catchUp('in-process');
+if (parts.includes('catchup-child')) await catchUp('child');
