@@ -30,3 +30,6 @@ export function problem(code: ApiErrorCode, detail: string, extensions: Record<s
     ...(instance !== undefined ? { instance } : {}),
   };
 }
+
+/** A problem response for route schemas: documented as application/problem+json. */
+export const problemResponse = { description: 'Problem details', content: { [PROBLEM_CONTENT_TYPE]: { schema: problemSchema } } };

@@ -10,11 +10,11 @@ import { OrderError } from '../../orders/order-errors.js';
 import type { OrderCommand } from '../../orders/commands.js';
 import { commandContext } from '../command-context.js';
 import { etagFor, toOrderView } from '../order-view.js';
-import { problemSchema } from '../problem.js';
+import { problemResponse } from '../problem.js';
 import { createOrderBody, emptyBody, ifMatchHeaders, orderHistory, orderIdParams, orderView, reasonBody, refundBody, shipBody } from '../schemas.js';
 import { runOrderCommand } from './order-command.js';
 
-const errors = { 400: problemSchema, 401: problemSchema, 404: problemSchema, 409: problemSchema, 412: problemSchema };
+const errors = { 400: problemResponse, 401: problemResponse, 404: problemResponse, 409: problemResponse, 412: problemResponse };
 const security = [{ bearerAuth: [] }];
 
 function notFound(orderId: string): OrderError {

@@ -4,7 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { CommandDeps } from '../../eventstore/handle-command.js';
 import type { OrderCommand } from '../../orders/commands.js';
 import { commandContext } from '../command-context.js';
-import { problemSchema } from '../problem.js';
+import { problemResponse } from '../problem.js';
 import { ifMatchHeaders, orderIdParams, orderView, paymentBody } from '../schemas.js';
 import { runOrderCommand } from './order-command.js';
 
@@ -17,7 +17,7 @@ export async function paymentsRoutes(scope: FastifyInstance, deps: CommandDeps):
       params: orderIdParams,
       headers: ifMatchHeaders,
       body: paymentBody,
-      response: { 200: orderView, 201: orderView, 400: problemSchema, 401: problemSchema, 404: problemSchema, 409: problemSchema, 412: problemSchema },
+      response: { 200: orderView, 201: orderView, 400: problemResponse, 401: problemResponse, 404: problemResponse, 409: problemResponse, 412: problemResponse },
     },
     handler: async (request, reply) => {
       const { paymentId, amount, method, reference } = request.body;

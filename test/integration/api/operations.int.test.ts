@@ -41,6 +41,7 @@ describe('operational routes', () => {
       ]),
     );
     expect(spec.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(spec.paths['/orders/{orderId}/ship'].post.responses['409'].content['application/problem+json'].schema).toEqual({ $ref: '#/components/schemas/Problem' });
     expect(spec.paths['/orders'].post.requestBody.content['application/json'].schema.required).toEqual(expect.arrayContaining(['customer', 'currency', 'items']));
   });
 
