@@ -92,14 +92,15 @@ export async function readParked(client: EventStoreDBClient, info: PersistentSub
 
 /** A store that does not resolve links outside its system streams still gets each event shown. */
 async function readOne(client: EventStoreDBClient, stream: string, revision: number): Promise<RecordedEvent | undefined> {
+  let found: RecordedEvent | undefined;
   try {
     for await (const resolved of client.readStream(stream, { direction: FORWARDS, fromRevision: BigInt(revision), maxCount: 1 })) {
-      return resolved.event?.revision === BigInt(revision) ? resolved.event : undefined;
+      if (resolved.event?.revision === BigInt(revision)) found = resolved.event;
     }
   } catch (err) {
     if (!(err instanceof StreamNotFoundError)) throw err;
   }
-  return undefined;
+  return found;
 }
 
 async function requestReplay(client: EventStoreDBClient, info: PersistentSubscriptionInfo, stopAt: number | undefined): Promise<void> {

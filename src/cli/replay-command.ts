@@ -57,6 +57,7 @@ export async function run(args: string[]): Promise<number> {
   const projection = replayableProjection(parsed.positionals[0] ?? '');
   const { connectionString, dataDir } = cliEnvironment();
 
+  // The store is reached here first, so an unreachable one fails fast before any work starts.
   return withStore(connectionString, async ({ client }) => {
     const head = await headPosition(client);
     const end = until?.kind === 'position' && head !== undefined && until.position < head ? until.position : head;
@@ -95,10 +96,9 @@ export async function run(args: string[]): Promise<number> {
 }
 
 async function headPosition(client: EventStoreDBClient): Promise<bigint | undefined> {
-  for await (const resolved of client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: 1 })) {
-    return resolved.event?.position?.commit;
-  }
-  return undefined;
+  let head: bigint | undefined;
+  for await (const resolved of client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: 1 })) head = resolved.event?.position?.commit;
+  return head;
 }
 
 function fractionOf(position: bigint | undefined, end: bigint | undefined): number {

@@ -21,7 +21,8 @@ export async function connectStore(connectionString: string): Promise<StoreConne
   }
   try {
     // Reading the newest event of $all proves the store answers; the deadline bounds a silent host.
-    for await (const _ of client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: 1, deadline: REACH_DEADLINE_MS })) break;
+    // Read to the end of the call: leaving a read early can keep the client's dispose() pending.
+    for await (const _ of client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: 1, deadline: REACH_DEADLINE_MS })) continue;
   } catch (err) {
     disposeQuietly(client);
     throw new CliError(`cannot reach the event store at ${connectionString}: ${reasonOf(err)}`);

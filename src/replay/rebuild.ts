@@ -1,8 +1,8 @@
 // Rebuilds one projection from the history in $all into a read-model store of its own (never the
 // live one). Events go through the same envelope parsing and per-order revision guard as live
 // processing (src/readmodels/apply-projection.ts), so the result is the model live processing
-// gives; the guard's state is kept in memory and written per batch, which makes it fast.
-import { FORWARDS, START, type EventStoreDBClient, type AllStreamResolvedEvent, type Position } from '@eventstore/db-client';
+// gives; the guard's state is kept in memory and written with each commit, which makes it fast.
+import { FORWARDS, START, type EventStoreDBClient, type Position, type RecordedEvent } from '@eventstore/db-client';
 import { EventSchemaError, isOrderEventType } from '../orders/events.js';
 import { ORDER_STREAM_CATEGORY } from '../orders/stream-names.js';
 import { toEventEnvelope, type EventEnvelope } from '../readmodels/event-envelope.js';
@@ -10,7 +10,8 @@ import type { ProjectionDefinition } from '../readmodels/projection.js';
 import type { ReadModelStore } from '../readmodels/read-model-store.js';
 import { isPastUntil, type ReplayUntil } from './until.js';
 
-const BATCH_SIZE = 2_000;
+/** Events per commit of the copy (and per progress report). */
+const COMMIT_EVERY = 1_000;
 const ORDER_STREAM_PREFIX = `${ORDER_STREAM_CATEGORY}-`;
 
 export interface RebuildCounts {
@@ -31,6 +32,11 @@ export interface RebuildProgress extends RebuildCounts {
   position: bigint | undefined;
 }
 
+export interface RebuildHooks {
+  signal?: AbortSignal;
+  onProgress?: (progress: RebuildProgress) => void;
+}
+
 /** A rebuild that can be continued (catch-up) from where it stopped. */
 export class ProjectionRebuild {
   readonly counts: RebuildCounts = { read: 0, orderEvents: 0, applied: 0, notHandled: 0, refused: 0 };
@@ -39,6 +45,8 @@ export class ProjectionRebuild {
   /** True once an event past `until` was seen. */
   reachedUntil = false;
   readonly #revisions = new Map<string, number>();
+  /** Streams whose revision changed since the last commit. */
+  readonly #touched = new Set<string>();
   readonly #refusedReasons = new Map<string, number>();
 
   constructor(
@@ -59,81 +67,90 @@ export class ProjectionRebuild {
     return this.#refusedReasons;
   }
 
-  /** Reads $all from after `position` to its end (or `until`), applying as it goes. */
-  async run(client: EventStoreDBClient, hooks: { signal?: AbortSignal; onProgress?: (progress: RebuildProgress) => void } = {}): Promise<void> {
+  /**
+   * Reads $all from after `lastPosition` to its end (or `until`), applying as it goes. Each event
+   * is applied as soon as it is decoded, inside a transaction committed every COMMIT_EVERY events:
+   * the store keeps sending while the previous events are applied (HTTP/2 flow control only lets
+   * it run a window ahead, so applying in large bursts would leave it idle).
+   */
+  async run(client: EventStoreDBClient, hooks: RebuildHooks = {}): Promise<void> {
     if (this.reachedUntil) return;
-    const from = this.lastPosition ?? START;
-    const read = client.readAll({ direction: FORWARDS, fromPosition: from, resolveLinkTos: false });
-    let batch: AllStreamResolvedEvent[] = [];
-    for await (const resolved of read) {
-      hooks.signal?.throwIfAborted();
-      const event = resolved.event;
-      if (!event?.position) continue;
-      // Reading from a position includes the event at it: already applied.
-      if (this.position !== undefined && event.position.commit <= this.position) continue;
-      if (this.options.until && isPastUntil(this.options.until, event.position.commit, event.created)) {
-        this.reachedUntil = true;
-        break;
+    const after = this.position;
+    const until = this.options.until;
+    const read = client.readAll({ direction: FORWARDS, fromPosition: this.lastPosition ?? START, resolveLinkTos: false });
+    let pending = 0;
+    this.store.exec('BEGIN');
+    try {
+      for await (const resolved of read) {
+        const event = resolved.event;
+        if (!event?.position) continue;
+        // Reading from a position includes the event at it: already applied.
+        if (after !== undefined && event.position.commit <= after) continue;
+        if (until && isPastUntil(until, event.position.commit, event.created)) {
+          this.reachedUntil = true;
+          break;
+        }
+        this.#apply(event);
+        if (++pending >= COMMIT_EVERY) {
+          this.#commit();
+          this.store.exec('BEGIN');
+          pending = 0;
+          hooks.onProgress?.({ ...this.counts, position: this.position });
+          hooks.signal?.throwIfAborted();
+        }
       }
-      batch.push(resolved);
-      if (batch.length >= BATCH_SIZE) {
-        this.#applyBatch(batch);
-        batch = [];
-        hooks.onProgress?.({ ...this.counts, position: this.position });
-      }
+      this.#commit();
+    } catch (err) {
+      this.store.exec('ROLLBACK');
+      throw err;
     }
-    hooks.signal?.throwIfAborted();
-    if (batch.length > 0) this.#applyBatch(batch);
     hooks.onProgress?.({ ...this.counts, position: this.position });
+    hooks.signal?.throwIfAborted();
   }
 
-  #applyBatch(batch: AllStreamResolvedEvent[]): void {
-    const touched = new Set<string>();
-    this.store.transaction((tx) => {
-      for (const { event } of batch) {
-        if (!event) continue;
-        this.counts.read++;
-        this.lastPosition = event.position;
-        if (!event.streamId.startsWith(ORDER_STREAM_PREFIX)) continue;
-        this.counts.orderEvents++;
-        const streamId = event.streamId;
-        const revision = Number(event.revision);
-        const last = this.#revisions.get(streamId) ?? -1;
-        if (revision <= last) continue; // a duplicate: live processing skips it too
-        if (revision > last + 1) {
-          this.#refuse(`an earlier revision of its order was not applied`);
-          continue;
-        }
-        let envelope: EventEnvelope | undefined;
-        if (isOrderEventType(event.type)) {
-          try {
-            envelope = toEventEnvelope(event);
-          } catch (err) {
-            if (!(err instanceof EventSchemaError)) throw err;
-            // Live processing retries and parks such an event: it never reaches the model.
-            this.#refuse(`invalid ${event.type} event`);
-            continue;
-          }
-        }
-        if (envelope && this.projection.handles.includes(envelope.type)) {
-          this.projection.apply(envelope, tx);
-          this.counts.applied++;
-        } else {
-          this.counts.notHandled++;
-        }
-        this.#revisions.set(streamId, revision);
-        touched.add(streamId);
+  #apply(event: RecordedEvent): void {
+    this.counts.read++;
+    this.lastPosition = event.position;
+    const streamId = event.streamId;
+    if (!streamId.startsWith(ORDER_STREAM_PREFIX)) return;
+    this.counts.orderEvents++;
+    const revision = Number(event.revision);
+    const last = this.#revisions.get(streamId) ?? -1;
+    if (revision <= last) return; // a duplicate: live processing skips it too
+    if (revision > last + 1) return this.#refuse('an earlier revision of its order was not applied');
+    let envelope: EventEnvelope | undefined;
+    if (isOrderEventType(event.type)) {
+      try {
+        envelope = toEventEnvelope(event);
+      } catch (err) {
+        if (!(err instanceof EventSchemaError)) throw err;
+        // Live processing retries and parks such an event: it never reaches the model.
+        return this.#refuse(`invalid ${event.type} event`);
       }
-      for (const streamId of touched) {
-        tx.run(
-          `INSERT INTO projection_revisions (projection, stream_id, revision) VALUES (?, ?, ?)
-           ON CONFLICT (projection, stream_id) DO UPDATE SET revision = excluded.revision`,
-          this.projection.name,
-          streamId,
-          this.#revisions.get(streamId),
-        );
-      }
-    });
+    }
+    if (envelope && this.projection.handles.includes(envelope.type)) {
+      this.projection.apply(envelope, this.store);
+      this.counts.applied++;
+    } else {
+      this.counts.notHandled++;
+    }
+    this.#revisions.set(streamId, revision);
+    this.#touched.add(streamId);
+  }
+
+  /** Writes the revision records of what was applied since the last commit, and commits. */
+  #commit(): void {
+    for (const streamId of this.#touched) {
+      this.store.run(
+        `INSERT INTO projection_revisions (projection, stream_id, revision) VALUES (?, ?, ?)
+         ON CONFLICT (projection, stream_id) DO UPDATE SET revision = excluded.revision`,
+        this.projection.name,
+        streamId,
+        this.#revisions.get(streamId),
+      );
+    }
+    this.#touched.clear();
+    this.store.exec('COMMIT');
   }
 
   #refuse(reason: string): void {

@@ -1,0 +1,113 @@
+// `orders replay --until` builds the model as it was, into its own file; a replay killed with -9
+// midway leaves the live model as it was, and the next replay cleans up after it.
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { BACKWARDS, END } from '@eventstore/db-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toEventData } from '../../../src/eventstore/event-serialization.js';
+import { orderEventFactory, orderStreamName, toNewEvents, type CommandContext, type OrderEvent } from '../../../src/orders/index.js';
+import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
+import { runCli, startCli } from '../../helpers/cli.js';
+import { liveRows, makeDataDir, onLiveModel, tableRows } from './live-projections.js';
+import { createOrder, pay, seedOrder } from './seed-orders.js';
+
+const PAYMENTS_PER_ORDER = 4_000;
+const BULK_ORDERS = 5;
+let store: TestEventStore;
+let data: ReturnType<typeof makeDataDir>;
+let env: Record<string, string>;
+
+/** A long history quickly: orders paid in many one-cent payments, appended in large batches. */
+async function seedLongHistory(orderId: string): Promise<void> {
+  const context: CommandContext = { commandId: `bulk-${orderId}`, tenantId: 'tenant-bulk', actor: 'test', at: '2026-02-01T00:00:00.000Z', correlationId: `bulk-${orderId}` };
+  const factory = orderEventFactory({ orderId, tenantId: 'tenant-bulk' }, context);
+  const events: OrderEvent[] = [factory.created({ customer: { id: 'bulk' }, currency: 'EUR', items: [{ sku: 'bulk', quantity: 1, unitPrice: PAYMENTS_PER_ORDER }], total: PAYMENTS_PER_ORDER })];
+  for (let paid = 1; paid <= PAYMENTS_PER_ORDER; paid++) {
+    events.push(factory.paymentProcessed({ paymentId: `p-${paid}`, amount: 1, currency: 'EUR', method: 'card', paidAmount: paid }));
+  }
+  const newEvents = toNewEvents(events, context);
+  for (let start = 0; start < newEvents.length; start += 1_000) {
+    await store.client.appendToStream(orderStreamName(orderId), newEvents.slice(start, start + 1_000).map(toEventData));
+  }
+}
+
+async function lastPosition(stream: string): Promise<bigint> {
+  let position: bigint | undefined;
+  for await (const resolved of store.client.readStream(stream, { direction: BACKWARDS, fromRevision: END, maxCount: 1 })) {
+    position = resolved.event?.position?.commit;
+  }
+  if (position === undefined) throw new Error(`${stream} is empty`);
+  return position;
+}
+
+beforeAll(async () => {
+  store = await startTestEventStore();
+  data = makeDataDir();
+  env = { ESDB_CONNECTION_STRING: store.connectionString, DATA_DIR: data.dataDir };
+});
+
+afterAll(async () => {
+  await store?.close();
+  data?.remove();
+});
+
+describe('orders replay --until', () => {
+  it('builds the model as it was at a position, and at a time, into a separate file', async () => {
+    await seedOrder(store.client, 'u-1', [createOrder(1000)]);
+    await seedOrder(store.client, 'u-2', [createOrder(2000), pay(2000)]);
+    const position = await lastPosition('order-u-2');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const time = new Date().toISOString();
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await seedOrder(store.client, 'u-1', [pay(1000)]);
+    await seedOrder(store.client, 'u-3', [createOrder(3000)]);
+
+    const byPosition = await runCli(['replay', 'order-summary', '--until', String(position)], { env });
+    expect(byPosition.stderr).toBe('');
+    expect(byPosition.code).toBe(0);
+    const positionFile = join(data.dataDir, 'replays', `order-summary.until-position-${position}.db`);
+    expect(byPosition.stdout).toContain(`written to ${positionFile} (the live read model is unchanged)`);
+    const rows = tableRows(positionFile, 'order_summary') as Array<{ order_id: string; status: string; paid_amount: number }>;
+    expect(rows.map((row) => [row.order_id, row.status, row.paid_amount])).toEqual([
+      ['u-1', 'PENDING', 0],
+      ['u-2', 'PAID', 2000],
+    ]);
+
+    const timeFile = join(data.dataDir, 'as-of-time.db');
+    const byTime = await runCli(['replay', 'order-summary', '--until', time, '--out', timeFile], { env });
+    expect(byTime.stderr).toBe('');
+    expect(byTime.code).toBe(0);
+    expect(tableRows(timeFile, 'order_summary')).toEqual(tableRows(positionFile, 'order_summary'));
+    // Neither run created or touched the live model.
+    expect(existsSync(join(data.dataDir, 'readmodels.db'))).toBe(false);
+  });
+});
+
+describe('an interrupted replay', () => {
+  it('killed with -9 midway leaves the live model as it was; the next replay cleans up and completes', async () => {
+    for (let i = 0; i < BULK_ORDERS; i++) await seedLongHistory(`bulk-${i}`);
+    const first = await runCli(['replay', 'order-summary'], { env });
+    expect(first.code).toBe(0);
+    const rebuilt = liveRows(data.dataDir, 'order_summary');
+    expect(rebuilt).toHaveLength(3 + BULK_ORDERS);
+    onLiveModel(data.dataDir, "UPDATE order_summary SET paid_amount = -1 WHERE order_id = 'bulk-0'");
+    const damaged = liveRows(data.dataDir, 'order_summary');
+
+    const replay = startCli(['replay', 'order-summary'], { env });
+    const scratchWal = join(data.dataDir, 'replays', `order-summary.rebuild-${replay.child.pid}.db-wal`);
+    // Killed once it has written part of its copy, long before it could have read everything.
+    const deadline = Date.now() + 15_000;
+    while (!existsSync(scratchWal) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
+    replay.child.kill('SIGKILL');
+    const killed = await replay.done;
+    expect(killed.signal).toBe('SIGKILL');
+    expect(killed.stdout).toBe('');
+    expect(liveRows(data.dataDir, 'order_summary')).toEqual(damaged);
+
+    const again = await runCli(['replay', 'order-summary'], { env });
+    expect(again.stderr).toBe('');
+    expect(again.code).toBe(0);
+    expect(liveRows(data.dataDir, 'order_summary')).toEqual(rebuilt);
+    expect(readdirSync(join(data.dataDir, 'replays')).filter((name) => name.includes('rebuild'))).toEqual([]);
+  });
+});
