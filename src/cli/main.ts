@@ -13,6 +13,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   trace: { summary: 'the causation tree of every event carrying a correlation id', load: () => import('./trace-command.js') },
   parked: { summary: 'list the events a subscription group parked, and replay them', load: () => import('./parked-command.js') },
   replay: { summary: 'rebuild a projection\'s read model from the full history', load: () => import('./replay-command.js') },
+  projections: { summary: 'every projection and handler group: status, checkpoint, lag, parked', load: () => import('./projections-command.js') },
 };
 
 function usage(): string {

@@ -3,6 +3,7 @@
 import { findProjection, projections } from '../../projections/index.js';
 import { createHandlers } from '../handlers/index.js';
 import type { ProjectionDefinition } from '../readmodels/projection.js';
+import type { HandlerDefinition } from '../subscriptions/handler.js';
 import { CliError } from './cli-error.js';
 
 /** What each side-effect handler would do again if its history were replayed. */
@@ -15,10 +16,11 @@ export function projectionNames(): string[] {
   return projections.map((projection) => projection.name);
 }
 
-function handlerNames(): string[] {
-  // The handlers are only named here, never run: the WhatsApp one gets the harmless outbox mode.
+/** The shipped handlers' declarations, for their names and event types; never run from here. */
+export function handlerDefinitions(): HandlerDefinition[] {
+  // Declaring a handler does nothing; the WhatsApp one still gets the harmless outbox mode.
   const config = { whatsapp: { mode: 'outbox' as const, baseUrl: 'http://127.0.0.1', token: undefined, phoneNumberId: undefined, language: 'en_US' } };
-  return createHandlers(config).map((handler) => handler.name);
+  return createHandlers(config);
 }
 
 export function replayableProjection(name: string): ProjectionDefinition {
@@ -29,7 +31,7 @@ export function replayableProjection(name: string): ProjectionDefinition {
   if (sideEffect) {
     throw new CliError(`'${name}' is a handler with side effects (${sideEffect}): replaying it would do that again, so it cannot be replayed (${known})`);
   }
-  if (handlerNames().includes(name)) {
+  if (handlerDefinitions().some((handler) => handler.name === name)) {
     throw new CliError(`'${name}' is a handler, not a projection: handlers react once to each event and are not replayed (${known})`);
   }
   throw new CliError(`unknown projection '${name}' (${known})`);

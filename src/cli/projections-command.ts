@@ -1,0 +1,116 @@
+// `orders projections`: every projection and handler group as the event store sees it: status,
+// consumers, last checkpointed position, lag in events and parked events.
+import type { Position } from '@eventstore/db-client';
+import { projections } from '../../projections/index.js';
+import { groupName, handlerFilter, projectionFilter, type GroupFilter, type GroupKind } from '../subscriptions/group-settings.js';
+import { loadRunnerOptions } from '../subscriptions/runner-config.js';
+import { parseCommandArgs } from './args.js';
+import { CliError } from './cli-error.js';
+import { cliEnvironment } from './cli-environment.js';
+import { measureLag, type Lag } from './group-lag.js';
+import { handlerDefinitions } from './replayable.js';
+import { listGroups, type PersistentSubscriptionInfo } from './subscription-groups.js';
+import { withStore } from './store-connection.js';
+
+const HELP = `Usage: orders projections [--json]
+
+Lists every projection and handler the workers run, each its own persistent subscription group
+(<SUBSCRIPTION_GROUP_PREFIX>.<kind>.<name>), with what the event store knows of it: status,
+connected consumers, last checkpointed position, lag (events for the group written after that
+checkpoint; counted over at most 250,000 events) and parked events (see \`orders parked\`).
+
+Options:
+  --json      one JSON array instead of the table
+  -h, --help  this help
+
+Environment:
+  ESDB_CONNECTION_STRING     the event store (default esdb://127.0.0.1:2113?tls=false)
+  SUBSCRIPTION_GROUP_PREFIX  as the workers were started with (default order-store)`;
+
+interface GroupRow {
+  kind: GroupKind | 'other';
+  name: string;
+  group: string;
+  status: string;
+  consumers: number | undefined;
+  checkpoint: string | undefined;
+  lag: Lag | undefined;
+  parked: number | undefined;
+}
+
+export async function run(args: string[]): Promise<number> {
+  const parsed = parseCommandArgs(args, { options: { json: { type: 'boolean' } }, positionals: { min: 0, max: 0 }, help: HELP });
+  if (!parsed) return 0;
+  const { connectionString } = cliEnvironment();
+  let prefix: string;
+  try {
+    prefix = loadRunnerOptions().groupPrefix;
+  } catch (err) {
+    throw new CliError(err instanceof Error ? err.message : String(err), 2);
+  }
+  const declared: Array<{ kind: GroupKind; name: string; filter: GroupFilter }> = [
+    ...projections.map((projection) => ({ kind: 'projection' as const, name: projection.name, filter: projectionFilter() })),
+    ...handlerDefinitions().map((handler) => ({ kind: 'handler' as const, name: handler.name, filter: handlerFilter(handler.handles) })),
+  ];
+
+  const rows = await withStore(connectionString, async ({ client }) => {
+    const infos = new Map((await listGroups(client)).filter((info) => info.eventSource === '$all').map((info) => [info.groupName, info]));
+    const known = declared.map((entry) => ({ ...entry, group: groupName(entry.kind, entry.name, prefix), info: infos.get(groupName(entry.kind, entry.name, prefix)) }));
+    const lags = await measureLag(
+      client,
+      known.filter((entry) => entry.info).map((entry) => ({ group: entry.group, checkpoint: checkpointOf(entry.info!), filter: entry.filter })),
+    );
+    const ours = new Set(known.map((entry) => entry.group));
+    const others = [...infos.values()].filter((info) => info.groupName.startsWith(`${prefix}.`) && !ours.has(info.groupName));
+    return [
+      ...known.map((entry): GroupRow => rowOf(entry.kind, entry.name, entry.group, entry.info, lags.get(entry.group))),
+      ...others.map((info): GroupRow => rowOf('other', info.groupName.slice(prefix.length + 1), info.groupName, info, undefined)),
+    ];
+  });
+
+  if (parsed.values.json) {
+    console.log(JSON.stringify(rows.map((row) => ({ ...row, lag: row.lag?.events, lagAtLeast: row.lag?.atLeast })), null, 2));
+  } else {
+    console.log(renderTable(rows));
+  }
+  return 0;
+}
+
+function checkpointOf(info: PersistentSubscriptionInfo): Position | undefined {
+  const position = 'lastCheckpointedEventPosition' in info.stats ? info.stats.lastCheckpointedEventPosition : undefined;
+  return position && position.commit >= 0n ? position : undefined;
+}
+
+function rowOf(kind: GroupRow['kind'], name: string, group: string, info: PersistentSubscriptionInfo | undefined, lag: Lag | undefined): GroupRow {
+  if (!info) return { kind, name, group, status: 'not created', consumers: undefined, checkpoint: undefined, lag: undefined, parked: undefined };
+  const checkpoint = checkpointOf(info);
+  return {
+    kind,
+    name,
+    group,
+    status: info.status,
+    consumers: info.connections.length,
+    checkpoint: checkpoint ? checkpoint.commit.toString() : undefined,
+    lag,
+    parked: Number(info.stats.parkedMessageCount),
+  };
+}
+
+function renderTable(rows: GroupRow[]): string {
+  const header = ['KIND', 'NAME', 'STATUS', 'CONSUMERS', 'CHECKPOINT', 'LAG', 'PARKED', 'GROUP'];
+  const cells = rows.map((row) => [
+    row.kind,
+    row.name,
+    row.status,
+    row.consumers === undefined ? '-' : String(row.consumers),
+    row.checkpoint ?? '-',
+    row.lag === undefined ? '-' : `${row.lag.atLeast ? '>=' : ''}${row.lag.events}`,
+    row.parked === undefined ? '-' : String(row.parked),
+    row.group,
+  ]);
+  const widths = header.map((title, column) => Math.max(title.length, ...cells.map((line) => line[column]!.length)));
+  const format = (line: string[]) => line.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd();
+  const lines = [format(header), ...cells.map(format)];
+  if (rows.some((row) => row.status === 'not created')) lines.push('', 'not created: no worker has started that group on this store yet');
+  return lines.join('\n');
+}
