@@ -15,6 +15,7 @@ import { openSqliteEventLog } from '../src/esdb-server/log/sqlite-event-log.js';
 import type { ProposedEvent } from '../src/esdb-server/log/types.js';
 import { orderEventFactory, orderStreamName, toNewEvents, type CommandContext, type OrderEvent } from '../src/orders/index.js';
 import { replayProjection } from '../src/replay/replay-projection.js';
+import { reportFigure } from './report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const EVENTS = Number(process.env.REPLAY_EVENTS ?? 1_000_000);
@@ -119,6 +120,7 @@ async function main(): Promise<void> {
       `replay into order-summary   ${fmt(replayRate).padStart(9)} events/s  (${fmt(outcome.counts.read)} events, ${outcome.result.rows.order_summary} rows, ${replaySeconds.toFixed(1)} s incl. swap)  [target >= ${fmt(TARGET_RATE)}: ${replayRate >= TARGET_RATE ? 'met' : 'MISSED'}]`,
     );
     console.log(`ratio replay / plain read   ${ratio.toFixed(2).padStart(9)}  [target >= ${TARGET_RATIO}: ${ratio >= TARGET_RATIO ? 'met' : 'MISSED'}]`);
+    reportFigure({ name: 'replay into order-summary', value: replayRate, unit: 'events/s', baseline: readRate, baselineName: 'plain read of $all', target: `>= ${TARGET_RATE}` });
     void client.dispose().catch(() => undefined);
   } finally {
     server.stop();
