@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { loadHandlerConfig } from '../../../src/handlers/handler-config.js';
+import { loadRunnerOptions } from '../../../src/subscriptions/runner-config.js';
+
+describe('handler and runner configuration', () => {
+  it('defaults to the WhatsApp outbox, never the network', () => {
+    expect(loadHandlerConfig({}).whatsapp).toEqual({ mode: 'outbox', baseUrl: 'https://graph.facebook.com/v21.0', token: undefined, phoneNumberId: undefined, language: 'en_US' });
+  });
+
+  it('needs a token and phone-number id to send through the Cloud API', () => {
+    expect(() => loadHandlerConfig({ WHATSAPP_MODE: 'cloud-api' })).toThrow(/WHATSAPP_TOKEN and WHATSAPP_PHONE_NUMBER_ID/);
+    const config = loadHandlerConfig({ WHATSAPP_MODE: 'cloud-api', WHATSAPP_TOKEN: 't', WHATSAPP_PHONE_NUMBER_ID: '123', WHATSAPP_BASE_URL: 'http://localhost:9/v1/' });
+    expect(config.whatsapp).toMatchObject({ mode: 'cloud-api', baseUrl: 'http://localhost:9/v1', phoneNumberId: '123' });
+    expect(() => loadHandlerConfig({ WHATSAPP_MODE: 'sms' })).toThrow(/WHATSAPP_MODE must be outbox or cloud-api/);
+  });
+
+  it('reads runner knobs and refuses a message timeout the server would fire mid-handler', () => {
+    expect(loadRunnerOptions({ HANDLER_TIMEOUT_MS: '2000', HANDLER_MAX_RETRIES: '0' })).toMatchObject({ handlerTimeoutMs: 2000, retry: { maxRetries: 0 } });
+    expect(() => loadRunnerOptions({ HANDLER_TIMEOUT_MS: 'soon' })).toThrow(/HANDLER_TIMEOUT_MS must be a number/);
+    expect(() => loadRunnerOptions({ SUBSCRIPTION_MESSAGE_TIMEOUT_MS: '5000' })).toThrow(/must exceed/);
+  });
+});

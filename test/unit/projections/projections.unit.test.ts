@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { openReadModelStore, type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
+import { applyToProjection, resetProjection } from '../../../src/readmodels/apply-projection.js';
+import type { EventEnvelope } from '../../../src/readmodels/event-envelope.js';
+import { projections } from '../../../projections/index.js';
+import orderSummary, { getOrderSummary, listOrderSummaries } from '../../../projections/order-summary.js';
+import ordersByCustomer, { getCustomerOrders } from '../../../projections/orders-by-customer.js';
+import salesByDay, { getSalesByDay } from '../../../projections/sales-by-day.js';
+import type { ProjectionDefinition } from '../../../src/readmodels/projection.js';
+import { cancelledUnpaid, paidAndShipped } from './envelopes.js';
+
+function run(projection: ProjectionDefinition, events: EventEnvelope[]): ReadModelStore {
+  const db = openReadModelStore({ file: ':memory:' });
+  resetProjection(db, projection);
+  for (const event of events) applyToProjection(db, projection, event, event);
+  return db;
+}
+
+describe('the order summary', () => {
+  it('holds one row per order with status, totals, paid amount, customer and times', () => {
+    const db = run(orderSummary, [...paidAndShipped('o-1'), ...cancelledUnpaid('o-2')]);
+    expect(getOrderSummary(db, 'tenant-a', 'o-1')).toEqual({
+      orderId: 'o-1',
+      tenantId: 'tenant-a',
+      customerId: 'cust-1',
+      customerName: 'Ada',
+      status: 'SHIPPED',
+      currency: 'EUR',
+      total: 3000,
+      paidAmount: 3000,
+      refundedAmount: 0,
+      itemCount: 2,
+      createdAt: '2026-11-20T09:30:00.000Z',
+      updatedAt: '2026-11-20T09:30:00.000Z',
+      revision: 5,
+    });
+    expect(getOrderSummary(db, 'tenant-a', 'o-2')).toMatchObject({ status: 'CANCELLED', paidAmount: 0, revision: 2 });
+    expect(getOrderSummary(db, 'tenant-b', 'o-1')).toBeUndefined();
+  });
+
+  it('pages newest first with a cursor and filters by status and customer', () => {
+    const events = ['a', 'b', 'c', 'd', 'e'].flatMap((id, index) =>
+      (index % 2 ? cancelledUnpaid : paidAndShipped)(id, { at: `2026-11-2${index}T10:00:00.000Z`, customerId: index < 2 ? 'vip' : 'other' }),
+    );
+    const db = run(orderSummary, events);
+    const first = listOrderSummaries(db, { tenantId: 'tenant-a', limit: 2 });
+    expect(first.items.map((item) => item.orderId)).toEqual(['e', 'd']);
+    const second = listOrderSummaries(db, { tenantId: 'tenant-a', limit: 2, cursor: first.nextCursor! });
+    expect(second.items.map((item) => item.orderId)).toEqual(['c', 'b']);
+    const last = listOrderSummaries(db, { tenantId: 'tenant-a', limit: 2, cursor: second.nextCursor! });
+    expect(last).toEqual({ items: [expect.objectContaining({ orderId: 'a' })] });
+    expect(listOrderSummaries(db, { tenantId: 'tenant-a', limit: 10, status: 'CANCELLED' }).items.map((item) => item.orderId)).toEqual(['d', 'b']);
+    expect(listOrderSummaries(db, { tenantId: 'tenant-a', limit: 10, customerId: 'vip' }).items.map((item) => item.orderId)).toEqual(['b', 'a']);
+    expect(() => listOrderSummaries(db, { tenantId: 'tenant-a', limit: 2, cursor: 'bogus' })).toThrow(/cursor/);
+  });
+});
+
+describe('orders by customer', () => {
+  it("lists a customer's orders with their current status and totals per currency", () => {
+    const db = run(ordersByCustomer, [...paidAndShipped('o-1', { customerId: 'c-9' }), ...cancelledUnpaid('o-2', { customerId: 'c-9' }), ...cancelledUnpaid('o-3', { customerId: 'c-1' })]);
+    const orders = getCustomerOrders(db, 'tenant-a', 'c-9', 10);
+    expect(orders).toMatchObject({ customerId: 'c-9', orderCount: 2, totals: { EUR: 4000 } });
+    expect(orders.orders.map((order) => [order.orderId, order.status]).sort()).toEqual([
+      ['o-1', 'SHIPPED'],
+      ['o-2', 'CANCELLED'],
+    ]);
+    expect(getCustomerOrders(db, 'tenant-b', 'c-9', 10).orderCount).toBe(0);
+  });
+});
+
+describe('sales by day', () => {
+  it('adds orders placed, money received and cancellations to the day they happened', () => {
+    const db = run(salesByDay, [
+      ...paidAndShipped('o-1', { at: '2026-11-20T10:00:00.000Z' }),
+      ...paidAndShipped('o-2', { at: '2026-11-20T23:59:59.000Z' }),
+      ...cancelledUnpaid('o-3', { at: '2026-11-21T08:00:00.000Z' }),
+    ]);
+    expect(getSalesByDay(db, 'tenant-a', '2026-11-01', '2026-11-30')).toEqual([
+      { day: '2026-11-20', currency: 'EUR', ordersPlaced: 2, orderedAmount: 6000, paidAmount: 6000, refundedAmount: 0, ordersCancelled: 0 },
+      { day: '2026-11-21', currency: 'EUR', ordersPlaced: 1, orderedAmount: 1000, paidAmount: 0, refundedAmount: 0, ordersCancelled: 1 },
+    ]);
+    expect(getSalesByDay(db, 'tenant-a', '2026-11-21', '2026-11-21')).toHaveLength(1);
+  });
+});
+
+describe('the projection list', () => {
+  it('names each projection once, and a reset empties its rows and revisions', () => {
+    expect(new Set(projections.map((projection) => projection.name)).size).toBe(projections.length);
+    const db = run(orderSummary, paidAndShipped('o-1'));
+    resetProjection(db, orderSummary);
+    expect(getOrderSummary(db, 'tenant-a', 'o-1')).toBeUndefined();
+    expect(db.get('SELECT * FROM projection_revisions')).toBeUndefined();
+  });
+});
