@@ -17,17 +17,20 @@ export const problemSchema = z
   .meta({ id: 'Problem', description: 'RFC 9457 problem details; `code` is stable' });
 export type Problem = z.infer<typeof problemSchema>;
 
+const RESERVED = new Set(['type', 'title', 'status', 'detail', 'code', 'instance']);
+
 export function problem(code: ApiErrorCode, detail: string, extensions: Record<string, unknown> = {}, instance?: string): Problem {
   const entry = errorRegistry[code];
-  // Extensions first: they must never override the standard members (a domain `status` would).
+  // Extensions never override the standard members (a domain `status` would break the answer).
+  const extra = Object.fromEntries(Object.entries(extensions).filter(([key]) => !RESERVED.has(key)));
   return {
-    ...extensions,
     type: `urn:order-store:problem:${code.toLowerCase().replaceAll('_', '-')}`,
     title: entry.title,
     status: entry.status,
     detail,
     code,
     ...(instance !== undefined ? { instance } : {}),
+    ...extra,
   };
 }
 
