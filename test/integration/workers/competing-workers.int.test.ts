@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EventStoreDBClient } from '@eventstore/db-client';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
@@ -12,6 +14,7 @@ import { listOrderSummaries } from '../../../projections/order-summary.js';
 import { OrderWriter, eventually } from './order-writer.js';
 import { startRunner } from './worker-helpers.js';
 
+const here = dirname(fileURLToPath(import.meta.url));
 const RECORDS = 'CREATE TABLE IF NOT EXISTS handled_by (order_id TEXT NOT NULL, worker TEXT NOT NULL)';
 
 /** A handler that records which worker handled which order, in its idempotent transaction. */
@@ -94,6 +97,55 @@ describe('several workers in one subscription group', () => {
       { order_id: 'k-1', worker: 'b' },
       { order_id: 'k-2', worker: 'b' },
       { order_id: 'k-3', worker: 'b' },
+    ]);
+  });
+
+  it('hands the events a worker process held to another worker when it is killed with SIGKILL', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'worker-child.ts')], {
+      env: { ...process.env, CONNECTION_STRING: store.connectionString, READ_MODEL_FILE: join(dir, 'readmodels.db'), HANG: '1' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    closers.push(() => {
+      child.kill('SIGKILL');
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await eventually(() => output.includes('ready'), 20_000);
+    const writer = new OrderWriter(store.client);
+    for (const id of ['x-1', 'x-2']) await writer.create(id);
+    await eventually(() => output.includes('started x-1') && output.includes('started x-2'));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+
+    const survivor = await worker([recordingHandler('survivor')]);
+    const rows = await eventually(() => {
+      const found = handled(survivor.db);
+      return found.length === 2 ? found : undefined;
+    });
+    expect(rows).toEqual([
+      { order_id: 'x-1', worker: 'survivor' },
+      { order_id: 'x-2', worker: 'survivor' },
+    ]);
+  });
+
+  it('misses nothing written while every worker was down', async () => {
+    const first = await worker([recordingHandler('first')]);
+    const writer = new OrderWriter(store.client);
+    await writer.create('d-1');
+    await eventually(() => handled(first.db).length === 1);
+    await first.runner.stop();
+    for (const id of ['d-2', 'd-3']) await writer.create(id);
+
+    const second = await worker([recordingHandler('second')]);
+    const rows = await eventually(() => {
+      const found = handled(second.db);
+      return found.length === 3 ? found : undefined;
+    });
+    expect(rows).toEqual([
+      { order_id: 'd-1', worker: 'first' },
+      { order_id: 'd-2', worker: 'second' },
+      { order_id: 'd-3', worker: 'second' },
     ]);
   });
 
