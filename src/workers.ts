@@ -8,6 +8,7 @@ import { projections } from '../projections/index.js';
 import { loadHandlerConfig } from './handlers/handler-config.js';
 import { createHandlers } from './handlers/index.js';
 import type { WhatsAppSender } from './handlers/whatsapp-cloud-api.js';
+import { startMetricsServer } from './observability/metrics-server.js';
 import { workerMetrics } from './observability/worker-metrics.js';
 import { openReadModelStore, readModelFileIn, type ReadModelStore } from './readmodels/read-model-store.js';
 import type { HandlerDefinition } from './subscriptions/handler.js';
@@ -28,11 +29,16 @@ export interface WorkersOptions {
   handlers?: readonly HandlerDefinition[];
   projections?: readonly ProjectionDefinition[];
   whatsappSender?: WhatsAppSender;
+  /** Serve `GET /metrics` on this port (for ROLE=workers, which has no API); 0 picks one. */
+  metricsPort?: number;
+  metricsHost?: string;
 }
 
 export interface RunningWorkers {
   store: ReadModelStore;
   runner: SubscriptionRunner;
+  /** Set when `metricsPort` was given. */
+  metricsPort: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -53,10 +59,19 @@ export async function startWorkers(options: WorkersOptions): Promise<RunningWork
       projections: options.projections ?? projections,
       options: { ...loadRunnerOptions(env), ...options.runner },
     });
+    const metricsServer =
+      options.metricsPort !== undefined
+        ? await startMetricsServer(options.registry, { port: options.metricsPort, host: options.metricsHost ?? '127.0.0.1' }).catch(async (error: unknown) => {
+            await runner.stop();
+            throw error;
+          })
+        : undefined;
     return {
       store,
       runner,
+      metricsPort: metricsServer?.port,
       async stop() {
+        await metricsServer?.close();
         await runner.stop();
         ownStore?.close();
       },

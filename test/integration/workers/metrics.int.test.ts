@@ -4,6 +4,9 @@ import { openReadModelStore, type ReadModelStore } from '../../../src/readmodels
 import { defineHandler } from '../../../src/subscriptions/handler.js';
 import type { SubscriptionRunner } from '../../../src/subscriptions/runner.js';
 import { projections } from '../../../projections/index.js';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { startWorkers } from '../../../src/workers.js';
 import { OrderWriter, eventually } from './order-writer.js';
 import { metricValue, startRunner } from './worker-helpers.js';
 
@@ -53,6 +56,18 @@ describe('worker metrics', () => {
     await runner.refreshStats();
     expect(await metricValue(registry, 'subscription_lag', { group: GROUP })).toBe(0);
     expect(await metricValue(registry, 'subscription_parked_events', { group: GROUP })).toBe(0);
+  });
+
+  it('serves GET /metrics from a workers-only process', async () => {
+    const workers = await startWorkers({ client: store.client, logger: pino({ level: 'silent' }), registry: new Registry(), store: readModels, env: {}, handlers: [], projections: [], metricsPort: 0 });
+    try {
+      const response = await fetch(`http://127.0.0.1:${workers.metricsPort}/metrics`);
+      expect(response.status).toBe(200);
+      expect(await response.text()).toContain('# TYPE event_processing_duration_seconds histogram');
+      expect((await fetch(`http://127.0.0.1:${workers.metricsPort}/other`)).status).toBe(404);
+    } finally {
+      await workers.stop();
+    }
   });
 
   it('times projections per event type and exposes everything in the Prometheus text format', async () => {
