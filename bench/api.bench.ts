@@ -3,6 +3,10 @@
 // from 50 concurrent keep-alive connections on loopback. Baseline in the same run: a bare
 // fastify POST route answering a small JSON, in its own child process, driven the same way.
 //
+// A second same-run reference shows where the time goes: the same appends (same streams, event
+// counts, metadata) sent straight to the service's embedded store through @eventstore/db-client,
+// without HTTP or the domain: the ceiling the store puts on the API.
+//
 // Sizes (env): BENCH_API_ORDERS (lifecycles, 2000 -> 8000 commands), BENCH_API_CONNECTIONS (50),
 // BENCH_API_WARMUP (lifecycles before measuring, 200). BENCH_API_PORT: drive an `orders serve`
 // already listening there (API_KEYS must include the bench key) instead of starting one.
@@ -15,6 +19,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EventStoreDBClient, jsonEvent, NO_STREAM, type AppendExpectedRevision, type AppendResult } from '@eventstore/db-client';
 import { reportFigure } from './report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -131,6 +136,22 @@ function round(value: number): number {
   return Number(value.toFixed(1));
 }
 
+/** One lifecycle's appends as the API makes them: 1, 3, 2 and 2 events, fresh correlation each. */
+function storeAppends(client: EventStoreDBClient) {
+  return async (_index: number, _agent: Agent, timings: number[]) => {
+    const orderId = randomUUID();
+    let expectedRevision: AppendExpectedRevision = NO_STREAM;
+    for (const types of [['order.created'], ['payment.processed', 'order.paid', 'order.status_changed'], ['order.shipped', 'order.status_changed'], ['order.delivered', 'order.status_changed']]) {
+      const metadata = { $correlationId: randomUUID(), $causationId: randomUUID(), tenantId: 'bench', actor: 'api-key:bench' };
+      const events = types.map((type) => jsonEvent({ type, data: { schemaVersion: 1, orderId, tenantId: 'bench', occurredAt: new Date().toISOString(), amount: 2500 }, metadata }));
+      const started = performance.now();
+      const result: AppendResult = await client.appendToStream(`order-${orderId}`, events, { expectedRevision });
+      timings.push(performance.now() - started);
+      expectedRevision = result.nextExpectedRevision;
+    }
+  };
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
@@ -194,11 +215,15 @@ async function main(): Promise<void> {
 
     const orders = summarize(await drive(ORDERS, CONNECTIONS, orderLifecycles(port)));
     const baseline = summarize(await drive(ORDERS * 4, CONNECTIONS, bareRequests(barePort)));
+    const storeClient = service ? EventStoreDBClient.connectionString(`esdb://127.0.0.1:${eventStorePort}?tls=false`) : undefined;
+    const store = storeClient ? summarize(await drive(ORDERS, CONNECTIONS, storeAppends(storeClient))) : undefined;
+    await storeClient?.dispose();
 
     const row = (name: string, figures: ReturnType<typeof summarize>) =>
       `${name.padEnd(26)} ${figures.perSecond.toFixed(0).padStart(8)} req/s   p50 ${figures.p50.toFixed(1).padStart(6)} ms   p99 ${figures.p99.toFixed(1).padStart(6)} ms   max ${figures.max.toFixed(1).padStart(6)} ms`;
     console.log(row('order commands (HTTP)', orders));
     console.log(row('baseline: bare fastify', baseline));
+    if (store) console.log(row('same appends, no HTTP', store));
     console.log(
       `ratio to baseline: throughput ${(orders.perSecond / baseline.perSecond).toFixed(3)}x, p50 ${(orders.p50 / baseline.p50).toFixed(1)}x, p99 ${(orders.p99 / baseline.p99).toFixed(1)}x`,
     );
@@ -213,6 +238,15 @@ async function main(): Promise<void> {
       baselineName,
       target: `>= ${TARGET_COMMANDS_PER_SECOND}`,
     });
+    if (store) {
+      reportFigure({
+        name: 'order commands vs raw store appends',
+        value: Math.round(orders.perSecond),
+        unit: 'commands/s',
+        baseline: Math.round(store.perSecond),
+        baselineName: 'same appends via client',
+      });
+    }
     reportFigure({ name: 'order command latency p50', value: round(orders.p50), unit: 'ms', baseline: round(baseline.p50), baselineName });
     reportFigure({ name: 'order command latency p99', value: round(orders.p99), unit: 'ms', baseline: round(baseline.p99), baselineName, target: `<= ${TARGET_P99_MS}` });
   } finally {
