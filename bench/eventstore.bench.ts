@@ -313,7 +313,7 @@ async function measureMemory(dataDir: string): Promise<void> {
     // Many streams and categories, so per-stream state would show up in memory if it were kept.
     await log.append(`order${n % 100}-${n}`, 'any', events);
   }
-  log.close();
+  await log.close();
   console.log(`(built a store of ${fmt(MEMORY_EVENTS)} events through the EventLog in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
 
   const server = await startEventStore(dataDir);

@@ -72,7 +72,7 @@ async function buildHistory(dataDir: string): Promise<number> {
     if (index % 2_000 === 0) await new Promise((resolve) => setImmediate(resolve));
   }
   await log.append('bench-end', 'any', []);
-  log.close();
+  await log.close();
   return written;
 }
 
@@ -89,6 +89,11 @@ function startEventStore(dataDir: string): Promise<{ connectionString: string; s
   });
 }
 
+function cpuMicros(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return used.user + used.system;
+}
+
 async function main(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'order-store-replay-bench-'));
   const server = { stop: () => undefined } as { stop(): void };
@@ -100,24 +105,28 @@ async function main(): Promise<void> {
     server.stop = store.stop;
     const client = EventStoreDBClient.connectionString(store.connectionString);
 
+    let cpu = process.cpuUsage();
     started = performance.now();
     let read = 0;
     for await (const resolved of client.readAll({ direction: FORWARDS, fromPosition: START })) if (resolved.event) read++;
     const readRate = (read * 1000) / (performance.now() - started);
+    const readCpu = cpuMicros(cpu) / read;
 
     const dataDir = join(root, 'data');
+    cpu = process.cpuUsage();
     started = performance.now();
     const outcome = await replayProjection({ client, projection: orderSummary, dataDir, mode: { kind: 'swap' } });
     const replaySeconds = (performance.now() - started) / 1000;
     const replayRate = outcome.counts.read / replaySeconds;
+    const replayCpu = cpuMicros(cpu) / outcome.counts.read;
     if (outcome.counts.orderEvents !== written) throw new Error(`replayed ${outcome.counts.orderEvents} order events of ${written}`);
     if (outcome.result.kind !== 'swapped') throw new Error('the replay did not swap');
 
     const ratio = replayRate / readRate;
     console.log(`sizes: events=${fmt(written)} (REPLAY_EVENTS)`);
-    console.log(`plain read of $all          ${fmt(readRate).padStart(9)} events/s  (${fmt(read)} events)`);
+    console.log(`plain read of $all          ${fmt(readRate).padStart(9)} events/s  (${fmt(read)} events, ${readCpu.toFixed(1)} µs CPU/event in this process)`);
     console.log(
-      `replay into order-summary   ${fmt(replayRate).padStart(9)} events/s  (${fmt(outcome.counts.read)} events, ${outcome.result.rows.order_summary} rows, ${replaySeconds.toFixed(1)} s incl. swap)  [target >= ${fmt(TARGET_RATE)}: ${replayRate >= TARGET_RATE ? 'met' : 'MISSED'}]`,
+      `replay into order-summary   ${fmt(replayRate).padStart(9)} events/s  (${fmt(outcome.counts.read)} events, ${outcome.result.rows.order_summary} rows, ${replaySeconds.toFixed(1)} s incl. swap, ${replayCpu.toFixed(1)} µs CPU/event)  [target >= ${fmt(TARGET_RATE)}: ${replayRate >= TARGET_RATE ? 'met' : 'MISSED'}]`,
     );
     console.log(`ratio replay / plain read   ${ratio.toFixed(2).padStart(9)}  [target >= ${TARGET_RATIO}: ${ratio >= TARGET_RATIO ? 'met' : 'MISSED'}]`);
     reportFigure({ name: 'replay into order-summary', value: replayRate, unit: 'events/s', baseline: readRate, baselineName: 'plain read of $all', target: `>= ${TARGET_RATE}` });

@@ -54,7 +54,7 @@ export async function startEventStoreServer(options: EventStoreServerOptions): P
       ),
     );
   } catch (err) {
-    log.close();
+    await log.close();
     throw err;
   }
 
@@ -82,7 +82,7 @@ export async function startEventStoreServer(options: EventStoreServerOptions): P
             ok();
           });
         });
-        log.close();
+        await log.close();
       })();
       return closed;
     },

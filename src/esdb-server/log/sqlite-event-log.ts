@@ -6,22 +6,18 @@
 // - `links` holds the system projections ($ce-, $et-, $bc-, $streams) as (stream, revision) ->
 //   position rows written in the same transaction as the events: link events are synthesised on
 //   read instead of being written into $all.
-// - Appends are queued and committed in groups: every append that arrives while a transaction is
-//   being written goes into the next one (one transaction, one sync), so throughput grows with
-//   concurrency. A promise resolves only after its transaction is durable.
+// - Appends are committed in groups: while one group is being committed and synced (on the writer
+//   thread, see writer-channel.ts), every append that arrives joins the next one (one transaction,
+//   one sync), so throughput grows with concurrency. A promise resolves only once its group is
+//   durable. Reads run on this thread's own connection.
 // Nothing grows in memory with the number of stored events: streams are cached in a bounded LRU.
 import { createHash } from 'node:crypto';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { AccessDeniedError, StreamDeletedError } from './errors.js';
-import { parseStreamMetadata, withTruncateBefore } from './stream-metadata.js';
-import {
-  isLinkStream,
-  isMetadataStream,
-  LINK_EVENT_TYPE,
-  linkStreamsFor,
-  METADATA_EVENT_TYPE,
-  metadataStreamOf,
-} from './system-streams.js';
+import type { CommitOutcome, Operation } from './log-writer.js';
+import { EVENT_COLUMNS, type EventRow, openLogDatabase, type Synchronous, toRecorded } from './sqlite-schema.js';
+import { type StreamState, StreamStates } from './stream-states.js';
+import { isLinkStream, LINK_EVENT_TYPE } from './system-streams.js';
 import type {
   AppendResult,
   EventLog,
@@ -33,38 +29,16 @@ import type {
   ReadStreamResult,
   RecordedEvent,
   ResolvedEvent,
-  StreamMetadataValues,
 } from './types.js';
-import { bytesToUuid, uuidToBytes } from './uuid-bytes.js';
+import { inThreadWriter, threadWriter, type WriterChannel } from './writer-channel.js';
 
 export interface SqliteEventLogOptions {
   /** Path of the SQLite file, or ':memory:'. */
   file: string;
   /** SQLite `synchronous`: FULL (default) syncs the WAL on every group commit. */
-  synchronous?: 'FULL' | 'NORMAL';
-  /** How many streams' states are kept in memory. */
+  synchronous?: Synchronous;
+  /** How many streams' metadata are kept in memory. */
   streamCacheSize?: number;
-}
-
-interface StreamState {
-  id: number;
-  name: string;
-  lastRevision: number;
-  tombstoned: boolean;
-  /** undefined: not loaded yet; null: the stream has no metadata. */
-  metadata: StreamMetadataValues | null | undefined;
-}
-
-interface EventRow {
-  position: number;
-  revision: number;
-  event_id: Buffer;
-  type: string;
-  content_type: string;
-  created_us: number;
-  data: Buffer;
-  metadata: Buffer;
-  stream: string;
 }
 
 interface LinkRow {
@@ -81,50 +55,13 @@ interface LinkRow {
   stream: string | null;
 }
 
-type Operation =
-  | { kind: 'append'; stream: string; expected: ExpectedRevision; events: ProposedEvent[] }
-  | { kind: 'delete'; stream: string; expected: ExpectedRevision }
-  | { kind: 'tombstone'; stream: string; expected: ExpectedRevision };
-
 interface Pending {
   operation: Operation;
   resolve: (result: AppendResult) => void;
   reject: (error: unknown) => void;
-  result?: AppendResult;
-  error?: unknown;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS streams (
-  id INTEGER PRIMARY KEY,
-  name TEXT NOT NULL UNIQUE,
-  last_revision INTEGER NOT NULL DEFAULT -1,
-  tombstoned INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS events (
-  position INTEGER PRIMARY KEY,
-  stream_id INTEGER NOT NULL,
-  revision INTEGER NOT NULL,
-  event_id BLOB NOT NULL,
-  type TEXT NOT NULL,
-  content_type TEXT NOT NULL,
-  created_us INTEGER NOT NULL,
-  data BLOB NOT NULL,
-  metadata BLOB NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS events_by_stream ON events (stream_id, revision);
-CREATE TABLE IF NOT EXISTS links (
-  stream_id INTEGER NOT NULL,
-  revision INTEGER NOT NULL,
-  target INTEGER NOT NULL,
-  PRIMARY KEY (stream_id, revision)
-) WITHOUT ROWID;
-`;
-
-const EVENT_COLUMNS = 'e.position, e.revision, e.event_id, e.type, e.content_type, e.created_us, e.data, e.metadata';
 const EMPTY = new Uint8Array(0);
-/** How many of a stream's newest events an `any` append is checked against for a retry. */
-const IDEMPOTENCY_WINDOW = 1_000;
 
 export function openSqliteEventLog(options: SqliteEventLogOptions): EventLog {
   return new SqliteEventLog(options);
@@ -132,40 +69,22 @@ export function openSqliteEventLog(options: SqliteEventLogOptions): EventLog {
 
 class SqliteEventLog implements EventLog {
   private readonly db: Database.Database;
-  private readonly cache = new Map<string, StreamState>();
-  private readonly cacheSize: number;
+  private readonly states: StreamStates;
+  private readonly writer: WriterChannel;
   private readonly listeners = new Set<(head: number) => void>();
   private queue: Pending[] = [];
-  private flushScheduled = false;
+  private committing: Promise<void> | undefined;
   private head: number;
   private closed = false;
-  private readonly dirty = new Set<StreamState>();
   private readonly statements;
 
   constructor(options: SqliteEventLogOptions) {
-    this.db = new Database(options.file);
-    this.cacheSize = options.streamCacheSize ?? 10_000;
-    if (options.file !== ':memory:') this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
-    this.db.pragma('cache_size = -32000'); // 32 MB page cache, whatever the store's size
-    this.db.exec(SCHEMA);
+    const synchronous = options.synchronous ?? 'FULL';
+    this.db = openLogDatabase(options.file, synchronous);
+    this.states = new StreamStates(this.db, options.streamCacheSize ?? 10_000, false);
+    this.writer = options.file === ':memory:' ? inThreadWriter(this.db) : threadWriter({ file: options.file, synchronous });
     const db = this.db;
     this.statements = {
-      stream: db.prepare<[string], { id: number; last_revision: number; tombstoned: number }>(
-        'SELECT id, last_revision, tombstoned FROM streams WHERE name = ?',
-      ),
-      insertStream: db.prepare<[string], { id: number }>('INSERT INTO streams (name) VALUES (?) RETURNING id'),
-      updateStream: db.prepare<[number, number, number]>('UPDATE streams SET last_revision = ?, tombstoned = ? WHERE id = ?'),
-      insertEvent: db.prepare<[number, number, Buffer, string, string, number, Uint8Array, Uint8Array]>(
-        'INSERT INTO events (stream_id, revision, event_id, type, content_type, created_us, data, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      ),
-      insertLink: db.prepare<[number, number, number]>('INSERT INTO links (stream_id, revision, target) VALUES (?, ?, ?)'),
-      idsFrom: db.prepare<[number, number, number], { revision: number; event_id: Buffer; position: number }>(
-        'SELECT revision, event_id, position FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?',
-      ),
-      recentId: db.prepare<[number, number, Buffer], { revision: number }>(
-        'SELECT revision FROM events WHERE stream_id = ? AND revision >= ? AND event_id = ? ORDER BY revision LIMIT 1',
-      ),
       forwards: db.prepare<[string, number, number, number, number], EventRow>(
         `SELECT ${EVENT_COLUMNS}, ? AS stream FROM events e
          WHERE e.stream_id = ? AND e.revision >= ? AND e.created_us >= ? ORDER BY e.revision LIMIT ?`,
@@ -173,9 +92,6 @@ class SqliteEventLog implements EventLog {
       backwards: db.prepare<[string, number, number, number, number, number], EventRow>(
         `SELECT ${EVENT_COLUMNS}, ? AS stream FROM events e
          WHERE e.stream_id = ? AND e.revision <= ? AND e.revision >= ? AND e.created_us >= ? ORDER BY e.revision DESC LIMIT ?`,
-      ),
-      lastEvent: db.prepare<[string, number], EventRow>(
-        `SELECT ${EVENT_COLUMNS}, ? AS stream FROM events e WHERE e.stream_id = ? ORDER BY e.revision DESC LIMIT 1`,
       ),
       linksForwards: db.prepare<[number, number, number], LinkRow>(
         `SELECT l.revision AS link_revision, l.target, ${EVENT_COLUMNS}, s.name AS stream FROM links l
@@ -218,167 +134,41 @@ class SqliteEventLog implements EventLog {
     if (this.closed) return Promise.reject(new Error('The event log is closed.'));
     return new Promise((resolve, reject) => {
       this.queue.push({ operation, resolve, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.committing ??= this.commitQueued();
     });
   }
 
-  private flush(): void {
-    this.flushScheduled = false;
-    const batch = this.queue;
-    this.queue = [];
-    if (batch.length === 0 || this.closed) {
-      for (const pending of batch) pending.reject(new Error('The event log is closed.'));
-      return;
-    }
-    const headBefore = this.head;
-    try {
-      this.db.transaction(() => {
-        for (const pending of batch) {
+  /** One group in flight at a time; what arrives meanwhile waits for the next group. */
+  private async commitQueued(): Promise<void> {
+    while (this.queue.length > 0) {
+      const group = this.queue;
+      this.queue = [];
+      let outcome: CommitOutcome;
+      try {
+        outcome = await this.writer.commit(group.map((pending) => pending.operation));
+      } catch (error) {
+        for (const pending of group) pending.reject(error);
+        continue;
+      }
+      for (const stream of outcome.metadataChanged) this.states.forgetMetadata(stream);
+      outcome.results.forEach((result, i) => {
+        const pending = group[i]!;
+        if (result.kind === 'stream_deleted') pending.reject(new StreamDeletedError(result.stream));
+        else if (result.kind === 'access_denied') pending.reject(new AccessDeniedError(result.stream));
+        else pending.resolve(result);
+      });
+      if (outcome.head !== this.head) {
+        this.head = outcome.head;
+        for (const listener of this.listeners) {
           try {
-            pending.result = this.apply(pending.operation);
-          } catch (error) {
-            if (!(error instanceof StreamDeletedError || error instanceof AccessDeniedError)) throw error;
-            pending.error = error;
+            listener(this.head);
+          } catch {
+            // a listener's failure is its own
           }
         }
-        for (const state of this.dirty) this.statements.updateStream.run(state.lastRevision, state.tombstoned ? 1 : 0, state.id);
-      })();
-    } catch (error) {
-      // The whole group rolled back: forget what the cache learnt inside it.
-      this.cache.clear();
-      this.dirty.clear();
-      this.head = headBefore;
-      for (const pending of batch) pending.reject(error);
-      return;
-    }
-    this.dirty.clear();
-    for (const pending of batch) {
-      if (pending.error !== undefined) pending.reject(pending.error);
-      else pending.resolve(pending.result!);
-    }
-    if (this.head !== headBefore) {
-      for (const listener of this.listeners) {
-        try {
-          listener(this.head);
-        } catch {
-          // a listener's failure is its own
-        }
       }
     }
-  }
-
-  private apply(operation: Operation): AppendResult {
-    if (isLinkStream(operation.stream)) throw new AccessDeniedError(operation.stream);
-    const state = this.state(operation.stream);
-    if (state?.tombstoned) throw new StreamDeletedError(operation.stream);
-    const current = state?.lastRevision ?? -1;
-    const softDeleted = state !== undefined && current >= 0 && (this.metadataOf(state)?.truncateBefore ?? -1) > current;
-
-    switch (operation.kind) {
-      case 'append': {
-        const { events, expected } = operation;
-        const allowed = expectationMet(expected, current, softDeleted);
-        if (!allowed) {
-          const replay = this.idempotentReplay(state, expected, events);
-          if (replay) return replay;
-          return { kind: 'wrong_expected_version', currentRevision: current < 0 ? 'no_stream' : current, expected };
-        }
-        if (expected === 'any') {
-          const replay = this.idempotentReplay(state, expected, events);
-          if (replay) return replay;
-        }
-        if (events.length === 0) return { kind: 'success', nextRevision: current, position: -1 };
-        return this.write(operation.stream, state, events);
-      }
-      case 'delete': {
-        if (!expectationMet(operation.expected, current, softDeleted)) {
-          return { kind: 'wrong_expected_version', currentRevision: current < 0 ? 'no_stream' : current, expected: operation.expected };
-        }
-        if (!state || current < 0) return { kind: 'success', nextRevision: current, position: this.head };
-        const metadataStream = metadataStreamOf(operation.stream);
-        const raw = this.lastEventOf(metadataStream)?.data;
-        const written = this.write(metadataStream, this.state(metadataStream), [
-          {
-            id: randomUuid(),
-            type: METADATA_EVENT_TYPE,
-            contentType: 'application/json',
-            data: withTruncateBefore(raw, current + 1),
-            metadata: EMPTY,
-          },
-        ]);
-        return { kind: 'success', nextRevision: current, position: written.kind === 'success' ? written.position : this.head };
-      }
-      case 'tombstone': {
-        if (!expectationMet(operation.expected, current, softDeleted)) {
-          return { kind: 'wrong_expected_version', currentRevision: current < 0 ? 'no_stream' : current, expected: operation.expected };
-        }
-        const target = state ?? this.createStream(operation.stream);
-        target.tombstoned = true;
-        this.dirty.add(target);
-        return { kind: 'success', nextRevision: current, position: this.head };
-      }
-    }
-  }
-
-  /** The same event ids appended again after the same expected revision: success, no write. */
-  private idempotentReplay(state: StreamState | undefined, expected: ExpectedRevision, events: ProposedEvent[]): AppendResult | undefined {
-    if (!state || events.length === 0 || expected === 'stream_exists') return undefined;
-    let first: number;
-    if (expected === 'any') {
-      // Like EventStoreDB, `any` retries are recognised within a bounded window: the stream's
-      // newest events. A random-id index over all events would cost more than it gives.
-      const from = Math.max(0, state.lastRevision - events.length - IDEMPOTENCY_WINDOW + 1);
-      const firstId = uuidToBytes(events[0]!.id);
-      const found = this.statements.recentId.get(state.id, from, firstId);
-      if (!found) return undefined;
-      first = found.revision;
-    } else {
-      first = expected === 'no_stream' ? 0 : expected + 1;
-    }
-    const rows = this.statements.idsFrom.all(state.id, first, events.length);
-    if (rows.length !== events.length) return undefined;
-    for (let i = 0; i < rows.length; i++) {
-      if (bytesToUuid(rows[i]!.event_id) !== events[i]!.id.toLowerCase()) return undefined;
-    }
-    const last = rows[rows.length - 1]!;
-    return { kind: 'success', nextRevision: last.revision, position: last.position };
-  }
-
-  private write(stream: string, existing: StreamState | undefined, events: ProposedEvent[]): AppendResult {
-    const state = existing ?? this.createStream(stream);
-    const createdUs = Date.now() * 1000;
-    let position = -1;
-    for (const event of events) {
-      const revision = state.lastRevision + 1;
-      const info = this.statements.insertEvent.run(
-        state.id,
-        revision,
-        uuidToBytes(event.id),
-        event.type,
-        event.contentType,
-        createdUs,
-        event.data,
-        event.metadata,
-      );
-      position = Number(info.lastInsertRowid);
-      state.lastRevision = revision;
-      for (const linkStream of linkStreamsFor(stream, revision, event.type, event.metadata)) {
-        const link = this.state(linkStream) ?? this.createStream(linkStream);
-        link.lastRevision += 1;
-        this.statements.insertLink.run(link.id, link.lastRevision, position);
-        this.dirty.add(link);
-      }
-    }
-    this.dirty.add(state);
-    this.head = position;
-    if (isMetadataStream(stream)) {
-      const target = this.cache.get(stream.slice(2));
-      if (target) target.metadata = undefined;
-    }
-    return { kind: 'success', nextRevision: state.lastRevision, position };
+    this.committing = undefined;
   }
 
   // ---- reads -------------------------------------------------------------------------------
@@ -512,84 +302,22 @@ class SqliteEventLog implements EventLog {
     return () => this.listeners.delete(listener);
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.closed) return;
-    if (this.queue.length > 0) this.flush();
     this.closed = true;
+    await this.committing;
+    await this.writer.close();
     this.listeners.clear();
     this.db.close();
   }
 
   private state(stream: string): StreamState | undefined {
-    const cached = this.cache.get(stream);
-    if (cached) {
-      // LRU: move to the back
-      this.cache.delete(stream);
-      this.cache.set(stream, cached);
-      return cached;
-    }
-    const row = this.statements.stream.get(stream);
-    if (!row) return undefined;
-    return this.remember({ id: row.id, name: stream, lastRevision: row.last_revision, tombstoned: row.tombstoned === 1, metadata: undefined });
+    return this.states.get(stream);
   }
 
-  private createStream(stream: string): StreamState {
-    const { id } = this.statements.insertStream.get(stream)!;
-    const state: StreamState = { id, name: stream, lastRevision: -1, tombstoned: false, metadata: undefined };
-    this.dirty.add(state);
-    return this.remember(state);
+  private metadataOf(state: StreamState) {
+    return this.states.metadataOf(state);
   }
-
-  private remember(state: StreamState): StreamState {
-    this.cache.set(state.name, state);
-    if (this.cache.size > this.cacheSize) {
-      const oldest = this.cache.keys().next().value;
-      if (oldest !== undefined) this.cache.delete(oldest);
-    }
-    return state;
-  }
-
-  private metadataOf(state: StreamState): StreamMetadataValues | null {
-    if (state.metadata === undefined) {
-      const event = isMetadataStream(state.name) ? undefined : this.lastEventOf(metadataStreamOf(state.name));
-      state.metadata = event && event.type === METADATA_EVENT_TYPE ? parseStreamMetadata(event.data) : null;
-    }
-    return state.metadata;
-  }
-
-  private lastEventOf(stream: string): RecordedEvent | undefined {
-    const state = this.state(stream);
-    if (!state || state.lastRevision < 0) return undefined;
-    const row = this.statements.lastEvent.get(stream, state.id);
-    return row ? toRecorded(row) : undefined;
-  }
-}
-
-function expectationMet(expected: ExpectedRevision, current: number, softDeleted: boolean): boolean {
-  switch (expected) {
-    case 'any':
-      return true;
-    case 'no_stream':
-      return current < 0 || softDeleted;
-    case 'stream_exists':
-      return current >= 0 && !softDeleted;
-    default:
-      return expected === current;
-  }
-}
-
-function toRecorded(row: EventRow): RecordedEvent {
-  return {
-    stream: row.stream,
-    revision: row.revision,
-    position: row.position,
-    id: bytesToUuid(row.event_id),
-    type: row.type,
-    contentType: row.content_type,
-    data: row.data,
-    metadata: row.metadata,
-    created: BigInt(row.created_us) * 10n,
-  };
 }
 
 function clampCount(count: number): number {
@@ -613,6 +341,3 @@ function linkEventId(stream: string, revision: number): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-function randomUuid(): string {
-  return globalThis.crypto.randomUUID();
-}

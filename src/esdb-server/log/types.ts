@@ -109,5 +109,6 @@ export interface EventLog {
   headPosition(): number;
   /** Called after every durable commit with the new head position. Returns an unsubscribe. */
   onCommit(listener: (headPosition: number) => void): () => void;
-  close(): void;
+  /** Waits for the group being committed, then releases the files. */
+  close(): Promise<void>;
 }

@@ -22,8 +22,8 @@ const types = (log: EventLog, stream: string, resolveLinkTos = false) => {
 
 let log: EventLog;
 const dirs: string[] = [];
-afterEach(() => {
-  log?.close();
+afterEach(async () => {
+  await log?.close();
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -110,7 +110,7 @@ describe('the SQLite event log', () => {
     log = openSqliteEventLog({ file: join(dir, 'es.db') });
     await log.append('order-1', 'any', [event(), event()]);
     const head = log.headPosition();
-    log.close();
+    await log.close();
     log = openSqliteEventLog({ file: join(dir, 'es.db') });
     expect(log.headPosition()).toBe(head);
     expect(log.streamRevision('order-1')).toBe(1);
