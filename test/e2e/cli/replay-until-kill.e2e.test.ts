@@ -3,6 +3,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BACKWARDS, END } from '@eventstore/db-client';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toEventData } from '../../../src/eventstore/event-serialization.js';
 import { orderEventFactory, orderStreamName, toNewEvents, type CommandContext, type OrderEvent } from '../../../src/orders/index.js';
@@ -38,6 +39,21 @@ async function lastPosition(stream: string): Promise<bigint> {
   }
   if (position === undefined) throw new Error(`${stream} is empty`);
   return position;
+}
+
+/** Orders whose events the scratch copy of a running replay has committed (0 until the first commit). */
+function appliedInCopy(file: string): number {
+  if (!existsSync(file)) return 0;
+  try {
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      return (db.prepare('SELECT count(*) AS n FROM projection_revisions').get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  } catch {
+    return 0; // not created yet
+  }
 }
 
 beforeAll(async () => {
@@ -84,7 +100,7 @@ describe('orders replay --until', () => {
 });
 
 describe('an interrupted replay', () => {
-  it('killed with -9 midway leaves the live model as it was; the next replay cleans up and completes', async () => {
+  it('killed with -9 or interrupted midway leaves the live model as it was; the next replay cleans up and completes', async () => {
     for (let i = 0; i < BULK_ORDERS; i++) await seedLongHistory(`bulk-${i}`);
     const first = await runCli(['replay', 'order-summary'], { env });
     expect(first.code).toBe(0);
@@ -94,14 +110,26 @@ describe('an interrupted replay', () => {
     const damaged = liveRows(data.dataDir, 'order_summary');
 
     const replay = startCli(['replay', 'order-summary'], { env });
-    const scratchWal = join(data.dataDir, 'replays', `order-summary.rebuild-${replay.child.pid}.db-wal`);
-    // Killed once it has written part of its copy, long before it could have read everything.
+    const scratch = join(data.dataDir, 'replays', `order-summary.rebuild-${replay.child.pid}.db`);
+    // Killed once its copy holds applied events (a first commit), long before it could be done.
     const deadline = Date.now() + 15_000;
-    while (!existsSync(scratchWal) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
+    while (appliedInCopy(scratch) === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
+    expect(appliedInCopy(scratch)).toBeGreaterThan(0);
     replay.child.kill('SIGKILL');
     const killed = await replay.done;
     expect(killed.signal).toBe('SIGKILL');
     expect(killed.stdout).toBe('');
+    expect(liveRows(data.dataDir, 'order_summary')).toEqual(damaged);
+
+    // Ctrl-C: the replay stops, says so in one line, and removes its copy.
+    const interrupted = startCli(['replay', 'order-summary'], { env });
+    const interruptedCopy = join(data.dataDir, 'replays', `order-summary.rebuild-${interrupted.child.pid}.db`);
+    while (appliedInCopy(interruptedCopy) === 0 && Date.now() < deadline + 15_000) await new Promise((resolve) => setTimeout(resolve, 2));
+    interrupted.child.kill('SIGINT');
+    const stopped = await interrupted.done;
+    expect(stopped.code).toBe(130);
+    expect(stopped.stderr.trim()).toBe('orders: replay interrupted: the live read model is unchanged');
+    expect(existsSync(interruptedCopy)).toBe(false);
     expect(liveRows(data.dataDir, 'order_summary')).toEqual(damaged);
 
     const again = await runCli(['replay', 'order-summary'], { env });
