@@ -1,5 +1,5 @@
 // Read-model projections driven by persistent subscriptions, on the embedded default (durable
-// embedded store, API and workers in one process, as `npm start` runs them).
+// embedded store on its own thread, API and workers in one process, as `npm start` runs them).
 //
 // 1. Freshness: POST /orders at a steady rate; time from each response to the order showing in
 //    the order summary (p50/p99). Baseline in the same run: the same orders' time from response
@@ -24,7 +24,7 @@ import { Registry } from 'prom-client';
 import { build } from '../src/api/app.js';
 import { requireApiKey } from '../src/api/plugins/authentication.js';
 import { queriesRoutes } from '../src/api/queries-plugin.js';
-import { startEventStoreServer } from '../src/esdb-server/index.js';
+import { startEmbeddedEventStore } from '../src/eventstore/embedded-store-thread.js';
 import { orderStreamName, toNewEvents, decide, type OrderCommand, type OrderState } from '../src/orders/index.js';
 import { evolve, initialOrderState } from '../src/orders/order-decider.js';
 import { openReadModelStore } from '../src/readmodels/read-model-store.js';
@@ -225,11 +225,14 @@ async function seed(client: EventStoreDBClient, events: number): Promise<number>
   return written;
 }
 
-/** The embedded store in this process (as `npm start`), or in a child (`orders eventstore`). */
+/**
+ * The embedded store in this process on its own thread (as `npm start` runs it), or in a child
+ * process (`orders eventstore`, as a separate EventStoreDB would be).
+ */
 async function startStore(dir: string, where: 'in-process' | 'child'): Promise<{ connectionString: string; close(): Promise<void> }> {
   if (where === 'in-process') {
-    const server = await startEventStoreServer({ port: 0, dataDir: dir });
-    return { connectionString: server.connectionString, close: () => server.close() };
+    const store = await startEmbeddedEventStore({ port: 0, dataDir: dir });
+    return { connectionString: store.connectionString, close: () => store.close() };
   }
   const child = spawn(process.execPath, [join(here, '..', 'bin', 'orders.js'), 'eventstore', '--port', '0', '--data', join(dir, 'store')], {
     stdio: ['ignore', 'pipe', 'inherit'],
