@@ -1,7 +1,10 @@
 // `orders replay <projection> [--until <ISO time | position>] [--dry-run]`: rebuilds a read model
 // from the full history. The engine is src/replay/; this file is the terminal around it.
 import { BACKWARDS, END, type EventStoreDBClient } from '@eventstore/db-client';
+import { readModelFileIn } from '../readmodels/read-model-store.js';
 import { groupName } from '../subscriptions/group-settings.js';
+import { loadRunnerOptions } from '../subscriptions/runner-config.js';
+import { DEFAULT_RUNNER_OPTIONS } from '../subscriptions/runner.js';
 import { LiveProjectionAheadError, replayProjection, type ReplayOutcome } from '../replay/replay-projection.js';
 import type { RebuildProgress } from '../replay/rebuild.js';
 import { untilFileFor } from '../replay/replay-files.js';
@@ -56,6 +59,7 @@ export async function run(args: string[]): Promise<number> {
   if (out !== undefined && !until) throw new CliError('--out only applies with --until', 2);
   const projection = replayableProjection(parsed.positionals[0] ?? '');
   const { connectionString, dataDir } = cliEnvironment();
+  if (out !== undefined && resolve(out) === readModelFileIn(dataDir)) throw new CliError('--out names the live read-model file: --until never writes there', 2);
 
   // The store is reached here first, so an unreachable one fails fast before any work starts.
   return withStore(connectionString, async ({ client }) => {
@@ -106,6 +110,15 @@ function fractionOf(position: bigint | undefined, end: bigint | undefined): numb
   return Math.min(1, Number(position) / Number(end));
 }
 
+/** As the workers name their groups; the default when the runner settings do not parse. */
+function subscriptionGroupPrefix(): string {
+  try {
+    return loadRunnerOptions().groupPrefix;
+  } catch {
+    return DEFAULT_RUNNER_OPTIONS.groupPrefix;
+  }
+}
+
 function count(value: number): string {
   return value.toLocaleString('en-US');
 }
@@ -124,7 +137,7 @@ function renderSummary(name: string, outcome: ReplayOutcome, elapsedMs: number):
       const rows = Object.entries(result.rows).map(([table, n]) => `${table} ${count(n)} rows`).join(', ');
       lines.push(`  swapped into ${result.liveFile}: ${rows}`);
       lines.push(
-        `  the live subscription ${groupName('projection', name)} carries on from there: events the replay applied are skipped, later ones applied`,
+        `  the live subscription ${groupName('projection', name, subscriptionGroupPrefix())} carries on from there: events the replay applied are skipped, later ones applied`,
       );
       break;
     }

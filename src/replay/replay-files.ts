@@ -1,7 +1,7 @@
 // Where replays write: a scratch copy per running replay (its pid in the name, so a replay killed
 // with -9 leaves a file the next one recognises and removes), and the `--until` outputs.
-import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 export function replaysDir(dataDir: string): string {
   return join(dataDir, 'replays');
@@ -20,9 +20,16 @@ export function removeDatabaseFiles(file: string): void {
   for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(file + suffix, { force: true });
 }
 
+/** `from` must be closed (its WAL checkpointed). Copies when `to` is on another file system. */
 export function moveDatabaseFile(from: string, to: string): void {
+  mkdirSync(dirname(to), { recursive: true });
   removeDatabaseFiles(to);
-  renameSync(from, to);
+  try {
+    renameSync(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    copyFileSync(from, to);
+  }
   removeDatabaseFiles(from);
 }
 

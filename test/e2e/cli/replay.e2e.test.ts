@@ -104,7 +104,7 @@ describe('orders replay', () => {
     expect(statSync(readModelFileIn(data.dataDir)).mtimeMs).toBe(modified);
   });
 
-  it('refuses a side-effect handler, an unknown projection and a malformed --until in one line, touching nothing', async () => {
+  it('refuses a side-effect handler, an unknown projection, a malformed --until and --out onto the live file in one line, touching nothing', async () => {
     const modified = statSync(readModelFileIn(data.dataDir)).mtimeMs;
     const whatsapp = await runCli(['replay', 'whatsapp'], { env });
     expect(whatsapp.code).not.toBe(0);
@@ -119,6 +119,10 @@ describe('orders replay', () => {
     expect(malformed.code).toBe(2);
     expect(malformed.stderr.trim().split('\n')).toHaveLength(1);
     expect(malformed.stderr).toContain("got 'yesterday'");
+
+    const ontoLive = await runCli(['replay', 'order-summary', '--until', '1', '--out', readModelFileIn(data.dataDir)], { env });
+    expect(ontoLive.code).toBe(2);
+    expect(ontoLive.stderr.trim()).toBe('orders: --out names the live read-model file: --until never writes there');
     expect(statSync(readModelFileIn(data.dataDir)).mtimeMs).toBe(modified);
     expect(existsSync(join(data.dataDir, 'replays')) ? readdirSync(join(data.dataDir, 'replays')) : []).toEqual([]);
   });
