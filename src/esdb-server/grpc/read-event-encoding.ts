@@ -110,12 +110,19 @@ function writeRecorded(encoder: Encoder, field: number, l: RecordedLayout): void
   if (event.data.byteLength > 0) encoder.bytes(8, event.data);
 }
 
-/** ReadResp{ event: ReadEvent{ event, link, commit_position } } with UUIDs in string form. */
-export function encodeEventResponse(resolved: ResolvedEvent): Buffer {
+/**
+ * ReadResp{ event: ReadEvent{ event, link, commit_position } } with UUIDs in string form. The
+ * persistent-subscriptions ReadResp has the same fields plus retry_count (5), written when given.
+ */
+export function encodeEventResponse(resolved: ResolvedEvent, retryCount?: number): Buffer {
   const event = resolved.event ? layout(resolved.event) : undefined;
   const link = resolved.link ? layout(resolved.link) : undefined;
   const readEventSize =
-    (event ? fieldSize(1, event.size) : 0) + (link ? fieldSize(2, link.size) : 0) + varintSize(tag(3, VARINT)) + varintSize(resolved.position);
+    (event ? fieldSize(1, event.size) : 0) +
+    (link ? fieldSize(2, link.size) : 0) +
+    varintSize(tag(3, VARINT)) +
+    varintSize(resolved.position) +
+    (retryCount === undefined ? 0 : varintSize(tag(5, VARINT)) + varintSize(retryCount));
   const buffer = Buffer.allocUnsafe(fieldSize(1, readEventSize));
   const encoder = new Encoder(buffer);
   encoder.header(1, readEventSize);
@@ -123,5 +130,7 @@ export function encodeEventResponse(resolved: ResolvedEvent): Buffer {
   if (link) writeRecorded(encoder, 2, link);
   // commit_position is in a oneof, so it is written even when zero.
   encoder.varint(tag(3, VARINT)).varint(resolved.position);
+  // retry_count is in a oneof too.
+  if (retryCount !== undefined) encoder.varint(tag(5, VARINT)).varint(retryCount);
   return buffer;
 }

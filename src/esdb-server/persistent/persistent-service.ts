@@ -8,12 +8,13 @@ import { CallWriter } from '../grpc/call-writer.js';
 import { parseUint64, parseUuid, type UuidFormat } from '../grpc/conversions.js';
 import { invalidArgument, rpcError, serverShuttingDown, toRpcError } from '../grpc/rpc-errors.js';
 import { sourceName, subscriptionId, type EventSource } from './definition.js';
+import { decodeAckOrNack, type AckOrNack } from './ack-decoding.js';
 import { definitionFromCreate, definitionFromUpdate, groupNameOf, persistentPb, sourceOf } from './requests.js';
 import type { DropReason, NackAction } from './subscription-group.js';
 import { GroupExistsError, GroupNotFoundError, SubscriptionRegistry } from './subscription-registry.js';
 import { confirmationMessage, empty, eventMessage, subscriptionInfo } from './wire.js';
 
-type ReadReq = InstanceType<typeof persistentPb.ReadReq>;
+type ReadReq = InstanceType<typeof persistentPb.ReadReq> | AckOrNack;
 type ReadResp = InstanceType<typeof persistentPb.ReadResp> | Buffer;
 
 const SERVICE_NAME = 'event_store.client.persistent_subscriptions.persistentsubscriptions';
@@ -150,6 +151,12 @@ export function createPersistentSubscriptionsService(context: ServerContext): Se
       });
       call.on('data', (request: ReadReq) => {
         try {
+          if (!(request instanceof persistentPb.ReadReq)) {
+            if (typeof consumer !== 'object') throw invalidArgument('options must be sent first');
+            if (request.kind === 'ack') consumer.ack(request.ids);
+            else consumer.nack(request.ids, NACK_ACTIONS[request.action] ?? 'unknown', request.reason);
+            return;
+          }
           if (request.hasOptions()) {
             if (consumer) throw invalidArgument('options were already sent');
             const options = request.getOptions()!;
@@ -206,12 +213,21 @@ export function createPersistentSubscriptionsService(context: ServerContext): Se
   };
 }
 
-/** The client's definition, except that Read also sends event messages encoded in advance. */
+/** The client's definition, except that Read sends event messages encoded in advance and
+ * decodes acks and nacks itself. */
 function serviceDefinition(): grpc.ServiceDefinition {
   const definition = persistentGrpc.PersistentSubscriptionsService as unknown as grpc.ServiceDefinition;
   const read = definition.read!;
   const serialize = read.responseSerialize as (value: unknown) => Buffer;
-  return { ...definition, read: { ...read, responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : serialize(value)) } };
+  const deserialize = read.requestDeserialize as (bytes: Buffer) => unknown;
+  return {
+    ...definition,
+    read: {
+      ...read,
+      responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : serialize(value)),
+      requestDeserialize: (bytes: Buffer) => decodeAckOrNack(bytes) ?? deserialize(bytes),
+    },
+  };
 }
 
 function dropError(reason: DropReason, stream: string, group: string) {

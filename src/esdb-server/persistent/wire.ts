@@ -29,33 +29,12 @@ function recordedEvent(event: RecordedEvent, uuidFormat: UuidFormat): InstanceTy
 /**
  * The message per delivered event, encoded straight into bytes (building google-protobuf objects
  * costs more than everything else per event): the Streams encoding of ReadResp{event}, whose
- * ReadEvent has the same fields here, plus retry_count (field 5). Structured UUIDs, which the
- * 6.x client never asks for, go through google-protobuf.
+ * ReadEvent has the same fields here, with retry_count. Structured UUIDs, which the 6.x client
+ * never asks for, go through google-protobuf.
  */
 export function eventMessage(resolved: ResolvedEvent, retryCount: number, uuidFormat: UuidFormat): ReadResp | Buffer {
   if (uuidFormat === 'structured') return eventObject(resolved, retryCount, uuidFormat);
-  const streamsEncoding = encodeEventResponse(resolved);
-  let offset = 1; // after the tag of ReadResp.event
-  let length = 0;
-  for (let shift = 1; ; shift *= 128) {
-    const byte = streamsEncoding[offset++]!;
-    length += (byte & 0x7f) * shift;
-    if (byte < 0x80) break;
-  }
-  const retry = varint([RETRY_COUNT_TAG], retryCount);
-  const header = varint([streamsEncoding[0]!], length + retry.length);
-  return Buffer.concat([Buffer.from(header), streamsEncoding.subarray(offset), Buffer.from(retry)]);
-}
-
-const RETRY_COUNT_TAG = (5 << 3) | 0;
-
-function varint(into: number[], value: number): number[] {
-  while (value >= 0x80) {
-    into.push((value % 128) | 0x80);
-    value = Math.floor(value / 128);
-  }
-  into.push(value);
-  return into;
+  return encodeEventResponse(resolved, retryCount);
 }
 
 function eventObject(resolved: ResolvedEvent, retryCount: number, uuidFormat: UuidFormat): ReadResp {
