@@ -3,6 +3,7 @@
 // same ids and EventStoreDB's idempotent append writes them once.
 import { createHash } from 'node:crypto';
 import { jsonEvent, type EventStoreDBClient, type JSONType } from '@eventstore/db-client';
+import { eventsPublishedTotal } from '../observability/metrics.js';
 import type { EventEnvelope } from '../readmodels/event-envelope.js';
 
 export interface EmittedEvent {
@@ -41,4 +42,5 @@ export async function emitReaction(
       jsonEvent({ id: reactionEventId(handler, cause.id, index), type: event.type, data: event.data as JSONType, metadata }),
     ),
   );
+  for (const event of events) eventsPublishedTotal.inc({ event_type: event.type });
 }

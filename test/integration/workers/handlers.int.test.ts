@@ -10,6 +10,8 @@ import { listOutbox } from '../../../src/handlers/whatsapp-outbox.js';
 import { INVENTORY_SCHEMA, getStockLevel, setStockOnHand } from '../../../src/handlers/inventory-store.js';
 import { getDailyActivity, getSalesByStatus } from '../../../src/handlers/analytics-store.js';
 import { OrderWriter, eventually } from './order-writer.js';
+import { metricValue } from './worker-helpers.js';
+import { registry as processRegistry } from '../../../src/observability/metrics.js';
 
 describe('the shipped handlers on the embedded event store', () => {
   let store: TestEventStore;
@@ -52,6 +54,7 @@ describe('the shipped handlers on the embedded event store', () => {
     expect(notification?.type).toBe('notification.requested');
     expect(notification?.data).toMatchObject({ kind: 'order_confirmation', orderId: 'n-1', tenantId: 'tenant-a' });
     expect(notification?.metadata).toMatchObject({ $causationId: createdId, $correlationId: 'conversation-42', actor: 'handler:notification' });
+    expect(await metricValue(processRegistry, 'events_published_total', { event_type: 'notification.requested' })).toBeGreaterThanOrEqual(1);
   });
 
   it('requests a status notification when the order is paid', async () => {
