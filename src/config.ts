@@ -1,6 +1,8 @@
 // The environment, parsed once at start with zod. Every knob has a default for the embedded
 // setup; a bad value stops the service with one clear line naming the variable.
+import { getHeapStatistics } from 'node:v8';
 import { z } from 'zod';
+import { HashedApiKeys } from './api/api-keys.js';
 
 const port = (fallback: number) =>
   z.coerce
@@ -14,7 +16,10 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 export const ROLES = ['api', 'workers', 'all'] as const;
 export type Role = (typeof ROLES)[number];
 
-/** `<key>:<tenantId>` pairs, comma-separated: each API key belongs to one tenant. */
+/**
+ * `<key>:<tenantId>` pairs, comma-separated: each API key belongs to one tenant. Parsed into
+ * HashedApiKeys: only each key's SHA-256 digest outlives parsing.
+ */
 const apiKeys = z
   .string()
   .optional()
@@ -34,7 +39,7 @@ const apiKeys = z
       }
       keys.set(key, tenantId);
     }
-    return keys;
+    return HashedApiKeys.from(keys);
   });
 
 const environment = z.object({
@@ -50,6 +55,16 @@ const environment = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   ROLE: z.enum(ROLES, { error: `must be one of ${ROLES.join(', ')}` }).default('all'),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024, 'must be at least 1024').default(64 * 1024),
+  EVENTSTORE_HOST: z.string().min(1).default('127.0.0.1'),
+  RATE_LIMIT_PER_MINUTE: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 (off) or more').default(120_000),
+  OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 (off) or more').default(1_000),
+  // Below V8's own limit, so the API sheds before the process dies of heap exhaustion.
+  OVERLOAD_MAX_HEAP_USED_BYTES: z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(0, 'must be 0 (off) or more')
+    .default(() => Math.floor(getHeapStatistics().heap_size_limit * 0.9)),
+  OVERLOAD_RETRY_AFTER_SECONDS: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').default(5),
 });
 
 export interface Config {
@@ -59,11 +74,17 @@ export interface Config {
   dataDir: string;
   /** Set: use that EventStoreDB. Unset: start the embedded store. */
   esdbConnectionString: string | undefined;
-  /** API key -> tenantId. */
+  /** API key -> tenantId; from API_KEYS a HashedApiKeys (SHA-256 digest -> tenantId), never the raw keys. */
   apiKeys: Map<string, string>;
   logLevel: (typeof LOG_LEVELS)[number];
   role: Role;
   bodyLimitBytes: number;
+  /** Interface the embedded store listens on. */
+  eventStoreHost: string;
+  /** Per API key; 0: no rate limit. */
+  rateLimitPerMinute: number;
+  /** The API answers 503 + Retry-After while over these (0: not checked). */
+  overload: { maxEventLoopDelayMs: number; maxHeapUsedBytes: number; retryAfterSeconds: number };
 }
 
 export class ConfigError extends Error {
@@ -95,6 +116,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: parsed.LOG_LEVEL,
     role: parsed.ROLE,
     bodyLimitBytes: parsed.BODY_LIMIT_BYTES,
+    eventStoreHost: parsed.EVENTSTORE_HOST,
+    rateLimitPerMinute: parsed.RATE_LIMIT_PER_MINUTE,
+    overload: {
+      maxEventLoopDelayMs: parsed.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS,
+      maxHeapUsedBytes: parsed.OVERLOAD_MAX_HEAP_USED_BYTES,
+      retryAfterSeconds: parsed.OVERLOAD_RETRY_AFTER_SECONDS,
+    },
   };
 }
 

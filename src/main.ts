@@ -34,7 +34,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     let eventStore: EmbeddedEventStore | undefined;
     let connectionString = config.esdbConnectionString;
     if (!connectionString) {
-      eventStore = await startEmbeddedEventStore({ port: config.eventStorePort, dataDir: config.dataDir }, (error) =>
+      eventStore = await startEmbeddedEventStore({ port: config.eventStorePort, host: config.eventStoreHost, dataDir: config.dataDir }, (error) =>
         logger.fatal({ err: error }, 'embedded event store crashed'),
       );
       closers.push(() => eventStore!.close());
@@ -47,7 +47,15 @@ export async function startService(config: Config, logger: Logger = createLogger
     let app: FastifyInstance | undefined;
     let url: string | undefined;
     if (runsApi) {
-      app = await build({ client, apiKeys: config.apiKeys, logger, bodyLimitBytes: config.bodyLimitBytes, cache: new OrderStateCache() });
+      app = await build({
+        client,
+        apiKeys: config.apiKeys,
+        logger,
+        bodyLimitBytes: config.bodyLimitBytes,
+        cache: new OrderStateCache(),
+        rateLimitPerMinute: config.rateLimitPerMinute,
+        overload: config.overload,
+      });
       closers.push(() => app!.close());
       await app.listen({ port: config.port, host: config.host });
       const address = app.server.address();

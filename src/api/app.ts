@@ -9,6 +9,7 @@ import { registerProblemHandlers } from './error-handler.js';
 import { correlationIdOf, registerCorrelation } from './plugins/correlation.js';
 import { requireApiKey } from './plugins/authentication.js';
 import { registerHttpMetrics } from './plugins/http-metrics.js';
+import { DEFAULT_OVERLOAD_LIMITS, DEFAULT_RATE_LIMIT_PER_MINUTE, registerLoadShedding, type OverloadLimits } from './plugins/load-shedding.js';
 import { registerOpenApi } from './plugins/openapi.js';
 import { healthRoutes } from './routes/health.js';
 import { ordersRoutes } from './routes/orders.js';
@@ -16,8 +17,12 @@ import { paymentsRoutes } from './routes/payments.js';
 
 export interface AppDeps {
   client: EventStoreDBClient;
-  /** API key -> tenantId. */
+  /** API key -> tenantId, or HashedApiKeys (digest -> tenantId) as the config keeps them. */
   apiKeys: ReadonlyMap<string, string>;
+  /** Requests per minute per API key before 429; 0 turns rate limiting off. */
+  rateLimitPerMinute?: number;
+  /** When the API sheds requests with 503 (event loop delay, heap in use). */
+  overload?: Partial<OverloadLimits>;
   logger?: Logger;
   /** Largest accepted request body; larger ones get 413. */
   bodyLimitBytes?: number;
@@ -51,6 +56,11 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
   const commandDeps = { client: deps.client, ...(deps.cache ? { cache: deps.cache } : {}) };
   await app.register(async (scope) => healthRoutes(scope, deps));
   await app.register(async (scope) => {
+    await registerLoadShedding(scope, {
+      apiKeys: deps.apiKeys,
+      overload: { ...DEFAULT_OVERLOAD_LIMITS, ...deps.overload },
+      rateLimitPerMinute: deps.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT_PER_MINUTE,
+    });
     requireApiKey(scope, deps.apiKeys);
     await ordersRoutes(scope, commandDeps);
     await paymentsRoutes(scope, commandDeps);

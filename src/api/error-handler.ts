@@ -64,6 +64,8 @@ function fastifyClientErrorCode(error: unknown): ApiErrorCode | undefined {
       return 'UNSUPPORTED_MEDIA_TYPE';
     case 405:
       return 'METHOD_NOT_ALLOWED';
+    case 429:
+      return 'TOO_MANY_REQUESTS';
     case 404:
       return 'ROUTE_NOT_FOUND';
     default:

@@ -31,6 +31,8 @@ const apiErrors = {
   PRECONDITION_FAILED: { status: 412, title: 'The order is not at the revision given in If-Match' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Send the body as application/json' },
+  TOO_MANY_REQUESTS: { status: 429, title: 'Too many requests for this API key; retry after Retry-After seconds' },
+  SERVICE_OVERLOADED: { status: 503, title: 'The service is overloaded; retry after Retry-After seconds' },
   EVENT_STORE_UNAVAILABLE: { status: 503, title: 'The event store is not reachable' },
   INTERNAL_ERROR: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, ErrorEntry>;

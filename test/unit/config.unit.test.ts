@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { getHeapStatistics } from 'node:v8';
+import { HashedApiKeys } from '../../src/api/api-keys.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 
 describe('configuration from the environment', () => {
@@ -9,18 +12,22 @@ describe('configuration from the environment', () => {
       eventStorePort: 2113,
       dataDir: './data',
       esdbConnectionString: undefined,
-      apiKeys: new Map(),
+      apiKeys: new HashedApiKeys(),
       logLevel: 'info',
       role: 'all',
       bodyLimitBytes: 65536,
+      eventStoreHost: '127.0.0.1',
+      rateLimitPerMinute: 120_000,
+      overload: { maxEventLoopDelayMs: 1_000, maxHeapUsedBytes: Math.floor(getHeapStatistics().heap_size_limit * 0.9), retryAfterSeconds: 5 },
     });
   });
 
-  it('reads API_KEYS as <key>:<tenantId> pairs', () => {
+  it('reads API_KEYS as <key>:<tenantId> pairs, keeping only each key\'s SHA-256 digest', () => {
     const config = loadConfig({ API_KEYS: 'k-one:tenant-a, k-two:tenant-b', ESDB_CONNECTION_STRING: 'esdb://db:2113?tls=false', ROLE: 'api' });
+    const sha256 = (key: string) => createHash('sha256').update(key).digest('hex');
     expect([...config.apiKeys]).toEqual([
-      ['k-one', 'tenant-a'],
-      ['k-two', 'tenant-b'],
+      [sha256('k-one'), 'tenant-a'],
+      [sha256('k-two'), 'tenant-b'],
     ]);
     expect(config.esdbConnectionString).toBe('esdb://db:2113?tls=false');
     expect(config.role).toBe('api');

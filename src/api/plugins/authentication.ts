@@ -1,6 +1,7 @@
 // Bearer API keys, each belonging to one tenant. The tenant always comes from the key.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { HashedApiKeys, digestApiKey } from '../api-keys.js';
 import { ApiError } from '../error-registry.js';
 import type { Caller } from '../request-context.js';
 
@@ -9,26 +10,36 @@ export function keyFingerprint(key: string): string {
   return createHash('sha256').update(key).digest('hex').slice(0, 12);
 }
 
-export function createKeyResolver(apiKeys: ReadonlyMap<string, string>): (key: string) => Caller | undefined {
-  // Compare digests so lookup time does not depend on how much of a key matched.
-  const byDigest = [...apiKeys].map(([key, tenantId]) => ({
-    digest: createHash('sha256').update(key).digest(),
-    caller: { tenantId, actor: `api-key:${keyFingerprint(key)}` },
-  }));
+/** `apiKeys`: raw key -> tenantId, or HashedApiKeys (digest -> tenantId) as the config keeps them. */
+export function createKeyResolver(apiKeys: ReadonlyMap<string, string> | HashedApiKeys): (key: string) => Caller | undefined {
+  // Only digests are kept, and compared in constant time, so lookup time does not depend on how
+  // much of a key matched.
+  const byDigest = [...apiKeys].map(([keyOrDigest, tenantId]) => {
+    const digest = apiKeys instanceof HashedApiKeys ? Buffer.from(keyOrDigest, 'hex') : digestApiKey(keyOrDigest);
+    return { digest, caller: { tenantId, actor: `api-key:${digest.toString('hex').slice(0, 12)}` } };
+  });
   return (key) => {
-    const digest = createHash('sha256').update(key).digest();
-    return byDigest.find((entry) => timingSafeEqual(entry.digest, digest))?.caller;
+    const digest = digestApiKey(key);
+    // Every entry is compared (no early exit), so timing does not reveal which key matched.
+    let found: Caller | undefined;
+    for (const entry of byDigest) if (timingSafeEqual(entry.digest, digest)) found = entry.caller;
+    return found;
   };
+}
+
+/** The token of `Authorization: Bearer <token>`, if the header has that shape. */
+export function bearerToken(header: unknown): string | undefined {
+  const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  return match?.[1] || undefined;
 }
 
 /** Adds the authentication hook to `scope`: register it inside the scope of protected routes. */
 export function requireApiKey(scope: FastifyInstance, apiKeys: ReadonlyMap<string, string>): void {
   const resolve = createKeyResolver(apiKeys);
   scope.addHook('onRequest', async (request) => {
-    const header = request.headers.authorization;
-    const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    if (!match?.[1]) throw new ApiError('UNAUTHORIZED', 'send Authorization: Bearer <api key>');
-    const caller = resolve(match[1]);
+    const token = bearerToken(request.headers.authorization);
+    if (!token) throw new ApiError('UNAUTHORIZED', 'send Authorization: Bearer <api key>');
+    const caller = resolve(token);
     if (!caller) throw new ApiError('UNAUTHORIZED', 'the API key is not valid');
     request.caller = caller;
   });
