@@ -6,7 +6,7 @@ import { groupName } from '../subscriptions/group-settings.js';
 import { loadRunnerOptions } from '../subscriptions/runner-config.js';
 import { DEFAULT_RUNNER_OPTIONS } from '../subscriptions/runner.js';
 import { LiveProjectionAheadError, replayProjection, type ReplayOutcome } from '../replay/replay-projection.js';
-import type { RebuildProgress } from '../replay/rebuild.js';
+import { clientEventSource, type RebuildProgress } from '../replay/rebuild.js';
 import { untilFileFor } from '../replay/replay-files.js';
 import { MalformedUntilError, parseUntil, untilLabel, type ReplayUntil } from '../replay/until.js';
 import { parseCommandArgs } from './args.js';
@@ -74,7 +74,7 @@ export async function run(args: string[]): Promise<number> {
     let outcome: ReplayOutcome;
     try {
       outcome = await replayProjection({
-        client,
+        source: clientEventSource(client),
         projection,
         dataDir,
         mode: until

@@ -37,6 +37,18 @@ export interface RebuildHooks {
   onProgress?: (progress: RebuildProgress) => void;
 }
 
+/** Where a rebuild reads $all from: events after `from`, forwards, in batches of any size. */
+export type EventSource = (from: Position | undefined, signal?: AbortSignal) => AsyncIterable<readonly RecordedEvent[]>;
+
+/** Reads on this thread: each event is handed over as soon as the client decoded it. */
+export function clientEventSource(client: EventStoreDBClient): EventSource {
+  return async function* (from) {
+    for await (const resolved of client.readAll({ direction: FORWARDS, fromPosition: from ?? START, resolveLinkTos: false })) {
+      if (resolved.event) yield [resolved.event];
+    }
+  };
+}
+
 /** A rebuild that can be continued (catch-up) from where it stopped. */
 export class ProjectionRebuild {
   readonly counts: RebuildCounts = { read: 0, orderEvents: 0, applied: 0, notHandled: 0, refused: 0 };
@@ -73,30 +85,30 @@ export class ProjectionRebuild {
    * the store keeps sending while the previous events are applied (HTTP/2 flow control only lets
    * it run a window ahead, so applying in large bursts would leave it idle).
    */
-  async run(client: EventStoreDBClient, hooks: RebuildHooks = {}): Promise<void> {
+  async run(source: EventSource, hooks: RebuildHooks = {}): Promise<void> {
     if (this.reachedUntil) return;
     const after = this.position;
     const until = this.options.until;
-    const read = client.readAll({ direction: FORWARDS, fromPosition: this.lastPosition ?? START, resolveLinkTos: false });
     let pending = 0;
     this.store.exec('BEGIN');
     try {
-      for await (const resolved of read) {
-        const event = resolved.event;
-        if (!event?.position) continue;
-        // Reading from a position includes the event at it: already applied.
-        if (after !== undefined && event.position.commit <= after) continue;
-        if (until && isPastUntil(until, event.position.commit, event.created)) {
-          this.reachedUntil = true;
-          break;
-        }
-        this.#apply(event);
-        if (++pending >= COMMIT_EVERY) {
-          this.#commit();
-          this.store.exec('BEGIN');
-          pending = 0;
-          hooks.onProgress?.({ ...this.counts, position: this.position });
-          hooks.signal?.throwIfAborted();
+      read: for await (const events of source(this.lastPosition, hooks.signal)) {
+        for (const event of events) {
+          if (!event.position) continue;
+          // Reading from a position includes the event at it: already applied.
+          if (after !== undefined && event.position.commit <= after) continue;
+          if (until && isPastUntil(until, event.position.commit, event.created)) {
+            this.reachedUntil = true;
+            break read;
+          }
+          this.#apply(event);
+          if (++pending >= COMMIT_EVERY) {
+            this.#commit();
+            this.store.exec('BEGIN');
+            pending = 0;
+            hooks.onProgress?.({ ...this.counts, position: this.position });
+            hooks.signal?.throwIfAborted();
+          }
         }
       }
       this.#commit();

@@ -2,11 +2,10 @@
 // copy, then swap it in (catching up with the live projection first), compare it (dry run), or
 // keep it as a separate file (`until`). The live database is written only by the swap.
 import { mkdirSync } from 'node:fs';
-import type { EventStoreDBClient } from '@eventstore/db-client';
 import type { ProjectionDefinition } from '../readmodels/projection.js';
 import { openReadModelStore, readModelFileIn } from '../readmodels/read-model-store.js';
 import { compareWithLive, type TableComparison } from './compare.js';
-import { ProjectionRebuild, type RebuildCounts, type RebuildProgress } from './rebuild.js';
+import { ProjectionRebuild, type EventSource, type RebuildCounts, type RebuildProgress } from './rebuild.js';
 import { moveDatabaseFile, removeAbandonedScratchFiles, removeDatabaseFiles, replaysDir, scratchFileFor } from './replay-files.js';
 import { swapIntoLive } from './swap.js';
 import type { ReplayUntil } from './until.js';
@@ -20,7 +19,8 @@ export type ReplayMode =
   | { kind: 'until'; until: ReplayUntil; outFile: string };
 
 export interface ReplayRequest {
-  client: EventStoreDBClient;
+  /** Where the history is read from (clientEventSource, workerEventSource). */
+  source: EventSource;
   projection: ProjectionDefinition;
   dataDir: string;
   mode: ReplayMode;
@@ -49,7 +49,7 @@ export class LiveProjectionAheadError extends Error {
 }
 
 export async function replayProjection(request: ReplayRequest): Promise<ReplayOutcome> {
-  const { client, projection, dataDir, mode, signal } = request;
+  const { source, projection, dataDir, mode, signal } = request;
   mkdirSync(replaysDir(dataDir), { recursive: true });
   removeAbandonedScratchFiles(dataDir, projection.name);
   const scratch = scratchFileFor(dataDir, projection.name);
@@ -63,7 +63,7 @@ export async function replayProjection(request: ReplayRequest): Promise<ReplayOu
     const hooks = { ...(signal ? { signal } : {}), ...(request.onProgress ? { onProgress: request.onProgress } : {}) };
     let result: ReplayResult;
     try {
-      await rebuild.run(client, hooks);
+      await rebuild.run(source, hooks);
       if (mode.kind === 'swap') {
         let catchUps = 0;
         for (;;) {
@@ -75,7 +75,7 @@ export async function replayProjection(request: ReplayRequest): Promise<ReplayOu
           }
           if (++catchUps >= MAX_SWAP_ATTEMPTS) throw new LiveProjectionAheadError(projection.name);
           // The live projection applied events appended after the rebuild's read: read them too.
-          await rebuild.run(client, hooks);
+          await rebuild.run(source, hooks);
         }
       } else if (mode.kind === 'dry-run') {
         result = { kind: 'dry-run', liveFile, tables: compareWithLive(liveFile, scratch, projection) };

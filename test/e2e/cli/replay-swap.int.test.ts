@@ -7,7 +7,7 @@ import orderSummary from '../../../projections/order-summary.js';
 import { applyToProjection } from '../../../src/readmodels/apply-projection.js';
 import { locationOf, toEventEnvelope } from '../../../src/readmodels/event-envelope.js';
 import { openReadModelStore, readModelFileIn, type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
-import { ProjectionRebuild } from '../../../src/replay/rebuild.js';
+import { clientEventSource, ProjectionRebuild } from '../../../src/replay/rebuild.js';
 import { swapIntoLive } from '../../../src/replay/swap.js';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
 import { liveRows, makeDataDir, tableRows } from './live-projections.js';
@@ -41,7 +41,7 @@ describe('swapping a rebuilt projection in', () => {
     const copyFile = join(data.dataDir, 'copy.db');
     const copy = openReadModelStore({ file: copyFile });
     const rebuild = new ProjectionRebuild(orderSummary, copy);
-    await rebuild.run(store.client);
+    await rebuild.run(clientEventSource(store.client));
 
     // Meanwhile the live projection processed a payment the copy has not read.
     await seedOrder(store.client, 'sw-1', [pay(1000)]);
@@ -56,7 +56,7 @@ describe('swapping a rebuilt projection in', () => {
     expect(refused).toEqual({ kind: 'live-ahead', streams: 1 });
     expect(liveRows(data.dataDir, 'order_summary')).toEqual(liveBefore);
 
-    await rebuild.run(store.client);
+    await rebuild.run(clientEventSource(store.client));
     expect(tableRows(copyFile, 'order_summary')).toEqual(liveBefore);
     const swapped = swapIntoLive({ liveFile: readModelFileIn(data.dataDir), copyFile, projection: orderSummary, position: rebuild.position, events: rebuild.counts.read });
     expect(swapped).toEqual({ kind: 'swapped', rows: { order_summary: 1 } });
