@@ -108,7 +108,8 @@ export class SubscriptionGroup {
     if (max > 0 && this.consumers.length >= max) return 'max_subscribers_reached';
     const consumer = createConsumer(this.nextConsumerId++, sink, bufferSize, connectionName, from, this.definition.settings.extraStatistics);
     this.consumers.push(consumer);
-    this.pump();
+    // Not at once: the caller confirms the subscription before the first message goes out.
+    this.schedulePump();
     return {
       ack: (ids) => this.ack(consumer, ids),
       nack: (ids, action, reason) => this.nack(ids, action, reason),
