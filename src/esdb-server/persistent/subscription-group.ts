@@ -93,14 +93,6 @@ export class SubscriptionGroup {
     this.pump();
   }
 
-  get name(): string {
-    return this.definition.group;
-  }
-
-  get consumerCount(): number {
-    return this.consumers.length;
-  }
-
   subscribe(sink: ConsumerSink, bufferSize: number, connectionName: string, from: string): ConsumerHandle | 'max_subscribers_reached' | 'stopped' {
     // A group being updated or deleted takes nobody new.
     if (this.stopped) return 'stopped';
