@@ -3,29 +3,40 @@ import { persistentSubscriptionToAllSettingsFromDefaults, START, streamNameFilte
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
 import { runCli } from '../../helpers/cli.js';
-import { createOrder, pay, seedOrder, type SeededCommand } from './seed-orders.js';
+import { createOrder, pay, seedOrder } from './seed-orders.js';
 
 const GROUP = 'order-store.projection.parking-test';
 let store: TestEventStore;
 let env: Record<string, string>;
-let seeded: SeededCommand[];
 let subscription: PersistentSubscriptionToAll;
-const deliveries: Array<{ id: string; retryCount: number }> = [];
-let poisonId: string;
+const deliveries: string[] = [];
+let paymentId: string;
+let creationId: string;
 
-async function until(condition: () => boolean, what: string): Promise<void> {
+const deliveredTimes = (id: string) => deliveries.filter((delivered) => delivered === id).length;
+
+async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
   const deadline = Date.now() + 10_000;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
+async function parkedList(): Promise<Array<Record<string, unknown>>> {
+  const result = await runCli(['parked', 'parking-test', '--json'], { env });
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  return JSON.parse(result.stdout) as Array<Record<string, unknown>>;
+}
+
 beforeAll(async () => {
   store = await startTestEventStore();
   env = { ESDB_CONNECTION_STRING: store.connectionString };
-  seeded = await seedOrder(store.client, 'ord-p', [createOrder(2500), pay(1000)]);
-  poisonId = seeded[1]!.eventIds[0]!;
+  const paid = await seedOrder(store.client, 'ord-p', [createOrder(2500), pay(1000)]);
+  paymentId = paid[1]!.eventIds[0]!;
+  const created = await seedOrder(store.client, 'ord-q', [createOrder(700)]);
+  creationId = created[0]!.eventIds[0]!;
   await store.client.createPersistentSubscriptionToAll(GROUP, persistentSubscriptionToAllSettingsFromDefaults({ startFrom: START }), {
     filter: streamNameFilter({ prefixes: ['order-'] }),
   });
@@ -33,14 +44,17 @@ beforeAll(async () => {
   subscription.on('data', (resolved) => {
     const event = resolved.event;
     if (!event) return;
-    deliveries.push({ id: event.id, retryCount: resolved.retryCount });
-    // The payment is the poison event: parked the first time, handled once handed back.
-    const firstTime = deliveries.filter((delivery) => delivery.id === event.id).length === 1;
-    if (event.id === poisonId && firstTime) void subscription.nack('park', 'payment provider said no', resolved);
-    else void subscription.ack(resolved);
+    deliveries.push(event.id);
+    // Two poison events: parked the first time, handled once handed back.
+    if ((event.id === paymentId || event.id === creationId) && deliveredTimes(event.id) === 1) {
+      void subscription.nack('park', event.id === paymentId ? 'payment provider said no' : 'customer unknown', resolved);
+    } else {
+      void subscription.ack(resolved);
+    }
   });
   subscription.on('error', () => undefined);
-  await until(() => deliveries.some((delivery) => delivery.id === poisonId), 'the poison event to be delivered');
+  // Parking is written asynchronously after the nack.
+  await until(async () => (await store.client.getPersistentSubscriptionToAllInfo(GROUP)).stats.parkedMessageCount === 2n, 'both events to be parked');
 });
 
 afterAll(async () => {
@@ -50,32 +64,30 @@ afterAll(async () => {
 
 describe('orders parked', () => {
   it('lists each parked event with the reason it was parked, found by the short group name', async () => {
-    let listed: Array<Record<string, unknown>> = [];
-    // Parking is written asynchronously after the nack.
-    const deadline = Date.now() + 10_000;
-    while (listed.length === 0 && Date.now() < deadline) {
-      const result = await runCli(['parked', 'parking-test', '--json'], { env });
-      expect(result.stderr).toBe('');
-      expect(result.code).toBe(0);
-      listed = JSON.parse(result.stdout) as Array<Record<string, unknown>>;
-    }
-    expect(listed).toEqual([
-      expect.objectContaining({ parkedNumber: 0, reason: expect.stringContaining('payment provider said no'), stream: 'order-ord-p', revision: 1, type: 'payment.processed', eventId: poisonId }),
+    expect(await parkedList()).toEqual([
+      expect.objectContaining({ parkedNumber: 0, reason: expect.stringContaining('payment provider said no'), stream: 'order-ord-p', revision: 1, type: 'payment.processed', eventId: paymentId }),
+      expect.objectContaining({ parkedNumber: 1, reason: expect.stringContaining('customer unknown'), stream: 'order-ord-q', revision: 0, type: 'order.created', eventId: creationId }),
     ]);
   });
 
-  it('replays the parked events: the group receives the event again', async () => {
-    const before = deliveries.filter((delivery) => delivery.id === poisonId).length;
-    const result = await runCli(['parked', GROUP, '--replay'], { env });
-    expect(result.stderr).toBe('');
-    expect(result.code).toBe(0);
-    expect(result.stdout).toContain(`group ${GROUP} on $all: 1 parked event`);
-    expect(result.stdout).toContain("reason: Client explicitly NAK'ed message. payment provider said no");
-    expect(result.stdout).toContain(`replay of 1 parked event requested for group ${GROUP}`);
-    await until(() => deliveries.filter((delivery) => delivery.id === poisonId).length > before, 'the parked event to be delivered again');
-    // Once handed back and acked, nothing is left parked.
-    const after = await runCli(['parked', GROUP], { env });
-    expect(after.stdout.split('\n')[0]).toBe(`group ${GROUP} on $all: 0 parked events`);
+  it('replays the parked events below --stop-at, then the rest: the group receives each again', async () => {
+    const some = await runCli(['parked', GROUP, '--replay', '--stop-at', '1'], { env });
+    expect(some.stderr).toBe('');
+    expect(some.code).toBe(0);
+    expect(some.stdout).toContain(`group ${GROUP} on $all: 2 parked events`);
+    expect(some.stdout).toContain("reason: Client explicitly NAK'ed message. payment provider said no");
+    expect(some.stdout).toContain(`replay of 1 parked event requested for group ${GROUP}`);
+    await until(() => deliveredTimes(paymentId) === 2, 'the parked payment to be delivered again');
+    // The server trims what it replayed from the parked stream once it has handed it back.
+    await until(async () => (await parkedList()).length === 1, 'the replayed entry to leave the parked list');
+    expect((await parkedList()).map((entry) => entry.eventId)).toEqual([creationId]);
+    expect(deliveredTimes(creationId)).toBe(1);
+
+    const rest = await runCli(['parked', GROUP, '--replay'], { env });
+    expect(rest.code).toBe(0);
+    expect(rest.stdout).toContain(`replay of 1 parked event requested for group ${GROUP}`);
+    await until(() => deliveredTimes(creationId) === 2, 'the parked creation to be delivered again');
+    await until(async () => (await parkedList()).length === 0, 'the parked list to empty');
   });
 
   it('refuses an unknown group and a malformed --stop-at in one line each', async () => {
