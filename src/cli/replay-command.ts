@@ -1,5 +1,6 @@
 // `orders replay <projection> [--until <ISO time | position>] [--dry-run]`: rebuilds a read model
 // from the full history. The engine is src/replay/; this file is the terminal around it.
+import { resolve } from 'node:path';
 import { BACKWARDS, END, type EventStoreDBClient } from '@eventstore/db-client';
 import { readModelFileIn } from '../readmodels/read-model-store.js';
 import { groupName } from '../subscriptions/group-settings.js';
@@ -15,7 +16,6 @@ import { cliEnvironment } from './cli-environment.js';
 import { createProgress, formatDuration, formatRate } from './progress.js';
 import { replayableProjection } from './replayable.js';
 import { withStore } from './store-connection.js';
-import { resolve } from 'node:path';
 
 const HELP = `Usage: orders replay <projection> [--until <ISO time | position>] [--out <file>] [--dry-run]
 
