@@ -276,6 +276,7 @@ async function catchUp(where: 'in-process' | 'child'): Promise<void> {
   const registry = new Registry();
   const metrics = workerMetrics(registry);
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   const runner = await startSubscriptionRunner({ client, store: readModels, logger: silent, metrics, handlers: [], projections });
   const processed = async () => {
     const values = (await metrics.eventsProcessed.get()).values;
@@ -290,9 +291,14 @@ async function catchUp(where: 'in-process' | 'child'): Promise<void> {
     if (performance.now() - started > 600_000) throw new Error(`catch-up did not finish in 10 min: ${counts.join(', ')}`);
   }
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  // CPU of this process (the workers; with the store in-process, its gRPC side too): a busy
+  // machine stretches wall time but not CPU time.
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   const rate = stored / seconds;
   const readRate = read / readSeconds;
   const rows = readModels.get<{ n: number }>('SELECT COUNT(*) AS n FROM order_summary')?.n;
+  console.log(`  this process used ${cpuSeconds.toFixed(2)} CPU-s during the catch-up (${Math.round((cpuSeconds / seconds) * 100)}% of one core): ${Math.round(stored / cpuSeconds)} events per CPU-second`);
   console.log(`  readAll baseline: ${read} events in ${readSeconds.toFixed(2)} s = ${Math.round(readRate)} events/s`);
   console.log(
     `  all ${projections.length} projections: ${stored} events each in ${seconds.toFixed(2)} s = ${Math.round(rate)} events/s (${Math.round(rate * projections.length)} projection applies/s); ${rows} order summaries`,
