@@ -75,8 +75,15 @@ function label(node: Node): string {
   }
   const { event } = node;
   const time = event.orderEvent?.data.occurredAt ?? event.recordedAt.toISOString();
-  const detail = event.orderEvent ? describeOrderEvent(event.orderEvent) : (event.invalid ?? '');
+  const detail = event.orderEvent ? describeOrderEvent(event.orderEvent) : (event.invalid ?? compactData(event.data));
   return `${event.type}  ${event.stream}@${event.revision}  ${time}  id ${event.id}${detail ? `  ${detail}` : ''}`;
+}
+
+/** Another service's event (e.g. a notification): its data on one short line. */
+function compactData(data: unknown): string {
+  if (data === undefined || data instanceof Uint8Array) return '';
+  const text = JSON.stringify(data);
+  return text.length > 100 ? `${text.slice(0, 99)}…` : text;
 }
 
 function toJson(event: DecodedEvent) {

@@ -1,4 +1,5 @@
 // `orders history` and `orders trace` against a real embedded store, run as the operator runs them.
+import { jsonEvent } from '@eventstore/db-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
 import { runCli } from '../../helpers/cli.js';
@@ -19,6 +20,16 @@ beforeAll(async () => {
   const created = orderCommands[0]!.eventIds[0]!;
   reaction = await seedOrder(store.client, 'ord-2', [createOrder(900, 'gift')], { correlationId: 'corr-checkout', causationId: created });
   await seedOrder(store.client, 'ord-other', [createOrder(100)], { correlationId: 'corr-unrelated' });
+  // What a handler emits in reaction to the shipment: another stream, caused by that event.
+  const shipped = orderCommands[3]!.eventIds[0]!;
+  await store.client.appendToStream(
+    'notification-ord-1',
+    jsonEvent({
+      type: 'notification.requested',
+      data: { orderId: 'ord-1', kind: 'status_update', message: 'Your order ord-1 is on its way.' },
+      metadata: { $correlationId: 'corr-checkout', $causationId: shipped },
+    }),
+  );
 });
 
 afterAll(async () => {
@@ -80,8 +91,8 @@ describe('orders trace', () => {
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const lines = result.stdout.trimEnd().split('\n');
-    expect(lines[0]).toBe('correlation corr-checkout: 8 events in 2 streams');
-    const skeleton = lines.slice(1).map((line) => line.replace(/(order\.[a-z_]+|payment\.processed)\s.*$/, '$1').replace(/command \S+.*$/, 'command'));
+    expect(lines[0]).toBe('correlation corr-checkout: 9 events in 3 streams');
+    const skeleton = lines.slice(1).map((line) => line.replace(/(order\.[a-z_]+|payment\.processed|notification\.requested)\s.*$/, '$1').replace(/command \S+.*$/, 'command'));
     expect(skeleton).toEqual([
       'command',
       '└─ order.created',
@@ -95,8 +106,11 @@ describe('orders trace', () => {
       '└─ order.status_changed',
       'command',
       '├─ order.shipped',
+      '│  └─ notification.requested',
       '└─ order.status_changed',
     ]);
+    expect(lines.find((line) => line.includes('notification.requested'))).toContain('notification-ord-1@0');
+    expect(result.stdout).toContain('"message":"Your order ord-1 is on its way."');
     expect(lines[1]).toBe(`command ${orderCommands[0]!.commandId}`);
     expect(lines[3]).toBe(`   └─ command ${reaction[0]!.commandId} (caused by ${orderCommands[0]!.eventIds[0]})`);
     expect(lines[4]).toContain('order-ord-2@0');
