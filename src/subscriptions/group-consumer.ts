@@ -36,6 +36,8 @@ export interface GroupSpec {
   /** 0: no timeout (synchronous work). */
   timeoutMs: number;
   retry: RetryPolicy;
+  /** Level of the one line logged per processed event (failures always log at warn/error). */
+  processedLogLevel?: 'info' | 'debug';
   /** Started synchronously in delivery order. */
   process(delivery: Delivery): Promise<ProcessOutcome> | ProcessOutcome;
 }
@@ -215,7 +217,8 @@ export class GroupConsumer {
       const position = recorded?.position ? Number(recorded.position.commit) : -1;
       if (position > this.#lastProcessedPosition) this.#lastProcessedPosition = position;
       this.#acks?.ack(resolved);
-      if (baseLogger.isLevelEnabled('info')) logger().info({ outcome, durationMs: Math.round(seconds * 1e4) / 10, attempt: retries + 1 }, 'event processed');
+      const level = this.#spec.processedLogLevel ?? 'info';
+      if (baseLogger.isLevelEnabled(level)) logger()[level]({ outcome, durationMs: Math.round(seconds * 1e4) / 10, attempt: retries + 1 }, 'event processed');
     } catch (error) {
       await this.#onFailure(subscription, resolved, id, retries, error, labels, logger());
     } finally {

@@ -78,6 +78,8 @@ export function projectionGroupSpec(projection: ProjectionDefinition, store: Rea
     // Applying is synchronous SQLite work: nothing a timer could interrupt.
     timeoutMs: 0,
     retry: defaults.retry,
+    // Every order event passes every projection: a line each at info would drown the handlers'.
+    processedLogLevel: 'debug',
     async process({ event }) {
       const recorded = event.event;
       if (!recorded) return 'skipped';
