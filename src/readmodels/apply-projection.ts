@@ -39,12 +39,33 @@ export function applyToProjection(
   location: EventLocation,
   envelope: EventEnvelope | undefined,
 ): ProjectionOutcome {
-  return store.transaction((tx) => {
+  return store.transaction((tx) => applyInTransaction(tx, projection, location, envelope));
+}
+
+/**
+ * The same inside a transaction the caller opened (and rolls back if this throws), so a batch
+ * of events can share one commit.
+ */
+export function applyInTransaction(
+  tx: ReadModelTx,
+  projection: ProjectionDefinition,
+  location: EventLocation,
+  envelope: EventEnvelope | undefined,
+): ProjectionOutcome {
+  // The usual case, the stream's next revision, in one statement.
+  const advanced =
+    location.revision > 0 &&
+    tx.run(
+      'UPDATE projection_revisions SET revision = ? WHERE projection = ? AND stream_id = ? AND revision = ?',
+      location.revision,
+      projection.name,
+      location.streamId,
+      location.revision - 1,
+    ).changes === 1;
+  if (!advanced) {
     const last = lastAppliedRevision(tx, projection.name, location.streamId);
     if (location.revision <= last) return 'duplicate';
     if (location.revision > last + 1) throw new OutOfOrderEventError(location.streamId, location.revision, last);
-    const handled = envelope !== undefined && projection.handles.includes(envelope.type);
-    if (handled) projection.apply(envelope, tx);
     tx.run(
       `INSERT INTO projection_revisions (projection, stream_id, revision) VALUES (?, ?, ?)
        ON CONFLICT (projection, stream_id) DO UPDATE SET revision = excluded.revision`,
@@ -52,8 +73,10 @@ export function applyToProjection(
       location.streamId,
       location.revision,
     );
-    return handled ? 'applied' : 'skipped';
-  });
+  }
+  const handled = envelope !== undefined && projection.handles.includes(envelope.type);
+  if (handled) projection.apply(envelope, tx);
+  return handled ? 'applied' : 'skipped';
 }
 
 /** Empties a projection's rows and revision records (for a rebuild into this store). */

@@ -61,9 +61,10 @@ export async function ensureGroup(
         messageTimeout: settings.messageTimeoutMs,
         maxRetryCount: settings.maxRetryCount,
         checkPointAfter: 1_000,
-        // Histories are read in larger batches than the default 20 when catching up.
+        // Catching up, the defaults (batches of 20, buffer of 500) leave the server idle between
+        // refills; measured in bench/projections.bench.ts, 500/5000 delivered about 3x as fast.
         readBatchSize: 500,
-        historyBufferSize: 1_000,
+        historyBufferSize: 5_000,
         liveBufferSize: 1_000,
       }),
       { filter: toClientFilter(filter) },

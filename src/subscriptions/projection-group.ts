@@ -1,11 +1,11 @@
 // Turns a projection declaration into the processing of its subscription group. Events that
-// arrive together are applied in one SQLite transaction (each in its own savepoint, so one
-// refused event does not undo the others): a commit per event would cap catch-up far below what
-// the store delivers. Applied in arrival order; acked only after the commit.
+// arrive together are applied in one SQLite transaction (a commit per event would cap catch-up
+// far below what the store delivers); if one is refused, the batch is redone with a savepoint
+// per event so the others still commit. Applied in arrival order; acked only after the commit.
 import type { RecordedEvent } from '@eventstore/db-client';
 import { isOrderEventType } from '../orders/events.js';
-import { applyToProjection, type ProjectionOutcome } from '../readmodels/apply-projection.js';
-import { locationOf, toEventEnvelope } from '../readmodels/event-envelope.js';
+import { applyInTransaction, applyToProjection, type ProjectionOutcome } from '../readmodels/apply-projection.js';
+import { locationOf, toEventEnvelope, type EventEnvelope } from '../readmodels/event-envelope.js';
 import type { ProjectionDefinition } from '../readmodels/projection.js';
 import type { ReadModelStore } from '../readmodels/read-model-store.js';
 import type { GroupSpec } from './group-consumer.js';
@@ -20,6 +20,8 @@ export interface ProjectionGroupDefaults {
   maxBatch?: number;
 }
 
+type Result = { ok: true; outcome: ProjectionOutcome } | { ok: false; error: unknown };
+
 interface Pending {
   recorded: RecordedEvent;
   resolve(outcome: ProjectionOutcome): void;
@@ -30,26 +32,35 @@ interface Pending {
 export function projectionBatcher(store: ReadModelStore, projection: ProjectionDefinition, maxBatch = 500) {
   let queue: Pending[] = [];
   let scheduled = false;
+  const envelopeOf = (recorded: RecordedEvent): EventEnvelope | undefined =>
+    // Parsed only when the projection reads it: the others just take their revision.
+    isOrderEventType(recorded.type) && projection.handles.includes(recorded.type) ? toEventEnvelope(recorded) : undefined;
   const flush = () => {
     scheduled = false;
     const batch = queue;
     queue = [];
-    const results: ({ ok: true; outcome: ProjectionOutcome } | { ok: false; error: unknown })[] = [];
+    let results: Result[];
     try {
-      store.transaction(() => {
-        for (const { recorded } of batch) {
-          try {
-            const envelope = isOrderEventType(recorded.type) ? toEventEnvelope(recorded) : undefined;
-            results.push({ ok: true, outcome: applyToProjection(store, projection, locationOf(recorded), envelope) });
-          } catch (error) {
-            results.push({ ok: false, error });
-          }
-        }
-      });
-    } catch (error) {
-      // The commit itself failed: nothing of the batch is applied.
-      for (const pending of batch) pending.reject(error);
-      return;
+      // Fast path: the whole batch in one transaction with no savepoints.
+      results = store.transaction((tx) => batch.map(({ recorded }): Result => ({ ok: true, outcome: applyInTransaction(tx, projection, locationOf(recorded), envelopeOf(recorded)) })));
+    } catch {
+      // Some event was refused (early, or apply failed): redo the batch with a savepoint per
+      // event, so the others still commit and each gets its own outcome.
+      try {
+        results = store.transaction(() =>
+          batch.map(({ recorded }): Result => {
+            try {
+              return { ok: true, outcome: applyToProjection(store, projection, locationOf(recorded), envelopeOf(recorded)) };
+            } catch (error) {
+              return { ok: false, error };
+            }
+          }),
+        );
+      } catch (error) {
+        // The commit itself failed: nothing of the batch is applied.
+        for (const pending of batch) pending.reject(error);
+        return;
+      }
     }
     batch.forEach((pending, index) => {
       const result = results[index]!;
