@@ -5,7 +5,7 @@ import type { EventStoreDBClient } from '@eventstore/db-client';
 import type { Logger } from '../observability/logger.js';
 import type { OrderStateCache } from '../eventstore/order-state-cache.js';
 import './request-context.js';
-import { registerProblemHandlers } from './error-handler.js';
+import { registerProblemHandlers, sendFrameworkErrorProblem } from './error-handler.js';
 import { correlationIdOf, registerCorrelation } from './plugins/correlation.js';
 import { requireApiKey } from './plugins/authentication.js';
 import { registerHttpMetrics } from './plugins/http-metrics.js';
@@ -38,6 +38,7 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
     // The correlation id is the request id: logs and events name a request the same way.
     genReqId: correlationIdOf,
+    frameworkErrors: sendFrameworkErrorProblem,
     // One line per request only when debugging: at 1,500 commands/s request logs cost real time.
     logController: new LogController({ disableRequestLogging: deps.logger?.level !== 'debug' && deps.logger?.level !== 'trace' }),
     // The pino Logger type parameter differs from FastifyBaseLogger only nominally; routes only

@@ -13,6 +13,14 @@ export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
   return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
 }
 
+/**
+ * For fastify's `frameworkErrors` option: errors the router raises before any hook runs (a
+ * malformed URL, a path parameter over the length limit) would otherwise go out as plain JSON.
+ */
+export function sendFrameworkErrorProblem(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return sendProblem(reply, toProblem(error, request));
+}
+
 export function registerProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: unknown, request, reply) => sendProblem(reply, toProblem(error, request)));
   app.setNotFoundHandler((request, reply) =>
@@ -60,6 +68,8 @@ function fastifyClientErrorCode(error: unknown): ApiErrorCode | undefined {
   switch (status) {
     case 413:
       return 'PAYLOAD_TOO_LARGE';
+    case 414:
+      return 'URI_TOO_LONG';
     case 415:
       return 'UNSUPPORTED_MEDIA_TYPE';
     case 405:

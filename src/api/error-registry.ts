@@ -30,6 +30,7 @@ const apiErrors = {
   CONCURRENCY_CONFLICT: { status: 409, title: 'The order kept changing concurrently; retry the command' },
   PRECONDITION_FAILED: { status: 412, title: 'The order is not at the revision given in If-Match' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
+  URI_TOO_LONG: { status: 414, title: 'A path parameter is too long' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Send the body as application/json' },
   TOO_MANY_REQUESTS: { status: 429, title: 'Too many requests for this API key; retry after Retry-After seconds' },
   SERVICE_OVERLOADED: { status: 503, title: 'The service is overloaded; retry after Retry-After seconds' },
