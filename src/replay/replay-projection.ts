@@ -77,7 +77,13 @@ export async function replayProjection(request: ReplayRequest): Promise<ReplayOu
           }
           if (++catchUps >= MAX_SWAP_ATTEMPTS) throw new LiveProjectionAheadError(projection.name);
           // The live projection applied events appended after the rebuild's read: read them too.
+          const readBefore = rebuild.counts.read;
           await rebuild.run(source, hooks);
+          if (rebuild.counts.read === readBefore) {
+            throw new Error(
+              `the live model has applied events the event store no longer returns (${swapped.examples.join(', ')}): deleted or truncated streams? Nothing was swapped`,
+            );
+          }
         }
       } else if (mode.kind === 'dry-run') {
         result = { kind: 'dry-run', liveFile, tables: compareWithLive(liveFile, scratch, projection) };

@@ -10,7 +10,7 @@ import { projectionTables } from './projection-tables.js';
 export type SwapResult =
   | { kind: 'swapped'; rows: Record<string, number> }
   /** The live projection applied events of `streams` orders past what the rebuild has: catch up and retry. */
-  | { kind: 'live-ahead'; streams: number };
+  | { kind: 'live-ahead'; streams: number; examples: string[] };
 
 export interface SwapRequest {
   liveFile: string;
@@ -41,12 +41,12 @@ export function swapIntoLive(request: SwapRequest): SwapResult {
     const swap = db.transaction((): SwapResult => {
       const ahead = db
         .prepare(
-          `SELECT count(*) AS streams FROM main.projection_revisions AS live
+          `SELECT live.stream_id AS stream, live.revision AS revision FROM main.projection_revisions AS live
            LEFT JOIN replay.projection_revisions AS rebuilt ON rebuilt.projection = live.projection AND rebuilt.stream_id = live.stream_id
            WHERE live.projection = ? AND live.revision > coalesce(rebuilt.revision, -1)`,
         )
-        .get(projection.name) as { streams: number };
-      if (ahead.streams > 0) return { kind: 'live-ahead', streams: ahead.streams };
+        .all(projection.name) as Array<{ stream: string; revision: number }>;
+      if (ahead.length > 0) return { kind: 'live-ahead', streams: ahead.length, examples: ahead.slice(0, 3).map((row) => `${row.stream}@${row.revision}`) };
 
       // Dropped and re-created from the projection's schema, so a schema change lands too.
       for (const table of tables) db.exec(`DROP TABLE IF EXISTS main."${table}"`);

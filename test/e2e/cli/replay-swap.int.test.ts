@@ -53,7 +53,7 @@ describe('swapping a rebuilt projection in', () => {
     expect(liveBefore).toEqual([expect.objectContaining({ order_id: 'sw-1', status: 'PAID', paid_amount: 1000 })]);
 
     const refused = swapIntoLive({ liveFile: readModelFileIn(data.dataDir), copyFile, projection: orderSummary, position: rebuild.position, events: rebuild.counts.read });
-    expect(refused).toEqual({ kind: 'live-ahead', streams: 1 });
+    expect(refused).toEqual({ kind: 'live-ahead', streams: 1, examples: ['order-sw-1@3'] });
     expect(liveRows(data.dataDir, 'order_summary')).toEqual(liveBefore);
 
     await rebuild.run(clientEventSource(store.client));
