@@ -81,7 +81,7 @@ export async function replayProjection(request: ReplayRequest): Promise<ReplayOu
           await rebuild.run(source, hooks);
           if (rebuild.counts.read === readBefore) {
             throw new Error(
-              `the live model has applied events the event store no longer returns (${swapped.examples.join(', ')}): deleted or truncated streams? Nothing was swapped`,
+              `the live model has applied events the replay cannot find in the store (${swapped.examples.join(', ')}): deleted or truncated streams? Nothing was swapped`,
             );
           }
         }
