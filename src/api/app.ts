@@ -52,16 +52,16 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
   registerProblemHandlers(app);
   registerCorrelation(app);
   registerHttpMetrics(app);
+  await registerLoadShedding(app, {
+    apiKeys: deps.apiKeys,
+    overload: { ...DEFAULT_OVERLOAD_LIMITS, ...deps.overload },
+    rateLimitPerMinute: deps.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT_PER_MINUTE,
+  });
   await registerOpenApi(app);
 
   const commandDeps = { client: deps.client, ...(deps.cache ? { cache: deps.cache } : {}) };
   await app.register(async (scope) => healthRoutes(scope, deps));
   await app.register(async (scope) => {
-    await registerLoadShedding(scope, {
-      apiKeys: deps.apiKeys,
-      overload: { ...DEFAULT_OVERLOAD_LIMITS, ...deps.overload },
-      rateLimitPerMinute: deps.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT_PER_MINUTE,
-    });
     requireApiKey(scope, deps.apiKeys);
     await ordersRoutes(scope, commandDeps);
     await paymentsRoutes(scope, commandDeps);
