@@ -2,6 +2,7 @@
 import { defineProjection } from '../src/readmodels/projection.js';
 import type { ReadModelTx } from '../src/readmodels/read-model-store.js';
 import type { OrderStatus } from '../src/orders/events.js';
+import { decodeCursor, encodeCursor } from '../src/readmodels/cursor.js';
 
 export interface CustomerOrder {
   orderId: string;
@@ -18,6 +19,8 @@ export interface CustomerOrders {
   /** Sum of order totals per currency (minor units). */
   totals: Record<string, number>;
   orders: CustomerOrder[];
+  /** Pass as `cursor` for the next page; absent on the last page. */
+  nextCursor?: string;
 }
 
 interface CustomerOrderRow {
@@ -84,14 +87,17 @@ export default defineProjection({
   },
 });
 
-/** Newest first, at most `limit` orders; the totals cover all of them. */
-export function getCustomerOrders(tx: ReadModelTx, tenantId: string, customerId: string, limit: number): CustomerOrders {
+/** Newest first, `limit` orders a page (keyset cursor); the totals cover all of them. */
+export function getCustomerOrders(tx: ReadModelTx, tenantId: string, customerId: string, limit: number, cursor?: string): CustomerOrders {
+  const after = cursor ? decodeCursor(cursor) : undefined;
   const rows = tx.all<CustomerOrderRow>(
     `SELECT order_id, status, currency, total, created_at, updated_at FROM customer_orders
-     WHERE tenant_id = ? AND customer_id = ? ORDER BY created_at DESC, order_id DESC LIMIT ?`,
+     WHERE tenant_id = ? AND customer_id = ? ${after ? 'AND (created_at < ? OR (created_at = ? AND order_id < ?))' : ''}
+     ORDER BY created_at DESC, order_id DESC LIMIT ?`,
     tenantId,
     customerId,
-    limit,
+    ...(after ? [after.createdAt, after.createdAt, after.orderId] : []),
+    limit + 1,
   );
   const sums = tx.all<{ currency: string; total: number; orders: number }>(
     `SELECT currency, SUM(total) AS total, COUNT(*) AS orders FROM customer_orders
@@ -103,7 +109,7 @@ export function getCustomerOrders(tx: ReadModelTx, tenantId: string, customerId:
     customerId,
     orderCount: sums.reduce((count, sum) => count + sum.orders, 0),
     totals: Object.fromEntries(sums.map((sum) => [sum.currency, sum.total])),
-    orders: rows.map((row) => ({
+    orders: rows.slice(0, limit).map((row) => ({
       orderId: row.order_id,
       status: row.status,
       currency: row.currency,
@@ -111,5 +117,6 @@ export function getCustomerOrders(tx: ReadModelTx, tenantId: string, customerId:
       createdAt: row.created_at,
       updatedAt: row.updated_at,
     })),
+    ...(rows.length > limit ? { nextCursor: encodeCursor({ createdAt: rows[limit - 1]!.created_at, orderId: rows[limit - 1]!.order_id }) } : {}),
   };
 }

@@ -43,6 +43,18 @@ function tenantOf(request: FastifyRequest): string {
   return tenantId;
 }
 
+/** A cursor this service did not issue is a validation failure of the `cursor` field. */
+function withCursor<T>(query: () => T): T {
+  try {
+    return query();
+  } catch (error) {
+    if (error instanceof InvalidCursorError) {
+      throw new ApiError('VALIDATION_FAILED', '1 invalid field(s) in querystring', { errors: [{ field: 'cursor', message: error.message }] });
+    }
+    throw error;
+  }
+}
+
 /** Register inside the scope that requires an API key. */
 export async function queriesRoutes(scope: FastifyInstance, deps: QueryDeps): Promise<void> {
   const { readModels } = deps;
@@ -61,33 +73,29 @@ export async function queriesRoutes(scope: FastifyInstance, deps: QueryDeps): Pr
     },
     handler: async (request) => {
       const { status, customerId, limit, cursor } = request.query;
-      try {
-        return listOrderSummaries(readModels, {
+      return withCursor(() =>
+        listOrderSummaries(readModels, {
           tenantId: tenantOf(request),
           limit,
           ...(status ? { status } : {}),
           ...(customerId ? { customerId } : {}),
           ...(cursor ? { cursor } : {}),
-        });
-      } catch (error) {
-        if (error instanceof InvalidCursorError) {
-          throw new ApiError('VALIDATION_FAILED', '1 invalid field(s) in querystring', { errors: [{ field: 'cursor', message: error.message }] });
-        }
-        throw error;
-      }
+        }),
+      );
     },
   });
 
   app.get('/customers/:customerId/orders', {
     schema: {
       tags: ['queries'],
-      summary: "A customer's orders, newest first, with totals per currency",
+      summary: "A customer's orders, newest first (paginated: pass nextCursor as cursor), with totals per currency",
       security,
       params: customerParams,
       querystring: customerOrdersQuery,
       response: { 200: customerOrdersSchema, ...errors },
     },
-    handler: async (request) => getCustomerOrders(readModels, tenantOf(request), request.params.customerId, request.query.limit),
+    handler: async (request) =>
+      withCursor(() => getCustomerOrders(readModels, tenantOf(request), request.params.customerId, request.query.limit, request.query.cursor)),
   });
 
   app.get('/inventory/:sku', {

@@ -14,7 +14,7 @@ export const listOrdersQuery = z.strictObject({
 });
 
 export const customerParams = z.strictObject({ customerId: idText });
-export const customerOrdersQuery = z.strictObject({ limit: limit(50) });
+export const customerOrdersQuery = z.strictObject({ limit: limit(50), cursor: z.string().min(1).max(512).optional() });
 export const skuParams = z.strictObject({ sku: z.string().trim().min(1).max(64) });
 export const stockBody = z.strictObject({ onHand: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
 export const salesQuery = z
@@ -54,6 +54,7 @@ export const customerOrdersSchema = z
     orderCount: z.number(),
     totals: z.record(z.string(), z.number()),
     orders: z.array(z.object({ orderId: z.string(), status, currency: z.string(), total: z.number(), createdAt: z.string(), updatedAt: z.string() })),
+    nextCursor: z.string().optional(),
   })
   .meta({ id: 'CustomerOrders' });
 

@@ -90,6 +90,11 @@ describe('the query routes, answered from the read models', () => {
       return answer.orderCount === 2 ? answer : undefined;
     });
     expect(body.totals).toEqual({ EUR: 3000 });
+    const firstPage = (await get('/customers/cust-c/orders?limit=1')).json();
+    const secondPage = (await get(`/customers/cust-c/orders?limit=1&cursor=${firstPage.nextCursor}`)).json();
+    expect([...firstPage.orders, ...secondPage.orders].map((order: { orderId: string }) => order.orderId).sort()).toEqual([first, second].sort());
+    expect(secondPage.nextCursor).toBeUndefined();
+    expect((await get('/customers/cust-c/orders?cursor=nope')).statusCode).toBe(400);
     expect(body.orders.map((order: { orderId: string }) => order.orderId).sort()).toEqual([first, second].sort());
     expect((await get('/customers/cust-c/orders', TENANT_B)).json()).toMatchObject({ orderCount: 0, orders: [] });
   });

@@ -66,6 +66,19 @@ describe('orders by customer', () => {
     ]);
     expect(getCustomerOrders(db, 'tenant-b', 'c-9', 10).orderCount).toBe(0);
   });
+
+  it("pages a customer's orders newest first, the totals covering every page", () => {
+    const db = run(
+      ordersByCustomer,
+      ['a', 'b', 'c'].flatMap((id, index) => cancelledUnpaid(id, { customerId: 'c-5', at: `2026-11-2${index}T10:00:00.000Z` })),
+    );
+    const first = getCustomerOrders(db, 'tenant-a', 'c-5', 2);
+    expect(first.orders.map((order) => order.orderId)).toEqual(['c', 'b']);
+    expect(first).toMatchObject({ orderCount: 3, totals: { EUR: 3000 } });
+    const second = getCustomerOrders(db, 'tenant-a', 'c-5', 2, first.nextCursor);
+    expect(second.orders.map((order) => order.orderId)).toEqual(['a']);
+    expect(second.nextCursor).toBeUndefined();
+  });
 });
 
 describe('sales by day', () => {
