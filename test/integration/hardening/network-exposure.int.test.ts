@@ -7,6 +7,7 @@ import { connect, type AddressInfo } from 'node:net';
 import { createSecureServer, type Http2SecureServer } from 'node:http2';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config.js';
 import { startEventStoreServer } from '../../../src/esdb-server/index.js';
@@ -70,7 +71,7 @@ describe('a secured EventStoreDB', () => {
     );
     // Stands in for EventStoreDB's TLS gRPC endpoint: records each call, answers UNAVAILABLE.
     server = createSecureServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')), allowHTTP1: false }, (request, response) => {
-      seen.push({ path: request.url, authorization: request.headers.authorization, encrypted: request.socket.encrypted === true });
+      seen.push({ path: request.url, authorization: request.headers.authorization, encrypted: request.socket instanceof TLSSocket });
       response.writeHead(200, { 'content-type': 'application/grpc' });
       response.addTrailers({ 'grpc-status': '14', 'grpc-message': 'test endpoint' });
       response.end();
