@@ -52,6 +52,7 @@ export interface ConsumerDeps {
 }
 
 const NEVER_ABORTED = new AbortController().signal;
+const JOIN_WAIT_MS = 5_000;
 const RECONNECT_DELAYS_MS = [100, 250, 500, 1_000, 2_000, 5_000];
 
 export class GroupConsumer {
@@ -67,6 +68,7 @@ export class GroupConsumer {
   #reconnectTimer: NodeJS.Timeout | undefined;
   #statsTimer: NodeJS.Timeout | undefined;
   #lastProcessedPosition = -1;
+  #onJoined: (() => void) | undefined;
   readonly #localRetries = new Map<string, number>();
   readonly #idleWaiters: (() => void)[] = [];
   readonly #sleeps = new Set<{ timer: NodeJS.Timeout; done: () => void }>();
@@ -85,11 +87,18 @@ export class GroupConsumer {
     return this.#inFlight;
   }
 
+  /** Creates the group if needed and joins it; resolves once the server confirmed (or 5 s passed). */
   async start(): Promise<void> {
     await ensureGroup(this.#deps.client, this.#spec.group, this.#spec.filter, this.#deps.server);
+    const joined = new Promise<void>((resolve) => {
+      this.#onJoined = resolve;
+      setTimeout(resolve, JOIN_WAIT_MS).unref();
+    });
     this.#connect();
     this.#statsTimer = setInterval(() => void this.refreshStats(), this.#deps.statsIntervalMs);
     this.#statsTimer.unref();
+    // Competing workers share events only once each has joined: callers may rely on that.
+    await joined;
     void this.refreshStats();
   }
 
@@ -132,6 +141,8 @@ export class GroupConsumer {
     this.#acks = new AckBatcher(subscription, (error) => this.#logger.warn({ err: error }, 'ack failed'));
     subscription.on('confirmation', () => {
       this.#reconnects = 0;
+      this.#onJoined?.();
+      this.#onJoined = undefined;
       this.#logger.debug('joined subscription group');
     });
     subscription.on('data', (event: PersistentSubscriptionToAllResolvedEvent) => {
