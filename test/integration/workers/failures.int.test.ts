@@ -92,7 +92,7 @@ describe('when a handler fails', () => {
     const slow = defineHandler({
       name: 'slow',
       handles: ['order.created'],
-      options: { timeoutMs: 100 },
+      options: { timeoutMs: 250 },
       schema: 'CREATE TABLE IF NOT EXISTS slow_done (order_id TEXT)',
       async handle(event, context) {
         calls++;
@@ -109,7 +109,7 @@ describe('when a handler fails', () => {
     await new OrderWriter(store.client).create('t-1');
     await eventually(() => readModels.get<{ order_id: string }>('SELECT order_id FROM slow_done')?.order_id === 't-1');
     expect(calls).toBe(2);
-    expect(aborted).toEqual(['slow did not finish within 100 ms']);
+    expect(aborted).toEqual(['slow did not finish within 250 ms']);
     expect(await metricValue(started.registry, 'event_handler_errors_total', { handler: 'slow' })).toBe(1);
   });
 });

@@ -10,7 +10,7 @@ import { startSubscriptionRunner, type RunnerOptions, type SubscriptionRunner } 
 
 export const FAST_RETRIES: Partial<RunnerOptions> = {
   retry: { maxRetries: 2, baseDelayMs: 5, maxDelayMs: 20, outOfOrderMaxRetries: 200, outOfOrderDelayMs: 5 },
-  messageTimeoutMs: 3_000,
+  messageTimeoutMs: 10_000,
   statsIntervalMs: 60_000,
 };
 
