@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import type { RecordedEvent } from '@eventstore/db-client';
+import { projectionBatcher } from '../../../src/subscriptions/projection-group.js';
+import { openReadModelStore } from '../../../src/readmodels/read-model-store.js';
+import { lastAppliedRevision, OutOfOrderEventError, resetProjection } from '../../../src/readmodels/apply-projection.js';
+import orderSummary, { getOrderSummary } from '../../../projections/order-summary.js';
+import type { EventEnvelope } from '../../../src/readmodels/event-envelope.js';
+import { paidAndShipped } from '../projections/envelopes.js';
+
+function recorded(envelope: EventEnvelope): RecordedEvent {
+  return {
+    streamId: envelope.streamId,
+    id: envelope.id,
+    revision: BigInt(envelope.revision),
+    type: envelope.type,
+    data: envelope.data,
+    metadata: {},
+    isJson: true,
+    created: envelope.recordedAt,
+    position: { commit: BigInt(envelope.revision), prepare: BigInt(envelope.revision) },
+  } as unknown as RecordedEvent;
+}
+
+describe('applying the events of one turn together', () => {
+  it('commits a batch in order, and when one event is early still commits the others', async () => {
+    const db = openReadModelStore({ file: ':memory:' });
+    resetProjection(db, orderSummary);
+    const apply = projectionBatcher(db, orderSummary);
+    const events = paidAndShipped('o-1').map(recorded);
+
+    // Revision 2 arrives before 1: the batch holds 0, 2, 1 (2 is refused, 0 and 1 commit).
+    const outcomes = await Promise.allSettled([apply(events[0]!), apply(events[2]!), apply(events[1]!)]);
+    expect(outcomes[0]).toEqual({ status: 'fulfilled', value: 'applied' });
+    expect(outcomes[1]).toMatchObject({ status: 'rejected', reason: expect.any(OutOfOrderEventError) });
+    expect(outcomes[2]).toEqual({ status: 'fulfilled', value: 'applied' });
+    expect(lastAppliedRevision(db, 'order-summary', 'order-o-1')).toBe(1);
+
+    // Its retry, and the rest, apply; a redelivery is a duplicate.
+    const rest = await Promise.all([apply(events[2]!), apply(events[3]!), apply(events[4]!), apply(events[5]!), apply(events[5]!)]);
+    expect(rest).toEqual(['applied', 'applied', 'skipped', 'applied', 'duplicate']);
+    expect(getOrderSummary(db, 'tenant-a', 'o-1')).toMatchObject({ status: 'SHIPPED', paidAmount: 3000, revision: 5 });
+    db.close();
+  });
+});
