@@ -93,6 +93,52 @@ describe('malformed gRPC requests to the embedded server', () => {
     await expectServing();
   });
 
+  it('answers mutated valid Append and Read requests (flipped, truncated, repeated bytes) with a status, and keeps serving', async () => {
+    const validRead = (() => {
+      const stream = new streamsPb.ReadReq.Options.StreamOptions();
+      const identifier = new sharedPb.StreamIdentifier();
+      identifier.setStreamName(Buffer.from('existing-1'));
+      stream.setStreamIdentifier(identifier);
+      stream.setStart(new sharedPb.Empty());
+      const options = new streamsPb.ReadReq.Options();
+      options.setStream(stream);
+      options.setCount('10');
+      options.setNoFilter(new sharedPb.Empty());
+      const uuid = new streamsPb.ReadReq.Options.UUIDOption();
+      uuid.setString(new sharedPb.Empty());
+      options.setUuidOption(uuid);
+      return Buffer.from(new streamsPb.ReadReq().setOptions(options).serializeBinary());
+    })();
+    expect((await call('read', [validRead])).status).toBe(grpc.status.OK);
+    const validAppend = appendMessages('mutated', { type: 'order.created', contentType: 'application/json', data: Buffer.from('{"a":1}') });
+    const mutate = (bytes: Buffer) =>
+      fc.oneof(
+        fc.array(fc.tuple(fc.nat(bytes.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }).map((flips) => {
+          const copy = Buffer.from(bytes);
+          for (const [index, value] of flips) copy[index] = value;
+          return copy;
+        }),
+        fc.nat(bytes.length - 1).map((length) => bytes.subarray(0, length)),
+        fc.tuple(fc.nat(bytes.length - 1), fc.integer({ min: 1, max: 40 })).map(([index, times]) => Buffer.concat([bytes.subarray(0, index), Buffer.alloc(times, bytes[index]!), bytes.subarray(index)])),
+      );
+    const requests = fc.oneof(
+      mutate(validRead).map((bytes) => ({ method: 'read' as const, messages: [bytes] })),
+      fc.tuple(mutate(validAppend[0]!), mutate(validAppend[1]!), fc.boolean()).map(([header, event, mutateHeader]) => ({
+        method: 'append' as const,
+        messages: mutateHeader ? [header, validAppend[1]!] : [validAppend[0]!, event],
+      })),
+    );
+    await fc.assert(
+      fc.asyncProperty(requests, async ({ method, messages }) => {
+        const reply = await call(method, messages, 1_000);
+        expect(reply.status).not.toBe(grpc.status.UNKNOWN);
+        expect(reply.status).not.toBe(grpc.status.DEADLINE_EXCEEDED);
+      }),
+      { numRuns: 200 },
+    );
+    await expectServing();
+  });
+
   describe('well-formed protobuf of the wrong shape', () => {
     const header = appendMessages('shape-test', { type: 't', contentType: 'application/json', data: Buffer.from('{}') })[0]!;
     const proposed = appendMessages('shape-test', { type: 't', contentType: 'application/json', data: Buffer.from('{}') })[1]!;
