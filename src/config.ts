@@ -47,6 +47,8 @@ const environment = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   EVENTSTORE_PORT: port(2113),
   DATA_DIR: z.string().min(1).default('./data'),
+  // A secured EventStoreDB is configured here alone, passed to the client unchanged:
+  // esdb://user:password@host:2113?tls=true (tlsCAFile=..., tlsVerifyCert=... as the client takes them).
   ESDB_CONNECTION_STRING: z
     .string()
     .regex(/^esdb(\+discover)?:\/\/\S+$/, 'must look like esdb://host:2113?tls=false')
@@ -102,7 +104,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const issue = result.error.issues[0];
     const name = String(issue?.path[0] ?? 'environment');
     const value = present[name];
-    const shown = value === undefined || name === 'API_KEYS' ? '' : ` (got '${value}')`;
+    // Never echo secrets: API keys, or the credentials of a connection string.
+    const shown = value === undefined || name === 'API_KEYS' ? '' : ` (got '${value.replace(/\/\/[^/@\s]*@/, '//***@')}')`;
     throw new ConfigError(`invalid configuration: ${name} ${issue?.message ?? 'is invalid'}${shown}`);
   }
   const parsed = result.data;

@@ -14,6 +14,12 @@ describe('connecting to a secured EventStoreDB', () => {
     expect(loadConfig({ ESDB_CONNECTION_STRING: connectionString, API_KEYS: 'k:t' }).esdbConnectionString).toBe(connectionString);
   });
 
+  it('never echoes the credentials of a connection string it refuses', () => {
+    expect(() => loadConfig({ ESDB_CONNECTION_STRING: 'esdb://admin:s3cret@db.example.com:2113 ?tls=true' })).toThrow(
+      "invalid configuration: ESDB_CONNECTION_STRING must look like esdb://host:2113?tls=false (got 'esdb://***@db.example.com:2113 ?tls=true')",
+    );
+  });
+
   it('listens with the embedded store on 127.0.0.1 unless EVENTSTORE_HOST says otherwise', () => {
     expect(loadConfig({}).eventStoreHost).toBe('127.0.0.1');
     expect(loadConfig({ EVENTSTORE_HOST: '0.0.0.0' }).eventStoreHost).toBe('0.0.0.0');
