@@ -27,6 +27,7 @@ export interface LoadResult {
   requests: number;
   /** Answers lost to a kill (connection reset or refused, timeout). */
   lostAnswers: number;
+  /** 5xx answers, and 429s: refusals to retry, not errors of the soak. */
   serverErrors: number;
   /** Commands whose answer was lost but which took effect (seen on the order afterwards). */
   appliedWithoutAck: number;
@@ -108,11 +109,12 @@ export async function runLifecycleLoad(options: LoadOptions): Promise<LoadResult
     for (;;) {
       await service.whenUp();
       const answer = await send(plan, 'POST', step.path, step.body);
-      if (answer.kind === 'lost' || answer.status >= 500) {
+      if (answer.kind === 'lost' || answer.status >= 500 || answer.status === 429) {
         if (answer.kind === 'lost') result.lostAnswers++;
         else result.serverErrors++;
         ambiguous = true;
-        await pause(20);
+        // Shed (503) or rate-limited (429): back off rather than add to the overload.
+        await pause(answer.kind === 'answer' && (answer.status === 503 || answer.status === 429) ? 250 : 20);
         // Creates and payments are idempotent: the retry itself tells (201 or 200).
         if (step.kind !== 'create' && step.kind !== 'pay') {
           await service.whenUp();

@@ -9,7 +9,7 @@ export function formatSoakReport(report: SoakReport): string {
     `load: ${load.seconds.toFixed(1)} s, ${load.lifecyclesStarted} lifecycles started, ${load.lifecyclesCompleted} completed (${Object.entries(load.shapes)
       .map(([shape, n]) => `${n} ${shape}`)
       .join(', ')})`,
-    `  ${load.requests} requests, ${load.acks} commands acknowledged (${report.ackedCommandsPerSecond.toFixed(1)}/s), ${load.lostAnswers} answers lost to kills, ${load.serverErrors} 5xx, ${load.appliedWithoutAck} applied without an answer`,
+    `  ${load.requests} requests, ${load.acks} commands acknowledged (${report.ackedCommandsPerSecond.toFixed(1)}/s), ${load.lostAnswers} answers lost to kills, ${load.serverErrors} 5xx or 429 (retried), ${load.appliedWithoutAck} applied without an answer`,
     `kills: ${report.kills} SIGKILL; starts took ${report.startTimesMs.join(', ')} ms`,
   ];
   if (streams) {
