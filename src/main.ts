@@ -7,6 +7,8 @@ import { connectEventStore, type EventStoreDBClient } from './eventstore/connect
 import { OrderStateCache } from './eventstore/order-state-cache.js';
 import { startEmbeddedEventStore, type EmbeddedEventStore } from './eventstore/embedded-store-thread.js';
 import { createLogger, type Logger } from './observability/logger.js';
+import { registry } from './observability/metrics.js';
+import { startWorkers } from './workers.js';
 
 export interface RunningService {
   /** Base URL of the API; undefined when ROLE=workers. */
@@ -64,11 +66,15 @@ export async function startService(config: Config, logger: Logger = createLogger
     }
 
     if (runsWorkers) {
-      // ---- WORKERS (ROLE=workers|all) ------------------------------------------------------
-      // Persistent-subscription handlers and read-model projections start here, with `client`
-      // and `logger`, and push their stop function onto `closers`. They are built separately
-      // (src/subscriptions/, src/handlers/, projections/); until they land, no worker runs.
-      // ---------------------------------------------------------------------------------------
+      // A workers-only process has no API: its /metrics goes on PORT instead.
+      const workers = await startWorkers({
+        client,
+        logger,
+        registry,
+        dataDir: config.dataDir,
+        ...(runsApi ? {} : { metricsPort: config.port, metricsHost: config.host }),
+      });
+      closers.push(() => workers.stop());
     }
 
     return { url, connectionString, eventStore, client, logger, close };
