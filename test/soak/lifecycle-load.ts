@@ -46,6 +46,9 @@ export interface LoadOptions {
   requestTimeoutMs?: number;
 }
 
+/** An ambiguous command is retried after the load ends, but not forever. */
+const GIVE_UP_AFTER_DEADLINE_MS = 30_000;
+
 type Answer = { kind: 'answer'; status: number; body: Record<string, unknown> } | { kind: 'lost'; reason: string };
 
 export async function runLifecycleLoad(options: LoadOptions): Promise<LoadResult> {
@@ -107,6 +110,10 @@ export async function runLifecycleLoad(options: LoadOptions): Promise<LoadResult
   async function runStep(plan: OrderPlan, step: PlanStep): Promise<boolean> {
     let ambiguous = false;
     for (;;) {
+      if (Date.now() > deadline + GIVE_UP_AFTER_DEADLINE_MS) {
+        result.violations.push(`order ${plan.orderId}: ${step.kind} got no usable answer until ${GIVE_UP_AFTER_DEADLINE_MS / 1000} s after the load`);
+        return false;
+      }
       await service.whenUp();
       const answer = await send(plan, 'POST', step.path, step.body);
       if (answer.kind === 'lost' || answer.status >= 500 || answer.status === 429) {

@@ -17,6 +17,8 @@ export interface SoakOptions {
   concurrency: number;
   /** How long the workers get, after the load, to process everything. */
   catchUpTimeoutMs: number;
+  /** ROLE=workers processes joining the service's groups (each killed and restarted in turn too). */
+  extraWorkers?: number;
   /** Keep the data directory and service log even when everything held. */
   keep?: boolean;
   progress?: (line: string) => void;
@@ -34,6 +36,8 @@ export interface SoakReport {
   ackedCommandsPerSecond: number;
   streams: StreamCounts | undefined;
   workers: WorkerCounts | undefined;
+  /** Per extra ROLE=workers process: events it processed since its last start (its /metrics). */
+  extraWorkerEvents: number[];
   violations: string[];
 }
 
@@ -53,17 +57,25 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     logFile,
     apiKeys: [...TENANT_KEYS].map(([tenant, key]) => `${key}:${tenant}`).join(','),
   });
+  const workerProcesses: ServiceProcess[] = [];
   const violations: string[] = [];
   let report: SoakReport | undefined;
   try {
     await service.start();
     say(`service up at ${service.url} (store ${service.connectionString}, data ${dataDir})`);
+    for (let index = 0; index < (options.extraWorkers ?? 0); index++) {
+      const worker = await ServiceProcess.create({ dataDir, logFile: join(workDir, `workers-${index + 1}.log`), role: 'workers', connectionString: service.connectionString });
+      workerProcesses.push(worker);
+      await worker.start();
+      say(`workers process ${index + 1} up (metrics on ${worker.url})`);
+    }
 
     const started = Date.now();
-    const killer = killRepeatedly(service, options, started, say);
+    const killer = killRepeatedly(service, workerProcesses, options, started, say);
     const load = await runLifecycleLoad({ service, keys: TENANT_KEYS, concurrency: options.concurrency, durationMs: options.durationMs });
     await killer;
     violations.push(...load.violations);
+    for (const process of [service, ...workerProcesses]) violations.push(...process.unexpectedExits);
     say(`load done: ${load.acks.length} commands acknowledged in ${load.seconds.toFixed(1)} s, ${service.kills} kills; waiting for the workers`);
 
     const client = EventStoreDBClient.connectionString(service.connectionString);
@@ -86,13 +98,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       await client.dispose();
     }
 
+    const extraWorkerEvents = await Promise.all(workerProcesses.map((worker) => processedEvents(worker.url)));
     const shapes: Record<string, number> = {};
     for (const plan of load.plans) shapes[plan.shape] = (shapes[plan.shape] ?? 0) + 1;
     report = {
       options,
       workDir,
       logFile,
-      kills: service.kills,
+      kills: service.kills + workerProcesses.reduce((sum, worker) => sum + worker.kills, 0),
       startTimesMs: service.startTimes.map(Math.round),
       load: {
         requests: load.requests,
@@ -108,25 +121,46 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       ackedCommandsPerSecond: load.acks.length / load.seconds,
       streams,
       workers,
+      extraWorkerEvents,
       violations,
     };
     return report;
   } finally {
+    for (const worker of workerProcesses) await worker.close();
     await service.close();
     if (report && report.violations.length === 0 && !options.keep) rmSync(workDir, { recursive: true, force: true });
   }
 }
 
-/** Kills spread evenly over the load, each followed at once by a restart on the same data. */
-async function killRepeatedly(service: ServiceProcess, options: SoakOptions, started: number, say: (line: string) => void): Promise<void> {
+/**
+ * Kills spread evenly over the load, each followed at once by a restart on the same data; the
+ * extra workers processes take turns being killed with the service.
+ */
+async function killRepeatedly(service: ServiceProcess, workers: ServiceProcess[], options: SoakOptions, started: number, say: (line: string) => void): Promise<void> {
   for (let kill = 1; kill <= options.kills; kill++) {
     const slot = options.durationMs / (options.kills + 1);
     // Jitter so kills do not land on the same phase of the load every run.
     const at = started + slot * kill + (Math.random() - 0.5) * slot * 0.5;
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, at - Date.now())));
-    await service.kill();
+    // Every (workers + 1)th kill spares them all, so they also live through the store going away.
+    const worker = workers[kill % (workers.length + 1)];
+    await Promise.all([service.kill(), worker?.kill()]);
     const down = performance.now();
     await service.start();
-    say(`kill ${kill}/${options.kills} at ${((Date.now() - started) / 1000).toFixed(1)} s: SIGKILL, back up after ${Math.round(performance.now() - down)} ms`);
+    await worker?.start();
+    say(`kill ${kill}/${options.kills} at ${((Date.now() - started) / 1000).toFixed(1)} s: SIGKILL${worker ? ' (and a workers process)' : ''}, back up after ${Math.round(performance.now() - down)} ms`);
+  }
+}
+
+/** Sum of events_processed_total on a process's /metrics; NaN when it does not answer. */
+async function processedEvents(url: string): Promise<number> {
+  try {
+    const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+    return text
+      .split('\n')
+      .filter((line) => line.startsWith('events_processed_total{'))
+      .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+  } catch {
+    return Number.NaN;
   }
 }

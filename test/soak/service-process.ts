@@ -12,12 +12,15 @@ const bin = join(repoRoot, 'bin', 'orders.js');
 
 export interface ServiceOptions {
   dataDir: string;
-  /** `<key>:<tenantId>,...` */
-  apiKeys: string;
+  /** `<key>:<tenantId>,...` (role `all`). */
+  apiKeys?: string;
   /** Where the children's stdout and stderr go (appended across restarts). */
   logFile: string;
   startTimeoutMs?: number;
-  env?: Record<string, string>;
+  /** `workers`: joins the store of `connectionString` and answers only /metrics (on its PORT). */
+  role?: 'all' | 'workers';
+  /** For role `workers`: the store to join. */
+  connectionString?: string;
 }
 
 /** A port free on loopback right now (the kernel picks it). */
@@ -46,6 +49,8 @@ export class ServiceProcess {
   /** Milliseconds each start took until /ready answered. */
   readonly startTimes: number[] = [];
   kills = 0;
+  /** Exits nobody asked for (a crash, or giving up when the store went away). */
+  readonly unexpectedExits: string[] = [];
 
   private constructor(
     private readonly options: ServiceOptions,
@@ -53,12 +58,12 @@ export class ServiceProcess {
     private readonly eventStorePort: number,
   ) {
     this.url = `http://127.0.0.1:${port}`;
-    this.connectionString = `esdb://127.0.0.1:${eventStorePort}?tls=false`;
+    this.connectionString = options.connectionString ?? `esdb://127.0.0.1:${eventStorePort}?tls=false`;
     this.#log = createWriteStream(options.logFile, { flags: 'a' });
   }
 
   static async create(options: ServiceOptions): Promise<ServiceProcess> {
-    return new ServiceProcess(options, await freePort(), await freePort());
+    return new ServiceProcess(options, await freePort(), options.role === 'workers' ? 0 : await freePort());
   }
 
   /** Resolves once the service answers /ready (immediately while it is up). */
@@ -81,12 +86,11 @@ export class ServiceProcess {
         NO_COLOR: '1',
         PORT: String(this.port),
         HOST: '127.0.0.1',
-        EVENTSTORE_PORT: String(this.eventStorePort),
         DATA_DIR: this.options.dataDir,
-        API_KEYS: this.options.apiKeys,
-        ROLE: 'all',
         LOG_LEVEL: 'warn',
-        ...this.options.env,
+        ...(this.options.role === 'workers'
+          ? { ROLE: 'workers', ESDB_CONNECTION_STRING: this.connectionString }
+          : { ROLE: 'all', EVENTSTORE_PORT: String(this.eventStorePort), API_KEYS: this.options.apiKeys, ESDB_CONNECTION_STRING: '' }),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -107,6 +111,13 @@ export class ServiceProcess {
       throw error;
     }
     this.startTimes.push(performance.now() - started);
+    child.once('exit', (code, signal) => {
+      if (this.#child !== child) return;
+      this.#child = undefined;
+      this.unexpectedExits.push(`pid ${child.pid} exited on its own (code ${code}, signal ${signal}); see ${this.options.logFile}`);
+      // Recorded as a violation; restarted so the soak carries on and tells the rest.
+      this.start().catch(() => {});
+    });
     this.#markUp();
   }
 
@@ -164,7 +175,7 @@ export class ServiceProcess {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       try {
-        const response = await fetch(`${this.url}/ready`, { signal: AbortSignal.timeout(2_000) });
+        const response = await fetch(`${this.url}${this.options.role === 'workers' ? '/metrics' : '/ready'}`, { signal: AbortSignal.timeout(2_000) });
         await response.body?.cancel();
         if (response.ok) return;
       } catch {

@@ -32,6 +32,9 @@ export function formatSoakReport(report: SoakReport): string {
       }`,
     );
   }
+  if (report.extraWorkerEvents.length) {
+    lines.push(`  extra ROLE=workers processes processed ${report.extraWorkerEvents.join(', ')} events since their last start`);
+  }
   if (report.violations.length === 0) {
     lines.push('OK: every acknowledged command is in its stream, no torn append, every handler and projection applied every event exactly once');
   } else {

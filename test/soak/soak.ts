@@ -1,7 +1,8 @@
 // `npm run soak`: the crash soak (see run-soak.ts), loopback only, bounded in time.
 // Env: SOAK_SECONDS (60) of load, SOAK_KILLS (4) SIGKILLs spread over it, SOAK_CONCURRENCY (8)
 // lifecycles at once, SOAK_CATCH_UP_SECONDS (60) for the workers afterwards, SOAK_KEEP=1 keeps
-// the data directory and service log (they are always kept when something failed).
+// the data directory and service log (they are always kept when something failed),
+// SOAK_EXTRA_WORKERS (0) ROLE=workers processes competing for the same groups.
 import { formatSoakReport } from './soak-report.js';
 import { runSoak } from './run-soak.js';
 
@@ -22,6 +23,7 @@ const report = await runSoak({
   concurrency: Math.max(1, Math.floor(number('SOAK_CONCURRENCY', 8))),
   catchUpTimeoutMs: number('SOAK_CATCH_UP_SECONDS', 60) * 1000,
   keep: process.env.SOAK_KEEP === '1',
+  extraWorkers: Math.floor(number('SOAK_EXTRA_WORKERS', 0)),
   progress: (line) => console.log(`soak: ${line}`),
 });
 console.log(`\n${formatSoakReport(report)}`);
