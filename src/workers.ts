@@ -29,7 +29,7 @@ export interface WorkersOptions {
   handlers?: readonly HandlerDefinition[];
   projections?: readonly ProjectionDefinition[];
   whatsappSender?: WhatsAppSender;
-  /** Serve `GET /metrics` on this port (for ROLE=workers, which has no API); 0 picks one. Env: WORKER_METRICS_PORT. */
+  /** Serve `GET /metrics` on this port (for ROLE=workers, which has no API); 0 picks one. */
   metricsPort?: number;
   metricsHost?: string;
 }
@@ -59,10 +59,10 @@ export async function startWorkers(options: WorkersOptions): Promise<RunningWork
       projections: options.projections ?? projections,
       options: { ...loadRunnerOptions(env), ...options.runner },
     });
-    const metricsPort = options.metricsPort ?? metricsPortFrom(env);
+    const metricsPort = options.metricsPort;
     const metricsServer =
       metricsPort !== undefined
-        ? await startMetricsServer(options.registry, { port: metricsPort, host: options.metricsHost ?? env.HOST ?? '127.0.0.1' }).catch(async (error: unknown) => {
+        ? await startMetricsServer(options.registry, { port: metricsPort, host: options.metricsHost ?? '127.0.0.1' }).catch(async (error: unknown) => {
             await runner.stop();
             throw error;
           })
@@ -81,14 +81,4 @@ export async function startWorkers(options: WorkersOptions): Promise<RunningWork
     ownStore?.close();
     throw error;
   }
-}
-
-function metricsPortFrom(env: NodeJS.ProcessEnv): number | undefined {
-  const raw = env.WORKER_METRICS_PORT;
-  if (raw === undefined || raw === '') return undefined;
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`invalid configuration: WORKER_METRICS_PORT must be a port number (got '${raw}')`);
-  }
-  return port;
 }
