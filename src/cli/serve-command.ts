@@ -7,9 +7,11 @@ import { ConfigError, loadConfig, type Config } from '../config.js';
 import { startService } from '../main.js';
 import { CliError } from './cli-error.js';
 
-const HELP = `Usage: orders serve
+const HELP = `Usage: orders serve [--role api|workers|all]
 
-Runs the order API (and workers, by ROLE). Configured by environment:
+Runs the order API and/or the workers (handlers and projections). --role overrides ROLE:
+several 'workers' processes share the same persistent subscription groups.
+Configured by environment:
   PORT (3000), HOST (127.0.0.1), EVENTSTORE_PORT (2113), DATA_DIR (./data),
   ESDB_CONNECTION_STRING (unset: start the embedded event store),
   API_KEYS (<key>:<tenantId>,...; unset on the embedded store: a development key is created),
@@ -22,11 +24,11 @@ export async function run(args: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  if (args.length > 0) throw new CliError(`serve takes no arguments (got '${args.join(' ')}'); configure it by environment`, 2);
+  const role = roleFrom(args);
 
   let config: Config;
   try {
-    config = loadConfig();
+    config = loadConfig(role ? { ...process.env, ROLE: role } : process.env);
   } catch (error) {
     if (error instanceof ConfigError) throw new CliError(error.message, 2);
     throw error;
@@ -72,4 +74,14 @@ function developmentKey(dataDir: string): string {
   mkdirSync(dataDir, { recursive: true });
   writeFileSync(file, `${key}\n`, { mode: 0o600 });
   return key;
+}
+
+/** `--role X` / `--role=X`; the value is validated with the rest of the configuration. */
+function roleFrom(args: string[]): string | undefined {
+  const [first, second, ...rest] = args;
+  if (first === undefined) return undefined;
+  const inline = first.startsWith('--role=') ? first.slice('--role='.length) : undefined;
+  if (first === '--role' && second !== undefined && rest.length === 0) return second;
+  if (inline !== undefined && second === undefined) return inline;
+  throw new CliError(`serve takes only --role api|workers|all (got '${args.join(' ')}'); configure the rest by environment`, 2);
 }

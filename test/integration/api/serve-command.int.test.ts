@@ -99,6 +99,40 @@ describe('orders serve', () => {
     expect(result.stderr.trim()).toBe('orders: invalid configuration: API_KEYS is empty, so no caller could use the API');
   });
 
+  it('runs only the workers with --role workers: no API, and the subscription groups exist on the store', async () => {
+    const store = await startTestEventStore();
+    const port = await freePort();
+    const workers = spawn(process.execPath, [bin, 'serve', '--role', 'workers'], {
+      env: { ...process.env, PORT: String(port), ESDB_CONNECTION_STRING: store.connectionString, API_KEYS: '', DATA_DIR: dataDir, LOG_LEVEL: 'warn', ROLE: 'api' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let output = '';
+      workers.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const deadline = Date.now() + 20_000;
+      let groups: string[] = [];
+      while (Date.now() < deadline) {
+        groups = (await store.client.listAllPersistentSubscriptions().catch(() => [])).map((info) => info.groupName);
+        if (output.includes('running workers') && groups.length > 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(output).toContain('running workers');
+      expect(groups.length).toBeGreaterThan(0);
+      // A workers-only process serves /metrics, not the API.
+      expect((await fetch(`http://127.0.0.1:${port}/orders`)).status).toBe(404);
+      expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(200);
+    } finally {
+      workers.kill('SIGKILL');
+      await store.close();
+    }
+  });
+
+  it('refuses an unknown --role with one clear line and exit code 2', () => {
+    const result = spawnSync(process.execPath, [bin, 'serve', '--role', 'cashier'], { env: { ...process.env, DATA_DIR: dataDir }, encoding: 'utf8', timeout: 20_000 });
+    expect(result.status).toBe(2);
+    expect(result.stderr.trim()).toBe("orders: invalid configuration: ROLE must be one of api, workers, all (got 'cashier')");
+  });
+
   it('refuses a bad setting with one clear line and exit code 2', () => {
     const result = spawnSync(process.execPath, [bin, 'serve'], { env: { ...process.env, PORT: 'eighty', DATA_DIR: dataDir }, encoding: 'utf8', timeout: 20_000 });
     expect(result.status).toBe(2);
