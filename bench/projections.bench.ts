@@ -22,8 +22,6 @@ import { EventStoreDBClient, FORWARDS, START, jsonEvent, type JSONType } from '@
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { build } from '../src/api/app.js';
-import { requireApiKey } from '../src/api/plugins/authentication.js';
-import { queriesRoutes } from '../src/api/queries-plugin.js';
 import { startEmbeddedEventStore } from '../src/eventstore/embedded-store-thread.js';
 import { orderStreamName, toNewEvents, decide, type OrderCommand, type OrderState } from '../src/orders/index.js';
 import { evolve, initialOrderState } from '../src/orders/order-decider.js';
@@ -75,13 +73,7 @@ async function freshness(where: 'in-process' | 'child'): Promise<void> {
   const client = EventStoreDBClient.connectionString(server.connectionString);
   const readModels = openReadModelStore({ file: join(dir, 'readmodels.db') });
   const apiKeys = new Map([[API_KEY, TENANT]]);
-  const app = await build({ client, apiKeys, readModels } as Parameters<typeof build>[0]);
-  if (!app.hasRoute({ method: 'GET', url: '/customers/:customerId/orders' })) {
-    await app.register(async (scope) => {
-      requireApiKey(scope, apiKeys);
-      await queriesRoutes(scope, { readModels });
-    });
-  }
+  const app = await build({ client, apiKeys, readModels });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const port = (app.server.address() as { port: number }).port;
   const runner = await startSubscriptionRunner({

@@ -9,6 +9,7 @@ import { startEmbeddedEventStore, type EmbeddedEventStore } from './eventstore/e
 import { createLogger, type Logger } from './observability/logger.js';
 import { registry } from './observability/metrics.js';
 import { startWorkers } from './workers.js';
+import { openReadModelStore, readModelFileIn } from './readmodels/read-model-store.js';
 
 export interface RunningService {
   /** Base URL of the API; undefined when ROLE=workers. */
@@ -49,6 +50,9 @@ export async function startService(config: Config, logger: Logger = createLogger
     let app: FastifyInstance | undefined;
     let url: string | undefined;
     if (runsApi) {
+      // The query routes read the models the workers (here or in other processes) write.
+      const readModels = openReadModelStore({ file: readModelFileIn(config.dataDir) });
+      closers.push(async () => readModels.close());
       app = await build({
         client,
         apiKeys: config.apiKeys,
@@ -57,6 +61,7 @@ export async function startService(config: Config, logger: Logger = createLogger
         cache: new OrderStateCache(),
         rateLimitPerMinute: config.rateLimitPerMinute,
         overload: config.overload,
+        readModels,
       });
       closers.push(() => app!.close());
       await app.listen({ port: config.port, host: config.host });

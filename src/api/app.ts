@@ -14,6 +14,8 @@ import { registerOpenApi } from './plugins/openapi.js';
 import { healthRoutes } from './routes/health.js';
 import { ordersRoutes } from './routes/orders.js';
 import { paymentsRoutes } from './routes/payments.js';
+import { queriesRoutes } from './queries-plugin.js';
+import type { ReadModelStore } from '../readmodels/read-model-store.js';
 
 export interface AppDeps {
   client: EventStoreDBClient;
@@ -28,6 +30,8 @@ export interface AppDeps {
   bodyLimitBytes?: number;
   /** Keeps recently written orders in memory to skip a read on the next command. */
   cache?: OrderStateCache;
+  /** The read models the workers maintain; when given, the query routes are served. */
+  readModels?: ReadModelStore;
 }
 
 export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
@@ -65,6 +69,7 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
     requireApiKey(scope, deps.apiKeys);
     await ordersRoutes(scope, commandDeps);
     await paymentsRoutes(scope, commandDeps);
+    if (deps.readModels) await queriesRoutes(scope, { readModels: deps.readModels });
   });
   return app;
 }

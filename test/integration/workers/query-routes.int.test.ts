@@ -4,8 +4,6 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { build } from '../../../src/api/app.js';
-import { requireApiKey } from '../../../src/api/plugins/authentication.js';
-import { queriesRoutes } from '../../../src/api/queries-plugin.js';
 import { openReadModelStore, type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
 import { startWorkers, type RunningWorkers } from '../../../src/workers.js';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
@@ -25,13 +23,7 @@ describe('the query routes, answered from the read models', () => {
       [TENANT_A.key, TENANT_A.tenantId],
       [TENANT_B.key, TENANT_B.tenantId],
     ]);
-    app = await build({ client: store.client, apiKeys, readModels } as Parameters<typeof build>[0]);
-    if (!app.hasRoute({ method: 'GET', url: '/customers/:customerId/orders' })) {
-      await app.register(async (scope) => {
-        requireApiKey(scope, apiKeys);
-        await queriesRoutes(scope, { readModels });
-      });
-    }
+    app = await build({ client: store.client, apiKeys, readModels });
     await app.ready();
     workers = await startWorkers({ client: store.client, logger: pino({ level: 'silent' }), registry: new Registry(), store: readModels, env: {} });
   });
