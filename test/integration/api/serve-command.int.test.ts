@@ -1,11 +1,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startTestEventStore } from '../../helpers/event-store.js';
 import { newOrderBody, storedTypes } from './support.js';
+import { freePort } from '../../helpers/free-port.js';
 
 const bin = join(import.meta.dirname, '../../../bin/orders.js');
 const dataDir = mkdtempSync(join(tmpdir(), 'order-store-serve-'));
@@ -16,16 +16,6 @@ afterAll(() => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 describe('orders serve', () => {
   it('boots the API on the embedded store, prints a development key that works, and stops on SIGTERM', async () => {

@@ -1,26 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
 import { eventually } from './order-writer.js';
+import { freePort } from '../../helpers/free-port.js';
 
 const bin = join(import.meta.dirname, '../../../bin/orders.js');
 const API_KEY = 'roles-test-key-0123456789';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 describe('orders serve --role', () => {
   let store: TestEventStore;
