@@ -50,13 +50,21 @@ export class MessageQueue {
     return message;
   }
 
-  /** Keeps only the messages `keep` says yes to; for strategies that skip messages. */
-  retain(keep: (message: Message) => boolean): void {
-    const kept: Message[] = [];
-    for (let i = this.head; i < this.items.length; i++) {
+  /**
+   * Keeps only the messages `keep` says yes to; for strategies that skip messages. Once `stop`
+   * says so the rest is kept unseen; the array is copied only from the first message dropped
+   * (a dispatch to full consumers drops none, and runs on every batch of acks).
+   */
+  retain(keep: (message: Message) => boolean, stop: () => boolean = () => false): void {
+    let kept: Message[] | undefined;
+    let i = this.head;
+    for (; i < this.items.length && !stop(); i++) {
       const message = this.items[i]!;
-      if (keep(message)) kept.push(message);
+      if (keep(message)) kept?.push(message);
+      else kept ??= this.items.slice(this.head, i) as Message[];
     }
+    if (!kept) return;
+    for (; i < this.items.length; i++) kept.push(this.items[i]!);
     this.items = kept;
     this.head = 0;
   }

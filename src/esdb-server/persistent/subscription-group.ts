@@ -319,7 +319,6 @@ export class SubscriptionGroup {
     }
     let full = false;
     queue.retain((message) => {
-      if (full) return true;
       const choice = this.strategy.pick(message.event, this.consumers);
       if (choice === 'full') {
         full = true;
@@ -329,7 +328,7 @@ export class SubscriptionGroup {
       this.send(message, choice);
       sent++;
       return false;
-    });
+    }, () => full);
     return { sent, full };
   }
 
