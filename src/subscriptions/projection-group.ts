@@ -5,6 +5,7 @@
 import type { RecordedEvent } from '@eventstore/db-client';
 import { isOrderEventType } from '../orders/events.js';
 import { applyInTransaction, applyToProjection, type ProjectionOutcome } from '../readmodels/apply-projection.js';
+import type { EnvelopeParser } from '../readmodels/envelope-cache.js';
 import { locationOf, toEventEnvelope, type EventEnvelope } from '../readmodels/event-envelope.js';
 import type { ProjectionDefinition } from '../readmodels/projection.js';
 import type { ReadModelStore } from '../readmodels/read-model-store.js';
@@ -18,6 +19,8 @@ export interface ProjectionGroupDefaults {
   groupPrefix?: string;
   /** Most events applied in one transaction. */
   maxBatch?: number;
+  /** Shared by the groups of one runner, so each event is parsed once for all projections. */
+  envelopes?: EnvelopeParser;
 }
 
 type Result = { ok: true; outcome: ProjectionOutcome } | { ok: false; error: unknown };
@@ -29,12 +32,12 @@ interface Pending {
 }
 
 /** Collects the events of one turn of the event loop and applies them in one transaction. */
-export function projectionBatcher(store: ReadModelStore, projection: ProjectionDefinition, maxBatch = 500) {
+export function projectionBatcher(store: ReadModelStore, projection: ProjectionDefinition, maxBatch = 500, parse: EnvelopeParser = toEventEnvelope) {
   let queue: Pending[] = [];
   let scheduled = false;
   const envelopeOf = (recorded: RecordedEvent): EventEnvelope | undefined =>
     // Parsed only when the projection reads it: the others just take their revision.
-    isOrderEventType(recorded.type) && projection.handles.includes(recorded.type) ? toEventEnvelope(recorded) : undefined;
+    isOrderEventType(recorded.type) && projection.handles.includes(recorded.type) ? parse(recorded) : undefined;
   const flush = () => {
     scheduled = false;
     const batch = queue;
@@ -80,7 +83,7 @@ export function projectionBatcher(store: ReadModelStore, projection: ProjectionD
 }
 
 export function projectionGroupSpec(projection: ProjectionDefinition, store: ReadModelStore, defaults: ProjectionGroupDefaults): GroupSpec {
-  const apply = projectionBatcher(store, projection, defaults.maxBatch);
+  const apply = projectionBatcher(store, projection, defaults.maxBatch, defaults.envelopes);
   return {
     group: groupName('projection', projection.name, defaults.groupPrefix),
     label: projection.name,

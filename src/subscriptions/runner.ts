@@ -8,6 +8,7 @@ import type { ReadModelStore } from '../readmodels/read-model-store.js';
 import { GroupConsumer } from './group-consumer.js';
 import { handlerGroupSpec } from './handler-group.js';
 import type { HandlerDefinition } from './handler.js';
+import { cachedEnvelopes } from '../readmodels/envelope-cache.js';
 import { projectionGroupSpec } from './projection-group.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy.js';
 
@@ -61,6 +62,7 @@ export async function startSubscriptionRunner(deps: SubscriptionRunnerDeps): Pro
   for (const handler of deps.handlers) if (handler.schema) store.migrate(handler.schema);
 
   const retry = options.retry;
+  const envelopes = cachedEnvelopes();
   const specs = [
     ...deps.handlers.map((handler) =>
       handlerGroupSpec(handler, { client, store }, {
@@ -75,6 +77,7 @@ export async function startSubscriptionRunner(deps: SubscriptionRunnerDeps): Pro
         maxInFlight: options.projectionMaxInFlight,
         retry,
         groupPrefix: options.groupPrefix,
+        envelopes,
       }),
     ),
   ];
