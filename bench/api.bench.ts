@@ -14,11 +14,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EventStoreDBClient, jsonEvent, NO_STREAM, type AppendExpectedRevision, type AppendResult } from '@eventstore/db-client';
+import { percentile, postJson } from './http-load.js';
 import { reportFigure } from './report.js';
 import { freePort } from '../test/helpers/free-port.js';
 
@@ -46,34 +47,8 @@ if (process.argv[2] === '--bare-server') {
 
 // ---- load -------------------------------------------------------------------------------
 
-interface Reply {
-  status: number;
-  body: string;
-}
-
-function post(agent: Agent, port: number, path: string, body: unknown): Promise<Reply> {
-  const payload = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        agent,
-        host: '127.0.0.1',
-        port,
-        path,
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), authorization: `Bearer ${API_KEY}` },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
+function post(agent: Agent, port: number, path: string, body: unknown) {
+  return postJson(agent, port, path, body, API_KEY);
 }
 
 /** The four commands of one order's life, in order; each must answer `expect`. */
@@ -152,9 +127,6 @@ function storeAppends(client: EventStoreDBClient) {
   };
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
 
 function summarize(result: RunResult) {
   const sorted = [...result.latenciesMs].sort((a, b) => a - b);

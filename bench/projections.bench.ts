@@ -14,7 +14,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +29,7 @@ import { openReadModelStore } from '../src/readmodels/read-model-store.js';
 import { startSubscriptionRunner } from '../src/subscriptions/runner.js';
 import { workerMetrics } from '../src/observability/worker-metrics.js';
 import { projections } from '../projections/index.js';
+import { percentile, postJson } from './http-load.js';
 import { reportFigure } from './report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -40,31 +41,9 @@ const API_KEY = 'bench-key-projections-0123456789';
 const TENANT = 'bench';
 const silent = pino({ level: 'silent' });
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
-function post(agent: Agent, port: number, path: string, body: unknown): Promise<number> {
-  const payload = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        agent,
-        host: '127.0.0.1',
-        port,
-        path,
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), authorization: `Bearer ${API_KEY}` },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
+async function post(agent: Agent, port: number, path: string, body: unknown): Promise<number> {
+  return (await postJson(agent, port, path, body, API_KEY)).status;
 }
 
 async function freshness(where: 'in-process' | 'child'): Promise<void> {
