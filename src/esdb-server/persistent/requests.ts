@@ -50,17 +50,10 @@ export function definitionFromCreate(request: CreateReq): GroupDefinition {
       const all = options.getAll()!;
       return { source: { kind: 'all', filter: filterOf(all) }, group, startFrom: allStartOf(all), settings: settingsOf(settings) };
     }
-    case Case.STREAM: {
-      const stream = options.getStream()!;
-      return { source: streamSource(stream.getStreamIdentifier()), group, startFrom: streamStartOf(stream, settings), settings: settingsOf(settings) };
-    }
+    case Case.STREAM:
+      return streamDefinition(group, settings, options.getStream()!);
     default:
-      return {
-        source: streamSource(options.getStreamIdentifier()),
-        group,
-        startFrom: deprecatedRevision(settings.getRevision()),
-        settings: settingsOf(settings),
-      };
+      return streamDefinition(group, settings, undefined, options.getStreamIdentifier());
   }
 }
 
@@ -76,18 +69,29 @@ export function definitionFromUpdate(request: UpdateReq): GroupDefinition {
       // An update cannot change the filter; the service keeps the existing one.
       return { source: { kind: 'all' }, group, startFrom: allStartOf(options.getAll()!), settings: settingsOf(settings) };
     }
-    case Case.STREAM: {
-      const stream = options.getStream()!;
-      return { source: streamSource(stream.getStreamIdentifier()), group, startFrom: streamStartOf(stream, settings), settings: settingsOf(settings) };
-    }
+    case Case.STREAM:
+      return streamDefinition(group, settings, options.getStream()!);
     default:
-      return {
-        source: streamSource(options.getStreamIdentifier()),
-        group,
-        startFrom: deprecatedRevision(settings.getRevision()),
-        settings: settingsOf(settings),
-      };
+      return streamDefinition(group, settings, undefined, options.getStreamIdentifier());
   }
+}
+
+/**
+ * A group on one stream, from Create or Update: the stream option, or (older clients, and the
+ * 6.x client still) the deprecated `Options.stream_identifier` with `Settings.revision`.
+ */
+function streamDefinition(
+  group: string,
+  settings: CreateSettings | UpdateSettings,
+  stream: (RevisionOptions & { getStreamIdentifier(): StreamIdentifier | undefined }) | undefined,
+  deprecatedIdentifier?: StreamIdentifier,
+): GroupDefinition {
+  return {
+    source: streamSource(stream ? stream.getStreamIdentifier() : deprecatedIdentifier),
+    group,
+    startFrom: stream ? streamStartOf(stream, settings) : deprecatedRevision(settings.getRevision()),
+    settings: settingsOf(settings),
+  };
 }
 
 /** The stream-or-$all oneof of Delete, GetInfo, Read and ReplayParked. */
