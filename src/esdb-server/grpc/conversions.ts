@@ -65,20 +65,36 @@ export function toUuidMessage(id: string, format: UuidFormat): InstanceType<type
 
 type RecordedEventMessage = InstanceType<typeof streamsPb.ReadResp.ReadEvent.RecordedEvent>;
 
-export function toRecordedEventMessage(event: RecordedEvent, uuidFormat: UuidFormat): RecordedEventMessage {
-  const message = new streamsPb.ReadResp.ReadEvent.RecordedEvent()
-    .setId(toUuidMessage(event.id, uuidFormat))
-    .setStreamIdentifier(streamIdentifier(event.stream))
-    .setStreamRevision(String(event.revision))
-    .setCommitPosition(String(event.position))
-    .setPreparePosition(String(event.position))
-    .setData(event.data)
-    .setCustomMetadata(event.metadata);
+/** The setters the Streams and the PersistentSubscriptions RecordedEvent messages both have. */
+interface RecordedEventFields {
+  setId(value: InstanceType<typeof sharedPb.UUID>): unknown;
+  setStreamIdentifier(value: InstanceType<typeof sharedPb.StreamIdentifier>): unknown;
+  setStreamRevision(value: string): unknown;
+  setCommitPosition(value: string): unknown;
+  setPreparePosition(value: string): unknown;
+  setData(value: Uint8Array): unknown;
+  setCustomMetadata(value: Uint8Array): unknown;
+  getMetadataMap(): { set(key: string, value: string): unknown };
+}
+
+/** Fills either service's RecordedEvent message from a stored event. */
+export function fillRecordedEvent<T extends RecordedEventFields>(message: T, event: RecordedEvent, uuidFormat: UuidFormat): T {
+  message.setId(toUuidMessage(event.id, uuidFormat));
+  message.setStreamIdentifier(streamIdentifier(event.stream));
+  message.setStreamRevision(String(event.revision));
+  message.setCommitPosition(String(event.position));
+  message.setPreparePosition(String(event.position));
+  message.setData(event.data);
+  message.setCustomMetadata(event.metadata);
   const map = message.getMetadataMap();
   map.set('type', event.type);
   map.set('content-type', event.contentType);
   map.set('created', event.created.toString());
   return message;
+}
+
+export function toRecordedEventMessage(event: RecordedEvent, uuidFormat: UuidFormat): RecordedEventMessage {
+  return fillRecordedEvent(new streamsPb.ReadResp.ReadEvent.RecordedEvent(), event, uuidFormat);
 }
 
 export function toReadEvent(resolved: ResolvedEvent, uuidFormat: UuidFormat): InstanceType<typeof streamsPb.ReadResp.ReadEvent> {

@@ -1,6 +1,6 @@
 // Persistent-subscription protocol messages built from the client's own generated classes.
 import type { RecordedEvent, ResolvedEvent } from '../log/types.js';
-import { streamIdentifier, toUuidMessage, type UuidFormat } from '../grpc/conversions.js';
+import { fillRecordedEvent, type UuidFormat } from '../grpc/conversions.js';
 import { encodeEventResponse } from '../grpc/read-event-encoding.js';
 import { sharedPb } from '../grpc/protocol.js';
 import { persistentPb } from './requests.js';
@@ -11,19 +11,7 @@ type ReadResp = InstanceType<typeof persistentPb.ReadResp>;
 type SubscriptionInfo = InstanceType<typeof persistentPb.SubscriptionInfo>;
 
 function recordedEvent(event: RecordedEvent, uuidFormat: UuidFormat): InstanceType<typeof persistentPb.ReadResp.ReadEvent.RecordedEvent> {
-  const message = new persistentPb.ReadResp.ReadEvent.RecordedEvent()
-    .setId(toUuidMessage(event.id, uuidFormat))
-    .setStreamIdentifier(streamIdentifier(event.stream))
-    .setStreamRevision(String(event.revision))
-    .setCommitPosition(String(event.position))
-    .setPreparePosition(String(event.position))
-    .setData(event.data)
-    .setCustomMetadata(event.metadata);
-  const map = message.getMetadataMap();
-  map.set('type', event.type);
-  map.set('content-type', event.contentType);
-  map.set('created', event.created.toString());
-  return message;
+  return fillRecordedEvent(new persistentPb.ReadResp.ReadEvent.RecordedEvent(), event, uuidFormat);
 }
 
 /**
