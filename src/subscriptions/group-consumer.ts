@@ -7,6 +7,7 @@ import {
   type EventStoreDBClient,
   type PersistentSubscriptionToAll,
   type PersistentSubscriptionToAllResolvedEvent,
+  type Position,
 } from '@eventstore/db-client';
 import type { Logger } from 'pino';
 import { OutOfOrderEventError } from '../readmodels/apply-projection.js';
@@ -32,6 +33,8 @@ export interface GroupSpec {
   /** The `handler` label of metrics and logs. */
   label: string;
   filter: GroupFilter;
+  /** Where the group starts when this consumer creates it (default: the start of $all). */
+  startFrom?: Position;
   maxInFlight: number;
   /** 0: no timeout (synchronous work). */
   timeoutMs: number;
@@ -89,7 +92,7 @@ export class GroupConsumer {
 
   /** Creates the group if needed and joins it; resolves once the server confirmed (or 5 s passed). */
   async start(): Promise<void> {
-    await ensureGroup(this.#deps.client, this.#spec.group, this.#spec.filter, this.#deps.server);
+    await ensureGroup(this.#deps.client, this.#spec.group, this.#spec.filter, this.#deps.server, this.#spec.startFrom);
     const joined = new Promise<void>((resolve) => {
       this.#onJoined = resolve;
       setTimeout(resolve, JOIN_WAIT_MS).unref();

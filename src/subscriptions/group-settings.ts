@@ -14,6 +14,7 @@ import {
   streamNameFilter,
   type EventStoreDBClient,
   type Filter,
+  type Position,
 } from '@eventstore/db-client';
 import { ORDER_STREAM_CATEGORY } from '../orders/stream-names.js';
 
@@ -47,18 +48,22 @@ export interface GroupServerSettings {
   maxRetryCount: number;
 }
 
-/** Creates the group from the start of $all unless it exists (competing workers race to create it). */
+/**
+ * Creates the group unless it exists (competing workers race to create it), from the start of
+ * $all or from `startFrom` (the event there is delivered again: the revision guards skip it).
+ */
 export async function ensureGroup(
   client: EventStoreDBClient,
   group: string,
   filter: GroupFilter,
   settings: GroupServerSettings,
+  startFrom: Position | undefined = undefined,
 ): Promise<void> {
   try {
     await client.createPersistentSubscriptionToAll(
       group,
       persistentSubscriptionToAllSettingsFromDefaults({
-        startFrom: START,
+        startFrom: startFrom ?? START,
         messageTimeout: settings.messageTimeoutMs,
         maxRetryCount: settings.maxRetryCount,
         checkPointAfter: 1_000,

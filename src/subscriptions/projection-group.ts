@@ -31,17 +31,31 @@ interface Pending {
   reject(error: unknown): void;
 }
 
-/** Collects the events of one turn of the event loop and applies them in one transaction. */
+/** A batch this large means events are arriving faster than one turn of the loop drains them. */
+const BUSY_BATCH = 16;
+/** While busy, how long a batch waits for more events (fewer, larger commits when catching up). */
+const BUSY_WAIT_MS = 10;
+
+/**
+ * Collects arriving events and applies them in one transaction: at the end of the current turn
+ * of the event loop when events trickle in (live), or up to BUSY_WAIT_MS later when the last
+ * batch was large (catching up), so commits and acks cover more events each.
+ */
 export function projectionBatcher(store: ReadModelStore, projection: ProjectionDefinition, maxBatch = 500, parse: EnvelopeParser = toEventEnvelope) {
   let queue: Pending[] = [];
   let scheduled = false;
+  let timer: NodeJS.Timeout | undefined;
+  let lastBatchSize = 0;
   const envelopeOf = (recorded: RecordedEvent): EventEnvelope | undefined =>
     // Parsed only when the projection reads it: the others just take their revision.
     isOrderEventType(recorded.type) && projection.handles.includes(recorded.type) ? parse(recorded) : undefined;
   const flush = () => {
     scheduled = false;
+    clearTimeout(timer);
+    timer = undefined;
     const batch = queue;
     queue = [];
+    lastBatchSize = batch.length;
     let results: Result[];
     try {
       // Fast path: the whole batch in one transaction with no savepoints.
@@ -77,7 +91,8 @@ export function projectionBatcher(store: ReadModelStore, projection: ProjectionD
       if (queue.length >= maxBatch) flush();
       else if (!scheduled) {
         scheduled = true;
-        setImmediate(flush);
+        if (lastBatchSize >= BUSY_BATCH) timer = setTimeout(flush, BUSY_WAIT_MS);
+        else setImmediate(flush);
       }
     });
 }

@@ -1,6 +1,6 @@
 // The subscription runner: one persistent subscription group per handler and per projection,
 // each with its own consumer, so one group's failures or slowness never hold up another.
-import type { EventStoreDBClient } from '@eventstore/db-client';
+import { PersistentSubscriptionDoesNotExistError, type EventStoreDBClient } from '@eventstore/db-client';
 import type { Logger } from 'pino';
 import type { WorkerMetrics } from '../observability/worker-metrics.js';
 import type { ProjectionDefinition } from '../readmodels/projection.js';
@@ -9,7 +9,9 @@ import { GroupConsumer } from './group-consumer.js';
 import { handlerGroupSpec } from './handler-group.js';
 import type { HandlerDefinition } from './handler.js';
 import { cachedEnvelopes } from '../readmodels/envelope-cache.js';
+import { bootstrapProjections, type BootstrapResult } from './projection-bootstrap.js';
 import { projectionGroupSpec } from './projection-group.js';
+import { groupName } from './group-settings.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy.js';
 
 export interface RunnerOptions {
@@ -22,6 +24,12 @@ export interface RunnerOptions {
   /** Server-side redelivery of unacked events; keep above timeout + retry.maxDelayMs. */
   messageTimeoutMs: number;
   statsIntervalMs: number;
+  /**
+   * How a projection without a subscription group catches up on the stored history: `read`
+   * (one read of $all for all of them, then their groups start where it ended) or `group`
+   * (its group starts at the beginning of $all and delivers everything).
+   */
+  projectionBootstrap: 'read' | 'group';
 }
 
 export const DEFAULT_RUNNER_OPTIONS: RunnerOptions = {
@@ -32,6 +40,7 @@ export const DEFAULT_RUNNER_OPTIONS: RunnerOptions = {
   retry: DEFAULT_RETRY_POLICY,
   messageTimeoutMs: 30_000,
   statsIntervalMs: 5_000,
+  projectionBootstrap: 'read',
 };
 
 export interface SubscriptionRunnerDeps {
@@ -53,6 +62,8 @@ export interface SubscriptionRunner {
   stop(): Promise<void>;
   /** Leaves every group without acking what is in flight (a crash, for tests of failover). */
   abandon(): Promise<void>;
+  /** Set when projections without a group caught up by reading $all at start. */
+  readonly bootstrap: (BootstrapResult & { projections: string[] }) | undefined;
 }
 
 export async function startSubscriptionRunner(deps: SubscriptionRunnerDeps): Promise<SubscriptionRunner> {
@@ -60,6 +71,16 @@ export async function startSubscriptionRunner(deps: SubscriptionRunnerDeps): Pro
   const { client, store, logger, metrics } = deps;
   for (const projection of deps.projections) store.migrate(projection.schema);
   for (const handler of deps.handlers) if (handler.schema) store.migrate(handler.schema);
+
+  // Before any consumer starts: the catch-up read keeps a transaction open on the store.
+  let bootstrap: SubscriptionRunner['bootstrap'];
+  if (options.projectionBootstrap === 'read') {
+    const missing = await projectionsWithoutGroup(client, deps.projections, options.groupPrefix);
+    if (missing.length > 0) {
+      const result = await bootstrapProjections(missing, { client, store, logger, metrics });
+      bootstrap = { ...result, projections: missing.map((projection) => projection.name) };
+    }
+  }
 
   const retry = options.retry;
   const envelopes = cachedEnvelopes();
@@ -72,14 +93,15 @@ export async function startSubscriptionRunner(deps: SubscriptionRunnerDeps): Pro
         groupPrefix: options.groupPrefix,
       }),
     ),
-    ...deps.projections.map((projection) =>
-      projectionGroupSpec(projection, store, {
+    ...deps.projections.map((projection) => ({
+      ...projectionGroupSpec(projection, store, {
         maxInFlight: options.projectionMaxInFlight,
         retry,
         groupPrefix: options.groupPrefix,
         envelopes,
       }),
-    ),
+      ...(bootstrap?.position && bootstrap.projections.includes(projection.name) ? { startFrom: bootstrap.position } : {}),
+    })),
   ];
   const server = { messageTimeoutMs: options.messageTimeoutMs, maxRetryCount: Math.max(1_000, retry.outOfOrderMaxRetries * 2) };
   const consumers = specs.map((spec) => new GroupConsumer(spec, { client, logger, metrics, server, statsIntervalMs: options.statsIntervalMs }));
@@ -92,6 +114,7 @@ export async function startSubscriptionRunner(deps: SubscriptionRunnerDeps): Pro
   logger.info({ groups: consumers.map((consumer) => consumer.group) }, 'subscription groups started');
   return {
     consumers,
+    bootstrap,
     consumer: (group) => consumers.find((consumer) => consumer.group === group),
     refreshStats: async () => {
       await Promise.all(consumers.map((consumer) => consumer.refreshStats()));
@@ -103,4 +126,17 @@ export async function startSubscriptionRunner(deps: SubscriptionRunnerDeps): Pro
       await Promise.all(consumers.map((consumer) => consumer.abandon()));
     },
   };
+}
+
+async function projectionsWithoutGroup(client: EventStoreDBClient, projections: readonly ProjectionDefinition[], prefix: string): Promise<ProjectionDefinition[]> {
+  const missing: ProjectionDefinition[] = [];
+  for (const projection of projections) {
+    try {
+      await client.getPersistentSubscriptionToAllInfo(groupName('projection', projection.name, prefix));
+    } catch (error) {
+      if (!(error instanceof PersistentSubscriptionDoesNotExistError)) throw error;
+      missing.push(projection);
+    }
+  }
+  return missing;
 }

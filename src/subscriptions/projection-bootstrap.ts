@@ -1,0 +1,159 @@
+// A projection whose subscription group does not exist yet (its first deployment, or a new
+// projection over an existing history) starts with a one-time catch-up by reading: the runner
+// reads $all once for all such projections (the client's readAll takes no server-side filter:
+// events of other streams are skipped here), applies every order event to each
+// of them in large transactions (behind the same per-order revision guard as live processing),
+// then creates their groups at the position the read ended. From there the groups deliver, as
+// for any projection.
+//
+// Catching up through the groups themselves would have the client decode every stored event once
+// per group and the server track and checkpoint every one of them: about half the speed. Groups
+// that already exist (a worker restarting after downtime) are never bypassed: their checkpoints,
+// retries and parked events stay the server's.
+//
+// Anything unusual ends the read early rather than being decided here: an event that does not
+// parse or that a projection refuses rolls back the open batch, and the groups start at the last
+// committed event, so the failure goes through the groups' retry-then-park like any other.
+import { FORWARDS, START, type EventStoreDBClient, type Position, type RecordedEvent } from '@eventstore/db-client';
+import type { Logger } from 'pino';
+import { isOrderEventType } from '../orders/events.js';
+import { ORDER_STREAM_CATEGORY } from '../orders/stream-names.js';
+import type { WorkerMetrics } from '../observability/worker-metrics.js';
+import { applyInTransaction, type ProjectionOutcome } from '../readmodels/apply-projection.js';
+import { locationOf, toEventEnvelope, type EventEnvelope } from '../readmodels/event-envelope.js';
+import type { ProjectionDefinition } from '../readmodels/projection.js';
+import type { ReadModelStore } from '../readmodels/read-model-store.js';
+import { errorMessage } from './errors.js';
+
+export interface BootstrapDeps {
+  client: EventStoreDBClient;
+  store: ReadModelStore;
+  logger: Logger;
+  metrics: WorkerMetrics;
+  /** Events per commit. */
+  batchSize?: number;
+  /** Interval of the progress log line. */
+  progressEveryMs?: number;
+}
+
+export interface BootstrapResult {
+  /** Order events applied to every projection and committed. */
+  events: number;
+  /** Position of the last committed event: where the groups start (undefined: nothing read). */
+  position: Position | undefined;
+  /** Set when the read ended before the end of $all; the groups take over from `position`. */
+  stoppedAt?: { eventId: string; streamId: string; revision: number; reason: string };
+}
+
+const DEFAULT_BATCH = 1_000;
+const ORDER_STREAM_PREFIX = `${ORDER_STREAM_CATEGORY}-`;
+
+class StopRead extends Error {
+  constructor(
+    readonly event: RecordedEvent,
+    readonly reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+/**
+ * Reads $all from the start and applies each event of an order stream
+ * to every projection given. Runs on the store connection alone: call it before any consumer of
+ * the same store starts, since it keeps a transaction open across reads.
+ */
+export async function bootstrapProjections(projections: readonly ProjectionDefinition[], deps: BootstrapDeps): Promise<BootstrapResult> {
+  const { client, store, metrics } = deps;
+  const logger = deps.logger.child({ projections: projections.map((projection) => projection.name) });
+  const batchSize = deps.batchSize ?? DEFAULT_BATCH;
+  const progressEveryMs = deps.progressEveryMs ?? 5_000;
+  const started = performance.now();
+  let lastProgress = started;
+  let committed = 0;
+  let committedPosition: Position | undefined;
+  let pending = 0;
+  let pendingPosition: Position | undefined;
+  // Outcome counts of the open batch, reported to the metrics when it commits.
+  let counts = new Map<string, { labels: { handler: string; event_type: string; outcome: string }; n: number }>();
+  const count = (projection: string, eventType: string, outcome: ProjectionOutcome | 'handled') => {
+    const key = `${projection}\u0000${eventType}\u0000${outcome}`;
+    const entry = counts.get(key);
+    if (entry) entry.n++;
+    else counts.set(key, { labels: { handler: projection, event_type: eventType, outcome }, n: 1 });
+  };
+  const commit = () => {
+    store.exec('COMMIT');
+    committed += pending;
+    committedPosition = pendingPosition ?? committedPosition;
+    pending = 0;
+    for (const { labels, n } of counts.values()) metrics.eventsProcessed.inc(labels, n);
+    counts = new Map();
+  };
+
+  logger.info('no subscription group yet: catching up by reading $all once for all of them');
+  store.exec('BEGIN');
+  let stoppedAt: BootstrapResult['stoppedAt'];
+  try {
+    const read = client.readAll({
+      direction: FORWARDS,
+      fromPosition: START,
+      resolveLinkTos: false,
+      maxCount: Number.MAX_SAFE_INTEGER,
+    });
+    for await (const resolved of read) {
+      const event = resolved.event;
+      if (!event?.position || !event.streamId.startsWith(ORDER_STREAM_PREFIX)) continue;
+      applyToAll(projections, store, event, count);
+      pending++;
+      pendingPosition = event.position;
+      if (pending >= batchSize) {
+        commit();
+        store.exec('BEGIN');
+        const now = performance.now();
+        if (now - lastProgress >= progressEveryMs) {
+          lastProgress = now;
+          logger.info({ events: committed, position: committedPosition?.commit.toString(), eventsPerSecond: Math.round(committed / ((now - started) / 1000)) }, 'catching up');
+        }
+      }
+    }
+    commit();
+  } catch (error) {
+    try {
+      store.exec('ROLLBACK');
+    } catch {
+      // Nothing open (the failed statement was the COMMIT, and SQLite already rolled back).
+    }
+    if (!(error instanceof StopRead)) throw error;
+    stoppedAt = { eventId: error.event.id, streamId: error.event.streamId, revision: Number(error.event.revision), reason: error.reason };
+    logger.warn({ ...stoppedAt, events: committed }, 'catch-up by reading stopped early: the subscription groups take over from the last committed event');
+  }
+  const seconds = (performance.now() - started) / 1000;
+  logger.info({ events: committed, seconds: Math.round(seconds * 10) / 10, position: committedPosition?.commit.toString() }, 'caught up by reading; starting the groups there');
+  return { events: committed, position: committedPosition, ...(stoppedAt ? { stoppedAt } : {}) };
+}
+
+function applyToAll(
+  projections: readonly ProjectionDefinition[],
+  store: ReadModelStore,
+  event: RecordedEvent,
+  count: (projection: string, eventType: string, outcome: ProjectionOutcome | 'handled') => void,
+): void {
+  let envelope: EventEnvelope | undefined;
+  if (isOrderEventType(event.type) && projections.some((projection) => projection.handles.includes(event.type as EventEnvelope['type']))) {
+    try {
+      envelope = toEventEnvelope(event);
+    } catch (error) {
+      throw new StopRead(event, `invalid ${event.type} event: ${errorMessage(error)}`);
+    }
+  }
+  const location = locationOf(event);
+  for (const projection of projections) {
+    let outcome: ProjectionOutcome;
+    try {
+      outcome = applyInTransaction(store, projection, location, envelope);
+    } catch (error) {
+      throw new StopRead(event, `${projection.name} refused it: ${errorMessage(error)}`);
+    }
+    count(projection.name, event.type, outcome === 'applied' ? 'handled' : outcome);
+  }
+}
