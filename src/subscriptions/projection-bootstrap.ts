@@ -22,7 +22,7 @@ import type { WorkerMetrics } from '../observability/worker-metrics.js';
 import { applyInTransaction, type ProjectionOutcome } from '../readmodels/apply-projection.js';
 import { locationOf, toEventEnvelope, type EventEnvelope } from '../readmodels/event-envelope.js';
 import type { ProjectionDefinition } from '../readmodels/projection.js';
-import type { ReadModelStore } from '../readmodels/read-model-store.js';
+import type { ReadModelStore, ReadModelTx } from '../readmodels/read-model-store.js';
 import { errorMessage } from './errors.js';
 
 export interface BootstrapDeps {
@@ -58,9 +58,9 @@ class StopRead extends Error {
 }
 
 /**
- * Reads $all from the start and applies each event of an order stream
- * to every projection given. Runs on the store connection alone: call it before any consumer of
- * the same store starts, since it keeps a transaction open across reads.
+ * Reads $all from the start and applies each event of an order stream to every projection given,
+ * a batch per transaction. A transaction never spans an await, so other writers of the store
+ * (another worker process catching up at the same time, handlers) only wait for one batch.
  */
 export async function bootstrapProjections(projections: readonly ProjectionDefinition[], deps: BootstrapDeps): Promise<BootstrapResult> {
   const { client, store, metrics } = deps;
@@ -70,73 +70,60 @@ export async function bootstrapProjections(projections: readonly ProjectionDefin
   const started = performance.now();
   let lastProgress = started;
   let committed = 0;
-  let committedPosition: Position | undefined;
-  let pending = 0;
-  let pendingPosition: Position | undefined;
-  // Outcome counts of the open batch, reported to the metrics when it commits.
-  let counts = new Map<string, { labels: { handler: string; event_type: string; outcome: string }; n: number }>();
-  const count = (projection: string, eventType: string, outcome: ProjectionOutcome | 'handled') => {
-    const key = `${projection}\u0000${eventType}\u0000${outcome}`;
-    const entry = counts.get(key);
-    if (entry) entry.n++;
-    else counts.set(key, { labels: { handler: projection, event_type: eventType, outcome }, n: 1 });
-  };
+  let position: Position | undefined;
+  let batch: RecordedEvent[] = [];
+
+  /** Applies the batch in one transaction; on a failure nothing of it stays, and the read ends. */
   const commit = () => {
-    store.exec('COMMIT');
-    committed += pending;
-    committedPosition = pendingPosition ?? committedPosition;
-    pending = 0;
+    const counts = new Map<string, { labels: { handler: string; event_type: string; outcome: string }; n: number }>();
+    const count = (projection: string, eventType: string, outcome: string) => {
+      const key = `${projection}\u0000${eventType}\u0000${outcome}`;
+      const entry = counts.get(key);
+      if (entry) entry.n++;
+      else counts.set(key, { labels: { handler: projection, event_type: eventType, outcome }, n: 1 });
+    };
+    store.transaction((tx) => {
+      for (const event of batch) applyToAll(projections, tx, event, count);
+    });
+    committed += batch.length;
+    position = batch.at(-1)?.position ?? position;
+    batch = [];
     for (const { labels, n } of counts.values()) metrics.eventsProcessed.inc(labels, n);
-    counts = new Map();
   };
 
+  for (const projection of projections) store.migrate(projection.schema);
   logger.info('no subscription group yet: catching up by reading $all once for all of them');
-  store.exec('BEGIN');
   let stoppedAt: BootstrapResult['stoppedAt'];
   try {
-    const read = client.readAll({
-      direction: FORWARDS,
-      fromPosition: START,
-      resolveLinkTos: false,
-      maxCount: Number.MAX_SAFE_INTEGER,
-    });
+    const read = client.readAll({ direction: FORWARDS, fromPosition: START, resolveLinkTos: false, maxCount: Number.MAX_SAFE_INTEGER });
     for await (const resolved of read) {
       const event = resolved.event;
       if (!event?.position || !event.streamId.startsWith(ORDER_STREAM_PREFIX)) continue;
-      applyToAll(projections, store, event, count);
-      pending++;
-      pendingPosition = event.position;
-      if (pending >= batchSize) {
-        commit();
-        store.exec('BEGIN');
-        const now = performance.now();
-        if (now - lastProgress >= progressEveryMs) {
-          lastProgress = now;
-          logger.info({ events: committed, position: committedPosition?.commit.toString(), eventsPerSecond: Math.round(committed / ((now - started) / 1000)) }, 'catching up');
-        }
+      batch.push(event);
+      if (batch.length < batchSize) continue;
+      commit();
+      const now = performance.now();
+      if (now - lastProgress >= progressEveryMs) {
+        lastProgress = now;
+        logger.info({ events: committed, position: position?.commit.toString(), eventsPerSecond: Math.round(committed / ((now - started) / 1000)) }, 'catching up');
       }
     }
     commit();
   } catch (error) {
-    try {
-      store.exec('ROLLBACK');
-    } catch {
-      // Nothing open (the failed statement was the COMMIT, and SQLite already rolled back).
-    }
     if (!(error instanceof StopRead)) throw error;
     stoppedAt = { eventId: error.event.id, streamId: error.event.streamId, revision: Number(error.event.revision), reason: error.reason };
     logger.warn({ ...stoppedAt, events: committed }, 'catch-up by reading stopped early: the subscription groups take over from the last committed event');
   }
   const seconds = (performance.now() - started) / 1000;
-  logger.info({ events: committed, seconds: Math.round(seconds * 10) / 10, position: committedPosition?.commit.toString() }, 'caught up by reading; starting the groups there');
-  return { events: committed, position: committedPosition, ...(stoppedAt ? { stoppedAt } : {}) };
+  logger.info({ events: committed, seconds: Math.round(seconds * 10) / 10, position: position?.commit.toString() }, 'caught up by reading; starting the groups there');
+  return { events: committed, position, ...(stoppedAt ? { stoppedAt } : {}) };
 }
 
 function applyToAll(
   projections: readonly ProjectionDefinition[],
-  store: ReadModelStore,
+  tx: ReadModelTx,
   event: RecordedEvent,
-  count: (projection: string, eventType: string, outcome: ProjectionOutcome | 'handled') => void,
+  count: (projection: string, eventType: string, outcome: string) => void,
 ): void {
   let envelope: EventEnvelope | undefined;
   if (isOrderEventType(event.type) && projections.some((projection) => projection.handles.includes(event.type as EventEnvelope['type']))) {
@@ -150,7 +137,7 @@ function applyToAll(
   for (const projection of projections) {
     let outcome: ProjectionOutcome;
     try {
-      outcome = applyInTransaction(store, projection, location, envelope);
+      outcome = applyInTransaction(tx, projection, location, envelope);
     } catch (error) {
       throw new StopRead(event, `${projection.name} refused it: ${errorMessage(error)}`);
     }

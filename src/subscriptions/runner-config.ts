@@ -14,6 +14,7 @@ const environment = z.object({
   HANDLER_RETRY_MAX_MS: positive(d.retry.maxDelayMs),
   PROJECTION_MAX_IN_FLIGHT: positive(d.projectionMaxInFlight),
   SUBSCRIPTION_MESSAGE_TIMEOUT_MS: positive(d.messageTimeoutMs),
+  PROJECTION_BOOTSTRAP: z.enum(['read', 'group'], { error: "must be 'read' or 'group'" }).default(d.projectionBootstrap),
 });
 
 export function loadRunnerOptions(env: NodeJS.ProcessEnv = process.env): RunnerOptions {
@@ -37,6 +38,7 @@ export function loadRunnerOptions(env: NodeJS.ProcessEnv = process.env): RunnerO
     handlerMaxInFlight: p.HANDLER_MAX_IN_FLIGHT,
     projectionMaxInFlight: p.PROJECTION_MAX_IN_FLIGHT,
     messageTimeoutMs: p.SUBSCRIPTION_MESSAGE_TIMEOUT_MS,
+    projectionBootstrap: p.PROJECTION_BOOTSTRAP,
     retry: { ...d.retry, maxRetries: p.HANDLER_MAX_RETRIES, baseDelayMs: p.HANDLER_RETRY_BASE_MS, maxDelayMs: p.HANDLER_RETRY_MAX_MS },
   };
 }

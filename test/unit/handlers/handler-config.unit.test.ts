@@ -19,4 +19,10 @@ describe('handler and runner configuration', () => {
     expect(() => loadRunnerOptions({ HANDLER_TIMEOUT_MS: 'soon' })).toThrow(/HANDLER_TIMEOUT_MS must be a number/);
     expect(() => loadRunnerOptions({ SUBSCRIPTION_MESSAGE_TIMEOUT_MS: '5000' })).toThrow(/must exceed/);
   });
+
+  it("catches new projections up by reading unless PROJECTION_BOOTSTRAP is 'group'", () => {
+    expect(loadRunnerOptions({}).projectionBootstrap).toBe('read');
+    expect(loadRunnerOptions({ PROJECTION_BOOTSTRAP: 'group' }).projectionBootstrap).toBe('group');
+    expect(() => loadRunnerOptions({ PROJECTION_BOOTSTRAP: 'fast' })).toThrow(/PROJECTION_BOOTSTRAP must be 'read' or 'group'/);
+  });
 });
