@@ -7,6 +7,11 @@ export interface WorkerMetrics {
   handlerErrors: Counter<'handler' | 'event_type'>;
   eventsProcessed: Counter<'handler' | 'event_type' | 'outcome'>;
   inFlight: Gauge<'group'>;
+  /**
+   * Reports a group's events in flight at each scrape (read then, not set per event: at
+   * catch-up rates a gauge update per event costs more than the event's SQL).
+   */
+  watchInFlight(group: string, read: () => number): void;
   parked: Gauge<'group'>;
   lag: Gauge<'group'>;
 }
@@ -18,6 +23,7 @@ export function workerMetrics(registry: Registry): WorkerMetrics {
   const existing = cache.get(registry);
   if (existing) return existing;
   const registers = [registry];
+  const inFlightSources = new Map<string, () => number>();
   const metrics: WorkerMetrics = {
     processingDuration: new Histogram({
       name: 'event_processing_duration_seconds',
@@ -43,7 +49,13 @@ export function workerMetrics(registry: Registry): WorkerMetrics {
       help: 'Events received from a persistent subscription group and not yet acked or nacked by this process',
       labelNames: ['group'] as const,
       registers,
+      collect() {
+        for (const [group, read] of inFlightSources) this.set({ group }, read());
+      },
     }),
+    watchInFlight: (group, read) => {
+      inFlightSources.set(group, read);
+    },
     parked: new Gauge({
       name: 'subscription_parked_events',
       help: 'Events parked in a persistent subscription group (as the server reports it)',

@@ -54,6 +54,11 @@ export interface ConsumerDeps {
   statsIntervalMs: number;
 }
 
+interface EventLabels {
+  base: { handler: string; event_type: string };
+  outcomes: Record<ProcessOutcome | 'parked', { handler: string; event_type: string; outcome: string }>;
+}
+
 const NEVER_ABORTED = new AbortController().signal;
 const JOIN_WAIT_MS = 5_000;
 const RECONNECT_DELAYS_MS = [100, 250, 500, 1_000, 2_000, 5_000];
@@ -73,6 +78,7 @@ export class GroupConsumer {
   #lastProcessedPosition = -1;
   #onJoined: (() => void) | undefined;
   readonly #localRetries = new Map<string, number>();
+  readonly #labels = new Map<string, EventLabels>();
   readonly #idleWaiters: (() => void)[] = [];
   readonly #sleeps = new Set<{ timer: NodeJS.Timeout; done: () => void }>();
 
@@ -80,6 +86,7 @@ export class GroupConsumer {
     this.#spec = spec;
     this.#deps = deps;
     this.#logger = deps.logger.child({ group: spec.group, handler: spec.label });
+    deps.metrics.watchInFlight(spec.group, () => this.#inFlight);
   }
 
   get group(): string {
@@ -119,7 +126,6 @@ export class GroupConsumer {
     if (this.#inFlight > 0) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
     await this.#acks?.flush();
     await this.#subscription?.unsubscribe().catch(() => undefined);
-    this.#deps.metrics.inFlight.set({ group: this.#spec.group }, 0);
   }
 
   /**
@@ -186,10 +192,8 @@ export class GroupConsumer {
 
   async #onEvent(subscription: PersistentSubscriptionToAll, resolved: PersistentSubscriptionToAllResolvedEvent): Promise<void> {
     const recorded = resolved.event;
-    const group = this.#spec.group;
     const { metrics } = this.#deps;
     this.#inFlight++;
-    metrics.inFlight.set({ group }, this.#inFlight);
     if (this.#inFlight >= this.#spec.maxInFlight && !this.#paused) {
       this.#paused = true;
       subscription.pause();
@@ -208,7 +212,7 @@ export class GroupConsumer {
         revision: recorded ? Number(recorded.revision) : undefined,
         correlationId: correlationIdOf(recorded?.metadata) ?? id,
       }));
-    const labels = { handler: this.#spec.label, event_type: eventType };
+    const labels = this.#labelsFor(eventType);
     const started = performance.now();
     if (baseLogger.isLevelEnabled('debug')) logger().debug({ retries }, 'received');
     try {
@@ -225,8 +229,8 @@ export class GroupConsumer {
           ? await withTimeout(this.#spec.label, this.#spec.timeoutMs, (signal) => this.#spec.process(delivery(signal)))
           : await this.#spec.process(delivery(NEVER_ABORTED));
       const seconds = (performance.now() - started) / 1000;
-      metrics.processingDuration.observe(labels, seconds);
-      metrics.eventsProcessed.inc({ ...labels, outcome });
+      metrics.processingDuration.observe(labels.base, seconds);
+      metrics.eventsProcessed.inc(labels.outcomes[outcome]);
       this.#localRetries.delete(id);
       const position = recorded?.position ? Number(recorded.position.commit) : -1;
       if (position > this.#lastProcessedPosition) this.#lastProcessedPosition = position;
@@ -237,7 +241,6 @@ export class GroupConsumer {
       await this.#onFailure(subscription, resolved, id, retries, error, labels, logger());
     } finally {
       this.#inFlight--;
-      metrics.inFlight.set({ group }, this.#inFlight);
       if (this.#paused && this.#inFlight < this.#spec.maxInFlight && subscription === this.#subscription) {
         this.#paused = false;
         subscription.resume();
@@ -252,13 +255,13 @@ export class GroupConsumer {
     id: string,
     retries: number,
     error: unknown,
-    labels: { handler: string; event_type: string },
+    labels: EventLabels,
     logger: Logger,
   ): Promise<void> {
     const { metrics } = this.#deps;
     const decision = decideOnFailure(error, retries, this.#spec.retry);
     const early = error instanceof OutOfOrderEventError;
-    if (!early) metrics.handlerErrors.inc(labels);
+    if (!early) metrics.handlerErrors.inc(labels.base);
     try {
       if (decision.action === 'retry') {
         if (early) logger.debug({ retries, delayMs: decision.delayMs, reason: decision.reason }, 'early event: retrying after its predecessor');
@@ -270,13 +273,28 @@ export class GroupConsumer {
         logger.error({ err: error, retries, reason: decision.reason }, 'processing failed: parking the event');
         this.#localRetries.delete(id);
         await subscription.nack('park', decision.reason, resolved);
-        metrics.eventsProcessed.inc({ ...labels, outcome: 'parked' });
+        metrics.eventsProcessed.inc(labels.outcomes.parked);
         metrics.parked.inc({ group: this.#spec.group });
       }
     } catch (nackError) {
       // The connection is gone: the server redelivers the event after its message timeout.
       logger.warn({ err: nackError, cause: errorMessage(error) }, 'could not nack');
     }
+  }
+
+  /** Label sets per event type, made once: prom-client hashes whatever object it is given. */
+  #labelsFor(eventType: string): EventLabels {
+    let labels = this.#labels.get(eventType);
+    if (!labels) {
+      const handler = this.#spec.label;
+      const outcome = (name: ProcessOutcome | 'parked') => ({ handler, event_type: eventType, outcome: name });
+      labels = {
+        base: { handler, event_type: eventType },
+        outcomes: { handled: outcome('handled'), duplicate: outcome('duplicate'), skipped: outcome('skipped'), parked: outcome('parked') },
+      };
+      this.#labels.set(eventType, labels);
+    }
+    return labels;
   }
 
   #rememberRetry(id: string, retries: number): void {
