@@ -11,7 +11,6 @@
 // BENCH_API_WARMUP (lifecycles before measuring, 200). BENCH_API_PORT: drive an `orders serve`
 // already listening there (API_KEYS must include the bench key) instead of starting one.
 // Run: `npm run bench api`, small: `BENCH_API_ORDERS=300 npm run bench api`.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
@@ -19,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EventStoreDBClient, jsonEvent, NO_STREAM, type AppendExpectedRevision, type AppendResult } from '@eventstore/db-client';
+import { startChild, stopChild as stop } from './children.js';
 import { percentile, postJson } from './http-load.js';
 import { reportFigure } from './report.js';
 import { freePort } from '../test/helpers/free-port.js';
@@ -135,26 +135,6 @@ function summarize(result: RunResult) {
 
 // ---- children -----------------------------------------------------------------------------
 
-
-function startChild(args: string[], childEnv: NodeJS.ProcessEnv, pattern: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...childEnv }, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let output = '';
-    child.once('exit', (code) => reject(new Error(`child exited early with ${code}: ${output}`)));
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk;
-      const match = output.match(pattern);
-      if (match) resolve({ child, match });
-    });
-  });
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'order-store-api-bench-'));

@@ -1,9 +1,10 @@
-// Read-model projections driven by persistent subscriptions, on the embedded default (durable
-// embedded store on its own thread, API and workers in one process, as `npm start` runs them).
+// Read-model projections driven by persistent subscriptions, on the embedded default.
 //
-// 1. Freshness: POST /orders at a steady rate; time from each response to the order showing in
-//    the order summary (p50/p99). Baseline in the same run: the same orders' time from response
-//    to arrival on a plain catch-up subscription to $all (the store's own delivery floor).
+// 1. Freshness: `orders serve` in a child process (API and workers in one process, the durable
+//    embedded store on its own thread there, as `npm start` runs them; or the store in a process
+//    of its own); this process POSTs /orders at a steady rate and polls the order summary
+//    (read-only, every millisecond): time from each response to the order showing (p50/p99).
+//    Baseline in the same run: the same commands' own latency (request -> response).
 // 2. Catch-up: N stored order events, then new projections (no group yet); events/s until all
 //    three projections applied every event. As the runner does it (one read of $all for all
 //    three, then their groups start where it ended), and group by group (each group delivers
@@ -13,7 +14,6 @@
 // Sizes (env): BENCH_PROJ_RATE (commands/s, 500), BENCH_PROJ_SECONDS (10), BENCH_PROJ_EVENTS
 // (100000), BENCH_PROJ_PARTS (freshness,freshness-child,catchup,catchup-child,catchup-groups;
 // -child: the store in a child process, as with a separate EventStoreDB). Run: `npm run bench projections`; small: `BENCH_PROJ_SECONDS=3 BENCH_PROJ_EVENTS=10000 npm run bench projections`.
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
@@ -23,7 +23,6 @@ import { fileURLToPath } from 'node:url';
 import { EventStoreDBClient, FORWARDS, START, jsonEvent, type JSONType } from '@eventstore/db-client';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { build } from '../src/api/app.js';
 import { startEmbeddedEventStore } from '../src/eventstore/embedded-store-thread.js';
 import { orderStreamName, toNewEvents, decide, type OrderCommand, type OrderState } from '../src/orders/index.js';
 import { evolve, initialOrderState } from '../src/orders/order-decider.js';
@@ -31,10 +30,14 @@ import { openReadModelStore } from '../src/readmodels/read-model-store.js';
 import { startSubscriptionRunner } from '../src/subscriptions/runner.js';
 import { workerMetrics } from '../src/observability/worker-metrics.js';
 import { projections } from '../projections/index.js';
+import Database from 'better-sqlite3';
+import { freePort } from '../test/helpers/free-port.js';
+import { startChild, stopChild } from './children.js';
 import { percentile, postJson } from './http-load.js';
 import { reportFigure } from './report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
+const bin = join(here, '..', 'bin', 'orders.js');
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const RATE = env('BENCH_PROJ_RATE', 500);
 const SECONDS = env('BENCH_PROJ_SECONDS', 10);
@@ -50,34 +53,41 @@ async function post(agent: Agent, port: number, path: string, body: unknown): Pr
 
 async function freshness(where: 'in-process' | 'child'): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-proj-'));
-  const server = await startStore(dir, where);
-  const client = EventStoreDBClient.connectionString(server.connectionString);
-  const readModels = openReadModelStore({ file: join(dir, 'readmodels.db') });
-  const apiKeys = new Map([[API_KEY, TENANT]]);
-  const app = await build({ client, apiKeys, readModels });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const port = (app.server.address() as { port: number }).port;
-  const runner = await startSubscriptionRunner({
-    client,
-    store: readModels,
-    logger: silent,
-    metrics: workerMetrics(new Registry()),
-    handlers: [],
-    projections,
-  });
+  // The service as `npm start` runs it (API and workers in one process; the store on its own
+  // thread there, or in a process of its own), so the load below does not take its CPU.
+  const store = where === 'child' ? await startChild([bin, 'eventstore', '--port', '0', '--data', join(dir, 'store')], {}, /esdb:\/\/\S+/) : undefined;
+  const [port, eventStorePort] = [await freePort(), await freePort()];
+  const service = await startChild(
+    [bin, 'serve'],
+    {
+      PORT: String(port),
+      EVENTSTORE_PORT: String(eventStorePort),
+      DATA_DIR: dir,
+      API_KEYS: `${API_KEY}:${TENANT}`,
+      LOG_LEVEL: 'warn',
+      ...(store ? { ESDB_CONNECTION_STRING: store.match[0] } : {}),
+    },
+    /listening on http:\/\/\S+/,
+  );
+  // Read-only, from this process: what the API's queries would see (WAL: it never blocks the workers).
+  const readModels = new Database(join(dir, 'readmodels.db'), { readonly: true });
+  const shownQuery = (count: number) => readModels.prepare(`SELECT order_id FROM order_summary WHERE tenant_id = ? AND order_id IN (${Array(count).fill('?').join(',')})`);
 
   const pending = new Map<string, { sentAt: number; respondedAt?: number; shownAt?: number }>();
 
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  // Orders answered and not yet seen in the summary: polled every millisecond.
+  const waiting = new Set<string>();
   let polling = true;
   const poll = async () => {
     while (polling) {
-      const waiting = [...pending].filter(([, entry]) => entry.respondedAt !== undefined && entry.shownAt === undefined).map(([id]) => id);
-      if (waiting.length > 0) {
+      if (waiting.size > 0) {
+        const ids = [...waiting];
         const now = performance.now();
-        const placeholders = waiting.map(() => '?').join(',');
-        const rows = readModels.all<{ order_id: string }>(`SELECT order_id FROM order_summary WHERE tenant_id = ? AND order_id IN (${placeholders})`, TENANT, ...waiting);
-        for (const row of rows) pending.get(row.order_id)!.shownAt = now;
+        for (const row of shownQuery(ids.length).all(TENANT, ...ids) as { order_id: string }[]) {
+          pending.get(row.order_id)!.shownAt = now;
+          waiting.delete(row.order_id);
+        }
       }
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
@@ -103,6 +113,7 @@ async function freshness(where: 'in-process' | 'child'): Promise<void> {
       }).then((status) => {
         if (status !== 201) failures++;
         pending.get(orderId)!.respondedAt = performance.now();
+        waiting.add(orderId);
       }),
     );
   }
@@ -148,11 +159,9 @@ async function freshness(where: 'in-process' | 'child'): Promise<void> {
   if (shown.length < total) console.log(`  WARNING: ${total - shown.length} orders never showed within 30 s`);
 
   agent.destroy();
-  await app.close();
-  await runner.stop();
   readModels.close();
-  await client.dispose();
-  await server.close();
+  await stopChild(service.child);
+  if (store) await stopChild(store.child);
   rmSync(dir, { recursive: true, force: true });
 }
 
@@ -207,25 +216,8 @@ async function startStore(dir: string, where: 'in-process' | 'child'): Promise<{
     const store = await startEmbeddedEventStore({ port: 0, dataDir: dir });
     return { connectionString: store.connectionString, close: () => store.close() };
   }
-  const child = spawn(process.execPath, [join(here, '..', 'bin', 'orders.js'), 'eventstore', '--port', '0', '--data', join(dir, 'store')], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const connectionString = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /esdb:\/\/\S+/.exec(out);
-      if (match) resolve(match[0]);
-    });
-    child.once('exit', (code) => reject(new Error(`orders eventstore exited with ${code}: ${out}`)));
-  });
-  return {
-    connectionString,
-    close: async () => {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
-    },
-  };
+  const { child, match } = await startChild([bin, 'eventstore', '--port', '0', '--data', join(dir, 'store')], {}, /esdb:\/\/\S+/);
+  return { connectionString: match[0], close: () => stopChild(child) };
 }
 
 async function catchUp(where: 'in-process' | 'child', bootstrap: 'read' | 'group'): Promise<void> {

@@ -1,0 +1,25 @@
+// Child processes of the benchmarks: the service or the store in its own process, as deployed,
+// so the load generator in the bench process does not take their CPU.
+import { spawn, type ChildProcess } from 'node:child_process';
+
+/** Starts `node <args>` and resolves once its stdout matches `pattern`. */
+export function startChild(args: string[], childEnv: NodeJS.ProcessEnv, pattern: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...childEnv }, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    child.once('exit', (code) => reject(new Error(`child exited early with ${code}: ${output}`)));
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk;
+      const match = output.match(pattern);
+      if (match) resolve({ child, match });
+    });
+  });
+}
+
+/** SIGTERM, and wait for the exit. */
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
