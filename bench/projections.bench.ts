@@ -15,7 +15,7 @@
 // (100000), BENCH_PROJ_PARTS (freshness,freshness-child,catchup,catchup-child,catchup-groups;
 // -child: the store in a child process, as with a separate EventStoreDB). Run: `npm run bench projections`; small: `BENCH_PROJ_SECONDS=3 BENCH_PROJ_EVENTS=10000 npm run bench projections`.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -95,6 +95,7 @@ async function freshness(where: 'in-process' | 'child'): Promise<void> {
   const poller = poll();
 
   const total = Math.round(RATE * SECONDS);
+  const cpuBefore = [service.child.pid, store?.child.pid].map(cpuSecondsOf);
   const started = performance.now();
   const sends: Promise<void>[] = [];
   let failures = 0;
@@ -125,6 +126,7 @@ async function freshness(where: 'in-process' | 'child'): Promise<void> {
   }
   polling = false;
   await poller;
+  const cpuUsed = [service.child.pid, store?.child.pid].map((pid, index) => cpuSecondsOf(pid) - cpuBefore[index]!);
 
   const entries = [...pending.values()];
   const shown = entries.filter((entry) => entry.shownAt !== undefined && entry.respondedAt !== undefined);
@@ -141,6 +143,11 @@ async function freshness(where: 'in-process' | 'child'): Promise<void> {
     `  response -> order summary: p50 ${percentile(toSummary, 50).toFixed(1)} ms, p99 ${percentile(toSummary, 99).toFixed(1)} ms, max ${percentile(toSummary, 100).toFixed(1)} ms`,
   );
   console.log(`  command latency (baseline): p50 ${percentile(commandLatency, 50).toFixed(1)} ms, p99 ${percentile(commandLatency, 99).toFixed(1)} ms`);
+  // CPU the service spent per command, API and workers together: unlike latencies, it does not
+  // swing with how close to saturation the machine runs.
+  console.log(
+    `  CPU per command: service ${((cpuUsed[0]! * 1000) / total).toFixed(2)} ms${store ? `, store process ${((cpuUsed[1]! * 1000) / total).toFixed(2)} ms` : ' (store thread included)'}`,
+  );
   reportFigure({
     name: `response to order summary p99 at ${RATE} commands/s (store ${where})`,
     value: percentile(toSummary, 99),
@@ -163,6 +170,18 @@ async function freshness(where: 'in-process' | 'child'): Promise<void> {
   await stopChild(service.child);
   if (store) await stopChild(store.child);
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** User + system CPU seconds of a process so far (Linux /proc; NaN elsewhere or without a pid). */
+function cpuSecondsOf(pid: number | undefined): number {
+  if (pid === undefined || pid === 0) return Number.NaN;
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /** Writes order histories (6 events each: created, payment, paid, status, shipped, status). */
