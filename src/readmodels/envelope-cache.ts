@@ -1,7 +1,7 @@
-// Every projection group receives its own copy of each order event; parsing it (JSON, zod,
-// upcasting) once for all of them roughly halves that work during catch-up. Keyed on where the
-// event was written, not only its id, so two different events can never share an envelope.
-// Envelopes are read-only to projections, so sharing one is safe.
+// Every handler and projection group receives its own copy of each order event; parsing it
+// (JSON, zod, upcasting) once for all of them roughly halves that work during catch-up. Keyed on
+// where the event was written, not only its id, so two different events can never share an
+// envelope. Handlers and projections only read envelopes, so sharing one is safe.
 import type { RecordedEvent } from '@eventstore/db-client';
 import { toEventEnvelope, type EventEnvelope } from './event-envelope.js';
 

@@ -2,6 +2,7 @@
 // already handled, parse the event, run the handler, record the event as handled (in the
 // handler's own transaction when it writes, else right after).
 import type { EventStoreDBClient } from '@eventstore/db-client';
+import type { EnvelopeParser } from '../readmodels/envelope-cache.js';
 import { toEventEnvelope } from '../readmodels/event-envelope.js';
 import { recordHandled, wasHandled } from '../readmodels/handled-events.js';
 import type { ReadModelStore } from '../readmodels/read-model-store.js';
@@ -19,6 +20,8 @@ export interface HandlerGroupDefaults {
   maxInFlight: number;
   retry: RetryPolicy;
   groupPrefix?: string;
+  /** Shared by the groups of one runner, so each event is parsed once for all of them. */
+  envelopes?: EnvelopeParser;
 }
 
 export function handlerGroupSpec(
@@ -28,6 +31,7 @@ export function handlerGroupSpec(
 ): GroupSpec {
   const { name, handles, handler, options = {} } = definition;
   const { client, store } = deps;
+  const parse = defaults.envelopes ?? toEventEnvelope;
   return {
     group: groupName('handler', name, defaults.groupPrefix),
     label: name,
@@ -43,7 +47,7 @@ export function handlerGroupSpec(
         logger.debug('already handled: acking the redelivery');
         return 'duplicate';
       }
-      const envelope = toEventEnvelope(recorded);
+      const envelope = parse(recorded);
       let recordedInTransaction = false;
       const context: HandlerContext = {
         handler: name,

@@ -91,6 +91,7 @@ export async function startSubscriptionRunner(deps: SubscriptionRunnerDeps): Pro
         maxInFlight: options.handlerMaxInFlight,
         retry,
         groupPrefix: options.groupPrefix,
+        envelopes,
       }),
     ),
     ...deps.projections.map((projection) => ({
