@@ -1,18 +1,17 @@
 // A projection whose subscription group does not exist yet (its first deployment, or a new
 // projection over an existing history) starts with a one-time catch-up by reading: the runner
 // reads $all once for all such projections (the client's readAll takes no server-side filter:
-// events of other streams are skipped here), applies every order event to each
-// of them in large transactions (behind the same per-order revision guard as live processing),
-// then creates their groups at the position the read ended. From there the groups deliver, as
-// for any projection.
+// events of other streams are skipped here), applies every order event to each of them in large
+// transactions (behind the same per-order revision guard as live processing), then creates their
+// groups at the position the read ended. From there the groups deliver, as for any projection.
 //
-// Catching up through the groups themselves would have the client decode every stored event once
-// per group and the server track and checkpoint every one of them: about half the speed. Groups
-// that already exist (a worker restarting after downtime) are never bypassed: their checkpoints,
-// retries and parked events stay the server's.
+// Catching up through the groups themselves has the client decode every stored event once per
+// group, and the server track, ack and checkpoint each delivery: about a third of the speed
+// (bench/projections.bench.ts). Groups that already exist (a worker restarting after downtime)
+// are never bypassed: their checkpoints, retries and parked events stay the server's.
 //
 // Anything unusual ends the read early rather than being decided here: an event that does not
-// parse or that a projection refuses rolls back the open batch, and the groups start at the last
+// parse or that a projection refuses rolls back its batch, and the groups start at the last
 // committed event, so the failure goes through the groups' retry-then-park like any other.
 import { FORWARDS, START, type EventStoreDBClient, type Position, type RecordedEvent } from '@eventstore/db-client';
 import type { Logger } from 'pino';
