@@ -111,6 +111,6 @@ function renderTable(rows: GroupRow[]): string {
   const widths = header.map((title, column) => Math.max(title.length, ...cells.map((line) => line[column]!.length)));
   const format = (line: string[]) => line.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd();
   const lines = [format(header), ...cells.map(format)];
-  if (rows.some((row) => row.status === 'not created')) lines.push('', 'not created: no worker has started that group on this store yet');
+  if (rows.some((row) => row.status === 'not created')) lines.push('', 'not created: no worker has started that group on this store yet, or a new projection is still catching up by reading $all (its group is created when that ends)');
   return lines.join('\n');
 }
