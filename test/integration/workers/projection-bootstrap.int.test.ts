@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { jsonEvent } from '@eventstore/db-client';
+import { EventStoreDBClient, jsonEvent } from '@eventstore/db-client';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -154,6 +154,33 @@ describe('catch-up of new projections by reading $all', () => {
     const values = (await metrics.eventsProcessed.get()).values.filter((value) => value.labels.handler === 'order-summary');
     expect(values.every((value) => value.labels.outcome === 'duplicate')).toBe(true);
     expect(values.reduce((sum, value) => sum + value.value, 0)).toBe(committed);
+  });
+});
+
+describe('reading in pages', () => {
+  it('applies every event exactly once across page boundaries', async () => {
+    const written = await writeOrders('paged', 5);
+    await store.client.appendToStream('cart-9', jsonEvent({ type: 'cart.opened', data: {} })); // not an order stream
+    const metrics = workerMetrics(new Registry());
+    const result = await bootstrapProjections(projections, { client: store.client, store: readModels, logger: silent, metrics, batchSize: 3, pageSize: 4 });
+    expect(result.events).toBe(written);
+    const outcomes = (await metrics.eventsProcessed.get()).values.filter((value) => value.labels.handler === 'order-summary');
+    expect(outcomes.reduce((sum, value) => sum + value.value, 0)).toBe(written);
+    expect(outcomes.some((value) => value.labels.outcome === 'duplicate')).toBe(false);
+    expect(listOrderSummaries(readModels, { tenantId: 'tenant-a', status: 'SHIPPED', limit: 50 }).items).toHaveLength(5);
+  });
+
+  it('reads the rest of a page after stopping early, so the client can still be disposed', async () => {
+    await writer.create('before');
+    await writer.create('bad');
+    await store.client.appendToStream('order-bad', jsonEvent({ type: 'order.paid', data: { amount: 'lots' } }));
+    await writer.create('after');
+    // Its own client: one that never disposes would hang this test, not the teardown.
+    const client = EventStoreDBClient.connectionString(store.connectionString);
+    const result = await bootstrapProjections(projections, { client, store: readModels, logger: silent, metrics: workerMetrics(new Registry()), batchSize: 1 });
+    expect(result.stoppedAt?.streamId).toBe('order-bad');
+    const disposed = await Promise.race([client.dispose().then(() => 'disposed'), new Promise((resolve) => setTimeout(() => resolve('still pending after 5 s'), 5_000))]);
+    expect(disposed).toBe('disposed');
   });
 });
 
