@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '@eventstore/db-client';
 import { projectionBatcher } from '../../../src/subscriptions/projection-group.js';
-import { openReadModelStore } from '../../../src/readmodels/read-model-store.js';
+import { openReadModelStore, type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
 import { lastAppliedRevision, OutOfOrderEventError, resetProjection } from '../../../src/readmodels/apply-projection.js';
 import orderSummary, { getOrderSummary } from '../../../projections/order-summary.js';
 import type { EventEnvelope } from '../../../src/readmodels/event-envelope.js';
@@ -39,6 +39,34 @@ describe('applying the events of one turn together', () => {
     const rest = await Promise.all([apply(events[2]!), apply(events[3]!), apply(events[4]!), apply(events[5]!), apply(events[5]!)]);
     expect(rest).toEqual(['applied', 'applied', 'skipped', 'applied', 'duplicate']);
     expect(getOrderSummary(db, 'tenant-a', 'o-1')).toMatchObject({ status: 'SHIPPED', paidAmount: 3000, revision: 5 });
+    db.close();
+  });
+
+  it('commits each turn at once while events trickle in, and while busy lets a few turns share one commit', async () => {
+    const db = openReadModelStore({ file: ':memory:' });
+    resetProjection(db, orderSummary);
+    let commits = 0;
+    const counting: ReadModelStore = { ...db, transaction: (fn) => (commits++, db.transaction(fn)) };
+    const apply = projectionBatcher(counting, orderSummary);
+    const created = (index: number) => recorded(paidAndShipped(`o-${index}`)[0]!);
+    const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+    // Live: one event per turn, each committed in its own turn.
+    const live = [apply(created(0))];
+    await nextTurn();
+    live.push(apply(created(1)));
+    await Promise.all(live);
+    expect(commits).toBe(2);
+
+    // A burst (a batch of 20) marks the batcher busy...
+    await Promise.all(Array.from({ length: 20 }, (_, index) => apply(created(10 + index))));
+    expect(commits).toBe(3);
+    // ...so events of the next turns wait for each other and share one commit.
+    const burst = Array.from({ length: 10 }, (_, index) => apply(created(40 + index)));
+    await nextTurn();
+    burst.push(...Array.from({ length: 10 }, (_, index) => apply(created(60 + index))));
+    expect(await Promise.all(burst)).toEqual(Array(20).fill('applied'));
+    expect(commits).toBe(4);
     db.close();
   });
 });
