@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventStoreDBClient } from '@eventstore/db-client';
+import { afterAll, beforeAll } from 'vitest';
 import { startEventStoreServer, type EventStoreServer } from '../../src/esdb-server/index.js';
 
 export interface TestEventStore {
@@ -28,6 +29,32 @@ export async function startTestEventStore(options: { durable?: boolean; dataDir?
       await client.dispose();
       await server.close();
       if (ownDir) rmSync(ownDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * For a test file sharing one store: starts it before the file's tests and closes it after.
+ * `store` and `client` are there once the tests run (not while the file is being collected).
+ */
+export function useTestEventStore(options: { durable?: boolean } = {}): { readonly store: TestEventStore; readonly client: EventStoreDBClient } {
+  let started: TestEventStore | undefined;
+  beforeAll(async () => {
+    started = await startTestEventStore(options);
+  });
+  afterAll(async () => {
+    await started?.close();
+  });
+  const current = () => {
+    if (!started) throw new Error('the test event store starts in beforeAll: use it inside tests and hooks');
+    return started;
+  };
+  return {
+    get store() {
+      return current();
+    },
+    get client() {
+      return current().client;
     },
   };
 }

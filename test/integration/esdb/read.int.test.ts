@@ -1,16 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { BACKWARDS, END, FORWARDS, jsonEvent, START, StreamNotFoundError, type EventStoreDBClient } from '@eventstore/db-client';
-import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
+import { BACKWARDS, END, FORWARDS, jsonEvent, START, StreamNotFoundError } from '@eventstore/db-client';
+import { useTestEventStore } from '../../helpers/event-store.js';
 import { collect, orderEvents } from './support.js';
 
-let store: TestEventStore;
-let client: EventStoreDBClient;
-beforeAll(async () => {
-  store = await startTestEventStore();
-  client = store.client;
-});
-afterAll(() => store.close());
+const esdb = useTestEventStore();
 
 const revisions = (events: { event?: { revision: bigint } }[]) => events.map((e) => Number(e.event!.revision));
 
@@ -18,52 +12,52 @@ describe('reading a stream', () => {
   let stream: string;
   beforeAll(async () => {
     stream = `order-${randomUUID()}`;
-    await client.appendToStream(stream, orderEvents(10));
+    await esdb.client.appendToStream(stream, orderEvents(10));
   });
 
   it('reads every event forwards in revision order', async () => {
-    expect(revisions(await collect(client.readStream(stream)))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(revisions(await collect(esdb.client.readStream(stream)))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
   it('reads backwards from the end', async () => {
-    expect(revisions(await collect(client.readStream(stream, { direction: BACKWARDS, fromRevision: END })))).toEqual([9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
+    expect(revisions(await collect(esdb.client.readStream(stream, { direction: BACKWARDS, fromRevision: END })))).toEqual([9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
   });
 
   it('reads forwards from a revision, inclusive, up to maxCount events', async () => {
-    expect(revisions(await collect(client.readStream(stream, { fromRevision: 4n, maxCount: 3 })))).toEqual([4, 5, 6]);
+    expect(revisions(await collect(esdb.client.readStream(stream, { fromRevision: 4n, maxCount: 3 })))).toEqual([4, 5, 6]);
   });
 
   it('reads backwards from a revision, inclusive', async () => {
-    expect(revisions(await collect(client.readStream(stream, { direction: BACKWARDS, fromRevision: 2n })))).toEqual([2, 1, 0]);
+    expect(revisions(await collect(esdb.client.readStream(stream, { direction: BACKWARDS, fromRevision: 2n })))).toEqual([2, 1, 0]);
   });
 
   it('reads nothing forwards from past the end', async () => {
-    expect(await collect(client.readStream(stream, { fromRevision: 10n }))).toEqual([]);
+    expect(await collect(esdb.client.readStream(stream, { fromRevision: 10n }))).toEqual([]);
   });
 
   it('reads a stream longer than one server page completely and in order', async () => {
     const long = `order-${randomUUID()}`;
-    await client.appendToStream(long, orderEvents(1_300));
-    const read = await collect(client.readStream(long));
+    await esdb.client.appendToStream(long, orderEvents(1_300));
+    const read = await collect(esdb.client.readStream(long));
     expect(revisions(read)).toEqual(Array.from({ length: 1_300 }, (_, i) => i));
   });
 
   it('gives back non-ASCII stream names, event types and data intact', async () => {
     const unicode = `commande-été-${randomUUID()}-注文`;
-    await client.appendToStream(unicode, jsonEvent({ type: 'commande.créée-✓', data: { note: 'crème brûlée 🍮' } }));
-    const [read] = await collect(client.readStream(unicode));
+    await esdb.client.appendToStream(unicode, jsonEvent({ type: 'commande.créée-✓', data: { note: 'crème brûlée 🍮' } }));
+    const [read] = await collect(esdb.client.readStream(unicode));
     expect(read!.event).toMatchObject({ streamId: unicode, type: 'commande.créée-✓', data: { note: 'crème brûlée 🍮' } });
   });
 
   it('fails with StreamNotFoundError naming a stream that was never written', async () => {
     const missing = `order-${randomUUID()}`;
-    const error = await collect(client.readStream(missing)).catch((e: unknown) => e);
+    const error = await collect(esdb.client.readStream(missing)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StreamNotFoundError);
     expect(error).toMatchObject({ streamName: missing });
   });
 
   it('gives each event its position in $all, growing with the revision', async () => {
-    const read = await collect(client.readStream(stream));
+    const read = await collect(esdb.client.readStream(stream));
     const positions = read.map((e) => e.event!.position!.commit);
     expect([...positions].sort((a, b) => (a < b ? -1 : 1))).toEqual(positions);
     expect(new Set(positions).size).toBe(positions.length);
@@ -76,13 +70,13 @@ describe('reading $all', () => {
     written = [];
     for (let i = 0; i < 3; i++) {
       const events = orderEvents(2);
-      await client.appendToStream(`order-${randomUUID()}`, events);
+      await esdb.client.appendToStream(`order-${randomUUID()}`, events);
       written.push(...events.map((e) => e.id));
     }
   });
 
   it('reads forwards from the start with growing positions, including what was written', async () => {
-    const read = await collect(client.readAll({ direction: FORWARDS, fromPosition: START }));
+    const read = await collect(esdb.client.readAll({ direction: FORWARDS, fromPosition: START }));
     const positions = read.map((e) => e.event!.position!.commit);
     for (let i = 1; i < positions.length; i++) expect(positions[i]!).toBeGreaterThan(positions[i - 1]!);
     const ids = read.map((e) => e.event!.id);
@@ -90,21 +84,21 @@ describe('reading $all', () => {
   });
 
   it('reads backwards from the end, newest first', async () => {
-    const read = await collect(client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: written.length }));
+    const read = await collect(esdb.client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: written.length }));
     expect(read.map((e) => e.event!.id)).toEqual([...written].reverse());
   });
 
   it('reads forwards from a position, inclusive, and backwards from it, exclusive', async () => {
-    const all = await collect(client.readAll());
+    const all = await collect(esdb.client.readAll());
     const middle = all[Math.floor(all.length / 2)]!.event!.position!;
-    const after = await collect(client.readAll({ fromPosition: middle, maxCount: 2 }));
+    const after = await collect(esdb.client.readAll({ fromPosition: middle, maxCount: 2 }));
     expect(after[0]!.event!.position).toEqual(middle);
-    const before = await collect(client.readAll({ fromPosition: middle, direction: BACKWARDS, maxCount: 1 }));
+    const before = await collect(esdb.client.readAll({ fromPosition: middle, direction: BACKWARDS, maxCount: 1 }));
     expect(before[0]!.event!.position!.commit).toBeLessThan(middle.commit);
   });
 
   it('gives the commit position of every read event', async () => {
-    const read = await collect(client.readAll({ maxCount: 3 }));
+    const read = await collect(esdb.client.readAll({ maxCount: 3 }));
     for (const event of read) expect(event.commitPosition).toBe(event.event!.position!.commit);
   });
 });
@@ -115,7 +109,7 @@ describe('reading system projection streams with resolveLinkTos', () => {
   const type = `cart.opened.${randomUUID()}`;
   const correlationId = randomUUID();
   beforeAll(async () => {
-    await client.appendToStream(stream, [
+    await esdb.client.appendToStream(stream, [
       jsonEvent({ type, data: { n: 0 }, metadata: { $correlationId: correlationId } }),
       jsonEvent({ type, data: { n: 1 }, metadata: { $correlationId: correlationId } }),
     ]);
@@ -126,7 +120,7 @@ describe('reading system projection streams with resolveLinkTos', () => {
     ['$et- (by event type)', () => `$et-${type}`],
     ['$bc- (by correlation id)', () => `$bc-${correlationId}`],
   ])('resolves the links of %s to the original events', async (_name, linkStream) => {
-    const read = await collect(client.readStream(linkStream(), { resolveLinkTos: true }));
+    const read = await collect(esdb.client.readStream(linkStream(), { resolveLinkTos: true }));
     expect(read.map((e) => [e.event!.streamId, e.event!.revision, e.link!.revision])).toEqual([
       [stream, 0n, 0n],
       [stream, 1n, 1n],
@@ -135,7 +129,7 @@ describe('reading system projection streams with resolveLinkTos', () => {
   });
 
   it('gives the link events themselves without resolveLinkTos', async () => {
-    const read = await collect(client.readStream(`$ce-${category}`));
+    const read = await collect(esdb.client.readStream(`$ce-${category}`));
     expect(read.map((e) => [e.event!.type, Buffer.from(e.event!.data as Uint8Array).toString()])).toEqual([
       ['$>', `0@${stream}`],
       ['$>', `1@${stream}`],
@@ -143,7 +137,7 @@ describe('reading system projection streams with resolveLinkTos', () => {
   });
 
   it('lists a new stream once in $streams, linking to its first event', async () => {
-    const read = await collect(client.readStream('$streams', { resolveLinkTos: true, direction: BACKWARDS, fromRevision: END }));
+    const read = await collect(esdb.client.readStream('$streams', { resolveLinkTos: true, direction: BACKWARDS, fromRevision: END }));
     const mine = read.filter((e) => e.event?.streamId === stream);
     expect(mine.map((e) => e.event!.revision)).toEqual([0n]);
   });

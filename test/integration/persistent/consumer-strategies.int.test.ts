@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import {
   DISPATCH_TO_SINGLE,
@@ -8,33 +8,26 @@ import {
   persistentSubscriptionToAllSettingsFromDefaults,
   persistentSubscriptionToStreamSettingsFromDefaults,
   streamNameFilter,
-  type EventStoreDBClient,
 } from '@eventstore/db-client';
-import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
+import { useTestEventStore } from '../../helpers/event-store.js';
 import { appendNumbered, eventually, RecordingConsumer } from './support.js';
 
-let store: TestEventStore;
-let client: EventStoreDBClient;
-beforeAll(async () => {
-  store = await startTestEventStore();
-  client = store.client;
-});
-afterAll(() => store.close());
+const esdb = useTestEventStore();
 
 const streamName = () => `order-${randomUUID()}`;
 
 async function connect(stream: string, count: number, bufferSize: number): Promise<RecordingConsumer[]> {
-  const consumers = Array.from({ length: count }, () => new RecordingConsumer(client.subscribeToPersistentSubscriptionToStream(stream, 'g', { bufferSize }), 'hold'));
-  await eventually(async () => (await client.getPersistentSubscriptionToStreamInfo(stream, 'g')).connections.length === count);
+  const consumers = Array.from({ length: count }, () => new RecordingConsumer(esdb.client.subscribeToPersistentSubscriptionToStream(stream, 'g', { bufferSize }), 'hold'));
+  await eventually(async () => (await esdb.client.getPersistentSubscriptionToStreamInfo(stream, 'g')).connections.length === count);
   return consumers;
 }
 
 describe('RoundRobin', () => {
   it.each([2, 3])('spreads events evenly over %i consumers', async (count) => {
     const stream = streamName();
-    await client.createPersistentSubscriptionToStream(stream, 'g', persistentSubscriptionToStreamSettingsFromDefaults({ startFrom: START, consumerStrategyName: ROUND_ROBIN }));
+    await esdb.client.createPersistentSubscriptionToStream(stream, 'g', persistentSubscriptionToStreamSettingsFromDefaults({ startFrom: START, consumerStrategyName: ROUND_ROBIN }));
     const consumers = await connect(stream, count, 20);
-    await appendNumbered(client, stream, 0, count * 4);
+    await appendNumbered(esdb.client, stream, 0, count * 4);
     await eventually(() => consumers.every((consumer) => consumer.received.length === 4));
     // each event went to exactly one consumer
     const all = consumers.flatMap((consumer) => consumer.numbers()).sort((a, b) => a - b);
@@ -46,13 +39,13 @@ describe('RoundRobin', () => {
 describe('DispatchToSingle', () => {
   it.each([2, 3])('sends to the first of %i consumers until its buffer is full, then to the next', async (count) => {
     const stream = streamName();
-    await client.createPersistentSubscriptionToStream(
+    await esdb.client.createPersistentSubscriptionToStream(
       stream,
       'g',
       persistentSubscriptionToStreamSettingsFromDefaults({ startFrom: START, consumerStrategyName: DISPATCH_TO_SINGLE }),
     );
     const consumers = await connect(stream, count, 3);
-    await appendNumbered(client, stream, 0, 3 * count - 1);
+    await appendNumbered(esdb.client, stream, 0, 3 * count - 1);
     await eventually(() => consumers.reduce((sum, consumer) => sum + consumer.received.length, 0) === 3 * count - 1);
     // in the order the server took the consumers: the first filled up, then the next, ...
     const byFirstEvent = [...consumers].sort((a, b) => a.numbers()[0]! - b.numbers()[0]!);
@@ -62,7 +55,7 @@ describe('DispatchToSingle', () => {
     // once the first has room again, it gets the next event
     const first = byFirstEvent[0]!;
     await first.ack(...first.received);
-    await appendNumbered(client, stream, 100, 1);
+    await appendNumbered(esdb.client, stream, 100, 1);
     await eventually(() => first.received.length === 4);
     expect(first.numbers()[3]).toBe(100);
     for (const consumer of consumers) await consumer.stop();
@@ -73,14 +66,14 @@ describe('Pinned', () => {
   it.each([2, 3])('keeps every source stream on one of %i consumers', async (count) => {
     const prefix = `pin${randomUUID().slice(0, 6)}-`;
     const group = `g-${randomUUID().slice(0, 6)}`;
-    await client.createPersistentSubscriptionToAll(group, persistentSubscriptionToAllSettingsFromDefaults({ consumerStrategyName: PINNED }), {
+    await esdb.client.createPersistentSubscriptionToAll(group, persistentSubscriptionToAllSettingsFromDefaults({ consumerStrategyName: PINNED }), {
       filter: streamNameFilter({ prefixes: [prefix] }),
     });
-    const consumers = Array.from({ length: count }, () => new RecordingConsumer(client.subscribeToPersistentSubscriptionToAll(group, { bufferSize: 50 })));
-    await eventually(async () => (await client.getPersistentSubscriptionToAllInfo(group)).connections.length === count);
+    const consumers = Array.from({ length: count }, () => new RecordingConsumer(esdb.client.subscribeToPersistentSubscriptionToAll(group, { bufferSize: 50 })));
+    await eventually(async () => (await esdb.client.getPersistentSubscriptionToAllInfo(group)).connections.length === count);
     const streams = Array.from({ length: 12 }, (_, i) => `${prefix}${i}`);
     for (let round = 0; round < 3; round++) {
-      for (const stream of streams) await appendNumbered(client, stream, round, 1);
+      for (const stream of streams) await appendNumbered(esdb.client, stream, round, 1);
     }
     await eventually(() => consumers.reduce((sum, consumer) => sum + consumer.received.length, 0) === 36);
     const owners = new Map<string, Set<number>>();
@@ -100,9 +93,9 @@ describe('Pinned', () => {
 
   it('holds back a stream whose consumer is full instead of sending it elsewhere', async () => {
     const stream = streamName();
-    await client.createPersistentSubscriptionToStream(stream, 'g', persistentSubscriptionToStreamSettingsFromDefaults({ startFrom: START, consumerStrategyName: PINNED }));
+    await esdb.client.createPersistentSubscriptionToStream(stream, 'g', persistentSubscriptionToStreamSettingsFromDefaults({ startFrom: START, consumerStrategyName: PINNED }));
     const consumers = await connect(stream, 2, 2);
-    await appendNumbered(client, stream, 0, 4);
+    await appendNumbered(esdb.client, stream, 0, 4);
     await eventually(() => consumers.some((consumer) => consumer.received.length === 2));
     await new Promise((resolve) => setTimeout(resolve, 100));
     const owner = consumers.find((consumer) => consumer.received.length === 2)!;
