@@ -282,7 +282,7 @@ export class GroupConsumer {
     }
   }
 
-  /** Label sets per event type, made once: prom-client hashes whatever object it is given. */
+  /** Label sets per event type, made once rather than built (and spread) for every event. */
   #labelsFor(eventType: string): EventLabels {
     let labels = this.#labels.get(eventType);
     if (!labels) {
