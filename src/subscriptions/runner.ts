@@ -72,7 +72,7 @@ export async function startSubscriptionRunner(deps: SubscriptionRunnerDeps): Pro
   for (const projection of deps.projections) store.migrate(projection.schema);
   for (const handler of deps.handlers) if (handler.schema) store.migrate(handler.schema);
 
-  // Before any consumer starts: the catch-up read keeps a transaction open on the store.
+  // Before any group is joined: the new projection groups are created where the read ended.
   let bootstrap: SubscriptionRunner['bootstrap'];
   if (options.projectionBootstrap === 'read') {
     const missing = await projectionsWithoutGroup(client, deps.projections, options.groupPrefix);
