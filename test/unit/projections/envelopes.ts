@@ -1,3 +1,4 @@
+import type { RecordedEvent } from '@eventstore/db-client';
 // Order histories as the projections receive them, built with the domain's event factory.
 import { randomUUID } from 'node:crypto';
 import { orderEventFactory, type OrderEvent } from '../../../src/orders/index.js';
@@ -38,4 +39,19 @@ export function cancelledUnpaid(orderId: string, options: Parameters<typeof hist
     factory.cancelled({ paidAmount: 0, reason: 'changed mind' }),
     factory.statusChanged('PENDING', 'CANCELLED', 'changed mind'),
   ].map(wrap);
+}
+
+/** The envelope as the client hands it over (a fresh object per call, as each group gets its own copy). */
+export function asRecorded(envelope: EventEnvelope, streamId = envelope.streamId): RecordedEvent {
+  return {
+    streamId,
+    id: envelope.id,
+    revision: BigInt(envelope.revision),
+    type: envelope.type,
+    data: envelope.data,
+    metadata: {},
+    isJson: true,
+    created: envelope.recordedAt,
+    position: { commit: BigInt(envelope.revision), prepare: BigInt(envelope.revision) },
+  } as unknown as RecordedEvent;
 }

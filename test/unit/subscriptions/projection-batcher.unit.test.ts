@@ -1,32 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import type { RecordedEvent } from '@eventstore/db-client';
 import { projectionBatcher } from '../../../src/subscriptions/projection-group.js';
 import { openReadModelStore, type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
 import { lastAppliedRevision, OutOfOrderEventError, resetProjection } from '../../../src/readmodels/apply-projection.js';
 import orderSummary, { getOrderSummary } from '../../../projections/order-summary.js';
-import type { EventEnvelope } from '../../../src/readmodels/event-envelope.js';
-import { paidAndShipped } from '../projections/envelopes.js';
+import { asRecorded, paidAndShipped } from '../projections/envelopes.js';
 
-function recorded(envelope: EventEnvelope): RecordedEvent {
-  return {
-    streamId: envelope.streamId,
-    id: envelope.id,
-    revision: BigInt(envelope.revision),
-    type: envelope.type,
-    data: envelope.data,
-    metadata: {},
-    isJson: true,
-    created: envelope.recordedAt,
-    position: { commit: BigInt(envelope.revision), prepare: BigInt(envelope.revision) },
-  } as unknown as RecordedEvent;
-}
 
 describe('applying the events of one turn together', () => {
   it('commits a batch in order, and when one event is early still commits the others', async () => {
     const db = openReadModelStore({ file: ':memory:' });
     resetProjection(db, orderSummary);
     const apply = projectionBatcher(db, orderSummary);
-    const events = paidAndShipped('o-1').map(recorded);
+    const events = paidAndShipped('o-1').map((envelope) => asRecorded(envelope));
 
     // Revision 2 arrives before 1: the batch holds 0, 2, 1 (2 is refused, 0 and 1 commit).
     const outcomes = await Promise.allSettled([apply(events[0]!), apply(events[2]!), apply(events[1]!)]);
@@ -48,7 +33,7 @@ describe('applying the events of one turn together', () => {
     let commits = 0;
     const counting: ReadModelStore = { ...db, transaction: (fn) => (commits++, db.transaction(fn)) };
     const apply = projectionBatcher(counting, orderSummary);
-    const created = (index: number) => recorded(paidAndShipped(`o-${index}`)[0]!);
+    const created = (index: number) => asRecorded(paidAndShipped(`o-${index}`)[0]!);
     const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
     // Live: one event per turn, each committed in its own turn.
