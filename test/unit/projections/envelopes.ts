@@ -1,6 +1,6 @@
-import type { RecordedEvent } from '@eventstore/db-client';
 // Order histories as the projections receive them, built with the domain's event factory.
 import { randomUUID } from 'node:crypto';
+import type { RecordedEvent } from '@eventstore/db-client';
 import { orderEventFactory, type OrderEvent } from '../../../src/orders/index.js';
 import type { EventEnvelope } from '../../../src/readmodels/event-envelope.js';
 
