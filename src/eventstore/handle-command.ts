@@ -1,5 +1,6 @@
-// Runs one order command: load, decide, append with the expected revision. Without a caller's
-// expected revision, a concurrent write is retried on fresh state a few times.
+// Runs one order command: load, decide, append with the expected revision. Commands on one
+// order in this process take turns (so they never conflict with each other); without a caller's
+// expected revision, a write by another process is retried on fresh state a few times.
 import { WrongExpectedVersionError, type EventStoreDBClient } from '@eventstore/db-client';
 import { decide } from '../orders/order-decider.js';
 import { foldOrder, initialOrderState, type OrderState } from '../orders/order-state.js';
@@ -10,7 +11,7 @@ import type { OrderEvent } from '../orders/events.js';
 import { commandConflictsTotal } from '../observability/metrics.js';
 import { ConcurrencyConflictError, PreconditionFailedError } from './errors.js';
 import { appendOrderEvents, loadOrder, type LoadedOrder } from './order-stream.js';
-import type { OrderStateCache } from './order-state-cache.js';
+import { OrderTurns, type OrderStateCache } from './order-state-cache.js';
 
 export interface CommandDeps {
   client: EventStoreDBClient;
@@ -34,7 +35,16 @@ export interface CommandResult {
 
 export const DEFAULT_MAX_ATTEMPTS = 5;
 
-export async function handleOrderCommand(deps: CommandDeps, command: OrderCommand, options: CommandOptions = {}): Promise<CommandResult> {
+/** The turns of callers that keep no cache (each cache keeps its own, one per API instance). */
+const sharedTurns = new OrderTurns();
+
+export function handleOrderCommand(deps: CommandDeps, command: OrderCommand, options: CommandOptions = {}): Promise<CommandResult> {
+  const turns = deps.cache?.turns ?? sharedTurns;
+  // By tenant too: stream names may carry the tenant, and two tenants' ids never share a queue.
+  return turns.run(`${command.context.tenantId}\u0000${command.orderId}`, () => runCommand(deps, command, options));
+}
+
+async function runCommand(deps: CommandDeps, command: OrderCommand, options: CommandOptions): Promise<CommandResult> {
   const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   const { orderId } = command;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {

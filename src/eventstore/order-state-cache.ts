@@ -1,10 +1,13 @@
 // Recently written orders kept in memory so a command on a hot order skips re-reading its
-// stream. Safe with several instances: every append still states its expected revision, and a
-// stale entry only costs one WrongExpectedVersion and a fresh read.
+// stream, and the turns commands on one order take in this process. Safe with several
+// instances: every append still states its expected revision, and a stale entry only costs one
+// WrongExpectedVersion and a fresh read.
 import type { LoadedOrder } from './order-stream.js';
 
 export class OrderStateCache {
   private readonly entries = new Map<string, LoadedOrder>();
+  /** Commands on one order in this process run one after the other, not against each other. */
+  readonly turns = new OrderTurns();
 
   constructor(private readonly capacity = 10_000) {}
 
@@ -31,3 +34,30 @@ export class OrderStateCache {
     this.entries.delete(orderId);
   }
 }
+
+/**
+ * A queue per key: `run(key, fn)` starts fn once every earlier fn of the same key has settled.
+ * Keys with nothing queued hold no memory; different keys never wait for each other.
+ */
+export class OrderTurns {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  /** Orders with a command running or waiting (for tests and metrics). */
+  get busy(): number {
+    return this.tails.size;
+  }
+
+  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key);
+    // Nobody ahead: start now, without a turn of the microtask queue.
+    const result = previous ? previous.then(fn, fn) : fn();
+    const tail = result.then(noop, noop);
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return result;
+  }
+}
+
+function noop(): void {}
