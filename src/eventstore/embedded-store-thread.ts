@@ -17,18 +17,22 @@ type WorkerMessage =
 
 export async function startEmbeddedEventStore(options: EventStoreServerOptions, onCrash: (error: Error) => void = () => {}): Promise<EmbeddedEventStore> {
   const worker = new Worker(workerSource(), { eval: true, workerData: options });
+  const listeners: { error?: (error: Error) => void; exit?: (code: number) => void; message?: (message: WorkerMessage) => void } = {};
   const started = await new Promise<{ connectionString: string; port: number }>((resolve, reject) => {
-    worker.once('error', reject);
-    worker.once('exit', (code) => reject(new Error(`the embedded event store exited during start (code ${code})`)));
-    worker.once('message', (message: WorkerMessage) => {
+    listeners.error = reject;
+    listeners.exit = (code) => reject(new Error(`the embedded event store exited during start (code ${code})`));
+    listeners.message = (message) => {
       if (message.type === 'started') resolve(message);
       else reject(new Error(message.type === 'failed' ? message.message : 'the embedded event store did not start'));
-    });
+    };
+    worker.once('error', listeners.error).once('exit', listeners.exit).once('message', listeners.message);
   }).catch(async (error: unknown) => {
     await worker.terminate();
     throw error;
   });
-  worker.removeAllListeners();
+  // Only the start's own listeners: removeAllListeners() also drops the Worker's internal ones,
+  // after which no later 'message' arrives (close then always waited out its 5 s timeout).
+  worker.off('error', listeners.error!).off('exit', listeners.exit!).off('message', listeners.message!);
   let closing = false;
   worker.on('error', (error) => {
     if (!closing) onCrash(error);
