@@ -1,0 +1,372 @@
+// Order lifecycles (create -> pay -> ship over HTTP) side by side, each setup in its own child
+// process, driven the same way (keep-alive connections, a fixed time each):
+//   - bare fastify: three routes answering a small JSON (the ceiling of HTTP on this machine)
+//   - Emmett peer: Emmett 0.42 + emmett-sqlite behind fastify, the same commands and bodies,
+//     appends only (bench/peers/emmett/server.ts)
+//   - ROLE=api: `orders serve --role api` (no workers)
+//   - ROLE=all: `orders serve` as `npm start` runs it: API, every handler and projection, the
+//     embedded store, in one process
+// For ROLE=all also: how far the order summary is behind each command during the load (p99:
+// response -> the row shows that revision, polled read-only from this process), the time for
+// every read model to catch up after the load, and 20 payments sent at once on one order
+// (successes out of 20). Ratios are to the Emmett peer, same run.
+//
+// Sizes (env): BENCH_LIFECYCLE_SECONDS (10), BENCH_LIFECYCLE_WARMUP (3 s per setup),
+// BENCH_LIFECYCLE_CONNECTIONS (50), BENCH_LIFECYCLE_ROUNDS (1: each setup this many times, in
+// turn; the best of each is kept), BENCH_LIFECYCLE_SETUPS (bare,emmett,api,all),
+// BENCH_LIFECYCLE_CPU_PROF (a directory: the ROLE=all child writes a --cpu-prof there).
+// Run: `npm run bench lifecycle`.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { freePort } from '../test/helpers/free-port.js';
+import { startChild, stopChild } from './children.js';
+import { percentile, postJson } from './http-load.js';
+import { reportFigure } from './report.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const bin = join(here, '..', 'bin', 'orders.js');
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const SECONDS = env('BENCH_LIFECYCLE_SECONDS', 10);
+const WARMUP_SECONDS = env('BENCH_LIFECYCLE_WARMUP', 3);
+const CONNECTIONS = env('BENCH_LIFECYCLE_CONNECTIONS', 50);
+const ROUNDS = env('BENCH_LIFECYCLE_ROUNDS', 1);
+const SETUPS = (process.env.BENCH_LIFECYCLE_SETUPS ?? 'bare,emmett,api,all').split(',').map((name) => name.trim()) as SetupName[];
+const CPU_PROF_DIR = process.env.BENCH_LIFECYCLE_CPU_PROF;
+const API_KEY = 'bench-key-lifecycle-0123456789';
+const TENANT = 'bench';
+const CONCURRENT_PAYMENTS = 20;
+
+type SetupName = 'bare' | 'emmett' | 'api' | 'all';
+const LABELS: Record<SetupName, string> = { bare: 'bare fastify', emmett: 'Emmett peer', api: 'ROLE=api', all: 'npm start (ROLE=all)' };
+
+// ---- child: the bare fastify ceiling ------------------------------------------------------
+
+if (process.argv[2] === '--bare-server') {
+  const { default: Fastify } = await import('fastify');
+  const app = Fastify({ logger: false });
+  app.post('/orders', async (request, reply) => reply.status(201).send({ orderId: (request.body as { orderId: string }).orderId, status: 'PENDING', revision: 0 }));
+  app.post('/orders/:orderId/payments', async (request, reply) => reply.status(201).send({ orderId: (request.params as { orderId: string }).orderId, status: 'PAID', revision: 3 }));
+  app.post('/orders/:orderId/ship', async (request) => ({ orderId: (request.params as { orderId: string }).orderId, status: 'SHIPPED', revision: 5 }));
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  console.log(`listening ${typeof address === 'object' && address ? address.port : 0}`);
+} else {
+  await main();
+}
+
+// ---- load ---------------------------------------------------------------------------------
+
+interface Step {
+  path: string;
+  body: unknown;
+  expect: number;
+}
+
+function lifecycle(orderId: string): Step[] {
+  return [
+    {
+      path: '/orders',
+      body: { orderId, customer: { id: 'c-1', phone: '+14155550100' }, currency: 'EUR', items: [{ sku: 'SKU-1', quantity: 2, unitPrice: 1250 }] },
+      expect: 201,
+    },
+    { path: `/orders/${orderId}/payments`, body: { paymentId: `pay-${orderId}`, amount: 2500, method: 'card' }, expect: 201 },
+    { path: `/orders/${orderId}/ship`, body: { carrier: 'DHL', trackingNumber: 'JD014600003' }, expect: 200 },
+  ];
+}
+
+interface LoadResult {
+  commands: number;
+  lifecycles: number;
+  seconds: number;
+  latenciesMs: number[];
+  /** When the last response of the load arrived (performance.now()). */
+  endedAt: number;
+}
+
+/** Each connection runs lifecycles back to back until `seconds` have passed. */
+async function drive(port: number, seconds: number, onAnswer?: (orderId: string, revision: number, at: number) => void): Promise<LoadResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+  const latenciesMs: number[] = [];
+  let lifecycles = 0;
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      while (performance.now() < deadline) {
+        const orderId = randomUUID();
+        for (const step of lifecycle(orderId)) {
+          const sent = performance.now();
+          const reply = await postJson(agent, port, step.path, step.body, API_KEY);
+          const at = performance.now();
+          latenciesMs.push(at - sent);
+          if (reply.status !== step.expect) throw new Error(`${step.path} answered ${reply.status}: ${reply.body}`);
+          if (onAnswer) onAnswer(orderId, (JSON.parse(reply.body) as { revision: number }).revision, at);
+        }
+        lifecycles++;
+      }
+    }),
+  );
+  const endedAt = performance.now();
+  agent.destroy();
+  return { commands: latenciesMs.length, lifecycles, seconds: (endedAt - started) / 1000, latenciesMs, endedAt };
+}
+
+interface Figures {
+  perSecond: number;
+  p50: number;
+  p99: number;
+  lifecycles: number;
+}
+
+function summarize(result: LoadResult): Figures {
+  const sorted = result.latenciesMs.sort((a, b) => a - b);
+  return { perSecond: result.commands / result.seconds, p50: percentile(sorted, 50), p99: percentile(sorted, 99), lifecycles: result.lifecycles };
+}
+
+// ---- freshness of the read models (ROLE=all) ----------------------------------------------
+
+/**
+ * Polls the order summary read-only (WAL: never blocks the service's writes) for the orders
+ * whose commands were answered and not yet reflected: lag = first poll showing the revision
+ * minus the response time.
+ */
+function freshnessWatcher(readModelFile: string) {
+  const db = new Database(readModelFile, { readonly: true, fileMustExist: true });
+  const statements = new Map<number, Database.Statement>();
+  const query = (count: number) => {
+    let statement = statements.get(count);
+    if (!statement) {
+      statement = db.prepare(`SELECT order_id, revision FROM order_summary WHERE tenant_id = ? AND order_id IN (${Array(count).fill('?').join(',')})`);
+      statements.set(count, statement);
+    }
+    return statement;
+  };
+  // Per order: the newest answered revision not yet seen, and when it was answered (older
+  // answers of the same order are settled when a newer one is seen, with their own times).
+  const waiting = new Map<string, Array<{ revision: number; at: number }>>();
+  const lagsMs: number[] = [];
+  let polling = true;
+  let recording = false;
+  const pollOnce = () => {
+    const ids = [...waiting.keys()];
+    const now = performance.now();
+    for (let offset = 0; offset < ids.length; offset += 500) {
+      const chunk = ids.slice(offset, offset + 500);
+      for (const row of query(chunk.length).all(TENANT, ...chunk) as Array<{ order_id: string; revision: number }>) {
+        const answers = waiting.get(row.order_id)!;
+        const remaining = answers.filter((answer) => {
+          if (answer.revision > row.revision) return true;
+          if (recording) lagsMs.push(now - answer.at);
+          return false;
+        });
+        if (remaining.length === 0) waiting.delete(row.order_id);
+        else waiting.set(row.order_id, remaining);
+      }
+    }
+  };
+  const loop = (async () => {
+    while (polling) {
+      if (waiting.size > 0) pollOnce();
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+  })();
+  return {
+    answered(orderId: string, revision: number, at: number) {
+      const answers = waiting.get(orderId);
+      if (answers) answers.push({ revision, at });
+      else waiting.set(orderId, [{ revision, at }]);
+    },
+    record(on: boolean) {
+      recording = on;
+    },
+    get waiting() {
+      return waiting.size;
+    },
+    lagsMs,
+    /** Counts that every read model holds once it has applied the whole load. */
+    counts() {
+      const one = (sql: string) => (db.prepare(sql).get(TENANT) as { n: number | null }).n ?? 0;
+      return {
+        summaryShipped: one("SELECT count(*) AS n FROM order_summary WHERE tenant_id = ? AND status = 'SHIPPED'"),
+        customerShipped: one("SELECT count(*) AS n FROM customer_orders WHERE tenant_id = ? AND status = 'SHIPPED'"),
+        salesPaid: one('SELECT sum(paid_amount) AS n FROM sales_by_day WHERE tenant_id = ?'),
+      };
+    },
+    async close() {
+      polling = false;
+      await loop;
+      db.close();
+    },
+  };
+}
+
+// ---- setups -------------------------------------------------------------------------------
+
+interface Running {
+  port: number;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+async function start(setup: SetupName): Promise<Running> {
+  const dataDir = mkdtempSync(join(tmpdir(), `bench-lifecycle-${setup}-`));
+  const cleanup = (child: Parameters<typeof stopChild>[0]) => async () => {
+    await stopChild(child);
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  if (setup === 'bare') {
+    const { child, match } = await startChild(['--import', 'tsx', fileURLToPath(import.meta.url), '--bare-server'], {}, /listening (\d+)/);
+    return { port: Number(match[1]), dataDir, stop: cleanup(child) };
+  }
+  if (setup === 'emmett') {
+    const { child, match } = await startChild(['--import', 'tsx', join(here, 'peers', 'emmett', 'server.ts'), dataDir], {}, /listening (\d+)/);
+    return { port: Number(match[1]), dataDir, stop: cleanup(child) };
+  }
+  const [port, eventStorePort] = [await freePort(), await freePort()];
+  const profile = setup === 'all' && CPU_PROF_DIR ? [`--cpu-prof`, `--cpu-prof-dir=${CPU_PROF_DIR}`] : [];
+  const { child } = await startChild(
+    [...profile, bin, 'serve'],
+    {
+      ORDERS_FROM_SOURCE: '1',
+      ROLE: setup,
+      PORT: String(port),
+      EVENTSTORE_PORT: String(eventStorePort),
+      DATA_DIR: dataDir,
+      API_KEYS: `${API_KEY}:${TENANT}`,
+      LOG_LEVEL: 'warn',
+    },
+    /listening on http:\/\/\S+/,
+  );
+  return { port, dataDir, stop: cleanup(child) };
+}
+
+interface AllExtras {
+  freshnessP50: number;
+  freshnessP99: number;
+  catchUpMs: number;
+  caughtUp: boolean;
+  concurrentPayments: number;
+}
+
+async function measure(setup: SetupName): Promise<{ figures: Figures; extras?: AllExtras }> {
+  const running = await start(setup);
+  try {
+    await drive(running.port, WARMUP_SECONDS);
+    if (setup !== 'all') return { figures: summarize(await drive(running.port, SECONDS)) };
+
+    const watcher = freshnessWatcher(join(running.dataDir, 'readmodels.db'));
+    try {
+      // Let the warm-up's reactions drain, then measure only the load's own commands.
+      await waitFor(() => watcher.waiting === 0, 30_000);
+      const before = watcher.counts();
+      watcher.record(true);
+      const load = await drive(running.port, SECONDS, (orderId, revision, at) => watcher.answered(orderId, revision, at));
+      const expected = { summaryShipped: before.summaryShipped + load.lifecycles, customerShipped: before.customerShipped + load.lifecycles, salesPaid: before.salesPaid + load.lifecycles * 2500 };
+      const caughtUp = await waitFor(() => {
+        if (watcher.waiting > 0) return false;
+        const now = watcher.counts();
+        return now.summaryShipped >= expected.summaryShipped && now.customerShipped >= expected.customerShipped && now.salesPaid >= expected.salesPaid;
+      }, 60_000);
+      const catchUpMs = performance.now() - load.endedAt;
+      watcher.record(false);
+      const lags = watcher.lagsMs.sort((a, b) => a - b);
+      const concurrentPayments = await paymentsAtOnce(running.port);
+      return {
+        figures: summarize(load),
+        extras: { freshnessP50: percentile(lags, 50), freshnessP99: percentile(lags, 99), catchUpMs, caughtUp, concurrentPayments },
+      };
+    } finally {
+      await watcher.close();
+    }
+  } finally {
+    await running.stop();
+  }
+}
+
+/** 20 payments of one order sent at once over 20 connections: how many are accepted. */
+async function paymentsAtOnce(port: number): Promise<number> {
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENT_PAYMENTS });
+  try {
+    const orderId = randomUUID();
+    const created = await postJson(
+      agent,
+      port,
+      '/orders',
+      { orderId, customer: { id: 'c-1' }, currency: 'EUR', items: [{ sku: 'SKU-1', quantity: CONCURRENT_PAYMENTS, unitPrice: 100 }] },
+      API_KEY,
+    );
+    if (created.status !== 201) throw new Error(`create answered ${created.status}`);
+    const replies = await Promise.all(
+      Array.from({ length: CONCURRENT_PAYMENTS }, (_, index) => postJson(agent, port, `/orders/${orderId}/payments`, { paymentId: `p-${index}`, amount: 100, method: 'card' }, API_KEY)),
+    );
+    return replies.filter((reply) => reply.status === 201).length;
+  } finally {
+    agent.destroy();
+  }
+}
+
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  return true;
+}
+
+// ---- main ---------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  console.log(`order lifecycles create -> pay -> ship: ${CONNECTIONS} keep-alive connections, ${SECONDS} s per setup after ${WARMUP_SECONDS} s warm-up, ${ROUNDS} round(s)`);
+  const best = new Map<SetupName, { figures: Figures; extras?: AllExtras }>();
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const setup of SETUPS) {
+      const result = await measure(setup);
+      console.log(`  round ${round} ${LABELS[setup].padEnd(22)} ${result.figures.perSecond.toFixed(0).padStart(6)} commands/s   p50 ${result.figures.p50.toFixed(1).padStart(6)} ms   p99 ${result.figures.p99.toFixed(1).padStart(6)} ms`);
+      const previous = best.get(setup);
+      if (!previous || result.figures.perSecond > previous.figures.perSecond) best.set(setup, result);
+    }
+  }
+
+  const peer = best.get('emmett')?.figures;
+  const baselineName = 'Emmett peer';
+  console.log('');
+  for (const setup of SETUPS) {
+    const { figures } = best.get(setup)!;
+    const ratio = peer ? ` ${(figures.perSecond / peer.perSecond).toFixed(2)}x the Emmett peer` : '';
+    console.log(`${LABELS[setup].padEnd(22)} ${figures.perSecond.toFixed(0).padStart(6)} commands/s   p50 ${figures.p50.toFixed(1).padStart(6)} ms   p99 ${figures.p99.toFixed(1).padStart(6)} ms${ratio}`);
+  }
+  const targets: Partial<Record<SetupName, string>> = { all: '>= 1x', api: '>= 3x' };
+  for (const setup of SETUPS) {
+    const { figures } = best.get(setup)!;
+    const target = targets[setup];
+    reportFigure({
+      name: `lifecycle commands, ${LABELS[setup]}`,
+      value: Math.round(figures.perSecond),
+      unit: 'commands/s',
+      ...(peer && setup !== 'emmett' ? { baseline: Math.round(peer.perSecond), baselineName, ...(target ? { target } : {}) } : {}),
+    });
+    reportFigure({ name: `lifecycle p50, ${LABELS[setup]}`, value: round(figures.p50), unit: 'ms', ...(peer && setup !== 'emmett' ? { baseline: round(peer.p50), baselineName } : {}) });
+    reportFigure({ name: `lifecycle p99, ${LABELS[setup]}`, value: round(figures.p99), unit: 'ms', ...(peer && setup !== 'emmett' ? { baseline: round(peer.p99), baselineName } : {}) });
+  }
+  const extras = best.get('all')?.extras;
+  if (extras) {
+    console.log(
+      `npm start: order summary behind its command p50 ${extras.freshnessP50.toFixed(1)} ms, p99 ${extras.freshnessP99.toFixed(1)} ms; ` +
+        `read models caught up ${extras.caughtUp ? `${extras.catchUpMs.toFixed(0)} ms after the load` : 'NOT within 60 s'}; ` +
+        `${extras.concurrentPayments}/${CONCURRENT_PAYMENTS} concurrent payments on one order accepted`,
+    );
+    reportFigure({ name: 'npm start: order summary behind its command p99', value: round(extras.freshnessP99), unit: 'ms', target: '<= 100' });
+    reportFigure({ name: 'npm start: read models caught up after the load', value: Math.round(extras.caughtUp ? extras.catchUpMs : 60_000), unit: 'ms', target: '<= 1000' });
+    reportFigure({ name: 'npm start: concurrent payments on one order accepted', value: extras.concurrentPayments, unit: `of ${CONCURRENT_PAYMENTS}`, target: `>= ${CONCURRENT_PAYMENTS}` });
+  }
+}
+
+function round(value: number): number {
+  return Number(value.toFixed(1));
+}
