@@ -141,7 +141,7 @@ app.setErrorHandler((error, _request, reply) => {
   if (error instanceof IllegalStateError) return reply.status(409).send({ code: error.message });
   if (error instanceof ExpectedVersionConflictError) return reply.status(409).send({ code: 'CONCURRENCY_CONFLICT' });
   const status = (error as { statusCode?: number }).statusCode ?? 500;
-  return reply.status(status).send({ code: status === 400 ? 'VALIDATION_FAILED' : 'INTERNAL', detail: error.message });
+  return reply.status(status).send({ code: status === 400 ? 'VALIDATION_FAILED' : 'INTERNAL', detail: error instanceof Error ? error.message : String(error) });
 });
 app.post<{ Body: CreateBody }>('/orders', { schema: { body: createSchema } }, async (request, reply) => {
   const { orderId } = request.body;
