@@ -67,6 +67,8 @@ const environment = z.object({
     .min(0, 'must be 0 (off) or more')
     .default(() => Math.floor(getHeapStatistics().heap_size_limit * 0.9)),
   OVERLOAD_RETRY_AFTER_SECONDS: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').default(5),
+  // Below Docker's 10 s stop timeout, with room for closing the store after it.
+  SHUTDOWN_GRACE_MS: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 or more').default(8_000),
 });
 
 export interface Config {
@@ -87,6 +89,8 @@ export interface Config {
   rateLimitPerMinute: number;
   /** The API answers 503 + Retry-After while over these (0: not checked). */
   overload: { maxEventLoopDelayMs: number; maxHeapUsedBytes: number; retryAfterSeconds: number };
+  /** On SIGTERM/SIGINT, how long in-flight requests and handler calls may take before the process exits anyway. */
+  shutdownGraceMs: number;
 }
 
 export class ConfigError extends Error {
@@ -126,6 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxHeapUsedBytes: parsed.OVERLOAD_MAX_HEAP_USED_BYTES,
       retryAfterSeconds: parsed.OVERLOAD_RETRY_AFTER_SECONDS,
     },
+    shutdownGraceMs: parsed.SHUTDOWN_GRACE_MS,
   };
 }
 

@@ -8,7 +8,7 @@ import { OrderStateCache } from './eventstore/order-state-cache.js';
 import { startEmbeddedEventStore, type EmbeddedEventStore } from './eventstore/embedded-store-thread.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { registry } from './observability/metrics.js';
-import { startWorkers } from './workers.js';
+import { startWorkers, type RunningWorkers } from './workers.js';
 import { openReadModelStore, readModelFileIn } from './readmodels/read-model-store.js';
 
 export interface RunningService {
@@ -19,7 +19,12 @@ export interface RunningService {
   eventStore: EmbeddedEventStore | undefined;
   client: EventStoreDBClient;
   logger: Logger;
-  close(): Promise<void>;
+  /**
+   * Stops taking requests and events, lets what is in flight finish for up to `graceMs`
+   * (unbounded when omitted), leaves the subscription groups (what did not finish is
+   * redelivered by the store), then closes the store. Resolves true when everything finished.
+   */
+  close(graceMs?: number): Promise<boolean>;
 }
 
 export async function startService(config: Config, logger: Logger = createLogger({ level: config.logLevel })): Promise<RunningService> {
@@ -27,12 +32,32 @@ export async function startService(config: Config, logger: Logger = createLogger
   const runsWorkers = config.role === 'workers' || config.role === 'all';
   if (runsApi && config.apiKeys.size === 0) throw new ConfigError('invalid configuration: API_KEYS is empty, so no caller could use the API');
 
+  // Stopping happens in two phases: first the API and the workers drain in parallel (bounded by
+  // the grace period), then the rest is released in reverse order of start.
+  let api: FastifyInstance | undefined;
+  let workers: RunningWorkers | undefined;
   const closers: Array<() => Promise<void>> = [];
-  const close = async () => {
-    // Reverse order of start: stop taking requests before the store goes away.
+  const release = async () => {
     for (const closer of closers.reverse()) await closer().catch((error: unknown) => logger.error({ err: error }, 'shutdown step failed'));
   };
-
+  const close = async (graceMs = Number.POSITIVE_INFINITY): Promise<boolean> => {
+    const drain = Promise.all([api?.close(), workers?.stop()]).then(
+      () => true,
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown step failed');
+        return true;
+      },
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const drained = Number.isFinite(graceMs) ? await Promise.race([drain, new Promise<false>((resolve) => (timer = setTimeout(resolve, graceMs, false)))]) : await drain;
+    clearTimeout(timer);
+    if (!drained) {
+      logger.warn({ graceMs, busyGroups: workers?.busyGroups() ?? [] }, 'grace period over with work in flight: leaving it unacknowledged, the event store redelivers it');
+      await workers?.abandon();
+    }
+    await release();
+    return drained;
+  };
   try {
     let eventStore: EmbeddedEventStore | undefined;
     let connectionString = config.esdbConnectionString;
@@ -47,13 +72,12 @@ export async function startService(config: Config, logger: Logger = createLogger
     const client = connectEventStore(connectionString);
     closers.push(() => client.dispose());
 
-    let app: FastifyInstance | undefined;
     let url: string | undefined;
     if (runsApi) {
       // The query routes read the models the workers (here or in other processes) write.
       const readModels = openReadModelStore({ file: readModelFileIn(config.dataDir) });
       closers.push(async () => readModels.close());
-      app = await build({
+      const app = await build({
         client,
         apiKeys: config.apiKeys,
         logger,
@@ -63,7 +87,7 @@ export async function startService(config: Config, logger: Logger = createLogger
         overload: config.overload,
         readModels,
       });
-      closers.push(() => app!.close());
+      api = app;
       await app.listen({ port: config.port, host: config.host });
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
@@ -72,14 +96,13 @@ export async function startService(config: Config, logger: Logger = createLogger
 
     if (runsWorkers) {
       // A workers-only process has no API: its /metrics goes on PORT instead.
-      const workers = await startWorkers({
+      workers = await startWorkers({
         client,
         logger,
         registry,
         dataDir: config.dataDir,
         ...(runsApi ? {} : { metricsPort: config.port, metricsHost: config.host }),
       });
-      closers.push(() => workers.stop());
     }
 
     return { url, connectionString, eventStore, client, logger, close };

@@ -8,6 +8,7 @@ import { projections } from '../projections/index.js';
 import { loadHandlerConfig } from './handlers/handler-config.js';
 import { createHandlers } from './handlers/index.js';
 import type { WhatsAppSender } from './handlers/whatsapp-cloud-api.js';
+import { isEventStoreReachable } from './eventstore/connection.js';
 import { startMetricsServer } from './observability/metrics-server.js';
 import { workerMetrics } from './observability/worker-metrics.js';
 import { openReadModelStore, readModelFileIn, type ReadModelStore } from './readmodels/read-model-store.js';
@@ -39,7 +40,12 @@ export interface RunningWorkers {
   runner: SubscriptionRunner;
   /** Set when `metricsPort` was given. */
   metricsPort: number | undefined;
+  /** Finishes what is in flight (acking it), then leaves every group. */
   stop(): Promise<void>;
+  /** Leaves every group at once, acking nothing more: for a stop whose grace period ran out. */
+  abandon(): Promise<void>;
+  /** Groups with events in flight now. */
+  busyGroups(): string[];
 }
 
 export async function startWorkers(options: WorkersOptions): Promise<RunningWorkers> {
@@ -62,7 +68,11 @@ export async function startWorkers(options: WorkersOptions): Promise<RunningWork
     const metricsPort = options.metricsPort;
     const metricsServer =
       metricsPort !== undefined
-        ? await startMetricsServer(options.registry, { port: metricsPort, host: options.metricsHost ?? '127.0.0.1' }).catch(async (error: unknown) => {
+        ? await startMetricsServer(options.registry, {
+            port: metricsPort,
+            host: options.metricsHost ?? '127.0.0.1',
+            isReady: () => isEventStoreReachable(options.client),
+          }).catch(async (error: unknown) => {
             await runner.stop();
             throw error;
           })
@@ -72,10 +82,16 @@ export async function startWorkers(options: WorkersOptions): Promise<RunningWork
       runner,
       metricsPort: metricsServer?.port,
       async stop() {
-        await metricsServer?.close();
         await runner.stop();
+        await metricsServer?.close();
         ownStore?.close();
       },
+      async abandon() {
+        await runner.abandon();
+        await metricsServer?.close();
+        ownStore?.close();
+      },
+      busyGroups: () => runner.consumers.filter((consumer) => consumer.inFlight > 0).map((consumer) => consumer.group),
     };
   } catch (error) {
     ownStore?.close();

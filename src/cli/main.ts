@@ -1,6 +1,11 @@
 // The `orders` command. Each subcommand lives in its own file, loaded only when asked for.
 import { CliError } from './cli-error.js';
 
+// gRPC's own logger writes lines such as 'E No address added out of total 1 resolved' to stderr,
+// next to the CLI's one-line answer for the same failure. Set before grpc-js loads (the store's
+// threads inherit it); GRPC_VERBOSITY=ERROR brings its lines back.
+process.env.GRPC_VERBOSITY ??= 'NONE';
+
 export interface Command {
   /** Runs the command; resolves with the exit code (0 when omitted). */
   run(args: string[]): Promise<number | void>;

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError, loadConfig, type Config } from '../config.js';
-import { startService } from '../main.js';
+import { startService, type RunningService } from '../main.js';
 import { CliError } from './cli-error.js';
 
 const HELP = `Usage: orders serve [--role api|workers|all]
@@ -15,7 +15,9 @@ Configured by environment:
   PORT (3000), HOST (127.0.0.1), EVENTSTORE_PORT (2113), DATA_DIR (./data),
   ESDB_CONNECTION_STRING (unset: start the embedded event store),
   API_KEYS (<key>:<tenantId>,...; unset on the embedded store: a development key is created),
-  LOG_LEVEL (info), ROLE (all | api | workers), BODY_LIMIT_BYTES (65536)`;
+  LOG_LEVEL (info), ROLE (all | api | workers), BODY_LIMIT_BYTES (65536),
+  SHUTDOWN_GRACE_MS (8000: on SIGTERM/SIGINT, how long in-flight work may take; a second
+  signal exits at once). The README lists every variable.`;
 
 export const DEV_TENANT = 'dev';
 
@@ -41,7 +43,7 @@ export async function run(args: string[]): Promise<number> {
 
   const service = await startService(config).catch((error: unknown) => {
     if (error instanceof ConfigError) throw new CliError(error.message, 2);
-    throw new CliError(`could not start: ${error instanceof Error ? error.message : String(error)}`);
+    throw new CliError(`could not start: ${startFailure(error, config)}`);
   });
 
   const store = service.eventStore ? `embedded event store ${service.connectionString} (data in ${resolve(config.dataDir)})` : `EventStoreDB ${service.connectionString}`;
@@ -49,16 +51,51 @@ export async function run(args: string[]): Promise<number> {
   if (service.url) console.log(`API docs: ${service.url}/docs`);
   if (devKey) console.log(`development API key (tenant '${DEV_TENANT}'): ${devKey}\n  curl -H 'Authorization: Bearer ${devKey}' ${service.url}/orders/<orderId>`);
 
-  await new Promise<void>((done) => {
-    const stop = (signal: NodeJS.Signals) => {
-      service.logger.info({ signal }, 'shutting down');
-      done();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+  const signal = await new Promise<NodeJS.Signals>((done) => {
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
   });
-  await service.close();
-  return 0;
+  return stop(service, signal, config.shutdownGraceMs);
+}
+
+/** Past the grace period, this long for closing the store before the process exits regardless. */
+const RELEASE_MS = 1_500;
+
+/**
+ * A bounded stop: in-flight requests and handler calls get `graceMs`, then the process exits,
+ * every time (exit code 1 when work was cut short); a second signal exits at once. Everything a
+ * caller was told succeeded is already durable in the store, so cutting work short loses nothing
+ * acknowledged: unacknowledged events are redelivered by the store after the restart.
+ */
+async function stop(service: RunningService, signal: NodeJS.Signals, graceMs: number): Promise<never> {
+  const { logger } = service;
+  logger.info({ signal, graceMs }, 'shutting down: finishing in-flight requests and events');
+  const now = (second: NodeJS.Signals) => {
+    logger.warn({ signal: second }, 'second signal: exiting now');
+    process.exit(128 + (second === 'SIGINT' ? 2 : 15));
+  };
+  process.on('SIGINT', now);
+  process.on('SIGTERM', now);
+  const hardStop = setTimeout(() => {
+    logger.error({ graceMs }, 'shutdown did not finish in time: exiting');
+    process.exit(1);
+  }, graceMs + RELEASE_MS);
+  hardStop.unref();
+  const finished = await service.close(graceMs);
+  logger.info({ finished }, 'stopped');
+  // Exit even if a library left a handle open: a stop that hangs is the failure being avoided.
+  process.exit(finished ? 0 : 1);
+}
+
+/** Why the service did not start, in the CLI's words: a port in use names its variable. */
+function startFailure(error: unknown, config: Config): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const inUse = /EADDRINUSE[^\d[]*(\[?[\w.:]*?\]?):(\d+)/.exec(message);
+  if (!inUse) return message;
+  const port = Number(inUse[2]);
+  const variable = port === config.port ? 'PORT' : port === config.eventStorePort ? 'EVENTSTORE_PORT' : undefined;
+  const what = variable === 'EVENTSTORE_PORT' ? 'the embedded event store' : variable === 'PORT' ? (config.role === 'workers' ? 'the workers\' /metrics, /health and /ready' : 'the API') : 'a listener';
+  return `${what} cannot listen on ${inUse[1]}:${port}: the port is already in use${variable ? ` (set ${variable} to a free port)` : ''}`;
 }
 
 /** The development key lives in the data dir, so it stays the same across restarts. */

@@ -1,17 +1,47 @@
-// `GET /metrics` for a process that runs no API (ROLE=workers): Prometheus scrapes each worker.
-import { createServer, type Server } from 'node:http';
+// The HTTP port of a process that runs no API (ROLE=workers): `GET /metrics` for Prometheus, and
+// `GET /health` / `GET /ready` answered as the API answers them, so the image's HEALTHCHECK and
+// an orchestrator's probes work the same for every role.
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { PROBLEM_CONTENT_TYPE, problem } from '../api/problem.js';
 
 export interface MetricsServer {
   port: number;
   close(): Promise<void>;
 }
 
-export async function startMetricsServer(registry: Registry, options: { port: number; host: string }): Promise<MetricsServer> {
+export interface MetricsServerOptions {
+  port: number;
+  host: string;
+  /** `/ready` answers 200 while this resolves true (the event store answers), else 503. */
+  isReady?: () => Promise<boolean>;
+}
+
+const ROUTES = ['/health', '/ready', '/metrics'];
+
+export async function startMetricsServer(registry: Registry, options: MetricsServerOptions): Promise<MetricsServer> {
+  const isReady = options.isReady ?? (async () => true);
   const server: Server = createServer((request, response) => {
-    if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
-      response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: GET /metrics\n');
+    const path = request.url?.split('?')[0] ?? '/';
+    if (!ROUTES.includes(path)) {
+      sendProblem(response, 404, problem('ROUTE_NOT_FOUND', `no route ${request.method} ${path} (this workers-only port serves ${ROUTES.join(', ')})`, {}, path));
+      return;
+    }
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.setHeader('allow', 'GET, HEAD');
+      sendProblem(response, 405, problem('METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}`, {}, path));
+      return;
+    }
+    if (path === '/health') {
+      sendJson(response, 200, { status: 'ok' });
+      return;
+    }
+    if (path === '/ready') {
+      isReady().then(
+        (ready) => (ready ? sendJson(response, 200, { status: 'ready' }) : sendProblem(response, 503, problem('EVENT_STORE_UNAVAILABLE', 'the event store did not answer a read', {}, path))),
+        () => sendProblem(response, 503, problem('EVENT_STORE_UNAVAILABLE', 'the event store did not answer a read', {}, path)),
+      );
       return;
     }
     registry.metrics().then(
@@ -31,4 +61,12 @@ export async function startMetricsServer(registry: Registry, options: { port: nu
         server.close(() => resolve());
       }),
   };
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(body));
+}
+
+function sendProblem(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { 'content-type': PROBLEM_CONTENT_TYPE }).end(JSON.stringify(body));
 }

@@ -19,6 +19,7 @@ describe('configuration from the environment', () => {
       eventStoreHost: '127.0.0.1',
       rateLimitPerMinute: 120_000,
       overload: { maxEventLoopDelayMs: 1_000, maxHeapUsedBytes: Math.floor(getHeapStatistics().heap_size_limit * 0.9), retryAfterSeconds: 5 },
+      shutdownGraceMs: 8_000,
     });
   });
 
