@@ -12,6 +12,9 @@ Options:
   --host <addr>    interface to listen on (default 127.0.0.1)
   --data <dir>     folder of the SQLite store (created when missing)
   --memory         keep everything in memory (a throw-away store)
+  --max-append-size <bytes>
+                   largest append the server accepts, counted as EventStoreDB does (data,
+                   metadata, 2 bytes per event type character); default 1048576 as EventStoreDB
   -h, --help       show this help`;
 
 const OPTIONS = {
@@ -19,6 +22,7 @@ const OPTIONS = {
   host: { type: 'string' },
   data: { type: 'string' },
   memory: { type: 'boolean' },
+  'max-append-size': { type: 'string' },
 } as const;
 
 export async function run(args: string[]): Promise<number> {
@@ -30,11 +34,13 @@ export async function run(args: string[]): Promise<number> {
   if (values.data === '') throw new CliError('--data needs a folder', 2);
   const port = values.port === undefined ? 2113 : parseCount(values.port, '--port');
   if (port > 65_535) throw new CliError(`--port must be at most 65535, got ${port}`, 2);
+  const maxAppendSize = values['max-append-size'] === undefined ? undefined : parseCount(values['max-append-size'], '--max-append-size');
+  if (maxAppendSize === 0) throw new CliError('--max-append-size must be at least 1', 2);
 
   const options: EventStoreServerOptions = values.memory ? { memory: true } : { dataDir: values.data };
   let server;
   try {
-    server = await startEventStoreServer({ ...options, port, host: values.host ?? '127.0.0.1' });
+    server = await startEventStoreServer({ ...options, port, host: values.host ?? '127.0.0.1', ...(maxAppendSize === undefined ? {} : { maxAppendSize }) });
   } catch (err) {
     throw new CliError(`cannot start the event store: ${err instanceof Error ? err.message : String(err)}`);
   }

@@ -19,6 +19,7 @@ export interface EventStoreServerOptions {
   dataDir?: string;
   /** Keep everything in memory: a throw-away store. */
   memory?: boolean;
+  /** Largest append in bytes (as EventStoreDB counts it); DEFAULT_MAX_APPEND_SIZE unless told. */
   maxAppendSize?: number;
 }
 
@@ -29,11 +30,14 @@ export interface EventStoreServer {
   close(): Promise<void>;
 }
 
-export const DEFAULT_MAX_APPEND_SIZE = 16 * 1024 * 1024;
+/** EventStoreDB's default MaxAppendSize: 1 MiB per append (data, metadata and event types). */
+export const DEFAULT_MAX_APPEND_SIZE = 1_048_576;
 
 export async function startEventStoreServer(options: EventStoreServerOptions): Promise<EventStoreServer> {
   const host = options.host ?? '127.0.0.1';
   if (!options.memory && !options.dataDir) throw new Error('startEventStoreServer needs dataDir or memory: true');
+  const maxAppendSize = options.maxAppendSize ?? DEFAULT_MAX_APPEND_SIZE;
+  if (!Number.isSafeInteger(maxAppendSize) || maxAppendSize <= 0) throw new Error(`maxAppendSize must be a positive integer, got ${maxAppendSize}`);
   let file = ':memory:';
   if (!options.memory && options.dataDir) {
     mkdirSync(resolve(options.dataDir), { recursive: true });
@@ -58,7 +62,7 @@ export async function startEventStoreServer(options: EventStoreServerOptions): P
     throw err;
   }
 
-  const context: ServerContext = { log, host, port, maxAppendSize: options.maxAppendSize ?? DEFAULT_MAX_APPEND_SIZE };
+  const context: ServerContext = { log, host, port, maxAppendSize };
   const modules: ServiceModule[] = [
     createStreamsService(context),
     createPersistentSubscriptionsService(context),

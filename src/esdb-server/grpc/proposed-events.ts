@@ -26,7 +26,10 @@ export function toProposedEvent(message: ProposedMessageLike): ProposedEvent {
   };
 }
 
-/** What counts against the maximum append size: the payloads the store will keep. */
+/**
+ * What counts against the maximum append size, as EventStoreDB's `Event.SizeOnDisk`: the data and
+ * custom metadata bytes plus two bytes per UTF-16 unit of the event type.
+ */
 export function proposedSize(event: ProposedEvent): number {
-  return event.data.byteLength + event.metadata.byteLength + Buffer.byteLength(event.type);
+  return event.data.byteLength + event.metadata.byteLength + event.type.length * 2;
 }

@@ -83,8 +83,9 @@ function parseFilter(options: FilterOptions): ReadFilter {
       throw invalidArgument(`filter regex is invalid: '${source}'`);
     }
   }
+  // As EventStoreDB: a regex, when given, is the filter and the prefixes are ignored.
   const prefixes = expression.getPrefixList();
-  if (prefixes.length > 0) filter.prefixes = prefixes;
+  if (!filter.regex && prefixes.length > 0) filter.prefixes = prefixes;
   if (!filter.regex && !filter.prefixes) throw invalidArgument('filter needs a regex or prefixes');
   const window = options.hasMax() ? options.getMax() : DEFAULT_MAX_SEARCH_WINDOW;
   if (window <= 0) throw invalidArgument('max search window must be greater than 0');

@@ -31,7 +31,7 @@ export function streamDeleted(stream: string): RpcError {
   });
 }
 
-export function wrongExpectedVersion(stream: string, expected: ExpectedRevision, current: number | 'no_stream'): RpcError {
+export function wrongExpectedVersion(stream: string, expected: ExpectedRevision, current: number | 'no_stream', operation: 'Append' | 'Delete' = 'Append'): RpcError {
   const trailers: Record<string, string> = {
     exception: 'wrong-expected-version',
     'stream-name': stream,
@@ -41,7 +41,7 @@ export function wrongExpectedVersion(stream: string, expected: ExpectedRevision,
   if (current !== 'no_stream') trailers['actual-version'] = String(current);
   return rpcError(
     grpc.status.FAILED_PRECONDITION,
-    `Append failed due to WrongExpectedVersion. Stream: ${stream}, Expected version: ${expectedVersionNumber(expected)}, Actual version: ${current === 'no_stream' ? -1 : current}`,
+    `${operation} failed due to WrongExpectedVersion. Stream: ${stream}, Expected version: ${expectedVersionNumber(expected)}, Actual version: ${current === 'no_stream' ? -1 : current}`,
     trailers,
   );
 }

@@ -21,6 +21,6 @@ export interface ServerContext {
   log: EventLog;
   host: string;
   port: number;
-  /** Largest total size of one append in bytes (EventStoreDB default: 16 MiB). */
+  /** Largest total size of one append in bytes (EventStoreDB's MaxAppendSize, default 1,048,576). */
   maxAppendSize: number;
 }

@@ -119,6 +119,6 @@ async function removeStream(request: RemoveRequest, remove: (stream: string, exp
   } catch (error) {
     throw storeError(error, stream);
   }
-  if (result.kind === 'wrong_expected_version') throw wrongExpectedVersion(stream, expected, result.currentRevision);
+  if (result.kind === 'wrong_expected_version') throw wrongExpectedVersion(stream, expected, result.currentRevision, 'Delete');
   return result.position;
 }

@@ -100,10 +100,14 @@ export class LogWriter {
         return this.write(operation.stream, state, events);
       }
       case 'delete': {
+        const metadataStream = metadataStreamOf(operation.stream);
+        // As EventStoreDB (since its PR 3154): a stream that never existed (no events, no
+        // metadata) cannot be soft-deleted, whatever the expected revision, `any` included.
+        // A stream that has metadata only "implicitly exists" and deletes like an empty one.
+        if (current < 0 && (this.states.get(metadataStream)?.lastRevision ?? -1) < 0) return wrongExpectedVersion();
         if (!expectationMet(operation.expected, current, softDeleted)) return wrongExpectedVersion();
         if (!state || current < 0) return { kind: 'success', nextRevision: current, position: this.head };
         // Soft delete, as EventStoreDB does it: truncate everything before the next revision.
-        const metadataStream = metadataStreamOf(operation.stream);
         const raw = this.states.lastEventOf(metadataStream)?.data;
         const written = this.write(metadataStream, this.states.get(metadataStream), [
           {

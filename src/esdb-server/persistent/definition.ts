@@ -59,28 +59,14 @@ export function parkedStreamOf(source: EventSource, group: string): string {
   return `$persistentsubscription-${subscriptionId(source, group)}-parked`;
 }
 
-/** Why a definition cannot work; undefined when it can. Mirrors EventStoreDB's own checks. */
+/**
+ * Why EventStoreDB refuses these settings; undefined when it takes them. EventStoreDB (23.x)
+ * checks only that a read batch fits the history buffer (the PersistentSubscription constructor;
+ * the strategy is checked where it is named): any other combination is accepted, e.g.
+ * checkPointUpperBound 1 with the default lower bound 10. The group copes with the odd values
+ * (see effectiveSizes in subscription-group.ts).
+ */
 export function settingsProblem(settings: GroupSettings): string | undefined {
-  const counts: [keyof GroupSettings, number][] = [
-    ['messageTimeoutMs', settings.messageTimeoutMs],
-    ['maxRetryCount', settings.maxRetryCount],
-    ['checkPointAfterMs', settings.checkPointAfterMs],
-    ['checkPointLowerBound', settings.checkPointLowerBound],
-    ['checkPointUpperBound', settings.checkPointUpperBound],
-    ['maxSubscriberCount', settings.maxSubscriberCount],
-  ];
-  for (const [name, value] of counts) {
-    if (!Number.isInteger(value) || value < 0) return `${name} must be a non-negative integer`;
-  }
-  const sizes: [keyof GroupSettings, number][] = [
-    ['liveBufferSize', settings.liveBufferSize],
-    ['readBatchSize', settings.readBatchSize],
-    ['historyBufferSize', settings.historyBufferSize],
-  ];
-  for (const [name, value] of sizes) {
-    if (!Number.isInteger(value) || value <= 0) return `${name} must be a positive integer`;
-  }
-  if (settings.readBatchSize >= settings.historyBufferSize) return 'readBatchSize may not be greater than or equal to historyBufferSize';
-  if (settings.checkPointLowerBound > settings.checkPointUpperBound) return 'checkPointLowerBound may not be greater than checkPointUpperBound';
+  if (settings.readBatchSize >= settings.historyBufferSize) return 'ReadBatchSize may not be greater than or equal to BufferSize';
   return undefined;
 }

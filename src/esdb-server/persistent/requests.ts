@@ -3,11 +3,13 @@
 // 6.x client still sends for streams).
 import persistentPb from '@eventstore/db-client/generated/persistent_pb.js';
 import { streamNameOf, parseUint64 } from '../grpc/conversions.js';
-import { invalidArgument } from '../grpc/rpc-errors.js';
+import * as grpc from '@grpc/grpc-js';
+import { invalidArgument, rpcError } from '../grpc/rpc-errors.js';
 import {
   ALL_STREAM,
   CONSUMER_STRATEGIES,
   settingsProblem,
+  sourceName,
   type ConsumerStrategyName,
   type EventSource,
   type GroupDefinition,
@@ -40,6 +42,28 @@ export function groupNameOf(name: string): string {
 
 export function definitionFromCreate(request: CreateReq): GroupDefinition {
   const options = request.getOptions();
+  return withStrategyChecked(options, () => checked(readCreate(request)));
+}
+
+export function definitionFromUpdate(request: UpdateReq): GroupDefinition {
+  const options = request.getOptions();
+  return withStrategyChecked(options, () => checked(readUpdate(request)));
+}
+
+/** An unknown strategy fails as EventStoreDB fails it, naming the group and its stream. */
+function withStrategyChecked(options: { getGroupName(): string; hasAll(): boolean; getStreamIdentifier(): StreamIdentifier | undefined; getStream?(): { getStreamIdentifier(): StreamIdentifier | undefined } | undefined } | undefined, read: () => GroupDefinition): GroupDefinition {
+  try {
+    return read();
+  } catch (error) {
+    if (!(error instanceof UnknownStrategyError) || !options) throw error;
+    const identifier = options.getStream?.()?.getStreamIdentifier() ?? options.getStreamIdentifier();
+    const stream = options.hasAll() ? ALL_STREAM : identifier ? Buffer.from(identifier.getStreamName_asU8()).toString('utf8') : '';
+    throw persistentSubscriptionFailed(stream, options.getGroupName(), error.message);
+  }
+}
+
+function readCreate(request: CreateReq): GroupDefinition {
+  const options = request.getOptions();
   if (!options) throw invalidArgument('options are required');
   const settings = options.getSettings();
   if (!settings) throw invalidArgument('settings are required');
@@ -57,7 +81,7 @@ export function definitionFromCreate(request: CreateReq): GroupDefinition {
   }
 }
 
-export function definitionFromUpdate(request: UpdateReq): GroupDefinition {
+function readUpdate(request: UpdateReq): GroupDefinition {
   const options = request.getOptions();
   if (!options) throw invalidArgument('options are required');
   const settings = options.getSettings();
@@ -150,9 +174,10 @@ function filterOf(all: InstanceType<typeof persistentPb.CreateReq.AllOptions>): 
   const expression = options.hasStreamIdentifier() ? options.getStreamIdentifier() : options.getEventType();
   if (!expression) throw invalidArgument('filter needs a stream identifier or event type expression');
   const filter: SourceFilter = { on: options.hasStreamIdentifier() ? 'stream' : 'event_type' };
+  // As EventStoreDB: a regex, when given, is the filter and the prefixes are ignored.
   const prefixes = expression.getPrefixList();
-  if (prefixes.length > 0) filter.prefixes = prefixes;
   const regex = expression.getRegex();
+  if (regex.length === 0 && prefixes.length > 0) filter.prefixes = prefixes;
   if (regex.length > 0) {
     try {
       new RegExp(regex);
@@ -201,20 +226,40 @@ function settingsOf(message: SettingsMessage): GroupSettings {
     historyBufferSize: message.getHistoryBufferSize(),
     consumerStrategy: strategyOf(message),
   };
-  const problem = settingsProblem(settings);
-  if (problem) throw invalidArgument(problem);
   return settings;
+}
+
+/** Create and Update fail as EventStoreDB fails them: PersistentSubscriptionFailed with the reason. */
+function checked(definition: GroupDefinition): GroupDefinition {
+  const problem = settingsProblem(definition.settings);
+  if (problem) throw persistentSubscriptionFailed(sourceName(definition.source), definition.group, problem);
+  return definition;
+}
+
+export function persistentSubscriptionFailed(stream: string, group: string, reason: string) {
+  return rpcError(grpc.status.FAILED_PRECONDITION, `Subscription group ${group} on stream ${stream} failed: '${reason}'`, {
+    exception: 'persistent-subscription-failed',
+    'stream-name': stream,
+    'group-name': group,
+    reason,
+  });
+}
+
+class UnknownStrategyError extends Error {
+  constructor(readonly strategy: string) {
+    super(`Consumer strategy ${strategy} does not exist.`);
+  }
 }
 
 function strategyOf(message: SettingsMessage): ConsumerStrategyName {
   const named = message.getConsumerStrategy?.() ?? '';
   if (named.length > 0) {
     const found = CONSUMER_STRATEGIES.find((strategy) => strategy.toLowerCase() === named.toLowerCase());
-    if (!found) throw invalidArgument(`unknown consumer strategy '${named}'`);
+    if (!found) throw new UnknownStrategyError(named);
     return found;
   }
   const strategy = NAMED_STRATEGIES[message.getNamedConsumerStrategy()];
-  if (!strategy) throw invalidArgument(`unknown consumer strategy ${message.getNamedConsumerStrategy()}`);
+  if (!strategy) throw new UnknownStrategyError(String(message.getNamedConsumerStrategy()));
   return strategy;
 }
 

@@ -97,7 +97,8 @@ export class SubscriptionGroup {
     // A group being updated or deleted takes nobody new.
     if (this.stopped) return 'stopped';
     const max = this.definition.settings.maxSubscriberCount;
-    if (max > 0 && this.consumers.length >= max) return 'max_subscribers_reached';
+    // As EventStoreDB: 0 is unbounded, any other value a limit.
+    if (max !== 0 && this.consumers.length >= max) return 'max_subscribers_reached';
     const consumer = createConsumer(this.nextConsumerId++, sink, bufferSize, connectionName, from, this.definition.settings.extraStatistics);
     this.consumers.push(consumer);
     // Not at once: the caller confirms the subscription before the first message goes out.
@@ -227,9 +228,10 @@ export class SubscriptionGroup {
 
   private fillBuffer(): number {
     const settings = this.definition.settings;
-    const capacity = (this.live ? settings.liveBufferSize : settings.historyBufferSize) - this.buffer.size;
-    if (capacity <= 0 || (!this.live && capacity < settings.readBatchSize)) return 0;
-    const count = Math.min(settings.readBatchSize, capacity);
+    const sizes = effectiveSizes(settings);
+    const capacity = (this.live ? sizes.live : sizes.history) - this.buffer.size;
+    if (capacity <= 0 || (!this.live && capacity < sizes.readBatch)) return 0;
+    const count = Math.min(sizes.readBatch, capacity);
     const source = this.definition.source;
     let events: ResolvedEvent[];
     if (source.kind === 'stream') {
@@ -285,8 +287,9 @@ export class SubscriptionGroup {
 
   private readReplayBatch(): void {
     const replay = this.replay;
-    if (!replay || this.retries.size >= this.definition.settings.readBatchSize) return;
-    const batch = readParked(this.log, this.parkedStream, replay.next, replay.stopAt, this.definition.settings.readBatchSize);
+    const readBatch = effectiveSizes(this.definition.settings).readBatch;
+    if (!replay || this.retries.size >= readBatch) return;
+    const batch = readParked(this.log, this.parkedStream, replay.next, replay.stopAt, readBatch);
     for (const event of batch.events) {
       this.retries.push({ event, id: event.link!.id, retryCount: 0, seq: undefined, key: event.position, prevKey: undefined });
     }
@@ -389,7 +392,9 @@ export class SubscriptionGroup {
       }
     }
     this.maybeCheckpoint(false);
-    this.pump();
+    // Refilled as acks are: once for all that was read together, retries first, so a retry never
+    // goes out behind events sent after it was asked for.
+    this.schedulePump();
   }
 
   private remove(consumer: Consumer): void {
@@ -463,6 +468,15 @@ export class SubscriptionGroup {
     if (this.lastReadKey === undefined) return undefined;
     return { key: this.lastReadKey, seq: this.nextSeq - 1 };
   }
+}
+
+/**
+ * EventStoreDB accepts any buffer sizes with a read batch smaller than the history buffer
+ * (settingsProblem): a zero or negative batch or live buffer still has to move events.
+ */
+function effectiveSizes(settings: GroupDefinition['settings']): { readBatch: number; history: number; live: number } {
+  const readBatch = Math.max(1, settings.readBatchSize);
+  return { readBatch, history: Math.max(readBatch, settings.historyBufferSize), live: Math.max(1, settings.liveBufferSize) };
 }
 
 function tickInterval(definition: GroupDefinition): number {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EventStoreDBClient } from '@eventstore/db-client';
+import { EventStoreDBClient, jsonEvent, MaxAppendSizeExceededError } from '@eventstore/db-client';
 import { runCli, startCli } from '../../helpers/cli.js';
 import { collect, eventually, orderEvents } from './support.js';
 
@@ -37,6 +37,27 @@ describe('orders eventstore', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('--data <dir>');
     expect(result.stdout).toContain('--memory');
+    expect(result.stdout).toContain('--max-append-size <bytes>');
+  });
+
+  it('takes --max-append-size and refuses larger appends with MaxAppendSizeExceededError naming it', async () => {
+    const cli = startCli(['eventstore', '--memory', '--port', '0', '--max-append-size', '2000']);
+    try {
+      const connectionString = await eventually(() => cli.output().stdout.match(/esdb:\/\/127\.0\.0\.1:\d+\?tls=false/)?.[0], 20_000);
+      const client = EventStoreDBClient.connectionString(connectionString);
+      try {
+        const error = await client.appendToStream('order-big', jsonEvent({ type: 'big', data: { blob: 'x'.repeat(2_000) } })).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(MaxAppendSizeExceededError);
+        expect(error).toMatchObject({ maxAppendSize: 2000 });
+        await expect(client.appendToStream('order-small', jsonEvent({ type: 'small', data: { blob: 'x'.repeat(500) } }))).resolves.toBeDefined();
+      } finally {
+        await client.dispose();
+      }
+      cli.child.kill('SIGTERM');
+      expect((await cli.done).code).toBe(0);
+    } finally {
+      cli.child.kill('SIGKILL');
+    }
   });
 
   it.each([
@@ -45,6 +66,8 @@ describe('orders eventstore', () => {
     [['--memory', '--port', '70000'], /--port must be at most 65535/],
     [['--port', '0'], /give --data <dir> or --memory/],
     [['--memory', '--data', 'x'], /exclude each other/],
+    [['--memory', '--max-append-size', 'lots'], /--max-append-size must be a non-negative integer/],
+    [['--memory', '--max-append-size', '0'], /--max-append-size must be at least 1/],
   ])('rejects %j with a one-line error and a usage exit code', async (args, message) => {
     const result = await runCli(['eventstore', ...args]);
     expect(result.code).toBe(2);

@@ -93,7 +93,7 @@ describe('creating and reading back groups', () => {
     const stream = streamName();
     await expect(
       esdb.client.createPersistentSubscriptionToStream(stream, 'g', persistentSubscriptionToStreamSettingsFromDefaults({ readBatchSize: 50, historyBufferSize: 50 })),
-    ).rejects.toThrow(/readBatchSize/);
+    ).rejects.toThrow(/ReadBatchSize may not be greater than or equal to BufferSize/);
     await expect(esdb.client.getPersistentSubscriptionToStreamInfo(stream, 'g')).rejects.toBeInstanceOf(PersistentSubscriptionDoesNotExistError);
   });
 });
