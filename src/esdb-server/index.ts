@@ -2,13 +2,18 @@
 // nothing from the rest of src/, and the application starts it only through this file.
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { openSqliteEventLog } from './log/sqlite-event-log.js';
 import type { ServerContext, ServiceModule } from './grpc/service-module.js';
 import { createStreamsService } from './grpc/streams-service.js';
 import { createPersistentSubscriptionsService } from './persistent/persistent-service.js';
 import { createGossipService } from './grpc/gossip-service.js';
-import { createServerFeaturesService } from './grpc/server-features-service.js';
+import { createServerFeaturesService, SERVER_VERSION } from './grpc/server-features-service.js';
+import { SubscriptionRegistry } from './persistent/subscription-registry.js';
+import { createStoreHttpServer } from './http/http-server.js';
+import { listenSharedPort, type SharedPort } from './http/shared-port.js';
+import { createStoreMetrics } from './http/store-metrics.js';
 
 export interface EventStoreServerOptions {
   /** 0 (the default) picks a free port. */
@@ -19,25 +24,25 @@ export interface EventStoreServerOptions {
   dataDir?: string;
   /** Keep everything in memory: a throw-away store. */
   memory?: boolean;
-  /** Largest append in bytes (as EventStoreDB counts it); DEFAULT_MAX_APPEND_SIZE unless told. */
   maxAppendSize?: number;
+  /** Serve EventStoreDB's HTTP endpoints and the UI on the same port as gRPC (the default); false: gRPC only. */
+  http?: boolean;
 }
 
 export interface EventStoreServer {
   connectionString: string;
   host: string;
   port: number;
+  /** The UI in a browser (same port as gRPC); undefined when the HTTP side is off. */
+  uiUrl: string | undefined;
   close(): Promise<void>;
 }
 
-/** EventStoreDB's default MaxAppendSize: 1 MiB per append (data, metadata and event types). */
-export const DEFAULT_MAX_APPEND_SIZE = 1_048_576;
+export const DEFAULT_MAX_APPEND_SIZE = 16 * 1024 * 1024;
 
 export async function startEventStoreServer(options: EventStoreServerOptions): Promise<EventStoreServer> {
   const host = options.host ?? '127.0.0.1';
   if (!options.memory && !options.dataDir) throw new Error('startEventStoreServer needs dataDir or memory: true');
-  const maxAppendSize = options.maxAppendSize ?? DEFAULT_MAX_APPEND_SIZE;
-  if (!Number.isSafeInteger(maxAppendSize) || maxAppendSize <= 0) throw new Error(`maxAppendSize must be a positive integer, got ${maxAppendSize}`);
   let file = ':memory:';
   if (!options.memory && options.dataDir) {
     mkdirSync(resolve(options.dataDir), { recursive: true });
@@ -50,32 +55,45 @@ export async function startEventStoreServer(options: EventStoreServerOptions): P
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 1_000,
   });
-  let port: number;
-  try {
-    port = await new Promise<number>((ok, fail) =>
-      server.bindAsync(`${host}:${options.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
-        err ? fail(err) : ok(bound),
-      ),
-    );
-  } catch (err) {
-    await log.close();
-    throw err;
-  }
-
-  const context: ServerContext = { log, host, port, maxAppendSize };
+  const context: ServerContext = { log, host, port: 0, maxAppendSize: options.maxAppendSize ?? DEFAULT_MAX_APPEND_SIZE };
+  // The persistent groups' own reads and writes are not client traffic: only the Streams
+  // service sees the counting log.
+  const groups = new SubscriptionRegistry(log);
+  const metrics = createStoreMetrics({ log, groups });
   const modules: ServiceModule[] = [
-    createStreamsService(context),
-    createPersistentSubscriptionsService(context),
+    createStreamsService({ ...context, log: metrics.instrument(log) }),
+    createPersistentSubscriptionsService(context, groups),
     createGossipService(context),
   ];
   modules.push(createServerFeaturesService(modules));
   for (const module of modules) server.addService(module.definition, module.implementation);
+
+  // One listener for both protocols, as EventStoreDB on 2113 (see http/shared-port.ts).
+  const startedAt = Date.now();
+  const httpContext = { log, groups, metrics, host, port: 0, instanceId: randomUUID(), startedAt, version: SERVER_VERSION };
+  const http = options.http === false ? undefined : createStoreHttpServer(httpContext);
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  let shared: SharedPort;
+  try {
+    shared = await listenSharedPort({ host, port: options.port ?? 0, grpc: injector, http });
+  } catch (err) {
+    for (const module of modules) await module.close?.();
+    injector.destroy();
+    metrics.close();
+    await log.close();
+    throw err;
+  }
+  const port = shared.port;
+  context.port = port;
+  httpContext.port = port;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
 
   let closed: Promise<void> | undefined;
   return {
     connectionString: `esdb://${host}:${port}?tls=false`,
     host,
     port,
+    uiUrl: http ? `http://${urlHost}:${port}/` : undefined,
     close() {
       closed ??= (async () => {
         for (const module of modules) await module.close?.();
@@ -86,6 +104,9 @@ export async function startEventStoreServer(options: EventStoreServerOptions): P
             ok();
           });
         });
+        injector.destroy();
+        await shared.close();
+        metrics.close();
         await log.close();
       })();
       return closed;

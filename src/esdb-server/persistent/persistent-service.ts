@@ -67,8 +67,8 @@ function unary<Req, Res>(handle: (request: Req) => Promise<Res> | Res) {
   };
 }
 
-export function createPersistentSubscriptionsService(context: ServerContext): ServiceModule {
-  const registry = new SubscriptionRegistry(context.log);
+/** `registry`: the server's groups, shared with its HTTP side (the UI); one of its own if not given. */
+export function createPersistentSubscriptionsService(context: ServerContext, registry = new SubscriptionRegistry(context.log)): ServiceModule {
   const openCalls = new Set<CallWriter<ReadResp>>();
   let closing = false;
 

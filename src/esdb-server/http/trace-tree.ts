@@ -1,0 +1,102 @@
+// The causation tree of one correlation, as rows to draw: an event hangs under the event its
+// `$causationId` names; events whose cause is not an event of the trace (the command or request
+// that produced them) hang together under one "cause" row. Pure, so its shape is tested alone.
+//
+// Each row has `annotations`, empty today: per-event figures (e.g. how long each handler took
+// to handle it) are meant to be added there and are drawn beside the node.
+
+export interface TraceInput {
+  id: string;
+  causationId: string | undefined;
+  createdMs: number;
+}
+
+export interface Annotation {
+  label: string;
+  value: string;
+}
+
+export type TraceRow<E extends TraceInput> =
+  | { kind: 'cause'; causeId: string; depth: number; childCount: number; annotations: Annotation[] }
+  | {
+      kind: 'event';
+      event: E;
+      depth: number;
+      /** Id of the event row above this one in the tree, if its parent is an event. */
+      parentId: string | undefined;
+      /** ms between the parent event and this one; undefined under a cause row or at a root. */
+      gapMs: number | undefined;
+      /** ms since the first event of the trace. */
+      offsetMs: number;
+      annotations: Annotation[];
+    };
+
+interface Node<E> {
+  event: E;
+  children: Node<E>[];
+}
+
+/** `events` in store order; rows come out depth first, children in store order. */
+export function buildTraceRows<E extends TraceInput>(events: readonly E[]): TraceRow<E>[] {
+  const nodes = new Map<string, Node<E>>();
+  for (const event of events) if (!nodes.has(event.id)) nodes.set(event.id, { event, children: [] });
+  const start = events.reduce((min, event) => Math.min(min, event.createdMs), Number.POSITIVE_INFINITY);
+
+  // Roots in store order: events without a cause, and one group per cause outside the trace.
+  type Root = { kind: 'event'; node: Node<E> } | { kind: 'cause'; causeId: string; nodes: Node<E>[] };
+  const roots: Root[] = [];
+  const causes = new Map<string, Node<E>[]>();
+  const attached = new Set<Node<E>>();
+  for (const node of nodes.values()) {
+    const causeId = node.event.causationId;
+    const parent = causeId !== undefined && causeId !== node.event.id ? nodes.get(causeId) : undefined;
+    if (parent) {
+      parent.children.push(node);
+    } else if (causeId !== undefined && causeId !== node.event.id) {
+      let group = causes.get(causeId);
+      if (!group) {
+        group = [];
+        causes.set(causeId, group);
+        roots.push({ kind: 'cause', causeId, nodes: group });
+      }
+      group.push(node);
+      attached.add(node);
+    } else {
+      roots.push({ kind: 'event', node });
+      attached.add(node);
+    }
+  }
+
+  const rows: TraceRow<E>[] = [];
+  const visited = new Set<Node<E>>();
+  const walk = (first: Node<E>, depth: number, parent: Node<E> | undefined) => {
+    // Iterative, so a very deep chain cannot overflow the stack.
+    const stack: { node: Node<E>; depth: number; parent: Node<E> | undefined }[] = [{ node: first, depth, parent }];
+    while (stack.length > 0) {
+      const { node, depth: level, parent: above } = stack.pop()!;
+      if (visited.has(node)) continue;
+      visited.add(node);
+      rows.push({
+        kind: 'event',
+        event: node.event,
+        depth: level,
+        parentId: above?.event.id,
+        gapMs: above ? node.event.createdMs - above.event.createdMs : undefined,
+        offsetMs: node.event.createdMs - start,
+        annotations: [],
+      });
+      for (let i = node.children.length - 1; i >= 0; i--) stack.push({ node: node.children[i]!, depth: level + 1, parent: node });
+    }
+  };
+  for (const root of roots) {
+    if (root.kind === 'event') {
+      walk(root.node, 0, undefined);
+    } else {
+      rows.push({ kind: 'cause', causeId: root.causeId, depth: 0, childCount: root.nodes.length, annotations: [] });
+      for (const node of root.nodes) walk(node, 1, undefined);
+    }
+  }
+  // Events in a causation cycle have a parent but no root above them: shown at the top level.
+  for (const node of nodes.values()) if (!visited.has(node) && !attached.has(node)) walk(node, 0, undefined);
+  return rows;
+}
