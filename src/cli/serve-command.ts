@@ -49,6 +49,7 @@ export async function run(args: string[]): Promise<number> {
   const store = service.eventStore ? `embedded event store ${service.connectionString} (data in ${resolve(config.dataDir)})` : `EventStoreDB ${service.connectionString}`;
   console.log(`order-store ${service.url ? `listening on ${service.url}` : 'running workers'} with ${store}`);
   if (service.url) console.log(`API docs: ${service.url}/docs`);
+  if (service.eventStore?.uiUrl) console.log(`event store UI (streams, traces, subscriptions): ${service.eventStore.uiUrl}`);
   if (devKey) console.log(`development API key (tenant '${DEV_TENANT}'): ${devKey}\n  curl -H 'Authorization: Bearer ${devKey}' ${service.url}/orders/<orderId>`);
 
   const signal = await new Promise<NodeJS.Signals>((done) => {

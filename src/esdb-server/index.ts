@@ -9,6 +9,7 @@ import type { ServerContext, ServiceModule } from './grpc/service-module.js';
 import { createStreamsService } from './grpc/streams-service.js';
 import { createPersistentSubscriptionsService } from './persistent/persistent-service.js';
 import { createGossipService } from './grpc/gossip-service.js';
+import { startProjections } from './projections/index.js';
 import { createServerFeaturesService, SERVER_VERSION } from './grpc/server-features-service.js';
 import { SubscriptionRegistry } from './persistent/subscription-registry.js';
 import { createStoreHttpServer } from './http/http-server.js';
@@ -65,6 +66,7 @@ export async function startEventStoreServer(options: EventStoreServerOptions): P
     createPersistentSubscriptionsService(context, groups),
     createGossipService(context),
   ];
+  modules.push(await startProjections(log));
   modules.push(createServerFeaturesService(modules));
   for (const module of modules) server.addService(module.definition, module.implementation);
 

@@ -7,22 +7,24 @@ import type { EventStoreServerOptions } from '../esdb-server/index.js';
 export interface EmbeddedEventStore {
   connectionString: string;
   port: number;
+  /** The store's UI in a browser (same port as gRPC). */
+  uiUrl: string | undefined;
   close(): Promise<void>;
 }
 
 type WorkerMessage =
-  | { type: 'started'; connectionString: string; port: number }
+  | { type: 'started'; connectionString: string; port: number; uiUrl: string | undefined }
   | { type: 'failed'; message: string }
   | { type: 'closed'; error?: string };
 
 export async function startEmbeddedEventStore(options: EventStoreServerOptions, onCrash: (error: Error) => void = () => {}): Promise<EmbeddedEventStore> {
   const worker = new Worker(workerSource(), { eval: true, workerData: options });
   const listeners: { error?: (error: Error) => void; exit?: (code: number) => void; message?: (message: WorkerMessage) => void } = {};
-  const started = await new Promise<{ connectionString: string; port: number }>((resolve, reject) => {
+  const started = await new Promise<{ connectionString: string; port: number; uiUrl: string | undefined }>((resolve, reject) => {
     listeners.error = reject;
     listeners.exit = (code) => reject(new Error(`the embedded event store exited during start (code ${code})`));
     listeners.message = (message) => {
-      if (message.type === 'started') resolve(message);
+      if (message.type === 'started') resolve({ connectionString: message.connectionString, port: message.port, uiUrl: message.uiUrl });
       else reject(new Error(message.type === 'failed' ? message.message : 'the embedded event store did not start'));
     };
     worker.once('error', listeners.error).once('exit', listeners.exit).once('message', listeners.message);

@@ -15,7 +15,7 @@ try {
       (error: unknown) => port.postMessage({ type: 'closed', error: String(error) }),
     );
   });
-  port.postMessage({ type: 'started', connectionString: server.connectionString, port: server.port });
+  port.postMessage({ type: 'started', connectionString: server.connectionString, port: server.port, uiUrl: server.uiUrl });
 } catch (error) {
   port.postMessage({ type: 'failed', message: error instanceof Error ? error.message : String(error) });
 }

@@ -4,14 +4,17 @@
 import type Database from 'better-sqlite3';
 import { withTruncateBefore } from './stream-metadata.js';
 import { type StreamState, StreamStates } from './stream-states.js';
-import { isLinkStream, isMetadataStream, linkStreamsFor, METADATA_EVENT_TYPE, metadataStreamOf } from './system-streams.js';
+import { enabledLinkStreamsFor, isLinkStream, isMetadataStream, METADATA_EVENT_TYPE, metadataStreamOf, systemProjectionOf } from './system-streams.js';
+import { projectionWriteStatements, readSystemProjections, type ProjectionWrite, type SystemProjectionWrite } from './projection-storage.js';
 import type { AppendResult, ExpectedRevision, ProposedEvent } from './types.js';
 import { bytesToUuid, uuidToBytes } from './uuid-bytes.js';
 
 export type Operation =
   | { kind: 'append'; stream: string; expected: ExpectedRevision; events: ProposedEvent[] }
   | { kind: 'delete'; stream: string; expected: ExpectedRevision }
-  | { kind: 'tombstone'; stream: string; expected: ExpectedRevision };
+  | { kind: 'tombstone'; stream: string; expected: ExpectedRevision }
+  | ProjectionWrite
+  | SystemProjectionWrite;
 
 export type OperationResult = AppendResult | { kind: 'stream_deleted'; stream: string } | { kind: 'access_denied'; stream: string };
 
@@ -32,6 +35,9 @@ export class LogWriter {
   private readonly metadataChanged = new Set<string>();
   private readonly statements;
   private head: number;
+  private readonly projectionStatements;
+  /** The system projections that link new events (see system-streams.ts). */
+  private readonly systemEnabled: Set<string>;
 
   constructor(
     private readonly db: Database.Database,
@@ -53,6 +59,8 @@ export class LogWriter {
       head: db.prepare<[], { head: number | null }>('SELECT max(position) AS head FROM events'),
     };
     this.head = this.statements.head.get()?.head ?? -1;
+    this.projectionStatements = projectionWriteStatements(db);
+    this.systemEnabled = new Set(readSystemProjections(db).filter((row) => row.enabled).map((row) => row.name));
   }
 
   /** Applies the group in one transaction. Throws (and the whole group rolls back) only on an I/O or SQLite failure. */
@@ -77,6 +85,8 @@ export class LogWriter {
   }
 
   private apply(operation: Operation): OperationResult {
+    if (operation.kind === 'projection') return this.applyProjection(operation);
+    if (operation.kind === 'system_projection') return this.applySystemProjection(operation);
     if (isLinkStream(operation.stream)) return { kind: 'access_denied', stream: operation.stream };
     const state = this.states.get(operation.stream);
     if (state?.tombstoned) return { kind: 'stream_deleted', stream: operation.stream };
@@ -172,12 +182,7 @@ export class LogWriter {
       );
       position = Number(info.lastInsertRowid);
       state.lastRevision = revision;
-      for (const linkStream of linkStreamsFor(stream, revision, event.type, event.metadata)) {
-        const link = this.states.get(linkStream) ?? this.states.create(linkStream);
-        link.lastRevision += 1;
-        this.statements.insertLink.run(link.id, link.lastRevision, position);
-        this.dirty.add(link);
-      }
+      for (const linkStream of enabledLinkStreamsFor(stream, revision, event.type, event.metadata, this.systemEnabled)) this.addLink(linkStream, position);
     }
     this.dirty.add(state);
     this.head = position;
@@ -186,6 +191,64 @@ export class LogWriter {
       this.metadataChanged.add(stream.slice(2));
     }
     return { kind: 'success', nextRevision: state.lastRevision, position };
+  }
+
+  private addLink(linkStream: string, position: number): void {
+    const link = this.states.get(linkStream) ?? this.states.create(linkStream);
+    link.lastRevision += 1;
+    this.statements.insertLink.run(link.id, link.lastRevision, position);
+    this.dirty.add(link);
+  }
+
+  /** A projection's checkpoint with the events it emitted: all of it or (refused) none of it. */
+  private applyProjection(operation: ProjectionWrite): OperationResult {
+    const emits = operation.emits ?? [];
+    for (const { stream } of emits) {
+      if (isLinkStream(stream)) return { kind: 'access_denied', stream };
+      if (this.states.get(stream)?.tombstoned) return { kind: 'stream_deleted', stream };
+    }
+    const sql = this.projectionStatements;
+    let position = -1;
+    for (const { stream, event } of emits) {
+      const written = this.write(stream, this.states.get(stream), [event]);
+      if (written.kind === 'success') position = written.position;
+      if (operation.record?.trackEmittedStreams) sql.trackStream.run(operation.name, stream);
+    }
+    for (const stream of operation.deleteStreams ?? []) this.apply({ kind: 'delete', stream, expected: 'any' });
+    if (operation.remove) {
+      sql.remove.run(operation.name);
+      sql.clearStates.run(operation.name);
+      sql.clearTracked.run(operation.name);
+    } else {
+      if (operation.clearStates) sql.clearStates.run(operation.name);
+      for (const state of operation.states ?? []) sql.upsertState.run(operation.name, state.partition, state.state, state.result);
+      if (operation.record) sql.upsert.run(operation.name, JSON.stringify(operation.record));
+    }
+    return { kind: 'success', nextRevision: -1, position };
+  }
+
+  /** Disabling stops a system projection's links; enabling links what was written meanwhile, then new events again. */
+  private applySystemProjection(operation: SystemProjectionWrite): OperationResult {
+    const sql = this.projectionStatements;
+    const row = readSystemProjections(this.db).find((candidate) => candidate.name === operation.name)!;
+    if (row.enabled === operation.enabled) return { kind: 'success', nextRevision: -1, position: this.head };
+    if (!operation.enabled) {
+      this.systemEnabled.delete(operation.name);
+      sql.setSystem.run(operation.name, 0, this.head);
+      return { kind: 'success', nextRevision: -1, position: this.head };
+    }
+    const only = new Set<string>([operation.name]);
+    for (let after = row.stoppedAt, page = sql.eventsAfter.all(after, 10_000); page.length > 0; page = sql.eventsAfter.all(after, 10_000)) {
+      for (const event of page) {
+        for (const linkStream of enabledLinkStreamsFor(event.stream, event.revision, event.type, event.metadata, only)) {
+          if (systemProjectionOf(linkStream) === operation.name) this.addLink(linkStream, event.position);
+        }
+        after = event.position;
+      }
+    }
+    this.systemEnabled.add(operation.name);
+    sql.setSystem.run(operation.name, 1, -1);
+    return { kind: 'success', nextRevision: -1, position: this.head };
   }
 }
 

@@ -18,6 +18,7 @@ import type { CommitOutcome, Operation } from './log-writer.js';
 import { EVENT_COLUMNS, type EventRow, openLogDatabase, type Synchronous, toRecorded } from './sqlite-schema.js';
 import { type StreamState, StreamStates } from './stream-states.js';
 import { isLinkStream, LINK_EVENT_TYPE } from './system-streams.js';
+import { ProjectionStorage, type ProjectionWrite, type SystemProjectionWrite } from './projection-storage.js';
 import type {
   AppendResult,
   EventLog,
@@ -67,6 +68,18 @@ export function openSqliteEventLog(options: SqliteEventLogOptions): EventLog {
   return new SqliteEventLog(options);
 }
 
+/** What the projections service needs of the log beyond EventLog: its tables, and commits in the log's transactions. */
+export interface ProjectionLogAccess {
+  readonly projections: ProjectionStorage;
+  commitProjection(write: ProjectionWrite | SystemProjectionWrite): Promise<AppendResult>;
+}
+
+/** The projections side of a log opened by openSqliteEventLog (not of a wrapper around it). */
+export function projectionAccessOf(log: EventLog): ProjectionLogAccess {
+  if (!(log instanceof SqliteEventLog)) throw new Error('projections need the log returned by openSqliteEventLog');
+  return log;
+}
+
 class SqliteEventLog implements EventLog {
   private readonly db: Database.Database;
   private readonly states: StreamStates;
@@ -77,6 +90,7 @@ class SqliteEventLog implements EventLog {
   private head: number;
   private closed = false;
   private readonly statements;
+  readonly projections: ProjectionStorage;
 
   constructor(options: SqliteEventLogOptions) {
     const synchronous = options.synchronous ?? 'FULL';
@@ -114,6 +128,7 @@ class SqliteEventLog implements EventLog {
       head: db.prepare<[], { head: number | null }>('SELECT max(position) AS head FROM events'),
     };
     this.head = this.statements.head.get()?.head ?? -1;
+    this.projections = new ProjectionStorage(db);
   }
 
   // ---- writes ------------------------------------------------------------------------------
@@ -128,6 +143,10 @@ class SqliteEventLog implements EventLog {
 
   tombstoneStream(stream: string, expected: ExpectedRevision): Promise<AppendResult> {
     return this.enqueue({ kind: 'tombstone', stream, expected });
+  }
+
+  commitProjection(write: ProjectionWrite | SystemProjectionWrite): Promise<AppendResult> {
+    return this.enqueue(write);
   }
 
   private enqueue(operation: Operation): Promise<AppendResult> {

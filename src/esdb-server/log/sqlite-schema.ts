@@ -1,5 +1,6 @@
 // The SQLite layout of the event log, shared by the reading and the writing connection.
 import Database from 'better-sqlite3';
+import { PROJECTION_SCHEMA } from './projection-storage.js';
 import type { RecordedEvent } from './types.js';
 import { bytesToUuid } from './uuid-bytes.js';
 
@@ -43,6 +44,7 @@ export function openLogDatabase(file: string, synchronous: Synchronous): Databas
   // cache holds the rest, and the server's memory stays flat as the store grows.
   db.pragma('cache_size = -16000');
   db.exec(SCHEMA);
+  db.exec(PROJECTION_SCHEMA);
   return db;
 }
 

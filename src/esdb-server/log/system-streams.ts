@@ -1,10 +1,11 @@
 // The default system projections of EventStoreDB, kept as index tables instead of link events
-// written into the log: $ce-<category>, $et-<type>, $bc-<correlationId> and $streams.
+// written into the log: $ce-<category>, $et-<type>, $bc-<correlationId>, $category-<category>
+// and $streams. Each can be disabled: its streams then get no new links until it is enabled again.
 
 export const LINK_EVENT_TYPE = '$>';
 export const METADATA_EVENT_TYPE = '$metadata';
 
-const LINK_STREAM_PREFIXES = ['$ce-', '$et-', '$bc-'];
+const LINK_STREAM_PREFIXES = ['$ce-', '$et-', '$bc-', '$category-'];
 
 export function isSystemStream(stream: string): boolean {
   return stream.startsWith('$');
@@ -57,4 +58,26 @@ export function linkStreamsFor(stream: string, revision: number, type: string, m
   if (correlationId) links.push(`$bc-${correlationId}`);
   if (revision === 0) links.push('$streams');
   return links;
+}
+
+/** The system projection that writes a link stream. */
+export function systemProjectionOf(linkStream: string): string {
+  if (linkStream.startsWith('$ce-')) return '$by_category';
+  if (linkStream.startsWith('$et-')) return '$by_event_type';
+  if (linkStream.startsWith('$bc-')) return '$by_correlation_id';
+  if (linkStream.startsWith('$category-')) return '$stream_by_category';
+  return '$streams';
+}
+
+/**
+ * The link streams the running system projections (`enabled`) give an event: those of
+ * linkStreamsFor, plus `$category-<category>` for a stream's first event ($stream_by_category).
+ */
+export function enabledLinkStreamsFor(stream: string, revision: number, type: string, metadata: Uint8Array, enabled: ReadonlySet<string>): string[] {
+  const links = linkStreamsFor(stream, revision, type, metadata);
+  if (revision === 0 && enabled.has('$stream_by_category') && !isSystemStream(stream)) {
+    const category = categoryOf(stream);
+    if (category) links.push(`$category-${category}`);
+  }
+  return enabled.size >= 5 ? links : links.filter((link) => enabled.has(systemProjectionOf(link)));
 }
