@@ -108,9 +108,23 @@ describe('orders serve', () => {
       }
       expect(output).toContain('running workers');
       expect(groups.length).toBeGreaterThan(0);
-      // A workers-only process serves /metrics, not the API.
-      expect((await fetch(`http://127.0.0.1:${port}/orders`)).status).toBe(404);
+      // A workers-only process serves /metrics, /health and /ready, not the API.
+      const notApi = await fetch(`http://127.0.0.1:${port}/orders`);
+      expect(notApi.status).toBe(404);
+      expect(notApi.headers.get('content-type')).toBe('application/problem+json');
       expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(200);
+      const health = await fetch(`http://127.0.0.1:${port}/health`);
+      expect([health.status, await health.json()]).toEqual([200, { status: 'ok' }]);
+      const ready = await fetch(`http://127.0.0.1:${port}/ready`);
+      expect([ready.status, await ready.json()]).toEqual([200, { status: 'ready' }]);
+
+      // The store gone: not ready (the image's HEALTHCHECK fails), still alive.
+      await store.close();
+      const unready = await fetch(`http://127.0.0.1:${port}/ready`);
+      expect(unready.status).toBe(503);
+      expect(unready.headers.get('content-type')).toBe('application/problem+json');
+      expect(((await unready.json()) as { code: string }).code).toBe('EVENT_STORE_UNAVAILABLE');
+      expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
     } finally {
       workers.kill('SIGKILL');
       await store.close();
