@@ -109,7 +109,8 @@ export function createProjectionsService(manager: ProjectionsManager): ServiceMo
         for (const summary of summaries) call.write(new projectionsPb.StatisticsResp().setDetails(details(summary)));
         call.end();
       } catch (error) {
-        call.destroy(toProjectionRpcError(error));
+        // grpc-js sends a server stream's status from an 'error' event.
+        call.emit('error', toProjectionRpcError(error));
       }
     },
   };
