@@ -18,6 +18,7 @@ import type { CommitOutcome, Operation } from './log-writer.js';
 import { EVENT_COLUMNS, type EventRow, openLogDatabase, type Synchronous, toRecorded } from './sqlite-schema.js';
 import { type StreamState, StreamStates } from './stream-states.js';
 import { isLinkStream, LINK_EVENT_TYPE } from './system-streams.js';
+import { type DataDirectoryLock, lockDataFile } from './data-dir-lock.js';
 import { ProjectionStorage, type ProjectionWrite, type SystemProjectionWrite } from './projection-storage.js';
 import type {
   AppendResult,
@@ -91,10 +92,18 @@ class SqliteEventLog implements EventLog {
   private closed = false;
   private readonly statements;
   readonly projections: ProjectionStorage;
+  /** The OS-level lock that keeps a second process off these files (see data-dir-lock.ts). */
+  private readonly lock: DataDirectoryLock | undefined;
 
   constructor(options: SqliteEventLogOptions) {
     const synchronous = options.synchronous ?? 'FULL';
-    this.db = openLogDatabase(options.file, synchronous);
+    this.lock = options.file === ':memory:' ? undefined : lockDataFile(options.file);
+    try {
+      this.db = openLogDatabase(options.file, synchronous);
+    } catch (error) {
+      this.lock?.release();
+      throw error;
+    }
     this.states = new StreamStates(this.db, options.streamCacheSize ?? 10_000, false);
     this.writer = options.file === ':memory:' ? inThreadWriter(this.db) : threadWriter({ file: options.file, synchronous });
     const db = this.db;
@@ -328,6 +337,7 @@ class SqliteEventLog implements EventLog {
     await this.writer.close();
     this.listeners.clear();
     this.db.close();
+    this.lock?.release();
   }
 
   private state(stream: string): StreamState | undefined {

@@ -81,7 +81,8 @@ describe('subscribing to a stream', () => {
   it('delivers everything in order to a subscriber that stops reading for a while (the server waits for it)', async () => {
     const stream = newStream();
     const blob = 'x'.repeat(2_000);
-    for (let i = 0; i < 3; i++) await esdb.client.appendToStream(stream, Array.from({ length: 1_000 }, () => jsonEvent({ type: 'big', data: { blob } })));
+    // In appends of ~1 MB each: EventStoreDB's maximum append size is 1 MiB.
+    for (let i = 0; i < 6; i++) await esdb.client.appendToStream(stream, Array.from({ length: 500 }, () => jsonEvent({ type: 'big', data: { blob } })));
     const subscription = esdb.client.subscribeToStream(stream, { fromRevision: START });
     // Nothing consumes yet: ~6 MB cannot fit in the transport's windows, so the server must wait.
     await esdb.client.appendToStream(stream, orderEvents(100));
