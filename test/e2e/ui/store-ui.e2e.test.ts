@@ -198,7 +198,7 @@ describe('the event store UI in a browser', () => {
       await page.goto(`${ui}${path}`);
       expect(await page.locator('main img, main script').count(), path).toBe(0);
     }
-    expect(await page.evaluate(() => (window as unknown as { __xss?: string }).__xss)).toBeUndefined();
+    expect(await page.evaluate(() => (globalThis as unknown as { __xss?: string }).__xss)).toBeUndefined();
     expect(dialogs).toEqual([]);
   });
 });
