@@ -61,6 +61,7 @@ export default defineProjection({
     CREATE INDEX IF NOT EXISTS order_summary_by_status ON order_summary (tenant_id, status, created_at DESC, order_id DESC);
   `,
   apply(event, tx) {
+    if (event.type === 'inventory.stock_set') return;
     const { tenantId, orderId, occurredAt } = event.data;
     const touch = (set: string, ...values: unknown[]) =>
       tx.run(

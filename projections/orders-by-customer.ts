@@ -1,4 +1,6 @@
-// Each customer's orders per tenant, with the customer's running totals.
+// Each customer's orders per tenant, with the customer's totals per currency: `gross` (every
+// order's total, refunded ones included), `refunded` (money refunded on them) and `net` (gross
+// minus refunded). Refunds are read from the order-summary projection's rows.
 import { defineProjection } from '../src/readmodels/projection.js';
 import type { ReadModelTx } from '../src/readmodels/read-model-store.js';
 import type { OrderStatus } from '../src/orders/events.js';
@@ -9,6 +11,8 @@ export interface CustomerOrder {
   status: OrderStatus;
   currency: string;
   total: number;
+  /** Money refunded on the order (minor units). */
+  refundedAmount: number;
   createdAt: string;
   updatedAt: string;
 }
@@ -16,14 +20,24 @@ export interface CustomerOrder {
 export interface CustomerOrders {
   customerId: string;
   orderCount: number;
-  /** Sum of order totals per currency (minor units). */
-  totals: Record<string, number>;
+  /** Per currency (minor units): order totals, refunds on them, and totals net of refunds. */
+  totals: Record<string, CustomerTotals>;
   orders: CustomerOrder[];
   /** Pass as `cursor` for the next page; absent on the last page. */
   nextCursor?: string;
 }
 
+export interface CustomerTotals {
+  /** Sum of the order totals, cancelled and refunded orders included. */
+  gross: number;
+  /** Money refunded on those orders. */
+  refunded: number;
+  /** gross - refunded. */
+  net: number;
+}
+
 interface CustomerOrderRow {
+  refunded_amount: number;
   order_id: string;
   status: OrderStatus;
   currency: string;
@@ -50,6 +64,7 @@ export default defineProjection({
     CREATE INDEX IF NOT EXISTS customer_orders_by_order ON customer_orders (tenant_id, order_id);
   `,
   apply(event, tx) {
+    if (event.type === 'inventory.stock_set') return;
     const { tenantId, orderId, occurredAt } = event.data;
     switch (event.type) {
       case 'order.created': {
@@ -93,29 +108,32 @@ export default defineProjection({
 export function getCustomerOrders(tx: ReadModelTx, tenantId: string, customerId: string, limit: number, cursor?: string): CustomerOrders {
   const after = cursor ? decodeCursor(cursor) : undefined;
   const rows = tx.all<CustomerOrderRow>(
-    `SELECT order_id, status, currency, total, created_at, updated_at FROM customer_orders
-     WHERE tenant_id = ? AND customer_id = ? ${after ? 'AND (created_at < ? OR (created_at = ? AND order_id < ?))' : ''}
-     ORDER BY created_at DESC, order_id DESC LIMIT ?`,
+    `SELECT c.order_id, c.status, c.currency, c.total, COALESCE(s.refunded_amount, 0) AS refunded_amount, c.created_at, c.updated_at
+     FROM customer_orders c LEFT JOIN order_summary s ON s.tenant_id = c.tenant_id AND s.order_id = c.order_id
+     WHERE c.tenant_id = ? AND c.customer_id = ? ${after ? 'AND (c.created_at < ? OR (c.created_at = ? AND c.order_id < ?))' : ''}
+     ORDER BY c.created_at DESC, c.order_id DESC LIMIT ?`,
     tenantId,
     customerId,
     ...(after ? [after.createdAt, after.createdAt, after.orderId] : []),
     limit + 1,
   );
-  const sums = tx.all<{ currency: string; total: number; orders: number }>(
-    `SELECT currency, SUM(total) AS total, COUNT(*) AS orders FROM customer_orders
-     WHERE tenant_id = ? AND customer_id = ? GROUP BY currency ORDER BY currency`,
+  const sums = tx.all<{ currency: string; total: number; refunded: number; orders: number }>(
+    `SELECT c.currency, SUM(c.total) AS total, COALESCE(SUM(s.refunded_amount), 0) AS refunded, COUNT(*) AS orders
+     FROM customer_orders c LEFT JOIN order_summary s ON s.tenant_id = c.tenant_id AND s.order_id = c.order_id
+     WHERE c.tenant_id = ? AND c.customer_id = ? GROUP BY c.currency ORDER BY c.currency`,
     tenantId,
     customerId,
   );
   return {
     customerId,
     orderCount: sums.reduce((count, sum) => count + sum.orders, 0),
-    totals: Object.fromEntries(sums.map((sum) => [sum.currency, sum.total])),
+    totals: Object.fromEntries(sums.map((sum) => [sum.currency, { gross: sum.total, refunded: sum.refunded, net: sum.total - sum.refunded }])),
     orders: rows.slice(0, limit).map((row) => ({
       orderId: row.order_id,
       status: row.status,
       currency: row.currency,
       total: row.total,
+      refundedAmount: row.refunded_amount,
       createdAt: row.created_at,
       updatedAt: row.updated_at,
     })),

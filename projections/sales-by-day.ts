@@ -45,6 +45,7 @@ export default defineProjection({
     ) WITHOUT ROWID;
   `,
   apply(event, tx) {
+    if (event.type === 'inventory.stock_set') return;
     const { tenantId, orderId, occurredAt } = event.data;
     const day = occurredAt.slice(0, 10);
     const add = (currency: string, changes: Partial<Record<keyof typeof COLUMNS, number>>) => {

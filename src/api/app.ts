@@ -69,7 +69,7 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
     requireApiKey(scope, deps.apiKeys);
     await ordersRoutes(scope, commandDeps);
     await paymentsRoutes(scope, commandDeps);
-    if (deps.readModels) await queriesRoutes(scope, { readModels: deps.readModels });
+    if (deps.readModels) await queriesRoutes(scope, { readModels: deps.readModels, client: deps.client });
   });
   return app;
 }

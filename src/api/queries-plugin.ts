@@ -1,14 +1,18 @@
 // The read side: order lists, a customer's orders, stock, sales and the WhatsApp outbox, answered
 // from the read models the workers maintain (eventually consistent: an order shows up here
 // shortly after its command's response). Tenant-scoped: the tenant comes from the API key.
+import type { EventStoreDBClient } from '@eventstore/db-client';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { projections } from '../../projections/index.js';
 import { listOrderSummaries } from '../../projections/order-summary.js';
 import { getCustomerOrders } from '../../projections/orders-by-customer.js';
 import { getSalesByDay } from '../../projections/sales-by-day.js';
+import { getStockLevel } from '../../projections/inventory.js';
 import { ANALYTICS_SCHEMA, getSalesByStatus } from '../handlers/analytics-store.js';
-import { INVENTORY_SCHEMA, getStockLevel, setStockOnHand } from '../handlers/inventory-store.js';
+import { carryOverLegacyStockCounts, recordStockCount } from '../handlers/inventory-store.js';
+import { normalizeId } from '../orders/stream-names.js';
+import { commandContext } from './command-context.js';
 import { WHATSAPP_OUTBOX_SCHEMA, listOutbox } from '../handlers/whatsapp-outbox.js';
 import { InvalidCursorError } from '../readmodels/cursor.js';
 import type { ReadModelStore } from '../readmodels/read-model-store.js';
@@ -26,11 +30,14 @@ import {
   salesReportSchema,
   skuParams,
   stockBody,
+  stockQuery,
   stockLevelSchema,
 } from './query-schemas.js';
 
 export interface QueryDeps {
   readModels: ReadModelStore;
+  /** Where PUT /inventory/:sku records the count (an event: stock is a projection). */
+  client: EventStoreDBClient;
 }
 
 const errors = { 400: problemSchema, 401: problemSchema };
@@ -57,10 +64,12 @@ function withCursor<T>(query: () => T): T {
 
 /** Register inside the scope that requires an API key. */
 export async function queriesRoutes(scope: FastifyInstance, deps: QueryDeps): Promise<void> {
-  const { readModels } = deps;
+  const { readModels, client } = deps;
   // The API may start before any worker created the tables: create them (idempotent DDL).
   for (const projection of projections) readModels.migrate(projection.schema);
-  for (const ddl of [INVENTORY_SCHEMA, ANALYTICS_SCHEMA, WHATSAPP_OUTBOX_SCHEMA]) readModels.migrate(ddl);
+  for (const ddl of [ANALYTICS_SCHEMA, WHATSAPP_OUTBOX_SCHEMA]) readModels.migrate(ddl);
+  // Stock counts an earlier version kept only in its read model become events, once.
+  await carryOverLegacyStockCounts(client, readModels);
   const app = scope.withTypeProvider<ZodTypeProvider>();
 
   app.get('/orders', {
@@ -101,22 +110,20 @@ export async function queriesRoutes(scope: FastifyInstance, deps: QueryDeps): Pr
   app.get('/inventory/:sku', {
     schema: {
       tags: ['queries'],
-      summary: 'Stock of a SKU: on hand, reserved by open orders, available, shortage',
+      summary: 'Stock of a SKU: on hand, reserved by open orders, available, shortage, and the short orders (paginated: pass nextCursor as cursor)',
       security,
       params: skuParams,
+      querystring: stockQuery,
       response: { 200: stockLevelSchema, ...errors },
     },
-    handler: async (request) => {
-      const { sku } = request.params;
-      // A SKU nobody stocked or ordered has nothing on hand: not an error.
-      return getStockLevel(readModels, tenantOf(request), sku) ?? { sku, onHand: 0, reserved: 0, available: 0, shortage: 0, shortOrders: [] };
-    },
+    // A SKU nobody counted or ordered has nothing on hand: not an error.
+    handler: async (request) => withCursor(() => getStockLevel(readModels, tenantOf(request), request.params.sku, request.query)),
   });
 
   app.put('/inventory/:sku', {
     schema: {
       tags: ['queries'],
-      summary: 'Set the units on hand of a SKU (a stock count or a delivery)',
+      summary: 'Record the units on hand of a SKU (a stock count or a delivery): an inventory.stock_set event',
       security,
       params: skuParams,
       body: stockBody,
@@ -125,8 +132,10 @@ export async function queriesRoutes(scope: FastifyInstance, deps: QueryDeps): Pr
     handler: async (request) => {
       const tenantId = tenantOf(request);
       const { sku } = request.params;
-      readModels.transaction((tx) => setStockOnHand(tx, tenantId, sku, request.body.onHand, new Date().toISOString()));
-      return getStockLevel(readModels, tenantId, sku)!;
+      const { onHand } = request.body;
+      const position = await recordStockCount(client, sku, onHand, commandContext(request));
+      // The projection applies the count shortly: answer with the level as it is once it has.
+      return getStockLevel(readModels, tenantId, sku, {}, { onHand, position });
     },
   });
 
@@ -157,7 +166,7 @@ export async function queriesRoutes(scope: FastifyInstance, deps: QueryDeps): Pr
     },
     handler: async (request) => {
       const { limit, before, orderId } = request.query;
-      const items = listOutbox(readModels, tenantOf(request), { limit, ...(before ? { before } : {}), ...(orderId ? { orderId } : {}) });
+      const items = listOutbox(readModels, tenantOf(request), { limit, ...(before ? { before } : {}), ...(orderId ? { orderId: normalizeId(orderId) } : {}) });
       return { items: items.map((item) => ({ ...item, message: item.message as unknown as Record<string, unknown> })) };
     },
   });

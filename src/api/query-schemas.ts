@@ -16,6 +16,7 @@ export const listOrdersQuery = z.strictObject({
 export const customerParams = z.strictObject({ customerId: idText });
 export const customerOrdersQuery = z.strictObject({ limit: limit(50), cursor: z.string().min(1).max(512).optional() });
 export const skuParams = z.strictObject({ sku: z.string().trim().min(1).max(64) });
+export const stockQuery = z.strictObject({ limit: limit(50), cursor: z.string().min(1).max(512).optional() });
 export const stockBody = z.strictObject({ onHand: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
 export const salesQuery = z
   .strictObject({ from: day.optional(), to: day.optional() })
@@ -52,8 +53,10 @@ export const customerOrdersSchema = z
   .object({
     customerId: z.string(),
     orderCount: z.number(),
-    totals: z.record(z.string(), z.number()),
-    orders: z.array(z.object({ orderId: z.string(), status, currency: z.string(), total: z.number(), createdAt: z.string(), updatedAt: z.string() })),
+    totals: z
+      .record(z.string(), z.object({ gross: z.number(), refunded: z.number(), net: z.number() }))
+      .describe('Per currency, minor units: gross = order totals (refunded orders included), refunded = money refunded on them, net = gross - refunded'),
+    orders: z.array(z.object({ orderId: z.string(), status, currency: z.string(), total: z.number(), refundedAmount: z.number(), createdAt: z.string(), updatedAt: z.string() })),
     nextCursor: z.string().optional(),
   })
   .meta({ id: 'CustomerOrders' });
@@ -66,6 +69,7 @@ export const stockLevelSchema = z
     available: z.number(),
     shortage: z.number(),
     shortOrders: z.array(z.object({ orderId: z.string(), quantity: z.number(), shortage: z.number() })),
+    nextCursor: z.string().optional(),
   })
   .meta({ id: 'StockLevel' });
 

@@ -22,17 +22,37 @@ export function parseCommandArgs<O extends Options>(
     console.log(spec.help);
     return undefined;
   }
+  const command = /^Usage: orders (\S+)/.exec(spec.help)?.[1] ?? 'this command';
+  const seeHelp = `(run \`orders help ${command}\`)`;
   let parsed;
   try {
     parsed = parseArgs({ args, options: spec.options, allowPositionals: true, strict: true });
   } catch (err) {
-    const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    throw new CliError(`${message} (see --help)`, 2);
+    throw new CliError(`${usageProblem(err, spec.options, command)} ${seeHelp}`, 2);
   }
   const count = parsed.positionals.length;
-  if (count < spec.positionals.min) throw new CliError(`missing argument (see --help)`, 2);
-  if (count > spec.positionals.max) throw new CliError(`unexpected argument '${parsed.positionals[spec.positionals.max]}' (see --help)`, 2);
+  const usageLine = spec.help.split('\n')[0]?.replace(/^Usage: /, '') ?? command;
+  if (count < spec.positionals.min) throw new CliError(`missing argument: ${usageLine} ${seeHelp}`, 2);
+  if (count > spec.positionals.max) throw new CliError(`unexpected argument '${parsed.positionals[spec.positionals.max]}' for ${command} ${seeHelp}`, 2);
   return parsed as unknown as ParsedArgs<O>;
+}
+
+/** node:util's parseArgs errors, said the CLI's way (its own messages mention '--' tricks). */
+function usageProblem(err: unknown, options: Options, command: string): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  const message = err instanceof Error ? err.message : String(err);
+  const option = /'(-{1,2}[^' <=]+)/.exec(message)?.[1];
+  const known = Object.entries(options)
+    .map(([name, option]) => `--${name}${option.type === 'string' ? ' <value>' : ''}`)
+    .join(', ');
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option '${option}' for ${command} (${known ? `it takes ${known}` : 'it takes no options'})`;
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
+    const name = option.replace(/^-+/, '');
+    if (options[name]?.type === 'boolean') return `${option} is a switch and takes no value`;
+    return `${option} needs a value (${option} <value>, or ${option}=<value> for one that starts with '-')`;
+  }
+  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return `${command} takes no argument here`;
+  return message.split('\n')[0] ?? 'invalid arguments';
 }
 
 /** A non-negative integer option, or a usage error naming the option. */

@@ -41,6 +41,8 @@ export function describeOrderEvent(event: OrderEvent, currency?: string): string
       return event.data.reason ?? 'no reason given';
     case 'order.refunded':
       return `refunded ${formatMoney(event.data.amount, event.data.currency)}`;
+    case 'inventory.stock_set':
+      return `${event.data.sku}: ${event.data.onHand} on hand`;
     default: {
       const _exhaustive: never = event;
       return _exhaustive;

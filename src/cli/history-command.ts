@@ -1,7 +1,10 @@
-// `orders history <orderId> [--json]`: every event of one order, with the order's state after
-// each, folded with the decider's own evolve so the CLI shows what the domain believes.
+// `orders history <orderId> [--tenant <id>] [--json]`: every event of one order, with the order's
+// state after each, folded with the decider's own evolve so the CLI shows what the domain believes.
+import { existsSync } from 'node:fs';
 import { FORWARDS, START, StreamNotFoundError, type EventStoreDBClient } from '@eventstore/db-client';
-import { evolve, initialOrderState, orderStreamName, type OrderState } from '../orders/index.js';
+import Database from 'better-sqlite3';
+import { evolve, initialOrderState, legacyOrderStreamName, normalizeId, parseOrderStreamName, tenantOrderStreamName, type OrderState } from '../orders/index.js';
+import { readModelFileIn } from '../readmodels/read-model-store.js';
 import { parseCommandArgs } from './args.js';
 import { CliError } from './cli-error.js';
 import { cliEnvironment } from './cli-environment.js';
@@ -9,17 +12,22 @@ import { describeOrderEvent, describeOrderState } from './describe-order-event.j
 import { decodeRecordedEvent, type DecodedEvent } from './recorded-order-event.js';
 import { withStore } from './store-connection.js';
 
-const HELP = `Usage: orders history <orderId> [--json]
+const HELP = `Usage: orders history <orderId> [--tenant <tenantId>] [--json]
 
-Prints every event of the order (stream order-<orderId>) in order: its time, type, key data,
-correlation and causation ids, and the order's state after it.
+Prints every event of the order (stream order-<tenantId>-<orderId>, or order-<orderId> in a
+store written before tenant-scoped stream names) in order: its time, type, key data,
+correlation and causation ids, and the order's state after it. Each tenant has its own order
+ids: without --tenant the tenant is found in the order-summary read model (DATA_DIR), and an id
+two tenants use asks for --tenant. <orderId> may also be the order's stream name.
 
 Options:
-  --json      one JSON array, an entry per event (with the full data, metadata and state)
-  -h, --help  this help
+  --tenant <id>  the tenant whose order it is
+  --json         one JSON array, an entry per event (with the full data, metadata and state)
+  -h, --help     this help
 
 Environment:
-  ESDB_CONNECTION_STRING  the event store (default esdb://127.0.0.1:2113?tls=false)`;
+  ESDB_CONNECTION_STRING  the event store (default esdb://127.0.0.1:2113?tls=false)
+  DATA_DIR                where the read models are (default ./data)`;
 
 interface HistoryEntry {
   event: DecodedEvent;
@@ -27,32 +35,85 @@ interface HistoryEntry {
 }
 
 export async function run(args: string[]): Promise<number> {
-  const parsed = parseCommandArgs(args, { options: { json: { type: 'boolean' } }, positionals: { min: 1, max: 1 }, help: HELP });
+  const parsed = parseCommandArgs(args, { options: { json: { type: 'boolean' }, tenant: { type: 'string' } }, positionals: { min: 1, max: 1 }, help: HELP });
   if (!parsed) return 0;
-  const orderId = parsed.positionals[0] ?? '';
-  if (orderId.trim() === '') throw new CliError('the order id is empty', 2);
-  const { connectionString } = cliEnvironment();
-  const entries = await withStore(connectionString, ({ client }) => readHistory(client, orderId));
+  const given = parsed.positionals[0] ?? '';
+  if (given.trim() === '') throw new CliError('the order id is empty', 2);
+  const tenant = parsed.values.tenant;
+  if (tenant !== undefined && !/^[A-Za-z0-9_.-]+$/.test(tenant)) throw new CliError(`--tenant '${tenant}' is not a tenant id`, 2);
+  const { connectionString, dataDir } = cliEnvironment();
+  const orderId = normalizeId(parseOrderStreamName(given)?.orderId ?? given);
+  const entries = await withStore(connectionString, async ({ client }) => {
+    const stream = await findOrderStream(client, given, orderId, tenant, dataDir);
+    return readHistory(client, orderId, stream);
+  });
   if (parsed.values.json) console.log(JSON.stringify(entries.map(toJson), null, 2));
   else console.log(renderHistory(orderId, entries));
   return 0;
 }
 
-async function readHistory(client: EventStoreDBClient, orderId: string): Promise<HistoryEntry[]> {
+/**
+ * The stream of the order: named outright, or the tenant's, or (without --tenant) the one of the
+ * tenant the read model knows it under; a legacy `order-<orderId>` stream counts as well.
+ */
+async function findOrderStream(client: EventStoreDBClient, given: string, orderId: string, tenant: string | undefined, dataDir: string): Promise<string> {
+  const named = parseOrderStreamName(given);
+  if (named && (await streamExists(client, given))) return given;
+  const legacy = legacyOrderStreamName(orderId);
+  if (tenant !== undefined) {
+    const own = tenantOrderStreamName(tenant, orderId);
+    if (await streamExists(client, own)) return own;
+    return (await streamExists(client, legacy)) ? legacy : own;
+  }
+  const candidates = tenantsInReadModel(dataDir, orderId).map((tenantId) => tenantOrderStreamName(tenantId, orderId));
+  if (await streamExists(client, legacy)) candidates.push(legacy);
+  const found: string[] = [];
+  for (const stream of new Set(candidates)) if (await streamExists(client, stream)) found.push(stream);
+  if (found.length === 1) return found[0]!;
+  if (found.length > 1) throw new CliError(`order id '${orderId}' is used by several tenants (streams ${found.join(', ')}): give --tenant`, 2);
+  return legacy;
+}
+
+/** Tenants with an order of this id in the order-summary read model; none when there is no model. */
+function tenantsInReadModel(dataDir: string, orderId: string): string[] {
+  const file = readModelFileIn(dataDir);
+  if (!existsSync(file)) return [];
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare('SELECT tenant_id FROM order_summary WHERE order_id = ? ORDER BY tenant_id').all(orderId).map((row) => (row as { tenant_id: string }).tenant_id);
+  } catch {
+    return [];
+  } finally {
+    db.close();
+  }
+}
+
+async function streamExists(client: EventStoreDBClient, stream: string): Promise<boolean> {
+  let exists = false;
+  try {
+    for await (const resolved of client.readStream(stream, { direction: FORWARDS, fromRevision: START, maxCount: 1 })) if (resolved.event) exists = true;
+  } catch (err) {
+    if (err instanceof StreamNotFoundError) return false;
+    throw err;
+  }
+  return exists;
+}
+
+async function readHistory(client: EventStoreDBClient, orderId: string, stream: string): Promise<HistoryEntry[]> {
   const entries: HistoryEntry[] = [];
   let state = initialOrderState;
   try {
-    for await (const resolved of client.readStream(orderStreamName(orderId), { direction: FORWARDS, fromRevision: START })) {
+    for await (const resolved of client.readStream(stream, { direction: FORWARDS, fromRevision: START })) {
       if (!resolved.event) continue;
       const event = decodeRecordedEvent(resolved.event);
       if (event.orderEvent) state = evolve(state, event.orderEvent);
       entries.push({ event, state });
     }
   } catch (err) {
-    if (err instanceof StreamNotFoundError) throw new CliError(`order '${orderId}' not found (no stream ${orderStreamName(orderId)})`);
+    if (err instanceof StreamNotFoundError) throw new CliError(`order '${orderId}' not found (no stream ${stream})`);
     throw err;
   }
-  if (entries.length === 0) throw new CliError(`order '${orderId}' not found (stream ${orderStreamName(orderId)} is empty)`);
+  if (entries.length === 0) throw new CliError(`order '${orderId}' not found (stream ${stream} is empty)`);
   return entries;
 }
 

@@ -40,6 +40,16 @@ Environment:
   ESDB_CONNECTION_STRING  the event store (default esdb://127.0.0.1:2113?tls=false)
   DATA_DIR                the read models' folder (default ./data)`;
 
+/** A projection name that is not one is a usage error (exit 2), like every other. */
+function usageError<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    if (err instanceof CliError) throw new CliError(err.message, 2);
+    throw err;
+  }
+}
+
 export async function run(args: string[]): Promise<number> {
   const parsed = parseCommandArgs(args, {
     options: { until: { type: 'string' }, out: { type: 'string' }, 'dry-run': { type: 'boolean' } },
@@ -57,7 +67,7 @@ export async function run(args: string[]): Promise<number> {
   }
   if (dryRun && until) throw new CliError('--dry-run and --until do not combine: --until never touches the live model', 2);
   if (out !== undefined && !until) throw new CliError('--out only applies with --until', 2);
-  const projection = replayableProjection(parsed.positionals[0] ?? '');
+  const projection = usageError(() => replayableProjection(parsed.positionals[0] ?? ''));
   const { connectionString, dataDir } = cliEnvironment();
   if (out !== undefined && resolve(out) === readModelFileIn(dataDir)) throw new CliError('--out names the live read-model file: --until never writes there', 2);
 

@@ -5,7 +5,7 @@ import { WrongExpectedVersionError, type EventStoreDBClient } from '@eventstore/
 import { decide } from '../orders/order-decider.js';
 import { foldOrder, initialOrderState, type OrderState } from '../orders/order-state.js';
 import { toNewEvents } from '../orders/event-factory.js';
-import { orderStreamName } from '../orders/stream-names.js';
+import { orderKey, orderStreamName } from '../orders/stream-names.js';
 import type { OrderCommand } from '../orders/commands.js';
 import type { OrderEvent } from '../orders/events.js';
 import { commandConflictsTotal } from '../observability/metrics.js';
@@ -46,7 +46,8 @@ export function handleOrderCommand(deps: CommandDeps, command: OrderCommand, opt
 
 async function runCommand(deps: CommandDeps, command: OrderCommand, options: CommandOptions): Promise<CommandResult> {
   const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-  const { orderId } = command;
+  // Keyed by tenant and id: the same order id in two tenants is two orders, two streams.
+  const orderId = orderKey(command.context.tenantId, command.orderId);
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     // A cached state is only trusted on the first attempt and only to try the append. With a
     // cache, a create for an id it has never seen is tried as a brand-new stream without reading:
@@ -89,7 +90,7 @@ async function runCommand(deps: CommandDeps, command: OrderCommand, options: Com
 function checkPrecondition(command: OrderCommand, loaded: LoadedOrder, expectedRevision: bigint | undefined): void {
   if (expectedRevision === undefined || !loaded.state.exists || loaded.state.tenantId !== command.context.tenantId) return;
   if (loaded.revision !== expectedRevision) {
-    throw new PreconditionFailedError(orderStreamName(command.orderId), expectedRevision, loaded.revision);
+    throw new PreconditionFailedError(orderStreamName(orderKey(command.context.tenantId, command.orderId)), expectedRevision, loaded.revision);
   }
 }
 

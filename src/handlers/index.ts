@@ -2,7 +2,6 @@
 import { HandlerRegistry, type HandlerDefinition } from '../subscriptions/handler.js';
 import analytics from './analytics.js';
 import type { HandlerConfig } from './handler-config.js';
-import inventory from './inventory.js';
 import notification from './notification.js';
 import { createWhatsAppHandler } from './whatsapp.js';
 import type { WhatsAppSender } from './whatsapp-cloud-api.js';
@@ -11,7 +10,6 @@ export function createHandlers(config: HandlerConfig, overrides: { whatsappSende
   return new HandlerRegistry()
     .add(notification)
     .add(createWhatsAppHandler(config.whatsapp, overrides.whatsappSender))
-    .add(inventory)
     .add(analytics)
     .definitions();
 }

@@ -54,6 +54,6 @@ export default defineHandler({
     const notification = notificationFor(event);
     if (!notification) return;
     await context.emit(notificationStream(event.data.orderId), [{ type: NOTIFICATION_REQUESTED, data: notification }]);
-    context.logger.info({ kind: notification.kind, orderId: event.data.orderId }, 'customer notification requested');
+    context.logger.debug({ kind: notification.kind, orderId: event.data.orderId }, 'customer notification requested');
   },
 });

@@ -21,7 +21,7 @@ export function createWhatsAppHandler(config: WhatsAppConfig, sender?: WhatsAppS
     async handle(event, context) {
       if (event.type !== 'order.status_changed') return;
       const { orderId, tenantId } = event.data;
-      const customer = await findOrderCustomer(context.client, orderId);
+      const customer = await findOrderCustomer(context.client, event.streamId);
       const to = toWhatsAppRecipient(customer?.phone);
       if (!to) {
         context.logger.info({ orderId }, 'no WhatsApp number for this order: nothing to send');

@@ -1,6 +1,8 @@
-// The event catalogue: a contract with every handler, projection and reader of `order-<id>`.
-// Each type has one zod schema for its current version; older versions are upcast on read.
-// Keep exported names stable: handlers and projections are built on them.
+// The event catalogue: a contract with every handler, projection and reader of the store. An
+// order's events live in its stream (`order-<tenantId>-<orderId>`); the one stock event a tenant
+// records, `inventory.stock_set`, in `inventory-<tenantId>-<sku>`. Each type has one zod schema
+// for its current version; older versions are upcast on read. Keep exported names stable:
+// handlers and projections are built on them (the names say "order" for the whole catalogue).
 import { z } from 'zod';
 import { ORDER_STATUSES, type OrderStatus } from './order-status.js';
 import { upcastEventData } from './upcasters.js';
@@ -18,10 +20,12 @@ export const ORDER_EVENT_TYPES = [
   'order.refunded',
   'payment.processed',
 ] as const;
-export type OrderEventType = (typeof ORDER_EVENT_TYPES)[number];
+/** Every type of the catalogue: an order's events and the stock event. */
+export const STORE_EVENT_TYPES = [...ORDER_EVENT_TYPES, 'inventory.stock_set'] as const;
+export type OrderEventType = (typeof STORE_EVENT_TYPES)[number];
 
 export function isOrderEventType(type: string): type is OrderEventType {
-  return (ORDER_EVENT_TYPES as readonly string[]).includes(type);
+  return (STORE_EVENT_TYPES as readonly string[]).includes(type);
 }
 
 const money = z.number().int().nonnegative();
@@ -126,6 +130,18 @@ export const paymentProcessedSchema = z.object({
   paidAmount: money,
 });
 
+/**
+ * A tenant's count of a SKU: `onHand` units are in stock at `occurredAt` (a stock take or a
+ * delivery from the supplier). Shipments after it take units out, restocked returns put them back.
+ */
+export const inventoryStockSetSchema = z.object({
+  schemaVersion: z.literal(1),
+  tenantId: z.string().min(1),
+  sku: z.string().min(1),
+  onHand: z.number().int().nonnegative(),
+  occurredAt: z.string().min(1),
+});
+
 /** Current schema of each event type. */
 export const orderEventSchemas = {
   'order.created': orderCreatedSchema,
@@ -137,6 +153,7 @@ export const orderEventSchemas = {
   'order.returned': orderReturnedSchema,
   'order.refunded': orderRefundedSchema,
   'payment.processed': paymentProcessedSchema,
+  'inventory.stock_set': inventoryStockSetSchema,
 } as const satisfies Record<OrderEventType, z.ZodType>;
 
 export type OrderEventDataMap = { [K in OrderEventType]: z.infer<(typeof orderEventSchemas)[K]> };
@@ -152,6 +169,7 @@ export const CURRENT_SCHEMA_VERSIONS = {
   'order.returned': 1,
   'order.refunded': 1,
   'payment.processed': 1,
+  'inventory.stock_set': 1,
 } as const satisfies Record<OrderEventType, number>;
 
 /** A domain event: discriminated union on `type`. */
@@ -167,6 +185,9 @@ export type OrderDelivered = OrderEventOf<'order.delivered'>;
 export type OrderReturned = OrderEventOf<'order.returned'>;
 export type OrderRefunded = OrderEventOf<'order.refunded'>;
 export type PaymentProcessed = OrderEventOf<'payment.processed'>;
+export type InventoryStockSet = OrderEventOf<'inventory.stock_set'>;
+/** The events of an order's own stream (everything but the stock events). */
+export type OrderStreamEvent = Exclude<OrderEvent, InventoryStockSet>;
 
 /** Metadata on every event. `$correlationId`/`$causationId` feed EventStoreDB's `$bc-` streams. */
 export const orderEventMetadataSchema = z.looseObject({

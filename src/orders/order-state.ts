@@ -81,6 +81,9 @@ export function evolve(state: OrderState, event: OrderEvent): OrderState {
       return { ...state, status: 'RETURNED', updatedAt };
     case 'order.refunded':
       return { ...state, status: 'REFUNDED', refundedAmount: state.refundedAmount + event.data.amount, updatedAt };
+    case 'inventory.stock_set':
+      // A stock event, never in an order's stream.
+      return state;
     default: {
       const _exhaustive: never = event;
       return _exhaustive;

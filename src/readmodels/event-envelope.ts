@@ -8,6 +8,7 @@ import {
   parseOrderEventMetadata,
   type OrderEvent,
   type OrderEventMetadata,
+  type OrderStreamEvent,
 } from '../orders/events.js';
 
 interface Envelope {
@@ -25,8 +26,11 @@ interface Envelope {
   correlationId: string;
 }
 
-export type EventEnvelope = OrderEvent & Envelope;
+/** An order's event: what handlers receive (their filters name order event types). */
+export type EventEnvelope = OrderStreamEvent & Envelope;
 export type EventEnvelopeOf<K extends OrderEvent['type']> = Extract<OrderEvent, { type: K }> & Envelope;
+/** Any event of the catalogue, stock events included: what projections receive. */
+export type StoreEventEnvelope = OrderEvent & Envelope;
 
 /** The stream, revision and position of any recorded event, order event or not. */
 export interface EventLocation {

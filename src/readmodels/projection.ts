@@ -2,7 +2,7 @@
 // reads and how each changes its rows. It never sees a subscription or a database file: the
 // runner (or `orders replay`) passes the open transaction in.
 import type { OrderEventType } from '../orders/events.js';
-import type { EventEnvelope } from './event-envelope.js';
+import type { StoreEventEnvelope } from './event-envelope.js';
 import type { ReadModelTx } from './read-model-store.js';
 
 export interface ProjectionDefinition {
@@ -13,7 +13,7 @@ export interface ProjectionDefinition {
   /** Idempotent DDL (CREATE ... IF NOT EXISTS) for the tables it owns. */
   schema: string;
   /** Changes the rows for one event; runs inside the transaction that records the revision. */
-  apply(event: EventEnvelope, tx: ReadModelTx): void;
+  apply(event: StoreEventEnvelope, tx: ReadModelTx): void;
   /** Empties the tables it owns (the revision records are cleared by the caller). */
   reset(tx: ReadModelTx): void;
 }

@@ -4,7 +4,7 @@
 // gives; the guard's state is kept in memory and written with each commit, which makes it fast.
 import { FORWARDS, START, type EventStoreDBClient, type Position, type RecordedEvent } from '@eventstore/db-client';
 import { EventSchemaError, isOrderEventType } from '../orders/events.js';
-import { ORDER_STREAM_CATEGORY } from '../orders/stream-names.js';
+import { isProjectedStream } from '../orders/stream-names.js';
 import { toEventEnvelope, type EventEnvelope } from '../readmodels/event-envelope.js';
 import type { ProjectionDefinition } from '../readmodels/projection.js';
 import type { ReadModelStore } from '../readmodels/read-model-store.js';
@@ -12,7 +12,6 @@ import { isPastUntil, type ReplayUntil } from './until.js';
 
 /** Events per commit of the copy (and per progress report). */
 const COMMIT_EVERY = 1_000;
-const ORDER_STREAM_PREFIX = `${ORDER_STREAM_CATEGORY}-`;
 
 export interface RebuildCounts {
   /** Every event read from $all (the position advances over all of them). */
@@ -124,7 +123,7 @@ export class ProjectionRebuild {
     this.counts.read++;
     this.lastPosition = event.position;
     const streamId = event.streamId;
-    if (!streamId.startsWith(ORDER_STREAM_PREFIX)) return;
+    if (!isProjectedStream(streamId)) return;
     this.counts.orderEvents++;
     const revision = Number(event.revision);
     const last = this.#revisions.get(streamId) ?? -1;

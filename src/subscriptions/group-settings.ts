@@ -16,7 +16,7 @@ import {
   type Filter,
   type Position,
 } from '@eventstore/db-client';
-import { ORDER_STREAM_CATEGORY } from '../orders/stream-names.js';
+import { PROJECTED_STREAM_PREFIXES } from '../orders/stream-names.js';
 
 export type GroupKind = 'handler' | 'projection';
 
@@ -34,7 +34,7 @@ export function handlerFilter(eventTypes: readonly string[]): GroupFilter {
 }
 
 export function projectionFilter(): GroupFilter {
-  return { on: 'stream', prefixes: [`${ORDER_STREAM_CATEGORY}-`] };
+  return { on: 'stream', prefixes: [...PROJECTED_STREAM_PREFIXES] };
 }
 
 export function toClientFilter(filter: GroupFilter): Filter {

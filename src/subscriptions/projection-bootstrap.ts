@@ -16,7 +16,7 @@
 import { FORWARDS, START, type EventStoreDBClient, type Position, type RecordedEvent } from '@eventstore/db-client';
 import type { Logger } from 'pino';
 import { isOrderEventType } from '../orders/events.js';
-import { ORDER_STREAM_CATEGORY } from '../orders/stream-names.js';
+import { isProjectedStream } from '../orders/stream-names.js';
 import type { WorkerMetrics } from '../observability/worker-metrics.js';
 import { applyInTransaction, type ProjectionOutcome } from '../readmodels/apply-projection.js';
 import { locationOf, toEventEnvelope, type EventEnvelope } from '../readmodels/event-envelope.js';
@@ -48,7 +48,6 @@ export interface BootstrapResult {
 
 const DEFAULT_BATCH = 1_000;
 const DEFAULT_PAGE = 20_000;
-const ORDER_STREAM_PREFIX = `${ORDER_STREAM_CATEGORY}-`;
 
 class StopRead extends Error {
   constructor(
@@ -121,7 +120,7 @@ export async function bootstrapProjections(projections: readonly ProjectionDefin
       // A page starts at the previous page's last event: already seen.
       if (last === undefined && from !== START && event.position.commit <= from.commit) continue;
       last = event.position;
-      if (!event.streamId.startsWith(ORDER_STREAM_PREFIX)) continue;
+      if (!isProjectedStream(event.streamId)) continue;
       batch.push(event);
       if (batch.length < batchSize) continue;
       tryCommit();

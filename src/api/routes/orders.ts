@@ -1,12 +1,14 @@
 // The orders resource: create, read, history, and the lifecycle commands.
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ApiError } from '../error-registry.js';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { CommandDeps } from '../../eventstore/handle-command.js';
 import { loadOrder, readOrderStream } from '../../eventstore/order-stream.js';
 import { foldOrder } from '../../orders/order-state.js';
 import { OrderError } from '../../orders/order-errors.js';
+import { normalizeId, orderKey } from '../../orders/stream-names.js';
 import type { OrderCommand } from '../../orders/commands.js';
 import { commandContext } from '../command-context.js';
 import { etagFor, toOrderView } from '../order-view.js';
@@ -16,6 +18,12 @@ import { runOrderCommand } from './order-command.js';
 
 const errors = { 400: problemResponse, 401: problemResponse, 404: problemResponse, 409: problemResponse, 412: problemResponse };
 const security = [{ bearerAuth: [] }];
+
+function tenantOf(request: FastifyRequest): string {
+  // Behind authentication; reaching here without a caller is a bug.
+  if (!request.caller) throw new ApiError('UNAUTHORIZED');
+  return request.caller.tenantId;
+}
 
 function notFound(orderId: string): OrderError {
   return new OrderError('ORDER_NOT_FOUND', `order ${orderId} not found`, { orderId });
@@ -33,7 +41,9 @@ export async function ordersRoutes(scope: FastifyInstance, deps: CommandDeps): P
       response: { 200: orderView, 201: orderView, ...errors },
     },
     handler: async (request, reply) => {
-      const { orderId = randomUUID(), customer, currency, items } = request.body;
+      const { customer, currency, items } = request.body;
+      // Ids are normalised at the edge: an id is one id however it is written (a UUID in any case).
+      const orderId = request.body.orderId === undefined ? randomUUID() : normalizeId(request.body.orderId);
       const command: OrderCommand = { type: 'CreateOrder', orderId, customer, currency, items, context: commandContext(request) };
       const { view, appended } = await runOrderCommand(deps, request, reply, command);
       reply.header('location', `/orders/${orderId}`);
@@ -44,9 +54,10 @@ export async function ordersRoutes(scope: FastifyInstance, deps: CommandDeps): P
   app.get('/orders/:orderId', {
     schema: { tags: ['orders'], summary: "An order's current state (ETag: its revision)", security, params: orderIdParams, response: { 200: orderView, 304: z.null().describe('Not modified'), ...errors } },
     handler: async (request, reply) => {
-      const { orderId } = request.params;
-      const { state, revision } = await loadOrder(deps.client, orderId);
-      if (!state.exists || state.tenantId !== request.caller?.tenantId) throw notFound(orderId);
+      const orderId = normalizeId(request.params.orderId);
+      const tenantId = tenantOf(request);
+      const { state, revision } = await loadOrder(deps.client, orderKey(tenantId, orderId));
+      if (!state.exists || state.tenantId !== tenantId) throw notFound(orderId);
       const etag = etagFor(revision);
       reply.header('etag', etag);
       // A client polling an order it already has gets 304 until the order changes.
@@ -58,10 +69,11 @@ export async function ordersRoutes(scope: FastifyInstance, deps: CommandDeps): P
   app.get('/orders/:orderId/events', {
     schema: { tags: ['orders'], summary: "An order's history, oldest first", security, params: orderIdParams, response: { 200: orderHistory, ...errors } },
     handler: async (request) => {
-      const { orderId } = request.params;
-      const { events: stored } = await readOrderStream(deps.client, orderId);
+      const orderId = normalizeId(request.params.orderId);
+      const tenantId = tenantOf(request);
+      const { events: stored } = await readOrderStream(deps.client, orderKey(tenantId, orderId));
       const state = foldOrder(stored.map((entry) => entry.event));
-      if (!state.exists || state.tenantId !== request.caller?.tenantId) throw notFound(orderId);
+      if (!state.exists || state.tenantId !== tenantId) throw notFound(orderId);
       return {
         orderId,
         events: stored.map((entry) => ({
@@ -85,7 +97,7 @@ export async function ordersRoutes(scope: FastifyInstance, deps: CommandDeps): P
       const { carrier, trackingNumber } = request.body ?? {};
       const command: OrderCommand = {
         type: 'ShipOrder',
-        orderId: request.params.orderId,
+        orderId: normalizeId(request.params.orderId),
         ...(carrier !== undefined ? { carrier } : {}),
         ...(trackingNumber !== undefined ? { trackingNumber } : {}),
         context: commandContext(request),
@@ -97,7 +109,7 @@ export async function ordersRoutes(scope: FastifyInstance, deps: CommandDeps): P
   app.post('/orders/:orderId/deliver', {
     schema: { ...lifecycle, summary: 'Mark a SHIPPED order delivered', body: emptyBody },
     handler: async (request, reply) => {
-      const command: OrderCommand = { type: 'DeliverOrder', orderId: request.params.orderId, context: commandContext(request) };
+      const command: OrderCommand = { type: 'DeliverOrder', orderId: normalizeId(request.params.orderId), context: commandContext(request) };
       return reply.send((await runOrderCommand(deps, request, reply, command)).view);
     },
   });
@@ -108,7 +120,7 @@ export async function ordersRoutes(scope: FastifyInstance, deps: CommandDeps): P
       const reason = request.body?.reason;
       const command: OrderCommand = {
         type: 'CancelOrder',
-        orderId: request.params.orderId,
+        orderId: normalizeId(request.params.orderId),
         ...(reason !== undefined ? { reason } : {}),
         context: commandContext(request),
       };
@@ -122,7 +134,7 @@ export async function ordersRoutes(scope: FastifyInstance, deps: CommandDeps): P
       const reason = request.body?.reason;
       const command: OrderCommand = {
         type: 'ReturnOrder',
-        orderId: request.params.orderId,
+        orderId: normalizeId(request.params.orderId),
         ...(reason !== undefined ? { reason } : {}),
         context: commandContext(request),
       };
@@ -136,7 +148,7 @@ export async function ordersRoutes(scope: FastifyInstance, deps: CommandDeps): P
       const amount = request.body?.amount;
       const command: OrderCommand = {
         type: 'RefundOrder',
-        orderId: request.params.orderId,
+        orderId: normalizeId(request.params.orderId),
         ...(amount !== undefined ? { amount } : {}),
         context: commandContext(request),
       };

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { CommandDeps } from '../../eventstore/handle-command.js';
 import type { OrderCommand } from '../../orders/commands.js';
+import { normalizeId } from '../../orders/stream-names.js';
 import { commandContext } from '../command-context.js';
 import { problemResponse } from '../problem.js';
 import { ifMatchHeaders, orderIdParams, orderView, paymentBody } from '../schemas.js';
@@ -23,8 +24,9 @@ export async function paymentsRoutes(scope: FastifyInstance, deps: CommandDeps):
       const { paymentId, amount, method, reference } = request.body;
       const command: OrderCommand = {
         type: 'RecordPayment',
-        orderId: request.params.orderId,
-        paymentId,
+        // Normalised at the edge: a retried payment counts once however its ids are written.
+        orderId: normalizeId(request.params.orderId),
+        paymentId: normalizeId(paymentId),
         amount,
         method,
         ...(reference !== undefined ? { reference } : {}),

@@ -93,7 +93,7 @@ describe('GET /orders/:orderId/events', () => {
 describe('an order stream holding an event type this version does not know', () => {
   it('is still readable and commandable: the unknown event is skipped', async () => {
     const { orderId } = await createOrder(t.app);
-    await t.store.client.appendToStream(`order-${orderId}`, jsonEvent({ type: 'order.note_added', data: { orderId, note: 'gift wrap' } }));
+    await t.store.client.appendToStream(`order-${TENANT_A.tenantId}-${orderId}`, jsonEvent({ type: 'order.note_added', data: { orderId, note: 'gift wrap' } }));
     const order = await t.app.inject({ method: 'GET', url: `/orders/${orderId}`, headers: auth() });
     expect(order.statusCode).toBe(200);
     expect(order.json().status).toBe('PENDING');

@@ -16,11 +16,11 @@ export const newOrderBody = (overrides: Record<string, unknown> = {}) => ({
 });
 export const ORDER_TOTAL = 4000;
 
-/** The order's stream exactly as stored: what a user of EventStoreDB would see. */
-export async function storedEvents(client: EventStoreDBClient, orderId: string) {
+/** The order's stream (`order-<tenantId>-<orderId>`) exactly as stored: what a user of EventStoreDB would see. */
+export async function storedEvents(client: EventStoreDBClient, orderId: string, tenantId = TENANT_A.tenantId) {
   const events: Array<{ type: string; data: Record<string, unknown>; metadata: Record<string, unknown>; revision: bigint }> = [];
   try {
-    for await (const { event } of client.readStream(`order-${orderId}`)) {
+    for await (const { event } of client.readStream(`order-${tenantId}-${orderId}`)) {
       if (event) events.push({ type: event.type, data: event.data as Record<string, unknown>, metadata: event.metadata as Record<string, unknown>, revision: event.revision });
     }
   } catch (error) {
@@ -29,8 +29,8 @@ export async function storedEvents(client: EventStoreDBClient, orderId: string) 
   return events;
 }
 
-export async function storedTypes(client: EventStoreDBClient, orderId: string): Promise<string[]> {
-  return (await storedEvents(client, orderId)).map((event) => event.type);
+export async function storedTypes(client: EventStoreDBClient, orderId: string, tenantId = TENANT_A.tenantId): Promise<string[]> {
+  return (await storedEvents(client, orderId, tenantId)).map((event) => event.type);
 }
 
 export async function createOrder(app: FastifyInstance, body = newOrderBody(), tenant = TENANT_A) {

@@ -31,7 +31,7 @@ export async function startHardenedApp(options: Partial<Omit<AppDeps, 'client' |
   if (!app.hasRoute({ method: 'GET', url: '/customers/:customerId/orders' })) {
     await app.register(async (scope) => {
       requireApiKey(scope, API_KEYS);
-      await queriesRoutes(scope, { readModels });
+      await queriesRoutes(scope, { readModels, client: store.client });
     });
   }
   await app.ready();

@@ -6,7 +6,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorkers, type RunningWorkers } from '../../../src/workers.js';
 import { auth, TENANT_A, TENANT_B } from '../../helpers/app.js';
-import { storedEvents } from '../api/support.js';
+import { storedEvents, storedTypes } from '../api/support.js';
 import { eventually } from '../workers/order-writer.js';
 import { expectClientProblem, startHardenedApp, type HardenedApp } from './support.js';
 
@@ -90,19 +90,6 @@ describe("one tenant cannot change another's orders", () => {
     expect(await storedEvents(t.store.client, orderId)).toEqual(before);
   });
 
-  it("refuses POST /orders reusing another tenant's orderId and leaves that order as it was", async () => {
-    const before = await storedEvents(t.store.client, ordersOfA.pending);
-    const response = await t.app.inject({
-      method: 'POST',
-      url: '/orders',
-      headers: auth(TENANT_B),
-      payload: { orderId: ordersOfA.pending, customer: { id: CUSTOMER }, currency: 'EUR', items: [{ sku: SKU, quantity: 2, unitPrice: 700 }] },
-    });
-    expectClientProblem(response, 'create with taken id');
-    expect(await storedEvents(t.store.client, ordersOfA.pending)).toEqual(before);
-    expect((await get(`/orders/${ordersOfA.pending}`, TENANT_A)).json()).toMatchObject({ tenantId: TENANT_A.tenantId, status: 'PENDING' });
-  });
-
   it("sets only its own stock with PUT /inventory/:sku, never another tenant's", async () => {
     const put = await t.app.inject({ method: 'PUT', url: `/inventory/${SKU}`, headers: auth(TENANT_B), payload: { onHand: 999 } });
     expect(put.statusCode).toBe(200);
@@ -123,9 +110,9 @@ describe("one tenant cannot list another's orders or read models", () => {
 
   it('counts only its own orders in GET /customers/:customerId/orders for a customer id both tenants use', async () => {
     const mine = (await get(`/customers/${CUSTOMER}/orders`)).json();
-    expect(mine).toMatchObject({ orderCount: 1, totals: { EUR: 300 } });
+    expect(mine).toMatchObject({ orderCount: 1, totals: { EUR: { gross: 300, refunded: 0, net: 300 } } });
     expect(mine.orders.map((order: { orderId: string }) => order.orderId)).toEqual([orderOfB]);
-    expect((await get(`/customers/${CUSTOMER}/orders`, TENANT_A)).json()).toMatchObject({ orderCount: 2 });
+    expect((await get(`/customers/${CUSTOMER}/orders`, TENANT_A)).json()).toMatchObject({ orderCount: 2, totals: { EUR: { gross: 6400 } } });
   });
 
   it("shows only its own reservations in GET /inventory/:sku for a SKU both tenants stock", async () => {
@@ -144,5 +131,43 @@ describe("one tenant cannot list another's orders or read models", () => {
     expect((await get('/outbox')).json().items.map((item: { orderId: string }) => item.orderId)).not.toContain(ordersOfA.paid);
     expect((await get(`/outbox?orderId=${ordersOfA.paid}`)).json().items).toEqual([]);
     expect((await get(`/outbox?orderId=${ordersOfA.paid}`, TENANT_A)).json().items.length).toBeGreaterThan(0);
+  });
+});
+
+// Last: these give tenant B more orders, under ids tenant A uses.
+describe('each tenant has its own order ids', () => {
+  it("lets tenant B create an order with an id tenant A already uses: two orders, two streams, nothing of A's shown or changed", async () => {
+    const before = await storedEvents(t.store.client, ordersOfA.pending);
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/orders',
+      headers: auth(TENANT_B),
+      payload: { orderId: ordersOfA.pending, customer: { id: CUSTOMER }, currency: 'EUR', items: [{ sku: SKU, quantity: 5, unitPrice: 100 }] },
+    });
+    expect(response.statusCode).toBe(201);
+    expect(response.json()).toMatchObject({ orderId: ordersOfA.pending, tenantId: TENANT_B.tenantId, status: 'PENDING', total: 500 });
+    expect(response.body).not.toContain(TENANT_A.tenantId);
+    expect(await storedEvents(t.store.client, ordersOfA.pending)).toEqual(before);
+    expect(await storedTypes(t.store.client, ordersOfA.pending, TENANT_B.tenantId)).toEqual(['order.created']);
+    // Each tenant sees its own order under the id, and commands reach only its own.
+    expect((await get(`/orders/${ordersOfA.pending}`, TENANT_A)).json()).toMatchObject({ tenantId: TENANT_A.tenantId, total: 1400 });
+    expect((await get(`/orders/${ordersOfA.pending}`, TENANT_B)).json()).toMatchObject({ tenantId: TENANT_B.tenantId, total: 500 });
+    const cancel = await t.app.inject({ method: 'POST', url: `/orders/${ordersOfA.pending}/cancel`, headers: auth(TENANT_B), payload: {} });
+    expect(cancel.json()).toMatchObject({ tenantId: TENANT_B.tenantId, status: 'CANCELLED' });
+    expect((await get(`/orders/${ordersOfA.pending}`, TENANT_A)).json().status).toBe('PENDING');
+    // Two rows in every read model.
+    await eventually(async () => (await get(`/orders?status=CANCELLED`, TENANT_B)).json().items.some((item: { orderId: string }) => item.orderId === ordersOfA.pending));
+    expect((await get('/orders?status=PENDING', TENANT_A)).json().items.map((item: { orderId: string }) => item.orderId)).toContain(ordersOfA.pending);
+    await eventually(async () => (await get(`/customers/${CUSTOMER}/orders`, TENANT_B)).json().orderCount === 2);
+    expect((await get(`/customers/${CUSTOMER}/orders`, TENANT_A)).json().orderCount).toBe(2);
+  });
+
+  it('takes an id first in neither direction: A creating an id B used first still gets its own order', async () => {
+    const orderId = randomUUID();
+    const body = { orderId, customer: { id: 'someone' }, currency: 'EUR', items: [{ sku: 'OTHER', quantity: 1, unitPrice: 100 }] };
+    expect((await t.app.inject({ method: 'POST', url: '/orders', headers: auth(TENANT_B), payload: body })).statusCode).toBe(201);
+    const mine = await t.app.inject({ method: 'POST', url: '/orders', headers: auth(TENANT_A), payload: body });
+    expect(mine.statusCode).toBe(201);
+    expect(mine.json()).toMatchObject({ orderId, tenantId: TENANT_A.tenantId });
   });
 });

@@ -7,7 +7,8 @@ import { openReadModelStore, type ReadModelStore } from '../../../src/readmodels
 import { startWorkers, type RunningWorkers } from '../../../src/workers.js';
 import { notificationStream } from '../../../src/handlers/notification.js';
 import { listOutbox } from '../../../src/handlers/whatsapp-outbox.js';
-import { INVENTORY_SCHEMA, getStockLevel, setStockOnHand } from '../../../src/handlers/inventory-store.js';
+import { recordStockCount } from '../../../src/handlers/inventory-store.js';
+import { getStockLevel } from '../../../projections/inventory.js';
 import { getDailyActivity, getSalesByStatus } from '../../../src/handlers/analytics-store.js';
 import { OrderWriter, eventually } from './order-writer.js';
 import { metricValue } from './worker-helpers.js';
@@ -22,8 +23,7 @@ describe('the shipped handlers on the embedded event store', () => {
   beforeAll(async () => {
     store = await startTestEventStore();
     readModels = openReadModelStore({ file: ':memory:' });
-    readModels.migrate(INVENTORY_SCHEMA);
-    readModels.transaction((tx) => setStockOnHand(tx, 'tenant-a', 'LAMP', 5, new Date().toISOString()));
+    await recordStockCount(store.client, 'LAMP', 5, { commandId: 'count-lamp', tenantId: 'tenant-a', actor: 'test', at: new Date().toISOString(), correlationId: 'count-lamp' });
     workers = await startWorkers({ client: store.client, logger: pino({ level: 'silent' }), registry: new Registry(), store: readModels, env: {} });
     writer = new OrderWriter(store.client);
   });
@@ -92,7 +92,7 @@ describe('the shipped handlers on the embedded event store', () => {
     expect(listOutbox(readModels, 'tenant-b', { limit: 10 })).toEqual([]);
   });
 
-  it('reserves stock on creation, records a shortage, and releases it on cancellation and return', async () => {
+  it('reserves stock on creation, records a shortage, releases it on cancellation, ships it out and restocks a return (the inventory projection)', async () => {
     await writer.create('i-1', { items: [{ sku: 'LAMP', quantity: 3, unitPrice: 5000 }] });
     await eventually(() => getStockLevel(readModels, 'tenant-a', 'LAMP')?.reserved === 3);
     expect(getStockLevel(readModels, 'tenant-a', 'LAMP')).toMatchObject({ onHand: 5, reserved: 3, available: 2, shortage: 0 });
@@ -109,12 +109,13 @@ describe('the shipped handlers on the embedded event store', () => {
 
     await writer.pay('i-2', 20000);
     await writer.ship('i-2');
-    await writer.returnOrder('i-2');
-    const released = await eventually(() => {
+    const shipped = await eventually(() => {
       const level = getStockLevel(readModels, 'tenant-a', 'LAMP');
       return level?.reserved === 0 ? level : undefined;
     });
-    expect(released).toMatchObject({ onHand: 5, reserved: 0, available: 5, shortage: 0, shortOrders: [] });
+    expect(shipped).toMatchObject({ onHand: 1, reserved: 0, available: 1, shortage: 0, shortOrders: [] });
+    await writer.returnOrder('i-2');
+    await eventually(() => getStockLevel(readModels, 'tenant-a', 'LAMP').onHand === 5);
   });
 
   it('records every order event for analytics, with sales per status', async () => {
@@ -138,9 +139,9 @@ describe('the shipped handlers on the embedded event store', () => {
   it('keeps the handlers out of each other: every one has its own subscription group', async () => {
     expect(workers.runner.consumers.map((consumer) => consumer.group).sort()).toEqual([
       'order-store.handler.analytics',
-      'order-store.handler.inventory',
       'order-store.handler.notification',
       'order-store.handler.whatsapp',
+      'order-store.projection.inventory',
       'order-store.projection.order-summary',
       'order-store.projection.orders-by-customer',
       'order-store.projection.sales-by-day',

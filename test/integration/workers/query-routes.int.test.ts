@@ -81,7 +81,7 @@ describe('the query routes, answered from the read models', () => {
       const answer = (await get('/customers/cust-c/orders')).json();
       return answer.orderCount === 2 ? answer : undefined;
     });
-    expect(body.totals).toEqual({ EUR: 3000 });
+    expect(body.totals).toEqual({ EUR: { gross: 3000, refunded: 0, net: 3000 } });
     const firstPage = (await get('/customers/cust-c/orders?limit=1')).json();
     const secondPage = (await get(`/customers/cust-c/orders?limit=1&cursor=${firstPage.nextCursor}`)).json();
     expect([...firstPage.orders, ...secondPage.orders].map((order: { orderId: string }) => order.orderId).sort()).toEqual([first, second].sort());
@@ -137,5 +137,42 @@ describe('the query routes, answered from the read models', () => {
     const anonymous = await app.inject({ method: 'GET', url: '/orders' });
     expect(anonymous.statusCode).toBe(401);
     expect(anonymous.json()).toMatchObject({ code: 'UNAUTHORIZED' });
+  });
+
+  // After the sales and outbox checks: these pay and ship more of tenant A's orders.
+  it('takes shipped items out of stock and puts returned ones back', async () => {
+    await app.inject({ method: 'PUT', url: '/inventory/LAMP', headers: auth(), payload: { onHand: 2 } });
+    const orderId = (await get('/inventory/LAMP')).json().shortOrders[0].orderId as string;
+
+    // A delivery of 5: the order is covered; shipping it takes its 3 out of stock.
+    expect((await app.inject({ method: 'PUT', url: '/inventory/LAMP', headers: auth(), payload: { onHand: 5 } })).json()).toMatchObject({ onHand: 5, reserved: 3, shortage: 0, shortOrders: [] });
+    expect((await app.inject({ method: 'POST', url: `/orders/${orderId}/payments`, headers: auth(), payload: { paymentId: 'pay-lamp', amount: 1500, method: 'card' } })).statusCode).toBe(201);
+    expect((await app.inject({ method: 'POST', url: `/orders/${orderId}/ship`, headers: auth(), payload: {} })).statusCode).toBe(200);
+    const shipped = await eventually(async () => {
+      const answer = (await get('/inventory/LAMP')).json();
+      return answer.reserved === 0 ? answer : undefined;
+    });
+    expect(shipped).toEqual({ sku: 'LAMP', onHand: 2, reserved: 0, available: 2, shortage: 0, shortOrders: [] });
+    // A return puts the items back on hand (the default return policy: restock).
+    expect((await app.inject({ method: 'POST', url: `/orders/${orderId}/return`, headers: auth(), payload: {} })).statusCode).toBe(200);
+    await eventually(async () => (await get('/inventory/LAMP')).json().onHand === 5);
+  });
+
+  it('pages the short orders of a SKU with a cursor, and releases the stock of a paid order refunded before shipping', async () => {
+    const ids: string[] = [];
+    for (let index = 0; index < 3; index++) ids.push(await createOrder({ items: [{ sku: 'DESK', quantity: 1, unitPrice: 1000 }] }));
+    const first = await eventually(async () => {
+      const answer = (await get('/inventory/DESK?limit=2')).json();
+      return answer.reserved === 3 ? answer : undefined;
+    });
+    expect(first.shortOrders).toHaveLength(2);
+    const second = (await get(`/inventory/DESK?limit=2&cursor=${first.nextCursor}`)).json();
+    expect([...first.shortOrders, ...second.shortOrders].map((order: { orderId: string }) => order.orderId)).toEqual(ids);
+    expect(second.nextCursor).toBeUndefined();
+    expect((await get('/inventory/DESK?cursor=nope')).statusCode).toBe(400);
+
+    expect((await app.inject({ method: 'POST', url: `/orders/${ids[0]}/payments`, headers: auth(), payload: { paymentId: 'pay-desk', amount: 1000, method: 'card' } })).statusCode).toBe(201);
+    expect((await app.inject({ method: 'POST', url: `/orders/${ids[0]}/refund`, headers: auth(), payload: {} })).json().status).toBe('REFUNDED');
+    await eventually(async () => (await get('/inventory/DESK')).json().reserved === 2);
   });
 });

@@ -1,19 +1,25 @@
 import { describe, expect, it } from 'vitest';
 import {
   EventSchemaError,
-  ORDER_EVENT_TYPES,
+  STORE_EVENT_TYPES,
   eventIdFor,
   orderEventSchemas,
+  legacyOrderStreamName,
+  normalizeId,
+  orderKey,
   orderStreamName,
   orderIdFromStreamName,
   parseOrderEvent,
+  parseOrderKey,
+  parseOrderStreamName,
+  tenantOrderStreamName,
   toNewEvents,
 } from '../../../src/orders/index.js';
 import { context, ev } from './order-fixtures.js';
 
 describe('the event catalogue', () => {
   it('has a schema for every event type', () => {
-    expect(Object.keys(orderEventSchemas).sort()).toEqual([...ORDER_EVENT_TYPES].sort());
+    expect(Object.keys(orderEventSchemas).sort()).toEqual([...STORE_EVENT_TYPES].sort());
   });
 
   it('parses current events unchanged', () => {
@@ -96,9 +102,29 @@ describe('the event factory envelope', () => {
 });
 
 describe('stream names', () => {
-  it('an order lives in order-<orderId>', () => {
-    expect(orderStreamName('abc')).toBe('order-abc');
-    expect(orderIdFromStreamName('order-abc')).toBe('abc');
-    expect(orderIdFromStreamName('customer-abc')).toBeUndefined();
+  const id = 'b6e2d527-3f0c-4b43-9d59-1c2a3b4c5d6e';
+
+  it("an order lives in its tenant's order-<tenantId>-<orderId>, in the order category", () => {
+    expect(tenantOrderStreamName('acme', id)).toBe(`order-acme-${id}`);
+    expect(orderStreamName(orderKey('tenant-a', id))).toBe(`order-tenant-a-${id}`);
+    expect(parseOrderStreamName(`order-tenant-a-${id}`)).toEqual({ tenantId: 'tenant-a', orderId: id });
+    expect(orderIdFromStreamName(`order-my-shop.eu-${id}`)).toBe(id);
+    expect(`order-tenant-a-${id}`.split('-')[0]).toBe('order');
+  });
+
+  it('still reads the legacy order-<orderId> of stores written before tenant-scoped names', () => {
+    expect(legacyOrderStreamName(id)).toBe(`order-${id}`);
+    expect(parseOrderStreamName(`order-${id}`)).toEqual({ tenantId: undefined, orderId: id });
+  });
+
+  it('is no order stream for anything else', () => {
+    expect(parseOrderStreamName('customer-abc')).toBeUndefined();
+    expect(parseOrderStreamName('order-store-readiness-probe')).toBeUndefined();
+    expect(parseOrderKey('tenant-a-not-a-uuid')).toBeUndefined();
+  });
+
+  it('normalises ids at the edge: a UUID in any case is one id, other ids keep their case', () => {
+    expect(normalizeId(' B6E2D527-3F0C-4B43-9D59-1C2A3B4C5D6E ')).toBe(id);
+    expect(normalizeId('Pay-1')).toBe('Pay-1');
   });
 });

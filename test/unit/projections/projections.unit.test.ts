@@ -7,12 +7,14 @@ import orderSummary, { getOrderSummary, listOrderSummaries } from '../../../proj
 import ordersByCustomer, { getCustomerOrders } from '../../../projections/orders-by-customer.js';
 import salesByDay, { getSalesByDay } from '../../../projections/sales-by-day.js';
 import type { ProjectionDefinition } from '../../../src/readmodels/projection.js';
-import { cancelledUnpaid, paidAndShipped } from './envelopes.js';
+import { cancelledUnpaid, history, paidAndShipped } from './envelopes.js';
 
-function run(projection: ProjectionDefinition, events: EventEnvelope[]): ReadModelStore {
+function run(projection: ProjectionDefinition | ProjectionDefinition[], events: EventEnvelope[]): ReadModelStore {
   const db = openReadModelStore({ file: ':memory:' });
-  resetProjection(db, projection);
-  for (const event of events) applyToProjection(db, projection, event, event);
+  for (const each of [projection].flat()) {
+    resetProjection(db, each);
+    for (const event of events) applyToProjection(db, each, event, event);
+  }
   return db;
 }
 
@@ -57,9 +59,9 @@ describe('the order summary', () => {
 
 describe('orders by customer', () => {
   it("lists a customer's orders with their current status and totals per currency", () => {
-    const db = run(ordersByCustomer, [...paidAndShipped('o-1', { customerId: 'c-9' }), ...cancelledUnpaid('o-2', { customerId: 'c-9' }), ...cancelledUnpaid('o-3', { customerId: 'c-1' })]);
+    const db = run([ordersByCustomer, orderSummary], [...paidAndShipped('o-1', { customerId: 'c-9' }), ...cancelledUnpaid('o-2', { customerId: 'c-9' }), ...cancelledUnpaid('o-3', { customerId: 'c-1' })]);
     const orders = getCustomerOrders(db, 'tenant-a', 'c-9', 10);
-    expect(orders).toMatchObject({ customerId: 'c-9', orderCount: 2, totals: { EUR: 4000 } });
+    expect(orders).toMatchObject({ customerId: 'c-9', orderCount: 2, totals: { EUR: { gross: 4000, refunded: 0, net: 4000 } } });
     expect(orders.orders.map((order) => [order.orderId, order.status]).sort()).toEqual([
       ['o-1', 'SHIPPED'],
       ['o-2', 'CANCELLED'],
@@ -69,15 +71,32 @@ describe('orders by customer', () => {
 
   it("pages a customer's orders newest first, the totals covering every page", () => {
     const db = run(
-      ordersByCustomer,
+      [ordersByCustomer, orderSummary],
       ['a', 'b', 'c'].flatMap((id, index) => cancelledUnpaid(id, { customerId: 'c-5', at: `2026-11-2${index}T10:00:00.000Z` })),
     );
     const first = getCustomerOrders(db, 'tenant-a', 'c-5', 2);
     expect(first.orders.map((order) => order.orderId)).toEqual(['c', 'b']);
-    expect(first).toMatchObject({ orderCount: 3, totals: { EUR: 3000 } });
+    expect(first).toMatchObject({ orderCount: 3, totals: { EUR: { gross: 3000, refunded: 0, net: 3000 } } });
     const second = getCustomerOrders(db, 'tenant-a', 'c-5', 2, first.nextCursor);
     expect(second.orders.map((order) => order.orderId)).toEqual(['a']);
     expect(second.nextCursor).toBeUndefined();
+  });
+});
+
+describe("a customer's totals", () => {
+  it('split into gross (refunded orders included), refunded and net, per order too', () => {
+    const { factory, wrap } = history('o-r', { customerId: 'c-7' });
+    const returnedAndRefunded = [
+      ...paidAndShipped('o-r', { customerId: 'c-7' }),
+      ...[factory.returned({ reason: 'too big' }), factory.statusChanged('SHIPPED', 'RETURNED', 'too big'), factory.refunded({ amount: 3000, currency: 'EUR' }), factory.statusChanged('RETURNED', 'REFUNDED', 'refunded')].map(
+        (event, index) => ({ ...wrap(event), revision: 6 + index }),
+      ),
+    ];
+    const db = run([ordersByCustomer, orderSummary], [...returnedAndRefunded, ...paidAndShipped('o-k', { customerId: 'c-7' })]);
+    const orders = getCustomerOrders(db, 'tenant-a', 'c-7', 10);
+    expect(orders.totals).toEqual({ EUR: { gross: 6000, refunded: 3000, net: 3000 } });
+    expect(orders.orders.find((order) => order.orderId === 'o-r')).toMatchObject({ status: 'REFUNDED', total: 3000, refundedAmount: 3000 });
+    expect(orders.orders.find((order) => order.orderId === 'o-k')).toMatchObject({ refundedAmount: 0 });
   });
 });
 

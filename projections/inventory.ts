@@ -1,0 +1,208 @@
+// Stock per tenant and SKU, rebuilt from the history alone: the counts the tenant records
+// (`inventory.stock_set`, from PUT /inventory/:sku) and what its orders did with the items.
+//
+// The stock rule:
+// - reserved   = units of open orders (PENDING or PAID): an order holds its items from creation
+// - shipping takes the items out of stock: on hand goes down, reserved goes down
+// - cancelling (before shipping) releases them; so does refunding a paid order that never shipped
+// - a return puts the items back on hand (RETURN_POLICY: returned goods are restocked), and a
+//   refund after a return changes nothing more
+// - on hand   = the last count, minus units shipped after it, plus units returned after it
+//               (never below 0: shipping more than was counted means the count was low)
+// - available = on hand - reserved (never below 0); shortage = reserved - on hand (never below 0)
+// - short orders: open orders take the units on hand in the order they were placed; those that
+//   get less than they hold are short, by what they miss
+//
+// An order's events arrive in its stream's order (the revision guard), but a count and an
+// order's events may be applied in any order: each change remembers its $all position and the
+// figures are computed when read, so the result does not depend on the order of application.
+import { defineProjection } from '../src/readmodels/projection.js';
+import type { ReadModelTx } from '../src/readmodels/read-model-store.js';
+import { InvalidCursorError, decodeCursor, encodeCursor } from '../src/readmodels/cursor.js';
+
+/** What a return does to stock. Restocking is the default: returned goods are sellable again. */
+export const RETURN_POLICY = 'restock' as const;
+
+export interface ShortOrder {
+  orderId: string;
+  quantity: number;
+  shortage: number;
+}
+
+export interface StockLevel {
+  sku: string;
+  onHand: number;
+  reserved: number;
+  available: number;
+  shortage: number;
+  /** Open orders not covered by the units on hand, oldest first (one page). */
+  shortOrders: ShortOrder[];
+  /** Pass as `cursor` for the next page of short orders; absent on the last page. */
+  nextCursor?: string;
+}
+
+/** A count not applied yet (just appended): the level as it is once it is. */
+export interface PendingCount {
+  onHand: number;
+  position: number;
+}
+
+type LineState = 'reserved' | 'released' | 'shipped' | 'returned';
+
+export default defineProjection({
+  name: 'inventory',
+  handles: ['inventory.stock_set', 'order.created', 'order.shipped', 'order.cancelled', 'order.returned', 'order.refunded'],
+  schema: `
+    CREATE TABLE IF NOT EXISTS inventory_counts (
+      tenant_id TEXT NOT NULL,
+      sku TEXT NOT NULL,
+      on_hand INTEGER NOT NULL,
+      counted_position INTEGER NOT NULL,
+      counted_at TEXT NOT NULL,
+      PRIMARY KEY (tenant_id, sku)
+    ) WITHOUT ROWID;
+    -- One row per order and SKU: what the order holds and what became of it.
+    CREATE TABLE IF NOT EXISTS inventory_lines (
+      tenant_id TEXT NOT NULL,
+      order_id TEXT NOT NULL,
+      sku TEXT NOT NULL,
+      quantity INTEGER NOT NULL,
+      state TEXT NOT NULL,
+      opened_position INTEGER NOT NULL,
+      shipped_position INTEGER,
+      returned_position INTEGER,
+      PRIMARY KEY (tenant_id, order_id, sku)
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS inventory_lines_by_sku ON inventory_lines (tenant_id, sku, state, opened_position, order_id);
+  `,
+  apply(event, tx) {
+    const position = event.position ?? 0;
+    if (event.type === 'inventory.stock_set') {
+      const { tenantId, sku, onHand, occurredAt } = event.data;
+      // The latest count in $all wins, whatever order the counts are applied in.
+      tx.run(
+        `INSERT INTO inventory_counts (tenant_id, sku, on_hand, counted_position, counted_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (tenant_id, sku) DO UPDATE SET on_hand = excluded.on_hand, counted_position = excluded.counted_position, counted_at = excluded.counted_at
+         WHERE excluded.counted_position > inventory_counts.counted_position`,
+        tenantId,
+        sku,
+        onHand,
+        position,
+        occurredAt,
+      );
+      return;
+    }
+    const { tenantId, orderId } = event.data;
+    const move = (from: LineState, to: LineState, column?: 'shipped_position' | 'returned_position') =>
+      tx.run(
+        `UPDATE inventory_lines SET state = ?${column ? `, ${column} = ?` : ''} WHERE tenant_id = ? AND order_id = ? AND state = ?`,
+        to,
+        ...(column ? [position] : []),
+        tenantId,
+        orderId,
+        from,
+      );
+    switch (event.type) {
+      case 'order.created': {
+        const bySku = new Map<string, number>();
+        for (const item of event.data.items) bySku.set(item.sku, (bySku.get(item.sku) ?? 0) + item.quantity);
+        for (const [sku, quantity] of bySku) {
+          tx.run(
+            `INSERT INTO inventory_lines (tenant_id, order_id, sku, quantity, state, opened_position) VALUES (?, ?, ?, ?, 'reserved', ?)
+             ON CONFLICT DO NOTHING`,
+            tenantId,
+            orderId,
+            sku,
+            quantity,
+            position,
+          );
+        }
+        return;
+      }
+      case 'order.shipped':
+        move('reserved', 'shipped', 'shipped_position');
+        return;
+      case 'order.cancelled':
+      case 'order.refunded':
+        // Cancelled before shipping, or a paid order refunded without shipping: released. A
+        // refund after a return finds nothing reserved and changes nothing.
+        move('reserved', 'released');
+        return;
+      case 'order.returned':
+        move('shipped', 'returned', 'returned_position');
+        return;
+      default:
+        return;
+    }
+  },
+  reset(tx) {
+    tx.run('DELETE FROM inventory_counts');
+    tx.run('DELETE FROM inventory_lines');
+  },
+});
+
+const DEFAULT_PAGE = 50;
+
+/** The stock of a SKU (zeros for one nobody counted or ordered); `pending` overrides the count. */
+export function getStockLevel(
+  tx: ReadModelTx,
+  tenantId: string,
+  sku: string,
+  page: { limit?: number; cursor?: string } = {},
+  pending?: PendingCount,
+): StockLevel {
+  const stored = tx.get<{ on_hand: number; counted_position: number }>('SELECT on_hand, counted_position FROM inventory_counts WHERE tenant_id = ? AND sku = ?', tenantId, sku);
+  const count = pending ?? (stored ? { onHand: stored.on_hand, position: stored.counted_position } : { onHand: 0, position: -1 });
+  const figures = tx.get<{ reserved: number; shipped: number; returned: number }>(
+    `SELECT
+       COALESCE(SUM(CASE WHEN state = 'reserved' THEN quantity END), 0) AS reserved,
+       COALESCE(SUM(CASE WHEN shipped_position > ? THEN quantity END), 0) AS shipped,
+       COALESCE(SUM(CASE WHEN returned_position > ? THEN quantity END), 0) AS returned
+     FROM inventory_lines WHERE tenant_id = ? AND sku = ?`,
+    count.position,
+    count.position,
+    tenantId,
+    sku,
+  )!;
+  const restocked = RETURN_POLICY === 'restock' ? figures.returned : 0;
+  const onHand = Math.max(0, count.onHand - figures.shipped + restocked);
+  const { items, nextCursor } = shortOrders(tx, tenantId, sku, onHand, page.limit ?? DEFAULT_PAGE, page.cursor);
+  return {
+    sku,
+    onHand,
+    reserved: figures.reserved,
+    available: Math.max(0, onHand - figures.reserved),
+    shortage: Math.max(0, figures.reserved - onHand),
+    shortOrders: items,
+    ...(nextCursor ? { nextCursor } : {}),
+  };
+}
+
+/** Open orders, oldest first, take the units on hand; those left short, one keyset page. */
+function shortOrders(tx: ReadModelTx, tenantId: string, sku: string, onHand: number, limit: number, cursor: string | undefined): { items: ShortOrder[]; nextCursor?: string } {
+  const after = cursor ? positionCursor(cursor) : undefined;
+  const rows = tx.all<{ order_id: string; quantity: number; shortage: number; opened_position: number }>(
+    `WITH open_orders AS (
+       SELECT order_id, quantity, opened_position,
+              SUM(quantity) OVER (ORDER BY opened_position, order_id ROWS UNBOUNDED PRECEDING) AS held
+       FROM inventory_lines WHERE tenant_id = ? AND sku = ? AND state = 'reserved')
+     SELECT order_id, quantity, MIN(quantity, held - ?) AS shortage, opened_position FROM open_orders
+     WHERE held > ? ${after ? 'AND (opened_position > ? OR (opened_position = ? AND order_id > ?))' : ''}
+     ORDER BY opened_position, order_id LIMIT ?`,
+    tenantId,
+    sku,
+    onHand,
+    onHand,
+    ...(after ? [after.position, after.position, after.orderId] : []),
+    limit + 1,
+  );
+  const items = rows.slice(0, limit).map((row) => ({ orderId: row.order_id, quantity: row.quantity, shortage: row.shortage }));
+  const last = rows[limit - 1];
+  return rows.length > limit && last ? { items, nextCursor: encodeCursor({ createdAt: String(last.opened_position), orderId: last.order_id }) } : { items };
+}
+
+function positionCursor(text: string): { position: number; orderId: string } {
+  const cursor = decodeCursor(text);
+  if (!/^-?\d+$/.test(cursor.createdAt)) throw new InvalidCursorError();
+  return { position: Number(cursor.createdAt), orderId: cursor.orderId };
+}

@@ -1,0 +1,248 @@
+// The inventory projection: stock per SKU from the tenant's counts and what its orders did.
+import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decide, evolve, initialOrderState, isOrderError, type OrderCommand, type OrderEvent, type OrderState, type OrderStatus } from '../../../src/orders/index.js';
+import { openReadModelStore, type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
+import { applyToProjection, resetProjection } from '../../../src/readmodels/apply-projection.js';
+import type { StoreEventEnvelope } from '../../../src/readmodels/event-envelope.js';
+import inventory, { getStockLevel } from '../../../projections/inventory.js';
+
+const TENANT = 'tenant-a';
+const SKUS = ['LAMP', 'MUG', 'PEN'] as const;
+type Sku = (typeof SKUS)[number];
+
+/** A store's history built by the decider: every event with its stream, revision and $all position. */
+class History {
+  readonly events: StoreEventEnvelope[] = [];
+  readonly orders = new Map<string, { state: OrderState; revision: number; statuses: OrderStatus[] }>();
+  readonly created: string[] = [];
+  #streamRevisions = new Map<string, number>();
+  #commands = 0;
+
+  count(sku: string, onHand: number, tenantId = TENANT): void {
+    this.#append(`inventory-${tenantId}-${sku}`, { type: 'inventory.stock_set', data: { schemaVersion: 1, tenantId, sku, onHand, occurredAt: this.#at() } });
+  }
+
+  /** Runs the command through the decider; a refused command appends nothing (false). */
+  run(orderId: string, command: Omit<OrderCommand, 'orderId' | 'context'> & { type: OrderCommand['type'] }, tenantId = TENANT): boolean {
+    const order = this.orders.get(`${tenantId}/${orderId}`) ?? { state: initialOrderState, revision: -1, statuses: [] };
+    const context = { commandId: `cmd-${++this.#commands}`, tenantId, actor: 'test', at: this.#at(), correlationId: 'corr' };
+    let events: OrderEvent[];
+    try {
+      events = decide({ ...command, orderId, context } as OrderCommand, order.state);
+    } catch (error) {
+      if (isOrderError(error)) return false;
+      throw error;
+    }
+    if (!order.state.exists && events.length > 0) this.created.push(orderId);
+    for (const event of events) {
+      order.state = evolve(order.state, event);
+      if (order.state.exists && order.statuses.at(-1) !== order.state.status) order.statuses.push(order.state.status);
+      this.#append(`order-${tenantId}-${orderId}`, event);
+    }
+    this.orders.set(`${tenantId}/${orderId}`, order);
+    return events.length > 0;
+  }
+
+  #at(): string {
+    return new Date(Date.UTC(2026, 10, 20) + this.events.length * 1000).toISOString();
+  }
+
+  #append(streamId: string, event: OrderEvent): void {
+    const revision = (this.#streamRevisions.get(streamId) ?? -1) + 1;
+    this.#streamRevisions.set(streamId, revision);
+    const position = (this.events.length + 1) * 100;
+    this.events.push({ ...event, id: randomUUID(), streamId, revision, position, recordedAt: new Date(), metadata: undefined, correlationId: 'corr' } as StoreEventEnvelope);
+  }
+}
+
+function project(events: readonly StoreEventEnvelope[]): ReadModelStore {
+  const db = openReadModelStore({ file: ':memory:' });
+  resetProjection(db, inventory);
+  for (const event of events) applyToProjection(db, inventory, event, event);
+  return db;
+}
+
+/**
+ * The events in another order a subscription may apply them in: each stream's own events stay in
+ * order (the revision guard sees to that), streams interleave as `picks` say.
+ */
+function interleave(events: readonly StoreEventEnvelope[], picks: readonly number[]): StoreEventEnvelope[] {
+  const queues = new Map<string, StoreEventEnvelope[]>();
+  for (const event of events) queues.set(event.streamId, [...(queues.get(event.streamId) ?? []), event]);
+  const out: StoreEventEnvelope[] = [];
+  let turn = 0;
+  while (out.length < events.length) {
+    const open = [...queues.values()].filter((queue) => queue.length > 0);
+    const queue = open[(picks[turn++ % Math.max(1, picks.length)] ?? 0) % open.length]!;
+    out.push(queue.shift()!);
+  }
+  return out;
+}
+
+describe('the inventory projection', () => {
+  it('reserves for open orders, takes shipped items out of stock, releases cancelled ones and restocks returns', () => {
+    const h = new History();
+    h.count('LAMP', 10);
+    const items = (quantity: number) => [{ sku: 'LAMP', quantity, unitPrice: 100 }];
+    h.run('o-1', { type: 'CreateOrder', customer: {}, currency: 'EUR', items: items(3) } as never);
+    h.run('o-2', { type: 'CreateOrder', customer: {}, currency: 'EUR', items: items(2) } as never);
+    h.run('o-3', { type: 'CreateOrder', customer: {}, currency: 'EUR', items: items(4) } as never);
+    expect(getStockLevel(project(h.events), TENANT, 'LAMP')).toMatchObject({ onHand: 10, reserved: 9, available: 1, shortage: 0 });
+
+    h.run('o-1', { type: 'RecordPayment', paymentId: 'p-1', amount: 300, method: 'card' } as never);
+    h.run('o-1', { type: 'ShipOrder' } as never);
+    h.run('o-1', { type: 'DeliverOrder' } as never);
+    h.run('o-2', { type: 'CancelOrder' } as never);
+    expect(getStockLevel(project(h.events), TENANT, 'LAMP')).toMatchObject({ onHand: 7, reserved: 4, available: 3, shortage: 0 });
+
+    h.run('o-1', { type: 'ReturnOrder' } as never);
+    h.run('o-1', { type: 'RefundOrder' } as never);
+    expect(getStockLevel(project(h.events), TENANT, 'LAMP')).toMatchObject({ onHand: 10, reserved: 4, available: 6 });
+  });
+
+  it('releases the stock of a paid order refunded before it shipped', () => {
+    const h = new History();
+    h.count('MUG', 5);
+    h.run('o-1', { type: 'CreateOrder', customer: {}, currency: 'EUR', items: [{ sku: 'MUG', quantity: 2, unitPrice: 100 }] } as never);
+    h.run('o-1', { type: 'RecordPayment', paymentId: 'p-1', amount: 200, method: 'card' } as never);
+    expect(getStockLevel(project(h.events), TENANT, 'MUG').reserved).toBe(2);
+    h.run('o-1', { type: 'RefundOrder' } as never);
+    expect(getStockLevel(project(h.events), TENANT, 'MUG')).toMatchObject({ onHand: 5, reserved: 0, available: 5 });
+  });
+
+  it('after 150 orders shipped and delivered holds nothing reserved and no short orders (issue 15)', () => {
+    const h = new History();
+    h.count('SKU-1', 300);
+    for (let n = 0; n < 150; n++) {
+      const id = `o-${n}`;
+      h.run(id, { type: 'CreateOrder', customer: {}, currency: 'EUR', items: [{ sku: 'SKU-1', quantity: 2, unitPrice: 100 }] } as never);
+      h.run(id, { type: 'RecordPayment', paymentId: `p-${n}`, amount: 200, method: 'card' } as never);
+      h.run(id, { type: 'ShipOrder' } as never);
+      h.run(id, { type: 'DeliverOrder' } as never);
+    }
+    expect(getStockLevel(project(h.events), TENANT, 'SKU-1')).toEqual({ sku: 'SKU-1', onHand: 0, reserved: 0, available: 0, shortage: 0, shortOrders: [] });
+  });
+
+  it('counts from the latest stock count: shipments before it are in the count, later ones come off it', () => {
+    const h = new History();
+    h.count('PEN', 10);
+    h.run('o-1', { type: 'CreateOrder', customer: {}, currency: 'EUR', items: [{ sku: 'PEN', quantity: 3, unitPrice: 100 }] } as never);
+    h.run('o-1', { type: 'RecordPayment', paymentId: 'p-1', amount: 300, method: 'card' } as never);
+    h.run('o-1', { type: 'ShipOrder' } as never);
+    h.count('PEN', 20);
+    h.run('o-2', { type: 'CreateOrder', customer: {}, currency: 'EUR', items: [{ sku: 'PEN', quantity: 5, unitPrice: 100 }] } as never);
+    h.run('o-2', { type: 'RecordPayment', paymentId: 'p-2', amount: 500, method: 'card' } as never);
+    h.run('o-2', { type: 'ShipOrder' } as never);
+    h.run('o-1', { type: 'ReturnOrder' } as never);
+    // 20 counted after o-1 shipped; o-2 shipped 5 after the count; o-1's 3 came back after it.
+    const expected = { onHand: 18, reserved: 0 };
+    expect(getStockLevel(project(h.events), TENANT, 'PEN')).toMatchObject(expected);
+    // Whatever order the streams are applied in.
+    expect(getStockLevel(project(interleave(h.events, [1])), TENANT, 'PEN')).toMatchObject(expected);
+    expect(getStockLevel(project(interleave(h.events, [3, 1, 4, 1, 5, 9, 2, 6])), TENANT, 'PEN')).toMatchObject(expected);
+  });
+
+  it('lists short orders oldest first, each short by what the stock on hand leaves it, one page at a time', () => {
+    const h = new History();
+    h.count('LAMP', 5);
+    for (const [id, quantity] of [['o-1', 3], ['o-2', 4], ['o-3', 2], ['o-4', 1]] as const) {
+      h.run(id, { type: 'CreateOrder', customer: {}, currency: 'EUR', items: [{ sku: 'LAMP', quantity, unitPrice: 100 }] } as never);
+    }
+    const db = project(h.events);
+    const first = getStockLevel(db, TENANT, 'LAMP', { limit: 2 });
+    expect(first).toMatchObject({ onHand: 5, reserved: 10, available: 0, shortage: 5 });
+    expect(first.shortOrders).toEqual([
+      { orderId: 'o-2', quantity: 4, shortage: 2 },
+      { orderId: 'o-3', quantity: 2, shortage: 2 },
+    ]);
+    const second = getStockLevel(db, TENANT, 'LAMP', { limit: 2, cursor: first.nextCursor! });
+    expect(second.shortOrders).toEqual([{ orderId: 'o-4', quantity: 1, shortage: 1 }]);
+    expect(second.nextCursor).toBeUndefined();
+  });
+
+  it("keeps each tenant's stock and orders apart, for the same SKU and the same order id", () => {
+    const h = new History();
+    h.count('LAMP', 5, 'tenant-a');
+    h.count('LAMP', 50, 'tenant-b');
+    h.run('o-1', { type: 'CreateOrder', customer: {}, currency: 'EUR', items: [{ sku: 'LAMP', quantity: 3, unitPrice: 100 }] } as never, 'tenant-a');
+    h.run('o-1', { type: 'CreateOrder', customer: {}, currency: 'EUR', items: [{ sku: 'LAMP', quantity: 7, unitPrice: 100 }] } as never, 'tenant-b');
+    h.run('o-1', { type: 'CancelOrder' } as never, 'tenant-b');
+    const db = project(h.events);
+    expect(getStockLevel(db, 'tenant-a', 'LAMP')).toMatchObject({ onHand: 5, reserved: 3 });
+    expect(getStockLevel(db, 'tenant-b', 'LAMP')).toMatchObject({ onHand: 50, reserved: 0 });
+  });
+
+  it('answers zeros for a SKU nobody counted or ordered', () => {
+    expect(getStockLevel(project([]), TENANT, 'NONE')).toEqual({ sku: 'NONE', onHand: 0, reserved: 0, available: 0, shortage: 0, shortOrders: [] });
+  });
+});
+
+const step = fc.oneof(
+  fc.record({
+    type: fc.constant('CreateOrder' as const),
+    lines: fc.array(fc.record({ sku: fc.constantFrom(...SKUS), quantity: fc.integer({ min: 1, max: 5 }) }), { minLength: 1, maxLength: 3 }),
+  }),
+  fc.record({
+    type: fc.constantFrom('RecordPayment' as const, 'ShipOrder' as const, 'DeliverOrder' as const, 'CancelOrder' as const, 'ReturnOrder' as const, 'RefundOrder' as const),
+    order: fc.nat(),
+  }),
+);
+
+describe('the inventory read equals a direct computation from the orders final states', () => {
+  it('for any sequence of lifecycle commands over a few SKUs, applied in any interleaving of streams', () => {
+    fc.assert(
+      fc.property(fc.record(Object.fromEntries(SKUS.map((sku) => [sku, fc.integer({ min: 0, max: 20 })])) as Record<Sku, fc.Arbitrary<number>>), fc.array(step, { maxLength: 60 }), fc.array(fc.nat(), { minLength: 1, maxLength: 20 }), (counts, steps, picks) => {
+        const h = new History();
+        for (const sku of SKUS) h.count(sku, counts[sku]);
+        let payments = 0;
+        for (const s of steps) {
+          if (s.type === 'CreateOrder') {
+            h.run(`o-${h.created.length}`, { type: 'CreateOrder', customer: {}, currency: 'EUR', items: s.lines.map((line) => ({ ...line, unitPrice: 100 })) } as never);
+            continue;
+          }
+          if (h.created.length === 0) continue;
+          const orderId = h.created[s.order % h.created.length]!;
+          const order = h.orders.get(`${TENANT}/${orderId}`)!.state;
+          if (s.type === 'RecordPayment') {
+            if (order.exists) h.run(orderId, { type: 'RecordPayment', paymentId: `p-${++payments}`, amount: order.total - order.paidAmount, method: 'card' } as never);
+          } else {
+            h.run(orderId, { type: s.type } as never);
+          }
+        }
+
+        const db = project(interleave(h.events, picks));
+        // Directly from each order's final state (and whether it went through SHIPPED / RETURNED).
+        const opened = h.created.map((id) => h.orders.get(`${TENANT}/${id}`)!);
+        for (const sku of SKUS) {
+          const quantityOf = (order: (typeof opened)[number]) =>
+            order.state.exists ? order.state.items.filter((item) => item.sku === sku).reduce((sum, item) => sum + item.quantity, 0) : 0;
+          const open = opened.filter((order) => order.state.exists && (order.state.status === 'PENDING' || order.state.status === 'PAID'));
+          const shipped = opened.filter((order) => order.statuses.includes('SHIPPED'));
+          const returned = opened.filter((order) => order.statuses.includes('RETURNED'));
+          const reserved = open.reduce((sum, order) => sum + quantityOf(order), 0);
+          const onHand = Math.max(0, counts[sku] - shipped.reduce((sum, o) => sum + quantityOf(o), 0) + returned.reduce((sum, o) => sum + quantityOf(o), 0));
+          let held = 0;
+          const short: { orderId: string; quantity: number; shortage: number }[] = [];
+          for (const order of open) {
+            const quantity = quantityOf(order);
+            if (quantity === 0) continue;
+            held += quantity;
+            if (held > onHand) short.push({ orderId: (order.state as { orderId: string }).orderId, quantity, shortage: Math.min(quantity, held - onHand) });
+          }
+          expect(getStockLevel(db, TENANT, sku, { limit: 200 })).toEqual({
+            sku,
+            onHand,
+            reserved,
+            available: Math.max(0, onHand - reserved),
+            shortage: Math.max(0, reserved - onHand),
+            shortOrders: short,
+          });
+        }
+        db.close();
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
