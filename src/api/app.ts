@@ -15,6 +15,8 @@ import { healthRoutes } from './routes/health.js';
 import { ordersRoutes } from './routes/orders.js';
 import { paymentsRoutes } from './routes/payments.js';
 import { queriesRoutes } from './queries-plugin.js';
+import { whatsappWebhookRoutes } from './routes/whatsapp-webhook.js';
+import { loadWhatsAppWebhookConfig, type WhatsAppWebhookConfig } from '../handlers/handler-config.js';
 import type { ReadModelStore } from '../readmodels/read-model-store.js';
 
 export interface AppDeps {
@@ -32,6 +34,8 @@ export interface AppDeps {
   cache?: OrderStateCache;
   /** The read models the workers maintain; when given, the query routes are served. */
   readModels?: ReadModelStore;
+  /** The WhatsApp status webhook's secrets (default: WHATSAPP_APP_SECRET / WHATSAPP_VERIFY_TOKEN). */
+  whatsappWebhook?: WhatsAppWebhookConfig;
 }
 
 export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
@@ -65,6 +69,8 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
 
   const commandDeps = { client: deps.client, ...(deps.cache ? { cache: deps.cache } : {}) };
   await app.register(async (scope) => healthRoutes(scope, deps));
+  // Signed by the provider, not by an API key.
+  if (deps.readModels) await app.register(async (scope) => whatsappWebhookRoutes(scope, { readModels: deps.readModels!, config: deps.whatsappWebhook ?? loadWhatsAppWebhookConfig() }));
   await app.register(async (scope) => {
     requireApiKey(scope, deps.apiKeys);
     await ordersRoutes(scope, commandDeps);

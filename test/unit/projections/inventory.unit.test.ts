@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { decide, evolve, initialOrderState, isOrderError, type OrderCommand, type OrderEvent, type OrderState, type OrderStatus } from '../../../src/orders/index.js';
 import { openReadModelStore, type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
 import { applyToProjection, resetProjection } from '../../../src/readmodels/apply-projection.js';
-import type { StoreEventEnvelope } from '../../../src/readmodels/event-envelope.js';
+import type { EventEnvelope, StoreEventEnvelope } from '../../../src/readmodels/event-envelope.js';
 import inventory, { getStockLevel } from '../../../projections/inventory.js';
 
 const TENANT = 'tenant-a';
@@ -60,7 +60,8 @@ class History {
 function project(events: readonly StoreEventEnvelope[]): ReadModelStore {
   const db = openReadModelStore({ file: ':memory:' });
   resetProjection(db, inventory);
-  for (const event of events) applyToProjection(db, inventory, event, event);
+  // The runner hands stock events over as it does order events (typed as the order envelope).
+  for (const event of events) applyToProjection(db, inventory, event, event as EventEnvelope);
   return db;
 }
 
