@@ -1,0 +1,225 @@
+// The embedded store's HTTP/1.1 side on its gRPC port, through plain HTTP clients: EventStoreDB's
+// endpoints (status codes, content types, shapes), the UI's answers to bad paths and parameters,
+// the refusal of cross-site actions, and gRPC going on unharmed beside it.
+import { randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
+import { EventStoreDBClient, jsonEvent, persistentSubscriptionToAllSettingsFromDefaults } from '@eventstore/db-client';
+import { register as globalRegistry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { startEventStoreServer } from '../../../src/esdb-server/index.js';
+import { useTestEventStore } from '../../helpers/event-store.js';
+
+const esdb = useTestEventStore();
+const url = (path: string) => `${esdb.store.server.uiUrl!.replace(/\/$/, '')}${path}`;
+
+/** A raw HTTP/1.1 exchange, so Host and other headers can be anything. */
+function raw(path: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      { host: esdb.store.server.host, port: esdb.store.server.port, path, method: options.method ?? 'GET', headers: options.headers, setHost: !options.headers?.host },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve({ status: response.statusCode!, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
+    request.on('error', reject);
+    request.end(options.body);
+  });
+}
+
+describe("EventStoreDB's HTTP endpoints on the gRPC port", () => {
+  it('answers /ping with its text and /health/live with 204', async () => {
+    const ping = await fetch(url('/ping'));
+    expect(ping.status).toBe(200);
+    expect(ping.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await ping.json()).toEqual({ text: 'Ping request successfully handled' });
+    const live = await fetch(url('/health/live'));
+    expect(live.status).toBe(204);
+    expect(await live.text()).toBe('');
+  });
+
+  it('describes the node in /info and /gossip as EventStoreDB does', async () => {
+    const info = (await (await fetch(url('/info'))).json()) as Record<string, unknown>;
+    expect(info).toMatchObject({ esVersion: expect.stringMatching(/^\d+\.\d+/), state: 'leader', features: expect.any(Object) });
+    const gossip = (await (await fetch(url('/gossip'))).json()) as { members: Record<string, unknown>[]; serverPort: number };
+    expect(gossip.members).toHaveLength(1);
+    expect(gossip.members[0]).toMatchObject({ state: 'Leader', isAlive: true, httpEndPointIp: esdb.store.server.host, httpEndPointPort: esdb.store.server.port });
+    expect(gossip.serverPort).toBe(esdb.store.server.port);
+  });
+
+  it('gives process and queue figures in /stats', async () => {
+    const stats = (await (await fetch(url('/stats'))).json()) as { proc: Record<string, unknown>; es: { queue: Record<string, { length: number }> } };
+    expect(stats.proc).toMatchObject({ id: process.pid, mem: expect.any(Number), cpu: expect.any(Number) });
+    expect(stats.es.queue.StorageWriterQueue).toMatchObject({ queueName: 'StorageWriterQueue', length: expect.any(Number) });
+  });
+
+  it("exposes the store's own Prometheus metrics: appends, reads, subscriptions, persistent groups", async () => {
+    const stream = `metrics-${randomUUID()}`;
+    await esdb.client.appendToStream(stream, [jsonEvent({ type: 'thing.happened', data: { n: 1 } }), jsonEvent({ type: 'thing.happened', data: { n: 2 } })]);
+    for await (const _event of esdb.client.readStream(stream)) void _event;
+    const group = `metrics-group-${randomUUID().slice(0, 8)}`;
+    await esdb.client.createPersistentSubscriptionToAll(group, persistentSubscriptionToAllSettingsFromDefaults());
+
+    const response = await fetch(url('/metrics'));
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await response.text();
+    const value = (pattern: RegExp) => Number(text.match(pattern)?.[1]);
+    expect(value(/^eventstore_appended_events_total (\d+)$/m)).toBeGreaterThanOrEqual(2);
+    expect(value(/^eventstore_read_events_total\{source="stream"\} (\d+)$/m)).toBeGreaterThanOrEqual(2);
+    expect(text).toMatch(/^eventstore_writer_queue_appends \d+$/m);
+    expect(text).toMatch(/^eventstore_append_commit_seconds_count \d+$/m);
+    expect(text).toMatch(/^eventstore_subscriptions \d+$/m);
+    expect(text).toContain(`eventstore_persistent_sub_parked_messages{event_stream_id="$all",group_name="${group}"} 0`);
+    expect(text).toMatch(new RegExp(`^eventstore_persistent_sub_behind_by\\{event_stream_id="\\$all",group_name="${group}"\\} \\d+$`, 'm'));
+    // Its own registry: nothing of it leaks into prom-client's global one (the app's).
+    expect(await globalRegistry.metrics()).not.toContain('eventstore_appended_events_total');
+  });
+
+  it('answers unknown paths with 404 and an empty body, and other methods with 405', async () => {
+    for (const path of ['/nope', '/streams', '/ui/nope', '/ui/streams/a/1/2/3', '/ui/assets/secret.txt', '/ui/assets/../../package.json']) {
+      const response = await raw(path);
+      expect(response.status, path).toBe(404);
+      expect(response.body, path).toBe('');
+    }
+    const post = await raw('/ping', { method: 'POST' });
+    expect(post.status).toBe(405);
+    expect(post.headers.allow).toBe('GET, HEAD');
+    expect((await raw('/ui/subscriptions/%24all/g/replay-parked')).status).toBe(405);
+  });
+});
+
+describe('the UI over plain HTTP', () => {
+  it('serves pages with a strict content security policy and no CORS', async () => {
+    const response = await fetch(url('/ui/'), { headers: { origin: 'http://evil.example' } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(response.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(response.headers.get('x-frame-options')).toBe('DENY');
+    expect(response.headers.get('access-control-allow-origin')).toBeNull();
+    expect((await fetch(url('/'), { redirect: 'manual' })).headers.get('location')).toBe('/ui/');
+    const htmx = await fetch(url('/ui/assets/htmx.min.js'));
+    expect(htmx.headers.get('content-type')).toMatch(/^text\/javascript/);
+    expect((await htmx.text()).length).toBeGreaterThan(10_000);
+  });
+
+  it('answers bad parameters with 400 and missing things with 404, never 500', async () => {
+    const stream = `ui-${randomUUID()}`;
+    await esdb.client.appendToStream(stream, [jsonEvent({ type: 'x', data: {} })]);
+    const cases: [string, number][] = [
+      [`/ui/streams/${stream}/abc`, 400],
+      [`/ui/streams/${stream}/-1`, 400],
+      [`/ui/streams/${stream}/99999999999999999999`, 400],
+      [`/ui/streams/${stream}?from=x`, 400],
+      ['/ui/streams/%E0%A4%A', 400],
+      [`/ui/streams/${'a'.repeat(3_000)}`, 400],
+      [`/ui/streams/${stream}/5`, 404],
+      [`/ui/streams/no-such-${randomUUID()}`, 404],
+      ['/ui/subscriptions/%24all/no-such-group', 404],
+      [`/ui/streams/${stream}/0`, 200],
+      [`/ui/streams/${stream}?from=0`, 200],
+      ['/ui/trace/%00%01', 200],
+    ];
+    for (const [path, status] of cases) expect((await raw(path)).status, path).toBe(status);
+  });
+
+  it('keeps a tombstoned stream at 410 and resolves names holding slashes and spaces', async () => {
+    const odd = `odd/name with spaces-${randomUUID()}`;
+    await esdb.client.appendToStream(odd, [jsonEvent({ type: 'x', data: { here: true } })]);
+    const page = await raw(`/ui/streams/${encodeURIComponent(odd)}`);
+    expect(page.status).toBe(200);
+    expect(page.body).toContain(odd);
+    const gone = `gone-${randomUUID()}`;
+    await esdb.client.appendToStream(gone, [jsonEvent({ type: 'x', data: {} })]);
+    await esdb.client.tombstoneStream(gone);
+    expect((await raw(`/ui/streams/${gone}`)).status).toBe(410);
+  });
+
+  it('refuses cross-site actions and asks for a confirmation before acting', async () => {
+    const group = `ui-group-${randomUUID().slice(0, 8)}`;
+    await esdb.client.createPersistentSubscriptionToAll(group, persistentSubscriptionToAllSettingsFromDefaults());
+    const path = `/ui/subscriptions/%24all/${group}/delete`;
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    const host = `${esdb.store.server.host}:${esdb.store.server.port}`;
+
+    expect((await raw(path, { method: 'POST', headers: { ...form, 'sec-fetch-site': 'cross-site' }, body: 'confirm=yes' })).status).toBe(403);
+    expect((await raw(path, { method: 'POST', headers: { ...form, origin: 'http://evil.example' }, body: 'confirm=yes' })).status).toBe(403);
+    expect((await raw(path, { method: 'POST', headers: { ...form, origin: 'null' }, body: 'confirm=yes' })).status).toBe(403);
+    expect((await raw(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"confirm":"yes"}' })).status).toBe(415);
+    expect((await esdb.client.listAllPersistentSubscriptions()).some((info) => info.groupName === group)).toBe(true);
+
+    const unconfirmed = await raw(path, { method: 'POST', headers: { ...form, origin: `http://${host}`, 'sec-fetch-site': 'same-origin' }, body: '' });
+    expect(unconfirmed.status).toBe(200);
+    expect(unconfirmed.body).toContain('cannot be undone');
+    expect((await esdb.client.listAllPersistentSubscriptions()).some((info) => info.groupName === group)).toBe(true);
+
+    const confirmed = await raw(path, { method: 'POST', headers: { ...form, origin: `http://${host}`, 'sec-fetch-site': 'same-origin' }, body: 'confirm=yes' });
+    expect(confirmed.status).toBe(303);
+    const notice = await raw(String(confirmed.headers.location));
+    expect(notice.body).toContain(`Deleted group &#39;${group}&#39;`);
+    expect((await esdb.client.listAllPersistentSubscriptions()).some((info) => info.groupName === group)).toBe(false);
+  });
+
+  it('answers a replay count that is not a number with 400', async () => {
+    const group = `ui-replay-${randomUUID().slice(0, 8)}`;
+    await esdb.client.createPersistentSubscriptionToAll(group, persistentSubscriptionToAllSettingsFromDefaults());
+    const response = await raw(`/ui/subscriptions/%24all/${group}/replay-parked`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'count=-3&confirm=yes',
+    });
+    expect(response.status).toBe(400);
+    expect(response.body).toContain('whole number');
+  });
+
+  it('answers only to loopback host names when it listens on loopback (no DNS rebinding)', async () => {
+    expect((await raw('/ui/', { headers: { host: 'attacker.example' } })).status).toBe(421);
+    expect((await raw('/ui/', { headers: { host: `localhost:${esdb.store.server.port}` } })).status).toBe(200);
+  });
+});
+
+describe('one port for both protocols', () => {
+  it('survives garbage, half requests and idle sockets on the shared port, and gRPC goes on', async () => {
+    const send = (bytes: string | Buffer) =>
+      new Promise<string>((resolve) => {
+        const socket = connect(esdb.store.server.port, esdb.store.server.host, () => socket.end(bytes));
+        let answer = '';
+        socket.on('data', (chunk) => (answer += chunk.toString('latin1')));
+        socket.on('close', () => resolve(answer));
+        socket.on('error', () => resolve(answer));
+      });
+    expect(await send('\x16\x03\x01\x00garbage\r\n\r\n')).toMatch(/^HTTP\/1\.1 400/);
+    // A request cut before its headers end is answered 400 (or the socket just closes).
+    expect(await send('GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\n')).toMatch(/^(HTTP\/1\.1 400[^]*)?$/);
+    await send('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00garbage');
+    await send('P');
+    const stream = `after-garbage-${randomUUID()}`;
+    await esdb.client.appendToStream(stream, [jsonEvent({ type: 'still.alive', data: {} })]);
+    const events = [];
+    for await (const resolved of esdb.client.readStream(stream)) events.push(resolved.event?.type);
+    expect(events).toEqual(['still.alive']);
+    expect((await fetch(url('/ping'))).status).toBe(200);
+  });
+
+  it('with the HTTP side off, serves gRPC and closes connections that are not HTTP/2', async () => {
+    const server = await startEventStoreServer({ memory: true, port: 0, http: false });
+    const client = EventStoreDBClient.connectionString(server.connectionString);
+    try {
+      expect(server.uiUrl).toBeUndefined();
+      await client.appendToStream('grpc-only', [jsonEvent({ type: 'x', data: {} })]);
+      const events = [];
+      for await (const resolved of client.readStream('grpc-only')) events.push(resolved.event?.type);
+      expect(events).toEqual(['x']);
+      await expect(fetch(`http://127.0.0.1:${server.port}/ping`)).rejects.toThrow();
+    } finally {
+      await client.dispose();
+      await server.close();
+    }
+  });
+
+  it('fails to start with a clear error when the port is taken', async () => {
+    await expect(startEventStoreServer({ memory: true, port: esdb.store.server.port })).rejects.toThrow(/EADDRINUSE/);
+  });
+});
