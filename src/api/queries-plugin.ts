@@ -13,7 +13,7 @@ import { ANALYTICS_SCHEMA, getSalesByStatus } from '../handlers/analytics-store.
 import { carryOverLegacyStockCounts, recordStockCount } from '../handlers/inventory-store.js';
 import { normalizeId } from '../orders/stream-names.js';
 import { commandContext } from './command-context.js';
-import { WHATSAPP_OUTBOX_SCHEMA, listOutbox } from '../handlers/whatsapp-outbox.js';
+import { ensureOutboxSchema, listOutbox } from '../handlers/whatsapp-outbox.js';
 import { InvalidCursorError } from '../readmodels/cursor.js';
 import type { ReadModelStore } from '../readmodels/read-model-store.js';
 import { ApiError } from './error-registry.js';
@@ -67,7 +67,8 @@ export async function queriesRoutes(scope: FastifyInstance, deps: QueryDeps): Pr
   const { readModels, client } = deps;
   // The API may start before any worker created the tables: create them (idempotent DDL).
   for (const projection of projections) readModels.migrate(projection.schema);
-  for (const ddl of [ANALYTICS_SCHEMA, WHATSAPP_OUTBOX_SCHEMA]) readModels.migrate(ddl);
+  for (const ddl of [ANALYTICS_SCHEMA]) readModels.migrate(ddl);
+  ensureOutboxSchema(readModels);
   // Stock counts an earlier version kept only in its read model become events, once.
   await carryOverLegacyStockCounts(client, readModels);
   const app = scope.withTypeProvider<ZodTypeProvider>();
@@ -159,14 +160,19 @@ export async function queriesRoutes(scope: FastifyInstance, deps: QueryDeps): Pr
   app.get('/outbox', {
     schema: {
       tags: ['queries'],
-      summary: 'WhatsApp messages produced for this tenant, newest first (queued: not sent, on the embedded default)',
+      summary: 'WhatsApp messages produced for this tenant, newest first, each with its state (queued: not sent, on the embedded default)',
       security,
       querystring: outboxQuery,
       response: { 200: outboxSchema, ...errors },
     },
     handler: async (request) => {
-      const { limit, before, orderId } = request.query;
-      const items = listOutbox(readModels, tenantOf(request), { limit, ...(before ? { before } : {}), ...(orderId ? { orderId: normalizeId(orderId) } : {}) });
+      const { limit, before, orderId, status } = request.query;
+      const items = listOutbox(readModels, tenantOf(request), {
+        limit,
+        ...(before ? { before } : {}),
+        ...(orderId ? { orderId: normalizeId(orderId) } : {}),
+        ...(status ? { status } : {}),
+      });
       return { items: items.map((item) => ({ ...item, message: item.message as unknown as Record<string, unknown> })) };
     },
   });

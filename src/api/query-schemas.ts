@@ -1,6 +1,7 @@
 // Query strings and answers of the read-model routes.
 import { z } from 'zod';
 import { ORDER_STATUSES } from '../orders/order-status.js';
+import { OUTBOX_STATES } from '../handlers/whatsapp-outbox.js';
 
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as YYYY-MM-DD').refine((value) => !Number.isNaN(Date.parse(`${value}T00:00:00Z`)) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value), 'is not a calendar date');
 const limit = (fallback: number) => z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(200, 'must be at most 200').default(fallback);
@@ -25,6 +26,7 @@ export const outboxQuery = z.strictObject({
   limit: limit(50),
   before: z.coerce.number().int().positive().optional(),
   orderId: idText.optional(),
+  status: z.enum(OUTBOX_STATES, { error: `must be one of ${OUTBOX_STATES.join(', ')}` }).optional(),
 });
 
 const status = z.enum(ORDER_STATUSES);
@@ -101,10 +103,14 @@ export const outboxSchema = z
         eventId: z.string(),
         recipient: z.string(),
         template: z.string(),
-        status: z.enum(['queued', 'sent']),
+        status: z.enum(OUTBOX_STATES).meta({ description: 'queued (embedded default, sent nowhere), sending, sent, delivered, read, unsent (the provider declined it: retried), failed, uncertain (may have reached the provider: never resent automatically)' }),
         providerMessageId: z.string().nullable(),
+        attempts: z.number(),
+        lastError: z.string().nullable(),
+        settledBy: z.enum(['handler', 'webhook', 'operator']).nullable(),
         message: z.record(z.string(), z.unknown()),
         createdAt: z.string(),
+        updatedAt: z.string(),
       }),
     ),
   })

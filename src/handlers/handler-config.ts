@@ -8,6 +8,12 @@ const environment = z.object({
   WHATSAPP_TOKEN: z.string().min(1).optional(),
   WHATSAPP_PHONE_NUMBER_ID: z.string().regex(/^\d+$/, 'must be digits').optional(),
   WHATSAPP_LANGUAGE: z.string().min(2).default('en_US'),
+  WHATSAPP_UNCERTAIN_WAIT_SECONDS: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 or more').default(900),
+});
+
+const webhookEnvironment = z.object({
+  WHATSAPP_APP_SECRET: z.string().min(8, 'must be at least 8 characters').optional(),
+  WHATSAPP_VERIFY_TOKEN: z.string().min(8, 'must be at least 8 characters').optional(),
 });
 
 export interface WhatsAppConfig {
@@ -17,6 +23,19 @@ export interface WhatsAppConfig {
   phoneNumberId: string | undefined;
   /** Template language code, e.g. en_US. */
   language: string;
+  /**
+   * How long an `uncertain` message waits for the provider's status webhook before an operator
+   * may resend or settle it (`orders outbox`). Default 900 s.
+   */
+  uncertainWaitMs?: number;
+}
+
+/** The provider's status webhooks (POST/GET /webhooks/whatsapp); off until the app secret is set. */
+export interface WhatsAppWebhookConfig {
+  /** The Meta app secret: the key of `X-Hub-Signature-256`. */
+  appSecret: string | undefined;
+  /** What the GET verification handshake must present as `hub.verify_token`. */
+  verifyToken: string | undefined;
 }
 
 export interface HandlerConfig {
@@ -41,6 +60,19 @@ export function loadHandlerConfig(env: NodeJS.ProcessEnv = process.env): Handler
       token: parsed.WHATSAPP_TOKEN,
       phoneNumberId: parsed.WHATSAPP_PHONE_NUMBER_ID,
       language: parsed.WHATSAPP_LANGUAGE,
+      uncertainWaitMs: parsed.WHATSAPP_UNCERTAIN_WAIT_SECONDS * 1000,
     },
   };
 }
+
+export function loadWhatsAppWebhookConfig(env: NodeJS.ProcessEnv = process.env): WhatsAppWebhookConfig {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const result = webhookEnvironment.safeParse(present);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new Error(`invalid configuration: ${String(issue?.path[0] ?? 'environment')} ${issue?.message ?? 'is invalid'}`);
+  }
+  return { appSecret: result.data.WHATSAPP_APP_SECRET, verifyToken: result.data.WHATSAPP_VERIFY_TOKEN };
+}
+
+export const DEFAULT_UNCERTAIN_WAIT_MS = 900_000;

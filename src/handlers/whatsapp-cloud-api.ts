@@ -1,12 +1,27 @@
-// Sends a message through the WhatsApp Business Cloud API. Rate limits (429) and server errors
-// are transient (the runner retries with backoff); other 4xx are permanent (parked at once).
-import { PermanentHandlerError } from '../subscriptions/errors.js';
+// Sends a message through the WhatsApp Business Cloud API, and says what a failure means for
+// sending again: only an answer in which the provider declined the request makes a new attempt
+// safe. Everything else (a timeout, a connection lost after the request was written, a 5xx
+// other than 503) may have been accepted, so the message is `uncertain` and never resent
+// automatically (see whatsapp-outbox.ts).
 import type { WhatsAppTemplateMessage } from './whatsapp-message.js';
+import { redactPhoneNumbers } from './whatsapp-redact.js';
 
 export interface WhatsAppSender {
-  /** Resolves with the provider's message id (`wamid....`). */
-  send(message: WhatsAppTemplateMessage, signal: AbortSignal): Promise<string>;
+  /**
+   * Resolves with the provider's message id (`wamid....`). `callbackData` goes out as
+   * `biz_opaque_callback_data`, which the provider's status webhooks carry back.
+   */
+  send(message: WhatsAppTemplateMessage, signal: AbortSignal, callbackData?: string): Promise<string>;
 }
+
+/**
+ * What a failed send means:
+ * - `unsent`: the provider did not take it and says trying later may work (429, 408, 503, or
+ *   no connection could be opened): retried by the handler's retry policy;
+ * - `refused`: the provider answered it will not send it (other 4xx): failed, the event parked;
+ * - `uncertain`: it may have been accepted (timeout, reset, 500/502/504 ...).
+ */
+export type SendFailure = 'unsent' | 'refused' | 'uncertain';
 
 export class WhatsAppApiError extends Error {
   readonly code = 'WHATSAPP_API_ERROR';
@@ -14,34 +29,75 @@ export class WhatsAppApiError extends Error {
     readonly status: number,
     detail: string,
   ) {
-    super(`WhatsApp Cloud API answered ${status}: ${detail}`);
+    super(`WhatsApp Cloud API answered ${status}: ${redactPhoneNumbers(detail)}`);
     this.name = 'WhatsAppApiError';
   }
+}
+
+/** The request could not be made or its answer not read; `failure` says whether it may have landed. */
+export class WhatsAppTransportError extends Error {
+  readonly code = 'WHATSAPP_TRANSPORT_ERROR';
+  constructor(
+    message: string,
+    readonly failure: 'unsent' | 'uncertain',
+  ) {
+    super(redactPhoneNumbers(message));
+    this.name = 'WhatsAppTransportError';
+  }
+}
+
+// No connection was ever opened: the request cannot have reached the provider.
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
+export function classifySendFailure(error: unknown): SendFailure {
+  if (error instanceof WhatsAppApiError) {
+    const status = error.status;
+    if (status === 429 || status === 408 || status === 503) return 'unsent';
+    if (status >= 400 && status < 500) return 'refused';
+    return 'uncertain';
+  }
+  if (error instanceof WhatsAppTransportError) return error.failure;
+  return 'uncertain';
 }
 
 export function cloudApiSender(options: { baseUrl: string; token: string; phoneNumberId: string }): WhatsAppSender {
   const url = `${options.baseUrl.replace(/\/+$/, '')}/${encodeURIComponent(options.phoneNumberId)}/messages`;
   return {
-    async send(message, signal) {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${options.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify(message),
-        signal,
-      });
-      const text = await response.text();
-      const body = parseJson(text);
-      if (!response.ok) {
-        const detail = errorDetail(body) ?? (text.slice(0, 200) || response.statusText);
-        const error = new WhatsAppApiError(response.status, detail);
-        if (response.status === 429 || response.status >= 500) throw error;
-        throw new PermanentHandlerError(error.message, { cause: error });
+    async send(message, signal, callbackData) {
+      let response: Response;
+      let text: string;
+      try {
+        response = await fetch(url, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${options.token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(callbackData === undefined ? message : { ...message, biz_opaque_callback_data: callbackData }),
+          signal,
+        });
+        text = await response.text();
+      } catch (error) {
+        throw transportError(error, signal);
       }
+      const body = parseJson(text);
+      if (!response.ok) throw new WhatsAppApiError(response.status, errorDetail(body) ?? (text.slice(0, 200) || response.statusText));
       const id = messageId(body);
+      // Accepted (2xx) but unreadable: it was probably sent.
       if (!id) throw new WhatsAppApiError(response.status, 'reply carries no message id');
       return id;
     },
   };
+}
+
+function transportError(error: unknown, signal: AbortSignal): WhatsAppTransportError {
+  if (signal.aborted) return new WhatsAppTransportError(`no answer from the WhatsApp Cloud API before the handler timeout (${reasonOf(signal)})`, 'uncertain');
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
+  const code = typeof cause?.code === 'string' ? cause.code : undefined;
+  const message = `WhatsApp Cloud API request failed: ${error instanceof Error ? error.message : String(error)}${code ? ` (${code})` : ''}`;
+  return new WhatsAppTransportError(message, code && NOT_CONNECTED.has(code) ? 'unsent' : 'uncertain');
+}
+
+function reasonOf(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason.message : String(reason);
 }
 
 function parseJson(text: string): unknown {
@@ -53,9 +109,10 @@ function parseJson(text: string): unknown {
 }
 
 function errorDetail(body: unknown): string | undefined {
-  const error = (body as { error?: { message?: unknown; code?: unknown } } | undefined)?.error;
+  const error = (body as { error?: { message?: unknown; code?: unknown; error_data?: { details?: unknown } } } | undefined)?.error;
   if (!error || typeof error.message !== 'string') return undefined;
-  return error.code !== undefined ? `${error.message} (code ${String(error.code)})` : error.message;
+  const details = typeof error.error_data?.details === 'string' ? `: ${error.error_data.details}` : '';
+  return `${error.message}${details}${error.code !== undefined ? ` (code ${String(error.code)})` : ''}`;
 }
 
 function messageId(body: unknown): string | undefined {

@@ -1,7 +1,26 @@
-// Every WhatsApp message the handler produced, per tenant: `queued` on the embedded default (not
-// sent anywhere), `sent` with the provider's id when the Cloud API accepted it.
-import type { ReadModelTx } from '../readmodels/read-model-store.js';
+// Every WhatsApp message the handler produced, per tenant, and where it stands. The row is the
+// ledger that keeps a message from reaching a customer twice: with the Cloud API the intent is
+// committed (`sending`) before the HTTP call, and nothing is sent automatically again once an
+// attempt may have reached the provider.
+//
+// States:
+//   queued     embedded default (WHATSAPP_MODE=outbox): kept here, sent nowhere
+//   sending    an attempt is in flight (committed before the request)
+//   sent       the provider accepted it (its `wamid` is known)
+//   delivered  / read: from the provider's status webhooks
+//   unsent     the provider answered that it did not take it (429, 408, 503, no connection):
+//              safe to send again, and the handler's retry policy does
+//   failed     the provider refused it for good (other 4xx), or reported it undeliverable
+//   uncertain  an attempt may have reached the provider (timeout, crash, reset, 5xx): never
+//              resent automatically; settled by a status webhook or by an operator
+import type { ReadModelStore, ReadModelTx } from '../readmodels/read-model-store.js';
 import type { WhatsAppTemplateMessage } from './whatsapp-message.js';
+
+export const OUTBOX_STATES = ['queued', 'sending', 'sent', 'delivered', 'read', 'unsent', 'failed', 'uncertain'] as const;
+export type OutboxState = (typeof OUTBOX_STATES)[number];
+
+/** Who last decided the state: the handler's own attempt, a provider webhook, or an operator. */
+export type SettledBy = 'handler' | 'webhook' | 'operator';
 
 export const WHATSAPP_OUTBOX_SCHEMA = `
   CREATE TABLE IF NOT EXISTS whatsapp_outbox (
@@ -14,46 +33,271 @@ export const WHATSAPP_OUTBOX_SCHEMA = `
     status TEXT NOT NULL,
     provider_message_id TEXT,
     payload TEXT NOT NULL,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    attempt_started_at TEXT,
+    updated_at TEXT,
+    last_error TEXT,
+    settled_by TEXT
   );
   CREATE INDEX IF NOT EXISTS whatsapp_outbox_by_tenant ON whatsapp_outbox (tenant_id, id);
+  CREATE INDEX IF NOT EXISTS whatsapp_outbox_by_provider_id ON whatsapp_outbox (provider_message_id);
 `;
+
+/** Columns added after the first version of the table: added in place to an older database. */
+const ADDED_COLUMNS: Record<string, string> = {
+  attempts: 'INTEGER NOT NULL DEFAULT 0',
+  attempt_started_at: 'TEXT',
+  updated_at: 'TEXT',
+  last_error: 'TEXT',
+  settled_by: 'TEXT',
+};
+
+const upgraded = new WeakSet<object>();
+
+/** Creates the table, or brings an older one up to date; cheap after the first call per store. */
+export function ensureOutboxSchema(store: ReadModelStore): void {
+  if (upgraded.has(store)) return;
+  store.transaction((tx) => {
+    tx.exec(WHATSAPP_OUTBOX_SCHEMA.split('CREATE INDEX')[0] ?? '');
+    const present = new Set(tx.all<{ name: string }>("SELECT name FROM pragma_table_info('whatsapp_outbox')").map((column) => column.name));
+    for (const [name, type] of Object.entries(ADDED_COLUMNS)) if (!present.has(name)) tx.exec(`ALTER TABLE whatsapp_outbox ADD COLUMN ${name} ${type}`);
+  });
+  store.migrate(WHATSAPP_OUTBOX_SCHEMA);
+  upgraded.add(store);
+}
 
 export interface OutboxMessage {
   id: number;
+  tenantId: string;
   orderId: string;
   eventId: string;
   recipient: string;
   template: string;
-  status: 'queued' | 'sent';
+  status: OutboxState;
   providerMessageId: string | null;
+  /** Attempts made to hand it to the provider (0 in outbox mode). */
+  attempts: number;
+  /** The provider's (phone-redacted) error, or why the state is uncertain. */
+  lastError: string | null;
+  settledBy: SettledBy | null;
   message: WhatsAppTemplateMessage;
   createdAt: string;
+  updatedAt: string;
 }
 
-export function addToOutbox(
-  tx: ReadModelTx,
-  entry: { tenantId: string; orderId: string; eventId: string; message: WhatsAppTemplateMessage; status: 'queued' | 'sent'; providerMessageId?: string; at: Date },
-): void {
-  tx.run(
-    `INSERT INTO whatsapp_outbox (tenant_id, order_id, event_id, recipient, template, status, provider_message_id, payload, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+type Row = Record<string, string | number | null>;
+
+function toMessage(row: Row): OutboxMessage {
+  return {
+    id: Number(row.id),
+    tenantId: String(row.tenant_id),
+    orderId: String(row.order_id),
+    eventId: String(row.event_id),
+    recipient: String(row.recipient),
+    template: String(row.template),
+    status: row.status as OutboxState,
+    providerMessageId: row.provider_message_id === null ? null : String(row.provider_message_id),
+    attempts: Number(row.attempts ?? 0),
+    lastError: row.last_error === null || row.last_error === undefined ? null : String(row.last_error),
+    settledBy: (row.settled_by ?? null) as SettledBy | null,
+    message: JSON.parse(String(row.payload)) as WhatsAppTemplateMessage,
+    createdAt: String(row.created_at),
+    updatedAt: String(row.updated_at ?? row.created_at),
+  };
+}
+
+interface NewMessage {
+  tenantId: string;
+  orderId: string;
+  eventId: string;
+  message: WhatsAppTemplateMessage;
+  at: Date;
+}
+
+/** Outbox mode: the message is kept, not sent. A redelivered event adds nothing. */
+export function addToOutbox(tx: ReadModelTx, entry: NewMessage & { status: 'queued' }): void {
+  insert(tx, entry, 'queued', 0);
+}
+
+function insert(tx: ReadModelTx, entry: NewMessage, status: OutboxState, attempts: number): boolean {
+  const at = entry.at.toISOString();
+  const result = tx.run(
+    `INSERT INTO whatsapp_outbox (tenant_id, order_id, event_id, recipient, template, status, payload, created_at, attempts, attempt_started_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`,
     entry.tenantId,
     entry.orderId,
     entry.eventId,
     entry.message.to,
     entry.message.template.name,
-    entry.status,
-    entry.providerMessageId ?? null,
+    status,
     JSON.stringify(entry.message),
-    entry.at.toISOString(),
+    at,
+    attempts,
+    attempts > 0 ? at : null,
+    at,
   );
+  return result.changes === 1;
 }
 
-/** Newest first; `before` is the id of the last message of the previous page. */
-export function listOutbox(tx: ReadModelTx, tenantId: string, options: { limit: number; before?: number; orderId?: string }): OutboxMessage[] {
-  const where = ['tenant_id = ?'];
-  const params: unknown[] = [tenantId];
+export type Claim = { claimed: true; attempt: number; message: OutboxMessage } | { claimed: false; message: OutboxMessage };
+
+/** States from which a new attempt cannot send the message twice (the provider said no). */
+const SENDABLE: readonly OutboxState[] = ['unsent', 'failed'];
+
+/**
+ * Records the intent to send (state `sending`, one more attempt) in its own committed
+ * transaction, before any request leaves. Claimed only when no attempt may have reached the
+ * provider: a new message, or one the provider refused. Otherwise returns what is there.
+ */
+export function claimSend(store: ReadModelStore, entry: NewMessage): Claim {
+  return store.transaction((tx) => {
+    if (insert(tx, entry, 'sending', 1)) return { claimed: true, attempt: 1, message: findByEvent(tx, entry.eventId)! };
+    const existing = findByEvent(tx, entry.eventId)!;
+    if (!SENDABLE.includes(existing.status)) return { claimed: false, message: existing };
+    return { claimed: true, attempt: startAttempt(tx, existing, entry.at), message: findByEvent(tx, entry.eventId)! };
+  });
+}
+
+/** An operator's resend: claims any message but one the provider already took or is being sent. */
+export function claimResend(store: ReadModelStore, id: number, at: Date): Claim {
+  return store.transaction((tx) => {
+    const existing = findById(tx, id);
+    if (!existing) throw new Error(`no WhatsApp message with id ${id}`);
+    if (!['unsent', 'failed', 'uncertain'].includes(existing.status)) return { claimed: false, message: existing };
+    return { claimed: true, attempt: startAttempt(tx, existing, at), message: findById(tx, id)! };
+  });
+}
+
+function startAttempt(tx: ReadModelTx, existing: OutboxMessage, at: Date): number {
+  const attempt = existing.attempts + 1;
+  tx.run(
+    `UPDATE whatsapp_outbox SET status = 'sending', attempts = ?, attempt_started_at = ?, updated_at = ?, settled_by = NULL WHERE id = ?`,
+    attempt,
+    at.toISOString(),
+    at.toISOString(),
+    existing.id,
+  );
+  return attempt;
+}
+
+/** The outcome of one attempt; ignored when a later attempt or a webhook has moved on. */
+export function recordAttemptOutcome(
+  tx: ReadModelTx,
+  entry: { eventId: string; attempt: number; at: Date } & (
+    | { status: 'sent'; providerMessageId: string }
+    | { status: 'unsent' | 'failed' | 'uncertain'; error: string }
+  ),
+): boolean {
+  const at = entry.at.toISOString();
+  if (entry.status === 'sent') {
+    // The answer can come after a webhook already said `delivered`: keep the id, not the step back.
+    tx.run('UPDATE whatsapp_outbox SET provider_message_id = coalesce(provider_message_id, ?) WHERE event_id = ?', entry.providerMessageId, entry.eventId);
+    const result = tx.run(
+      `UPDATE whatsapp_outbox SET status = 'sent', last_error = NULL, updated_at = ?, settled_by = 'handler'
+       WHERE event_id = ? AND attempts = ? AND status IN ('sending', 'uncertain')`,
+      at,
+      entry.eventId,
+      entry.attempt,
+    );
+    return result.changes === 1;
+  }
+  // Only this attempt's own `sending` turns uncertain; a definite refusal also corrects an
+  // `uncertain` another worker assumed while this attempt was still waiting for its answer.
+  const from = entry.status === 'uncertain' ? "('sending')" : "('sending', 'uncertain')";
+  const result = tx.run(
+    `UPDATE whatsapp_outbox SET status = ?, last_error = ?, updated_at = ?, settled_by = 'handler'
+     WHERE event_id = ? AND attempts = ? AND status IN ${from}`,
+    entry.status,
+    entry.error,
+    at,
+    entry.eventId,
+    entry.attempt,
+  );
+  return result.changes === 1;
+}
+
+/** A `sending` row found by a later delivery of its event: that attempt may have reached the provider. */
+export function markInterrupted(tx: ReadModelTx, message: OutboxMessage, at: Date): boolean {
+  const result = tx.run(
+    `UPDATE whatsapp_outbox SET status = 'uncertain', last_error = ?, updated_at = ?, settled_by = 'handler'
+     WHERE id = ? AND attempts = ? AND status = 'sending'`,
+    `attempt ${message.attempts} was interrupted (crash or timeout) and may have reached the provider`,
+    at.toISOString(),
+    message.id,
+    message.attempts,
+  );
+  return result.changes === 1;
+}
+
+const RANK: Partial<Record<OutboxState, number>> = { sent: 1, delivered: 2, read: 3 };
+
+/**
+ * A status from the provider's webhook. Moves forward only (sent < delivered < read); `failed`
+ * is taken unless the message was already delivered or read. Returns the message, if known.
+ */
+export function applyProviderStatus(
+  tx: ReadModelTx,
+  status: { messageId: string | undefined; providerMessageId: string | undefined; status: string; error?: string; at: Date },
+): OutboxMessage | undefined {
+  const message =
+    (status.messageId ? findByEvent(tx, status.messageId) : undefined) ??
+    (status.providerMessageId ? findByProviderId(tx, status.providerMessageId) : undefined);
+  if (!message) return undefined;
+  const next = status.status as OutboxState;
+  const current = RANK[message.status] ?? 0;
+  let apply = false;
+  if (next === 'sent' || next === 'delivered' || next === 'read') apply = (RANK[next] ?? 0) > current;
+  else if (next === 'failed') apply = current < (RANK.delivered ?? 2);
+  if (status.providerMessageId) tx.run('UPDATE whatsapp_outbox SET provider_message_id = coalesce(provider_message_id, ?) WHERE id = ?', status.providerMessageId, message.id);
+  if (apply) {
+    tx.run(
+      `UPDATE whatsapp_outbox SET status = ?, last_error = ?, updated_at = ?, settled_by = 'webhook' WHERE id = ?`,
+      next,
+      next === 'failed' ? (status.error ?? 'the provider reported the message failed') : null,
+      status.at.toISOString(),
+      message.id,
+    );
+  }
+  return findById(tx, message.id);
+}
+
+/** An operator's decision on a message whose outcome is unknown (or wrong). */
+export function settleByOperator(tx: ReadModelTx, id: number, status: 'sent' | 'failed', note: string, at: Date): OutboxMessage | undefined {
+  tx.run(`UPDATE whatsapp_outbox SET status = ?, last_error = ?, updated_at = ?, settled_by = 'operator' WHERE id = ?`, status, note, at.toISOString(), id);
+  return findById(tx, id);
+}
+
+export function findById(tx: ReadModelTx, id: number): OutboxMessage | undefined {
+  const row = tx.get<Row>('SELECT * FROM whatsapp_outbox WHERE id = ?', id);
+  return row ? toMessage(row) : undefined;
+}
+
+export function findByEvent(tx: ReadModelTx, eventId: string): OutboxMessage | undefined {
+  const row = tx.get<Row>('SELECT * FROM whatsapp_outbox WHERE event_id = ?', eventId);
+  return row ? toMessage(row) : undefined;
+}
+
+function findByProviderId(tx: ReadModelTx, providerMessageId: string): OutboxMessage | undefined {
+  const row = tx.get<Row>('SELECT * FROM whatsapp_outbox WHERE provider_message_id = ?', providerMessageId);
+  return row ? toMessage(row) : undefined;
+}
+
+/**
+ * Newest first; `before` is the id of the last message of the previous page. Without
+ * `tenantId` (the operator's CLI) every tenant's messages are listed.
+ */
+export function listOutbox(
+  tx: ReadModelTx,
+  tenantId: string | undefined,
+  options: { limit: number; before?: number; orderId?: string; status?: OutboxState },
+): OutboxMessage[] {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (tenantId !== undefined) {
+    where.push('tenant_id = ?');
+    params.push(tenantId);
+  }
   if (options.before !== undefined) {
     where.push('id < ?');
     params.push(options.before);
@@ -62,20 +306,14 @@ export function listOutbox(tx: ReadModelTx, tenantId: string, options: { limit: 
     where.push('order_id = ?');
     params.push(options.orderId);
   }
-  const rows = tx.all<Record<string, string | number | null>>(
-    `SELECT * FROM whatsapp_outbox WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`,
+  if (options.status) {
+    where.push('status = ?');
+    params.push(options.status);
+  }
+  const rows = tx.all<Row>(
+    `SELECT * FROM whatsapp_outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
     ...params,
     options.limit,
   );
-  return rows.map((row) => ({
-    id: Number(row.id),
-    orderId: String(row.order_id),
-    eventId: String(row.event_id),
-    recipient: String(row.recipient),
-    template: String(row.template),
-    status: row.status as 'queued' | 'sent',
-    providerMessageId: row.provider_message_id === null ? null : String(row.provider_message_id),
-    message: JSON.parse(String(row.payload)) as WhatsAppTemplateMessage,
-    createdAt: String(row.created_at),
-  }));
+  return rows.map(toMessage);
 }

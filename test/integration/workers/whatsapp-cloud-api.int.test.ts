@@ -1,13 +1,17 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
 import { openReadModelStore, type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
 import { createWhatsAppHandler } from '../../../src/handlers/whatsapp.js';
-import { listOutbox } from '../../../src/handlers/whatsapp-outbox.js';
-import type { SubscriptionRunner } from '../../../src/subscriptions/runner.js';
+import { listOutbox, type OutboxMessage } from '../../../src/handlers/whatsapp-outbox.js';
+import { workerMetrics } from '../../../src/observability/worker-metrics.js';
+import { startSubscriptionRunner, type SubscriptionRunner } from '../../../src/subscriptions/runner.js';
 import { OrderWriter, eventually } from './order-writer.js';
-import { FAST_RETRIES, metricValue, readParked, startRunner } from './worker-helpers.js';
+import { FAST_RETRIES, readParked } from './worker-helpers.js';
 
 interface RecordedRequest {
   method: string;
@@ -16,7 +20,7 @@ interface RecordedRequest {
   body: Record<string, unknown>;
 }
 
-type Reply = { status: number; body: unknown } | { hang: true };
+type Reply = { status: number; body: unknown } | { hang: true } | { reset: true };
 
 /** A stand-in for graph.facebook.com that records requests and answers from a script. */
 class FakeCloudApi {
@@ -41,6 +45,10 @@ class FakeCloudApi {
       this.#hanging.add(response);
       return;
     }
+    if ('reset' in reply) {
+      request.socket.destroy();
+      return;
+    }
     response.writeHead(reply.status, { 'content-type': 'application/json' }).end(JSON.stringify(reply.body));
   }
 
@@ -57,8 +65,17 @@ describe('the WhatsApp handler against the Cloud API', () => {
   let store: TestEventStore;
   let readModels: ReadModelStore;
   let runner: SubscriptionRunner | undefined;
-  let registry: Awaited<ReturnType<typeof startRunner>>['registry'];
   let writer: OrderWriter;
+  const lines: Record<string, unknown>[] = [];
+  const rawLog: string[] = [];
+
+  const outbox = (): OutboxMessage[] => listOutbox(readModels, 'tenant-a', { limit: 5 });
+  const settledAs = (status: string) =>
+    eventually(() => {
+      const found = outbox();
+      return found.length === 1 && found[0]?.status === status ? found[0] : undefined;
+    });
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
   beforeAll(async () => {
     baseUrl = await api.start();
@@ -70,12 +87,27 @@ describe('the WhatsApp handler against the Cloud API', () => {
   beforeEach(async () => {
     api.requests.length = 0;
     api.script = [];
+    lines.length = 0;
+    rawLog.length = 0;
     store = await startTestEventStore();
     readModels = openReadModelStore({ file: ':memory:' });
     const handler = createWhatsAppHandler({ mode: 'cloud-api', baseUrl, token: 'secret-token', phoneNumberId: '1099887766', language: 'es_ES' });
-    const started = await startRunner({ client: store.client, store: readModels, handlers: [handler], runner: { handlerTimeoutMs: 1_000, retry: { ...FAST_RETRIES.retry!, maxRetries: 4 } } });
-    runner = started.runner;
-    registry = started.registry;
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        rawLog.push(chunk.toString());
+        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    runner = await startSubscriptionRunner({
+      client: store.client,
+      store: readModels,
+      logger: pino({ level: 'info' }, sink),
+      metrics: workerMetrics(new Registry()),
+      handlers: [handler],
+      projections: [],
+      options: { ...FAST_RETRIES, handlerTimeoutMs: 1_000, retry: { ...FAST_RETRIES.retry!, maxRetries: 4 } },
+    });
     writer = new OrderWriter(store.client);
     await writer.create('wa-1', { customer: { id: 'c', name: 'Marta', phone: '+34 600 111 222' } });
   });
@@ -86,12 +118,9 @@ describe('the WhatsApp handler against the Cloud API', () => {
     await store.close();
   });
 
-  it('posts a template message to /{phone-number-id}/messages with the bearer token and records it as sent', async () => {
-    await writer.pay('wa-1', 2000);
-    const [sent] = await eventually(() => {
-      const found = listOutbox(readModels, 'tenant-a', { limit: 5 });
-      return found.length === 1 ? found : undefined;
-    });
+  it('posts a template message carrying its outbox message id as biz_opaque_callback_data, and records it as sent', async () => {
+    const [paid] = await writer.pay('wa-1', 2000);
+    const sent = await settledAs('sent');
     expect(api.requests).toEqual([
       {
         method: 'POST',
@@ -107,37 +136,75 @@ describe('the WhatsApp handler against the Cloud API', () => {
             language: { code: 'es_ES' },
             components: [{ type: 'body', parameters: [{ type: 'text', text: 'Marta' }, { type: 'text', text: 'wa-1' }] }],
           },
+          biz_opaque_callback_data: sent.eventId,
         },
       },
     ]);
-    expect(sent).toMatchObject({ status: 'sent', providerMessageId: 'wamid.1', template: 'order_paid' });
+    expect(sent).toMatchObject({ status: 'sent', providerMessageId: 'wamid.1', template: 'order_paid', attempts: 1, settledBy: 'handler' });
+    expect(paid).toBeDefined();
   });
 
-  it('retries after 5xx answers and a timeout, then sends once', async () => {
+  it('sends again after answers in which the provider declined the message (429, 503), and then once only', async () => {
     api.script = [
+      { status: 429, body: { error: { message: '(#130429) Rate limit hit', code: 130429 } } },
       { status: 503, body: { error: { message: 'Service temporarily unavailable', code: 2 } } },
-      { hang: true },
-      { status: 500, body: 'oops' },
     ];
     await writer.pay('wa-1', 2000);
-    const sent = await eventually(() => {
-      const found = listOutbox(readModels, 'tenant-a', { limit: 5 });
-      return found.length === 1 ? found : undefined;
-    });
-    expect(api.requests).toHaveLength(4);
-    expect(sent[0]).toMatchObject({ status: 'sent', providerMessageId: expect.stringMatching(/^wamid\./) });
-    expect(await metricValue(registry, 'event_handler_errors_total', { handler: 'whatsapp', event_type: 'order.status_changed' })).toBe(3);
+    const sent = await settledAs('sent');
+    await pause(300);
+    expect(api.requests).toHaveLength(3);
+    expect(sent).toMatchObject({ attempts: 3, providerMessageId: expect.stringMatching(/^wamid\./) });
   });
 
-  it('parks the event at once, with the API error as reason, when the API refuses the message (4xx)', async () => {
-    api.script = [{ status: 400, body: { error: { message: '(#132001) Template name does not exist in the translation', code: 132001 } } }];
+  it('leaves a message uncertain, and never sends it again, when the provider does not answer within the handler timeout', async () => {
+    api.script = [{ hang: true }];
+    await writer.pay('wa-1', 2000);
+    const uncertain = await settledAs('uncertain');
+    // The runner retries the timed-out event: its redelivery finds the message uncertain and sends nothing.
+    await pause(1_500);
+    expect(api.requests).toHaveLength(1);
+    expect(outbox()[0]).toMatchObject({ status: 'uncertain', attempts: 1 });
+    expect(uncertain.lastError).toMatch(/handler timeout/);
+    expect(lines.some((line) => line.msg === 'WhatsApp message uncertain: it may have reached the provider, so it is not sent again automatically')).toBe(true);
+  });
+
+  it('leaves a message uncertain after a 500 or a connection reset mid-request: either may have been accepted', async () => {
+    api.script = [{ status: 500, body: { error: { message: 'An unknown error occurred', code: 1 } } }];
+    await writer.pay('wa-1', 2000);
+    const first = await settledAs('uncertain');
+    expect(first.lastError).toContain('answered 500');
+
+    api.script = [{ reset: true }];
+    await writer.run('wa-1', { type: 'ShipOrder', carrier: 'dhl', trackingNumber: 'T1' });
+    const shipped = await eventually(() => listOutbox(readModels, 'tenant-a', { limit: 5 }).find((message) => message.template === 'order_shipped' && message.status === 'uncertain'));
+    await pause(500);
+    expect(shipped.attempts).toBe(1);
+    expect(api.requests.map((request) => (request.body.template as { name: string }).name)).toEqual(['order_paid', 'order_shipped']);
+  });
+
+  it('marks the message failed and parks the event when the provider refuses it (4xx), with phone numbers redacted from the reason and the log', async () => {
+    api.script = [
+      {
+        status: 400,
+        body: { error: { message: '(#131030) Recipient phone number not in allowed list', code: 131030, error_data: { details: 'Recipient +34 600 111 222 is not in the allowed list' } } },
+      },
+    ];
     await writer.pay('wa-1', 2000);
     const parked = await eventually(async () => {
       const entries = await readParked(store.client, 'order-store.handler.whatsapp');
       return entries.length === 1 ? entries : undefined;
     });
-    expect(parked[0]?.reason).toContain('Template name does not exist');
     expect(api.requests).toHaveLength(1);
-    expect(listOutbox(readModels, 'tenant-a', { limit: 5 })).toEqual([]);
+    const failed = await settledAs('failed');
+    expect(failed.lastError).toContain('Recipient phone number not in allowed list');
+    expect(failed.lastError).toContain('[phone …22]');
+    expect(parked[0]?.reason).toContain('[phone …22]');
+    const logged = await eventually(() => lines.find((line) => line.msg === 'processing failed: parking the event'));
+    expect(JSON.stringify(logged)).toContain('not in the allowed list');
+    // Not the number in any form the provider or the customer wrote it.
+    for (const text of [rawLog.join(''), parked[0]?.reason ?? '', failed.lastError ?? '']) {
+      expect(text).not.toContain('600 111 222');
+      expect(text).not.toContain('34600111222');
+    }
   });
 });

@@ -1,10 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { loadHandlerConfig } from '../../../src/handlers/handler-config.js';
+import { loadHandlerConfig, loadWhatsAppWebhookConfig } from '../../../src/handlers/handler-config.js';
 import { loadRunnerOptions } from '../../../src/subscriptions/runner-config.js';
 
 describe('handler and runner configuration', () => {
   it('defaults to the WhatsApp outbox, never the network', () => {
-    expect(loadHandlerConfig({}).whatsapp).toEqual({ mode: 'outbox', baseUrl: 'https://graph.facebook.com/v21.0', token: undefined, phoneNumberId: undefined, language: 'en_US' });
+    expect(loadHandlerConfig({}).whatsapp).toEqual({
+      mode: 'outbox',
+      baseUrl: 'https://graph.facebook.com/v21.0',
+      token: undefined,
+      phoneNumberId: undefined,
+      language: 'en_US',
+      uncertainWaitMs: 900_000,
+    });
+  });
+
+  it('reads how long an uncertain message waits for a webhook, and the webhook secrets', () => {
+    expect(loadHandlerConfig({ WHATSAPP_UNCERTAIN_WAIT_SECONDS: '60' }).whatsapp.uncertainWaitMs).toBe(60_000);
+    expect(() => loadHandlerConfig({ WHATSAPP_UNCERTAIN_WAIT_SECONDS: 'later' })).toThrow(/WHATSAPP_UNCERTAIN_WAIT_SECONDS must be a number/);
+    expect(loadWhatsAppWebhookConfig({})).toEqual({ appSecret: undefined, verifyToken: undefined });
+    expect(loadWhatsAppWebhookConfig({ WHATSAPP_APP_SECRET: 'app-secret-1', WHATSAPP_VERIFY_TOKEN: 'verify-me-1' })).toEqual({ appSecret: 'app-secret-1', verifyToken: 'verify-me-1' });
+    expect(() => loadWhatsAppWebhookConfig({ WHATSAPP_APP_SECRET: 'short' })).toThrow(/WHATSAPP_APP_SECRET must be at least 8 characters/);
   });
 
   it('needs a token and phone-number id to send through the Cloud API', () => {
