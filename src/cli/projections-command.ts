@@ -1,13 +1,13 @@
 // `orders projections`: every projection and handler group as the event store sees it: status,
 // consumers, last checkpointed position, lag in events and parked events.
-import type { Position } from '@eventstore/db-client';
+import type { PersistentSubscriptionToAllInfo, Position } from '@eventstore/db-client';
 import { projections } from '../../projections/index.js';
 import { groupName, handlerFilter, projectionFilter, type GroupFilter, type GroupKind } from '../subscriptions/group-settings.js';
 import { loadRunnerOptions } from '../subscriptions/runner-config.js';
 import { parseCommandArgs } from './args.js';
 import { CliError } from './cli-error.js';
 import { cliEnvironment } from './cli-environment.js';
-import { measureLag, type Lag } from './group-lag.js';
+import { measureGroupLag, type Lag } from '../observability/group-lag.js';
 import { handlerDefinitions } from './replayable.js';
 import { listGroups, type PersistentSubscriptionInfo } from './subscription-groups.js';
 import { withStore } from './store-connection.js';
@@ -16,8 +16,10 @@ const HELP = `Usage: orders projections [--json]
 
 Lists every projection and handler the workers run, each its own persistent subscription group
 (<SUBSCRIPTION_GROUP_PREFIX>.<kind>.<name>), with what the event store knows of it: status,
-connected consumers, last checkpointed position, lag (events for the group written after that
-checkpoint; counted over at most 250,000 events) and parked events (see \`orders parked\`).
+connected consumers, last checkpointed position, lag and parked events (see \`orders parked\`).
+LAG is the events the group has not processed yet: written for it after the last event the server
+read for it, plus those buffered and in flight (0 when idle and caught up; counted over at most
+250,000 events). It is the same figure as the subscription_lag metric.
 
 Options:
   --json      one JSON array instead of the table
@@ -49,16 +51,16 @@ export async function run(args: string[]): Promise<number> {
     throw new CliError(err instanceof Error ? err.message : String(err), 2);
   }
   const declared: Array<{ kind: GroupKind; name: string; filter: GroupFilter }> = [
-    ...projections.map((projection) => ({ kind: 'projection' as const, name: projection.name, filter: projectionFilter() })),
+    ...projections.map((projection) => ({ kind: 'projection' as const, name: projection.name, filter: projectionFilter(projection.handles) })),
     ...handlerDefinitions().map((handler) => ({ kind: 'handler' as const, name: handler.name, filter: handlerFilter(handler.handles) })),
   ];
 
   const rows = await withStore(connectionString, async ({ client }) => {
     const infos = new Map((await listGroups(client)).filter((info) => info.eventSource === '$all').map((info) => [info.groupName, info]));
     const known = declared.map((entry) => ({ ...entry, group: groupName(entry.kind, entry.name, prefix), info: infos.get(groupName(entry.kind, entry.name, prefix)) }));
-    const lags = await measureLag(
+    const lags = await measureGroupLag(
       client,
-      known.filter((entry) => entry.info).map((entry) => ({ group: entry.group, checkpoint: checkpointOf(entry.info!), filter: entry.filter })),
+      known.filter((entry) => entry.info).map((entry) => ({ group: entry.group, info: entry.info as PersistentSubscriptionToAllInfo, filter: entry.filter })),
     );
     const ours = new Set(known.map((entry) => entry.group));
     const others = [...infos.values()].filter((info) => info.groupName.startsWith(`${prefix}.`) && !ours.has(info.groupName));

@@ -64,7 +64,7 @@ export function workerMetrics(registry: Registry): WorkerMetrics {
     }),
     lag: new Gauge({
       name: 'subscription_lag',
-      help: "Per group: $all commit position of the last event the group knows of minus that of its last processed event",
+      help: 'Per group: events not yet processed by the group (written for it and not yet read, buffered or in flight); 0 when idle and caught up. The same figure as LAG in `orders projections`',
       labelNames: ['group'] as const,
       registers,
     }),

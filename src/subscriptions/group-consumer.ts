@@ -12,6 +12,7 @@ import {
 import type { Logger } from 'pino';
 import { OutOfOrderEventError } from '../readmodels/apply-projection.js';
 import type { WorkerMetrics } from '../observability/worker-metrics.js';
+import { METRIC_LAG_SCAN_CAP, measureGroupLag } from '../observability/group-lag.js';
 import { AckBatcher } from './ack-batcher.js';
 import { errorMessage } from './errors.js';
 import { ensureGroup, type GroupFilter, type GroupServerSettings } from './group-settings.js';
@@ -323,10 +324,9 @@ export class GroupConsumer {
     try {
       const info = await this.#deps.client.getPersistentSubscriptionToAllInfo(group);
       this.#deps.metrics.parked.set({ group }, Number(info.stats.parkedMessageCount));
-      const lastKnown = info.stats.lastKnownEventPosition ? Number(info.stats.lastKnownEventPosition.commit) : -1;
-      const checkpoint = info.stats.lastCheckpointedEventPosition ? Number(info.stats.lastCheckpointedEventPosition.commit) : -1;
-      const processed = Math.max(this.#lastProcessedPosition, checkpoint);
-      this.#deps.metrics.lag.set({ group }, lastKnown < 0 ? 0 : Math.max(0, lastKnown - processed));
+      // In events, as `orders projections` counts it (src/observability/group-lag.ts).
+      const lag = (await measureGroupLag(this.#deps.client, [{ group, filter: this.#spec.filter, info }], METRIC_LAG_SCAN_CAP)).get(group);
+      this.#deps.metrics.lag.set({ group }, lag?.events ?? 0);
     } catch (error) {
       this.#logger.debug({ err: error }, 'could not read subscription group stats');
     }

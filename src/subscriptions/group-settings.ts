@@ -16,7 +16,7 @@ import {
   type Filter,
   type Position,
 } from '@eventstore/db-client';
-import { PROJECTED_STREAM_PREFIXES } from '../orders/stream-names.js';
+import { INVENTORY_STREAM_CATEGORY, ORDER_STREAM_CATEGORY, PROJECTED_STREAM_PREFIXES } from '../orders/stream-names.js';
 
 export type GroupKind = 'handler' | 'projection';
 
@@ -33,7 +33,9 @@ export function handlerFilter(eventTypes: readonly string[]): GroupFilter {
   return { on: 'event_type', prefixes: [...eventTypes] };
 }
 
-export function projectionFilter(): GroupFilter {
+/** The streams a projection reads: order streams, and the stock streams when it handles stock events. */
+export function projectionFilter(handles?: readonly string[]): GroupFilter {
+  if (handles && !handles.some((type) => type.startsWith(`${INVENTORY_STREAM_CATEGORY}.`))) return { on: 'stream', prefixes: [`${ORDER_STREAM_CATEGORY}-`] };
   return { on: 'stream', prefixes: [...PROJECTED_STREAM_PREFIXES] };
 }
 

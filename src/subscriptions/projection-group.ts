@@ -102,7 +102,7 @@ export function projectionGroupSpec(projection: ProjectionDefinition, store: Rea
   return {
     group: groupName('projection', projection.name, defaults.groupPrefix),
     label: projection.name,
-    filter: projectionFilter(),
+    filter: projectionFilter(projection.handles),
     maxInFlight: defaults.maxInFlight,
     // Applying is synchronous SQLite work: nothing a timer could interrupt.
     timeoutMs: 0,

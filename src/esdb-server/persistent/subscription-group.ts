@@ -151,7 +151,8 @@ export class SubscriptionGroup {
       countSinceLastMeasurement: since,
       lastCheckpointedKey: this.checkpointer.lastCheckpoint,
       lastKnownKey: this.lastEventKey,
-      readBufferCount: this.live ? 0 : this.buffer.size,
+      // As EventStoreDB's ReadBufferCount: every buffered event not yet sent, live or not.
+      readBufferCount: this.buffer.size,
       liveBufferCount: this.live ? this.buffer.size : 0,
       retryBufferCount: this.retries.size,
       totalInFlightMessages: this.inFlight.size,

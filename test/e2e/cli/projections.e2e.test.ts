@@ -76,9 +76,9 @@ describe('orders projections', () => {
       'projection order-summary',
       'projection orders-by-customer',
       'projection sales-by-day',
+      'projection inventory',
       'handler notification',
       'handler whatsapp',
-      'handler inventory',
       'handler analytics',
     ]);
     for (const row of rows) {
