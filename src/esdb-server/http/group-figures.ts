@@ -1,5 +1,5 @@
 // One persistent subscription group's figures as the UI, /metrics and /stats show them.
-import type { EventLog } from '../log/types.js';
+import type { AllFilter, EventLog } from '../log/types.js';
 import { sourceName, type SourceFilter } from '../persistent/definition.js';
 import type { SubscriptionGroup } from '../persistent/subscription-group.js';
 
@@ -29,7 +29,6 @@ export function groupFigures(group: SubscriptionGroup, log: EventLog): GroupFigu
   const { definition } = group;
   const stats = group.stats();
   const source = sourceName(definition.source);
-  const head = definition.source.kind === 'all' ? log.headPosition() : (log.streamRevision(source) ?? -1);
   const done = stats.lastCheckpointedKey ?? (definition.startFrom.kind === 'end' ? undefined : -1);
   return {
     source,
@@ -46,7 +45,7 @@ export function groupFigures(group: SubscriptionGroup, log: EventLog): GroupFigu
     inFlight: stats.totalInFlightMessages,
     lastCheckpoint: stats.lastCheckpointedKey,
     lastKnown: stats.lastKnownKey,
-    behindBy: done === undefined ? undefined : Math.max(0, head - done),
+    behindBy: done === undefined ? undefined : behindBy(group, log, done),
     parked: stats.parkedMessageCount,
     parkedStream: group.parkedStream,
     totalItems: stats.totalItems,
@@ -54,6 +53,29 @@ export function groupFigures(group: SubscriptionGroup, log: EventLog): GroupFigu
     maxRetryCount: definition.settings.maxRetryCount,
     messageTimeoutMs: definition.settings.messageTimeoutMs,
   };
+}
+
+/** How far a filtered $all group's count is looked for; past it, positions stand in for events. */
+const FILTERED_SCAN = 5_000;
+
+/**
+ * Events of the group's source after `done` (its checkpoint): exact for a stream and for an
+ * unfiltered $all (positions are consecutive); for a filtered $all the matching events, counted
+ * over up to FILTERED_SCAN events, else every position after the checkpoint (an upper bound).
+ */
+function behindBy(group: SubscriptionGroup, log: EventLog, done: number): number {
+  const { source } = group.definition;
+  if (source.kind === 'stream') return Math.max(0, (log.streamRevision(source.stream) ?? -1) - done);
+  const head = log.headPosition();
+  if (!source.filter || head - done > FILTERED_SCAN) return Math.max(0, head - done);
+  let regex: RegExp | undefined;
+  try {
+    regex = source.filter.regex ? new RegExp(source.filter.regex) : undefined;
+  } catch {
+    return Math.max(0, head - done);
+  }
+  const filter: AllFilter = { on: source.filter.on, ...(source.filter.prefixes ? { prefixes: source.filter.prefixes } : {}), ...(regex ? { regex } : {}) };
+  return log.readAll({ from: done + 1, direction: 'forwards', maxCount: FILTERED_SCAN, resolveLinkTos: false, filter, maxSearchWindow: FILTERED_SCAN }).events.length;
 }
 
 function filterText(filter: SourceFilter | undefined): string | undefined {

@@ -20,7 +20,7 @@ td pre { max-height: 12em; font-size: 12px; }
 .figures, .fields { display: grid; grid-template-columns: repeat(auto-fill, minmax(13em, 1fr)); gap: .6em; margin: 0 0 1em; }
 .figures div, .fields div { background: #fff; border: 1px solid #e3e6ea; border-radius: 4px; padding: .5em .7em; }
 dt { font-size: .8em; color: #5b6672; }
-dd { margin: 0; font-size: 1.1em; word-break: break-all; }
+dd { margin: 0; font-size: 1.1em; overflow-wrap: anywhere; }
 .columns { display: grid; grid-template-columns: 1fr 1fr; gap: 2em; }
 .streams { list-style: none; padding: 0; }
 .streams li { padding: .15em 0; }

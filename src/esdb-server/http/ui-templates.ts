@@ -155,7 +155,7 @@ const trace = `<% layout('@layout', it) %>
 <tbody>
 <% for (const row of it.rows) { %>
 <% if (row.kind === 'cause') { %>
-<tr class="cause d-0" data-depth="0" data-cause="<%= row.causeId %>"><td colspan="5"><span class="node">caused by <code><%= row.causeId %></code></span> <small><%= row.childCount %> events</small></td><td class="annotations"></td></tr>
+<tr class="cause d-0" data-depth="0" data-cause="<%= row.causeId %>"><td colspan="5"><span class="node">caused by <code><%= row.causeId %></code></span> <small><%= row.childCount %> event<%= row.childCount === 1 ? '' : 's' %></small></td><td class="annotations"></td></tr>
 <% } else { %>
 <tr class="event d-<%= Math.min(row.depth, 24) %>" data-depth="<%= row.depth %>" data-event-id="<%= row.event.id %>" data-parent-id="<%= row.parentId ?? '' %>" data-stream="<%= row.event.stream %>" data-type="<%= row.event.type %>">
   <td><span class="node"><a href="<%= it.h.eventUrl(row.event.stream, row.event.revision) %>"><%= row.event.type %></a></span></td>

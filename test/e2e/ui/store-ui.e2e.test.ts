@@ -175,6 +175,26 @@ describe('the event store UI in a browser', () => {
     expect(await page.locator('#no-parked').count()).toBe(1);
   });
 
+  it("updates a stream's newest events and the dashboard without a reload", async () => {
+    const { page } = browser;
+    const stream = `live-${randomUUID()}`;
+    await store.client.appendToStream(stream, [jsonEvent({ type: 'first.thing', data: {} })]);
+    await page.goto(`${ui}ui/streams/${stream}`);
+    // A mark on the page's global survives only while no navigation or reload happens.
+    await page.evaluate(() => ((globalThis as unknown as { __mark?: number }).__mark = 1));
+    await store.client.appendToStream(stream, [jsonEvent({ type: 'second.thing', data: {} })]);
+    await expect.poll(() => page.locator('table.events tbody tr').first().getAttribute('data-revision'), { timeout: 10_000, interval: 200 }).toBe('1');
+    expect(await page.locator('table.events tbody tr').first().textContent()).toContain('second.thing');
+    expect(await page.evaluate(() => (globalThis as unknown as { __mark?: number }).__mark)).toBe(1);
+
+    await page.goto(ui);
+    const before = Number((await page.locator('[data-figure="events"]').textContent())!.replace(/,/g, ''));
+    await page.evaluate(() => ((globalThis as unknown as { __mark?: number }).__mark = 2));
+    await store.client.appendToStream(stream, [jsonEvent({ type: 'third.thing', data: {} })]);
+    await expect.poll(async () => Number((await page.locator('[data-figure="events"]').textContent())!.replace(/,/g, '')), { timeout: 10_000, interval: 200 }).toBeGreaterThan(before);
+    expect(await page.evaluate(() => (globalThis as unknown as { __mark?: number }).__mark)).toBe(2);
+  });
+
   it('renders event data, metadata, types and stream names holding markup as text', async () => {
     const { page, dialogs } = browser;
     const script = '<script>window.__xss = "script"; alert("script")</script>';

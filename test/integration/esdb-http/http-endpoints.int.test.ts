@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
-import { EventStoreDBClient, jsonEvent, persistentSubscriptionToAllSettingsFromDefaults } from '@eventstore/db-client';
+import { binaryEvent, EventStoreDBClient, jsonEvent, persistentSubscriptionToAllSettingsFromDefaults } from '@eventstore/db-client';
 import { register as globalRegistry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { startEventStoreServer } from '../../../src/esdb-server/index.js';
@@ -123,6 +123,41 @@ describe('the UI over plain HTTP', () => {
       ['/ui/trace/%00%01', 200],
     ];
     for (const [path, status] of cases) expect((await raw(path)).status, path).toBe(status);
+  });
+
+  it('cuts large data with a way to see all of it, shows binary data as such, and link events with their target', async () => {
+    const category = `cat${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+    const stream = `${category}-one`;
+    const big = 'z'.repeat(40_000);
+    await esdb.client.appendToStream(stream, [
+      jsonEvent({ type: 'big.one', data: { big, end: 'THE-END' } }),
+      binaryEvent({ type: 'raw.bytes', data: Buffer.from([0x00, 0xff, 0x10, 0x80, 0x41]) }),
+    ]);
+    const cut = await raw(`/ui/streams/${stream}/0`);
+    expect(cut.body).toContain(`href="/ui/streams/${stream}/0?full=1"`);
+    expect(cut.body).not.toContain('THE-END');
+    expect((await raw(`/ui/streams/${stream}/0?full=1`)).body).toContain('THE-END');
+    const binary = await raw(`/ui/streams/${stream}/1`);
+    expect(binary.body).toContain('binary (application/octet-stream), 5 bytes');
+    expect(binary.body).toContain('00 ff 10 80 41');
+
+    const links = await raw(`/ui/streams/${encodeURIComponent(`$ce-${category}`)}`);
+    expect(links.status).toBe(200);
+    expect(links.body).toContain(`href="/ui/streams/${stream}/1"`);
+    const link = await raw(`/ui/streams/${encodeURIComponent(`$ce-${category}`)}/1`);
+    expect(link.body).toMatch(new RegExp(`Link <strong>1</strong> of .*\\$ce-${category}`));
+    expect(link.body).toContain(`1@${stream}`);
+
+    const search = await raw(`/ui/streams?q=${category}`);
+    expect(search.body).toContain(`href="/ui/streams/${stream}"`);
+    const recent = await raw('/ui/streams');
+    expect(recent.body).toContain(`href="/ui/streams/${stream}"`);
+  });
+
+  it('lists the system projections with their status and position', async () => {
+    const page = await raw('/ui/projections');
+    for (const name of ['$by_category', '$by_event_type', '$by_correlation_id', '$streams', '$stream_by_category']) expect(page.body).toContain(`data-projection="${name}"`);
+    expect(page.body).toMatch(/data-projection="\$by_category"><td>\$by_category<\/td><td>Running<\/td><td>\d+<\/td>/);
   });
 
   it('keeps a tombstoned stream at 410 and resolves names holding slashes and spaces', async () => {
