@@ -40,7 +40,11 @@ export interface GroupSpec {
   /** 0: no timeout (synchronous work). */
   timeoutMs: number;
   retry: RetryPolicy;
-  /** Level of the one line logged per processed event (failures always log at warn/error). */
+  /**
+   * Level of the one line logged per processed event (default debug: a line per event at info
+   * costs more than the event at full speed). It is logged at info anyway when the event took
+   * retries or longer than SLOW_EVENT_MS; failures always log at warn/error.
+   */
   processedLogLevel?: 'info' | 'debug';
   /** Started synchronously in delivery order. */
   process(delivery: Delivery): Promise<ProcessOutcome> | ProcessOutcome;
@@ -63,6 +67,8 @@ interface EventLabels {
 const NEVER_ABORTED = new AbortController().signal;
 const JOIN_WAIT_MS = 5_000;
 const RECONNECT_DELAYS_MS = [100, 250, 500, 1_000, 2_000, 5_000];
+/** An event that took this long is worth an operator's attention (logged at info). */
+export const SLOW_EVENT_MS = 1_000;
 
 export class GroupConsumer {
   readonly #spec: GroupSpec;
@@ -236,8 +242,9 @@ export class GroupConsumer {
       const position = recorded?.position ? Number(recorded.position.commit) : -1;
       if (position > this.#lastProcessedPosition) this.#lastProcessedPosition = position;
       this.#acks?.ack(resolved);
-      const level = this.#spec.processedLogLevel ?? 'info';
-      if (baseLogger.isLevelEnabled(level)) logger()[level]({ outcome, durationMs: Math.round(seconds * 1e4) / 10, attempt: retries + 1 }, 'event processed');
+      const slow = seconds * 1000 >= SLOW_EVENT_MS;
+      const level = retries > 0 || slow ? 'info' : (this.#spec.processedLogLevel ?? 'debug');
+      if (baseLogger.isLevelEnabled(level)) logger()[level]({ outcome, durationMs: Math.round(seconds * 1e4) / 10, attempt: retries + 1, ...(slow ? { slow } : {}) }, 'event processed');
     } catch (error) {
       await this.#onFailure(subscription, resolved, id, retries, error, labels, logger());
     } finally {

@@ -1,12 +1,15 @@
 // Turns a handler declaration into the processing of its subscription group: skip what it
 // already handled, parse the event, run the handler, record the event as handled (in the
-// handler's own transaction when it writes, else right after).
+// handler's own transaction when it writes, else right after). The record made after a handler
+// that wrote nothing shares the runner's commit of the turn (shared-commit.ts); the event
+// counts as handled (and is acked) only once that commit is done.
 import type { EventStoreDBClient } from '@eventstore/db-client';
 import type { EnvelopeParser } from '../readmodels/envelope-cache.js';
 import { toEventEnvelope } from '../readmodels/event-envelope.js';
 import { recordHandled, wasHandled } from '../readmodels/handled-events.js';
 import type { ReadModelStore } from '../readmodels/read-model-store.js';
 import { emitReaction } from './emit.js';
+import { sharedCommit, type SharedCommit } from './shared-commit.js';
 import type { GroupSpec } from './group-consumer.js';
 import { groupName, handlerFilter } from './group-settings.js';
 import type { HandlerContext, HandlerDefinition } from './handler.js';
@@ -22,6 +25,8 @@ export interface HandlerGroupDefaults {
   groupPrefix?: string;
   /** Shared by the groups of one runner, so each event is parsed once for all of them. */
   envelopes?: EnvelopeParser;
+  /** Shared by the groups of one runner: one commit per turn of the event loop for all of them. */
+  commits?: SharedCommit;
 }
 
 export function handlerGroupSpec(
@@ -32,6 +37,7 @@ export function handlerGroupSpec(
   const { name, handles, handler, options = {} } = definition;
   const { client, store } = deps;
   const parse = defaults.envelopes ?? toEventEnvelope;
+  const commits = defaults.commits ?? sharedCommit(store);
   return {
     group: groupName('handler', name, defaults.groupPrefix),
     label: name,
@@ -58,6 +64,7 @@ export function handlerGroupSpec(
         client,
         transaction(fn) {
           signal.throwIfAborted();
+          // Committed before it returns: a handler may record its intent here before an effect.
           return store.transaction((tx) => {
             if (!recordHandled(tx, name, envelope.id, new Date())) throw new AlreadyHandled();
             const result = fn(tx);
@@ -79,7 +86,7 @@ export function handlerGroupSpec(
         throw error;
       }
       signal.throwIfAborted();
-      if (!recordedInTransaction) store.transaction((tx) => recordHandled(tx, name, envelope.id, new Date()));
+      if (!recordedInTransaction) await commits.write((tx) => recordHandled(tx, name, envelope.id, new Date()));
       logger.debug('handler finished');
       return 'handled';
     },

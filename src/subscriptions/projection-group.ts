@@ -2,6 +2,8 @@
 // arrive together are applied in one SQLite transaction (a commit per event would cap catch-up
 // far below what the store delivers); if one is refused, the batch is redone with a savepoint
 // per event so the others still commit. Applied in arrival order; acked only after the commit.
+// The batch is a savepoint of the runner's shared commit of the turn (shared-commit.ts): the
+// projections and handlers of one runner commit together.
 import type { RecordedEvent } from '@eventstore/db-client';
 import { isOrderEventType } from '../orders/events.js';
 import { applyInTransaction, applyToProjection, type ProjectionOutcome } from '../readmodels/apply-projection.js';
@@ -11,6 +13,7 @@ import type { ProjectionDefinition } from '../readmodels/projection.js';
 import type { ReadModelStore } from '../readmodels/read-model-store.js';
 import type { GroupSpec } from './group-consumer.js';
 import { groupName, projectionFilter } from './group-settings.js';
+import { sharedCommit, type SharedCommit } from './shared-commit.js';
 import type { RetryPolicy } from './retry-policy.js';
 
 export interface ProjectionGroupDefaults {
@@ -21,6 +24,8 @@ export interface ProjectionGroupDefaults {
   maxBatch?: number;
   /** Shared by the groups of one runner, so each event is parsed once for all projections. */
   envelopes?: EnvelopeParser;
+  /** Shared by the groups of one runner: one commit per turn of the event loop for all of them. */
+  commits?: SharedCommit;
 }
 
 type Result = { ok: true; outcome: ProjectionOutcome } | { ok: false; error: unknown };
@@ -41,7 +46,13 @@ const BUSY_WAIT_MS = 10;
  * of the event loop when events trickle in (live), or up to BUSY_WAIT_MS later when the last
  * batch was large (catching up), so commits and acks cover more events each.
  */
-export function projectionBatcher(store: ReadModelStore, projection: ProjectionDefinition, maxBatch = 500, parse: EnvelopeParser = toEventEnvelope) {
+export function projectionBatcher(
+  store: ReadModelStore,
+  projection: ProjectionDefinition,
+  maxBatch = 500,
+  parse: EnvelopeParser = toEventEnvelope,
+  commits: SharedCommit = sharedCommit(store),
+) {
   let queue: Pending[] = [];
   let scheduled = false;
   let timer: NodeJS.Timeout | undefined;
@@ -49,56 +60,67 @@ export function projectionBatcher(store: ReadModelStore, projection: ProjectionD
   const envelopeOf = (recorded: RecordedEvent): EventEnvelope | undefined =>
     // Parsed only when the projection reads it: the others just take their revision.
     isOrderEventType(recorded.type) && projection.handles.includes(recorded.type) ? parse(recorded) : undefined;
-  const flush = () => {
+  const take = (): Pending[] => {
     scheduled = false;
     clearTimeout(timer);
     timer = undefined;
     const batch = queue;
     queue = [];
     lastBatchSize = batch.length;
-    let results: Result[];
+    return batch;
+  };
+  /** Queues a write that takes the batch when the shared commit runs (or now, given `batch`). */
+  const write = (given?: Pending[]) => {
+    let batch: Pending[] = given ?? [];
+    commits
+      .write(() => {
+        if (!given) batch = take();
+        return applyBatch(batch);
+      })
+      .then(
+        (results) =>
+          batch.forEach((pending, index) => {
+            const result = results[index]!;
+            if (result.ok) pending.resolve(result.outcome);
+            else pending.reject(result.error);
+          }),
+        // The commit failed: nothing of the batch is applied.
+        (error: unknown) => {
+          for (const pending of batch) pending.reject(error);
+        },
+      );
+  };
+  const applyBatch = (batch: Pending[]): Result[] => {
     try {
-      // Fast path: the whole batch in one transaction with no savepoints.
-      results = store.transaction((tx) => batch.map(({ recorded }): Result => ({ ok: true, outcome: applyInTransaction(tx, projection, locationOf(recorded), envelopeOf(recorded)) })));
+      // Fast path: the whole batch in one savepoint and no more.
+      return store.transaction((tx) => batch.map(({ recorded }): Result => ({ ok: true, outcome: applyInTransaction(tx, projection, locationOf(recorded), envelopeOf(recorded)) })));
     } catch {
       // Some event was refused (early, or apply failed): redo the batch with a savepoint per
       // event, so the others still commit and each gets its own outcome.
-      try {
-        results = store.transaction(() =>
-          batch.map(({ recorded }): Result => {
-            try {
-              return { ok: true, outcome: applyToProjection(store, projection, locationOf(recorded), envelopeOf(recorded)) };
-            } catch (error) {
-              return { ok: false, error };
-            }
-          }),
-        );
-      } catch (error) {
-        // The commit itself failed: nothing of the batch is applied.
-        for (const pending of batch) pending.reject(error);
-        return;
-      }
+      return batch.map(({ recorded }): Result => {
+        try {
+          return { ok: true, outcome: applyToProjection(store, projection, locationOf(recorded), envelopeOf(recorded)) };
+        } catch (error) {
+          return { ok: false, error };
+        }
+      });
     }
-    batch.forEach((pending, index) => {
-      const result = results[index]!;
-      if (result.ok) pending.resolve(result.outcome);
-      else pending.reject(result.error);
-    });
   };
   return (recorded: RecordedEvent): Promise<ProjectionOutcome> =>
     new Promise((resolve, reject) => {
       queue.push({ recorded, resolve, reject });
-      if (queue.length >= maxBatch) flush();
+      if (queue.length >= maxBatch) write(take());
       else if (!scheduled) {
         scheduled = true;
-        if (lastBatchSize >= BUSY_BATCH) timer = setTimeout(flush, BUSY_WAIT_MS);
-        else setImmediate(flush);
+        // Busy: wait a little for more. Live: taken when the turn's shared commit runs.
+        if (lastBatchSize >= BUSY_BATCH) timer = setTimeout(() => write(take()), BUSY_WAIT_MS);
+        else write();
       }
     });
 }
 
 export function projectionGroupSpec(projection: ProjectionDefinition, store: ReadModelStore, defaults: ProjectionGroupDefaults): GroupSpec {
-  const apply = projectionBatcher(store, projection, defaults.maxBatch, defaults.envelopes);
+  const apply = projectionBatcher(store, projection, defaults.maxBatch, defaults.envelopes, defaults.commits);
   return {
     group: groupName('projection', projection.name, defaults.groupPrefix),
     label: projection.name,

@@ -1,5 +1,6 @@
 // The subscription runner: one persistent subscription group per handler and per projection,
-// each with its own consumer, so one group's failures or slowness never hold up another.
+// each with its own consumer, so one group's failures or slowness never hold up another. Their
+// writes to the read-model store share one commit per turn of the event loop.
 import { PersistentSubscriptionDoesNotExistError, type EventStoreDBClient } from '@eventstore/db-client';
 import type { Logger } from 'pino';
 import type { WorkerMetrics } from '../observability/worker-metrics.js';
@@ -11,6 +12,7 @@ import type { HandlerDefinition } from './handler.js';
 import { cachedEnvelopes } from '../readmodels/envelope-cache.js';
 import { bootstrapProjections, type BootstrapResult } from './projection-bootstrap.js';
 import { projectionGroupSpec } from './projection-group.js';
+import { sharedCommit } from './shared-commit.js';
 import { groupName } from './group-settings.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy.js';
 
@@ -84,6 +86,7 @@ export async function startSubscriptionRunner(deps: SubscriptionRunnerDeps): Pro
 
   const retry = options.retry;
   const envelopes = cachedEnvelopes();
+  const commits = sharedCommit(store);
   const specs = [
     ...deps.handlers.map((handler) =>
       handlerGroupSpec(handler, { client, store }, {
@@ -92,6 +95,7 @@ export async function startSubscriptionRunner(deps: SubscriptionRunnerDeps): Pro
         retry,
         groupPrefix: options.groupPrefix,
         envelopes,
+        commits,
       }),
     ),
     ...deps.projections.map((projection) => ({
@@ -100,6 +104,7 @@ export async function startSubscriptionRunner(deps: SubscriptionRunnerDeps): Pro
         retry,
         groupPrefix: options.groupPrefix,
         envelopes,
+        commits,
       }),
       ...(bootstrap?.position && bootstrap.projections.includes(projection.name) ? { startFrom: bootstrap.position } : {}),
     })),

@@ -79,4 +79,15 @@ describe('worker logs', () => {
     const debugSteps = ofEvent.filter((line) => line.level === 20).map((line) => line.msg);
     expect(debugSteps).toEqual(expect.arrayContaining(['received', 'handler started', 'handler finished']));
   });
+
+  it('an event handled at the first try is logged at debug only: info is kept for retries, slow events and failures', async () => {
+    const [eventId] = await new OrderWriter(store.client).run(
+      'log-2',
+      { type: 'CreateOrder', customer: { id: 'c' }, currency: 'EUR', items: [{ sku: 'MUG', quantity: 1, unitPrice: 100 }] },
+      { correlationId: 'conversation-78' },
+    );
+    const processed = await eventually(() => lines.find((line) => line.msg === 'event processed' && line.eventId === eventId));
+    expect(processed).toMatchObject({ level: 20, outcome: 'handled', attempt: 1, correlationId: 'conversation-78' });
+    expect(lines.filter((line) => line.eventId === eventId && (line.level as number) >= 30).map((line) => line.msg)).toEqual(['audited']);
+  });
 });

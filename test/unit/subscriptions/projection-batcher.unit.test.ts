@@ -30,8 +30,20 @@ describe('applying the events of one turn together', () => {
   it('commits each turn at once while events trickle in, and while busy lets a few turns share one commit', async () => {
     const db = openReadModelStore({ file: ':memory:' });
     resetProjection(db, orderSummary);
+    // Commits: the outermost transactions (the nested ones are savepoints).
     let commits = 0;
-    const counting: ReadModelStore = { ...db, transaction: (fn) => (commits++, db.transaction(fn)) };
+    let depth = 0;
+    const counting: ReadModelStore = {
+      ...db,
+      transaction: (fn) => {
+        if (depth++ === 0) commits++;
+        try {
+          return db.transaction(fn);
+        } finally {
+          depth--;
+        }
+      },
+    };
     const apply = projectionBatcher(counting, orderSummary);
     const created = (index: number) => asRecorded(paidAndShipped(`o-${index}`)[0]!);
     const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
