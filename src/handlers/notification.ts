@@ -1,6 +1,6 @@
 // Tells the customer about their order: a confirmation when it is created and a notification
 // on every status change. Each notification is an event (`notification.requested` in
-// `notification-<orderId>`) caused by the order event, for the delivery channels to send.
+// `notification-<tenantId>-<orderId>`, like the order's own stream) caused by the order event, for the delivery channels to send.
 import { defineHandler } from '../subscriptions/handler.js';
 import type { EventEnvelope } from '../readmodels/event-envelope.js';
 
@@ -17,8 +17,9 @@ const STATUS_MESSAGES = {
   REFUNDED: 'was refunded',
 } as const;
 
-export function notificationStream(orderId: string): string {
-  return `${NOTIFICATION_STREAM_PREFIX}${orderId}`;
+/** Per tenant, as orders are: the same order id in two tenants is two orders. */
+export function notificationStream(tenantId: string, orderId: string): string {
+  return `${NOTIFICATION_STREAM_PREFIX}${tenantId}-${orderId}`;
 }
 
 export function notificationFor(event: EventEnvelope): Record<string, unknown> | undefined {
@@ -53,7 +54,7 @@ export default defineHandler({
   async handle(event, context) {
     const notification = notificationFor(event);
     if (!notification) return;
-    await context.emit(notificationStream(event.data.orderId), [{ type: NOTIFICATION_REQUESTED, data: notification }]);
+    await context.emit(notificationStream(event.data.tenantId, event.data.orderId), [{ type: NOTIFICATION_REQUESTED, data: notification }]);
     context.logger.debug({ kind: notification.kind, orderId: event.data.orderId }, 'customer notification requested');
   },
 });

@@ -2,7 +2,7 @@
 // streams handlers wrote, in commit order.
 import { FORWARDS, START, type EventStoreDBClient, type RecordedEvent } from '@eventstore/db-client';
 import { NOTIFICATION_STREAM_PREFIX } from '../../src/handlers/notification.js';
-import { ORDER_STREAM_CATEGORY } from '../../src/orders/stream-names.js';
+import { ORDER_STREAM_CATEGORY, parseOrderKey, parseOrderStreamName } from '../../src/orders/stream-names.js';
 
 export interface StoredEvent {
   id: string;
@@ -40,11 +40,16 @@ export async function readStoreHistory(client: EventStoreDBClient): Promise<Stor
       data: asRecord(event.data),
       metadata: asRecord(event.metadata),
     };
-    if (event.streamId.startsWith(orderPrefix)) {
-      push(history.orders, event.streamId.slice(orderPrefix.length), stored);
+    // Keyed by order id (the soak's ids are UUIDs, never shared by two tenants): order-<tenantId>-<orderId>.
+    const order = event.streamId.startsWith(orderPrefix) ? parseOrderStreamName(event.streamId) : undefined;
+    if (order) {
+      push(history.orders, order.orderId, stored);
       history.orderEventsInCommitOrder.push(event);
     }
-    else if (event.streamId.startsWith(NOTIFICATION_STREAM_PREFIX)) push(history.notifications, event.streamId.slice(NOTIFICATION_STREAM_PREFIX.length), stored);
+    else if (event.streamId.startsWith(NOTIFICATION_STREAM_PREFIX)) {
+      const rest = event.streamId.slice(NOTIFICATION_STREAM_PREFIX.length);
+      push(history.notifications, parseOrderKey(rest)?.orderId ?? rest, stored);
+    }
     else history.otherEvents++;
   }
   for (const events of history.orders.values()) events.sort((a, b) => a.revision - b.revision);

@@ -48,7 +48,7 @@ describe('the shipped handlers on the embedded event store', () => {
       items: [{ sku: 'MUG', quantity: 1, unitPrice: 1200 }],
     }, { correlationId: 'conversation-42' });
     const [notification] = await eventually(async () => {
-      const events = await readStream(notificationStream('n-1')).catch(() => []);
+      const events = await readStream(notificationStream('tenant-a', 'n-1')).catch(() => []);
       return events.length > 0 ? events : undefined;
     });
     expect(notification?.type).toBe('notification.requested');
@@ -61,7 +61,7 @@ describe('the shipped handlers on the embedded event store', () => {
     await writer.create('n-2');
     const statusChangedId = (await writer.pay('n-2', 2000)).at(-1);
     const events = await eventually(async () => {
-      const found = await readStream(notificationStream('n-2')).catch(() => []);
+      const found = await readStream(notificationStream('tenant-a', 'n-2')).catch(() => []);
       return found.length === 2 ? found : undefined;
     });
     expect(events[1]?.data).toMatchObject({ kind: 'status_update', status: 'PAID' });
