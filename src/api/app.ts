@@ -65,7 +65,7 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
     overload: { ...DEFAULT_OVERLOAD_LIMITS, ...deps.overload },
     rateLimitPerMinute: deps.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT_PER_MINUTE,
   });
-  await registerOpenApi(app);
+  await registerOpenApi(app, { rateLimitPerMinute: deps.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT_PER_MINUTE });
 
   const commandDeps = { client: deps.client, ...(deps.cache ? { cache: deps.cache } : {}) };
   await app.register(async (scope) => healthRoutes(scope, deps));

@@ -7,8 +7,11 @@ import { OrderError } from '../orders/order-errors.js';
 import { ConcurrencyConflictError, PreconditionFailedError } from '../eventstore/errors.js';
 import { ApiError, type ApiErrorCode } from './error-registry.js';
 import { PROBLEM_CONTENT_TYPE, problem, type Problem } from './problem.js';
+import { CORRELATION_HEADER } from './plugins/correlation.js';
 
 export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
+  // RFC 6750: a 401 names the scheme the client must use.
+  if (body.code === 'UNAUTHORIZED') reply.header('www-authenticate', 'Bearer realm="order-store"');
   // A string payload bypasses the route's response serializer, which only knows success shapes.
   return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
 }
@@ -18,14 +21,28 @@ export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
  * malformed URL, a path parameter over the length limit) would otherwise go out as plain JSON.
  */
 export function sendFrameworkErrorProblem(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  // No hook ran: the correlation id goes out here, as on every other answer.
+  reply.header(CORRELATION_HEADER, request.id);
   return sendProblem(reply, toProblem(error, request));
 }
 
 export function registerProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: unknown, request, reply) => sendProblem(reply, toProblem(error, request)));
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, problem('ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`, {}, request.url)),
-  );
+  // Every route's method and path, so a known path asked with another method gets 405 + Allow.
+  const routes: Array<{ method: string; path: RegExp }> = [];
+  app.addHook('onRoute', (route) => {
+    const path = new RegExp(`^${route.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[^/]+/g, '[^/]+')}/?$`);
+    for (const method of [route.method].flat()) routes.push({ method: method.toUpperCase(), path });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '/';
+    const allowed = [...new Set(routes.filter((route) => route.path.test(path)).map((route) => route.method))];
+    if (allowed.length > 0) {
+      reply.header('allow', allowed.join(', '));
+      return sendProblem(reply, problem('METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path} (allowed: ${allowed.join(', ')})`, {}, request.url));
+    }
+    return sendProblem(reply, problem('ROUTE_NOT_FOUND', `no route ${request.method} ${path}`, {}, request.url));
+  });
 }
 
 function toProblem(error: unknown, request: FastifyRequest): Problem {

@@ -76,6 +76,7 @@ export async function queriesRoutes(scope: FastifyInstance, deps: QueryDeps): Pr
   app.get('/orders', {
     schema: {
       tags: ['queries'],
+      operationId: 'listOrders',
       summary: 'Orders, newest first, by status and customer (paginated: pass nextCursor as cursor)',
       security,
       querystring: listOrdersQuery,
@@ -98,6 +99,7 @@ export async function queriesRoutes(scope: FastifyInstance, deps: QueryDeps): Pr
   app.get('/customers/:customerId/orders', {
     schema: {
       tags: ['queries'],
+      operationId: 'getCustomerOrders',
       summary: "A customer's orders, newest first (paginated: pass nextCursor as cursor), with totals per currency",
       security,
       params: customerParams,
@@ -111,6 +113,7 @@ export async function queriesRoutes(scope: FastifyInstance, deps: QueryDeps): Pr
   app.get('/inventory/:sku', {
     schema: {
       tags: ['queries'],
+      operationId: 'getStockLevel',
       summary: 'Stock of a SKU: on hand, reserved by open orders, available, shortage, and the short orders (paginated: pass nextCursor as cursor)',
       security,
       params: skuParams,
@@ -124,6 +127,7 @@ export async function queriesRoutes(scope: FastifyInstance, deps: QueryDeps): Pr
   app.put('/inventory/:sku', {
     schema: {
       tags: ['queries'],
+      operationId: 'setStockOnHand',
       summary: 'Record the units on hand of a SKU (a stock count or a delivery): an inventory.stock_set event',
       security,
       params: skuParams,
@@ -143,6 +147,7 @@ export async function queriesRoutes(scope: FastifyInstance, deps: QueryDeps): Pr
   app.get('/analytics/sales', {
     schema: {
       tags: ['queries'],
+      operationId: 'getSalesReport',
       summary: 'Sales per day in [from, to] (default: the last 30 days) and orders per current status',
       security,
       querystring: salesQuery,
@@ -160,6 +165,7 @@ export async function queriesRoutes(scope: FastifyInstance, deps: QueryDeps): Pr
   app.get('/outbox', {
     schema: {
       tags: ['queries'],
+      operationId: 'listOutbox',
       summary: 'WhatsApp messages produced for this tenant, newest first, each with its state (queued: not sent, on the embedded default)',
       security,
       querystring: outboxQuery,

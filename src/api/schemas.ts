@@ -48,7 +48,11 @@ export const refundBody = z.strictObject({ amount: z.number().int().min(1).max(N
 export const emptyBody = z.strictObject({}).nullish();
 
 export const ifMatchHeaders = z.looseObject({
-  'if-match': z.string().optional().describe('Stream revision from a previous ETag: the command applies only at that revision'),
+  'if-match': z.string().optional().describe('Stream revision from a previous ETag ("7", 7 or W/"7"; * for any): the command applies only at that revision, else 412'),
+});
+
+export const ifNoneMatchHeaders = z.looseObject({
+  'if-none-match': z.string().optional().describe('The ETag the client has: 304 while the order is still at that revision'),
 });
 
 export const orderView = z

@@ -4,7 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 
 export const CORRELATION_HEADER = 'x-correlation-id';
-const SAFE_CORRELATION_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+export const SAFE_CORRELATION_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 /**

@@ -23,11 +23,14 @@ export const DEFAULT_OVERLOAD_LIMITS: OverloadLimits = { maxEventLoopDelayMs: 1_
 export const DEFAULT_RATE_LIMIT_PER_MINUTE = 120_000;
 
 /** Liveness and metrics answer even under pressure: an overloaded process is not a dead one. */
-const NEVER_SHED = new Set(['/health', '/metrics']);
+export const NEVER_SHED: ReadonlySet<string> = new Set(['/health', '/metrics']);
 /** Public routes probed by machines (load balancers, Prometheus) have no key to limit by. */
 const NEVER_RATE_LIMITED = new Set([...NEVER_SHED, '/ready', '/openapi.json']);
 
 const routeOf = (request: FastifyRequest) => request.routeOptions.url ?? '';
+
+/** Whether the per-key rate limit applies to a route (its fastify URL template). */
+export const isRateLimitedRoute = (url: string): boolean => !NEVER_RATE_LIMITED.has(url) && !url.startsWith('/docs');
 
 /**
  * Register on the root instance before any route, so every route (whichever plugin adds it)
@@ -57,7 +60,7 @@ export async function registerLoadShedding(
     global: false,
     max: options.rateLimitPerMinute,
     timeWindow: 60_000,
-    allowList: (request) => NEVER_RATE_LIMITED.has(routeOf(request)) || routeOf(request).startsWith('/docs'),
+    allowList: (request) => !isRateLimitedRoute(routeOf(request)),
     // One bucket per known key (by its digest fingerprint, never the key); unknown or missing
     // keys share their client address's bucket, so guessing keys is limited too.
     keyGenerator: (request) => {

@@ -3,8 +3,11 @@ import type { FastifyInstance } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import { completeContract } from './openapi-contract.js';
+import { NEVER_SHED, isRateLimitedRoute } from './load-shedding.js';
 
-export async function registerOpenApi(app: FastifyInstance): Promise<void> {
+export async function registerOpenApi(app: FastifyInstance, options: { rateLimitPerMinute: number }): Promise<void> {
+  const facts = { neverShed: NEVER_SHED, rateLimited: (url: string) => options.rateLimitPerMinute > 0 && isRateLimitedRoute(url) };
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',
@@ -18,7 +21,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'API key of one tenant' } } },
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    transformObject: (document) => completeContract(jsonSchemaTransformObject(document) as Parameters<typeof completeContract>[0], facts) as ReturnType<typeof jsonSchemaTransformObject>,
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

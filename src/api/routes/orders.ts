@@ -13,10 +13,14 @@ import type { OrderCommand } from '../../orders/commands.js';
 import { commandContext } from '../command-context.js';
 import { etagFor, toOrderView } from '../order-view.js';
 import { problemResponse } from '../problem.js';
-import { createOrderBody, emptyBody, ifMatchHeaders, orderHistory, orderIdParams, orderView, reasonBody, refundBody, shipBody } from '../schemas.js';
+import { createOrderBody, emptyBody, ifMatchHeaders, ifNoneMatchHeaders, orderHistory, orderIdParams, orderView, reasonBody, refundBody, shipBody } from '../schemas.js';
 import { runOrderCommand } from './order-command.js';
 
-const errors = { 400: problemResponse, 401: problemResponse, 404: problemResponse, 409: problemResponse, 412: problemResponse };
+// What each kind of route can answer besides success (the cross-cutting 413/415/429/503/500 are
+// added to the document by the OpenAPI plugin). Reads never conflict; a create has no If-Match.
+const readErrors = { 400: problemResponse, 401: problemResponse, 404: problemResponse };
+const createErrors = { 400: problemResponse, 401: problemResponse, 409: problemResponse };
+const commandErrors = { 400: problemResponse, 401: problemResponse, 404: problemResponse, 409: problemResponse, 412: problemResponse };
 const security = [{ bearerAuth: [] }];
 
 function tenantOf(request: FastifyRequest): string {
@@ -35,10 +39,11 @@ export async function ordersRoutes(scope: FastifyInstance, deps: CommandDeps): P
   app.post('/orders', {
     schema: {
       tags: ['orders'],
+      operationId: 'createOrder',
       summary: 'Create an order (idempotent for the same orderId and body)',
       security,
       body: createOrderBody,
-      response: { 200: orderView, 201: orderView, ...errors },
+      response: { 200: orderView.describe('Already created with this body: nothing appended'), 201: orderView.describe('Created'), ...createErrors },
     },
     handler: async (request, reply) => {
       const { customer, currency, items } = request.body;
@@ -52,7 +57,15 @@ export async function ordersRoutes(scope: FastifyInstance, deps: CommandDeps): P
   });
 
   app.get('/orders/:orderId', {
-    schema: { tags: ['orders'], summary: "An order's current state (ETag: its revision)", security, params: orderIdParams, response: { 200: orderView, 304: z.null().describe('Not modified'), ...errors } },
+    schema: {
+      tags: ['orders'],
+      operationId: 'getOrder',
+      summary: "An order's current state (ETag: its revision)",
+      security,
+      params: orderIdParams,
+      headers: ifNoneMatchHeaders,
+      response: { 200: orderView, 304: z.null().describe('Not modified: the order is still at the revision of If-None-Match'), ...readErrors },
+    },
     handler: async (request, reply) => {
       const orderId = normalizeId(request.params.orderId);
       const tenantId = tenantOf(request);
@@ -67,7 +80,7 @@ export async function ordersRoutes(scope: FastifyInstance, deps: CommandDeps): P
   });
 
   app.get('/orders/:orderId/events', {
-    schema: { tags: ['orders'], summary: "An order's history, oldest first", security, params: orderIdParams, response: { 200: orderHistory, ...errors } },
+    schema: { tags: ['orders'], operationId: 'getOrderEvents', summary: "An order's history, oldest first", security, params: orderIdParams, response: { 200: orderHistory, ...readErrors } },
     handler: async (request) => {
       const orderId = normalizeId(request.params.orderId);
       const tenantId = tenantOf(request);
@@ -89,10 +102,10 @@ export async function ordersRoutes(scope: FastifyInstance, deps: CommandDeps): P
     },
   });
 
-  const lifecycle = { tags: ['orders'], security, params: orderIdParams, headers: ifMatchHeaders, response: { 200: orderView, ...errors } };
+  const lifecycle = { tags: ['orders'], security, params: orderIdParams, headers: ifMatchHeaders, response: { 200: orderView, ...commandErrors } };
 
   app.post('/orders/:orderId/ship', {
-    schema: { ...lifecycle, summary: 'Ship a PAID order', body: shipBody },
+    schema: { ...lifecycle, operationId: 'shipOrder', summary: 'Ship a PAID order', body: shipBody },
     handler: async (request, reply) => {
       const { carrier, trackingNumber } = request.body ?? {};
       const command: OrderCommand = {
@@ -107,7 +120,7 @@ export async function ordersRoutes(scope: FastifyInstance, deps: CommandDeps): P
   });
 
   app.post('/orders/:orderId/deliver', {
-    schema: { ...lifecycle, summary: 'Mark a SHIPPED order delivered', body: emptyBody },
+    schema: { ...lifecycle, operationId: 'deliverOrder', summary: 'Mark a SHIPPED order delivered', body: emptyBody },
     handler: async (request, reply) => {
       const command: OrderCommand = { type: 'DeliverOrder', orderId: normalizeId(request.params.orderId), context: commandContext(request) };
       return reply.send((await runOrderCommand(deps, request, reply, command)).view);
@@ -115,7 +128,7 @@ export async function ordersRoutes(scope: FastifyInstance, deps: CommandDeps): P
   });
 
   app.post('/orders/:orderId/cancel', {
-    schema: { ...lifecycle, summary: 'Cancel a PENDING or PAID order', body: reasonBody },
+    schema: { ...lifecycle, operationId: 'cancelOrder', summary: 'Cancel a PENDING or PAID order', body: reasonBody },
     handler: async (request, reply) => {
       const reason = request.body?.reason;
       const command: OrderCommand = {
@@ -129,7 +142,7 @@ export async function ordersRoutes(scope: FastifyInstance, deps: CommandDeps): P
   });
 
   app.post('/orders/:orderId/return', {
-    schema: { ...lifecycle, summary: 'Return a SHIPPED or DELIVERED order', body: reasonBody },
+    schema: { ...lifecycle, operationId: 'returnOrder', summary: 'Return a SHIPPED or DELIVERED order', body: reasonBody },
     handler: async (request, reply) => {
       const reason = request.body?.reason;
       const command: OrderCommand = {
@@ -143,7 +156,7 @@ export async function ordersRoutes(scope: FastifyInstance, deps: CommandDeps): P
   });
 
   app.post('/orders/:orderId/refund', {
-    schema: { ...lifecycle, summary: 'Refund a PAID, RETURNED or paid-then-CANCELLED order (default: everything paid)', body: refundBody },
+    schema: { ...lifecycle, operationId: 'refundOrder', summary: 'Refund a PAID, RETURNED or paid-then-CANCELLED order (default: everything paid)', body: refundBody },
     handler: async (request, reply) => {
       const amount = request.body?.amount;
       const command: OrderCommand = {

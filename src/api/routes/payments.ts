@@ -13,6 +13,7 @@ export async function paymentsRoutes(scope: FastifyInstance, deps: CommandDeps):
   scope.withTypeProvider<ZodTypeProvider>().post('/orders/:orderId/payments', {
     schema: {
       tags: ['payments'],
+      operationId: 'recordPayment',
       summary: 'Record a verified payment (201; 200 when this paymentId was already recorded)',
       security: [{ bearerAuth: [] }],
       params: orderIdParams,
