@@ -7,10 +7,11 @@ import { readModelFileIn } from '../../../src/readmodels/read-model-store.js';
 import type { RunningWorkers } from '../../../src/workers.js';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
 import { runCli } from '../../helpers/cli.js';
+import { recordStockCount } from '../../../src/handlers/inventory-store.js';
 import { liveRows, liveSnapshot, makeDataDir, onLiveModel, startLiveProjections, waitForProjections } from './live-projections.js';
 import { cancel, createOrder, deliver, pay, seedOrder, ship, type CommandWithoutContext } from './seed-orders.js';
 
-const PROJECTIONS = ['order-summary', 'orders-by-customer', 'sales-by-day'];
+const PROJECTIONS = ['order-summary', 'orders-by-customer', 'sales-by-day', 'inventory'];
 let store: TestEventStore;
 let data: ReturnType<typeof makeDataDir>;
 let workers: RunningWorkers;
@@ -35,6 +36,8 @@ beforeAll(async () => {
     ];
     await seed(`ord-${i}`, lifecycle[i % lifecycle.length]!, 1 + (i % 3));
   }
+  // Stock counts are events too: the inventory projection is rebuilt from them and the orders.
+  await recordStockCount(store.client, 'sku-1', 20, { commandId: 'count-1', tenantId: 'tenant-a', actor: 'test', at: '2026-01-01T09:00:00.000Z', correlationId: 'count-1' });
   workers = await startLiveProjections(store.client, data.dataDir, 'replay-test');
   await waitForProjections(data.dataDir, revisions, PROJECTIONS);
 });
@@ -84,11 +87,29 @@ describe('orders replay', () => {
     const day9 = () => (liveRows(data.dataDir, 'sales_by_day') as Array<Record<string, unknown>>).filter((row) => row.day === '2026-01-09');
     expect(day9()).toEqual([expect.objectContaining({ orders_placed: 1, ordered_amount: 500, paid_amount: 500 })]);
 
-    workers = await startLiveProjections(store.client, data.dataDir, 'replay-test');
+    // Stock counts are events too: the inventory projection is rebuilt from them and the orders.
+  await recordStockCount(store.client, 'sku-1', 20, { commandId: 'count-1', tenantId: 'tenant-a', actor: 'test', at: '2026-01-01T09:00:00.000Z', correlationId: 'count-1' });
+  workers = await startLiveProjections(store.client, data.dataDir, 'replay-test');
     await seed('ord-late', [createOrder(300), pay(300, 'late-pay')], 9);
     await waitForProjections(data.dataDir, revisions, PROJECTIONS);
     // The lagging projection was handed ord-lag's events again and skipped them.
     expect(day9()).toEqual([expect.objectContaining({ orders_placed: 2, ordered_amount: 800, paid_amount: 800 })]);
+  });
+
+  it('rebuilds the inventory projection (orders replay inventory): stock counts and order lines as live processing gave them', async () => {
+    await waitForProjections(data.dataDir, revisions, ['inventory']);
+    const counts = liveRows(data.dataDir, 'inventory_counts');
+    const lines = liveRows(data.dataDir, 'inventory_lines');
+    expect(counts).toHaveLength(1);
+    expect(lines.length).toBeGreaterThanOrEqual(12);
+    onLiveModel(data.dataDir, 'DELETE FROM inventory_lines; DELETE FROM inventory_counts;');
+
+    const result = await runCli(['replay', 'inventory'], { env });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^inventory: replayed \d+ events up to position \d+ in /);
+    expect(liveRows(data.dataDir, 'inventory_counts')).toEqual(counts);
+    expect(liveRows(data.dataDir, 'inventory_lines')).toEqual(lines);
   });
 
   it('reports a dry run against the live model and changes nothing', async () => {
@@ -113,7 +134,7 @@ describe('orders replay', () => {
 
     const unknown = await runCli(['replay', 'order-sumary'], { env });
     expect(unknown.code).not.toBe(0);
-    expect(unknown.stderr.trim()).toBe("orders: unknown projection 'order-sumary' (projections: order-summary, orders-by-customer, sales-by-day)");
+    expect(unknown.stderr.trim()).toBe("orders: unknown projection 'order-sumary' (projections: order-summary, orders-by-customer, sales-by-day, inventory)");
 
     const malformed = await runCli(['replay', 'order-summary', '--until', 'yesterday'], { env });
     expect(malformed.code).toBe(2);
