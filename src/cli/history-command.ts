@@ -110,7 +110,7 @@ async function readHistory(client: EventStoreDBClient, orderId: string, stream: 
       entries.push({ event, state });
     }
   } catch (err) {
-    if (err instanceof StreamNotFoundError) throw new CliError(`order '${orderId}' not found (no stream ${stream})`);
+    if (err instanceof StreamNotFoundError) throw new CliError(`order '${orderId}' not found (no stream ${stream}${stream === legacyOrderStreamName(orderId) ? '; give --tenant to look in its tenant\'s stream' : ''})`);
     throw err;
   }
   if (entries.length === 0) throw new CliError(`order '${orderId}' not found (stream ${stream} is empty)`);

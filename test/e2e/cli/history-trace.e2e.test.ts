@@ -1,5 +1,10 @@
 // `orders history` and `orders trace` against a real embedded store, run as the operator runs them.
+import { randomUUID } from 'node:crypto';
 import { jsonEvent } from '@eventstore/db-client';
+import Database from 'better-sqlite3';
+import orderSummary from '../../../projections/order-summary.js';
+import { readModelFileIn } from '../../../src/readmodels/read-model-store.js';
+import { makeDataDir } from './live-projections.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
 import { runCli } from '../../helpers/cli.js';
@@ -81,7 +86,36 @@ describe('orders history', () => {
     const result = await runCli(['history', 'no-such-order'], { env });
     expect(result.code).not.toBe(0);
     expect(result.stdout).toBe('');
-    expect(result.stderr.trim().split('\n')).toEqual(["orders: order 'no-such-order' not found (no stream order-no-such-order)"]);
+    expect(result.stderr.trim().split('\n')).toEqual(["orders: order 'no-such-order' not found (no stream order-no-such-order; give --tenant to look in its tenant's stream)"]);
+  });
+
+  it("finds a tenant's order in order-<tenantId>-<orderId>: by --tenant, or by the tenant the read model knows, and asks for --tenant when two tenants use the id", async () => {
+    const shared = randomUUID();
+    await seedOrder(store.client, shared, [createOrder(1100)], { tenantId: 'tenant-a', tenantScoped: true });
+    await seedOrder(store.client, shared, [createOrder(2200), pay(2200)], { tenantId: 'tenant-b', tenantScoped: true });
+    const ofB = await runCli(['history', shared.toUpperCase(), '--tenant', 'tenant-b'], { env });
+    expect(ofB.code).toBe(0);
+    expect(ofB.stdout).toContain(`order ${shared} (tenant tenant-b): 4 events`);
+
+    const data = makeDataDir();
+    try {
+      const db = new Database(readModelFileIn(data.dataDir));
+      db.exec(orderSummary.schema);
+      const insert = db.prepare("INSERT INTO order_summary (tenant_id, order_id, status, currency, total, item_count, created_at, updated_at, revision) VALUES (?, ?, 'PENDING', 'EUR', 1, 1, 'x', 'x', 0)");
+      insert.run('tenant-a', shared);
+      const withModel = { ...env, DATA_DIR: data.dataDir };
+      const ofA = await runCli(['history', shared], { env: withModel });
+      expect(ofA.code).toBe(0);
+      expect(ofA.stdout).toContain(`order ${shared} (tenant tenant-a): 1 event`);
+      insert.run('tenant-b', shared);
+      db.close();
+      const ambiguous = await runCli(['history', shared], { env: withModel });
+      expect(ambiguous.code).toBe(2);
+      expect(ambiguous.stderr.trim()).toBe(`orders: order id '${shared}' is used by several tenants (streams order-tenant-a-${shared}, order-tenant-b-${shared}): give --tenant`);
+      expect((await runCli(['history', `order-tenant-b-${shared}`], { env })).stdout).toContain('(tenant tenant-b)');
+    } finally {
+      data.remove();
+    }
   });
 });
 

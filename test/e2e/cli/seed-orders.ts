@@ -7,6 +7,7 @@ import {
   decide,
   foldOrder,
   orderStreamName,
+  tenantOrderStreamName,
   toNewEvents,
   type CommandContext,
   type OrderCommand,
@@ -28,10 +29,13 @@ export async function seedOrder(
   client: EventStoreDBClient,
   orderId: string,
   commands: CommandWithoutContext[],
-  options: { tenantId?: string; correlationId?: string; at?: (index: number) => string; causationId?: string } = {},
+  options: { tenantId?: string; correlationId?: string; at?: (index: number) => string; causationId?: string; tenantScoped?: boolean } = {},
 ): Promise<SeededCommand[]> {
   const seeded: SeededCommand[] = [];
-  let history = await loadHistory(client, orderId);
+  // By default the legacy `order-<orderId>` of stores written before tenant-scoped names (which
+  // this version still reads); `tenantScoped` writes where this version does.
+  const stream = options.tenantScoped ? tenantOrderStreamName(options.tenantId ?? 'tenant-a', orderId) : orderStreamName(orderId);
+  let history = await loadHistory(client, stream);
   let state: OrderState = foldOrder(history);
   for (const [index, partial] of commands.entries()) {
     const commandId = randomUUID();
@@ -46,7 +50,7 @@ export async function seedOrder(
     const command = { ...partial, orderId, context } as OrderCommand;
     const events = decide(command, state);
     const newEvents = toNewEvents(events, context);
-    await client.appendToStream(orderStreamName(orderId), newEvents.map(toEventData));
+    await client.appendToStream(stream, newEvents.map(toEventData));
     history = [...history, ...events];
     state = foldOrder(history);
     seeded.push({ commandId, correlationId: context.correlationId, events, eventIds: newEvents.map((event) => event.id) });
@@ -55,10 +59,10 @@ export async function seedOrder(
 }
 
 /** The order's events so far, as the service loads them before deciding. */
-async function loadHistory(client: EventStoreDBClient, orderId: string): Promise<OrderEvent[]> {
+async function loadHistory(client: EventStoreDBClient, stream: string): Promise<OrderEvent[]> {
   const events: OrderEvent[] = [];
   try {
-    for await (const resolved of client.readStream(orderStreamName(orderId))) {
+    for await (const resolved of client.readStream(stream)) {
       if (resolved.event) events.push(fromRecordedEvent(resolved.event).event);
     }
   } catch (err) {
