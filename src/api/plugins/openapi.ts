@@ -15,7 +15,7 @@ export async function registerOpenApi(app: FastifyInstance, options: { rateLimit
         title: 'order-store',
         version: '0.1.0',
         description:
-          'Event-sourced orders. Every command appends events to the order stream `order-<orderId>`. ' +
+          'Event-sourced orders. Every command appends events to the order stream `order-<tenantId>-<orderId>` (each tenant has its own order ids). ' +
           'Errors are application/problem+json with a stable `code`. Send `x-correlation-id` to follow a request through its events.',
       },
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'API key of one tenant' } } },
