@@ -1,6 +1,7 @@
 // Child processes of the benchmarks: the service or the store in its own process, as deployed,
 // so the load generator in the bench process does not take their CPU.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 /** Starts `node <args>` and resolves once its stdout matches `pattern`. */
 export function startChild(args: string[], childEnv: NodeJS.ProcessEnv, pattern: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
@@ -22,4 +23,16 @@ export async function stopChild(child: ChildProcess): Promise<void> {
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
   await exited;
+}
+
+/** CPU seconds (user + system, all threads) a process has used so far, from /proc; NaN elsewhere. */
+export function cpuSecondsOf(pid: number | undefined): number {
+  if (pid === undefined || pid === 0) return Number.NaN;
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
 }

@@ -9,12 +9,15 @@
 // For ROLE=all also: how far the order summary is behind each command during the load (p99:
 // response -> the row shows that revision, polled read-only from this process), the time for
 // every read model to catch up after the load, and 20 payments sent at once on one order
-// (successes out of 20). Ratios are to the Emmett peer, same run.
+// (successes out of 20). Ratios are to the Emmett peer, same run. Each setup's CPU per command
+// (its process, all threads, from /proc) is printed too: on a machine shared with other work it
+// swings far less than commands/s.
 //
 // Sizes (env): BENCH_LIFECYCLE_SECONDS (10), BENCH_LIFECYCLE_WARMUP (3 s per setup),
 // BENCH_LIFECYCLE_CONNECTIONS (50), BENCH_LIFECYCLE_ROUNDS (1: each setup this many times, in
 // turn; the best of each is kept), BENCH_LIFECYCLE_SETUPS (bare,emmett,api,all),
-// BENCH_LIFECYCLE_CPU_PROF (a directory: the ROLE=all child writes a --cpu-prof there).
+// BENCH_LIFECYCLE_CPU_PROF (a directory: the ROLE=all child writes a --cpu-prof there),
+// BENCH_LIFECYCLE_BIN (another checkout's bin/orders.js, for a before/after).
 // Run: `npm run bench lifecycle`.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -24,12 +27,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { freePort } from '../test/helpers/free-port.js';
-import { startChild, stopChild } from './children.js';
+import { cpuSecondsOf, startChild, stopChild } from './children.js';
 import { percentile, postJson } from './http-load.js';
 import { reportFigure } from './report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const bin = join(here, '..', 'bin', 'orders.js');
+// Another checkout's bin/orders.js (BENCH_LIFECYCLE_BIN) measures a before/after on one machine.
+const bin = process.env.BENCH_LIFECYCLE_BIN ?? join(here, '..', 'bin', 'orders.js');
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const SECONDS = env('BENCH_LIFECYCLE_SECONDS', 10);
 const WARMUP_SECONDS = env('BENCH_LIFECYCLE_WARMUP', 3);
@@ -118,14 +122,16 @@ async function drive(port: number, seconds: number, onAnswer?: (orderId: string,
 
 interface Figures {
   perSecond: number;
+  /** The setup's process CPU (all threads) per command: steadier than commands/s on a busy machine. */
+  cpuMsPerCommand: number;
   p50: number;
   p99: number;
   lifecycles: number;
 }
 
-function summarize(result: LoadResult): Figures {
+function summarize(result: LoadResult, cpuSeconds: number): Figures {
   const sorted = result.latenciesMs.sort((a, b) => a - b);
-  return { perSecond: result.commands / result.seconds, p50: percentile(sorted, 50), p99: percentile(sorted, 99), lifecycles: result.lifecycles };
+  return { perSecond: result.commands / result.seconds, cpuMsPerCommand: (cpuSeconds * 1000) / result.commands, p50: percentile(sorted, 50), p99: percentile(sorted, 99), lifecycles: result.lifecycles };
 }
 
 // ---- freshness of the read models (ROLE=all) ----------------------------------------------
@@ -209,6 +215,7 @@ function freshnessWatcher(readModelFile: string) {
 
 interface Running {
   port: number;
+  pid: number | undefined;
   dataDir: string;
   stop(): Promise<void>;
 }
@@ -221,11 +228,11 @@ async function start(setup: SetupName): Promise<Running> {
   };
   if (setup === 'bare') {
     const { child, match } = await startChild(['--import', 'tsx', fileURLToPath(import.meta.url), '--bare-server'], {}, /listening (\d+)/);
-    return { port: Number(match[1]), dataDir, stop: cleanup(child) };
+    return { port: Number(match[1]), pid: child.pid, dataDir, stop: cleanup(child) };
   }
   if (setup === 'emmett') {
     const { child, match } = await startChild(['--import', 'tsx', join(here, 'peers', 'emmett', 'server.ts'), dataDir], {}, /listening (\d+)/);
-    return { port: Number(match[1]), dataDir, stop: cleanup(child) };
+    return { port: Number(match[1]), pid: child.pid, dataDir, stop: cleanup(child) };
   }
   const [port, eventStorePort] = [await freePort(), await freePort()];
   const profile = setup === 'all' && CPU_PROF_DIR ? [`--cpu-prof`, `--cpu-prof-dir=${CPU_PROF_DIR}`] : [];
@@ -242,7 +249,7 @@ async function start(setup: SetupName): Promise<Running> {
     },
     /listening on http:\/\/\S+/,
   );
-  return { port, dataDir, stop: cleanup(child) };
+  return { port, pid: child.pid, dataDir, stop: cleanup(child) };
 }
 
 interface AllExtras {
@@ -257,7 +264,12 @@ async function measure(setup: SetupName): Promise<{ figures: Figures; extras?: A
   const running = await start(setup);
   try {
     await drive(running.port, WARMUP_SECONDS);
-    if (setup !== 'all') return { figures: summarize(await drive(running.port, SECONDS)) };
+    const cpu = () => cpuSecondsOf(running.pid);
+    if (setup !== 'all') {
+      const before = cpu();
+      const load = await drive(running.port, SECONDS);
+      return { figures: summarize(load, cpu() - before) };
+    }
 
     const watcher = freshnessWatcher(join(running.dataDir, 'readmodels.db'));
     try {
@@ -265,6 +277,7 @@ async function measure(setup: SetupName): Promise<{ figures: Figures; extras?: A
       await waitFor(() => watcher.waiting === 0, 30_000);
       const before = watcher.counts();
       watcher.record(true);
+      const cpuBefore = cpu();
       const load = await drive(running.port, SECONDS, (orderId, revision, at) => watcher.answered(orderId, revision, at));
       const expected = { summaryShipped: before.summaryShipped + load.lifecycles, customerShipped: before.customerShipped + load.lifecycles, salesPaid: before.salesPaid + load.lifecycles * 2500 };
       const caughtUp = await waitFor(() => {
@@ -273,11 +286,13 @@ async function measure(setup: SetupName): Promise<{ figures: Figures; extras?: A
         return now.summaryShipped >= expected.summaryShipped && now.customerShipped >= expected.customerShipped && now.salesPaid >= expected.salesPaid;
       }, 60_000);
       const catchUpMs = performance.now() - load.endedAt;
+      // Counted to the catch-up: the reactions to the load's commands are part of their cost.
+      const cpuSeconds = cpu() - cpuBefore;
       watcher.record(false);
       const lags = watcher.lagsMs.sort((a, b) => a - b);
       const concurrentPayments = await paymentsAtOnce(running.port);
       return {
-        figures: summarize(load),
+        figures: summarize(load, cpuSeconds),
         extras: { freshnessP50: percentile(lags, 50), freshnessP99: percentile(lags, 99), catchUpMs, caughtUp, concurrentPayments },
       };
     } finally {
@@ -327,7 +342,7 @@ async function main(): Promise<void> {
   for (let round = 1; round <= ROUNDS; round++) {
     for (const setup of SETUPS) {
       const result = await measure(setup);
-      console.log(`  round ${round} ${LABELS[setup].padEnd(22)} ${result.figures.perSecond.toFixed(0).padStart(6)} commands/s   p50 ${result.figures.p50.toFixed(1).padStart(6)} ms   p99 ${result.figures.p99.toFixed(1).padStart(6)} ms`);
+      console.log(`  round ${round} ${row(setup, result.figures)}`);
       const previous = best.get(setup);
       if (!previous || result.figures.perSecond > previous.figures.perSecond) best.set(setup, result);
     }
@@ -338,8 +353,8 @@ async function main(): Promise<void> {
   console.log('');
   for (const setup of SETUPS) {
     const { figures } = best.get(setup)!;
-    const ratio = peer ? ` ${(figures.perSecond / peer.perSecond).toFixed(2)}x the Emmett peer` : '';
-    console.log(`${LABELS[setup].padEnd(22)} ${figures.perSecond.toFixed(0).padStart(6)} commands/s   p50 ${figures.p50.toFixed(1).padStart(6)} ms   p99 ${figures.p99.toFixed(1).padStart(6)} ms${ratio}`);
+    const ratio = peer ? `   ${(figures.perSecond / peer.perSecond).toFixed(2)}x the Emmett peer` : '';
+    console.log(`${row(setup, figures)}${ratio}`);
   }
   const targets: Partial<Record<SetupName, string>> = { all: '>= 1x', api: '>= 3x' };
   for (const setup of SETUPS) {
@@ -350,6 +365,12 @@ async function main(): Promise<void> {
       value: Math.round(figures.perSecond),
       unit: 'commands/s',
       ...(peer && setup !== 'emmett' ? { baseline: Math.round(peer.perSecond), baselineName, ...(target ? { target } : {}) } : {}),
+    });
+    reportFigure({
+      name: `lifecycle CPU per command, ${LABELS[setup]}`,
+      value: round(figures.cpuMsPerCommand),
+      unit: 'ms',
+      ...(peer && setup !== 'emmett' ? { baseline: round(peer.cpuMsPerCommand), baselineName } : {}),
     });
     reportFigure({ name: `lifecycle p50, ${LABELS[setup]}`, value: round(figures.p50), unit: 'ms', ...(peer && setup !== 'emmett' ? { baseline: round(peer.p50), baselineName } : {}) });
     reportFigure({ name: `lifecycle p99, ${LABELS[setup]}`, value: round(figures.p99), unit: 'ms', ...(peer && setup !== 'emmett' ? { baseline: round(peer.p99), baselineName } : {}) });
@@ -367,6 +388,10 @@ async function main(): Promise<void> {
   }
 }
 
+function row(setup: SetupName, figures: Figures): string {
+  return `${LABELS[setup].padEnd(22)} ${figures.perSecond.toFixed(0).padStart(6)} commands/s   p50 ${figures.p50.toFixed(1).padStart(6)} ms   p99 ${figures.p99.toFixed(1).padStart(6)} ms   CPU ${figures.cpuMsPerCommand.toFixed(2).padStart(5)} ms/command`;
+}
+
 function round(value: number): number {
-  return Number(value.toFixed(1));
+  return Number(value.toFixed(value < 10 ? 2 : 1));
 }
