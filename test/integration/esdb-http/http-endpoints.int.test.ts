@@ -154,6 +154,20 @@ describe('the UI over plain HTTP', () => {
     expect(recent.body).toContain(`href="/ui/streams/${stream}"`);
   });
 
+  it("pages a stream's events newest first, 50 a page", async () => {
+    const stream = `paged-${randomUUID()}`;
+    await esdb.client.appendToStream(stream, Array.from({ length: 120 }, (_, i) => jsonEvent({ type: 'n', data: { i } })));
+    const revisionsOf = (html: string) => [...html.matchAll(/<tr data-revision="(\d+)">/g)].map((match) => Number(match[1]));
+    const newest = await raw(`/ui/streams/${stream}`);
+    expect(revisionsOf(newest.body)).toEqual(Array.from({ length: 50 }, (_, i) => 119 - i));
+    expect(newest.body).toContain(`rel="next" href="/ui/streams/${stream}?from=69"`);
+    expect(newest.body).toContain('hx-trigger="every 2s"');
+    const last = await raw(`/ui/streams/${stream}?from=19`);
+    expect(revisionsOf(last.body)).toEqual(Array.from({ length: 20 }, (_, i) => 19 - i));
+    expect(last.body).not.toContain('rel="next"');
+    expect(last.body).not.toContain('hx-trigger');
+  });
+
   it('lists the system projections with their status and position', async () => {
     const page = await raw('/ui/projections');
     for (const name of ['$by_category', '$by_event_type', '$by_correlation_id', '$streams', '$stream_by_category']) expect(page.body).toContain(`data-projection="${name}"`);
