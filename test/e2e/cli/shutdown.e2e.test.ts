@@ -207,7 +207,10 @@ describe('stopping orders serve', () => {
     });
     await listening(service);
     const requestsBefore = provider.requests;
-    expect((await post(base(), '/orders', orderBody(randomUUID()))).status).toBe(201);
+    // The WhatsApp handler messages status changes: paying the order makes it call the provider.
+    const orderId = randomUUID();
+    expect((await post(base(), '/orders', orderBody(orderId))).status).toBe(201);
+    expect((await post(base(), `/orders/${orderId}/payments`, { paymentId: 'p-1', amount: 1000, method: 'card' })).status).toBe(201);
     await until('a stuck provider call', () => provider.requests > requestsBefore);
 
     service.child.kill('SIGTERM');
