@@ -3,6 +3,7 @@
 // that never ends included), and the thread's heap capped (an allocation bomb ends the thread,
 // never the server). Either way the request answers with a fault reason, as EventStoreDB words it.
 import { Worker } from 'node:worker_threads';
+import { projectionWorkerSource } from './worker-source.js';
 import { PHASE_HANDLER, PROGRESS_PHASE, PROGRESS_SEQUENCE, type FromWorker, type SourceDefinition, type ToWorker, type WireEvent } from './wire.js';
 
 export interface ProjectionLimits {
@@ -21,7 +22,7 @@ export const DEFAULT_PROJECTION_LIMITS: ProjectionLimits = { executionTimeoutMs:
  * filling the heap is reported as out of memory (V8 takes a few hundred ms of collections to give
  * up) rather than as a timeout. It runs on its own thread meanwhile: nothing else waits on it.
  */
-const OUT_OF_MEMORY_GRACE_MS = 2_000;
+const OUT_OF_MEMORY_GRACE_MS = 4_000;
 
 export type WorkerAnswer = { ok: true; changes: string } | { ok: false; reason: string };
 
@@ -35,7 +36,7 @@ export class ProjectionWorker {
   private lastChangeAt = 0;
 
   constructor(private readonly limits: ProjectionLimits) {
-    this.worker = new Worker(bootstrap(), {
+    this.worker = new Worker(projectionWorkerSource(), {
       eval: true,
       workerData: { progress: this.progress.buffer },
       resourceLimits: { maxOldGenerationSizeMb: limits.memoryLimitMb, maxYoungGenerationSizeMb: 16, stackSizeMb: 4 },
@@ -112,13 +113,4 @@ export class ProjectionWorker {
     void this.worker.terminate();
     this.answer({ type: 'fault', reason });
   }
-}
-
-/** Run from TypeScript sources (tsx, vitest), a worker does not inherit the loader: register it first. */
-function bootstrap(): string {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const entry = new URL(`./worker-thread${fromSource ? '.ts' : '.js'}`, import.meta.url).href;
-  if (!fromSource) return `import(${JSON.stringify(entry)});`;
-  const tsx = import.meta.resolve('tsx/esm/api');
-  return `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
 }
