@@ -100,14 +100,15 @@ describe('POST /orders', () => {
     expect(await storedEvents(t.store.client, body.orderId)).toHaveLength(1);
   });
 
-  it("an id another tenant already used is 409 for the second tenant, and the first tenant's order is untouched", async () => {
+  it("an id another tenant already uses is another order for the second tenant (201), and the first tenant's order is untouched", async () => {
     const body = newOrderBody();
     await t.app.inject({ method: 'POST', url: '/orders', headers: auth(TENANT_A), payload: body });
     const response = await t.app.inject({ method: 'POST', url: '/orders', headers: auth(TENANT_B), payload: body });
-    expect(response.statusCode).toBe(409);
-    expect(response.json().code).toBe('ORDER_ALREADY_EXISTS');
+    expect(response.statusCode).toBe(201);
+    expect(response.json()).toMatchObject({ orderId: body.orderId, tenantId: TENANT_B.tenantId });
     const events = await storedEvents(t.store.client, body.orderId);
     expect(events.map((event) => event.data.tenantId)).toEqual([TENANT_A.tenantId]);
+    expect((await storedEvents(t.store.client, body.orderId, TENANT_B.tenantId)).map((event) => event.data.tenantId)).toEqual([TENANT_B.tenantId]);
   });
 
   it('invalid input is 400 VALIDATION_FAILED listing every failing field, and appends nothing', async () => {

@@ -19,7 +19,7 @@ const GROUPS = [
   groupName('projection', 'order-summary'),
   groupName('projection', 'orders-by-customer'),
   groupName('projection', 'sales-by-day'),
-  groupName('handler', 'inventory'),
+  groupName('projection', 'inventory'),
   groupName('handler', 'analytics'),
   groupName('handler', 'notification'),
 ];
@@ -86,7 +86,7 @@ describe('malformed events in the store', () => {
     });
     expect(listed.map((item) => item.orderId).sort()).toEqual([...good].sort());
     await eventually(async () => (await t.app.inject({ method: 'GET', url: '/customers/cust-good/orders', headers: auth() })).json().orderCount === good.length);
-    // The inventory handler reserved the good orders only (the bad ones ask for 1000).
+    // The inventory projection reserved the good orders only (the bad ones ask for 1000).
     await eventually(async () => (await t.app.inject({ method: 'GET', url: '/inventory/GOOD-SKU', headers: auth() })).json().reserved === good.length);
     const today = new Date().toISOString().slice(0, 10);
     await eventually(async () => (await t.app.inject({ method: 'GET', url: `/analytics/sales?from=${today}&to=${today}`, headers: auth() })).json().days[0]?.ordersPlaced === good.length);
