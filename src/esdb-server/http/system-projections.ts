@@ -1,24 +1,40 @@
-// EventStoreDB's system projections as the embedded store runs them: index tables written in the
-// same transaction as the events ($ce-, $et-, $bc-, $streams), so each is always at the head of
-// $all. `$stream_by_category` is not run here.
+// The projections the Projections page lists: the server's own listing (system and user
+// projections, with status and position) from src/esdb-server/projections/; should that not
+// answer, EventStoreDB's system projections as the log keeps them (index tables written in the
+// same transaction as the events, so at the head of $all).
 import type { EventLog } from '../log/types.js';
+import { listProjections } from '../projections/index.js';
 
 export interface ProjectionView {
   name: string;
-  status: 'Running' | 'Stopped';
-  /** Position in $all the projection has processed; undefined when it does not run. */
+  mode: string;
+  status: string;
+  reason: string;
+  /** Position in $all the projection has processed; undefined when unknown. */
   position: number | undefined;
-  writes: string;
+  /** Percent of $all caught up with. */
+  progress: number | undefined;
 }
 
-export function systemProjections(log: EventLog): ProjectionView[] {
-  const head = log.headPosition();
-  const at = head < 0 ? 0 : head;
-  return [
-    { name: '$by_category', status: 'Running', position: at, writes: '$ce-<category> (stream name before the first -)' },
-    { name: '$by_correlation_id', status: 'Running', position: at, writes: '$bc-<$correlationId of the metadata>' },
-    { name: '$by_event_type', status: 'Running', position: at, writes: '$et-<event type>' },
-    { name: '$stream_by_category', status: 'Stopped', position: undefined, writes: '$category-<category> (not run by the embedded store)' },
-    { name: '$streams', status: 'Running', position: at, writes: `$streams (${(log.streamRevision('$streams') ?? -1) + 1} streams)` },
-  ];
+export function projectionViews(log: EventLog): ProjectionView[] {
+  try {
+    return listProjections(log).map((summary) => ({
+      name: summary.name,
+      mode: summary.mode,
+      status: summary.status,
+      reason: summary.reason,
+      position: summary.position,
+      progress: summary.progress,
+    }));
+  } catch {
+    const head = Math.max(0, log.headPosition());
+    return ['$by_category', '$by_correlation_id', '$by_event_type', '$stream_by_category', '$streams'].map((name) => ({
+      name,
+      mode: 'System',
+      status: 'Running',
+      reason: '',
+      position: head,
+      progress: 100,
+    }));
+  }
 }

@@ -21,7 +21,7 @@ import {
   type EventSummary,
 } from './store-view.js';
 import { buildTraceRows } from './trace-tree.js';
-import { systemProjections } from './system-projections.js';
+import { projectionViews } from './system-projections.js';
 
 export interface UiContext {
   log: EventLog;
@@ -201,7 +201,7 @@ function readParkedMessages(log: EventLog, figures: GroupFigures): { parked: Par
 
 export function projectionsPage(context: UiContext): PageResult {
   return page('@projections', 'Projections', 'projections', {
-    projections: systemProjections(context.log),
-    note: 'The embedded store keeps the system projections as indexes written in the same transaction as the events, so a running one is always at the head of $all.',
+    projections: projectionViews(context.log),
+    note: 'The system projections ($ce-, $et-, $bc-, $streams) are indexes written in the same transaction as the events: a running one is always at the head of $all.',
   });
 }

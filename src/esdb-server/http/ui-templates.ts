@@ -251,13 +251,15 @@ const confirm = `<% layout('@layout', it) %>
 </form>`;
 
 const projections = `<% layout('@layout', it) %>
+<section id="live" hx-get="/ui/projections" hx-trigger="every 5s" hx-select="#live" hx-swap="outerHTML">
 <table class="projections">
-<thead><tr><th>Name</th><th>Status</th><th>Position reached</th><th>Writes</th></tr></thead>
+<thead><tr><th>Name</th><th>Mode</th><th>Status</th><th>Position reached</th><th>Progress</th></tr></thead>
 <tbody>
 <% for (const p of it.projections) { %>
-<tr data-projection="<%= p.name %>"><td><%= p.name %></td><td><%= p.status %></td><td><%= p.position ?? '' %></td><td><%= p.writes %></td></tr>
+<tr data-projection="<%= p.name %>"><td><%= p.name %></td><td><%= p.mode %></td><td data-figure="status"><%= p.status %><% if (p.reason) { %>: <%= p.reason %><% } %></td><td data-figure="position"><%= p.position ?? '' %></td><td><%= p.progress === undefined ? '' : p.progress.toFixed(1) + '%' %></td></tr>
 <% } %>
 </tbody></table>
+</section>
 <p class="meta"><%= it.note %></p>`;
 
 const error = `<% layout('@layout', it) %>

@@ -171,7 +171,7 @@ describe('the UI over plain HTTP', () => {
   it('lists the system projections with their status and position', async () => {
     const page = await raw('/ui/projections');
     for (const name of ['$by_category', '$by_event_type', '$by_correlation_id', '$streams', '$stream_by_category']) expect(page.body).toContain(`data-projection="${name}"`);
-    expect(page.body).toMatch(/data-projection="\$by_category"><td>\$by_category<\/td><td>Running<\/td><td>\d+<\/td>/);
+    expect(page.body).toMatch(/data-projection="\$by_category"><td>\$by_category<\/td><td>System<\/td><td data-figure="status">Running<\/td><td data-figure="position">\d+<\/td>/);
   });
 
   it('keeps a tombstoned stream at 410 and resolves names holding slashes and spaces', async () => {
