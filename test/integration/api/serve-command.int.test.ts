@@ -72,7 +72,7 @@ describe('orders serve', () => {
         body: JSON.stringify(body),
       });
       expect(created.status).toBe(201);
-      expect(await storedTypes(store.client, body.orderId)).toEqual(['order.created']);
+      expect(await storedTypes(store.client, body.orderId, 'tenant-x')).toEqual(['order.created']);
     } finally {
       external.kill('SIGKILL');
       await store.close();
