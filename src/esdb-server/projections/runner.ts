@@ -80,7 +80,7 @@ export class ProjectionRunner {
       const ready = await this.worker.init(this.record.name, this.record.query, this.record.emitEnabled, statesJson);
       if (!ready.ok) return await this.fault(ready.reason);
       this.definition = ready.definition;
-      const select = sourceFilter(ready.definition, (stream) => log.streamRevision(stream) === undefined);
+      const select = sourceFilter(ready.definition, (stream) => log.readStream(stream, { from: 'start', direction: 'forwards', maxCount: 1, resolveLinkTos: false }).kind !== 'ok');
       if (this.record.status !== 'Running') await this.commit({ status: 'Running', enabled: true, reason: '' });
       while (this.active) {
         const limit = this.until ?? Number.MAX_SAFE_INTEGER;

@@ -2,6 +2,7 @@
 // examples run unchanged (a count per event type, a per-customer partitioned state, an emitting
 // projection feeding a second one).
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { jsonEvent, NotFoundError } from '@eventstore/db-client';
 import projectionsGrpc from '@eventstore/db-client/generated/projections_grpc_pb.js';
@@ -26,7 +27,7 @@ async function stateBecomes(name: string, expected: unknown, options: { partitio
   try {
     await eventually(async () => {
       last = await stateOf(name, options.partition);
-      return JSON.stringify(last) === JSON.stringify(expected) ? true : undefined;
+      return isDeepStrictEqual(last, expected) ? true : undefined;
     }, options.timeoutMs ?? 10_000);
   } catch {
     expect(last).toEqual(expected);
@@ -65,7 +66,7 @@ describe('projections service: the documented examples', () => {
     // outputState(): the state is also written as Result events to $projections-<name>-result.
     const results = await eventually(async () => {
       const events = await collect(esdb.client.readStream(`$projections-${name}-result`, { direction: 'backwards', fromRevision: 'end', maxCount: 1 }));
-      return events[0]?.event?.type === 'Result' && JSON.stringify(events[0].event.data) === JSON.stringify({ [a]: 2, [b]: 2 }) ? events : undefined;
+      return events[0]?.event?.type === 'Result' && isDeepStrictEqual(events[0].event.data, { [a]: 2, [b]: 2 }) ? events : undefined;
     }, 10_000);
     expect(results).toHaveLength(1);
   });
@@ -168,6 +169,76 @@ describe('projections service: the documented examples', () => {
     const linked = await collect(esdb.client.readStream(`${orders}-placed`, { resolveLinkTos: true }));
     expect(linked.map((event) => event.event?.streamId)).toEqual([`${orders}-1`, `${orders}-2`]);
     expect((await statusOf(emitter)).projectionStatus).toBe('Running');
+  });
+
+  it('selects one stream (fromStream), several (fromStreams), names the result stream (options) and filters the result (filterBy)', async () => {
+    const category = unique('account');
+    await esdb.client.appendToStream(`${category}-1`, [jsonEvent({ type: 'myEventType', data: {} }), jsonEvent({ type: 'myEventType', data: {} })]);
+    await esdb.client.appendToStream(`${category}-2`, [jsonEvent({ type: 'myEventType', data: {} })]);
+    await esdb.client.appendToStream(`${category}-3`, [jsonEvent({ type: 'myEventType', data: {} })]);
+    const single = unique('my_demo_projection_');
+    const resultStream = unique('my_demo_projection_result_');
+    await esdb.client.createProjection(
+      single,
+      `options({
+        resultStreamName: "${resultStream}",
+        $includeLinks: false,
+        reorderEvents: false,
+        processingLag: 0
+      })
+
+      fromStream('${category}-1')
+      .when({
+        $init:function(){
+          return {
+            count: 0
+          }
+        },
+        myEventType: function(state, event){
+          state.count += 1;
+        }
+      })
+      .transformBy(function(state){
+        state.count = 10;
+      })
+      .outputState()`,
+    );
+    await stateBecomes(single, { count: 2 });
+    expect(await esdb.client.getProjectionResult(single)).toEqual({ count: 10 });
+    const written = await eventually(async () => {
+      const events = await collect(esdb.client.readStream(resultStream)).catch(() => []);
+      return events.length > 0 ? events : undefined;
+    }, 10_000);
+    expect(written.at(-1)?.event?.data).toEqual({ count: 10 });
+
+    const several = unique('several-');
+    await esdb.client.createProjection(
+      several,
+      `fromStreams(['${category}-2', '${category}-3'])
+        .when({ $init: function () { return { streams: [] }; }, $any: function (s, e) { s.streams.push(e.streamId); } })
+        .filterBy(function (s) { return s.streams.length > 1; })`,
+    );
+    await stateBecomes(several, { streams: [`${category}-2`, `${category}-3`] });
+    expect(await esdb.client.getProjectionResult(several)).toEqual({ streams: [`${category}-2`, `${category}-3`] });
+  });
+
+  it('calls $deleted for a stream deleted under foreachStream', async () => {
+    const category = unique('cart');
+    const name = unique('deletions-');
+    await esdb.client.createProjection(
+      name,
+      `fromCategory('${category}')
+        .foreachStream()
+        .when({
+          $init: function () { return { items: 0, deleted: false }; },
+          ItemAdded: function (s, e) { s.items += 1; },
+          $deleted: function (s, e) { s.deleted = true; }
+        })`,
+    );
+    await esdb.client.appendToStream(`${category}-1`, [jsonEvent({ type: 'ItemAdded', data: {} })]);
+    await stateBecomes(name, { items: 1, deleted: false }, { partition: `${category}-1` });
+    await esdb.client.deleteStream(`${category}-1`);
+    await stateBecomes(name, { items: 1, deleted: true }, { partition: `${category}-1` });
   });
 
   it('faults a projection that emits without emitEnabled, with the reason', async () => {
