@@ -40,8 +40,13 @@ export function createStoreHttpServer(context: EndpointContext): Server {
   const htmx = readFileSync(createRequire(import.meta.url).resolve('htmx.org/dist/htmx.min.js'));
   const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000, maxHeaderSize: 16 * 1024 }, (request, response) => {
     handle(request, response).catch((error: unknown) => {
-      if (error instanceof HttpError) sendPage(request, response, pages.errorPage(error.status, statusTitle(error.status), error.message));
-      else sendPage(request, response, pages.errorPage(500, 'Error', 'The request failed inside the store; the store itself is fine.'));
+      // Whatever happens here stays with this request: the store's thread must go on.
+      try {
+        if (error instanceof HttpError) sendPage(request, response, pages.errorPage(error.status, statusTitle(error.status), error.message));
+        else sendPage(request, response, pages.errorPage(500, 'Error', 'The request failed inside the store; the store itself is fine.'));
+      } catch {
+        response.destroy();
+      }
     });
   });
   server.on('clientError', (_error, socket) => {
@@ -85,7 +90,10 @@ export function createStoreHttpServer(context: EndpointContext): Server {
         gossip: () => json(endpoints.gossip(context)),
         stats: () => json(endpoints.stats(context)),
         metrics: () =>
-          void context.metrics.registry.metrics().then((text) => send(request, response, 200, context.metrics.registry.contentType, text)),
+          void context.metrics.registry.metrics().then(
+            (text) => send(request, response, 200, context.metrics.registry.contentType, text),
+            () => send(request, response, 500, 'text/plain; charset=utf-8', 'metrics could not be collected\n'),
+          ),
       };
       const run = Object.hasOwn(api, path) ? api[path] : undefined;
       if (!run) return notFound(request, response);

@@ -35,7 +35,7 @@ export interface StreamPage {
 /** How far the recently-changed list looks back in $all. */
 const RECENT_SCAN = 2_000;
 /** How many streams a prefix search looks through in `$streams`. */
-const SEARCH_SCAN = 200_000;
+const SEARCH_SCAN = 20_000;
 
 export function createdMs(event: RecordedEvent): number {
   return Number(event.created / 10_000n);
@@ -133,29 +133,32 @@ export function recentlyChangedStreams(log: EventLog, limit: number): { stream: 
 }
 
 /**
- * Streams whose name starts with `query` (an exact name first, system streams included), from
- * `$streams`, looking through at most SEARCH_SCAN streams.
+ * Streams whose name starts with `query` (an exact name first, system streams included), newest
+ * first from `$streams`, looking through at most SEARCH_SCAN streams: the reads run on the store's
+ * thread, so a search never holds gRPC up for long.
  */
 export function searchStreams(log: EventLog, query: string, limit: number): { streams: string[]; complete: boolean } {
   const found: string[] = [];
   if (log.streamRevision(query) !== undefined) found.push(query);
-  let from = 0;
+  let from: number | 'end' = 'end';
   let looked = 0;
   while (found.length < limit && looked < SEARCH_SCAN) {
-    const result = log.readStream('$streams', { from, direction: 'forwards', maxCount: 1_000, resolveLinkTos: false });
+    const result = log.readStream('$streams', { from, direction: 'backwards', maxCount: 1_000, resolveLinkTos: false });
     if (result.kind !== 'ok' || result.events.length === 0) return { streams: found, complete: true };
+    let lowest = Number.POSITIVE_INFINITY;
     for (const { event } of result.events) {
-      looked++;
       if (!event) continue;
+      looked++;
+      lowest = Math.min(lowest, event.revision);
       const text = Buffer.from(event.data).toString('utf8');
       const name = text.slice(text.indexOf('@') + 1);
       if (name.startsWith(query) && name !== query) found.push(name);
-      if (found.length >= limit) break;
-      from = event.revision + 1;
+      if (found.length >= limit) return { streams: found, complete: false };
     }
-    if (from > result.lastRevision) return { streams: found, complete: true };
+    if (!(lowest > 0)) return { streams: found, complete: true };
+    from = lowest - 1;
   }
-  return { streams: found, complete: found.length < limit && looked < SEARCH_SCAN };
+  return { streams: found, complete: looked < SEARCH_SCAN };
 }
 
 /** The events of `$bc-<correlationId>` in store order, at most `cap`. */
