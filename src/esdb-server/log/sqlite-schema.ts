@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import { PROJECTION_SCHEMA } from './projection-storage.js';
 import type { RecordedEvent } from './types.js';
 import { bytesToUuid } from './uuid-bytes.js';
+import { writeGenesisEvents } from './genesis.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS streams (
@@ -45,6 +46,7 @@ export function openLogDatabase(file: string, synchronous: Synchronous): Databas
   db.pragma('cache_size = -16000');
   db.exec(SCHEMA);
   db.exec(PROJECTION_SCHEMA);
+  writeGenesisEvents(db);
   return db;
 }
 

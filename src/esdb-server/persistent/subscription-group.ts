@@ -2,7 +2,7 @@
 // hands messages to connected consumers by the group's strategy, tracks what is in flight,
 // retries on nack / timeout / consumer loss, parks after maxRetryCount, and checkpoints the
 // highest position below which everything is done, as EventStoreDB does.
-import type { EventLog, ResolvedEvent } from '../log/types.js';
+import type { AllFilter, EventLog, ResolvedEvent } from '../log/types.js';
 import { readCheckpoint } from './checkpoint-store.js';
 import { Checkpointer, type CheckpointCandidate } from './checkpointer.js';
 import { connectionStats, createConsumer, type ConnectionStats, type Consumer, type ConsumerHandle, type ConsumerSink, type DropReason, type NackAction } from './consumer.js';
@@ -36,6 +36,8 @@ interface InFlight {
   sentAt: number;
   deadline: number;
 }
+
+const EVERY_EVENT: AllFilter = { on: 'stream', prefixes: [''] };
 
 /** Non-matching events of $all looked at per read before giving the event loop back. */
 const SEARCH_WINDOW = 4096;
@@ -261,7 +263,9 @@ export class SubscriptionGroup {
         direction: 'forwards',
         maxCount: count,
         resolveLinkTos: settings.resolveLinkTos,
-        filter: filter && { on: filter.on, prefixes: filter.prefixes, regex: filter.regex === undefined ? undefined : new RegExp(filter.regex) },
+        // Without a filter of its own a group on $all still gets EventStoreDB's default one (see
+        // hiddenFromFilteredAll in sqlite-event-log.ts): the empty prefix matches everything else.
+        filter: filter ? { on: filter.on, prefixes: filter.prefixes, regex: filter.regex === undefined ? undefined : new RegExp(filter.regex) } : EVERY_EVENT,
         maxSearchWindow: SEARCH_WINDOW,
       });
       events = result.events;
