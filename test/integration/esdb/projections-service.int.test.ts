@@ -9,6 +9,8 @@ import projectionsGrpc from '@eventstore/db-client/generated/projections_grpc_pb
 import projectionsPb from '@eventstore/db-client/generated/projections_pb.js';
 import sharedPb from '@eventstore/db-client/generated/shared_pb.js';
 import { describe, expect, it } from 'vitest';
+import { openSqliteEventLog } from '../../../src/esdb-server/log/sqlite-event-log.js';
+import { listProjections, startProjections } from '../../../src/esdb-server/projections/index.js';
 import { useTestEventStore } from '../../helpers/event-store.js';
 import { collect, eventually } from './support.js';
 
@@ -412,6 +414,27 @@ describe('system projections', () => {
       expect(firsts.map((event) => event.event?.streamId)).toEqual([`${category}-1`, `${category}-2`, `${category}-3`]);
     } finally {
       await esdb.client.disableProjection('$stream_by_category');
+    }
+  });
+});
+
+describe('listProjections() for the store UI', () => {
+  it('lists the system projections of a log with status and position', async () => {
+    const log = openSqliteEventLog({ file: ':memory:' });
+    const service = await startProjections(log);
+    try {
+      await log.append('order-1', 'any', [{ id: randomUUID(), type: 'A', contentType: 'application/json', data: Buffer.from('{}'), metadata: new Uint8Array(0) }]);
+      const listed = listProjections(log);
+      expect(listed.map((projection) => [projection.name, projection.status, projection.position])).toEqual([
+        ['$by_category', 'Running', log.headPosition()],
+        ['$by_event_type', 'Running', log.headPosition()],
+        ['$by_correlation_id', 'Running', log.headPosition()],
+        ['$stream_by_category', 'Stopped', -1],
+        ['$streams', 'Running', log.headPosition()],
+      ]);
+    } finally {
+      await service.close?.();
+      await log.close();
     }
   });
 });
