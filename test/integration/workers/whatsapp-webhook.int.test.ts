@@ -1,0 +1,113 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { build } from '../../../src/api/app.js';
+import { signWebhookBody, WHATSAPP_WEBHOOK_PATH } from '../../../src/api/routes/whatsapp-webhook.js';
+import { statusTemplateMessage } from '../../../src/handlers/whatsapp-message.js';
+import { claimSend, ensureOutboxSchema, findByEvent, markInterrupted } from '../../../src/handlers/whatsapp-outbox.js';
+import { openReadModelStore, type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
+import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
+
+const APP_SECRET = 'meta-app-secret-for-tests';
+const VERIFY_TOKEN = 'verify-token-for-tests';
+const KEY = 'test-key-tenant-a-0123456789';
+
+function statusNotification(statuses: Record<string, unknown>[]): string {
+  return JSON.stringify({
+    object: 'whatsapp_business_account',
+    entry: [{ id: '102290129340398', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '15550783881', phone_number_id: '1099887766' }, statuses } }] }],
+  });
+}
+
+describe('the WhatsApp status webhook', () => {
+  let store: TestEventStore;
+  let readModels: ReadModelStore;
+  let app: FastifyInstance;
+  let unconfigured: FastifyInstance;
+
+  const post = (body: string, signature: string | undefined) =>
+    app.inject({ method: 'POST', url: WHATSAPP_WEBHOOK_PATH, headers: { 'content-type': 'application/json', ...(signature ? { 'x-hub-signature-256': signature } : {}) }, payload: body });
+  const uncertainMessage = (eventId: string) => {
+    const message = statusTemplateMessage({ to: '14155550100', status: 'PAID', language: 'en_US', customerName: 'Ann', orderId: `o-${eventId}` })!;
+    const claim = claimSend(readModels, { tenantId: 'tenant-a', orderId: `o-${eventId}`, eventId, message, at: new Date() });
+    readModels.transaction((tx) => markInterrupted(tx, claim.message, new Date()));
+    return findByEvent(readModels, eventId)!;
+  };
+
+  beforeAll(async () => {
+    store = await startTestEventStore();
+    readModels = openReadModelStore({ file: ':memory:' });
+    ensureOutboxSchema(readModels);
+    const deps = { client: store.client, apiKeys: new Map([[KEY, 'tenant-a']]), readModels };
+    app = await build({ ...deps, whatsappWebhook: { appSecret: APP_SECRET, verifyToken: VERIFY_TOKEN } });
+    unconfigured = await build({ ...deps, whatsappWebhook: { appSecret: undefined, verifyToken: undefined } });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await unconfigured?.close();
+    readModels?.close();
+    await store?.close();
+  });
+
+  it("answers Meta's verification handshake with the challenge, and only with the right verify token", async () => {
+    const ok = await app.inject({ method: 'GET', url: `${WHATSAPP_WEBHOOK_PATH}?hub.mode=subscribe&hub.verify_token=${VERIFY_TOKEN}&hub.challenge=1158201444` });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.headers['content-type']).toMatch(/^text\/plain/);
+    expect(ok.body).toBe('1158201444');
+
+    const wrong = await app.inject({ method: 'GET', url: `${WHATSAPP_WEBHOOK_PATH}?hub.mode=subscribe&hub.verify_token=guess&hub.challenge=1158201444` });
+    expect(wrong.statusCode).toBe(403);
+    expect(wrong.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(wrong.json()).toMatchObject({ status: 403, code: 'WEBHOOK_VERIFICATION_FAILED' });
+  });
+
+  it('refuses a notification with a bad or missing signature (401 problem+json), changing nothing', async () => {
+    const message = uncertainMessage('ev-bad');
+    const body = statusNotification([{ id: 'wamid.bad', status: 'delivered', timestamp: '1709295133', recipient_id: '14155550100', biz_opaque_callback_data: 'ev-bad' }]);
+    for (const signature of [undefined, signWebhookBody(body, 'another-app-secret'), signWebhookBody(`${body} `, APP_SECRET), 'sha256=zz', signWebhookBody(body, APP_SECRET).replace('sha256=', 'sha1=')]) {
+      const answer = await post(body, signature);
+      expect(answer.statusCode).toBe(401);
+      expect(answer.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(answer.json()).toMatchObject({ status: 401, code: 'WEBHOOK_SIGNATURE_INVALID' });
+    }
+    expect(findByEvent(readModels, 'ev-bad')).toEqual(message);
+  });
+
+  it('settles an uncertain message from a signed status, found by its biz_opaque_callback_data, and GET /outbox shows it', async () => {
+    uncertainMessage('ev-good');
+    const body = statusNotification([{ id: 'wamid.good', status: 'delivered', timestamp: '1709295133', recipient_id: '14155550100', biz_opaque_callback_data: 'ev-good' }]);
+    const answer = await post(body, signWebhookBody(body, APP_SECRET));
+    expect(answer.statusCode).toBe(200);
+    expect(answer.json()).toEqual({ statuses: 1, settled: 1 });
+    expect(findByEvent(readModels, 'ev-good')).toMatchObject({ status: 'delivered', providerMessageId: 'wamid.good', settledBy: 'webhook' });
+
+    const outbox = await app.inject({ method: 'GET', url: '/outbox?status=delivered', headers: { authorization: `Bearer ${KEY}` } });
+    expect(outbox.statusCode).toBe(200);
+    expect(outbox.json().items).toMatchObject([{ eventId: 'ev-good', status: 'delivered', attempts: 1, settledBy: 'webhook' }]);
+    const bad = await app.inject({ method: 'GET', url: '/outbox?status=lost', headers: { authorization: `Bearer ${KEY}` } });
+    expect(bad.statusCode).toBe(400);
+  });
+
+  it('records a failed status with the provider error, phone numbers redacted, and acknowledges statuses of unknown messages', async () => {
+    uncertainMessage('ev-failed');
+    const body = statusNotification([
+      { id: 'wamid.f', status: 'failed', timestamp: '1709295133', recipient_id: '14155550100', biz_opaque_callback_data: 'ev-failed', errors: [{ code: 131026, title: 'Message undeliverable to +1 415 555 0100' }] },
+      { id: 'wamid.other-app', status: 'read', timestamp: '1709295133', recipient_id: '1' },
+    ]);
+    const answer = await post(body, signWebhookBody(body, APP_SECRET));
+    expect(answer.json()).toEqual({ statuses: 2, settled: 1 });
+    const failed = findByEvent(readModels, 'ev-failed')!;
+    expect(failed).toMatchObject({ status: 'failed', settledBy: 'webhook' });
+    expect(failed.lastError).toBe('provider: Message undeliverable to [phone …00] (code 131026)');
+  });
+
+  it('refuses a signed body that is not a notification (400), and answers 404 where the secrets are not configured', async () => {
+    const garbage = '{"entry": "nope"}';
+    expect((await post(garbage, signWebhookBody(garbage, APP_SECRET))).statusCode).toBe(400);
+    const body = statusNotification([]);
+    const post404 = await unconfigured.inject({ method: 'POST', url: WHATSAPP_WEBHOOK_PATH, headers: { 'content-type': 'application/json', 'x-hub-signature-256': signWebhookBody(body, APP_SECRET) }, payload: body });
+    expect(post404.statusCode).toBe(404);
+    expect(post404.json()).toMatchObject({ code: 'WEBHOOK_NOT_CONFIGURED' });
+    const get404 = await unconfigured.inject({ method: 'GET', url: `${WHATSAPP_WEBHOOK_PATH}?hub.mode=subscribe&hub.verify_token=x&hub.challenge=1` });
+    expect(get404.statusCode).toBe(404);
+  });
+});
