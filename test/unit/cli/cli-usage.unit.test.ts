@@ -103,11 +103,13 @@ describe('the service\'s log lines', () => {
   it.skipIf(!hasScript)('are readable lines, not JSON, on a terminal (through script(1), a real pty)', async () => {
     const settings = await env();
     const assignments = Object.entries({ ...settings, ORDERS_FROM_SOURCE: '1', NO_COLOR: '1' }).map(([key, value]) => `${key}=${value}`);
-    // The service stops itself after a moment: SIGTERM to its own pid from inside the pty.
-    const command = `env ${assignments.join(' ')} ${process.execPath} bin/orders.js serve & pid=$!; sleep 6; kill -TERM $pid; wait $pid`;
-    const result = spawnSync('script', ['-qfec', command, '/dev/null'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    // Inside the pty: start the service, wait until it answers, then SIGTERM it.
+    const waitUp = `${process.execPath} -e "const go=()=>fetch('http://127.0.0.1:${settings.PORT}/health').then(()=>{},()=>setTimeout(go,200));go()"`;
+    const command = `env ${assignments.join(' ')} ${process.execPath} bin/orders.js serve & pid=$!; ${waitUp}; kill -TERM $pid; wait $pid`;
+    const result = spawnSync('script', ['-qfec', command, '/dev/null'], { cwd: root, encoding: 'utf8', timeout: 90_000 });
     const output = result.stdout;
-    expect(output).toMatch(/INFO.*subscription groups started/);
+    expect(output).toMatch(/INFO.*embedded event store started/);
+    expect(output).toMatch(/INFO.*shutting down/);
     expect(output).not.toMatch(/^\{"level"/m);
   });
 });
