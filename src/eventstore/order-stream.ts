@@ -109,7 +109,7 @@ async function readLegacyOrder(client: EventStoreDBClient, key: OrderKey): Promi
 
 /**
  * Whether the store was written by a version before tenant-scoped stream names: its first order
- * stream in $all is a legacy one. Asked once per client; a store this version created never
+ * stream in $all (looked for among the first 10,000 events) is a legacy one. Asked once per client; a store this version created never
  * holds legacy streams, so it never pays for the second read.
  */
 export function holdsLegacyOrderStreams(client: EventStoreDBClient): Promise<boolean> {
@@ -130,7 +130,7 @@ export function holdsLegacyOrderStreams(client: EventStoreDBClient): Promise<boo
 async function firstOrderStreamIsLegacy(client: EventStoreDBClient): Promise<boolean | undefined> {
   let answer: boolean | undefined;
   // Read to the end of each page (no early return): an abandoned read keeps its call open.
-  for await (const resolved of client.readAll({ direction: FORWARDS, fromPosition: START, maxCount: 100_000 })) {
+  for await (const resolved of client.readAll({ direction: FORWARDS, fromPosition: START, maxCount: 10_000 })) {
     if (answer !== undefined || !resolved.event) continue;
     const parsed = parseOrderStreamName(resolved.event.streamId);
     if (parsed && isOrderEventType(resolved.event.type)) answer = parsed.tenantId === undefined;
