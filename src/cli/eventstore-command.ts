@@ -44,8 +44,6 @@ export async function run(args: string[]): Promise<number> {
   } catch (err) {
     throw new CliError(`cannot start the event store: ${err instanceof Error ? err.message : String(err)}`);
   }
-  console.log(server.connectionString);
-
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGINT', stop);
@@ -54,6 +52,8 @@ export async function run(args: string[]): Promise<number> {
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    // Printed once the handlers are in: whoever waits for this line may signal at once.
+    console.log(server.connectionString);
   });
   await server.close();
   return 0;
