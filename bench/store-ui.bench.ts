@@ -2,7 +2,8 @@
 //
 // 1. gRPC through the shared port (HTTP/1.1 sniffing on) against the same server with the HTTP
 //    side off (`http: false`), in the same run, rounds interleaved so drift hits both alike:
-//    appends from 50 writers and a read of a stream. Target: ratio >= 0.95.
+//    appends from 50 writers and a read of a stream. Target: ratio >= 0.95. The server's CPU per
+//    event (from /proc) is printed beside, the steadier figure when the machine is busy.
 // 2. UI render times on a store of BENCH_UI_EVENTS (1,000,000) events: a stream page (newest 50)
 //    and the trace of a 200-event correlation, over HTTP, against /ping on the same connection.
 //    The store is seeded straight into the SQLite file by the server's own log code
@@ -13,7 +14,7 @@
 // (20000), BENCH_UI_ROUNDS (5). Run: `npm run bench store-ui`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,6 +86,12 @@ async function rate(count: number, work: () => Promise<void>): Promise<number> {
   return count / ((performance.now() - started) / 1000);
 }
 
+/** CPU seconds a process has used (user + system), from /proc: steadier than wall time on a busy machine. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 const median = (values: number[]) => percentile([...values].sort((a, b) => a - b), 50);
 
 async function grpcSideBySide(dir: string): Promise<void> {
@@ -96,7 +103,8 @@ async function grpcSideBySide(dir: string): Promise<void> {
     shared: EventStoreDBClient.connectionString(stores.shared.connectionString),
     grpcOnly: EventStoreDBClient.connectionString(stores.grpcOnly.connectionString),
   };
-  const figures = { shared: { appends: [] as number[], reads: [] as number[] }, grpcOnly: { appends: [] as number[], reads: [] as number[] } };
+  const empty = () => ({ appends: [] as number[], reads: [] as number[], appendCpu: [] as number[], readCpu: [] as number[] });
+  const figures = { shared: empty(), grpcOnly: empty() };
   try {
     const event = () => jsonEvent({ type: 'order.line_added', data: PAYLOAD });
     for (const client of Object.values(clients)) {
@@ -108,13 +116,18 @@ async function grpcSideBySide(dir: string): Promise<void> {
       const order = round % 2 === 0 ? (['shared', 'grpcOnly'] as const) : (['grpcOnly', 'shared'] as const);
       for (const which of order) {
         const client = clients[which];
+        const pid = stores[which].child.pid!;
+        let cpu = cpuSeconds(pid);
         figures[which].appends.push(await rate(APPENDS, () => concurrently(WRITERS, APPENDS, (worker) => client.appendToStream(`writer-${round}-${worker}`, event()))));
+        figures[which].appendCpu.push(((cpuSeconds(pid) - cpu) / APPENDS) * 1e6);
         let count = 0;
+        cpu = cpuSeconds(pid);
         figures[which].reads.push(
           await rate(READ, async () => {
             for await (const _event of client.readStream('read-me')) count++;
           }),
         );
+        figures[which].readCpu.push(((cpuSeconds(pid) - cpu) / READ) * 1e6);
         if (count !== READ) throw new Error(`read ${count} of ${READ}`);
       }
     }
@@ -122,6 +135,13 @@ async function grpcSideBySide(dir: string): Promise<void> {
     for (const client of Object.values(clients)) await client.dispose();
     for (const store of Object.values(stores)) await store.stop();
   }
+  const cpuLine = (name: string, shared: number[], grpcOnly: number[]) => {
+    const value = median(shared);
+    const baseline = median(grpcOnly);
+    // Lower is better: the shared port may cost at most 5% more server CPU per event.
+    const figure = reportFigure({ name: `store-ui: server CPU per event, gRPC ${name} through the shared port`, value: Number(value.toFixed(1)), unit: 'µs/event', baseline: Number(baseline.toFixed(1)), baselineName: 'same server, HTTP side off', target: '<= 1.05x' });
+    console.log(`${name}: server CPU ${value.toFixed(1)} µs/event on the shared port vs ${baseline.toFixed(1)} µs/event gRPC only (ratio ${figure.ratio!.toFixed(3)}) [${figure.met ? 'met' : 'MISSED'}]`);
+  };
   const line = (name: string, shared: number[], grpcOnly: number[]) => {
     const value = median(shared);
     const baseline = median(grpcOnly);
@@ -131,6 +151,8 @@ async function grpcSideBySide(dir: string): Promise<void> {
   };
   line(`appends, ${WRITERS} writers`, figures.shared.appends, figures.grpcOnly.appends);
   line(`read of ${fmt(READ)} events`, figures.shared.reads, figures.grpcOnly.reads);
+  cpuLine(`appends, ${WRITERS} writers`, figures.shared.appendCpu, figures.grpcOnly.appendCpu);
+  cpuLine(`read of ${fmt(READ)} events`, figures.shared.readCpu, figures.grpcOnly.readCpu);
 }
 
 /** Seeds UI_EVENTS events straight into the SQLite file through the server's own EventLog. */
