@@ -61,7 +61,15 @@ export function ensureOutboxSchema(store: ReadModelStore): void {
   store.transaction((tx) => {
     tx.exec(WHATSAPP_OUTBOX_SCHEMA.split('CREATE INDEX')[0] ?? '');
     const present = new Set(tx.all<{ name: string }>("SELECT name FROM pragma_table_info('whatsapp_outbox')").map((column) => column.name));
-    for (const [name, type] of Object.entries(ADDED_COLUMNS)) if (!present.has(name)) tx.exec(`ALTER TABLE whatsapp_outbox ADD COLUMN ${name} ${type}`);
+    for (const [name, type] of Object.entries(ADDED_COLUMNS)) {
+      if (present.has(name)) continue;
+      try {
+        tx.exec(`ALTER TABLE whatsapp_outbox ADD COLUMN ${name} ${type}`);
+      } catch (error) {
+        // Another process (the API next to the workers) upgraded the table at the same moment.
+        if (!/duplicate column name/i.test(error instanceof Error ? error.message : '')) throw error;
+      }
+    }
   });
   store.migrate(WHATSAPP_OUTBOX_SCHEMA);
   upgraded.add(store);
