@@ -27,6 +27,7 @@ describe('one read-model commit per turn, shared by the groups of a runner', () 
       schema: 'CREATE TABLE IF NOT EXISTS refused_seen (order_id TEXT PRIMARY KEY)',
       apply(event, tx) {
         if (event.type === 'payment.processed') throw new Error('payments are not welcome here');
+        if (event.type !== 'order.created') return;
         tx.run('INSERT INTO refused_seen (order_id) VALUES (?) ON CONFLICT DO NOTHING', event.data.orderId);
       },
       reset: (tx) => tx.run('DELETE FROM refused_seen'),
@@ -35,6 +36,7 @@ describe('one read-model commit per turn, shared by the groups of a runner', () 
       name: 'counter',
       handles: ['order.status_changed'],
       handle(event) {
+        if (event.type !== 'order.status_changed') return;
         handled.push(`${event.data.orderId}:${event.data.newStatus}`);
       },
     });
