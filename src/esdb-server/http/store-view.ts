@@ -102,6 +102,8 @@ export interface EventDetail {
   event: RecordedEvent | undefined;
   /** Set when the event was read through a link stream ($ce-, $et-, $bc-, $streams, parked). */
   link: RecordedEvent | undefined;
+  /** Last revision of the stream read (for a link stream: of the link stream). */
+  lastRevision: number;
 }
 
 export function readEvent(log: EventLog, stream: string, revision: number): EventDetail | 'not_found' | 'deleted' {
@@ -110,7 +112,7 @@ export function readEvent(log: EventLog, stream: string, revision: number): Even
   const found = result.events[0];
   const own = found && (found.link ?? found.event);
   if (!found || !own || own.revision !== revision) return 'not_found';
-  return { summary: summarise(found, true), event: found.event, link: found.link };
+  return { summary: summarise(found, true), event: found.event, link: found.link, lastRevision: result.lastRevision };
 }
 
 /** Streams created last, newest first (from `$streams`). */

@@ -136,8 +136,8 @@ const event = `<% layout('@layout', it) %>
 <% if (it.metadata) { %><%~ include('@body', { id: 'metadata', label: 'Metadata', payload: it.metadata, fullUrl: it.fullUrl, h: it.h }) %><% } %>
 <% if (it.linkMetadata) { %><%~ include('@body', { id: 'link-metadata', label: 'Link metadata', payload: it.linkMetadata, fullUrl: it.fullUrl, h: it.h }) %><% } %>
 <nav class="paging">
-  <% if (it.detail.summary.revision > 0 || (it.detail.link && it.detail.link.revision > 0)) { %><a rel="prev" href="<%= it.h.eventUrl(it.ownStream, it.ownRevision - 1) %>">Previous</a><% } %>
-  <a rel="next" href="<%= it.h.eventUrl(it.ownStream, it.ownRevision + 1) %>">Next</a>
+  <% if (it.ownRevision > 0) { %><a rel="prev" href="<%= it.h.eventUrl(it.ownStream, it.ownRevision - 1) %>">Previous</a><% } %>
+  <% if (it.ownRevision < it.detail.lastRevision) { %><a rel="next" href="<%= it.h.eventUrl(it.ownStream, it.ownRevision + 1) %>">Next</a><% } %>
 </nav>`;
 
 const traceForm = `<form action="/ui/trace" method="get" class="search">

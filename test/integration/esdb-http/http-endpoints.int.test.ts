@@ -140,6 +140,11 @@ describe('the UI over plain HTTP', () => {
     const binary = await raw(`/ui/streams/${stream}/1`);
     expect(binary.body).toContain('binary (application/octet-stream), 5 bytes');
     expect(binary.body).toContain('00 ff 10 80 41');
+    // Previous / Next between a stream's events, none past its ends.
+    expect(cut.body).toContain(`rel="next" href="/ui/streams/${stream}/1"`);
+    expect(cut.body).not.toContain('rel="prev"');
+    expect(binary.body).toContain(`rel="prev" href="/ui/streams/${stream}/0"`);
+    expect(binary.body).not.toContain('rel="next"');
 
     const links = await raw(`/ui/streams/${encodeURIComponent(`$ce-${category}`)}`);
     expect(links.status).toBe(200);
