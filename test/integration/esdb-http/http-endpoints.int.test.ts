@@ -4,7 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
-import { binaryEvent, EventStoreDBClient, jsonEvent, persistentSubscriptionToAllSettingsFromDefaults } from '@eventstore/db-client';
+import { binaryEvent, EventStoreDBClient, jsonEvent, persistentSubscriptionToAllSettingsFromDefaults, persistentSubscriptionToStreamSettingsFromDefaults } from '@eventstore/db-client';
+import { eventually } from '../workers/order-writer.js';
 import { register as globalRegistry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { startEventStoreServer } from '../../../src/esdb-server/index.js';
@@ -214,6 +215,38 @@ describe('the UI over plain HTTP', () => {
     const notice = await raw(String(confirmed.headers.location));
     expect(notice.body).toContain(`Deleted group &#39;${group}&#39;`);
     expect((await esdb.client.listAllPersistentSubscriptions()).some((info) => info.groupName === group)).toBe(false);
+  });
+
+  it('replays only the first N parked messages when told how many', async () => {
+    const stream = `parking-${randomUUID()}`;
+    const group = 'ui-replay-n';
+    await esdb.client.createPersistentSubscriptionToStream(stream, group, persistentSubscriptionToStreamSettingsFromDefaults());
+    await esdb.client.appendToStream(stream, [1, 2, 3].map((n) => jsonEvent({ type: 'parked.one', data: { n } })));
+    const subscription = esdb.client.subscribeToPersistentSubscriptionToStream(stream, group);
+    let parkedSoFar = 0;
+    const redelivered: number[] = [];
+    const consuming = (async () => {
+      for await (const event of subscription) {
+        if (parkedSoFar < 3) {
+          parkedSoFar++;
+          await subscription.nack('park', 'poison for the test', event);
+        } else {
+          redelivered.push(Number(event.event!.revision));
+          await subscription.ack(event);
+        }
+      }
+    })();
+    const groupPath = `/ui/subscriptions/${encodeURIComponent(stream)}/${group}`;
+    const parkedCount = async () => Number((await raw(groupPath)).body.match(/data-figure="parked">(\d+)</)?.[1]);
+    await eventually(async () => (await parkedCount()) === 3);
+    const answer = await raw(`${groupPath}/replay-parked`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'count=2&confirm=yes' });
+    expect(answer.status).toBe(303);
+    expect((await raw(String(answer.headers.location))).body).toContain('Replay started: 2 parked messages');
+    await eventually(async () => (await parkedCount()) === 1);
+    await eventually(() => redelivered.length === 2);
+    expect(redelivered).toEqual([0, 1]);
+    await subscription.unsubscribe();
+    await consuming.catch(() => undefined);
   });
 
   it('answers a replay count that is not a number with 400', async () => {
