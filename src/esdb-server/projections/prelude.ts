@@ -130,6 +130,10 @@ export const PRELUDE = String.raw`
       event.partition = partition;
       const handler = deleted ? handlers.$deleted : handlers[type] || handlers.$any;
       if (typeof handler !== 'function') return '';
+      if (!states.has(partition) && typeof handlers.$created === 'function') {
+        const created = handlers.$created(stateOf(partition), event);
+        if (created !== undefined) states.set(partition, created);
+      }
       const state = stateOf(partition);
       const next = handler(state, event);
       states.set(partition, next === undefined ? state : next);

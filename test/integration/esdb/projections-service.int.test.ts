@@ -224,7 +224,7 @@ describe('projections service: the documented examples', () => {
     expect(await esdb.client.getProjectionResult(several)).toEqual({ streams: [`${category}-2`, `${category}-3`] });
   });
 
-  it('calls $deleted for a stream deleted under foreachStream', async () => {
+  it('calls $created for a new partition and $deleted for a stream deleted under foreachStream', async () => {
     const category = unique('cart');
     const name = unique('deletions-');
     await esdb.client.createProjection(
@@ -233,14 +233,15 @@ describe('projections service: the documented examples', () => {
         .foreachStream()
         .when({
           $init: function () { return { items: 0, deleted: false }; },
+          $created: function (s, e) { s.items = 0; s.deleted = false; s.first = e.sequenceNumber; return s; },
           ItemAdded: function (s, e) { s.items += 1; },
           $deleted: function (s, e) { s.deleted = true; }
         })`,
     );
     await esdb.client.appendToStream(`${category}-1`, [jsonEvent({ type: 'ItemAdded', data: {} })]);
-    await stateBecomes(name, { items: 1, deleted: false }, { partition: `${category}-1` });
+    await stateBecomes(name, { items: 1, deleted: false, first: 0 }, { partition: `${category}-1` });
     await esdb.client.deleteStream(`${category}-1`);
-    await stateBecomes(name, { items: 1, deleted: true }, { partition: `${category}-1` });
+    await stateBecomes(name, { items: 1, deleted: true, first: 0 }, { partition: `${category}-1` });
   });
 
   it('faults a projection that emits without emitEnabled, with the reason', async () => {
