@@ -25,6 +25,7 @@ export interface EventStoreServerOptions {
   dataDir?: string;
   /** Keep everything in memory: a throw-away store. */
   memory?: boolean;
+  /** Largest append in bytes (as EventStoreDB counts it); DEFAULT_MAX_APPEND_SIZE unless told. */
   maxAppendSize?: number;
   /** Serve EventStoreDB's HTTP endpoints and the UI on the same port as gRPC (the default); false: gRPC only. */
   http?: boolean;
@@ -39,11 +40,14 @@ export interface EventStoreServer {
   close(): Promise<void>;
 }
 
-export const DEFAULT_MAX_APPEND_SIZE = 16 * 1024 * 1024;
+/** EventStoreDB's default MaxAppendSize: 1 MiB per append (data, metadata and event types). */
+export const DEFAULT_MAX_APPEND_SIZE = 1_048_576;
 
 export async function startEventStoreServer(options: EventStoreServerOptions): Promise<EventStoreServer> {
   const host = options.host ?? '127.0.0.1';
   if (!options.memory && !options.dataDir) throw new Error('startEventStoreServer needs dataDir or memory: true');
+  const maxAppendSize = options.maxAppendSize ?? DEFAULT_MAX_APPEND_SIZE;
+  if (!Number.isSafeInteger(maxAppendSize) || maxAppendSize <= 0) throw new Error(`maxAppendSize must be a positive integer, got ${maxAppendSize}`);
   let file = ':memory:';
   if (!options.memory && options.dataDir) {
     mkdirSync(resolve(options.dataDir), { recursive: true });
@@ -56,7 +60,7 @@ export async function startEventStoreServer(options: EventStoreServerOptions): P
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 1_000,
   });
-  const context: ServerContext = { log, host, port: 0, maxAppendSize: options.maxAppendSize ?? DEFAULT_MAX_APPEND_SIZE };
+  const context: ServerContext = { log, host, port: 0, maxAppendSize };
   // The persistent groups' own reads and writes are not client traffic: only the Streams
   // service sees the counting log.
   const groups = new SubscriptionRegistry(log);
