@@ -16,7 +16,7 @@
 // (100000), BENCH_PROJ_PARTS (freshness,freshness-child,catchup,catchup-child,catchup-groups;
 // -child: the store in a child process, as with a separate EventStoreDB). Run: `npm run bench projections`; small: `BENCH_PROJ_SECONDS=3 BENCH_PROJ_EVENTS=10000 npm run bench projections`.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -33,7 +33,7 @@ import { workerMetrics } from '../src/observability/worker-metrics.js';
 import { projections } from '../projections/index.js';
 import Database from 'better-sqlite3';
 import { freePort } from '../test/helpers/free-port.js';
-import { startChild, stopChild } from './children.js';
+import { cpuSecondsOf, startChild, stopChild } from './children.js';
 import { percentile, postJson } from './http-load.js';
 import { reportFigure } from './report.js';
 
@@ -183,18 +183,6 @@ async function freshness(where: 'in-process' | 'child'): Promise<void> {
   await stopChild(service.child);
   if (store) await stopChild(store.child);
   rmSync(dir, { recursive: true, force: true });
-}
-
-/** User + system CPU seconds of a process so far (Linux /proc; NaN elsewhere or without a pid). */
-function cpuSecondsOf(pid: number | undefined): number {
-  if (pid === undefined || pid === 0) return Number.NaN;
-  try {
-    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 /** Writes order histories (6 events each: created, payment, paid, status, shipped, status). */
