@@ -60,7 +60,7 @@ export async function startEventStoreServer(options: EventStoreServerOptions): P
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 1_000,
   });
-  const context: ServerContext = { log, host, port: 0, maxAppendSize };
+  const context: ServerContext = { log, host, port: 0, maxAppendSize, instanceId: randomUUID() };
   // The persistent groups' own reads and writes are not client traffic: only the Streams
   // service sees the counting log.
   const groups = new SubscriptionRegistry(log);
@@ -76,7 +76,7 @@ export async function startEventStoreServer(options: EventStoreServerOptions): P
 
   // One listener for both protocols, as EventStoreDB on 2113 (see http/shared-port.ts).
   const startedAt = Date.now();
-  const httpContext = { log, groups, metrics, host, port: 0, instanceId: randomUUID(), startedAt, version: SERVER_VERSION };
+  const httpContext = { log, groups, metrics, host, port: 0, instanceId: context.instanceId, startedAt, version: SERVER_VERSION };
   const http = options.http === false ? undefined : createStoreHttpServer(httpContext);
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   let shared: SharedPort;

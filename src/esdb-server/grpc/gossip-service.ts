@@ -1,5 +1,4 @@
 // Gossip.Read: a cluster of one, this server as an alive leader, so `esdb+discover://` works.
-import { randomUUID } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import gossipGrpc from '@eventstore/db-client/generated/gossip_grpc_pb.js';
 import gossipPb from '@eventstore/db-client/generated/gossip_pb.js';
@@ -7,11 +6,10 @@ import type { ServerContext, ServiceModule } from './service-module.js';
 import { sharedPb } from './protocol.js';
 
 export function createGossipService(context: ServerContext): ServiceModule {
-  const instanceId = randomUUID();
   const implementation: grpc.UntypedServiceImplementation = {
     read(_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<InstanceType<typeof gossipPb.ClusterInfo>>) {
       const member = new gossipPb.MemberInfo()
-        .setInstanceId(new sharedPb.UUID().setString(instanceId))
+        .setInstanceId(new sharedPb.UUID().setString(context.instanceId))
         // .NET ticks, as EventStoreDB reports them.
         .setTimeStamp(String(BigInt(Date.now()) * 10_000n))
         .setState(gossipPb.MemberInfo.VNodeState.LEADER)

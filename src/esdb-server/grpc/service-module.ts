@@ -23,4 +23,6 @@ export interface ServerContext {
   port: number;
   /** Largest total size of one append in bytes (EventStoreDB's MaxAppendSize, default 1,048,576). */
   maxAppendSize: number;
+  /** This node's id, the same in gRPC gossip and the HTTP /gossip and /info. */
+  instanceId: string;
 }

@@ -27,7 +27,7 @@ export interface GroupFigures {
 
 export function groupFigures(group: SubscriptionGroup, log: EventLog): GroupFigures {
   const { definition } = group;
-  const stats = group.stats();
+  const stats = group.stats({ measure: false });
   const source = sourceName(definition.source);
   const done = stats.lastCheckpointedKey ?? (definition.startFrom.kind === 'end' ? undefined : -1);
   return {

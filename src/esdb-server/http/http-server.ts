@@ -174,7 +174,7 @@ export function createStoreHttpServer(context: EndpointContext): Server {
         if (!/^[0-9]{1,9}$/.test(rawCount) || Number(rawCount) === 0) throw new HttpError(400, `How many to replay must be a whole number from 1, or empty for all (got '${rawCount}').`);
         count = Number(rawCount);
       }
-      const parked = group.stats().parkedMessageCount;
+      const parked = group.stats({ measure: false }).parkedMessageCount;
       const replayed = count === undefined ? parked : Math.min(count, parked);
       if (!confirmed) {
         const what = count === undefined ? `all ${parked}` : `${replayed} of the ${parked}`;

@@ -139,12 +139,16 @@ export class SubscriptionGroup {
     this.pump();
   }
 
-  stats(): GroupStats {
+  /**
+   * The group's figures. As on EventStoreDB, a GetInfo/List call starts a new measurement window
+   * for the rate; a look that only watches (the store's UI, /metrics) passes `measure: false`.
+   */
+  stats({ measure = true }: { measure?: boolean } = {}): GroupStats {
     const now = Date.now();
     const connections = this.consumers.map((consumer) => connectionStats(consumer, now));
     const since = this.totalItems - this.measured.items;
     const seconds = (now - this.measured.at) / 1000;
-    this.measured = { at: now, items: this.totalItems };
+    if (measure) this.measured = { at: now, items: this.totalItems };
     return {
       status: this.replay ? 'ReplayingParkedMessages' : this.live ? 'Live' : 'Behind',
       connections,

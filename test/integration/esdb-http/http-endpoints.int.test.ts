@@ -8,7 +8,16 @@ import { binaryEvent, EventStoreDBClient, jsonEvent, persistentSubscriptionToAll
 import { eventually } from '../workers/order-writer.js';
 import { register as globalRegistry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import * as grpc from '@grpc/grpc-js';
+import gossipGrpc from '@eventstore/db-client/generated/gossip_grpc_pb.js';
+import gossipPb from '@eventstore/db-client/generated/gossip_pb.js';
+import sharedPb from '@eventstore/db-client/generated/shared_pb.js';
 import { startEventStoreServer } from '../../../src/esdb-server/index.js';
+
+const GossipClient = grpc.makeGenericClientConstructor(gossipGrpc.GossipService as unknown as grpc.ServiceDefinition, 'Gossip') as unknown as new (
+  address: string,
+  credentials: grpc.ChannelCredentials,
+) => grpc.Client & { read(request: unknown, callback: (error: Error | null, reply: InstanceType<typeof gossipPb.ClusterInfo>) => void): void };
 import { useTestEventStore } from '../../helpers/event-store.js';
 
 const esdb = useTestEventStore();
@@ -48,6 +57,50 @@ describe("EventStoreDB's HTTP endpoints on the gRPC port", () => {
     expect(gossip.members).toHaveLength(1);
     expect(gossip.members[0]).toMatchObject({ state: 'Leader', isAlive: true, httpEndPointIp: esdb.store.server.host, httpEndPointPort: esdb.store.server.port });
     expect(gossip.serverPort).toBe(esdb.store.server.port);
+  });
+
+  it('names the same node in HTTP /gossip as in gRPC gossip', async () => {
+    const gossip = (await (await fetch(url('/gossip'))).json()) as { members: Array<{ instanceId: string }> };
+    const client = new GossipClient(`${esdb.store.server.host}:${esdb.store.server.port}`, grpc.credentials.createInsecure());
+    try {
+      const cluster = await new Promise<InstanceType<typeof gossipPb.ClusterInfo>>((resolve, reject) =>
+        client.read(new sharedPb.Empty(), (error: Error | null, reply: InstanceType<typeof gossipPb.ClusterInfo>) => (error ? reject(error) : resolve(reply))),
+      );
+      expect(gossip.members[0]!.instanceId).toBe(cluster.getMembersList()[0]!.getInstanceId()!.getString());
+    } finally {
+      client.close();
+    }
+  });
+
+  it("leaves a group's rate measurement to GetInfo: watching it in the UI and /metrics does not reset the window", async () => {
+    const stream = `rate-${randomUUID()}`;
+    const group = 'rate-watchers';
+    await esdb.client.createPersistentSubscriptionToStream(stream, group, persistentSubscriptionToStreamSettingsFromDefaults());
+    await esdb.client.appendToStream(stream, [1, 2, 3].map((n) => jsonEvent({ type: 'thing.happened', data: { n } })));
+    const subscription = esdb.client.subscribeToPersistentSubscriptionToStream(stream, group);
+    let seen = 0;
+    try {
+      for await (const event of subscription) {
+        await subscription.ack(event);
+        if (++seen === 3) break;
+      }
+    } finally {
+      await subscription.unsubscribe();
+    }
+    await esdb.client.getPersistentSubscriptionToStreamInfo(stream, group); // starts a window
+    await esdb.client.appendToStream(stream, jsonEvent({ type: 'thing.happened', data: { n: 4 } }));
+    const again = esdb.client.subscribeToPersistentSubscriptionToStream(stream, group);
+    try {
+      for await (const event of again) {
+        await again.ack(event);
+        break;
+      }
+    } finally {
+      await again.unsubscribe();
+    }
+    for (const path of ['/ui/subscriptions', `/ui/subscriptions/${encodeURIComponent(stream)}/${group}`, '/metrics']) expect((await fetch(url(path))).status).toBe(200);
+    const info = await esdb.client.getPersistentSubscriptionToStreamInfo(stream, group);
+    expect(info.stats.countSinceLastMeasurement).toBe(1n);
   });
 
   it('gives process and queue figures in /stats', async () => {
