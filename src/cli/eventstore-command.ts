@@ -5,7 +5,8 @@ import { CliError } from './cli-error.js';
 
 const HELP = `Usage: orders eventstore [options]
 
-Runs the embedded EventStoreDB-compatible gRPC server and prints its connection string.
+Runs the embedded EventStoreDB-compatible server (gRPC, and its HTTP endpoints and UI on the same
+port) and prints its connection string, then the UI's URL.
 
 Options:
   --port <n>       port to listen on (default 2113; 0 picks a free one)
@@ -54,6 +55,7 @@ export async function run(args: string[]): Promise<number> {
     process.on('SIGTERM', stop);
     // Printed once the handlers are in: whoever waits for this line may signal at once.
     console.log(server.connectionString);
+    if (server.uiUrl) console.log(`UI: ${server.uiUrl}`);
   });
   await server.close();
   return 0;

@@ -16,6 +16,9 @@ describe('orders eventstore', () => {
       await client.appendToStream('order-cli', orderEvents(2));
       expect(await collect(client.readStream('order-cli'))).toHaveLength(2);
       await client.dispose();
+      const ui = await eventually(() => cli.output().stdout.match(/^UI: (http:\/\/127\.0\.0\.1:\d+\/)$/m)?.[1], 20_000);
+      expect(new URL(ui).port).toBe(new URL(connectionString.replace('esdb://', 'http://')).port);
+      expect((await fetch(new URL('ui/', ui))).status).toBe(200);
       cli.child.kill('SIGTERM');
       const result = await cli.done;
       expect(result.code).toBe(0);
