@@ -12,8 +12,9 @@ import { sourceFilter } from './source-filter.js';
 import type { SourceDefinition, WireEmit, WireEvent } from './wire.js';
 
 const READ_PAGE = 2_000;
-const COMMIT_INTERVAL_MS = 100;
+const COMMIT_INTERVAL_MS = 250;
 const COMMIT_EVENTS = 20_000;
+const LIVE_BATCH_MS = 20;
 
 export interface RunnerDeps {
   log: EventLog;
@@ -204,7 +205,10 @@ export class ProjectionRunner {
       }
       this.wake = () => {
         this.wake = undefined;
-        done();
+        // Live: let the commits of the next few ms join one read, so a busy store is not read
+        // (and the projection's thread not called) once per append.
+        if (this.active) setTimeout(done, LIVE_BATCH_MS);
+        else done();
       };
     });
   }
