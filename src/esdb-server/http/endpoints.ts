@@ -15,7 +15,7 @@ export function info(context: EndpointContext) {
   return {
     esVersion: context.version,
     state: 'leader',
-    features: { projections: false, userManagement: false, atomPub: false },
+    features: { projections: true, userManagement: false, atomPub: false },
     authentication: { type: 'insecure', properties: {} },
   };
 }
