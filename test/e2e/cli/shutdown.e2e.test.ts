@@ -67,6 +67,15 @@ describe('stopping orders serve', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'order-store-shutdown-'));
   const provider = new HangingProvider();
   let providerUrl: string;
+  /** The WhatsApp handler calls the provider that never answers, and nothing times it out meanwhile. */
+  const stuckProviderEnv = () => ({
+    WHATSAPP_MODE: 'cloud-api',
+    WHATSAPP_BASE_URL: providerUrl,
+    WHATSAPP_TOKEN: 'token',
+    WHATSAPP_PHONE_NUMBER_ID: '123',
+    HANDLER_TIMEOUT_MS: '60000',
+    SUBSCRIPTION_MESSAGE_TIMEOUT_MS: '120000',
+  });
   let port: number;
   let eventStorePort: number;
   const children: RunningCli[] = [];
@@ -115,12 +124,7 @@ describe('stopping orders serve', () => {
     // Now the workers start from the beginning of the history, one projection event at a time,
     // while the WhatsApp handler's first call never comes back.
     const service = serve({
-      WHATSAPP_MODE: 'cloud-api',
-      WHATSAPP_BASE_URL: providerUrl,
-      WHATSAPP_TOKEN: 'token',
-      WHATSAPP_PHONE_NUMBER_ID: '123',
-      HANDLER_TIMEOUT_MS: '60000',
-      SUBSCRIPTION_MESSAGE_TIMEOUT_MS: '120000',
+      ...stuckProviderEnv(),
       PROJECTION_BOOTSTRAP: 'group',
       PROJECTION_MAX_IN_FLIGHT: '1',
       SHUTDOWN_GRACE_MS: String(GRACE_MS),
@@ -197,12 +201,7 @@ describe('stopping orders serve', () => {
 
   it('exits at once on a second signal, without waiting out the grace period', { timeout: 90_000 }, async () => {
     const service = serve({
-      WHATSAPP_MODE: 'cloud-api',
-      WHATSAPP_BASE_URL: providerUrl,
-      WHATSAPP_TOKEN: 'token',
-      WHATSAPP_PHONE_NUMBER_ID: '123',
-      HANDLER_TIMEOUT_MS: '60000',
-      SUBSCRIPTION_MESSAGE_TIMEOUT_MS: '120000',
+      ...stuckProviderEnv(),
       SHUTDOWN_GRACE_MS: '120000',
     });
     await listening(service);
