@@ -2,9 +2,9 @@
 // field; unexpected errors are logged and answered without internals.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { UnavailableError, DeadlineExceededError } from '@eventstore/db-client';
+import { UnavailableError, DeadlineExceededError, StreamDeletedError } from '@eventstore/db-client';
 import { OrderError } from '../orders/order-errors.js';
-import { ConcurrencyConflictError, PreconditionFailedError } from '../eventstore/errors.js';
+import { ConcurrencyConflictError, OrderHistoryTruncatedError, PreconditionFailedError } from '../eventstore/errors.js';
 import { ApiError, type ApiErrorCode } from './error-registry.js';
 import { PROBLEM_CONTENT_TYPE, problem, type Problem } from './problem.js';
 import { CORRELATION_HEADER } from './plugins/correlation.js';
@@ -67,6 +67,8 @@ function toProblem(error: unknown, request: FastifyRequest): Problem {
     return problem('PRECONDITION_FAILED', error.message, { currentRevision: error.actualRevision?.toString() ?? null }, instance);
   }
   if (error instanceof ConcurrencyConflictError) return problem('CONCURRENCY_CONFLICT', error.message, {}, instance);
+  if (error instanceof StreamDeletedError) return problem('ORDER_DELETED', 'the order was deleted for good in the event store', {}, instance);
+  if (error instanceof OrderHistoryTruncatedError) return problem('ORDER_HISTORY_TRUNCATED', 'the order\'s first events were truncated in the event store', {}, instance);
   if (error instanceof ApiError) return problem(error.code, error.message, error.extensions, instance);
   if (error instanceof UnavailableError || error instanceof DeadlineExceededError) {
     request.log.error({ err: error }, 'event store unavailable');

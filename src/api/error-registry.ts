@@ -31,6 +31,8 @@ const apiErrors = {
   ROUTE_NOT_FOUND: { status: 404, title: 'No such route' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   CONCURRENCY_CONFLICT: { status: 409, title: 'The order kept changing concurrently; retry the command' },
+  ORDER_DELETED: { status: 410, title: "The order's stream was deleted for good (tombstoned) in the event store" },
+  ORDER_HISTORY_TRUNCATED: { status: 410, title: "The order's history was truncated in the event store ($maxCount, $maxAge or $tb): it cannot be loaded" },
   PRECONDITION_FAILED: { status: 412, title: 'The order is not at the revision given in If-Match' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
   URI_TOO_LONG: { status: 414, title: 'A path parameter is too long' },

@@ -13,6 +13,21 @@ export class PreconditionFailedError extends Error {
   }
 }
 
+/**
+ * The order stream's first events are gone (stream metadata `$maxCount`, `$maxAge` or `$tb` cut
+ * them away): its state cannot be folded from what is left.
+ */
+export class OrderHistoryTruncatedError extends Error {
+  readonly code = 'ORDER_HISTORY_TRUNCATED';
+  constructor(
+    readonly streamName: string,
+    readonly firstRevision: bigint,
+  ) {
+    super(`${streamName} starts at revision ${firstRevision}: its first events were truncated in the event store`);
+    this.name = 'OrderHistoryTruncatedError';
+  }
+}
+
 /** Other writers kept moving the stream while the command was retried on fresh state. */
 export class ConcurrencyConflictError extends Error {
   readonly code = 'CONCURRENCY_CONFLICT';

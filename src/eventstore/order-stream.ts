@@ -15,6 +15,7 @@ import { isOrderEventType } from '../orders/events.js';
 import type { NewOrderEvent } from '../orders/event-factory.js';
 import { eventsPublishedTotal } from '../observability/metrics.js';
 import { fromRecordedEvent, toEventData, type StoredOrderEvent } from './event-serialization.js';
+import { OrderHistoryTruncatedError } from './errors.js';
 
 export interface LoadedOrder {
   state: OrderState;
@@ -80,9 +81,13 @@ export async function appendOrderEvents(
 async function readStreamEvents(client: EventStoreDBClient, streamName: string): Promise<Omit<OrderStream, 'streamName'>> {
   const events: StoredOrderEvent[] = [];
   let revision: bigint | undefined;
+  let firstRevision: bigint | undefined;
   try {
+    // Read to the end even when the start is missing: a read left early can keep the client's
+    // dispose() waiting (seen with the 6.x client).
     for await (const resolved of client.readStream(streamName)) {
       if (!resolved.event) continue;
+      firstRevision ??= resolved.event.revision;
       revision = resolved.event.revision;
       // A type this version does not know was written by a newer one: it cannot change what this
       // version decides, so it is skipped rather than failing every command on the order.
@@ -92,6 +97,7 @@ async function readStreamEvents(client: EventStoreDBClient, streamName: string):
     if (error instanceof StreamNotFoundError) return { events: [], revision: undefined };
     throw error;
   }
+  if (firstRevision !== undefined && firstRevision > 0n) throw new OrderHistoryTruncatedError(streamName, firstRevision);
   return { events, revision };
 }
 

@@ -49,6 +49,7 @@ const ERRORS: Record<string, string> = {
   '413': 'The request body is larger than BODY_LIMIT_BYTES',
   '414': 'A path parameter is too long',
   '415': 'The body is not application/json',
+  '410': 'The order was tombstoned, or its history truncated, in the event store',
   '429': 'Rate limited: retry after Retry-After seconds',
   '500': 'Unexpected error (logged with the correlation id)',
   '503': 'Overloaded (with Retry-After) or the event store is unreachable',

@@ -18,9 +18,10 @@ import { runOrderCommand } from './order-command.js';
 
 // What each kind of route can answer besides success (the cross-cutting 413/415/429/503/500 are
 // added to the document by the OpenAPI plugin). Reads never conflict; a create has no If-Match.
-const readErrors = { 400: problemResponse, 401: problemResponse, 404: problemResponse };
-const createErrors = { 400: problemResponse, 401: problemResponse, 409: problemResponse };
-const commandErrors = { 400: problemResponse, 401: problemResponse, 404: problemResponse, 409: problemResponse, 412: problemResponse };
+// 410: the order's stream was tombstoned, or its history truncated, in the event store.
+const readErrors = { 400: problemResponse, 401: problemResponse, 404: problemResponse, 410: problemResponse };
+const createErrors = { 400: problemResponse, 401: problemResponse, 409: problemResponse, 410: problemResponse };
+const commandErrors = { 400: problemResponse, 401: problemResponse, 404: problemResponse, 409: problemResponse, 410: problemResponse, 412: problemResponse };
 const security = [{ bearerAuth: [] }];
 
 function tenantOf(request: FastifyRequest): string {

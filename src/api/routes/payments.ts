@@ -19,7 +19,7 @@ export async function paymentsRoutes(scope: FastifyInstance, deps: CommandDeps):
       params: orderIdParams,
       headers: ifMatchHeaders,
       body: paymentBody,
-      response: { 200: orderView, 201: orderView, 400: problemResponse, 401: problemResponse, 404: problemResponse, 409: problemResponse, 412: problemResponse },
+      response: { 200: orderView, 201: orderView, 400: problemResponse, 401: problemResponse, 404: problemResponse, 409: problemResponse, 410: problemResponse, 412: problemResponse },
     },
     handler: async (request, reply) => {
       const { paymentId, amount, method, reference } = request.body;
