@@ -19,7 +19,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EventStoreDBClient, jsonEvent, NO_STREAM, type AppendExpectedRevision, type AppendResult } from '@eventstore/db-client';
 import { startChild, stopChild as stop } from './children.js';
-import { percentile, postJson } from './http-load.js';
+import { orderLifecycle, percentile, postJson } from './http-load.js';
 import { reportFigure } from './report.js';
 import { freePort } from '../test/helpers/free-port.js';
 
@@ -51,19 +51,6 @@ function post(agent: Agent, port: number, path: string, body: unknown) {
   return postJson(agent, port, path, body, API_KEY);
 }
 
-/** The four commands of one order's life, in order; each must answer `expect`. */
-function lifecycle(orderId: string): Array<{ path: string; body: unknown; expect: number }> {
-  return [
-    {
-      path: '/orders',
-      body: { orderId, customer: { id: 'c-1', phone: '+14155550100' }, currency: 'EUR', items: [{ sku: 'SKU-1', quantity: 2, unitPrice: 1250 }] },
-      expect: 201,
-    },
-    { path: `/orders/${orderId}/payments`, body: { paymentId: `pay-${orderId}`, amount: 2500, method: 'card' }, expect: 201 },
-    { path: `/orders/${orderId}/ship`, body: { carrier: 'DHL', trackingNumber: 'JD014600003' }, expect: 200 },
-    { path: `/orders/${orderId}/deliver`, body: {}, expect: 200 },
-  ];
-}
 
 interface RunResult {
   requests: number;
@@ -89,7 +76,7 @@ async function drive(units: number, connections: number, unit: (index: number, a
 
 function orderLifecycles(port: number) {
   return async (_index: number, agent: Agent, timings: number[]) => {
-    for (const step of lifecycle(randomUUID())) {
+    for (const step of orderLifecycle(randomUUID(), { deliver: true })) {
       const started = performance.now();
       const reply = await post(agent, port, step.path, step.body);
       timings.push(performance.now() - started);

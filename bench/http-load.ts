@@ -36,3 +36,24 @@ export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
+
+/** One command of an order's life over HTTP, and the status it must answer. */
+export interface LifecycleStep {
+  path: string;
+  body: unknown;
+  expect: number;
+}
+
+/** create -> pay -> ship (-> deliver), with the same bodies in every benchmark and peer. */
+export function orderLifecycle(orderId: string, { deliver = false }: { deliver?: boolean } = {}): LifecycleStep[] {
+  return [
+    {
+      path: '/orders',
+      body: { orderId, customer: { id: 'c-1', phone: '+14155550100' }, currency: 'EUR', items: [{ sku: 'SKU-1', quantity: 2, unitPrice: 1250 }] },
+      expect: 201,
+    },
+    { path: `/orders/${orderId}/payments`, body: { paymentId: `pay-${orderId}`, amount: 2500, method: 'card' }, expect: 201 },
+    { path: `/orders/${orderId}/ship`, body: { carrier: 'DHL', trackingNumber: 'JD014600003' }, expect: 200 },
+    ...(deliver ? [{ path: `/orders/${orderId}/deliver`, body: {}, expect: 200 }] : []),
+  ];
+}

@@ -28,7 +28,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { freePort } from '../test/helpers/free-port.js';
 import { cpuSecondsOf, startChild, stopChild } from './children.js';
-import { percentile, postJson } from './http-load.js';
+import { orderLifecycle, percentile, postJson } from './http-load.js';
 import { reportFigure } from './report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -65,23 +65,6 @@ if (process.argv[2] === '--bare-server') {
 
 // ---- load ---------------------------------------------------------------------------------
 
-interface Step {
-  path: string;
-  body: unknown;
-  expect: number;
-}
-
-function lifecycle(orderId: string): Step[] {
-  return [
-    {
-      path: '/orders',
-      body: { orderId, customer: { id: 'c-1', phone: '+14155550100' }, currency: 'EUR', items: [{ sku: 'SKU-1', quantity: 2, unitPrice: 1250 }] },
-      expect: 201,
-    },
-    { path: `/orders/${orderId}/payments`, body: { paymentId: `pay-${orderId}`, amount: 2500, method: 'card' }, expect: 201 },
-    { path: `/orders/${orderId}/ship`, body: { carrier: 'DHL', trackingNumber: 'JD014600003' }, expect: 200 },
-  ];
-}
 
 interface LoadResult {
   commands: number;
@@ -103,7 +86,7 @@ async function drive(port: number, seconds: number, onAnswer?: (orderId: string,
     Array.from({ length: CONNECTIONS }, async () => {
       while (performance.now() < deadline) {
         const orderId = randomUUID();
-        for (const step of lifecycle(orderId)) {
+        for (const step of orderLifecycle(orderId)) {
           const sent = performance.now();
           const reply = await postJson(agent, port, step.path, step.body, API_KEY);
           const at = performance.now();
