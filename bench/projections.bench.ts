@@ -285,7 +285,7 @@ async function catchUp(where: 'in-process' | 'child', bootstrap: 'read' | 'group
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   const rate = stored / seconds;
   const readRate = read / readSeconds;
-  const rows = readModels.get<{ n: number }>('SELECT COUNT(*) AS n FROM order_summary')?.n;
+  const rows = (await readModels.get<{ n: number }>('SELECT COUNT(*) AS n FROM order_summary'))?.n;
   console.log(`  this process used ${cpuSeconds.toFixed(2)} CPU-s during the catch-up (${Math.round((cpuSeconds / seconds) * 100)}% of one core): ${Math.round(stored / cpuSeconds)} events per CPU-second`);
   console.log(`  readAll baseline: ${read} events in ${readSeconds.toFixed(2)} s = ${Math.round(readRate)} events/s`);
   console.log(
@@ -300,7 +300,7 @@ async function catchUp(where: 'in-process' | 'child', bootstrap: 'read' | 'group
     target: bootstrap === 'read' ? '>= 10000' : undefined,
   });
   await runner.stop();
-  readModels.close();
+  await readModels.close();
   await client.dispose();
   await server.close();
   rmSync(dir, { recursive: true, force: true });

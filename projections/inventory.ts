@@ -75,12 +75,12 @@ export default defineProjection({
     ) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS inventory_lines_by_sku ON inventory_lines (tenant_id, sku, state, opened_position, order_id);
   `,
-  apply(event, tx) {
+  async apply(event, tx) {
     const position = event.position ?? 0;
     if (event.type === 'inventory.stock_set') {
       const { tenantId, sku, onHand, occurredAt } = event.data;
       // The latest count in $all wins, whatever order the counts are applied in.
-      tx.run(
+      await tx.run(
         `INSERT INTO inventory_counts (tenant_id, sku, on_hand, counted_position, counted_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (tenant_id, sku) DO UPDATE SET on_hand = excluded.on_hand, counted_position = excluded.counted_position, counted_at = excluded.counted_at
          WHERE excluded.counted_position > inventory_counts.counted_position`,
@@ -107,7 +107,7 @@ export default defineProjection({
         const bySku = new Map<string, number>();
         for (const item of event.data.items) bySku.set(item.sku, (bySku.get(item.sku) ?? 0) + item.quantity);
         for (const [sku, quantity] of bySku) {
-          tx.run(
+          await tx.run(
             `INSERT INTO inventory_lines (tenant_id, order_id, sku, quantity, state, opened_position) VALUES (?, ?, ?, ?, 'reserved', ?)
              ON CONFLICT DO NOTHING`,
             tenantId,
@@ -120,40 +120,40 @@ export default defineProjection({
         return;
       }
       case 'order.shipped':
-        move('reserved', 'shipped', 'shipped_position');
+        await move('reserved', 'shipped', 'shipped_position');
         return;
       case 'order.cancelled':
       case 'order.refunded':
         // Cancelled before shipping, or a paid order refunded without shipping: released. A
         // refund after a return finds nothing reserved and changes nothing.
-        move('reserved', 'released');
+        await move('reserved', 'released');
         return;
       case 'order.returned':
-        move('shipped', 'returned', 'returned_position');
+        await move('shipped', 'returned', 'returned_position');
         return;
       default:
         return;
     }
   },
-  reset(tx) {
-    tx.run('DELETE FROM inventory_counts');
-    tx.run('DELETE FROM inventory_lines');
+  async reset(tx) {
+    await tx.run('DELETE FROM inventory_counts');
+    await tx.run('DELETE FROM inventory_lines');
   },
 });
 
 const DEFAULT_PAGE = 50;
 
 /** The stock of a SKU (zeros for one nobody counted or ordered); `pending` overrides the count. */
-export function getStockLevel(
+export async function getStockLevel(
   tx: ReadModelTx,
   tenantId: string,
   sku: string,
   page: { limit?: number; cursor?: string } = {},
   pending?: PendingCount,
-): StockLevel {
-  const stored = tx.get<{ on_hand: number; counted_position: number }>('SELECT on_hand, counted_position FROM inventory_counts WHERE tenant_id = ? AND sku = ?', tenantId, sku);
+): Promise<StockLevel> {
+  const stored = await tx.get<{ on_hand: number; counted_position: number }>('SELECT on_hand, counted_position FROM inventory_counts WHERE tenant_id = ? AND sku = ?', tenantId, sku);
   const count = pending ?? (stored ? { onHand: stored.on_hand, position: stored.counted_position } : { onHand: 0, position: -1 });
-  const figures = tx.get<{ reserved: number; shipped: number; returned: number }>(
+  const figures = (await tx.get<{ reserved: number; shipped: number; returned: number }>(
     `SELECT
        COALESCE(SUM(CASE WHEN state = 'reserved' THEN quantity END), 0) AS reserved,
        COALESCE(SUM(CASE WHEN shipped_position > ? THEN quantity END), 0) AS shipped,
@@ -163,10 +163,10 @@ export function getStockLevel(
     count.position,
     tenantId,
     sku,
-  )!;
+  ))!;
   const restocked = RETURN_POLICY === 'restock' ? figures.returned : 0;
   const onHand = Math.max(0, count.onHand - figures.shipped + restocked);
-  const { items, nextCursor } = shortOrders(tx, tenantId, sku, onHand, page.limit ?? DEFAULT_PAGE, page.cursor);
+  const { items, nextCursor } = await shortOrders(tx, tenantId, sku, onHand, page.limit ?? DEFAULT_PAGE, page.cursor);
   return {
     sku,
     onHand,
@@ -179,18 +179,19 @@ export function getStockLevel(
 }
 
 /** Open orders, oldest first, take the units on hand; those left short, one keyset page. */
-function shortOrders(tx: ReadModelTx, tenantId: string, sku: string, onHand: number, limit: number, cursor: string | undefined): { items: ShortOrder[]; nextCursor?: string } {
+async function shortOrders(tx: ReadModelTx, tenantId: string, sku: string, onHand: number, limit: number, cursor: string | undefined): Promise<{ items: ShortOrder[]; nextCursor?: string }> {
   const after = cursor ? positionCursor(cursor) : undefined;
-  const rows = tx.all<{ order_id: string; quantity: number; shortage: number; opened_position: number }>(
+  const rows = await tx.all<{ order_id: string; quantity: number; shortage: number; opened_position: number }>(
     `WITH open_orders AS (
        SELECT order_id, quantity, opened_position,
               SUM(quantity) OVER (ORDER BY opened_position, order_id ROWS UNBOUNDED PRECEDING) AS held
        FROM inventory_lines WHERE tenant_id = ? AND sku = ? AND state = 'reserved')
-     SELECT order_id, quantity, MIN(quantity, held - ?) AS shortage, opened_position FROM open_orders
+     SELECT order_id, quantity, CASE WHEN quantity < held - ? THEN quantity ELSE held - ? END AS shortage, opened_position FROM open_orders
      WHERE held > ? ${after ? 'AND (opened_position > ? OR (opened_position = ? AND order_id > ?))' : ''}
      ORDER BY opened_position, order_id LIMIT ?`,
     tenantId,
     sku,
+    onHand,
     onHand,
     onHand,
     ...(after ? [after.position, after.position, after.orderId] : []),

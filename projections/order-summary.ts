@@ -60,7 +60,7 @@ export default defineProjection({
     CREATE INDEX IF NOT EXISTS order_summary_by_created ON order_summary (tenant_id, created_at DESC, order_id DESC);
     CREATE INDEX IF NOT EXISTS order_summary_by_status ON order_summary (tenant_id, status, created_at DESC, order_id DESC);
   `,
-  apply(event, tx) {
+  async apply(event, tx) {
     if (event.type === 'inventory.stock_set') return;
     const { tenantId, orderId, occurredAt } = event.data;
     const touch = (set: string, ...values: unknown[]) =>
@@ -74,7 +74,7 @@ export default defineProjection({
       );
     switch (event.type) {
       case 'order.created':
-        tx.run(
+        await tx.run(
           `INSERT INTO order_summary (tenant_id, order_id, customer_id, customer_name, status, currency, total, item_count, created_at, updated_at, revision)
            VALUES (?, ?, ?, ?, 'PENDING', ?, ?, ?, ?, ?, ?)
            ON CONFLICT (tenant_id, order_id) DO NOTHING`,
@@ -91,27 +91,27 @@ export default defineProjection({
         );
         return;
       case 'order.status_changed':
-        touch('status = ?', event.data.newStatus);
+        await touch('status = ?', event.data.newStatus);
         return;
       case 'payment.processed':
       case 'order.paid':
       case 'order.cancelled':
-        touch('paid_amount = ?', event.data.paidAmount);
+        await touch('paid_amount = ?', event.data.paidAmount);
         return;
       case 'order.refunded':
-        touch('refunded_amount = refunded_amount + ?', event.data.amount);
+        await touch('refunded_amount = refunded_amount + ?', event.data.amount);
         return;
       default:
         return;
     }
   },
-  reset(tx) {
-    tx.run('DELETE FROM order_summary');
+  async reset(tx) {
+    await tx.run('DELETE FROM order_summary');
   },
 });
 
-export function getOrderSummary(tx: ReadModelTx, tenantId: string, orderId: string): OrderSummary | undefined {
-  const row = tx.get<OrderSummaryRow>('SELECT * FROM order_summary WHERE tenant_id = ? AND order_id = ?', tenantId, orderId);
+export async function getOrderSummary(tx: ReadModelTx, tenantId: string, orderId: string): Promise<OrderSummary | undefined> {
+  const row = await tx.get<OrderSummaryRow>('SELECT * FROM order_summary WHERE tenant_id = ? AND order_id = ?', tenantId, orderId);
   return row ? toSummary(row) : undefined;
 }
 
@@ -130,7 +130,7 @@ export interface Page<T> {
 }
 
 /** Newest first, keyset-paginated. Throws InvalidCursorError for a cursor it did not issue. */
-export function listOrderSummaries(tx: ReadModelTx, query: OrderSummaryQuery): Page<OrderSummary> {
+export async function listOrderSummaries(tx: ReadModelTx, query: OrderSummaryQuery): Promise<Page<OrderSummary>> {
   const where = ['tenant_id = ?'];
   const params: unknown[] = [query.tenantId];
   if (query.status) {
@@ -146,7 +146,7 @@ export function listOrderSummaries(tx: ReadModelTx, query: OrderSummaryQuery): P
     where.push('(created_at < ? OR (created_at = ? AND order_id < ?))');
     params.push(after.createdAt, after.createdAt, after.orderId);
   }
-  const rows = tx.all<OrderSummaryRow>(
+  const rows = await tx.all<OrderSummaryRow>(
     `SELECT * FROM order_summary WHERE ${where.join(' AND ')} ORDER BY created_at DESC, order_id DESC LIMIT ?`,
     ...params,
     query.limit + 1,

@@ -63,7 +63,7 @@ export default defineProjection({
     ) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS customer_orders_by_order ON customer_orders (tenant_id, order_id);
   `,
-  apply(event, tx) {
+  async apply(event, tx) {
     if (event.type === 'inventory.stock_set') return;
     const { tenantId, orderId, occurredAt } = event.data;
     switch (event.type) {
@@ -71,7 +71,7 @@ export default defineProjection({
         const customerId = event.data.customer.id ?? event.data.customerId;
         // An anonymous order belongs to no customer's list.
         if (!customerId) return;
-        tx.run(
+        await tx.run(
           `INSERT INTO customer_orders (tenant_id, customer_id, order_id, status, currency, total, created_at, updated_at)
            VALUES (?, ?, ?, 'PENDING', ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
           tenantId,
@@ -87,8 +87,9 @@ export default defineProjection({
       case 'order.status_changed':
         // Without INDEXED BY the planner (no ANALYZE statistics) picks the primary-key prefix
         // tenant_id and scans every order of the tenant: catch-up slowed quadratically.
-        tx.run(
-          'UPDATE customer_orders INDEXED BY customer_orders_by_order SET status = ?, updated_at = ? WHERE tenant_id = ? AND order_id = ?',
+        // (PostgreSQL has no INDEXED BY, and its planner finds the index.)
+        await tx.run(
+          `UPDATE customer_orders ${tx.dialect === 'sqlite' ? 'INDEXED BY customer_orders_by_order ' : ''}SET status = ?, updated_at = ? WHERE tenant_id = ? AND order_id = ?`,
           event.data.newStatus,
           occurredAt,
           tenantId,
@@ -99,15 +100,15 @@ export default defineProjection({
         return;
     }
   },
-  reset(tx) {
-    tx.run('DELETE FROM customer_orders');
+  async reset(tx) {
+    await tx.run('DELETE FROM customer_orders');
   },
 });
 
 /** Newest first, `limit` orders a page (keyset cursor); the totals cover all of them. */
-export function getCustomerOrders(tx: ReadModelTx, tenantId: string, customerId: string, limit: number, cursor?: string): CustomerOrders {
+export async function getCustomerOrders(tx: ReadModelTx, tenantId: string, customerId: string, limit: number, cursor?: string): Promise<CustomerOrders> {
   const after = cursor ? decodeCursor(cursor) : undefined;
-  const rows = tx.all<CustomerOrderRow>(
+  const rows = await tx.all<CustomerOrderRow>(
     `SELECT c.order_id, c.status, c.currency, c.total, COALESCE(s.refunded_amount, 0) AS refunded_amount, c.created_at, c.updated_at
      FROM customer_orders c LEFT JOIN order_summary s ON s.tenant_id = c.tenant_id AND s.order_id = c.order_id
      WHERE c.tenant_id = ? AND c.customer_id = ? ${after ? 'AND (c.created_at < ? OR (c.created_at = ? AND c.order_id < ?))' : ''}
@@ -117,7 +118,7 @@ export function getCustomerOrders(tx: ReadModelTx, tenantId: string, customerId:
     ...(after ? [after.createdAt, after.createdAt, after.orderId] : []),
     limit + 1,
   );
-  const sums = tx.all<{ currency: string; total: number; refunded: number; orders: number }>(
+  const sums = await tx.all<{ currency: string; total: number; refunded: number; orders: number }>(
     `SELECT c.currency, SUM(c.total) AS total, COALESCE(SUM(s.refunded_amount), 0) AS refunded, COUNT(*) AS orders
      FROM customer_orders c LEFT JOIN order_summary s ON s.tenant_id = c.tenant_id AND s.order_id = c.order_id
      WHERE c.tenant_id = ? AND c.customer_id = ? GROUP BY c.currency ORDER BY c.currency`,

@@ -44,14 +44,14 @@ export default defineProjection({
       PRIMARY KEY (tenant_id, order_id)
     ) WITHOUT ROWID;
   `,
-  apply(event, tx) {
+  async apply(event, tx) {
     if (event.type === 'inventory.stock_set') return;
     const { tenantId, orderId, occurredAt } = event.data;
     const day = occurredAt.slice(0, 10);
-    const add = (currency: string, changes: Partial<Record<keyof typeof COLUMNS, number>>) => {
+    const add = async (currency: string, changes: Partial<Record<keyof typeof COLUMNS, number>>) => {
       const entries = Object.entries(changes) as [keyof typeof COLUMNS, number][];
       const columns = entries.map(([key]) => COLUMNS[key]);
-      tx.run(
+      await tx.run(
         `INSERT INTO sales_by_day (tenant_id, day, currency, ${columns.join(', ')}) VALUES (?, ?, ?, ${columns.map(() => '?').join(', ')})
          ON CONFLICT (tenant_id, day, currency) DO UPDATE SET ${columns.map((column) => `${column} = ${column} + excluded.${column}`).join(', ')}`,
         tenantId,
@@ -62,50 +62,50 @@ export default defineProjection({
     };
     switch (event.type) {
       case 'order.created':
-        tx.run(
+        await tx.run(
           'INSERT INTO sales_order_currency (tenant_id, order_id, currency) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
           tenantId,
           orderId,
           event.data.currency,
         );
-        add(event.data.currency, { ordersPlaced: 1, orderedAmount: event.data.total });
+        await add(event.data.currency, { ordersPlaced: 1, orderedAmount: event.data.total });
         return;
       case 'payment.processed':
-        add(event.data.currency, { paidAmount: event.data.amount });
+        await add(event.data.currency, { paidAmount: event.data.amount });
         return;
       case 'order.refunded':
-        add(event.data.currency, { refundedAmount: event.data.amount });
+        await add(event.data.currency, { refundedAmount: event.data.amount });
         return;
       case 'order.cancelled': {
-        const known = tx.get<{ currency: string }>(
+        const known = await tx.get<{ currency: string }>(
           'SELECT currency FROM sales_order_currency WHERE tenant_id = ? AND order_id = ?',
           tenantId,
           orderId,
         );
-        if (known) add(known.currency, { ordersCancelled: 1 });
+        if (known) await add(known.currency, { ordersCancelled: 1 });
         return;
       }
       default:
         return;
     }
   },
-  reset(tx) {
-    tx.run('DELETE FROM sales_by_day');
-    tx.run('DELETE FROM sales_order_currency');
+  async reset(tx) {
+    await tx.run('DELETE FROM sales_by_day');
+    await tx.run('DELETE FROM sales_order_currency');
   },
 });
 
 /** Days in [from, to] (YYYY-MM-DD, inclusive), oldest first. */
-export function getSalesByDay(tx: ReadModelTx, tenantId: string, from: string, to: string): DailySales[] {
-  return tx
-    .all<Record<string, string | number>>(
+export async function getSalesByDay(tx: ReadModelTx, tenantId: string, from: string, to: string): Promise<DailySales[]> {
+  return (
+    await tx.all<Record<string, string | number>>(
       `SELECT day, currency, orders_placed, ordered_amount, paid_amount, refunded_amount, orders_cancelled
        FROM sales_by_day WHERE tenant_id = ? AND day >= ? AND day <= ? ORDER BY day, currency`,
       tenantId,
       from,
       to,
     )
-    .map((row) => ({
+  ).map((row) => ({
       day: String(row.day),
       currency: String(row.currency),
       ordersPlaced: Number(row.orders_placed),

@@ -53,6 +53,12 @@ const environment = z.object({
     .string()
     .regex(/^esdb(\+discover)?:\/\/\S+$/, 'must look like esdb://host:2113?tls=false')
     .optional(),
+  // Unset: the read models are a SQLite file under DATA_DIR. postgres://user:pass@host:5432/db[?schema=name]:
+  // every read model, handler ledger and handler table in PostgreSQL (API, workers, replay, CLI).
+  READ_MODEL_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/\S+$/, 'must look like postgres://user:password@host:5432/database (or be unset for the SQLite file under DATA_DIR)')
+    .optional(),
   API_KEYS: apiKeys,
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   ROLE: z.enum(ROLES, { error: `must be one of ${ROLES.join(', ')}` }).default('all'),
@@ -78,6 +84,8 @@ export interface Config {
   dataDir: string;
   /** Set: use that EventStoreDB. Unset: start the embedded store. */
   esdbConnectionString: string | undefined;
+  /** Set (postgres://...): the read models are in PostgreSQL. Unset: `<dataDir>/readmodels.db`. */
+  readModelUrl: string | undefined;
   /** API key -> tenantId; from API_KEYS a HashedApiKeys (SHA-256 digest -> tenantId), never the raw keys. */
   apiKeys: Map<string, string>;
   logLevel: (typeof LOG_LEVELS)[number];
@@ -119,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     eventStorePort: parsed.EVENTSTORE_PORT,
     dataDir: parsed.DATA_DIR,
     esdbConnectionString: parsed.ESDB_CONNECTION_STRING,
+    readModelUrl: parsed.READ_MODEL_URL,
     apiKeys: parsed.API_KEYS,
     logLevel: parsed.LOG_LEVEL,
     role: parsed.ROLE,

@@ -9,7 +9,7 @@ import { startEmbeddedEventStore, type EmbeddedEventStore } from './eventstore/e
 import { createLogger, type Logger } from './observability/logger.js';
 import { registry } from './observability/metrics.js';
 import { startWorkers, type RunningWorkers } from './workers.js';
-import { openReadModelStore, readModelFileIn } from './readmodels/read-model-store.js';
+import { openConfiguredReadModels } from './readmodels/read-model-store.js';
 
 export interface RunningService {
   /** Base URL of the API; undefined when ROLE=workers. */
@@ -75,8 +75,8 @@ export async function startService(config: Config, logger: Logger = createLogger
     let url: string | undefined;
     if (runsApi) {
       // The query routes read the models the workers (here or in other processes) write.
-      const readModels = openReadModelStore({ file: readModelFileIn(config.dataDir) });
-      closers.push(async () => readModels.close());
+      const readModels = await openConfiguredReadModels({ dataDir: config.dataDir, readModelUrl: config.readModelUrl });
+      closers.push(() => readModels.close());
       const app = await build({
         client,
         apiKeys: config.apiKeys,
@@ -101,6 +101,7 @@ export async function startService(config: Config, logger: Logger = createLogger
         logger,
         registry,
         dataDir: config.dataDir,
+        readModelUrl: config.readModelUrl,
         ...(runsApi ? {} : { metricsPort: config.port, metricsHost: config.host }),
       });
     }

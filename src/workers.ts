@@ -11,7 +11,7 @@ import type { WhatsAppSender } from './handlers/whatsapp-cloud-api.js';
 import { isEventStoreReachable } from './eventstore/connection.js';
 import { startMetricsServer } from './observability/metrics-server.js';
 import { workerMetrics } from './observability/worker-metrics.js';
-import { openReadModelStore, readModelFileIn, type ReadModelStore } from './readmodels/read-model-store.js';
+import { openConfiguredReadModels, type ReadModelStore } from './readmodels/read-model-store.js';
 import type { HandlerDefinition } from './subscriptions/handler.js';
 import { loadRunnerOptions } from './subscriptions/runner-config.js';
 import { startSubscriptionRunner, type RunnerOptions, type SubscriptionRunner } from './subscriptions/runner.js';
@@ -24,6 +24,8 @@ export interface WorkersOptions {
   /** The read models go to `<dataDir>/readmodels.db` unless `store` is given. */
   dataDir?: string;
   store?: ReadModelStore;
+  /** postgres://...: the read models are there instead of under dataDir (READ_MODEL_URL). */
+  readModelUrl?: string | undefined;
   env?: NodeJS.ProcessEnv;
   runner?: Partial<RunnerOptions>;
   /** Replace the shipped handlers / projections (tests). */
@@ -50,8 +52,8 @@ export interface RunningWorkers {
 
 export async function startWorkers(options: WorkersOptions): Promise<RunningWorkers> {
   const env = options.env ?? process.env;
-  if (!options.store && !options.dataDir) throw new Error('startWorkers needs dataDir or store');
-  const ownStore = options.store ? undefined : openReadModelStore({ file: readModelFileIn(options.dataDir!) });
+  if (!options.store && !options.dataDir && !options.readModelUrl) throw new Error('startWorkers needs dataDir, readModelUrl or store');
+  const ownStore = options.store ? undefined : await openConfiguredReadModels({ dataDir: options.dataDir ?? '.', readModelUrl: options.readModelUrl });
   const store = options.store ?? ownStore!;
   try {
     const handlers =
@@ -84,17 +86,17 @@ export async function startWorkers(options: WorkersOptions): Promise<RunningWork
       async stop() {
         await runner.stop();
         await metricsServer?.close();
-        ownStore?.close();
+        await ownStore?.close();
       },
       async abandon() {
         await runner.abandon();
         await metricsServer?.close();
-        ownStore?.close();
+        await ownStore?.close();
       },
       busyGroups: () => runner.consumers.filter((consumer) => consumer.inFlight > 0).map((consumer) => consumer.group),
     };
   } catch (error) {
-    ownStore?.close();
+    await ownStore?.close();
     throw error;
   }
 }

@@ -51,9 +51,9 @@ function tenantOf(request: FastifyRequest): string {
 }
 
 /** A cursor this service did not issue is a validation failure of the `cursor` field. */
-function withCursor<T>(query: () => T): T {
+async function withCursor<T>(query: () => Promise<T>): Promise<T> {
   try {
-    return query();
+    return await query();
   } catch (error) {
     if (error instanceof InvalidCursorError) {
       throw new ApiError('VALIDATION_FAILED', '1 invalid field(s) in querystring', { errors: [{ field: 'cursor', message: error.message }] });
@@ -66,9 +66,9 @@ function withCursor<T>(query: () => T): T {
 export async function queriesRoutes(scope: FastifyInstance, deps: QueryDeps): Promise<void> {
   const { readModels, client } = deps;
   // The API may start before any worker created the tables: create them (idempotent DDL).
-  for (const projection of projections) readModels.migrate(projection.schema);
-  for (const ddl of [ANALYTICS_SCHEMA]) readModels.migrate(ddl);
-  ensureOutboxSchema(readModels);
+  for (const projection of projections) await readModels.migrate(projection.schema);
+  for (const ddl of [ANALYTICS_SCHEMA]) await readModels.migrate(ddl);
+  await ensureOutboxSchema(readModels);
   // Stock counts an earlier version kept only in its read model become events, once.
   await carryOverLegacyStockCounts(client, readModels);
   const app = scope.withTypeProvider<ZodTypeProvider>();
@@ -158,7 +158,7 @@ export async function queriesRoutes(scope: FastifyInstance, deps: QueryDeps): Pr
       const to = request.query.to ?? new Date().toISOString().slice(0, 10);
       const from = request.query.from ?? new Date(Date.parse(`${to}T00:00:00Z`) - 29 * DAY_MS).toISOString().slice(0, 10);
       if (from > to) throw new ApiError('VALIDATION_FAILED', '1 invalid field(s) in querystring', { errors: [{ field: 'from', message: 'from must not be after to' }] });
-      return { from, to, days: getSalesByDay(readModels, tenantId, from, to), byStatus: getSalesByStatus(readModels, tenantId) };
+      return { from, to, days: await getSalesByDay(readModels, tenantId, from, to), byStatus: await getSalesByStatus(readModels, tenantId) };
     },
   });
 
@@ -173,7 +173,7 @@ export async function queriesRoutes(scope: FastifyInstance, deps: QueryDeps): Pr
     },
     handler: async (request) => {
       const { limit, before, orderId, status } = request.query;
-      const items = listOutbox(readModels, tenantOf(request), {
+      const items = await listOutbox(readModels, tenantOf(request), {
         limit,
         ...(before ? { before } : {}),
         ...(orderId ? { orderId: normalizeId(orderId) } : {}),

@@ -9,6 +9,8 @@ export interface CliEnvironment {
   connectionString: string;
   /** Absolute path of DATA_DIR (./data), the folder that holds the read models. */
   dataDir: string;
+  /** READ_MODEL_URL: the read models are in PostgreSQL when set. */
+  readModelUrl: string | undefined;
 }
 
 export function cliEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnvironment {
@@ -17,6 +19,7 @@ export function cliEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnviron
     return {
       connectionString: config.esdbConnectionString ?? `esdb://127.0.0.1:${config.eventStorePort}?tls=false`,
       dataDir: resolve(config.dataDir),
+      readModelUrl: config.readModelUrl,
     };
   } catch (err) {
     if (err instanceof ConfigError) throw new CliError(err.message, 2);

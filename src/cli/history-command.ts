@@ -5,6 +5,7 @@ import { FORWARDS, START, StreamNotFoundError, type EventStoreDBClient } from '@
 import Database from 'better-sqlite3';
 import { evolve, initialOrderState, legacyOrderStreamName, normalizeId, parseOrderStreamName, tenantOrderStreamName, type OrderState } from '../orders/index.js';
 import { readModelFileIn } from '../readmodels/read-model-store.js';
+import { openReadModelsForCli } from './read-models.js';
 import { parseCommandArgs } from './args.js';
 import { CliError } from './cli-error.js';
 import { cliEnvironment } from './cli-environment.js';
@@ -41,10 +42,10 @@ export async function run(args: string[]): Promise<number> {
   if (given.trim() === '') throw new CliError('the order id is empty', 2);
   const tenant = parsed.values.tenant;
   if (tenant !== undefined && !/^[A-Za-z0-9_.-]+$/.test(tenant)) throw new CliError(`--tenant '${tenant}' is not a tenant id`, 2);
-  const { connectionString, dataDir } = cliEnvironment();
+  const { connectionString, dataDir, readModelUrl } = cliEnvironment();
   const orderId = normalizeId(parseOrderStreamName(given)?.orderId ?? given);
   const entries = await withStore(connectionString, async ({ client }) => {
-    const stream = await findOrderStream(client, given, orderId, tenant, dataDir);
+    const stream = await findOrderStream(client, given, orderId, tenant, dataDir, readModelUrl);
     return readHistory(client, orderId, stream);
   });
   if (parsed.values.json) console.log(JSON.stringify(entries.map(toJson), null, 2));
@@ -56,7 +57,7 @@ export async function run(args: string[]): Promise<number> {
  * The stream of the order: named outright, or the tenant's, or (without --tenant) the one of the
  * tenant the read model knows it under; a legacy `order-<orderId>` stream counts as well.
  */
-async function findOrderStream(client: EventStoreDBClient, given: string, orderId: string, tenant: string | undefined, dataDir: string): Promise<string> {
+async function findOrderStream(client: EventStoreDBClient, given: string, orderId: string, tenant: string | undefined, dataDir: string, readModelUrl: string | undefined): Promise<string> {
   const named = parseOrderStreamName(given);
   if (named && (await streamExists(client, given))) return given;
   const legacy = legacyOrderStreamName(orderId);
@@ -65,7 +66,7 @@ async function findOrderStream(client: EventStoreDBClient, given: string, orderI
     if (await streamExists(client, own)) return own;
     return (await streamExists(client, legacy)) ? legacy : own;
   }
-  const candidates = tenantsInReadModel(dataDir, orderId).map((tenantId) => tenantOrderStreamName(tenantId, orderId));
+  const candidates = (await tenantsInReadModel(dataDir, readModelUrl, orderId)).map((tenantId) => tenantOrderStreamName(tenantId, orderId));
   if (await streamExists(client, legacy)) candidates.push(legacy);
   const found: string[] = [];
   for (const stream of new Set(candidates)) if (await streamExists(client, stream)) found.push(stream);
@@ -75,7 +76,22 @@ async function findOrderStream(client: EventStoreDBClient, given: string, orderI
 }
 
 /** Tenants with an order of this id in the order-summary read model; none when there is no model. */
-function tenantsInReadModel(dataDir: string, orderId: string): string[] {
+async function tenantsInReadModel(dataDir: string, readModelUrl: string | undefined, orderId: string): Promise<string[]> {
+  if (readModelUrl) {
+    try {
+      const store = await openReadModelsForCli({ dataDir, readModelUrl });
+      try {
+        const rows = await store.all<{ tenant_id: string }>('SELECT tenant_id FROM order_summary WHERE order_id = ? ORDER BY tenant_id', orderId);
+        return rows.map((row) => row.tenant_id);
+      } finally {
+        await store.close();
+      }
+    } catch (error) {
+      if (error instanceof CliError) throw error;
+      // No order_summary table yet: no tenant known.
+      return [];
+    }
+  }
   const file = readModelFileIn(dataDir);
   if (!existsSync(file)) return [];
   const db = new Database(file, { readonly: true, fileMustExist: true });

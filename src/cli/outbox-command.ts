@@ -6,7 +6,8 @@ import { DEFAULT_UNCERTAIN_WAIT_MS, loadHandlerConfig, type WhatsAppConfig } fro
 import { attemptSend } from '../handlers/whatsapp-attempt.js';
 import { cloudApiSender } from '../handlers/whatsapp-cloud-api.js';
 import { claimResend, ensureOutboxSchema, findById, listOutbox, OUTBOX_STATES, settleByOperator, type OutboxMessage, type OutboxState } from '../handlers/whatsapp-outbox.js';
-import { openReadModelStore, readModelFileIn, type ReadModelStore } from '../readmodels/read-model-store.js';
+import { readModelFileIn, type ReadModelStore } from '../readmodels/read-model-store.js';
+import { openReadModelsForCli } from './read-models.js';
 import { parseCommandArgs, parseCount } from './args.js';
 import { CliError } from './cli-error.js';
 import { cliEnvironment } from './cli-environment.js';
@@ -60,15 +61,15 @@ export async function run(args: string[]): Promise<number> {
   if (action && idText === undefined) throw new CliError(`${action} needs the message id (see \`orders outbox\`)`, 2);
   const id = idText === undefined ? undefined : parseCount(idText, 'the message id');
   const config = whatsappConfig();
-  const store = openStore();
+  const store = await openStore();
   try {
     if (action === 'resend') return await resend(store, config, id!, Boolean(values.force), Boolean(values.json));
-    if (action === 'settle') return settle(store, config, id!, values, Boolean(values.json));
+    if (action === 'settle') return await settle(store, config, id!, values, Boolean(values.json));
     if (values.force || values.sent || values.failed || values.note) throw new CliError('--force, --sent, --failed and --note go with resend or settle (see --help)', 2);
     const status = values.status;
     if (status !== undefined && !(OUTBOX_STATES as readonly string[]).includes(status)) throw new CliError(`--status must be one of ${OUTBOX_STATES.join(', ')}, got '${status}'`, 2);
     const limit = values.limit === undefined ? 100 : parseCount(values.limit, '--limit');
-    const messages = listOutbox(store, values.tenant, {
+    const messages = await listOutbox(store, values.tenant, {
       limit: Math.max(1, limit),
       ...(status ? { status: status as OutboxState } : {}),
       ...(values.order ? { orderId: values.order } : {}),
@@ -77,7 +78,7 @@ export async function run(args: string[]): Promise<number> {
     else console.log(renderList(messages, waitOf(config)));
     return 0;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -85,13 +86,13 @@ async function resend(store: ReadModelStore, config: WhatsAppConfig, id: number,
   if (config.mode !== 'cloud-api' || !config.token || !config.phoneNumberId) {
     throw new CliError('resend sends through the Cloud API: set WHATSAPP_MODE=cloud-api, WHATSAPP_TOKEN and WHATSAPP_PHONE_NUMBER_ID as for the service');
   }
-  const before = mustFind(store, id);
+  const before = await mustFind(store, id);
   refuseEarly(before, waitOf(config), force, 'resend');
-  const claim = claimResend(store, id, new Date());
+  const claim = await claimResend(store, id, new Date());
   if (!claim.claimed) throw new CliError(`message ${id} is ${claim.message.status}: ${whyNot(claim.message.status)}`);
   const sender = cloudApiSender({ baseUrl: config.baseUrl, token: config.token, phoneNumberId: config.phoneNumberId });
   const outcome = await attemptSend(store, sender, claim.message, claim.attempt, AbortSignal.timeout(30_000));
-  const after = findById(store, id)!;
+  const after = (await findById(store, id))!;
   if (json) console.log(JSON.stringify(after, null, 2));
   if (outcome.status === 'sent') {
     if (!json) console.log(`message ${id} sent on operator request (attempt ${claim.attempt}, ${outcome.providerMessageId})`);
@@ -100,13 +101,13 @@ async function resend(store: ReadModelStore, config: WhatsAppConfig, id: number,
   throw new CliError(`message ${id} is now ${after.status}: ${outcome.reason}`);
 }
 
-function settle(store: ReadModelStore, config: WhatsAppConfig, id: number, values: { sent?: boolean; failed?: boolean; note?: string; force?: boolean }, json: boolean): number {
+async function settle(store: ReadModelStore, config: WhatsAppConfig, id: number, values: { sent?: boolean; failed?: boolean; note?: string; force?: boolean }, json: boolean): Promise<number> {
   if (Boolean(values.sent) === Boolean(values.failed)) throw new CliError('settle needs exactly one of --sent or --failed', 2);
-  const before = mustFind(store, id);
+  const before = await mustFind(store, id);
   if (!['uncertain', 'sending', 'unsent', 'failed', 'sent'].includes(before.status)) throw new CliError(`message ${id} is ${before.status}: ${whyNot(before.status)}`);
   refuseEarly(before, waitOf(config), Boolean(values.force), 'settle');
   const status = values.sent ? 'sent' : 'failed';
-  const after = store.transaction((tx) => settleByOperator(tx, id, status, values.note ?? `settled as ${status} by an operator`, new Date()))!;
+  const after = (await store.transaction((tx) => settleByOperator(tx, id, status, values.note ?? `settled as ${status} by an operator`, new Date())))!;
   if (json) console.log(JSON.stringify(after, null, 2));
   else console.log(`message ${id} settled as ${status} (was ${before.status})`);
   return 0;
@@ -136,8 +137,8 @@ function whyNot(status: OutboxState): string {
   }
 }
 
-function mustFind(store: ReadModelStore, id: number): OutboxMessage {
-  const message = findById(store, id);
+async function mustFind(store: ReadModelStore, id: number): Promise<OutboxMessage> {
+  const message = await findById(store, id);
   if (!message) throw new CliError(`no WhatsApp message with id ${id} (see \`orders outbox\`)`);
   return message;
 }
@@ -154,11 +155,12 @@ function waitOf(config: WhatsAppConfig): number {
   return config.uncertainWaitMs ?? DEFAULT_UNCERTAIN_WAIT_MS;
 }
 
-function openStore(): ReadModelStore {
-  const file = readModelFileIn(cliEnvironment().dataDir);
-  if (!existsSync(file)) throw new CliError(`no read-model database at ${file}: set DATA_DIR to the service's data directory`);
-  const store = openReadModelStore({ file });
-  ensureOutboxSchema(store);
+async function openStore(): Promise<ReadModelStore> {
+  const { dataDir, readModelUrl } = cliEnvironment();
+  const file = readModelFileIn(dataDir);
+  if (!readModelUrl && !existsSync(file)) throw new CliError(`no read-model database at ${file}: set DATA_DIR to the service's data directory (or READ_MODEL_URL)`);
+  const store = await openReadModelsForCli({ dataDir, readModelUrl });
+  await ensureOutboxSchema(store);
   return store;
 }
 

@@ -9,6 +9,8 @@ import { DEFAULT_RUNNER_OPTIONS } from '../subscriptions/runner.js';
 import { LiveProjectionAheadError, replayProjection, type ReplayOutcome } from '../replay/replay-projection.js';
 import { clientEventSource, type RebuildProgress } from '../replay/rebuild.js';
 import { untilFileFor } from '../replay/replay-files.js';
+import { untilSchemaFor } from '../replay/postgres-replay.js';
+import { splitSchema } from '../readmodels/postgres-store.js';
 import { MalformedUntilError, parseUntil, untilLabel, type ReplayUntil } from '../replay/until.js';
 import { parseCommandArgs } from './args.js';
 import { CliError } from './cli-error.js';
@@ -20,7 +22,8 @@ import { withStore } from './store-connection.js';
 const HELP = `Usage: orders replay <projection> [--until <ISO time | position>] [--out <file>] [--dry-run]
 
 Rebuilds the projection's read model from the full history in the event store. The model is
-built in a fresh copy and swapped into DATA_DIR/readmodels.db in one transaction at the end:
+built in a fresh copy and swapped into DATA_DIR/readmodels.db (or, with READ_MODEL_URL, from a
+scratch schema into the live one) in one transaction at the end:
 readers never see a half-built model, and a failed or interrupted replay (Ctrl-C, kill) leaves
 the live model untouched. The projection's subscription carries on from where the replay
 stopped: each order's events up to the replayed revision are skipped, later ones applied.
@@ -28,8 +31,9 @@ stopped: each order's events up to the replayed revision are skipped, later ones
 Options:
   --until <t|pos>  build the model as it was at an ISO 8601 time (when the store wrote the
                    events) or at a commit position (12345 or C:12345/P:12345), into a separate
-                   file (DATA_DIR/replays/<projection>.until-<t|pos>.db); never swapped in
-  --out <file>     with --until: write the model to this file instead
+                   file (DATA_DIR/replays/<projection>.until-<t|pos>.db; on PostgreSQL the schema
+                   <schema>__until_<projection>_<t|pos>); never swapped in
+  --out <file>     with --until: write the model to this file (PostgreSQL: this schema) instead
   --dry-run        rebuild and compare with the live model, change nothing
   -h, --help       this help
 
@@ -38,7 +42,8 @@ Handlers are not projections and cannot be replayed.
 
 Environment:
   ESDB_CONNECTION_STRING  the event store (default esdb://127.0.0.1:2113?tls=false)
-  DATA_DIR                the read models' folder (default ./data)`;
+  DATA_DIR                the read models' folder (default ./data)
+  READ_MODEL_URL          postgres://...: the read models are in PostgreSQL instead`;
 
 /** A projection name that is not one is a usage error (exit 2), like every other. */
 function usageError<T>(check: () => T): T {
@@ -68,8 +73,18 @@ export async function run(args: string[]): Promise<number> {
   if (dryRun && until) throw new CliError('--dry-run and --until do not combine: --until never touches the live model', 2);
   if (out !== undefined && !until) throw new CliError('--out only applies with --until', 2);
   const projection = usageError(() => replayableProjection(parsed.positionals[0] ?? ''));
-  const { connectionString, dataDir } = cliEnvironment();
-  if (out !== undefined && resolve(out) === readModelFileIn(dataDir)) throw new CliError('--out names the live read-model file: --until never writes there', 2);
+  const { connectionString, dataDir, readModelUrl } = cliEnvironment();
+  if (!readModelUrl && out !== undefined && resolve(out) === readModelFileIn(dataDir)) throw new CliError('--out names the live read-model file: --until never writes there', 2);
+  // On PostgreSQL the --until output is a schema next to the live one.
+  let outTarget: string | undefined;
+  if (until && readModelUrl) {
+    const liveSchema = splitSchema(readModelUrl).schema;
+    if (out !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(out)) throw new CliError(`--out names a schema on PostgreSQL (lower-case letters, digits and _), got '${out}'`, 2);
+    if (out === liveSchema) throw new CliError(`--out names the live schema '${out}': --until never writes there`, 2);
+    outTarget = out ?? untilSchemaFor(liveSchema, projection.name, untilLabel(until));
+  } else if (until) {
+    outTarget = out !== undefined ? resolve(out) : untilFileFor(dataDir, projection.name, untilLabel(until));
+  }
 
   // The store is reached here first, so an unreachable one fails fast before any work starts.
   return withStore(connectionString, async ({ client }) => {
@@ -87,8 +102,9 @@ export async function run(args: string[]): Promise<number> {
         source: clientEventSource(client),
         projection,
         dataDir,
+        readModelUrl,
         mode: until
-          ? { kind: 'until', until, outFile: out !== undefined ? resolve(out) : untilFileFor(dataDir, projection.name, untilLabel(until)) }
+          ? { kind: 'until', until, outFile: outTarget! }
           : dryRun
             ? { kind: 'dry-run' }
             : { kind: 'swap' },

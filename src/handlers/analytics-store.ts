@@ -44,8 +44,8 @@ export interface RecordedOrderEvent {
   total?: number;
 }
 
-export function recordOrderEvent(tx: ReadModelTx, event: RecordedOrderEvent): void {
-  tx.run(
+export async function recordOrderEvent(tx: ReadModelTx, event: RecordedOrderEvent): Promise<void> {
+  await tx.run(
     `INSERT INTO analytics_events (tenant_id, event_id, order_id, event_type, occurred_at, day, old_status, new_status, amount, currency)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
     event.tenantId,
@@ -59,9 +59,9 @@ export function recordOrderEvent(tx: ReadModelTx, event: RecordedOrderEvent): vo
     event.amount ?? null,
     event.currency ?? null,
   );
-  tx.run('INSERT INTO analytics_orders (tenant_id, order_id) VALUES (?, ?) ON CONFLICT DO NOTHING', event.tenantId, event.orderId);
+  await tx.run('INSERT INTO analytics_orders (tenant_id, order_id) VALUES (?, ?) ON CONFLICT DO NOTHING', event.tenantId, event.orderId);
   if (event.total !== undefined) {
-    tx.run(
+    await tx.run(
       'UPDATE analytics_orders SET total = ?, currency = ? WHERE tenant_id = ? AND order_id = ?',
       event.total,
       event.currency ?? null,
@@ -70,7 +70,7 @@ export function recordOrderEvent(tx: ReadModelTx, event: RecordedOrderEvent): vo
     );
   }
   if (event.newStatus !== undefined) {
-    tx.run(
+    await tx.run(
       'UPDATE analytics_orders SET status = ?, status_revision = ? WHERE tenant_id = ? AND order_id = ? AND status_revision < ?',
       event.newStatus,
       event.revision,
@@ -89,7 +89,7 @@ export interface SalesByStatus {
 }
 
 /** Orders per current status and currency, with their summed value. */
-export function getSalesByStatus(tx: ReadModelTx, tenantId: string): SalesByStatus[] {
+export function getSalesByStatus(tx: ReadModelTx, tenantId: string): Promise<SalesByStatus[]> {
   return tx.all<SalesByStatus>(
     `SELECT status, currency, COUNT(*) AS orders, SUM(total) AS total FROM analytics_orders
      WHERE tenant_id = ? AND currency IS NOT NULL GROUP BY status, currency ORDER BY status, currency`,
@@ -105,9 +105,9 @@ export interface DailyActivity {
 }
 
 /** Order events per day and type in [from, to] (YYYY-MM-DD, inclusive). */
-export function getDailyActivity(tx: ReadModelTx, tenantId: string, from: string, to: string): DailyActivity[] {
+export function getDailyActivity(tx: ReadModelTx, tenantId: string, from: string, to: string): Promise<DailyActivity[]> {
   return tx.all<DailyActivity>(
-    `SELECT day, event_type AS eventType, COUNT(*) AS events, COALESCE(SUM(amount), 0) AS amount FROM analytics_events
+    `SELECT day, event_type AS "eventType", COUNT(*) AS events, COALESCE(SUM(amount), 0) AS amount FROM analytics_events
      WHERE tenant_id = ? AND day >= ? AND day <= ? GROUP BY day, event_type ORDER BY day, event_type`,
     tenantId,
     from,

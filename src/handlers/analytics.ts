@@ -28,8 +28,8 @@ export default defineHandler({
   name: 'analytics',
   handles: ORDER_EVENT_TYPES,
   schema: ANALYTICS_SCHEMA,
-  handle(event, context) {
-    context.transaction((tx) =>
+  async handle(event, context) {
+    await context.transaction((tx) =>
       recordOrderEvent(tx, {
         tenantId: event.data.tenantId,
         eventId: event.id,

@@ -7,7 +7,7 @@ import { CURRENT_SCHEMA_VERSIONS, type OrderEventMetadata } from '../orders/even
 import { eventIdFor, eventMetadata } from '../orders/event-factory.js';
 import type { CommandContext } from '../orders/commands.js';
 import { inventoryStreamName } from '../orders/stream-names.js';
-import type { ReadModelStore } from '../readmodels/read-model-store.js';
+import { tableExists, type ReadModelStore } from '../readmodels/read-model-store.js';
 
 /** Appends the count; returns its commit position in $all (for the answer before it is projected). */
 export async function recordStockCount(client: EventStoreDBClient, sku: string, onHand: number, context: CommandContext): Promise<number> {
@@ -32,9 +32,8 @@ function stockSetEvent(sku: string, onHand: number, context: CommandContext, id:
  * the event ids derive from the tenant and SKU. Returns how many counts were carried over.
  */
 export async function carryOverLegacyStockCounts(client: EventStoreDBClient, readModels: ReadModelStore): Promise<number> {
-  const hasTable = readModels.get<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'inventory_stock'");
-  if (!hasTable) return 0;
-  const counts = readModels.all<{ tenant_id: string; sku: string; on_hand: number }>('SELECT tenant_id, sku, on_hand FROM inventory_stock WHERE on_hand > 0');
+  if (!(await tableExists(readModels, 'inventory_stock'))) return 0;
+  const counts = await readModels.all<{ tenant_id: string; sku: string; on_hand: number }>('SELECT tenant_id, sku, on_hand FROM inventory_stock WHERE on_hand > 0');
   let carried = 0;
   const at = new Date().toISOString();
   for (const count of counts) {
@@ -50,8 +49,8 @@ export async function carryOverLegacyStockCounts(client: EventStoreDBClient, rea
       if (!(error instanceof WrongExpectedVersionError)) throw error;
     }
   }
-  readModels.transaction((tx) => {
-    tx.exec('DROP TABLE IF EXISTS inventory_stock; DROP TABLE IF EXISTS inventory_reservations; DROP TABLE IF EXISTS inventory_orders;');
+  await readModels.transaction(async (tx) => {
+    await tx.exec('DROP TABLE IF EXISTS inventory_stock; DROP TABLE IF EXISTS inventory_reservations; DROP TABLE IF EXISTS inventory_orders;');
   });
   return carried;
 }

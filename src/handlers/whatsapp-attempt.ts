@@ -31,9 +31,9 @@ export async function attemptSend(
     outcome = { status: failure === 'refused' ? 'failed' : failure, error, reason };
   }
   const at = new Date();
-  store.transaction((tx: ReadModelTx) => {
-    if (outcome.status === 'sent') recordAttemptOutcome(tx, { eventId: message.eventId, attempt, at, status: 'sent', providerMessageId: outcome.providerMessageId });
-    else recordAttemptOutcome(tx, { eventId: message.eventId, attempt, at, status: outcome.status, error: outcome.reason });
+  await store.transaction(async (tx: ReadModelTx) => {
+    if (outcome.status === 'sent') await recordAttemptOutcome(tx, { eventId: message.eventId, attempt, at, status: 'sent', providerMessageId: outcome.providerMessageId });
+    else await recordAttemptOutcome(tx, { eventId: message.eventId, attempt, at, status: outcome.status, error: outcome.reason });
   });
   return outcome;
 }

@@ -13,7 +13,7 @@
 //   failed     the provider refused it for good (other 4xx), or reported it undeliverable
 //   uncertain  an attempt may have reached the provider (timeout, crash, reset, 5xx): never
 //              resent automatically; settled by a status webhook or by an operator
-import type { ReadModelStore, ReadModelTx } from '../readmodels/read-model-store.js';
+import { tableColumns, type ReadModelStore, type ReadModelTx } from '../readmodels/read-model-store.js';
 import type { WhatsAppTemplateMessage } from './whatsapp-message.js';
 
 export const OUTBOX_STATES = ['queued', 'sending', 'sent', 'delivered', 'read', 'unsent', 'failed', 'uncertain'] as const;
@@ -56,22 +56,29 @@ const ADDED_COLUMNS: Record<string, string> = {
 const upgraded = new WeakSet<object>();
 
 /** Creates the table, or brings an older one up to date; cheap after the first call per store. */
-export function ensureOutboxSchema(store: ReadModelStore): void {
+export async function ensureOutboxSchema(store: ReadModelStore): Promise<void> {
   if (upgraded.has(store)) return;
-  store.transaction((tx) => {
-    tx.exec(WHATSAPP_OUTBOX_SCHEMA.split('CREATE INDEX')[0] ?? '');
-    const present = new Set(tx.all<{ name: string }>("SELECT name FROM pragma_table_info('whatsapp_outbox')").map((column) => column.name));
-    for (const [name, type] of Object.entries(ADDED_COLUMNS)) {
-      if (present.has(name)) continue;
-      try {
-        tx.exec(`ALTER TABLE whatsapp_outbox ADD COLUMN ${name} ${type}`);
-      } catch (error) {
-        // Another process (the API next to the workers) upgraded the table at the same moment.
-        if (!/duplicate column name/i.test(error instanceof Error ? error.message : '')) throw error;
-      }
-    }
+  const table = WHATSAPP_OUTBOX_SCHEMA.split('CREATE INDEX')[0] ?? '';
+  const present = await store.transaction(async (tx) => {
+    await tx.exec(table);
+    return new Set(await tableColumns(tx, 'whatsapp_outbox'));
   });
-  store.migrate(WHATSAPP_OUTBOX_SCHEMA);
+  const missing = Object.entries(ADDED_COLUMNS).filter(([name]) => !present.has(name));
+  // PostgreSQL: ADD COLUMN IF NOT EXISTS, under the schema-change lock (migrate).
+  if (missing.length > 0 && store.dialect === 'postgres') await store.migrate(missing.map(([name, type]) => `ALTER TABLE whatsapp_outbox ADD COLUMN ${name} ${type};`).join('\n'));
+  else if (missing.length > 0) {
+    await store.transaction(async (tx) => {
+      for (const [name, type] of missing) {
+        try {
+          await tx.exec(`ALTER TABLE whatsapp_outbox ADD COLUMN ${name} ${type}`);
+        } catch (error) {
+          // Another process (the API next to the workers) upgraded the table at the same moment.
+          if (!/duplicate column name/i.test(error instanceof Error ? error.message : '')) throw error;
+        }
+      }
+    });
+  }
+  await store.migrate(WHATSAPP_OUTBOX_SCHEMA);
   upgraded.add(store);
 }
 
@@ -124,13 +131,13 @@ interface NewMessage {
 }
 
 /** Outbox mode: the message is kept, not sent. A redelivered event adds nothing. */
-export function addToOutbox(tx: ReadModelTx, entry: NewMessage & { status: 'queued' }): void {
-  insert(tx, entry, 'queued', 0);
+export async function addToOutbox(tx: ReadModelTx, entry: NewMessage & { status: 'queued' }): Promise<void> {
+  await insert(tx, entry, 'queued', 0);
 }
 
-function insert(tx: ReadModelTx, entry: NewMessage, status: OutboxState, attempts: number): boolean {
+async function insert(tx: ReadModelTx, entry: NewMessage, status: OutboxState, attempts: number): Promise<boolean> {
   const at = entry.at.toISOString();
-  const result = tx.run(
+  const result = await tx.run(
     `INSERT INTO whatsapp_outbox (tenant_id, order_id, event_id, recipient, template, status, payload, created_at, attempts, attempt_started_at, updated_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`,
     entry.tenantId,
@@ -158,28 +165,29 @@ const SENDABLE: readonly OutboxState[] = ['unsent', 'failed'];
  * transaction, before any request leaves. Claimed only when no attempt may have reached the
  * provider: a new message, or one the provider refused. Otherwise returns what is there.
  */
-export function claimSend(store: ReadModelStore, entry: NewMessage): Claim {
-  return store.transaction((tx) => {
-    if (insert(tx, entry, 'sending', 1)) return { claimed: true, attempt: 1, message: findByEvent(tx, entry.eventId)! };
-    const existing = findByEvent(tx, entry.eventId)!;
+export function claimSend(store: ReadModelStore, entry: NewMessage): Promise<Claim> {
+  return store.transaction(async (tx): Promise<Claim> => {
+    if (await insert(tx, entry, 'sending', 1)) return { claimed: true, attempt: 1, message: (await findByEvent(tx, entry.eventId))! };
+    // Locked until this transaction ends: another worker's claim of the same message waits and then sees `sending`.
+    const existing = (await findByEvent(tx, entry.eventId, true))!;
     if (!SENDABLE.includes(existing.status)) return { claimed: false, message: existing };
-    return { claimed: true, attempt: startAttempt(tx, existing, entry.at), message: findByEvent(tx, entry.eventId)! };
+    return { claimed: true, attempt: await startAttempt(tx, existing, entry.at), message: (await findByEvent(tx, entry.eventId))! };
   });
 }
 
 /** An operator's resend: claims any message but one the provider already took or is being sent. */
-export function claimResend(store: ReadModelStore, id: number, at: Date): Claim {
-  return store.transaction((tx) => {
-    const existing = findById(tx, id);
+export function claimResend(store: ReadModelStore, id: number, at: Date): Promise<Claim> {
+  return store.transaction(async (tx): Promise<Claim> => {
+    const existing = await findById(tx, id, true);
     if (!existing) throw new Error(`no WhatsApp message with id ${id}`);
     if (!['unsent', 'failed', 'uncertain'].includes(existing.status)) return { claimed: false, message: existing };
-    return { claimed: true, attempt: startAttempt(tx, existing, at), message: findById(tx, id)! };
+    return { claimed: true, attempt: await startAttempt(tx, existing, at), message: (await findById(tx, id))! };
   });
 }
 
-function startAttempt(tx: ReadModelTx, existing: OutboxMessage, at: Date): number {
+async function startAttempt(tx: ReadModelTx, existing: OutboxMessage, at: Date): Promise<number> {
   const attempt = existing.attempts + 1;
-  tx.run(
+  await tx.run(
     `UPDATE whatsapp_outbox SET status = 'sending', attempts = ?, attempt_started_at = ?, updated_at = ?, settled_by = NULL WHERE id = ?`,
     attempt,
     at.toISOString(),
@@ -190,18 +198,18 @@ function startAttempt(tx: ReadModelTx, existing: OutboxMessage, at: Date): numbe
 }
 
 /** The outcome of one attempt; ignored when a later attempt or a webhook has moved on. */
-export function recordAttemptOutcome(
+export async function recordAttemptOutcome(
   tx: ReadModelTx,
   entry: { eventId: string; attempt: number; at: Date } & (
     | { status: 'sent'; providerMessageId: string }
     | { status: 'unsent' | 'failed' | 'uncertain'; error: string }
   ),
-): boolean {
+): Promise<boolean> {
   const at = entry.at.toISOString();
   if (entry.status === 'sent') {
     // The answer can come after a webhook already said `delivered`: keep the id, not the step back.
-    tx.run('UPDATE whatsapp_outbox SET provider_message_id = coalesce(provider_message_id, ?) WHERE event_id = ?', entry.providerMessageId, entry.eventId);
-    const result = tx.run(
+    await tx.run('UPDATE whatsapp_outbox SET provider_message_id = coalesce(provider_message_id, ?) WHERE event_id = ?', entry.providerMessageId, entry.eventId);
+    const result = await tx.run(
       `UPDATE whatsapp_outbox SET status = 'sent', last_error = NULL, updated_at = ?, settled_by = 'handler'
        WHERE event_id = ? AND attempts = ? AND status IN ('sending', 'uncertain')`,
       at,
@@ -213,7 +221,7 @@ export function recordAttemptOutcome(
   // Only this attempt's own `sending` turns uncertain; a definite refusal also corrects an
   // `uncertain` another worker assumed while this attempt was still waiting for its answer.
   const from = entry.status === 'uncertain' ? "('sending')" : "('sending', 'uncertain')";
-  const result = tx.run(
+  const result = await tx.run(
     `UPDATE whatsapp_outbox SET status = ?, last_error = ?, updated_at = ?, settled_by = 'handler'
      WHERE event_id = ? AND attempts = ? AND status IN ${from}`,
     entry.status,
@@ -226,8 +234,8 @@ export function recordAttemptOutcome(
 }
 
 /** A `sending` row found by a later delivery of its event: that attempt may have reached the provider. */
-export function markInterrupted(tx: ReadModelTx, message: OutboxMessage, at: Date): boolean {
-  const result = tx.run(
+export async function markInterrupted(tx: ReadModelTx, message: OutboxMessage, at: Date): Promise<boolean> {
+  const result = await tx.run(
     `UPDATE whatsapp_outbox SET status = 'uncertain', last_error = ?, updated_at = ?, settled_by = 'handler'
      WHERE id = ? AND attempts = ? AND status = 'sending'`,
     `attempt ${message.attempts} was interrupted (crash or timeout) and may have reached the provider`,
@@ -244,22 +252,22 @@ const RANK: Partial<Record<OutboxState, number>> = { sent: 1, delivered: 2, read
  * A status from the provider's webhook. Moves forward only (sent < delivered < read); `failed`
  * is taken unless the message was already delivered or read. Returns the message, if known.
  */
-export function applyProviderStatus(
+export async function applyProviderStatus(
   tx: ReadModelTx,
   status: { messageId: string | undefined; providerMessageId: string | undefined; status: string; error?: string; at: Date },
-): OutboxMessage | undefined {
+): Promise<OutboxMessage | undefined> {
   const message =
-    (status.messageId ? findByEvent(tx, status.messageId) : undefined) ??
-    (status.providerMessageId ? findByProviderId(tx, status.providerMessageId) : undefined);
+    (status.messageId ? await findByEvent(tx, status.messageId, true) : undefined) ??
+    (status.providerMessageId ? await findByProviderId(tx, status.providerMessageId) : undefined);
   if (!message) return undefined;
   const next = status.status as OutboxState;
   const current = RANK[message.status] ?? 0;
   let apply = false;
   if (next === 'sent' || next === 'delivered' || next === 'read') apply = (RANK[next] ?? 0) > current;
   else if (next === 'failed') apply = current < (RANK.delivered ?? 2);
-  if (status.providerMessageId) tx.run('UPDATE whatsapp_outbox SET provider_message_id = coalesce(provider_message_id, ?) WHERE id = ?', status.providerMessageId, message.id);
+  if (status.providerMessageId) await tx.run('UPDATE whatsapp_outbox SET provider_message_id = coalesce(provider_message_id, ?) WHERE id = ?', status.providerMessageId, message.id);
   if (apply) {
-    tx.run(
+    await tx.run(
       `UPDATE whatsapp_outbox SET status = ?, last_error = ?, updated_at = ?, settled_by = 'webhook' WHERE id = ?`,
       next,
       next === 'failed' ? (status.error ?? 'the provider reported the message failed') : null,
@@ -271,23 +279,26 @@ export function applyProviderStatus(
 }
 
 /** An operator's decision on a message whose outcome is unknown (or wrong). */
-export function settleByOperator(tx: ReadModelTx, id: number, status: 'sent' | 'failed', note: string, at: Date): OutboxMessage | undefined {
-  tx.run(`UPDATE whatsapp_outbox SET status = ?, last_error = ?, updated_at = ?, settled_by = 'operator' WHERE id = ?`, status, note, at.toISOString(), id);
+export async function settleByOperator(tx: ReadModelTx, id: number, status: 'sent' | 'failed', note: string, at: Date): Promise<OutboxMessage | undefined> {
+  await tx.run(`UPDATE whatsapp_outbox SET status = ?, last_error = ?, updated_at = ?, settled_by = 'operator' WHERE id = ?`, status, note, at.toISOString(), id);
   return findById(tx, id);
 }
 
-export function findById(tx: ReadModelTx, id: number): OutboxMessage | undefined {
-  const row = tx.get<Row>('SELECT * FROM whatsapp_outbox WHERE id = ?', id);
+/** `lock`: PostgreSQL holds the row for this transaction (FOR UPDATE); SQLite's write lock already does. */
+const forUpdate = (tx: ReadModelTx, lock: boolean) => (lock && tx.dialect === 'postgres' ? ' FOR UPDATE' : '');
+
+export async function findById(tx: ReadModelTx, id: number, lock = false): Promise<OutboxMessage | undefined> {
+  const row = await tx.get<Row>(`SELECT * FROM whatsapp_outbox WHERE id = ?${forUpdate(tx, lock)}`, id);
   return row ? toMessage(row) : undefined;
 }
 
-export function findByEvent(tx: ReadModelTx, eventId: string): OutboxMessage | undefined {
-  const row = tx.get<Row>('SELECT * FROM whatsapp_outbox WHERE event_id = ?', eventId);
+export async function findByEvent(tx: ReadModelTx, eventId: string, lock = false): Promise<OutboxMessage | undefined> {
+  const row = await tx.get<Row>(`SELECT * FROM whatsapp_outbox WHERE event_id = ?${forUpdate(tx, lock)}`, eventId);
   return row ? toMessage(row) : undefined;
 }
 
-function findByProviderId(tx: ReadModelTx, providerMessageId: string): OutboxMessage | undefined {
-  const row = tx.get<Row>('SELECT * FROM whatsapp_outbox WHERE provider_message_id = ?', providerMessageId);
+async function findByProviderId(tx: ReadModelTx, providerMessageId: string): Promise<OutboxMessage | undefined> {
+  const row = await tx.get<Row>('SELECT * FROM whatsapp_outbox WHERE provider_message_id = ?', providerMessageId);
   return row ? toMessage(row) : undefined;
 }
 
@@ -295,11 +306,11 @@ function findByProviderId(tx: ReadModelTx, providerMessageId: string): OutboxMes
  * Newest first; `before` is the id of the last message of the previous page. Without
  * `tenantId` (the operator's CLI) every tenant's messages are listed.
  */
-export function listOutbox(
+export async function listOutbox(
   tx: ReadModelTx,
   tenantId: string | undefined,
   options: { limit: number; before?: number; orderId?: string; status?: OutboxState },
-): OutboxMessage[] {
+): Promise<OutboxMessage[]> {
   const where: string[] = [];
   const params: unknown[] = [];
   if (tenantId !== undefined) {
@@ -318,7 +329,7 @@ export function listOutbox(
     where.push('status = ?');
     params.push(options.status);
   }
-  const rows = tx.all<Row>(
+  const rows = await tx.all<Row>(
     `SELECT * FROM whatsapp_outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
     ...params,
     options.limit,

@@ -33,20 +33,20 @@ export function createWhatsAppHandler(config: WhatsAppConfig, sender?: WhatsAppS
       }
       const message = statusTemplateMessage({ to, status: event.data.newStatus, language: config.language, customerName: customer?.name, orderId });
       if (!message) return;
-      ensureOutboxSchema(context.store);
+      await ensureOutboxSchema(context.store);
       const entry = { tenantId, orderId, eventId: event.id, message, at: new Date() };
       if (!cloud) {
-        context.transaction((tx) => addToOutbox(tx, { ...entry, status: 'queued' }));
+        await context.transaction((tx) => addToOutbox(tx, { ...entry, status: 'queued' }));
         context.logger.debug({ orderId, template: message.template.name }, 'WhatsApp message queued in the outbox');
         return;
       }
 
-      const claim = claimSend(context.store, entry);
+      const claim = await claimSend(context.store, entry);
       if (!claim.claimed) {
         const found = claim.message;
         // `sending` here means an earlier attempt died or timed out mid-request.
-        context.transaction((tx) => {
-          if (found.status === 'sending') markInterrupted(tx, found, new Date());
+        await context.transaction(async (tx) => {
+          if (found.status === 'sending') await markInterrupted(tx, found, new Date());
         });
         const level = found.status === 'sending' || found.status === 'uncertain' ? 'warn' : 'info';
         context.logger[level](
@@ -61,14 +61,14 @@ export function createWhatsAppHandler(config: WhatsAppConfig, sender?: WhatsAppS
       const log = { orderId, outboxId: claim.message.id, template: message.template.name, attempt: claim.attempt };
       switch (outcome.status) {
         case 'sent':
-          if (!context.signal.aborted) context.transaction(() => undefined);
+          if (!context.signal.aborted) await context.transaction(() => undefined);
           context.logger.debug({ ...log, providerMessageId: outcome.providerMessageId }, 'WhatsApp message sent');
           return;
         case 'uncertain':
           context.logger.warn({ ...log, reason: outcome.reason }, 'WhatsApp message uncertain: it may have reached the provider, so it is not sent again automatically');
           // A timed-out handler is retried by the runner; its next delivery finds the message settled.
           if (context.signal.aborted) throw outcome.error;
-          context.transaction(() => undefined);
+          await context.transaction(() => undefined);
           return;
         case 'unsent':
           throw outcome.error;

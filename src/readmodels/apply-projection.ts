@@ -20,8 +20,8 @@ export class OutOfOrderEventError extends Error {
   }
 }
 
-export function lastAppliedRevision(tx: ReadModelTx, projection: string, streamId: string): number {
-  const row = tx.get<{ revision: number }>(
+export async function lastAppliedRevision(tx: ReadModelTx, projection: string, streamId: string): Promise<number> {
+  const row = await tx.get<{ revision: number }>(
     'SELECT revision FROM projection_revisions WHERE projection = ? AND stream_id = ?',
     projection,
     streamId,
@@ -34,11 +34,12 @@ export function lastAppliedRevision(tx: ReadModelTx, projection: string, streamI
  * it still takes its revision, so the events after it are not held back.
  */
 export function applyToProjection(
-  store: ReadModelStore,
+  store: ReadModelTx,
   projection: ProjectionDefinition,
   location: EventLocation,
   envelope: EventEnvelope | undefined,
-): ProjectionOutcome {
+): Promise<ProjectionOutcome> {
+  // On a store: a transaction of its own; inside one: a savepoint.
   return store.transaction((tx) => applyInTransaction(tx, projection, location, envelope));
 }
 
@@ -46,44 +47,53 @@ export function applyToProjection(
  * The same inside a transaction the caller opened (and rolls back if this throws), so a batch
  * of events can share one commit.
  */
-export function applyInTransaction(
+export async function applyInTransaction(
   tx: ReadModelTx,
   projection: ProjectionDefinition,
   location: EventLocation,
   envelope: EventEnvelope | undefined,
-): ProjectionOutcome {
+): Promise<ProjectionOutcome> {
   // The usual case, the stream's next revision, in one statement.
   const advanced =
     location.revision > 0 &&
-    tx.run(
+    (await tx.run(
       'UPDATE projection_revisions SET revision = ? WHERE projection = ? AND stream_id = ? AND revision = ?',
       location.revision,
       projection.name,
       location.streamId,
       location.revision - 1,
-    ).changes === 1;
+    )).changes === 1;
   if (!advanced) {
-    const last = lastAppliedRevision(tx, projection.name, location.streamId);
+    const last = await lastAppliedRevision(tx, projection.name, location.streamId);
     if (location.revision <= last) return 'duplicate';
     if (location.revision > last + 1) throw new OutOfOrderEventError(location.streamId, location.revision, last);
-    tx.run(
+    // The first revision of the stream (or the record a rebuild left behind one short). Another
+    // worker applying the same event at the same moment (PostgreSQL, several hosts) makes this
+    // change nothing once its transaction commits: then this one is the duplicate.
+    const recorded = await tx.run(
       `INSERT INTO projection_revisions (projection, stream_id, revision) VALUES (?, ?, ?)
-       ON CONFLICT (projection, stream_id) DO UPDATE SET revision = excluded.revision`,
+       ON CONFLICT (projection, stream_id) DO UPDATE SET revision = excluded.revision
+       WHERE projection_revisions.revision = excluded.revision - 1`,
       projection.name,
       location.streamId,
       location.revision,
     );
+    if (recorded.changes !== 1) {
+      const now = await lastAppliedRevision(tx, projection.name, location.streamId);
+      if (location.revision <= now) return 'duplicate';
+      throw new OutOfOrderEventError(location.streamId, location.revision, now);
+    }
   }
   const handled = envelope !== undefined && projection.handles.includes(envelope.type);
-  if (handled) projection.apply(envelope, tx);
+  if (handled) await projection.apply(envelope, tx);
   return handled ? 'applied' : 'skipped';
 }
 
 /** Empties a projection's rows and revision records (for a rebuild into this store). */
-export function resetProjection(store: ReadModelStore, projection: ProjectionDefinition): void {
-  store.migrate(projection.schema);
-  store.transaction((tx) => {
-    projection.reset(tx);
-    tx.run('DELETE FROM projection_revisions WHERE projection = ?', projection.name);
+export async function resetProjection(store: ReadModelStore, projection: ProjectionDefinition): Promise<void> {
+  await store.migrate(projection.schema);
+  await store.transaction(async (tx) => {
+    await projection.reset(tx);
+    await tx.run('DELETE FROM projection_revisions WHERE projection = ?', projection.name);
   });
 }

@@ -13,9 +13,9 @@ export interface ProjectionDefinition {
   /** Idempotent DDL (CREATE ... IF NOT EXISTS) for the tables it owns. */
   schema: string;
   /** Changes the rows for one event; runs inside the transaction that records the revision. */
-  apply(event: StoreEventEnvelope, tx: ReadModelTx): void;
+  apply(event: StoreEventEnvelope, tx: ReadModelTx): Promise<void>;
   /** Empties the tables it owns (the revision records are cleared by the caller). */
-  reset(tx: ReadModelTx): void;
+  reset(tx: ReadModelTx): Promise<void>;
 }
 
 export function defineProjection(definition: ProjectionDefinition): ProjectionDefinition {

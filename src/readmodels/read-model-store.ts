@@ -1,28 +1,57 @@
-// The SQLite database read models and handlers write to (better-sqlite3, one file under the data
-// directory). Synchronous on purpose: a projection's rows, its revision guard and a handler's
-// idempotency record commit in one local transaction, with nothing awaited in between.
+// The database read models and handlers write to: a SQLite file under the data directory (the
+// embedded default, better-sqlite3) or PostgreSQL (READ_MODEL_URL=postgres://..., `pg` with a
+// pool), behind one async interface. A projection's rows, its revision guard and a handler's
+// idempotency record commit in one transaction on either.
+//
+// SQL is written once, in what both accept: `?` placeholders (numbered $1.. for PostgreSQL),
+// `ON CONFLICT` upserts, `RETURNING`. The few differences in DDL are translated for PostgreSQL
+// (postgres-dialect.ts): INTEGER columns become BIGINT (positions pass 2^31), `WITHOUT ROWID`
+// is dropped, `INTEGER PRIMARY KEY AUTOINCREMENT` becomes an identity column.
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 
 export type SqlParams = unknown[];
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface RunResult {
+  /** Rows inserted, updated or deleted. */
+  changes: number;
+}
 
 /** What a projection's apply/reset and a handler's writes see: one open transaction. */
 export interface ReadModelTx {
-  run(sql: string, ...params: SqlParams): Database.RunResult;
-  get<T>(sql: string, ...params: SqlParams): T | undefined;
-  all<T>(sql: string, ...params: SqlParams): T[];
-  exec(sql: string): void;
+  readonly dialect: Dialect;
+  run(sql: string, ...params: SqlParams): Promise<RunResult>;
+  get<T>(sql: string, ...params: SqlParams): Promise<T | undefined>;
+  all<T>(sql: string, ...params: SqlParams): Promise<T[]>;
+  /** Statements without parameters (DDL), several separated by `;`. */
+  exec(sql: string): Promise<void>;
+  /** Inside a transaction: a savepoint, rolled back alone when fn throws. */
+  transaction<T>(fn: (tx: ReadModelTx) => Promise<T> | T): Promise<T>;
+}
+
+/** A transaction left open across several steps (a rebuild commits every N events). */
+export interface OpenTransaction extends ReadModelTx {
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
 }
 
 export interface ReadModelStore extends ReadModelTx {
-  /** ':memory:' or the database file. */
-  readonly file: string;
-  /** Runs fn in one transaction (nested calls become savepoints); rolls back when it throws. */
-  transaction<T>(fn: (tx: ReadModelTx) => T): T;
-  /** Creates tables and indexes (idempotent DDL: CREATE ... IF NOT EXISTS). */
-  migrate(ddl: string): void;
-  close(): void;
+  /** The SQLite file (or ':memory:'), or the PostgreSQL URL without its password. */
+  readonly location: string;
+  /** PostgreSQL: the schema that holds the tables (search_path). */
+  readonly schema?: string;
+  /**
+   * Runs fn in one transaction; rolls back when it throws. Transactions never interleave: on
+   * SQLite they take turns on the one connection, on PostgreSQL each has its own. fn must use
+   * the tx it is given (the store itself would wait for fn on SQLite).
+   */
+  transaction<T>(fn: (tx: ReadModelTx) => Promise<T> | T): Promise<T>;
+  begin(): Promise<OpenTransaction>;
+  /** Creates tables and indexes (idempotent DDL: CREATE ... IF NOT EXISTS); safe from several processes at once. */
+  migrate(ddl: string): Promise<void>;
+  close(): Promise<void>;
 }
 
 export const READ_MODEL_FILE_NAME = 'readmodels.db';
@@ -31,7 +60,7 @@ export function readModelFileIn(dataDir: string): string {
   return join(resolve(dataDir), READ_MODEL_FILE_NAME);
 }
 
-const BOOKKEEPING_DDL = `
+export const BOOKKEEPING_DDL = `
   CREATE TABLE IF NOT EXISTS projection_revisions (
     projection TEXT NOT NULL,
     stream_id TEXT NOT NULL,
@@ -46,7 +75,43 @@ const BOOKKEEPING_DDL = `
   ) WITHOUT ROWID;
 `;
 
-export function openReadModelStore(options: { file: string }): ReadModelStore {
+/** Where the read models are: READ_MODEL_URL when set, else the file under DATA_DIR. */
+export interface ReadModelLocation {
+  dataDir: string;
+  readModelUrl?: string | undefined;
+}
+
+export function isPostgresUrl(url: string | undefined): url is string {
+  return url !== undefined && /^postgres(?:ql)?:\/\//i.test(url);
+}
+
+/** Opens the configured read models (the file under dataDir, or READ_MODEL_URL). */
+export async function openConfiguredReadModels(location: ReadModelLocation, options: { poolSize?: number } = {}): Promise<ReadModelStore> {
+  if (isPostgresUrl(location.readModelUrl)) {
+    const { openPostgresReadModelStore } = await import('./postgres-store.js');
+    return openPostgresReadModelStore({ url: location.readModelUrl, ...options });
+  }
+  return openReadModelStore({ file: readModelFileIn(location.dataDir) });
+}
+
+/** Where the configured read models are, for messages (no password). */
+export function describeReadModels(location: ReadModelLocation): string {
+  if (isPostgresUrl(location.readModelUrl)) return redactUrl(location.readModelUrl);
+  return readModelFileIn(location.dataDir);
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'postgres://(unparsable URL)';
+  }
+}
+
+/** The SQLite store. Sync work under an async face: one connection, transactions take turns. */
+export function openReadModelStore(options: { file: string }): ReadModelStore & { readonly db: Database.Database } {
   if (options.file !== ':memory:') mkdirSync(dirname(resolve(options.file)), { recursive: true });
   const db = new Database(options.file);
   // WAL lets the API process read while worker processes write; NORMAL sync survives kill -9
@@ -65,27 +130,143 @@ export function openReadModelStore(options: { file: string }): ReadModelStore {
     }
     return prepared;
   };
-  const tx: ReadModelTx = {
-    run: (sql, ...params) => statement(sql).run(...params),
-    get: <T>(sql: string, ...params: SqlParams) => statement(sql).get(...params) as T | undefined,
-    all: <T>(sql: string, ...params: SqlParams) => statement(sql).all(...params) as T[],
-    exec: (sql) => {
-      db.exec(sql);
-    },
+  const run = (sql: string, params: SqlParams): RunResult => ({ changes: statement(sql).run(...params).changes });
+  const get = <T>(sql: string, params: SqlParams) => statement(sql).get(...params) as T | undefined;
+  const all = <T>(sql: string, params: SqlParams) => statement(sql).all(...params) as T[];
+
+  // The turn-taking: `held` while a transaction is open; others wait in `waiting`, in order.
+  let held = false;
+  const waiting: Array<() => void> = [];
+  const acquire = (): Promise<void> | undefined => {
+    if (!held) {
+      held = true;
+      return undefined;
+    }
+    return new Promise<void>((resolveTurn) => waiting.push(resolveTurn));
   };
-  const inTransaction = db.transaction((fn: (t: ReadModelTx) => unknown) => fn(tx));
+  const release = () => {
+    const next = waiting.shift();
+    if (next) next();
+    else held = false;
+  };
+  /** A statement outside any transaction: now when nothing is open, else after what is. */
+  const single = <T>(work: () => T): Promise<T> => {
+    if (!held) {
+      try {
+        return Promise.resolve(work());
+      } catch (error) {
+        return Promise.reject(error as Error);
+      }
+    }
+    return new Promise<void>((resolveTurn) => waiting.push(resolveTurn)).then(() => {
+      try {
+        return work();
+      } finally {
+        release();
+      }
+    });
+  };
+
+  let savepoints = 0;
+  const inside = (state: { open: boolean }): ReadModelTx => {
+    const check = () => {
+      if (!state.open) throw new Error('the read-model transaction is already committed or rolled back');
+    };
+    const tx: ReadModelTx = {
+      dialect: 'sqlite',
+      run: async (sql, ...params) => (check(), run(sql, params)),
+      get: async <T>(sql: string, ...params: SqlParams) => (check(), get<T>(sql, params)),
+      all: async <T>(sql: string, ...params: SqlParams) => (check(), all<T>(sql, params)),
+      exec: async (sql) => {
+        check();
+        db.exec(sql);
+      },
+      transaction: async <T>(fn: (t: ReadModelTx) => Promise<T> | T): Promise<T> => {
+        check();
+        const name = `sp${++savepoints}`;
+        db.exec(`SAVEPOINT ${name}`);
+        try {
+          const result = await fn(tx);
+          db.exec(`RELEASE ${name}`);
+          return result;
+        } catch (error) {
+          db.exec(`ROLLBACK TO ${name}`);
+          db.exec(`RELEASE ${name}`);
+          throw error;
+        }
+      },
+    };
+    return tx;
+  };
+
+  const begin = async (): Promise<OpenTransaction> => {
+    await acquire();
+    try {
+      db.exec('BEGIN');
+    } catch (error) {
+      release();
+      throw error;
+    }
+    const state = { open: true };
+    const tx = inside(state);
+    const end = (sql: string) => {
+      if (!state.open) return;
+      state.open = false;
+      try {
+        if (db.inTransaction) db.exec(sql);
+      } finally {
+        release();
+      }
+    };
+    return { ...tx, commit: async () => end('COMMIT'), rollback: async () => end('ROLLBACK') };
+  };
 
   return {
-    ...tx,
-    file: options.file,
-    transaction: <T>(fn: (t: ReadModelTx) => T) => inTransaction(fn) as T,
-    migrate: (ddl) => {
-      db.exec(ddl);
-      statements.clear();
+    db,
+    dialect: 'sqlite',
+    location: options.file,
+    run: (sql, ...params) => single(() => run(sql, params)),
+    get: <T>(sql: string, ...params: SqlParams) => single(() => get<T>(sql, params)),
+    all: <T>(sql: string, ...params: SqlParams) => single(() => all<T>(sql, params)),
+    exec: (sql) => single(() => void db.exec(sql)),
+    begin,
+    transaction: async <T>(fn: (t: ReadModelTx) => Promise<T> | T): Promise<T> => {
+      const open = await begin();
+      try {
+        const result = await fn(open);
+        await open.commit();
+        return result;
+      } catch (error) {
+        await open.rollback();
+        throw error;
+      }
     },
-    close: () => {
-      statements.clear();
-      if (db.open) db.close();
-    },
+    migrate: (ddl) =>
+      single(() => {
+        db.exec(ddl);
+        statements.clear();
+      }),
+    close: () =>
+      single(() => {
+        statements.clear();
+        if (db.open) db.close();
+      }),
   };
+}
+
+/** The names of a table's columns (empty when there is no such table). */
+export async function tableColumns(tx: ReadModelTx, table: string): Promise<string[]> {
+  const rows =
+    tx.dialect === 'sqlite'
+      ? await tx.all<{ name: string }>('SELECT name FROM pragma_table_info(?)', table)
+      : await tx.all<{ name: string }>('SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ?', table);
+  return rows.map((row) => row.name);
+}
+
+export async function tableExists(tx: ReadModelTx, table: string): Promise<boolean> {
+  const row =
+    tx.dialect === 'sqlite'
+      ? await tx.get("SELECT 1 AS one FROM sqlite_master WHERE type = 'table' AND name = ?", table)
+      : await tx.get('SELECT 1 AS one FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?', table);
+  return row !== undefined;
 }

@@ -7,7 +7,7 @@ import { EventSchemaError, isOrderEventType } from '../orders/events.js';
 import { isProjectedStream } from '../orders/stream-names.js';
 import { toEventEnvelope, type EventEnvelope } from '../readmodels/event-envelope.js';
 import type { ProjectionDefinition } from '../readmodels/projection.js';
-import type { ReadModelStore } from '../readmodels/read-model-store.js';
+import type { OpenTransaction, ReadModelStore } from '../readmodels/read-model-store.js';
 import { isPastUntil, type ReplayUntil } from './until.js';
 
 /** Events per commit of the copy (and per progress report). */
@@ -64,8 +64,11 @@ export class ProjectionRebuild {
     readonly projection: ProjectionDefinition,
     readonly store: ReadModelStore,
     readonly options: { until?: ReplayUntil } = {},
-  ) {
-    store.migrate(projection.schema);
+  ) {}
+
+  /** Creates the projection's tables in the store (before the first run). */
+  async prepare(): Promise<void> {
+    await this.store.migrate(this.projection.schema);
   }
 
   /** Commit position of the last event read. */
@@ -89,7 +92,7 @@ export class ProjectionRebuild {
     const after = this.position;
     const until = this.options.until;
     let pending = 0;
-    this.store.exec('BEGIN');
+    let tx = await this.store.begin();
     try {
       read: for await (const events of source(this.lastPosition, hooks.signal)) {
         for (const event of events) {
@@ -100,26 +103,26 @@ export class ProjectionRebuild {
             this.reachedUntil = true;
             break read;
           }
-          this.#apply(event);
+          await this.#apply(tx, event);
           if (++pending >= COMMIT_EVERY) {
-            this.#commit();
-            this.store.exec('BEGIN');
+            await this.#commit(tx);
+            tx = await this.store.begin();
             pending = 0;
             hooks.onProgress?.({ ...this.counts, position: this.position });
             hooks.signal?.throwIfAborted();
           }
         }
       }
-      this.#commit();
+      await this.#commit(tx);
     } catch (err) {
-      this.store.exec('ROLLBACK');
+      await tx.rollback();
       throw err;
     }
     hooks.onProgress?.({ ...this.counts, position: this.position });
     hooks.signal?.throwIfAborted();
   }
 
-  #apply(event: RecordedEvent): void {
+  async #apply(tx: OpenTransaction, event: RecordedEvent): Promise<void> {
     this.counts.read++;
     this.lastPosition = event.position;
     const streamId = event.streamId;
@@ -140,7 +143,7 @@ export class ProjectionRebuild {
       }
     }
     if (envelope && this.projection.handles.includes(envelope.type)) {
-      this.projection.apply(envelope, this.store);
+      await this.projection.apply(envelope, tx);
       this.counts.applied++;
     } else {
       this.counts.notHandled++;
@@ -150,9 +153,9 @@ export class ProjectionRebuild {
   }
 
   /** Writes the revision records of what was applied since the last commit, and commits. */
-  #commit(): void {
+  async #commit(tx: OpenTransaction): Promise<void> {
     for (const streamId of this.#touched) {
-      this.store.run(
+      await tx.run(
         `INSERT INTO projection_revisions (projection, stream_id, revision) VALUES (?, ?, ?)
          ON CONFLICT (projection, stream_id) DO UPDATE SET revision = excluded.revision`,
         this.projection.name,
@@ -161,7 +164,7 @@ export class ProjectionRebuild {
       );
     }
     this.#touched.clear();
-    this.store.exec('COMMIT');
+    await tx.commit();
   }
 
   #refuse(reason: string): void {

@@ -8,6 +8,7 @@ import { compareWithLive, type TableComparison } from './compare.js';
 import { ProjectionRebuild, type EventSource, type RebuildCounts, type RebuildProgress } from './rebuild.js';
 import { moveDatabaseFile, removeAbandonedScratchFiles, removeDatabaseFiles, replaysDir, scratchFileFor } from './replay-files.js';
 import { swapIntoLive } from './swap.js';
+import { compareSchemaWithLive, openScratchSchema, renameScratch, swapSchemaIntoLive } from './postgres-replay.js';
 import type { ReplayUntil } from './until.js';
 
 /** Catch-up rounds before giving up on a live projection that keeps applying ahead of the copy. */
@@ -16,6 +17,7 @@ const MAX_SWAP_ATTEMPTS = 10;
 export type ReplayMode =
   | { kind: 'swap' }
   | { kind: 'dry-run' }
+  /** outFile: on PostgreSQL, the schema to write to. */
   | { kind: 'until'; until: ReplayUntil; outFile: string };
 
 export interface ReplayRequest {
@@ -23,6 +25,8 @@ export interface ReplayRequest {
   source: EventSource;
   projection: ProjectionDefinition;
   dataDir: string;
+  /** postgres://...: the live read models are there (READ_MODEL_URL); the copy is a schema. */
+  readModelUrl?: string | undefined;
   mode: ReplayMode;
   signal?: AbortSignal;
   onProgress?: (progress: RebuildProgress) => void;
@@ -49,6 +53,7 @@ export class LiveProjectionAheadError extends Error {
 }
 
 export async function replayProjection(request: ReplayRequest): Promise<ReplayOutcome> {
+  if (request.readModelUrl) return replayOnPostgres(request, request.readModelUrl);
   const { source, projection, dataDir, mode, signal } = request;
   mkdirSync(replaysDir(dataDir), { recursive: true });
   removeAbandonedScratchFiles(dataDir, projection.name);
@@ -58,10 +63,11 @@ export async function replayProjection(request: ReplayRequest): Promise<ReplayOu
   try {
     const store = openReadModelStore({ file: scratch });
     // The scratch copy needs no durability until it is swapped (the swap's transaction has it).
-    store.exec('PRAGMA synchronous = OFF');
+    await store.exec('PRAGMA synchronous = OFF');
     // Rebuilding touches rows all over the tables: a large page cache saves re-reading them.
-    store.exec('PRAGMA cache_size = -131072');
+    await store.exec('PRAGMA cache_size = -131072');
     const rebuild = new ProjectionRebuild(projection, store, mode.kind === 'until' ? { until: mode.until } : {});
+    await rebuild.prepare();
     const hooks = { ...(signal ? { signal } : {}), ...(request.onProgress ? { onProgress: request.onProgress } : {}) };
     let result: ReplayResult;
     try {
@@ -70,7 +76,7 @@ export async function replayProjection(request: ReplayRequest): Promise<ReplayOu
         let catchUps = 0;
         for (;;) {
           signal?.throwIfAborted();
-          const swapped = swapIntoLive({ liveFile, copyFile: scratch, projection, position: rebuild.position, events: rebuild.counts.read });
+          const swapped = await swapIntoLive({ liveFile, copyFile: scratch, projection, position: rebuild.position, events: rebuild.counts.read });
           if (swapped.kind === 'swapped') {
             result = { kind: 'swapped', liveFile, rows: swapped.rows, catchUps };
             break;
@@ -91,11 +97,52 @@ export async function replayProjection(request: ReplayRequest): Promise<ReplayOu
         result = { kind: 'written', file: mode.outFile, reachedUntil: rebuild.reachedUntil };
       }
     } finally {
-      store.close();
+      await store.close();
     }
     if (result.kind === 'written') moveDatabaseFile(scratch, result.file);
     return { counts: rebuild.counts, refusedReasons: rebuild.refusedReasons, position: rebuild.position, result };
   } finally {
     removeDatabaseFiles(scratch);
+  }
+}
+
+/** The same on PostgreSQL: the copy is a scratch schema next to the live one. */
+async function replayOnPostgres(request: ReplayRequest, url: string): Promise<ReplayOutcome> {
+  const { source, projection, mode, signal } = request;
+  const handle = await openScratchSchema(url, projection.name);
+  try {
+    const rebuild = new ProjectionRebuild(projection, handle.scratch, mode.kind === 'until' ? { until: mode.until } : {});
+    await rebuild.prepare();
+    const hooks = { ...(signal ? { signal } : {}), ...(request.onProgress ? { onProgress: request.onProgress } : {}) };
+    const liveFile = handle.live.location;
+    let result: ReplayResult;
+    await rebuild.run(source, hooks);
+    if (mode.kind === 'swap') {
+      let catchUps = 0;
+      for (;;) {
+        signal?.throwIfAborted();
+        const swapped = await swapSchemaIntoLive(handle, projection, { position: rebuild.position, events: rebuild.counts.read });
+        if (swapped.kind === 'swapped') {
+          result = { kind: 'swapped', liveFile, rows: swapped.rows, catchUps };
+          break;
+        }
+        if (++catchUps >= MAX_SWAP_ATTEMPTS) throw new LiveProjectionAheadError(projection.name);
+        const readBefore = rebuild.counts.read;
+        await rebuild.run(source, hooks);
+        if (rebuild.counts.read === readBefore) {
+          throw new Error(
+            `the live model has applied events the replay cannot find in the store (${swapped.examples.join(', ')}): deleted or truncated streams? Nothing was swapped`,
+          );
+        }
+      }
+    } else if (mode.kind === 'dry-run') {
+      result = { kind: 'dry-run', liveFile, tables: await compareSchemaWithLive(handle, projection) };
+    } else {
+      await renameScratch(handle, mode.outFile);
+      result = { kind: 'written', file: `schema ${mode.outFile}`, reachedUntil: rebuild.reachedUntil };
+    }
+    return { counts: rebuild.counts, refusedReasons: rebuild.refusedReasons, position: rebuild.position, result };
+  } finally {
+    await handle.dispose();
   }
 }

@@ -22,17 +22,17 @@ export interface SwapRequest {
 }
 
 /** Records of past replays, next to the projection bookkeeping. */
-const REPLAYS_DDL = `CREATE TABLE IF NOT EXISTS projection_replays (
+export const REPLAYS_DDL = `CREATE TABLE IF NOT EXISTS projection_replays (
   projection TEXT PRIMARY KEY,
   replayed_at TEXT NOT NULL,
   position TEXT,
   events INTEGER NOT NULL
 ) WITHOUT ROWID`;
 
-export function swapIntoLive(request: SwapRequest): SwapResult {
+export async function swapIntoLive(request: SwapRequest): Promise<SwapResult> {
   const { liveFile, copyFile, projection } = request;
   // Creates the live database and its bookkeeping tables if no worker ever has.
-  openReadModelStore({ file: liveFile }).close();
+  await openReadModelStore({ file: liveFile }).close();
   const db = new Database(liveFile);
   try {
     db.pragma('busy_timeout = 10000');

@@ -49,7 +49,7 @@ export function handlerGroupSpec(
       const recorded = event.event;
       // A prefix filter can match a longer type name than the handler asked for.
       if (!recorded || !(handles as readonly string[]).includes(recorded.type)) return 'skipped';
-      if (wasHandled(store, name, recorded.id)) {
+      if (await wasHandled(store, name, recorded.id)) {
         logger.debug('already handled: acking the redelivery');
         return 'duplicate';
       }
@@ -62,12 +62,14 @@ export function handlerGroupSpec(
         attempt: retries + 1,
         store,
         client,
-        transaction(fn) {
+        async transaction(fn) {
           signal.throwIfAborted();
-          // Committed before it returns: a handler may record its intent here before an effect.
-          return store.transaction((tx) => {
-            if (!recordHandled(tx, name, envelope.id, new Date())) throw new AlreadyHandled();
-            const result = fn(tx);
+          // Committed before it resolves: a handler may record its intent here before an effect.
+          // Recorded first: on PostgreSQL another worker's record of the same event makes this
+          // insert wait for its commit, then change nothing (the effect is not made twice).
+          return store.transaction(async (tx) => {
+            if (!(await recordHandled(tx, name, envelope.id, new Date()))) throw new AlreadyHandled();
+            const result = await fn(tx);
             recordedInTransaction = true;
             return result;
           });

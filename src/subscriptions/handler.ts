@@ -24,7 +24,7 @@ export interface HandlerContext {
    * Runs the handler's writes in one read-model transaction together with the record that this
    * event was handled, so a redelivery has no second effect. Call it once, as the last step.
    */
-  transaction<T>(fn: (tx: ReadModelTx) => T): T;
+  transaction<T>(fn: (tx: ReadModelTx) => Promise<T> | T): Promise<T>;
   /** Appends events caused by this one: `$causationId` = this event's id, same `$correlationId`. */
   emit(stream: string, events: readonly EmittedEvent[]): Promise<void>;
 }

@@ -76,7 +76,7 @@ export async function bootstrapProjections(projections: readonly ProjectionDefin
   let batch: RecordedEvent[] = [];
 
   /** Applies the batch in one transaction; on a failure nothing of it stays, and the read ends. */
-  const commit = () => {
+  const commit = async () => {
     const counts = new Map<string, { labels: { handler: string; event_type: string; outcome: string }; n: number }>();
     const count = (projection: string, eventType: string, outcome: string) => {
       const key = `${projection}\u0000${eventType}\u0000${outcome}`;
@@ -84,8 +84,8 @@ export async function bootstrapProjections(projections: readonly ProjectionDefin
       if (entry) entry.n++;
       else counts.set(key, { labels: { handler: projection, event_type: eventType, outcome }, n: 1 });
     };
-    store.transaction((tx) => {
-      for (const event of batch) applyToAll(projections, tx, event, count);
+    await store.transaction(async (tx) => {
+      for (const event of batch) await applyToAll(projections, tx, event, count);
     });
     committed += batch.length;
     position = batch.at(-1)?.position ?? position;
@@ -93,12 +93,12 @@ export async function bootstrapProjections(projections: readonly ProjectionDefin
     for (const { labels, n } of counts.values()) metrics.eventsProcessed.inc(labels, n);
   };
 
-  for (const projection of projections) store.migrate(projection.schema);
+  for (const projection of projections) await store.migrate(projection.schema);
   logger.info('no subscription group yet: catching up by reading $all once for all of them');
   let stoppedAt: BootstrapResult['stoppedAt'];
-  const tryCommit = () => {
+  const tryCommit = async () => {
     try {
-      commit();
+      await commit();
     } catch (error) {
       if (!(error instanceof StopRead)) throw error;
       batch = [];
@@ -123,7 +123,7 @@ export async function bootstrapProjections(projections: readonly ProjectionDefin
       if (!isProjectedStream(event.streamId)) continue;
       batch.push(event);
       if (batch.length < batchSize) continue;
-      tryCommit();
+      await tryCommit();
       const now = performance.now();
       if (!stoppedAt && now - lastProgress >= progressEveryMs) {
         lastProgress = now;
@@ -133,18 +133,18 @@ export async function bootstrapProjections(projections: readonly ProjectionDefin
     if (stoppedAt || read < pageSize || last === undefined) break;
     from = last;
   }
-  if (!stoppedAt) tryCommit();
+  if (!stoppedAt) await tryCommit();
   const seconds = (performance.now() - started) / 1000;
   logger.info({ events: committed, seconds: Math.round(seconds * 10) / 10, position: position?.commit.toString() }, 'caught up by reading; starting the groups there');
   return { events: committed, position, ...(stoppedAt ? { stoppedAt } : {}) };
 }
 
-function applyToAll(
+async function applyToAll(
   projections: readonly ProjectionDefinition[],
   tx: ReadModelTx,
   event: RecordedEvent,
   count: (projection: string, eventType: string, outcome: string) => void,
-): void {
+): Promise<void> {
   let envelope: EventEnvelope | undefined;
   if (isOrderEventType(event.type) && projections.some((projection) => projection.handles.includes(event.type as EventEnvelope['type']))) {
     try {
@@ -157,7 +157,7 @@ function applyToAll(
   for (const projection of projections) {
     let outcome: ProjectionOutcome;
     try {
-      outcome = applyInTransaction(tx, projection, location, envelope);
+      outcome = await applyInTransaction(tx, projection, location, envelope);
     } catch (error) {
       throw new StopRead(event, `${projection.name} refused it: ${errorMessage(error)}`);
     }

@@ -10,7 +10,8 @@ import { applyInTransaction, applyToProjection, type ProjectionOutcome } from '.
 import type { EnvelopeParser } from '../readmodels/envelope-cache.js';
 import { locationOf, toEventEnvelope, type EventEnvelope } from '../readmodels/event-envelope.js';
 import type { ProjectionDefinition } from '../readmodels/projection.js';
-import type { ReadModelStore } from '../readmodels/read-model-store.js';
+import type { ReadModelStore, ReadModelTx } from '../readmodels/read-model-store.js';
+import { isConnectionLoss } from '../readmodels/connection-loss.js';
 import type { GroupSpec } from './group-consumer.js';
 import { groupName, projectionFilter } from './group-settings.js';
 import { sharedCommit, type SharedCommit } from './shared-commit.js';
@@ -73,9 +74,9 @@ export function projectionBatcher(
   const write = (given?: Pending[]) => {
     let batch: Pending[] = given ?? [];
     commits
-      .write(() => {
+      .write((tx) => {
         if (!given) batch = take();
-        return applyBatch(batch);
+        return applyBatch(tx, batch);
       })
       .then(
         (results) =>
@@ -90,20 +91,28 @@ export function projectionBatcher(
         },
       );
   };
-  const applyBatch = (batch: Pending[]): Result[] => {
+  const applyBatch = async (tx: ReadModelTx, batch: Pending[]): Promise<Result[]> => {
     try {
       // Fast path: the whole batch in one savepoint and no more.
-      return store.transaction((tx) => batch.map(({ recorded }): Result => ({ ok: true, outcome: applyInTransaction(tx, projection, locationOf(recorded), envelopeOf(recorded)) })));
-    } catch {
+      return await tx.transaction(async (inner) => {
+        const results: Result[] = [];
+        for (const { recorded } of batch) results.push({ ok: true, outcome: await applyInTransaction(inner, projection, locationOf(recorded), envelopeOf(recorded)) });
+        return results;
+      });
+    } catch (error) {
+      // The connection is gone (PostgreSQL): nothing more can be written in this transaction.
+      if (isConnectionLoss(error)) throw error;
       // Some event was refused (early, or apply failed): redo the batch with a savepoint per
       // event, so the others still commit and each gets its own outcome.
-      return batch.map(({ recorded }): Result => {
+      const results: Result[] = [];
+      for (const { recorded } of batch) {
         try {
-          return { ok: true, outcome: applyToProjection(store, projection, locationOf(recorded), envelopeOf(recorded)) };
+          results.push({ ok: true, outcome: await applyToProjection(tx, projection, locationOf(recorded), envelopeOf(recorded)) });
         } catch (error) {
-          return { ok: false, error };
+          results.push({ ok: false, error });
         }
-      });
+      }
+      return results;
     }
   };
   return (recorded: RecordedEvent): Promise<ProjectionOutcome> =>

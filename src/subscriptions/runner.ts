@@ -71,8 +71,8 @@ export interface SubscriptionRunner {
 export async function startSubscriptionRunner(deps: SubscriptionRunnerDeps): Promise<SubscriptionRunner> {
   const options = { ...DEFAULT_RUNNER_OPTIONS, ...deps.options };
   const { client, store, logger, metrics } = deps;
-  for (const projection of deps.projections) store.migrate(projection.schema);
-  for (const handler of deps.handlers) if (handler.schema) store.migrate(handler.schema);
+  for (const projection of deps.projections) await store.migrate(projection.schema);
+  for (const handler of deps.handlers) if (handler.schema) await store.migrate(handler.schema);
 
   // Before any group is joined: the new projection groups are created where the read ended.
   let bootstrap: SubscriptionRunner['bootstrap'];

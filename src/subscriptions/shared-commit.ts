@@ -13,9 +13,9 @@ import type { ReadModelStore, ReadModelTx } from '../readmodels/read-model-store
 
 export interface SharedCommit {
   /** Queues `fn` for the end of this turn; resolves with its result once committed. */
-  write<T>(fn: (tx: ReadModelTx) => T): Promise<T>;
-  /** Writes and commits what is queued now (the turn's end does it otherwise). */
-  flush(): void;
+  write<T>(fn: (tx: ReadModelTx) => Promise<T> | T): Promise<T>;
+  /** Writes and commits what is queued now (the turn's end does it otherwise); resolves once committed. */
+  flush(): Promise<void>;
 }
 
 interface Queued {
@@ -28,18 +28,18 @@ export function sharedCommit(store: ReadModelStore): SharedCommit {
   let queue: Queued[] = [];
   let scheduled = false;
 
-  const flush = () => {
+  const flush = async (): Promise<void> => {
     scheduled = false;
     const writes = queue;
     queue = [];
     if (writes.length === 0) return;
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     try {
-      store.transaction(() => {
+      await store.transaction(async (tx) => {
         for (const write of writes) {
           try {
             // Nested in the outer transaction: a savepoint, rolled back alone if fn throws.
-            outcomes.push({ ok: true, value: store.transaction(write.fn) });
+            outcomes.push({ ok: true, value: await tx.transaction(write.fn) });
           } catch (error) {
             outcomes.push({ ok: false, error });
           }
@@ -58,12 +58,12 @@ export function sharedCommit(store: ReadModelStore): SharedCommit {
 
   return {
     flush,
-    write<T>(fn: (tx: ReadModelTx) => T): Promise<T> {
+    write<T>(fn: (tx: ReadModelTx) => Promise<T> | T): Promise<T> {
       return new Promise<T>((resolve, reject) => {
         queue.push({ fn, resolve: resolve as (value: unknown) => void, reject });
         if (!scheduled) {
           scheduled = true;
-          setImmediate(flush);
+          setImmediate(() => void flush());
         }
       });
     },

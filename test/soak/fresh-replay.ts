@@ -16,23 +16,23 @@ export interface TableDifference {
   onlyReplayed: number;
 }
 
-export function compareWithFreshReplay(projection: ProjectionDefinition, events: readonly RecordedEvent[], liveFile: string): TableDifference[] {
+export async function compareWithFreshReplay(projection: ProjectionDefinition, events: readonly RecordedEvent[], liveFile: string): Promise<TableDifference[]> {
   const store = openReadModelStore({ file: ':memory:' });
   try {
-    store.migrate(projection.schema);
+    await store.migrate(projection.schema);
     for (const recorded of events) {
-      applyToProjection(store, projection, locationOf(recorded), isOrderEventType(recorded.type) ? toEventEnvelope(recorded) : undefined);
+      await applyToProjection(store, projection, locationOf(recorded), isOrderEventType(recorded.type) ? toEventEnvelope(recorded) : undefined);
     }
-    store.exec(`ATTACH DATABASE '${liveFile.replaceAll("'", "''")}' AS live`);
-    const count = (sql: string) => store.get<{ n: number }>(sql)?.n ?? 0;
-    return projectionTables(projection).map((table) => ({
+    await store.exec(`ATTACH DATABASE '${liveFile.replaceAll("'", "''")}' AS live`);
+    const count = async (sql: string) => (await store.get<{ n: number }>(sql))?.n ?? 0;
+    return await Promise.all(projectionTables(projection).map(async (table) => ({
       table,
-      liveRows: count(`SELECT count(*) AS n FROM live."${table}"`),
-      replayedRows: count(`SELECT count(*) AS n FROM main."${table}"`),
-      onlyLive: count(`SELECT count(*) AS n FROM (SELECT * FROM live."${table}" EXCEPT SELECT * FROM main."${table}")`),
-      onlyReplayed: count(`SELECT count(*) AS n FROM (SELECT * FROM main."${table}" EXCEPT SELECT * FROM live."${table}")`),
-    }));
+      liveRows: await count(`SELECT count(*) AS n FROM live."${table}"`),
+      replayedRows: await count(`SELECT count(*) AS n FROM main."${table}"`),
+      onlyLive: await count(`SELECT count(*) AS n FROM (SELECT * FROM live."${table}" EXCEPT SELECT * FROM main."${table}")`),
+      onlyReplayed: await count(`SELECT count(*) AS n FROM (SELECT * FROM main."${table}" EXCEPT SELECT * FROM live."${table}")`),
+    })));
   } finally {
-    store.close();
+    await store.close();
   }
 }

@@ -130,7 +130,7 @@ export async function verifyWorkers(options: {
   }
 
   for (const projection of projections) {
-    const tables = compareWithFreshReplay(projection, history.orderEventsInCommitOrder, file);
+    const tables = await compareWithFreshReplay(projection, history.orderEventsInCommitOrder, file);
     counts.replayedRows[projection.name] = tables.reduce((sum, table) => sum + table.replayedRows, 0);
     for (const table of tables) {
       if (table.onlyLive || table.onlyReplayed) {

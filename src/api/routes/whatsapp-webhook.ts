@@ -46,7 +46,7 @@ const notificationSchema = z.looseObject({
 
 export async function whatsappWebhookRoutes(scope: FastifyInstance, deps: WhatsAppWebhookDeps): Promise<void> {
   const { readModels, config } = deps;
-  ensureOutboxSchema(readModels);
+  await ensureOutboxSchema(readModels);
   const app = scope.withTypeProvider<ZodTypeProvider>();
   // The signature covers the bytes as sent: keep them (in this scope only) rather than JSON.
   app.removeContentTypeParser('application/json');
@@ -86,14 +86,14 @@ export async function whatsappWebhookRoutes(scope: FastifyInstance, deps: WhatsA
       let statuses = 0;
       let settled = 0;
       const at = new Date();
-      readModels.transaction((tx) => {
+      await readModels.transaction(async (tx) => {
         for (const entry of parsed.data.entry) {
           for (const change of entry.changes ?? []) {
             for (const status of change.value?.statuses ?? []) {
               statuses++;
               const error = status.errors?.[0];
               const text = error ? redactPhoneNumbers(`${error.title ?? error.message ?? 'failed'}${error.code !== undefined ? ` (code ${String(error.code)})` : ''}`) : undefined;
-              const message = applyProviderStatus(tx, {
+              const message = await applyProviderStatus(tx, {
                 messageId: status.biz_opaque_callback_data,
                 providerMessageId: status.id,
                 status: status.status,

@@ -64,7 +64,7 @@ describe('the event store UI in a browser', () => {
 
   afterAll(async () => {
     await workers?.stop();
-    readModels?.close();
+    await readModels?.close();
     await app?.close();
     await store?.close();
   });

@@ -6,11 +6,12 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../../../src/api/app.js';
-import { openReadModelStore, type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
+import { type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
 import { startWorkers, type RunningWorkers } from '../../../src/workers.js';
 import { auth, TENANT_A, TENANT_B } from '../../helpers/app.js';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
 import { eventually } from '../workers/order-writer.js';
+import { openTestReadModels } from '../../helpers/read-models.js';
 
 let store: TestEventStore;
 let readModels: ReadModelStore;
@@ -32,9 +33,9 @@ async function stockEvents(stream: string): Promise<Array<{ type: string; data: 
 
 beforeAll(async () => {
   store = await startTestEventStore();
-  readModels = openReadModelStore({ file: ':memory:' });
+  readModels = await openTestReadModels();
   // The previous version's table, as its inventory handler left it.
-  readModels.exec(`
+  await readModels.exec(`
     CREATE TABLE inventory_stock (tenant_id TEXT NOT NULL, sku TEXT NOT NULL, on_hand INTEGER NOT NULL DEFAULT 0, reserved INTEGER NOT NULL DEFAULT 0, updated_at TEXT NOT NULL, PRIMARY KEY (tenant_id, sku));
     INSERT INTO inventory_stock VALUES ('tenant-a', 'LAMP', 12, 3, '2026-10-01T00:00:00.000Z'), ('tenant-b', 'LAMP', 4, 0, '2026-10-01T00:00:00.000Z'), ('tenant-a', 'NEVER-COUNTED', 0, 2, '2026-10-01T00:00:00.000Z');
   `);
@@ -53,7 +54,7 @@ describe('stock counts of a store written before stock was a projection', () => 
     expect(await stockEvents('inventory-tenant-a-LAMP')).toEqual([{ type: 'inventory.stock_set', data: expect.objectContaining({ tenantId: 'tenant-a', sku: 'LAMP', onHand: 12 }) }]);
     expect(await stockEvents('inventory-tenant-b-LAMP')).toHaveLength(1);
     expect(await stockEvents('inventory-tenant-a-NEVER-COUNTED')).toEqual([]);
-    expect(readModels.get("SELECT name FROM sqlite_master WHERE name = 'inventory_stock'")).toBeUndefined();
+    expect(await readModels.get("SELECT name FROM sqlite_master WHERE name = 'inventory_stock'")).toBeUndefined();
 
     workers = await startWorkers({ client: store.client, logger: pino({ level: 'silent' }), registry: new Registry(), store: readModels, env: {} });
     await eventually(async () => (await app.inject({ method: 'GET', url: '/inventory/LAMP', headers: auth() })).json().onHand === 12);

@@ -11,9 +11,10 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../../../src/api/app.js';
 import { connectEventStore } from '../../../src/eventstore/connection.js';
-import { openReadModelStore, type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
+import { type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
 import { freePort } from '../../helpers/free-port.js';
+import { openTestReadModels } from '../../helpers/read-models.js';
 
 type Json = Record<string, unknown>;
 interface DocResponse {
@@ -57,7 +58,7 @@ describe('the OpenAPI document', () => {
   beforeAll(async () => {
     store = await startTestEventStore();
     dataDir = mkdtempSync(join(tmpdir(), 'order-store-contract-'));
-    readModels = openReadModelStore({ file: join(dataDir, 'readmodels.db') });
+    readModels = await openTestReadModels(join(dataDir, 'readmodels.db'));
     const deps = { client: store.client, apiKeys: new Map([[KEY, 'shop']]), readModels, bodyLimitBytes: 2048 };
     app = await build(deps);
     await app.ready();
@@ -147,13 +148,13 @@ describe('the OpenAPI document', () => {
     expect(result.valid).toBe(true);
   });
 
-  it('gives every operation an operationId, unique across the document', () => {
+  it('gives every operation an operationId, unique across the document', async () => {
     const ids = Object.values(document.paths).flatMap((operations) => Object.values(operations).map((operation) => operation.operationId));
     expect(ids.every((id) => typeof id === 'string' && id.length > 0)).toBe(true);
     expect(new Set(ids).size).toBe(ids.length);
   });
 
-  it('lists no component schema that nothing references', () => {
+  it('lists no component schema that nothing references', async () => {
     const text = JSON.stringify(document.paths);
     const reachable = new Set<string>();
     const visit = (source: string) => {
@@ -167,7 +168,7 @@ describe('the OpenAPI document', () => {
     expect(Object.keys(document.components.schemas).sort()).toEqual([...reachable].sort());
   });
 
-  it('documents errors as application/problem+json, and lists 413/415 where bodies go, 429 and 503 on every limited route, 503 on /ready', () => {
+  it('documents errors as application/problem+json, and lists 413/415 where bodies go, 429 and 503 on every limited route, 503 on /ready', async () => {
     for (const [path, operations] of Object.entries(document.paths)) {
       for (const [method, operation] of Object.entries(operations)) {
         const where = `${method} ${path}`;
@@ -181,7 +182,7 @@ describe('the OpenAPI document', () => {
     expect(Object.keys(document.paths['/ready']!.get!.responses)).toContain('503');
   });
 
-  it('claims conflicts only where they can happen: no 409 or 412 on reads, no 412 on create', () => {
+  it('claims conflicts only where they can happen: no 409 or 412 on reads, no 412 on create', async () => {
     for (const [path, operations] of Object.entries(document.paths)) {
       if (operations.get) expect(Object.keys(operations.get.responses), path).not.toEqual(expect.arrayContaining(['409']));
       if (operations.get) expect(Object.keys(operations.get.responses), path).not.toEqual(expect.arrayContaining(['412']));
@@ -196,7 +197,7 @@ describe('the OpenAPI document', () => {
     expect(document.paths['/orders']!.post!.requestBody?.required).toBe(true);
   });
 
-  it('documents the request headers: If-Match, If-None-Match, and x-correlation-id with its pattern', () => {
+  it('documents the request headers: If-Match, If-None-Match, and x-correlation-id with its pattern', async () => {
     type Parameter = { in: string; name: string; schema?: { pattern?: string } };
     const parameters = (path: string, method: string) => ((document.paths[path]![method] as unknown as { parameters?: Parameter[] }).parameters ?? []).filter((p) => p.in === 'header');
     expect(parameters('/orders/{orderId}/ship', 'post').map((p) => p.name)).toContain('if-match');
@@ -209,7 +210,7 @@ describe('the OpenAPI document', () => {
     }
   });
 
-  it('samples every operation of the document with a real request', () => {
+  it('samples every operation of the document with a real request', async () => {
     const operations = Object.entries(document.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method} ${path}`));
     const sampled = new Set(samples.map((entry) => entry.operation));
     expect(operations.filter((operation) => !sampled.has(operation))).toEqual([]);
@@ -218,7 +219,7 @@ describe('the OpenAPI document', () => {
     for (const status of [200, 201, 304, 400, 401, 404, 409, 412, 413, 414, 415, 429, 503]) expect(statuses, String(status)).toContain(status);
   });
 
-  it('answers every sampled request with a documented status, documented headers and media type, and a body matching the schema', () => {
+  it('answers every sampled request with a documented status, documented headers and media type, and a body matching the schema', async () => {
     const ajv = new Ajv2020({ strict: false, allErrors: true });
     addFormats(ajv);
     ajv.addSchema({ $id: 'doc', components: document.components });
@@ -255,7 +256,7 @@ describe('the OpenAPI document', () => {
     expect(problems).toEqual([]);
   });
 
-  it('answers 401 with WWW-Authenticate: Bearer', () => {
+  it('answers 401 with WWW-Authenticate: Bearer', async () => {
     const unauthorized = samples.filter((entry) => entry.response.statusCode === 401 && entry.path !== '/webhooks/whatsapp');
     expect(unauthorized.length).toBeGreaterThan(0);
     for (const { response } of unauthorized) expect(String(response.headers['www-authenticate'])).toMatch(/^Bearer\b/);

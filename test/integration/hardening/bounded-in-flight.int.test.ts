@@ -2,12 +2,13 @@
 // maxInFlight events, however many are waiting, and the server sends no more than that.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openReadModelStore, type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
+import { type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
 import { defineHandler } from '../../../src/subscriptions/handler.js';
 import type { SubscriptionRunner } from '../../../src/subscriptions/runner.js';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
 import { eventually, OrderWriter } from '../workers/order-writer.js';
 import { startRunner } from '../workers/worker-helpers.js';
+import { openTestReadModels } from '../../helpers/read-models.js';
 
 const MAX_IN_FLIGHT = 4;
 const EVENTS = 30;
@@ -18,7 +19,7 @@ let runner: SubscriptionRunner | undefined;
 
 beforeAll(async () => {
   store = await startTestEventStore();
-  readModels = openReadModelStore({ file: ':memory:' });
+  readModels = await openTestReadModels();
 });
 
 afterAll(async () => {

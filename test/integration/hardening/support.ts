@@ -7,9 +7,10 @@ import { build, type AppDeps } from '../../../src/api/app.js';
 import { requireApiKey } from '../../../src/api/plugins/authentication.js';
 import { queriesRoutes } from '../../../src/api/queries-plugin.js';
 import { OrderStateCache } from '../../../src/eventstore/order-state-cache.js';
-import { openReadModelStore, type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
+import { type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
 import { TENANT_A, TENANT_B } from '../../helpers/app.js';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
+import { openTestReadModels } from '../../helpers/read-models.js';
 
 export interface HardenedApp {
   app: FastifyInstance;
@@ -25,7 +26,7 @@ export const API_KEYS = new Map([
 
 export async function startHardenedApp(options: Partial<Omit<AppDeps, 'client' | 'apiKeys'>> = {}): Promise<HardenedApp> {
   const store = await startTestEventStore();
-  const readModels = openReadModelStore({ file: ':memory:' });
+  const readModels = await openTestReadModels();
   const app = await build({ client: store.client, apiKeys: API_KEYS, cache: new OrderStateCache(), readModels, ...options } as AppDeps);
   // The query routes are wired into build() by their own change; until then, mount them here.
   if (!app.hasRoute({ method: 'GET', url: '/customers/:customerId/orders' })) {
@@ -41,7 +42,7 @@ export async function startHardenedApp(options: Partial<Omit<AppDeps, 'client' |
     readModels,
     async close() {
       await app.close();
-      readModels.close();
+      await readModels.close();
       await store.close();
     },
   };

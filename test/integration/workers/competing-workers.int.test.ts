@@ -6,13 +6,14 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EventStoreDBClient } from '@eventstore/db-client';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
-import { openReadModelStore, type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
+import { type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
 import { defineHandler, type HandlerDefinition } from '../../../src/subscriptions/handler.js';
 import type { SubscriptionRunner } from '../../../src/subscriptions/runner.js';
 import { projections } from '../../../projections/index.js';
 import { listOrderSummaries } from '../../../projections/order-summary.js';
 import { OrderWriter, eventually } from './order-writer.js';
 import { startRunner } from './worker-helpers.js';
+import { openTestReadModels, readModelEnv } from '../../helpers/read-models.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const RECORDS = 'CREATE TABLE IF NOT EXISTS handled_by (order_id TEXT NOT NULL, worker TEXT NOT NULL)';
@@ -25,12 +26,12 @@ function recordingHandler(worker: string, hooks: { hang?: () => boolean } = {}):
     schema: RECORDS,
     async handle(event, context) {
       if (hooks.hang?.()) await new Promise(() => undefined);
-      context.transaction((tx) => tx.run('INSERT INTO handled_by (order_id, worker) VALUES (?, ?)', event.data.orderId, worker));
+      context.transaction(async (tx) => await tx.run('INSERT INTO handled_by (order_id, worker) VALUES (?, ?)', event.data.orderId, worker));
     },
   });
 }
 
-describe('several workers in one subscription group', () => {
+describe('several workers in one subscription group', async () => {
   let store: TestEventStore;
   let dir: string;
   const closers: (() => Promise<void> | void)[] = [];
@@ -49,17 +50,17 @@ describe('several workers in one subscription group', () => {
   /** A worker as a separate process would be: its own connection and its own database handle. */
   async function worker(handlers: HandlerDefinition[], withProjections = false): Promise<{ runner: SubscriptionRunner; client: EventStoreDBClient; db: ReadModelStore }> {
     const client = EventStoreDBClient.connectionString(store.connectionString);
-    const db = openReadModelStore({ file: join(dir, 'readmodels.db') });
+    const db = await openTestReadModels(join(dir, 'readmodels.db'));
     const { runner } = await startRunner({ client, store: db, handlers, projections: withProjections ? [...projections] : [] });
     closers.push(async () => {
       await runner.stop();
-      db.close();
+      await db.close();
       await client.dispose();
     });
     return { runner, client, db };
   }
 
-  function handled(db: ReadModelStore): { order_id: string; worker: string }[] {
+  function handled(db: ReadModelStore): Promise<{ order_id: string; worker: string }[]> {
     return db.all('SELECT order_id, worker FROM handled_by ORDER BY order_id');
   }
 
@@ -70,8 +71,8 @@ describe('several workers in one subscription group', () => {
     const ids = Array.from({ length: 40 }, (_, index) => `s-${String(index).padStart(2, '0')}`);
     for (const id of ids) await writer.create(id);
 
-    const rows = await eventually(() => {
-      const found = handled(a.db);
+    const rows = await eventually(async () => {
+      const found = await handled(a.db);
       return found.length >= ids.length ? found : undefined;
     });
     expect(rows.map((row) => row.order_id)).toEqual(ids);
@@ -89,8 +90,8 @@ describe('several workers in one subscription group', () => {
     await a.client.dispose();
 
     const b = await worker([recordingHandler('b')]);
-    const rows = await eventually(() => {
-      const found = handled(b.db);
+    const rows = await eventually(async () => {
+      const found = await handled(b.db);
       return found.length === 3 ? found : undefined;
     });
     expect(rows).toEqual([
@@ -102,7 +103,7 @@ describe('several workers in one subscription group', () => {
 
   it('hands the events a worker process held to another worker when it is killed with SIGKILL', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'worker-child.ts')], {
-      env: { ...process.env, CONNECTION_STRING: store.connectionString, READ_MODEL_FILE: join(dir, 'readmodels.db'), HANG: '1' },
+      env: { ...process.env, CONNECTION_STRING: store.connectionString, READ_MODEL_FILE: join(dir, 'readmodels.db'), ...(await readModelEnv(dir)), HANG: '1' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     closers.push(() => {
@@ -119,8 +120,8 @@ describe('several workers in one subscription group', () => {
     await exited;
 
     const survivor = await worker([recordingHandler('survivor')]);
-    const rows = await eventually(() => {
-      const found = handled(survivor.db);
+    const rows = await eventually(async () => {
+      const found = await handled(survivor.db);
       return found.length === 2 ? found : undefined;
     });
     expect(rows).toEqual([
@@ -133,13 +134,13 @@ describe('several workers in one subscription group', () => {
     const first = await worker([recordingHandler('first')]);
     const writer = new OrderWriter(store.client);
     await writer.create('d-1');
-    await eventually(() => handled(first.db).length === 1);
+    await eventually(async () => (await handled(first.db)).length === 1);
     await first.runner.stop();
     for (const id of ['d-2', 'd-3']) await writer.create(id);
 
     const second = await worker([recordingHandler('second')]);
-    const rows = await eventually(() => {
-      const found = handled(second.db);
+    const rows = await eventually(async () => {
+      const found = await handled(second.db);
       return found.length === 3 ? found : undefined;
     });
     expect(rows).toEqual([
@@ -163,8 +164,8 @@ describe('several workers in one subscription group', () => {
       }),
     );
     const expectedStatus = (orderId: string) => ['SHIPPED', 'CANCELLED', 'PAID'][Number(orderId.slice(2)) % 3];
-    const summaries = await eventually(() => {
-      const items = listOrderSummaries(a.db, { tenantId: 'tenant-a', limit: 100 }).items;
+    const summaries = await eventually(async () => {
+      const items = (await listOrderSummaries(a.db, { tenantId: 'tenant-a', limit: 100 })).items;
       return items.length === ids.length && items.every((item) => item.status === expectedStatus(item.orderId)) ? items : undefined;
     });
     expect(summaries.map((summary) => [summary.orderId, summary.status, summary.paidAmount]).sort()).toEqual(

@@ -1,11 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
-import { openReadModelStore, type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
+import { type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
 import { defineHandler } from '../../../src/subscriptions/handler.js';
 import { PermanentHandlerError } from '../../../src/subscriptions/errors.js';
 import type { SubscriptionRunner } from '../../../src/subscriptions/runner.js';
 import { OrderWriter, eventually } from './order-writer.js';
 import { metricValue, readParked, startRunner } from './worker-helpers.js';
+import { openTestReadModels } from '../../helpers/read-models.js';
 
 describe('when a handler fails', () => {
   let store: TestEventStore;
@@ -14,13 +15,13 @@ describe('when a handler fails', () => {
 
   beforeEach(async () => {
     store = await startTestEventStore();
-    readModels = openReadModelStore({ file: ':memory:' });
+    readModels = await openTestReadModels();
   });
 
   afterEach(async () => {
     await runner?.stop();
     runner = undefined;
-    readModels.close();
+    await readModels.close();
     await store.close();
   });
 
@@ -101,13 +102,13 @@ describe('when a handler fails', () => {
           aborted.push(String((context.signal.reason as Error).message));
           return;
         }
-        context.transaction((tx) => tx.run('INSERT INTO slow_done VALUES (?)', event.data.orderId));
+        context.transaction(async (tx) => await tx.run('INSERT INTO slow_done VALUES (?)', event.data.orderId));
       },
     });
     const started = await startRunner({ client: store.client, store: readModels, handlers: [slow] });
     runner = started.runner;
     await new OrderWriter(store.client).create('t-1');
-    await eventually(() => readModels.get<{ order_id: string }>('SELECT order_id FROM slow_done')?.order_id === 't-1');
+    await eventually(async () => (await readModels.get<{ order_id: string }>('SELECT order_id FROM slow_done'))?.order_id === 't-1');
     expect(calls).toBe(2);
     expect(aborted).toEqual(['slow did not finish within 250 ms']);
     expect(await metricValue(started.registry, 'event_handler_errors_total', { handler: 'slow' })).toBe(1);

@@ -3,7 +3,7 @@ import { FORWARDS, START } from '@eventstore/db-client';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
-import { openReadModelStore, type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
+import { type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
 import { startWorkers, type RunningWorkers } from '../../../src/workers.js';
 import { notificationStream } from '../../../src/handlers/notification.js';
 import { listOutbox } from '../../../src/handlers/whatsapp-outbox.js';
@@ -13,6 +13,7 @@ import { getDailyActivity, getSalesByStatus } from '../../../src/handlers/analyt
 import { OrderWriter, eventually } from './order-writer.js';
 import { metricValue } from './worker-helpers.js';
 import { registry as processRegistry } from '../../../src/observability/metrics.js';
+import { openTestReadModels } from '../../helpers/read-models.js';
 
 describe('the shipped handlers on the embedded event store', () => {
   let store: TestEventStore;
@@ -22,7 +23,7 @@ describe('the shipped handlers on the embedded event store', () => {
 
   beforeAll(async () => {
     store = await startTestEventStore();
-    readModels = openReadModelStore({ file: ':memory:' });
+    readModels = await openTestReadModels();
     await recordStockCount(store.client, 'LAMP', 5, { commandId: 'count-lamp', tenantId: 'tenant-a', actor: 'test', at: new Date().toISOString(), correlationId: 'count-lamp' });
     workers = await startWorkers({ client: store.client, logger: pino({ level: 'silent' }), registry: new Registry(), store: readModels, env: {} });
     writer = new OrderWriter(store.client);
@@ -72,8 +73,8 @@ describe('the shipped handlers on the embedded event store', () => {
     await writer.create('w-1', { customer: { id: 'cust-3', name: 'Linus', phone: '+44 7700 900123' } });
     await writer.pay('w-1', 2000);
     await writer.ship('w-1');
-    const messages = await eventually(() => {
-      const found = listOutbox(readModels, 'tenant-a', { limit: 10, orderId: 'w-1' });
+    const messages = await eventually(async () => {
+      const found = await listOutbox(readModels, 'tenant-a', { limit: 10, orderId: 'w-1' });
       return found.length === 2 ? found : undefined;
     });
     expect(messages.map((message) => message.template)).toEqual(['order_shipped', 'order_paid']);
@@ -89,41 +90,41 @@ describe('the shipped handlers on the embedded event store', () => {
         components: [{ type: 'body', parameters: [{ type: 'text', text: 'Linus' }, { type: 'text', text: 'w-1' }] }],
       },
     });
-    expect(listOutbox(readModels, 'tenant-b', { limit: 10 })).toEqual([]);
+    expect(await listOutbox(readModels, 'tenant-b', { limit: 10 })).toEqual([]);
   });
 
   it('reserves stock on creation, records a shortage, releases it on cancellation, ships it out and restocks a return (the inventory projection)', async () => {
     await writer.create('i-1', { items: [{ sku: 'LAMP', quantity: 3, unitPrice: 5000 }] });
-    await eventually(() => getStockLevel(readModels, 'tenant-a', 'LAMP')?.reserved === 3);
-    expect(getStockLevel(readModels, 'tenant-a', 'LAMP')).toMatchObject({ onHand: 5, reserved: 3, available: 2, shortage: 0 });
+    await eventually(async () => (await getStockLevel(readModels, 'tenant-a', 'LAMP'))?.reserved === 3);
+    expect(await getStockLevel(readModels, 'tenant-a', 'LAMP')).toMatchObject({ onHand: 5, reserved: 3, available: 2, shortage: 0 });
 
     await writer.create('i-2', { items: [{ sku: 'LAMP', quantity: 4, unitPrice: 5000 }] });
-    const short = await eventually(() => {
-      const level = getStockLevel(readModels, 'tenant-a', 'LAMP');
+    const short = await eventually(async () => {
+      const level = await getStockLevel(readModels, 'tenant-a', 'LAMP');
       return level?.reserved === 7 ? level : undefined;
     });
     expect(short).toMatchObject({ available: 0, shortage: 2, shortOrders: [{ orderId: 'i-2', quantity: 4, shortage: 2 }] });
 
     await writer.cancel('i-1');
-    await eventually(() => getStockLevel(readModels, 'tenant-a', 'LAMP')?.reserved === 4);
+    await eventually(async () => (await getStockLevel(readModels, 'tenant-a', 'LAMP'))?.reserved === 4);
 
     await writer.pay('i-2', 20000);
     await writer.ship('i-2');
-    const shipped = await eventually(() => {
-      const level = getStockLevel(readModels, 'tenant-a', 'LAMP');
+    const shipped = await eventually(async () => {
+      const level = await getStockLevel(readModels, 'tenant-a', 'LAMP');
       return level?.reserved === 0 ? level : undefined;
     });
     expect(shipped).toMatchObject({ onHand: 1, reserved: 0, available: 1, shortage: 0, shortOrders: [] });
     await writer.returnOrder('i-2');
-    await eventually(() => getStockLevel(readModels, 'tenant-a', 'LAMP').onHand === 5);
+    await eventually(async () => (await getStockLevel(readModels, 'tenant-a', 'LAMP')).onHand === 5);
   });
 
   it('records every order event for analytics, with sales per status', async () => {
     await writer.create('a-1', { currency: 'USD', items: [{ sku: 'PEN', quantity: 2, unitPrice: 150 }] });
     await writer.pay('a-1', 300);
     await writer.create('a-2', { currency: 'USD', items: [{ sku: 'PEN', quantity: 1, unitPrice: 150 }] });
-    const byStatus = await eventually(() => {
-      const rows = getSalesByStatus(readModels, 'tenant-a').filter((row) => row.currency === 'USD');
+    const byStatus = await eventually(async () => {
+      const rows = (await getSalesByStatus(readModels, 'tenant-a')).filter((row) => row.currency === 'USD');
       return rows.length === 2 ? rows : undefined;
     });
     expect(byStatus).toEqual([
@@ -131,9 +132,9 @@ describe('the shipped handlers on the embedded event store', () => {
       { status: 'PENDING', currency: 'USD', orders: 1, total: 150 },
     ]);
     const today = new Date().toISOString().slice(0, 10);
-    const activity = getDailyActivity(readModels, 'tenant-a', today, today);
+    const activity = await getDailyActivity(readModels, 'tenant-a', today, today);
     expect(activity.find((row) => row.eventType === 'payment.processed')?.events).toBeGreaterThanOrEqual(1);
-    expect(getSalesByStatus(readModels, 'tenant-b')).toEqual([]);
+    expect(await getSalesByStatus(readModels, 'tenant-b')).toEqual([]);
   });
 
   it('keeps the handlers out of each other: every one has its own subscription group', async () => {

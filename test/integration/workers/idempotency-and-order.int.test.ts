@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FORWARDS, START, type RecordedEvent } from '@eventstore/db-client';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
-import { openReadModelStore, type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
+import { type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
 import { applyToProjection, OutOfOrderEventError, resetProjection } from '../../../src/readmodels/apply-projection.js';
 import { locationOf, toEventEnvelope } from '../../../src/readmodels/event-envelope.js';
 import { isOrderEventType } from '../../../src/orders/events.js';
@@ -9,8 +9,9 @@ import { defineHandler } from '../../../src/subscriptions/handler.js';
 import { projections } from '../../../projections/index.js';
 import { OrderWriter, eventually } from './order-writer.js';
 import { metricValue, startRunner } from './worker-helpers.js';
+import { openTestReadModels } from '../../helpers/read-models.js';
 
-describe('redelivery and delivery order', () => {
+describe('redelivery and delivery order', async () => {
   let store: TestEventStore;
   let history: RecordedEvent[];
 
@@ -42,23 +43,23 @@ describe('redelivery and delivery order', () => {
     await store.close();
   });
 
-  function dump(db: ReadModelStore): unknown {
+  async function dump(db: ReadModelStore): Promise<unknown> {
     return {
-      summary: db.all('SELECT * FROM order_summary ORDER BY tenant_id, order_id'),
-      customers: db.all('SELECT * FROM customer_orders ORDER BY tenant_id, customer_id, order_id'),
-      sales: db.all('SELECT * FROM sales_by_day ORDER BY tenant_id, day, currency'),
+      summary: await db.all('SELECT * FROM order_summary ORDER BY tenant_id, order_id'),
+      customers: await db.all('SELECT * FROM customer_orders ORDER BY tenant_id, customer_id, order_id'),
+      sales: await db.all('SELECT * FROM sales_by_day ORDER BY tenant_id, day, currency'),
     };
   }
 
   /** Feeds events in the given order; an early one goes to the back of the queue, as a nack would. */
-  function applyAll(db: ReadModelStore, events: RecordedEvent[]): { refused: number } {
+  async function applyAll(db: ReadModelStore, events: RecordedEvent[]): Promise<{ refused: number }> {
     const queue = [...events];
     let refused = 0;
     while (queue.length > 0) {
       const event = queue.shift()!;
       for (const projection of projections) {
         try {
-          applyToProjection(db, projection, locationOf(event), isOrderEventType(event.type) ? toEventEnvelope(event) : undefined);
+          await applyToProjection(db, projection, locationOf(event), isOrderEventType(event.type) ? toEventEnvelope(event) : undefined);
         } catch (error) {
           if (!(error instanceof OutOfOrderEventError)) throw error;
           refused++;
@@ -70,15 +71,15 @@ describe('redelivery and delivery order', () => {
     return { refused };
   }
 
-  function freshStore(): ReadModelStore {
-    const db = openReadModelStore({ file: ':memory:' });
-    for (const projection of projections) resetProjection(db, projection);
+  async function freshStore(): Promise<ReadModelStore> {
+    const db = await openTestReadModels();
+    for (const projection of projections) await resetProjection(db, projection);
     return db;
   }
 
-  it('gives the same read models for shuffled delivery as for delivery in order', () => {
-    const inOrder = freshStore();
-    expect(applyAll(inOrder, history).refused).toBe(0);
+  it('gives the same read models for shuffled delivery as for delivery in order', async () => {
+    const inOrder = await freshStore();
+    expect((await applyAll(inOrder, history)).refused).toBe(0);
     const expected = dump(inOrder);
     let seed = 7;
     const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
@@ -88,27 +89,27 @@ describe('redelivery and delivery order', () => {
         const j = Math.floor(random() * (i + 1));
         [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
       }
-      const db = freshStore();
-      const { refused } = applyAll(db, shuffled);
+      const db = await freshStore();
+      const { refused } = await applyAll(db, shuffled);
       expect(refused).toBeGreaterThan(0);
       expect(dump(db)).toEqual(expected);
-      db.close();
+      await db.close();
     }
     inOrder.close();
   });
 
-  it('applies a redelivered event to a projection only once', () => {
-    const db = freshStore();
+  it('applies a redelivered event to a projection only once', async () => {
+    const db = await freshStore();
     const created = history.find((event) => event.type === 'order.created')!;
     const summary = projections.find((projection) => projection.name === 'sales-by-day')!;
-    expect(applyToProjection(db, summary, locationOf(created), toEventEnvelope(created))).toBe('applied');
-    expect(applyToProjection(db, summary, locationOf(created), toEventEnvelope(created))).toBe('duplicate');
-    expect(db.get<{ orders_placed: number }>('SELECT orders_placed FROM sales_by_day')?.orders_placed).toBe(1);
-    db.close();
+    expect(await applyToProjection(db, summary, locationOf(created), toEventEnvelope(created))).toBe('applied');
+    expect(await applyToProjection(db, summary, locationOf(created), toEventEnvelope(created))).toBe('duplicate');
+    expect((await db.get<{ orders_placed: number }>('SELECT orders_placed FROM sales_by_day'))?.orders_placed).toBe(1);
+    await db.close();
   });
 
   it('gives a handler event that is redelivered after its writes committed no second effect', async () => {
-    const db = openReadModelStore({ file: ':memory:' });
+    const db = await openTestReadModels();
     let attempts = 0;
     const flaky = defineHandler({
       name: 'counter',
@@ -116,7 +117,7 @@ describe('redelivery and delivery order', () => {
       schema: 'CREATE TABLE IF NOT EXISTS counted (order_id TEXT NOT NULL)',
       handle(event, context) {
         attempts++;
-        context.transaction((tx) => tx.run('INSERT INTO counted (order_id) VALUES (?)', event.data.orderId));
+        context.transaction(async (tx) => await tx.run('INSERT INTO counted (order_id) VALUES (?)', event.data.orderId));
         // The ack is lost (the worker fails after committing): the event comes back.
         if (attempts === 1) throw new Error('connection reset after commit');
       },
@@ -125,9 +126,9 @@ describe('redelivery and delivery order', () => {
     const created = history.filter((event) => event.type === 'order.created');
     await eventually(async () => (await metricValue(registry, 'events_processed_total', { handler: 'counter' })) === created.length);
     expect(await metricValue(registry, 'events_processed_total', { handler: 'counter', outcome: 'duplicate' })).toBe(1);
-    expect(db.get<{ n: number }>('SELECT COUNT(*) AS n FROM counted')?.n).toBe(created.length);
-    expect(db.get<{ n: number }>('SELECT COUNT(DISTINCT order_id) AS n FROM counted')?.n).toBe(created.length);
+    expect((await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM counted'))?.n).toBe(created.length);
+    expect((await db.get<{ n: number }>('SELECT COUNT(DISTINCT order_id) AS n FROM counted'))?.n).toBe(created.length);
     await runner.stop();
-    db.close();
+    await db.close();
   });
 });

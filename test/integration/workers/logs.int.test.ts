@@ -3,12 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
-import { openReadModelStore, type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
+import { type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
 import { defineHandler } from '../../../src/subscriptions/handler.js';
 import { startSubscriptionRunner, type SubscriptionRunner } from '../../../src/subscriptions/runner.js';
 import { workerMetrics } from '../../../src/observability/worker-metrics.js';
 import { OrderWriter, eventually } from './order-writer.js';
 import { FAST_RETRIES } from './worker-helpers.js';
+import { openTestReadModels } from '../../helpers/read-models.js';
 
 describe('worker logs', () => {
   let store: TestEventStore;
@@ -18,7 +19,7 @@ describe('worker logs', () => {
 
   beforeAll(async () => {
     store = await startTestEventStore();
-    readModels = openReadModelStore({ file: ':memory:' });
+    readModels = await openTestReadModels();
     const sink = new Writable({
       write(chunk: Buffer, _encoding, done) {
         for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
-import { openReadModelStore, type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
+import { type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
 import { defineHandler } from '../../../src/subscriptions/handler.js';
 import type { SubscriptionRunner } from '../../../src/subscriptions/runner.js';
 import { projections } from '../../../projections/index.js';
@@ -9,6 +9,7 @@ import { Registry } from 'prom-client';
 import { startWorkers } from '../../../src/workers.js';
 import { OrderWriter, eventually } from './order-writer.js';
 import { metricValue, startRunner } from './worker-helpers.js';
+import { openTestReadModels } from '../../helpers/read-models.js';
 
 describe('worker metrics', () => {
   let store: TestEventStore;
@@ -20,7 +21,7 @@ describe('worker metrics', () => {
 
   beforeAll(async () => {
     store = await startTestEventStore();
-    readModels = openReadModelStore({ file: ':memory:' });
+    readModels = await openTestReadModels();
     const gated = defineHandler({
       name: 'gated',
       handles: ['order.created'],

@@ -11,13 +11,14 @@ import { projections } from '../../../projections/index.js';
 import { getOrderSummary, listOrderSummaries } from '../../../projections/order-summary.js';
 import { getCustomerOrders } from '../../../projections/orders-by-customer.js';
 import { workerMetrics } from '../../../src/observability/worker-metrics.js';
-import { openReadModelStore, type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
+import { type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
 import { groupName } from '../../../src/subscriptions/group-settings.js';
 import { bootstrapProjections } from '../../../src/subscriptions/projection-bootstrap.js';
 import type { SubscriptionRunner } from '../../../src/subscriptions/runner.js';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
 import { OrderWriter, eventually } from './order-writer.js';
 import { metricValue, readParked, startRunner } from './worker-helpers.js';
+import { openTestReadModels } from '../../helpers/read-models.js';
 
 const silent = pino({ level: 'silent' });
 const summaryGroup = groupName('projection', 'order-summary');
@@ -29,13 +30,13 @@ const runners: SubscriptionRunner[] = [];
 
 beforeEach(async () => {
   store = await startTestEventStore();
-  readModels = openReadModelStore({ file: ':memory:' });
+  readModels = await openTestReadModels();
   writer = new OrderWriter(store.client);
 });
 
 afterEach(async () => {
   for (const runner of runners.splice(0)) await runner.stop();
-  readModels.close();
+  await readModels.close();
   await store.close();
 });
 
@@ -64,8 +65,8 @@ describe('catch-up of new projections by reading $all', () => {
     expect(runner.bootstrap).toMatchObject({ events: written + 1, projections: projections.map((projection) => projection.name) });
     expect(runner.bootstrap?.stoppedAt).toBeUndefined();
     // Already there when start() returns: no waiting on the groups.
-    expect(listOrderSummaries(readModels, { tenantId: 'tenant-a', status: 'SHIPPED', limit: 50 }).items).toHaveLength(6);
-    expect(getCustomerOrders(readModels, 'tenant-a', 'cust-0', 10).orders.map((order) => order.orderId).sort()).toEqual(['old-0', 'old-3']);
+    expect((await listOrderSummaries(readModels, { tenantId: 'tenant-a', status: 'SHIPPED', limit: 50 })).items).toHaveLength(6);
+    expect((await getCustomerOrders(readModels, 'tenant-a', 'cust-0', 10)).orders.map((order) => order.orderId).sort()).toEqual(['old-0', 'old-3']);
     expect(await metricValue(registry, 'events_processed_total', { handler: 'order-summary' })).toBeGreaterThanOrEqual(written + 1);
 
     // The group starts at the last event read (redelivered, and skipped as a duplicate).
@@ -75,9 +76,9 @@ describe('catch-up of new projections by reading $all', () => {
     // What comes next arrives through the groups, after an event the read already applied.
     await writer.create('new-0', { customer: { id: 'cust-0', name: 'Ada' } });
     await writer.deliver('old-1');
-    await eventually(() => getOrderSummary(readModels, 'tenant-a', 'new-0'));
-    await eventually(() => getOrderSummary(readModels, 'tenant-a', 'old-1')?.status === 'DELIVERED');
-    expect(getOrderSummary(readModels, 'tenant-a', 'old-0')).toMatchObject({ status: 'SHIPPED', paidAmount: 2000 });
+    await eventually(async () => await getOrderSummary(readModels, 'tenant-a', 'new-0'));
+    await eventually(async () => (await getOrderSummary(readModels, 'tenant-a', 'old-1'))?.status === 'DELIVERED');
+    expect(await getOrderSummary(readModels, 'tenant-a', 'old-0')).toMatchObject({ status: 'SHIPPED', paidAmount: 2000 });
   });
 
   it('leaves groups that already exist to catch up through the groups, whatever they missed', async () => {
@@ -89,7 +90,7 @@ describe('catch-up of new projections by reading $all', () => {
     const { runner } = await startRunner({ client: store.client, store: readModels, projections: [...projections] });
     runners.push(runner);
     expect(runner.bootstrap).toBeUndefined();
-    await eventually(() => listOrderSummaries(readModels, { tenantId: 'tenant-a', status: 'SHIPPED', limit: 50 }).items.length === 3);
+    await eventually(async () => (await listOrderSummaries(readModels, { tenantId: 'tenant-a', status: 'SHIPPED', limit: 50 })).items.length === 3);
   });
 
   it("catches up through the groups alone when projectionBootstrap is 'group'", async () => {
@@ -97,7 +98,7 @@ describe('catch-up of new projections by reading $all', () => {
     const { runner } = await startRunner({ client: store.client, store: readModels, projections: [...projections], runner: { projectionBootstrap: 'group' } });
     runners.push(runner);
     expect(runner.bootstrap).toBeUndefined();
-    await eventually(() => listOrderSummaries(readModels, { tenantId: 'tenant-a', status: 'SHIPPED', limit: 50 }).items.length === 3);
+    await eventually(async () => (await listOrderSummaries(readModels, { tenantId: 'tenant-a', status: 'SHIPPED', limit: 50 })).items.length === 3);
   });
 
   it('stops at an event that does not parse and leaves it to the groups, which retry and park it while the rest is applied', async () => {
@@ -119,8 +120,8 @@ describe('catch-up of new projections by reading $all', () => {
     });
     expect(parked.map((entry) => entry.target)).toEqual(['1@order-bad']);
     // ...and every other order is complete.
-    await eventually(() => listOrderSummaries(readModels, { tenantId: 'tenant-a', status: 'SHIPPED', limit: 50 }).items.length === 4);
-    expect(getOrderSummary(readModels, 'tenant-a', 'bad')).toMatchObject({ status: 'PENDING', paidAmount: 0 });
+    await eventually(async () => (await listOrderSummaries(readModels, { tenantId: 'tenant-a', status: 'SHIPPED', limit: 50 })).items.length === 4);
+    expect(await getOrderSummary(readModels, 'tenant-a', 'bad')).toMatchObject({ status: 'PENDING', paidAmount: 0 });
   });
 
   it('commits in batches, ends at the last committed event when it stops, and a second read changes nothing', async () => {
@@ -138,7 +139,7 @@ describe('catch-up of new projections by reading $all', () => {
     const orderEvents = [];
     for await (const resolved of store.client.readAll()) if (resolved.event?.streamId.startsWith('order-')) orderEvents.push(resolved.event);
     expect(first.position).toEqual(orderEvents[committed - 1]?.position);
-    const revisions = readModels.all<{ stream_id: string; revision: number }>(
+    const revisions = await readModels.all<{ stream_id: string; revision: number }>(
       "SELECT stream_id, revision FROM projection_revisions WHERE projection = 'order-summary' ORDER BY stream_id",
     );
     // Exactly the committed events took their revision: the last committed of each stream.
@@ -146,11 +147,11 @@ describe('catch-up of new projections by reading $all', () => {
     for (const event of orderEvents.slice(0, committed)) expected.set(event.streamId, Number(event.revision));
     expect(revisions).toEqual([...expected].sort(([x], [y]) => x.localeCompare(y)).map(([stream_id, revision]) => ({ stream_id, revision })));
 
-    const before = JSON.stringify(listOrderSummaries(readModels, { tenantId: 'tenant-a', limit: 50 }).items);
+    const before = JSON.stringify((await listOrderSummaries(readModels, { tenantId: 'tenant-a', limit: 50 })).items);
     const metrics = workerMetrics(new Registry());
     const again = await bootstrapProjections(projections, { ...deps, metrics });
     expect(again.events).toBe(committed);
-    expect(JSON.stringify(listOrderSummaries(readModels, { tenantId: 'tenant-a', limit: 50 }).items)).toBe(before);
+    expect(JSON.stringify((await listOrderSummaries(readModels, { tenantId: 'tenant-a', limit: 50 })).items)).toBe(before);
     const values = (await metrics.eventsProcessed.get()).values.filter((value) => value.labels.handler === 'order-summary');
     expect(values.every((value) => value.labels.outcome === 'duplicate')).toBe(true);
     expect(values.reduce((sum, value) => sum + value.value, 0)).toBe(committed);
@@ -167,7 +168,7 @@ describe('reading in pages', () => {
     const outcomes = (await metrics.eventsProcessed.get()).values.filter((value) => value.labels.handler === 'order-summary');
     expect(outcomes.reduce((sum, value) => sum + value.value, 0)).toBe(written);
     expect(outcomes.some((value) => value.labels.outcome === 'duplicate')).toBe(false);
-    expect(listOrderSummaries(readModels, { tenantId: 'tenant-a', status: 'SHIPPED', limit: 50 }).items).toHaveLength(5);
+    expect((await listOrderSummaries(readModels, { tenantId: 'tenant-a', status: 'SHIPPED', limit: 50 })).items).toHaveLength(5);
   });
 
   it('reads the rest of a page after stopping early, so the client can still be disposed', async () => {
@@ -186,15 +187,15 @@ describe('reading in pages', () => {
 
 describe('two workers starting at once on a history', () => {
   let dir: string;
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'bootstrap-race-'));
   });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(async () => rmSync(dir, { recursive: true, force: true }));
 
   it('both read, one creates each group, and every order is right once', async () => {
     const written = await writeOrders('shared', 8);
     const file = join(dir, 'readmodels.db');
-    const [storeA, storeB] = [openReadModelStore({ file }), openReadModelStore({ file })];
+    const [storeA, storeB] = [await openTestReadModels(file), await openTestReadModels(file)];
     try {
       const [a, b] = await Promise.all([
         startRunner({ client: store.client, store: storeA, projections: [...projections] }),
@@ -202,18 +203,18 @@ describe('two workers starting at once on a history', () => {
       ]);
       runners.push(a.runner, b.runner);
       expect([a.runner.bootstrap?.events, b.runner.bootstrap?.events]).toEqual([written, written]);
-      const rows = listOrderSummaries(storeA, { tenantId: 'tenant-a', status: 'SHIPPED', limit: 50 }).items;
+      const rows = (await listOrderSummaries(storeA, { tenantId: 'tenant-a', status: 'SHIPPED', limit: 50 })).items;
       expect(rows).toHaveLength(8);
       expect(rows.every((row) => row.paidAmount === 2000 && row.total === 2000)).toBe(true);
-      const applied = storeA.get<{ n: number }>("SELECT count(*) AS n FROM projection_revisions WHERE projection = 'order-summary'");
+      const applied = await storeA.get<{ n: number }>("SELECT count(*) AS n FROM projection_revisions WHERE projection = 'order-summary'");
       expect(applied?.n).toBe(8);
 
       await writer.deliver('shared-0');
-      await eventually(() => getOrderSummary(storeB, 'tenant-a', 'shared-0')?.status === 'DELIVERED');
+      await eventually(async () => (await getOrderSummary(storeB, 'tenant-a', 'shared-0'))?.status === 'DELIVERED');
       for (const runner of runners.splice(0)) await runner.stop();
     } finally {
-      storeA.close();
-      storeB.close();
+      await storeA.close();
+      await storeB.close();
     }
   });
 });

@@ -4,11 +4,12 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { build } from '../../../src/api/app.js';
-import { openReadModelStore, type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
+import { type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
 import { startWorkers, type RunningWorkers } from '../../../src/workers.js';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
 import { TENANT_A, TENANT_B, auth } from '../../helpers/app.js';
 import { eventually } from './order-writer.js';
+import { openTestReadModels } from '../../helpers/read-models.js';
 
 describe('the query routes, answered from the read models', () => {
   let store: TestEventStore;
@@ -18,7 +19,7 @@ describe('the query routes, answered from the read models', () => {
 
   beforeAll(async () => {
     store = await startTestEventStore();
-    readModels = openReadModelStore({ file: ':memory:' });
+    readModels = await openTestReadModels();
     const apiKeys = new Map([
       [TENANT_A.key, TENANT_A.tenantId],
       [TENANT_B.key, TENANT_B.tenantId],

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
-import { openReadModelStore, type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
+import { type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
 import { lastAppliedRevision } from '../../../src/readmodels/apply-projection.js';
 import { defineProjection } from '../../../src/readmodels/projection.js';
 import { defineHandler } from '../../../src/subscriptions/handler.js';
@@ -8,6 +8,7 @@ import type { SubscriptionRunner } from '../../../src/subscriptions/runner.js';
 import orderSummary, { getOrderSummary } from '../../../projections/order-summary.js';
 import { OrderWriter, eventually } from './order-writer.js';
 import { readParked, startRunner } from './worker-helpers.js';
+import { openTestReadModels } from '../../helpers/read-models.js';
 
 // The groups of one runner write in one commit per turn of the event loop: a projection that
 // fails still holds up nobody, and every effect that is acked is in the store.
@@ -19,18 +20,20 @@ describe('one read-model commit per turn, shared by the groups of a runner', () 
 
   beforeAll(async () => {
     store = await startTestEventStore();
-    readModels = openReadModelStore({ file: ':memory:' });
+    readModels = await openTestReadModels();
     // Refuses every payment: parked, and the order's later events wait behind it (its own revision guard).
     const refusesPayments = defineProjection({
       name: 'refuses-payments',
       handles: ['order.created', 'payment.processed'],
       schema: 'CREATE TABLE IF NOT EXISTS refused_seen (order_id TEXT PRIMARY KEY)',
-      apply(event, tx) {
+      async apply(event, tx) {
         if (event.type === 'payment.processed') throw new Error('payments are not welcome here');
         if (event.type !== 'order.created') return;
-        tx.run('INSERT INTO refused_seen (order_id) VALUES (?) ON CONFLICT DO NOTHING', event.data.orderId);
+        await tx.run('INSERT INTO refused_seen (order_id) VALUES (?) ON CONFLICT DO NOTHING', event.data.orderId);
       },
-      reset: (tx) => tx.run('DELETE FROM refused_seen'),
+      reset: async (tx) => {
+        await tx.run('DELETE FROM refused_seen');
+      },
     });
     const counter = defineHandler({
       name: 'counter',
@@ -62,7 +65,7 @@ describe('one read-model commit per turn, shared by the groups of a runner', () 
     await writer.ship('s-1');
 
     // The healthy projection and the handler reach the end of the order.
-    await eventually(() => getOrderSummary(readModels, 'tenant-a', 's-1')?.status === 'SHIPPED');
+    await eventually(async () => (await getOrderSummary(readModels, 'tenant-a', 's-1'))?.status === 'SHIPPED');
     await eventually(() => handled.includes('s-1:SHIPPED'));
     expect(handled.filter((entry) => entry.startsWith('s-1:'))).toEqual(['s-1:PAID', 's-1:SHIPPED']);
 
@@ -75,9 +78,9 @@ describe('one read-model commit per turn, shared by the groups of a runner', () 
     expect(streamId).toContain('s-1');
     expect(parked.map((entry) => entry.target)).toEqual([1, 2, 3, 4, 5].map((revision) => `${revision}@${streamId}`));
     expect(parked[0]!.reason).toContain('payments are not welcome here');
-    expect(lastAppliedRevision(readModels, 'refuses-payments', streamId)).toBe(0);
-    expect(readModels.get<{ n: number }>('SELECT count(*) AS n FROM refused_seen')!.n).toBe(1);
-    expect(lastAppliedRevision(readModels, 'order-summary', streamId)).toBe(5);
+    expect(await lastAppliedRevision(readModels, 'refuses-payments', streamId)).toBe(0);
+    expect((await readModels.get<{ n: number }>('SELECT count(*) AS n FROM refused_seen'))!.n).toBe(1);
+    expect(await lastAppliedRevision(readModels, 'order-summary', streamId)).toBe(5);
     expect(await readParked(store.client, 'order-store.projection.order-summary')).toEqual([]);
   });
 });

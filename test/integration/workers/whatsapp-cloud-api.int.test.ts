@@ -5,13 +5,14 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
-import { openReadModelStore, type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
+import { type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
 import { createWhatsAppHandler } from '../../../src/handlers/whatsapp.js';
 import { listOutbox, type OutboxMessage } from '../../../src/handlers/whatsapp-outbox.js';
 import { workerMetrics } from '../../../src/observability/worker-metrics.js';
 import { startSubscriptionRunner, type SubscriptionRunner } from '../../../src/subscriptions/runner.js';
 import { OrderWriter, eventually } from './order-writer.js';
 import { FAST_RETRIES, readParked } from './worker-helpers.js';
+import { openTestReadModels } from '../../helpers/read-models.js';
 
 interface RecordedRequest {
   method: string;
@@ -59,7 +60,7 @@ class FakeCloudApi {
   }
 }
 
-describe('the WhatsApp handler against the Cloud API', () => {
+describe('the WhatsApp handler against the Cloud API', async () => {
   const api = new FakeCloudApi();
   let baseUrl: string;
   let store: TestEventStore;
@@ -69,10 +70,10 @@ describe('the WhatsApp handler against the Cloud API', () => {
   const lines: Record<string, unknown>[] = [];
   const rawLog: string[] = [];
 
-  const outbox = (): OutboxMessage[] => listOutbox(readModels, 'tenant-a', { limit: 5 });
+  const outbox = (): Promise<OutboxMessage[]> => listOutbox(readModels, 'tenant-a', { limit: 5 });
   const settledAs = (status: string) =>
-    eventually(() => {
-      const found = outbox();
+    eventually(async () => {
+      const found = await outbox();
       return found.length === 1 && found[0]?.status === status ? found[0] : undefined;
     });
   const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -90,7 +91,7 @@ describe('the WhatsApp handler against the Cloud API', () => {
     lines.length = 0;
     rawLog.length = 0;
     store = await startTestEventStore();
-    readModels = openReadModelStore({ file: ':memory:' });
+    readModels = await openTestReadModels();
     const handler = createWhatsAppHandler({ mode: 'cloud-api', baseUrl, token: 'secret-token', phoneNumberId: '1099887766', language: 'es_ES' });
     const sink = new Writable({
       write(chunk: Buffer, _encoding, done) {
@@ -114,7 +115,7 @@ describe('the WhatsApp handler against the Cloud API', () => {
 
   afterEach(async () => {
     await runner?.stop();
-    readModels.close();
+    await readModels.close();
     await store.close();
   });
 
@@ -163,7 +164,7 @@ describe('the WhatsApp handler against the Cloud API', () => {
     // The runner retries the timed-out event: its redelivery finds the message uncertain and sends nothing.
     await pause(1_500);
     expect(api.requests).toHaveLength(1);
-    expect(outbox()[0]).toMatchObject({ status: 'uncertain', attempts: 1 });
+    expect((await outbox())[0]).toMatchObject({ status: 'uncertain', attempts: 1 });
     expect(uncertain.lastError).toMatch(/handler timeout/);
     expect(lines.some((line) => line.msg === 'WhatsApp message uncertain: it may have reached the provider, so it is not sent again automatically')).toBe(true);
   });
@@ -176,7 +177,7 @@ describe('the WhatsApp handler against the Cloud API', () => {
 
     api.script = [{ reset: true }];
     await writer.run('wa-1', { type: 'ShipOrder', carrier: 'dhl', trackingNumber: 'T1' });
-    const shipped = await eventually(() => listOutbox(readModels, 'tenant-a', { limit: 5 }).find((message) => message.template === 'order_shipped' && message.status === 'uncertain'));
+    const shipped = await eventually(async () => (await listOutbox(readModels, 'tenant-a', { limit: 5 })).find((message) => message.template === 'order_shipped' && message.status === 'uncertain'));
     await pause(500);
     expect(shipped.attempts).toBe(1);
     expect(api.requests.map((request) => (request.body.template as { name: string }).name)).toEqual(['order_paid', 'order_shipped']);

@@ -6,32 +6,33 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { statusTemplateMessage } from '../../../src/handlers/whatsapp-message.js';
 import { claimSend, ensureOutboxSchema, findByEvent, markInterrupted, recordAttemptOutcome } from '../../../src/handlers/whatsapp-outbox.js';
-import { openReadModelStore, readModelFileIn } from '../../../src/readmodels/read-model-store.js';
+import { readModelFileIn } from '../../../src/readmodels/read-model-store.js';
 import { runCli } from '../../helpers/cli.js';
+import { openTestReadModels } from '../../helpers/read-models.js';
 
 describe('orders outbox', () => {
   let dataDir: string;
   let ids: Record<'uncertain' | 'sent' | 'unsent', number>;
   const env = () => ({ DATA_DIR: dataDir, WHATSAPP_MODE: undefined, WHATSAPP_UNCERTAIN_WAIT_SECONDS: undefined });
 
-  beforeAll(() => {
+  beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'order-store-outbox-cli-'));
-    const store = openReadModelStore({ file: readModelFileIn(dataDir) });
-    ensureOutboxSchema(store);
-    const add = (eventId: string) => {
+    const store = await openTestReadModels(readModelFileIn(dataDir));
+    await ensureOutboxSchema(store);
+    const add = async (eventId: string) => {
       const message = statusTemplateMessage({ to: '14155550100', status: 'PAID', language: 'en_US', customerName: 'Ann', orderId: `o-${eventId}` })!;
-      return claimSend(store, { tenantId: 'tenant-a', orderId: `o-${eventId}`, eventId, message, at: new Date() }).message;
+      return (await claimSend(store, { tenantId: 'tenant-a', orderId: `o-${eventId}`, eventId, message, at: new Date() })).message;
     };
-    const uncertain = add('ev-uncertain');
-    store.transaction((tx) => markInterrupted(tx, uncertain, new Date()));
-    const sent = add('ev-sent');
-    store.transaction((tx) => recordAttemptOutcome(tx, { eventId: 'ev-sent', attempt: 1, at: new Date(), status: 'sent', providerMessageId: 'wamid.S' }));
-    const unsent = add('ev-unsent');
-    store.transaction((tx) => recordAttemptOutcome(tx, { eventId: 'ev-unsent', attempt: 1, at: new Date(), status: 'unsent', error: 'WhatsApp Cloud API answered 429: rate limit' }));
+    const uncertain = await add('ev-uncertain');
+    await store.transaction(async (tx) => await markInterrupted(tx, uncertain, new Date()));
+    const sent = await add('ev-sent');
+    await store.transaction(async (tx) => await recordAttemptOutcome(tx, { eventId: 'ev-sent', attempt: 1, at: new Date(), status: 'sent', providerMessageId: 'wamid.S' }));
+    const unsent = await add('ev-unsent');
+    await store.transaction(async (tx) => await recordAttemptOutcome(tx, { eventId: 'ev-unsent', attempt: 1, at: new Date(), status: 'unsent', error: 'WhatsApp Cloud API answered 429: rate limit' }));
     ids = { uncertain: uncertain.id, sent: sent.id, unsent: unsent.id };
-    store.close();
+    await store.close();
   });
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+  afterAll(async () => rmSync(dataDir, { recursive: true, force: true }));
 
   it('lists every message with its state, phone numbers masked, and as JSON with them', async () => {
     const listed = await runCli(['outbox'], { env: env() });
@@ -55,9 +56,9 @@ describe('orders outbox', () => {
     const settled = await runCli(['outbox', 'settle', String(ids.uncertain), '--sent', '--note', 'customer confirmed'], { env: { ...env(), WHATSAPP_UNCERTAIN_WAIT_SECONDS: '0' } });
     expect(settled.stderr).toBe('');
     expect(settled.stdout.trim()).toBe(`message ${ids.uncertain} settled as sent (was uncertain)`);
-    const store = openReadModelStore({ file: readModelFileIn(dataDir) });
-    expect(findByEvent(store, 'ev-uncertain')).toMatchObject({ status: 'sent', settledBy: 'operator', lastError: 'customer confirmed' });
-    store.close();
+    const store = await openTestReadModels(readModelFileIn(dataDir));
+    expect(await findByEvent(store, 'ev-uncertain')).toMatchObject({ status: 'sent', settledBy: 'operator', lastError: 'customer confirmed' });
+    await store.close();
   });
 
   it('refuses to resend without the Cloud API configured, and says why in one line', async () => {

@@ -4,8 +4,9 @@ import { build } from '../../../src/api/app.js';
 import { signWebhookBody, WHATSAPP_WEBHOOK_PATH } from '../../../src/api/routes/whatsapp-webhook.js';
 import { statusTemplateMessage } from '../../../src/handlers/whatsapp-message.js';
 import { claimSend, ensureOutboxSchema, findByEvent, markInterrupted } from '../../../src/handlers/whatsapp-outbox.js';
-import { openReadModelStore, type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
+import { type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
+import { openTestReadModels } from '../../helpers/read-models.js';
 
 const APP_SECRET = 'meta-app-secret-for-tests';
 const VERIFY_TOKEN = 'verify-token-for-tests';
@@ -26,17 +27,17 @@ describe('the WhatsApp status webhook', () => {
 
   const post = (body: string, signature: string | undefined) =>
     app.inject({ method: 'POST', url: WHATSAPP_WEBHOOK_PATH, headers: { 'content-type': 'application/json', ...(signature ? { 'x-hub-signature-256': signature } : {}) }, payload: body });
-  const uncertainMessage = (eventId: string) => {
+  const uncertainMessage = async (eventId: string) => {
     const message = statusTemplateMessage({ to: '14155550100', status: 'PAID', language: 'en_US', customerName: 'Ann', orderId: `o-${eventId}` })!;
-    const claim = claimSend(readModels, { tenantId: 'tenant-a', orderId: `o-${eventId}`, eventId, message, at: new Date() });
-    readModels.transaction((tx) => markInterrupted(tx, claim.message, new Date()));
-    return findByEvent(readModels, eventId)!;
+    const claim = await claimSend(readModels, { tenantId: 'tenant-a', orderId: `o-${eventId}`, eventId, message, at: new Date() });
+    await readModels.transaction(async (tx) => await markInterrupted(tx, claim.message, new Date()));
+    return await findByEvent(readModels, eventId)!;
   };
 
   beforeAll(async () => {
     store = await startTestEventStore();
-    readModels = openReadModelStore({ file: ':memory:' });
-    ensureOutboxSchema(readModels);
+    readModels = await openTestReadModels();
+    await ensureOutboxSchema(readModels);
     const deps = { client: store.client, apiKeys: new Map([[KEY, 'tenant-a']]), readModels };
     app = await build({ ...deps, whatsappWebhook: { appSecret: APP_SECRET, verifyToken: VERIFY_TOKEN } });
     unconfigured = await build({ ...deps, whatsappWebhook: { appSecret: undefined, verifyToken: undefined } });
@@ -69,7 +70,7 @@ describe('the WhatsApp status webhook', () => {
       expect(answer.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(answer.json()).toMatchObject({ status: 401, code: 'WEBHOOK_SIGNATURE_INVALID' });
     }
-    expect(findByEvent(readModels, 'ev-bad')).toEqual(message);
+    expect(await findByEvent(readModels, 'ev-bad')).toEqual(message);
   });
 
   it('settles an uncertain message from a signed status, found by its biz_opaque_callback_data, and GET /outbox shows it', async () => {
@@ -78,7 +79,7 @@ describe('the WhatsApp status webhook', () => {
     const answer = await post(body, signWebhookBody(body, APP_SECRET));
     expect(answer.statusCode).toBe(200);
     expect(answer.json()).toEqual({ statuses: 1, settled: 1 });
-    expect(findByEvent(readModels, 'ev-good')).toMatchObject({ status: 'delivered', providerMessageId: 'wamid.good', settledBy: 'webhook' });
+    expect(await findByEvent(readModels, 'ev-good')).toMatchObject({ status: 'delivered', providerMessageId: 'wamid.good', settledBy: 'webhook' });
 
     const outbox = await app.inject({ method: 'GET', url: '/outbox?status=delivered', headers: { authorization: `Bearer ${KEY}` } });
     expect(outbox.statusCode).toBe(200);
@@ -95,7 +96,7 @@ describe('the WhatsApp status webhook', () => {
     ]);
     const answer = await post(body, signWebhookBody(body, APP_SECRET));
     expect(answer.json()).toEqual({ statuses: 2, settled: 1 });
-    const failed = findByEvent(readModels, 'ev-failed')!;
+    const failed = (await findByEvent(readModels, 'ev-failed'))!;
     expect(failed).toMatchObject({ status: 'failed', settledBy: 'webhook' });
     expect(failed.lastError).toBe('provider: Message undeliverable to [phone …00] (code 131026)');
   });

@@ -3,10 +3,11 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decide, evolve, initialOrderState, isOrderError, type OrderCommand, type OrderEvent, type OrderState, type OrderStatus } from '../../../src/orders/index.js';
-import { openReadModelStore, type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
+import { type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
 import { applyToProjection, resetProjection } from '../../../src/readmodels/apply-projection.js';
 import type { EventEnvelope, StoreEventEnvelope } from '../../../src/readmodels/event-envelope.js';
 import inventory, { getStockLevel } from '../../../projections/inventory.js';
+import { openTestReadModels } from '../../helpers/read-models.js';
 
 const TENANT = 'tenant-a';
 const SKUS = ['LAMP', 'MUG', 'PEN'] as const;
@@ -57,11 +58,11 @@ class History {
   }
 }
 
-function project(events: readonly StoreEventEnvelope[]): ReadModelStore {
-  const db = openReadModelStore({ file: ':memory:' });
-  resetProjection(db, inventory);
+async function project(events: readonly StoreEventEnvelope[]): Promise<ReadModelStore> {
+  const db = await openTestReadModels();
+  await resetProjection(db, inventory);
   // The runner hands stock events over as it does order events (typed as the order envelope).
-  for (const event of events) applyToProjection(db, inventory, event, event as EventEnvelope);
+  for (const event of events) await applyToProjection(db, inventory, event, event as EventEnvelope);
   return db;
 }
 
@@ -83,37 +84,37 @@ function interleave(events: readonly StoreEventEnvelope[], picks: readonly numbe
 }
 
 describe('the inventory projection', () => {
-  it('reserves for open orders, takes shipped items out of stock, releases cancelled ones and restocks returns', () => {
+  it('reserves for open orders, takes shipped items out of stock, releases cancelled ones and restocks returns', async () => {
     const h = new History();
     h.count('LAMP', 10);
     const items = (quantity: number) => [{ sku: 'LAMP', quantity, unitPrice: 100 }];
     h.run('o-1', { type: 'CreateOrder', customer: {}, currency: 'EUR', items: items(3) } as never);
     h.run('o-2', { type: 'CreateOrder', customer: {}, currency: 'EUR', items: items(2) } as never);
     h.run('o-3', { type: 'CreateOrder', customer: {}, currency: 'EUR', items: items(4) } as never);
-    expect(getStockLevel(project(h.events), TENANT, 'LAMP')).toMatchObject({ onHand: 10, reserved: 9, available: 1, shortage: 0 });
+    expect(await getStockLevel(await project(h.events), TENANT, 'LAMP')).toMatchObject({ onHand: 10, reserved: 9, available: 1, shortage: 0 });
 
     h.run('o-1', { type: 'RecordPayment', paymentId: 'p-1', amount: 300, method: 'card' } as never);
     h.run('o-1', { type: 'ShipOrder' } as never);
     h.run('o-1', { type: 'DeliverOrder' } as never);
     h.run('o-2', { type: 'CancelOrder' } as never);
-    expect(getStockLevel(project(h.events), TENANT, 'LAMP')).toMatchObject({ onHand: 7, reserved: 4, available: 3, shortage: 0 });
+    expect(await getStockLevel(await project(h.events), TENANT, 'LAMP')).toMatchObject({ onHand: 7, reserved: 4, available: 3, shortage: 0 });
 
     h.run('o-1', { type: 'ReturnOrder' } as never);
     h.run('o-1', { type: 'RefundOrder' } as never);
-    expect(getStockLevel(project(h.events), TENANT, 'LAMP')).toMatchObject({ onHand: 10, reserved: 4, available: 6 });
+    expect(await getStockLevel(await project(h.events), TENANT, 'LAMP')).toMatchObject({ onHand: 10, reserved: 4, available: 6 });
   });
 
-  it('releases the stock of a paid order refunded before it shipped', () => {
+  it('releases the stock of a paid order refunded before it shipped', async () => {
     const h = new History();
     h.count('MUG', 5);
     h.run('o-1', { type: 'CreateOrder', customer: {}, currency: 'EUR', items: [{ sku: 'MUG', quantity: 2, unitPrice: 100 }] } as never);
     h.run('o-1', { type: 'RecordPayment', paymentId: 'p-1', amount: 200, method: 'card' } as never);
-    expect(getStockLevel(project(h.events), TENANT, 'MUG').reserved).toBe(2);
+    expect((await getStockLevel(await project(h.events), TENANT, 'MUG')).reserved).toBe(2);
     h.run('o-1', { type: 'RefundOrder' } as never);
-    expect(getStockLevel(project(h.events), TENANT, 'MUG')).toMatchObject({ onHand: 5, reserved: 0, available: 5 });
+    expect(await getStockLevel(await project(h.events), TENANT, 'MUG')).toMatchObject({ onHand: 5, reserved: 0, available: 5 });
   });
 
-  it('after 150 orders shipped and delivered holds nothing reserved and no short orders (issue 15)', () => {
+  it('after 150 orders shipped and delivered holds nothing reserved and no short orders (issue 15)', async () => {
     const h = new History();
     h.count('SKU-1', 300);
     for (let n = 0; n < 150; n++) {
@@ -123,10 +124,10 @@ describe('the inventory projection', () => {
       h.run(id, { type: 'ShipOrder' } as never);
       h.run(id, { type: 'DeliverOrder' } as never);
     }
-    expect(getStockLevel(project(h.events), TENANT, 'SKU-1')).toEqual({ sku: 'SKU-1', onHand: 0, reserved: 0, available: 0, shortage: 0, shortOrders: [] });
+    expect(await getStockLevel(await project(h.events), TENANT, 'SKU-1')).toEqual({ sku: 'SKU-1', onHand: 0, reserved: 0, available: 0, shortage: 0, shortOrders: [] });
   });
 
-  it('counts from the latest stock count: shipments before it are in the count, later ones come off it', () => {
+  it('counts from the latest stock count: shipments before it are in the count, later ones come off it', async () => {
     const h = new History();
     h.count('PEN', 10);
     h.run('o-1', { type: 'CreateOrder', customer: {}, currency: 'EUR', items: [{ sku: 'PEN', quantity: 3, unitPrice: 100 }] } as never);
@@ -139,44 +140,44 @@ describe('the inventory projection', () => {
     h.run('o-1', { type: 'ReturnOrder' } as never);
     // 20 counted after o-1 shipped; o-2 shipped 5 after the count; o-1's 3 came back after it.
     const expected = { onHand: 18, reserved: 0 };
-    expect(getStockLevel(project(h.events), TENANT, 'PEN')).toMatchObject(expected);
+    expect(await getStockLevel(await project(h.events), TENANT, 'PEN')).toMatchObject(expected);
     // Whatever order the streams are applied in.
-    expect(getStockLevel(project(interleave(h.events, [1])), TENANT, 'PEN')).toMatchObject(expected);
-    expect(getStockLevel(project(interleave(h.events, [3, 1, 4, 1, 5, 9, 2, 6])), TENANT, 'PEN')).toMatchObject(expected);
+    expect(await getStockLevel(await project(interleave(h.events, [1])), TENANT, 'PEN')).toMatchObject(expected);
+    expect(await getStockLevel(await project(interleave(h.events, [3, 1, 4, 1, 5, 9, 2, 6])), TENANT, 'PEN')).toMatchObject(expected);
   });
 
-  it('lists short orders oldest first, each short by what the stock on hand leaves it, one page at a time', () => {
+  it('lists short orders oldest first, each short by what the stock on hand leaves it, one page at a time', async () => {
     const h = new History();
     h.count('LAMP', 5);
     for (const [id, quantity] of [['o-1', 3], ['o-2', 4], ['o-3', 2], ['o-4', 1]] as const) {
       h.run(id, { type: 'CreateOrder', customer: {}, currency: 'EUR', items: [{ sku: 'LAMP', quantity, unitPrice: 100 }] } as never);
     }
-    const db = project(h.events);
-    const first = getStockLevel(db, TENANT, 'LAMP', { limit: 2 });
+    const db = await project(h.events);
+    const first = await getStockLevel(db, TENANT, 'LAMP', { limit: 2 });
     expect(first).toMatchObject({ onHand: 5, reserved: 10, available: 0, shortage: 5 });
     expect(first.shortOrders).toEqual([
       { orderId: 'o-2', quantity: 4, shortage: 2 },
       { orderId: 'o-3', quantity: 2, shortage: 2 },
     ]);
-    const second = getStockLevel(db, TENANT, 'LAMP', { limit: 2, cursor: first.nextCursor! });
+    const second = await getStockLevel(db, TENANT, 'LAMP', { limit: 2, cursor: first.nextCursor! });
     expect(second.shortOrders).toEqual([{ orderId: 'o-4', quantity: 1, shortage: 1 }]);
     expect(second.nextCursor).toBeUndefined();
   });
 
-  it("keeps each tenant's stock and orders apart, for the same SKU and the same order id", () => {
+  it("keeps each tenant's stock and orders apart, for the same SKU and the same order id", async () => {
     const h = new History();
     h.count('LAMP', 5, 'tenant-a');
     h.count('LAMP', 50, 'tenant-b');
     h.run('o-1', { type: 'CreateOrder', customer: {}, currency: 'EUR', items: [{ sku: 'LAMP', quantity: 3, unitPrice: 100 }] } as never, 'tenant-a');
     h.run('o-1', { type: 'CreateOrder', customer: {}, currency: 'EUR', items: [{ sku: 'LAMP', quantity: 7, unitPrice: 100 }] } as never, 'tenant-b');
     h.run('o-1', { type: 'CancelOrder' } as never, 'tenant-b');
-    const db = project(h.events);
-    expect(getStockLevel(db, 'tenant-a', 'LAMP')).toMatchObject({ onHand: 5, reserved: 3 });
-    expect(getStockLevel(db, 'tenant-b', 'LAMP')).toMatchObject({ onHand: 50, reserved: 0 });
+    const db = await project(h.events);
+    expect(await getStockLevel(db, 'tenant-a', 'LAMP')).toMatchObject({ onHand: 5, reserved: 3 });
+    expect(await getStockLevel(db, 'tenant-b', 'LAMP')).toMatchObject({ onHand: 50, reserved: 0 });
   });
 
-  it('answers zeros for a SKU nobody counted or ordered', () => {
-    expect(getStockLevel(project([]), TENANT, 'NONE')).toEqual({ sku: 'NONE', onHand: 0, reserved: 0, available: 0, shortage: 0, shortOrders: [] });
+  it('answers zeros for a SKU nobody counted or ordered', async () => {
+    expect(await getStockLevel(await project([]), TENANT, 'NONE')).toEqual({ sku: 'NONE', onHand: 0, reserved: 0, available: 0, shortage: 0, shortOrders: [] });
   });
 });
 
@@ -192,9 +193,9 @@ const step = fc.oneof(
 );
 
 describe('the inventory read equals a direct computation from the orders final states', () => {
-  it('for any sequence of lifecycle commands over a few SKUs, applied in any interleaving of streams', () => {
-    fc.assert(
-      fc.property(fc.record(Object.fromEntries(SKUS.map((sku) => [sku, fc.integer({ min: 0, max: 20 })])) as Record<Sku, fc.Arbitrary<number>>), fc.array(step, { maxLength: 60 }), fc.array(fc.nat(), { minLength: 1, maxLength: 20 }), (counts, steps, picks) => {
+  it('for any sequence of lifecycle commands over a few SKUs, applied in any interleaving of streams', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.record(Object.fromEntries(SKUS.map((sku) => [sku, fc.integer({ min: 0, max: 20 })])) as Record<Sku, fc.Arbitrary<number>>), fc.array(step, { maxLength: 60 }), fc.array(fc.nat(), { minLength: 1, maxLength: 20 }), async (counts, steps, picks) => {
         const h = new History();
         for (const sku of SKUS) h.count(sku, counts[sku]);
         let payments = 0;
@@ -213,7 +214,7 @@ describe('the inventory read equals a direct computation from the orders final s
           }
         }
 
-        const db = project(interleave(h.events, picks));
+        const db = await project(interleave(h.events, picks));
         // Directly from each order's final state (and whether it went through SHIPPED / RETURNED).
         const opened = h.created.map((id) => h.orders.get(`${TENANT}/${id}`)!);
         for (const sku of SKUS) {
@@ -232,7 +233,7 @@ describe('the inventory read equals a direct computation from the orders final s
             held += quantity;
             if (held > onHand) short.push({ orderId: (order.state as { orderId: string }).orderId, quantity, shortage: Math.min(quantity, held - onHand) });
           }
-          expect(getStockLevel(db, TENANT, sku, { limit: 200 })).toEqual({
+          expect(await getStockLevel(db, TENANT, sku, { limit: 200 })).toEqual({
             sku,
             onHand,
             reserved,
@@ -241,7 +242,7 @@ describe('the inventory read equals a direct computation from the orders final s
             shortOrders: short,
           });
         }
-        db.close();
+        await db.close();
       }),
       { numRuns: 150 },
     );

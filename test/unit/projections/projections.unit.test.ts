@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { openReadModelStore, type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
+import { type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
 import { applyToProjection, resetProjection } from '../../../src/readmodels/apply-projection.js';
 import type { EventEnvelope } from '../../../src/readmodels/event-envelope.js';
 import { projections } from '../../../projections/index.js';
@@ -8,20 +8,21 @@ import ordersByCustomer, { getCustomerOrders } from '../../../projections/orders
 import salesByDay, { getSalesByDay } from '../../../projections/sales-by-day.js';
 import type { ProjectionDefinition } from '../../../src/readmodels/projection.js';
 import { cancelledUnpaid, history, paidAndShipped } from './envelopes.js';
+import { openTestReadModels } from '../../helpers/read-models.js';
 
-function run(projection: ProjectionDefinition | ProjectionDefinition[], events: EventEnvelope[]): ReadModelStore {
-  const db = openReadModelStore({ file: ':memory:' });
+async function run(projection: ProjectionDefinition | ProjectionDefinition[], events: EventEnvelope[]): Promise<ReadModelStore> {
+  const db = await openTestReadModels();
   for (const each of [projection].flat()) {
-    resetProjection(db, each);
-    for (const event of events) applyToProjection(db, each, event, event);
+    await resetProjection(db, each);
+    for (const event of events) await applyToProjection(db, each, event, event);
   }
   return db;
 }
 
 describe('the order summary', () => {
-  it('holds one row per order with status, totals, paid amount, customer and times', () => {
-    const db = run(orderSummary, [...paidAndShipped('o-1'), ...cancelledUnpaid('o-2')]);
-    expect(getOrderSummary(db, 'tenant-a', 'o-1')).toEqual({
+  it('holds one row per order with status, totals, paid amount, customer and times', async () => {
+    const db = await run(orderSummary, [...paidAndShipped('o-1'), ...cancelledUnpaid('o-2')]);
+    expect(await getOrderSummary(db, 'tenant-a', 'o-1')).toEqual({
       orderId: 'o-1',
       tenantId: 'tenant-a',
       customerId: 'cust-1',
@@ -36,55 +37,55 @@ describe('the order summary', () => {
       updatedAt: '2026-11-20T09:30:00.000Z',
       revision: 5,
     });
-    expect(getOrderSummary(db, 'tenant-a', 'o-2')).toMatchObject({ status: 'CANCELLED', paidAmount: 0, revision: 2 });
-    expect(getOrderSummary(db, 'tenant-b', 'o-1')).toBeUndefined();
+    expect(await getOrderSummary(db, 'tenant-a', 'o-2')).toMatchObject({ status: 'CANCELLED', paidAmount: 0, revision: 2 });
+    expect(await getOrderSummary(db, 'tenant-b', 'o-1')).toBeUndefined();
   });
 
-  it('pages newest first with a cursor and filters by status and customer', () => {
+  it('pages newest first with a cursor and filters by status and customer', async () => {
     const events = ['a', 'b', 'c', 'd', 'e'].flatMap((id, index) =>
       (index % 2 ? cancelledUnpaid : paidAndShipped)(id, { at: `2026-11-2${index}T10:00:00.000Z`, customerId: index < 2 ? 'vip' : 'other' }),
     );
-    const db = run(orderSummary, events);
-    const first = listOrderSummaries(db, { tenantId: 'tenant-a', limit: 2 });
+    const db = await run(orderSummary, events);
+    const first = await listOrderSummaries(db, { tenantId: 'tenant-a', limit: 2 });
     expect(first.items.map((item) => item.orderId)).toEqual(['e', 'd']);
-    const second = listOrderSummaries(db, { tenantId: 'tenant-a', limit: 2, cursor: first.nextCursor! });
+    const second = await listOrderSummaries(db, { tenantId: 'tenant-a', limit: 2, cursor: first.nextCursor! });
     expect(second.items.map((item) => item.orderId)).toEqual(['c', 'b']);
-    const last = listOrderSummaries(db, { tenantId: 'tenant-a', limit: 2, cursor: second.nextCursor! });
+    const last = await listOrderSummaries(db, { tenantId: 'tenant-a', limit: 2, cursor: second.nextCursor! });
     expect(last).toEqual({ items: [expect.objectContaining({ orderId: 'a' })] });
-    expect(listOrderSummaries(db, { tenantId: 'tenant-a', limit: 10, status: 'CANCELLED' }).items.map((item) => item.orderId)).toEqual(['d', 'b']);
-    expect(listOrderSummaries(db, { tenantId: 'tenant-a', limit: 10, customerId: 'vip' }).items.map((item) => item.orderId)).toEqual(['b', 'a']);
-    expect(() => listOrderSummaries(db, { tenantId: 'tenant-a', limit: 2, cursor: 'bogus' })).toThrow(/cursor/);
+    expect((await listOrderSummaries(db, { tenantId: 'tenant-a', limit: 10, status: 'CANCELLED' })).items.map((item) => item.orderId)).toEqual(['d', 'b']);
+    expect((await listOrderSummaries(db, { tenantId: 'tenant-a', limit: 10, customerId: 'vip' })).items.map((item) => item.orderId)).toEqual(['b', 'a']);
+    (await expect(listOrderSummaries(db, { tenantId: 'tenant-a', limit: 2, cursor: 'bogus' }))).rejects.toThrow(/cursor/);
   });
 });
 
 describe('orders by customer', () => {
-  it("lists a customer's orders with their current status and totals per currency", () => {
-    const db = run([ordersByCustomer, orderSummary], [...paidAndShipped('o-1', { customerId: 'c-9' }), ...cancelledUnpaid('o-2', { customerId: 'c-9' }), ...cancelledUnpaid('o-3', { customerId: 'c-1' })]);
-    const orders = getCustomerOrders(db, 'tenant-a', 'c-9', 10);
+  it("lists a customer's orders with their current status and totals per currency", async () => {
+    const db = await run([ordersByCustomer, orderSummary], [...paidAndShipped('o-1', { customerId: 'c-9' }), ...cancelledUnpaid('o-2', { customerId: 'c-9' }), ...cancelledUnpaid('o-3', { customerId: 'c-1' })]);
+    const orders = await getCustomerOrders(db, 'tenant-a', 'c-9', 10);
     expect(orders).toMatchObject({ customerId: 'c-9', orderCount: 2, totals: { EUR: { gross: 4000, refunded: 0, net: 4000 } } });
     expect(orders.orders.map((order) => [order.orderId, order.status]).sort()).toEqual([
       ['o-1', 'SHIPPED'],
       ['o-2', 'CANCELLED'],
     ]);
-    expect(getCustomerOrders(db, 'tenant-b', 'c-9', 10).orderCount).toBe(0);
+    expect((await getCustomerOrders(db, 'tenant-b', 'c-9', 10)).orderCount).toBe(0);
   });
 
-  it("pages a customer's orders newest first, the totals covering every page", () => {
-    const db = run(
+  it("pages a customer's orders newest first, the totals covering every page", async () => {
+    const db = await run(
       [ordersByCustomer, orderSummary],
       ['a', 'b', 'c'].flatMap((id, index) => cancelledUnpaid(id, { customerId: 'c-5', at: `2026-11-2${index}T10:00:00.000Z` })),
     );
-    const first = getCustomerOrders(db, 'tenant-a', 'c-5', 2);
+    const first = await getCustomerOrders(db, 'tenant-a', 'c-5', 2);
     expect(first.orders.map((order) => order.orderId)).toEqual(['c', 'b']);
     expect(first).toMatchObject({ orderCount: 3, totals: { EUR: { gross: 3000, refunded: 0, net: 3000 } } });
-    const second = getCustomerOrders(db, 'tenant-a', 'c-5', 2, first.nextCursor);
+    const second = await getCustomerOrders(db, 'tenant-a', 'c-5', 2, first.nextCursor);
     expect(second.orders.map((order) => order.orderId)).toEqual(['a']);
     expect(second.nextCursor).toBeUndefined();
   });
 });
 
 describe("a customer's totals", () => {
-  it('split into gross (refunded orders included), refunded and net, per order too', () => {
+  it('split into gross (refunded orders included), refunded and net, per order too', async () => {
     const { factory, wrap } = history('o-r', { customerId: 'c-7' });
     const returnedAndRefunded = [
       ...paidAndShipped('o-r', { customerId: 'c-7' }),
@@ -92,8 +93,8 @@ describe("a customer's totals", () => {
         (event, index) => ({ ...wrap(event), revision: 6 + index }),
       ),
     ];
-    const db = run([ordersByCustomer, orderSummary], [...returnedAndRefunded, ...paidAndShipped('o-k', { customerId: 'c-7' })]);
-    const orders = getCustomerOrders(db, 'tenant-a', 'c-7', 10);
+    const db = await run([ordersByCustomer, orderSummary], [...returnedAndRefunded, ...paidAndShipped('o-k', { customerId: 'c-7' })]);
+    const orders = await getCustomerOrders(db, 'tenant-a', 'c-7', 10);
     expect(orders.totals).toEqual({ EUR: { gross: 6000, refunded: 3000, net: 3000 } });
     expect(orders.orders.find((order) => order.orderId === 'o-r')).toMatchObject({ status: 'REFUNDED', total: 3000, refundedAmount: 3000 });
     expect(orders.orders.find((order) => order.orderId === 'o-k')).toMatchObject({ refundedAmount: 0 });
@@ -101,26 +102,26 @@ describe("a customer's totals", () => {
 });
 
 describe('sales by day', () => {
-  it('adds orders placed, money received and cancellations to the day they happened', () => {
-    const db = run(salesByDay, [
+  it('adds orders placed, money received and cancellations to the day they happened', async () => {
+    const db = await run(salesByDay, [
       ...paidAndShipped('o-1', { at: '2026-11-20T10:00:00.000Z' }),
       ...paidAndShipped('o-2', { at: '2026-11-20T23:59:59.000Z' }),
       ...cancelledUnpaid('o-3', { at: '2026-11-21T08:00:00.000Z' }),
     ]);
-    expect(getSalesByDay(db, 'tenant-a', '2026-11-01', '2026-11-30')).toEqual([
+    expect(await getSalesByDay(db, 'tenant-a', '2026-11-01', '2026-11-30')).toEqual([
       { day: '2026-11-20', currency: 'EUR', ordersPlaced: 2, orderedAmount: 6000, paidAmount: 6000, refundedAmount: 0, ordersCancelled: 0 },
       { day: '2026-11-21', currency: 'EUR', ordersPlaced: 1, orderedAmount: 1000, paidAmount: 0, refundedAmount: 0, ordersCancelled: 1 },
     ]);
-    expect(getSalesByDay(db, 'tenant-a', '2026-11-21', '2026-11-21')).toHaveLength(1);
+    expect(await getSalesByDay(db, 'tenant-a', '2026-11-21', '2026-11-21')).toHaveLength(1);
   });
 });
 
 describe('the projection list', () => {
-  it('names each projection once, and a reset empties its rows and revisions', () => {
+  it('names each projection once, and a reset empties its rows and revisions', async () => {
     expect(new Set(projections.map((projection) => projection.name)).size).toBe(projections.length);
-    const db = run(orderSummary, paidAndShipped('o-1'));
-    resetProjection(db, orderSummary);
-    expect(getOrderSummary(db, 'tenant-a', 'o-1')).toBeUndefined();
-    expect(db.get('SELECT * FROM projection_revisions')).toBeUndefined();
+    const db = await run(orderSummary, paidAndShipped('o-1'));
+    await resetProjection(db, orderSummary);
+    expect(await getOrderSummary(db, 'tenant-a', 'o-1')).toBeUndefined();
+    expect(await db.get('SELECT * FROM projection_revisions')).toBeUndefined();
   });
 });

@@ -1,15 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { projectionBatcher } from '../../../src/subscriptions/projection-group.js';
-import { openReadModelStore, type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
+import { type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
 import { lastAppliedRevision, OutOfOrderEventError, resetProjection } from '../../../src/readmodels/apply-projection.js';
 import orderSummary, { getOrderSummary } from '../../../projections/order-summary.js';
 import { asRecorded, paidAndShipped } from '../projections/envelopes.js';
+import { openTestReadModels } from '../../helpers/read-models.js';
 
 
 describe('applying the events of one turn together', () => {
   it('commits a batch in order, and when one event is early still commits the others', async () => {
-    const db = openReadModelStore({ file: ':memory:' });
-    resetProjection(db, orderSummary);
+    const db = await openTestReadModels();
+    await resetProjection(db, orderSummary);
     const apply = projectionBatcher(db, orderSummary);
     const events = paidAndShipped('o-1').map((envelope) => asRecorded(envelope));
 
@@ -18,27 +19,27 @@ describe('applying the events of one turn together', () => {
     expect(outcomes[0]).toEqual({ status: 'fulfilled', value: 'applied' });
     expect(outcomes[1]).toMatchObject({ status: 'rejected', reason: expect.any(OutOfOrderEventError) });
     expect(outcomes[2]).toEqual({ status: 'fulfilled', value: 'applied' });
-    expect(lastAppliedRevision(db, 'order-summary', 'order-o-1')).toBe(1);
+    expect(await lastAppliedRevision(db, 'order-summary', 'order-o-1')).toBe(1);
 
     // Its retry, and the rest, apply; a redelivery is a duplicate.
     const rest = await Promise.all([apply(events[2]!), apply(events[3]!), apply(events[4]!), apply(events[5]!), apply(events[5]!)]);
     expect(rest).toEqual(['applied', 'applied', 'skipped', 'applied', 'duplicate']);
-    expect(getOrderSummary(db, 'tenant-a', 'o-1')).toMatchObject({ status: 'SHIPPED', paidAmount: 3000, revision: 5 });
-    db.close();
+    expect(await getOrderSummary(db, 'tenant-a', 'o-1')).toMatchObject({ status: 'SHIPPED', paidAmount: 3000, revision: 5 });
+    await db.close();
   });
 
   it('commits each turn at once while events trickle in, and while busy lets a few turns share one commit', async () => {
-    const db = openReadModelStore({ file: ':memory:' });
-    resetProjection(db, orderSummary);
+    const db = await openTestReadModels();
+    await resetProjection(db, orderSummary);
     // Commits: the outermost transactions (the nested ones are savepoints).
     let commits = 0;
     let depth = 0;
     const counting: ReadModelStore = {
       ...db,
-      transaction: (fn) => {
+      transaction: async (fn) => {
         if (depth++ === 0) commits++;
         try {
-          return db.transaction(fn);
+          return await db.transaction(fn);
         } finally {
           depth--;
         }
@@ -64,6 +65,6 @@ describe('applying the events of one turn together', () => {
     burst.push(...Array.from({ length: 10 }, (_, index) => apply(created(60 + index))));
     expect(await Promise.all(burst)).toEqual(Array(20).fill('applied'));
     expect(commits).toBe(4);
-    db.close();
+    await db.close();
   });
 });

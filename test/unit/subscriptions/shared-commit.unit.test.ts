@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { openReadModelStore, type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
+import { type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
 import { resetProjection } from '../../../src/readmodels/apply-projection.js';
 import { projectionBatcher } from '../../../src/subscriptions/projection-group.js';
 import { sharedCommit } from '../../../src/subscriptions/shared-commit.js';
 import orderSummary, { getOrderSummary } from '../../../projections/order-summary.js';
 import ordersByCustomer from '../../../projections/orders-by-customer.js';
 import { asRecorded, paidAndShipped } from '../projections/envelopes.js';
+import { openTestReadModels } from '../../helpers/read-models.js';
 
 /** The store, counting its commits (outermost transactions; nested ones are savepoints). */
 function countingCommits(db: ReadModelStore) {
@@ -13,10 +14,10 @@ function countingCommits(db: ReadModelStore) {
   let depth = 0;
   counter.store = {
     ...db,
-    transaction: (fn) => {
+    transaction: async (fn) => {
       if (depth++ === 0) counter.commits++;
       try {
-        return db.transaction(fn);
+        return await db.transaction(fn);
       } finally {
         depth--;
       }
@@ -25,59 +26,59 @@ function countingCommits(db: ReadModelStore) {
   return counter;
 }
 
-const rows = (db: ReadModelStore, table: string) => db.get<{ n: number }>(`SELECT count(*) AS n FROM ${table}`)!.n;
+const rows = async (db: ReadModelStore, table: string) => (await db.get<{ n: number }>(`SELECT count(*) AS n FROM ${table}`))!.n;
 
 describe('one commit per turn for the groups of a runner', () => {
   it('two projections and a handler record written in one turn share one commit, each reported done after it', async () => {
-    const db = openReadModelStore({ file: ':memory:' });
-    resetProjection(db, orderSummary);
-    resetProjection(db, ordersByCustomer);
-    db.exec('CREATE TABLE marks (id TEXT PRIMARY KEY)');
+    const db = await openTestReadModels();
+    await resetProjection(db, orderSummary);
+    await resetProjection(db, ordersByCustomer);
+    await db.exec('CREATE TABLE marks (id TEXT PRIMARY KEY)');
     const counter = countingCommits(db);
     const commits = sharedCommit(counter.store);
     const summary = projectionBatcher(counter.store, orderSummary, 500, undefined, commits);
     const customers = projectionBatcher(counter.store, ordersByCustomer, 500, undefined, commits);
     const created = asRecorded(paidAndShipped('o-1')[0]!);
 
-    const done = Promise.all([summary(created), customers(created), commits.write((tx) => tx.run("INSERT INTO marks VALUES ('handled')").changes)]);
+    const done = Promise.all([summary(created), customers(created), commits.write(async (tx) => (await tx.run("INSERT INTO marks VALUES ('handled')")).changes)]);
     // Nothing is written before the turn ends.
-    expect(rows(db, 'order_summary')).toBe(0);
+    expect(await rows(db, 'order_summary')).toBe(0);
     expect(await done).toEqual(['applied', 'applied', 1]);
     expect(counter.commits).toBe(1);
-    expect(getOrderSummary(db, 'tenant-a', 'o-1')).toMatchObject({ status: 'PENDING', revision: 0 });
-    expect(rows(db, 'customer_orders')).toBe(1);
-    db.close();
+    expect(await getOrderSummary(db, 'tenant-a', 'o-1')).toMatchObject({ status: 'PENDING', revision: 0 });
+    expect(await rows(db, 'customer_orders')).toBe(1);
+    await db.close();
   });
 
   it('a write that fails is rolled back alone: the others of its turn still commit', async () => {
-    const db = openReadModelStore({ file: ':memory:' });
-    db.exec('CREATE TABLE marks (id TEXT PRIMARY KEY)');
+    const db = await openTestReadModels();
+    await db.exec('CREATE TABLE marks (id TEXT PRIMARY KEY)');
     const commits = sharedCommit(db);
     const outcomes = await Promise.allSettled([
-      commits.write((tx) => tx.run("INSERT INTO marks VALUES ('a')")),
-      commits.write((tx) => {
-        tx.run("INSERT INTO marks VALUES ('b')");
+      commits.write(async (tx) => await tx.run("INSERT INTO marks VALUES ('a')")),
+      commits.write(async (tx) => {
+        await tx.run("INSERT INTO marks VALUES ('b')");
         throw new Error('refused');
       }),
-      commits.write((tx) => tx.run("INSERT INTO marks VALUES ('c')")),
+      commits.write(async (tx) => await tx.run("INSERT INTO marks VALUES ('c')")),
     ]);
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-    expect(db.all<{ id: string }>('SELECT id FROM marks ORDER BY id').map((row) => row.id)).toEqual(['a', 'c']);
-    db.close();
+    expect((await db.all<{ id: string }>('SELECT id FROM marks ORDER BY id')).map((row) => row.id)).toEqual(['a', 'c']);
+    await db.close();
   });
 
   it('when the commit itself fails, every write of the turn fails and none is kept', async () => {
-    const db = openReadModelStore({ file: ':memory:' });
-    db.exec('CREATE TABLE marks (id TEXT PRIMARY KEY)');
+    const db = await openTestReadModels();
+    await db.exec('CREATE TABLE marks (id TEXT PRIMARY KEY)');
     // The outermost transaction fails as it ends, as a failed COMMIT would.
     let depth = 0;
     const failing: ReadModelStore = {
       ...db,
-      transaction: (fn) =>
-        db.transaction((tx) => {
+      transaction: async (fn) =>
+        await db.transaction(async (tx) => {
           const outermost = depth++ === 0;
           try {
-            const result = fn(tx);
+            const result = await fn(tx);
             if (outermost) throw new Error('disk full');
             return result;
           } finally {
@@ -86,9 +87,9 @@ describe('one commit per turn for the groups of a runner', () => {
         }),
     };
     const commits = sharedCommit(failing);
-    const outcomes = await Promise.allSettled([commits.write((tx) => tx.run("INSERT INTO marks VALUES ('a')")), commits.write((tx) => tx.run("INSERT INTO marks VALUES ('b')"))]);
+    const outcomes = await Promise.allSettled([commits.write(async (tx) => await tx.run("INSERT INTO marks VALUES ('a')")), commits.write(async (tx) => await tx.run("INSERT INTO marks VALUES ('b')"))]);
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
-    expect(rows(db, 'marks')).toBe(0);
-    db.close();
+    expect(await rows(db, 'marks')).toBe(0);
+    await db.close();
   });
 });
