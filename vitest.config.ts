@@ -1,13 +1,49 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * The suites over read models, handlers, replay, the CLI and tenancy, run again on PostgreSQL
+ * (READ_MODEL_BACKEND=postgres: test/helpers/read-models.ts gives them their stores; one server
+ * for the run from test/helpers/postgres-server.ts). `--project sqlite` / `--project postgres`
+ * runs one backend.
+ */
+const ON_BOTH_BACKENDS = [
+  'test/unit/projections/**/*.test.ts',
+  'test/unit/readmodels/**/*.test.ts',
+  'test/unit/subscriptions/shared-commit.unit.test.ts',
+  'test/unit/subscriptions/projection-batcher.unit.test.ts',
+  'test/unit/handlers/whatsapp-outbox.unit.test.ts',
+  'test/unit/readmodels-postgres/**/*.test.ts',
+];
+
+const common = {
+  testTimeout: 30_000,
+  hookTimeout: 30_000,
+  pool: 'forks' as const,
+};
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
-    pool: 'forks',
-    // `orders` children spawned by tests run the TypeScript sources (bin/orders.js), never a stale dist/.
-    env: { ORDERS_FROM_SOURCE: '1' },
     reporters: process.env.CI ? ['default'] : ['default'],
+    projects: [
+      {
+        test: {
+          ...common,
+          name: 'sqlite',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/unit/readmodels-postgres/**', '**/node_modules/**'],
+          // `orders` children spawned by tests run the TypeScript sources (bin/orders.js), never a stale dist/.
+          env: { ORDERS_FROM_SOURCE: '1' },
+        },
+      },
+      {
+        test: {
+          ...common,
+          name: 'postgres',
+          include: ON_BOTH_BACKENDS,
+          env: { ORDERS_FROM_SOURCE: '1', READ_MODEL_BACKEND: 'postgres' },
+          globalSetup: ['test/helpers/postgres-server.ts'],
+        },
+      },
+    ],
   },
 });

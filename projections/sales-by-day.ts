@@ -53,7 +53,7 @@ export default defineProjection({
       const columns = entries.map(([key]) => COLUMNS[key]);
       await tx.run(
         `INSERT INTO sales_by_day (tenant_id, day, currency, ${columns.join(', ')}) VALUES (?, ?, ?, ${columns.map(() => '?').join(', ')})
-         ON CONFLICT (tenant_id, day, currency) DO UPDATE SET ${columns.map((column) => `${column} = ${column} + excluded.${column}`).join(', ')}`,
+         ON CONFLICT (tenant_id, day, currency) DO UPDATE SET ${columns.map((column) => `${column} = sales_by_day.${column} + excluded.${column}`).join(', ')}`,
         tenantId,
         day,
         currency,

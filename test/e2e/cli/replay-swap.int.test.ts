@@ -42,6 +42,7 @@ describe('swapping a rebuilt projection in', () => {
     const copyFile = join(data.dataDir, 'copy.db');
     const copy = await openTestReadModels(copyFile);
     const rebuild = new ProjectionRebuild(orderSummary, copy);
+    await rebuild.prepare();
     await rebuild.run(clientEventSource(store.client));
 
     // Meanwhile the live projection processed a payment the copy has not read.

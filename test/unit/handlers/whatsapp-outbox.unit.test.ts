@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openTestReadModels } from '../../helpers/read-models.js';
+import { onPostgres, openTestReadModels } from '../../helpers/read-models.js';
 import {
   applyProviderStatus,
   claimResend,
@@ -94,7 +94,8 @@ describe('an outbox table from before message states', () => {
   });
   afterEach(async () => rmSync(dir, { recursive: true, force: true }));
 
-  it('is brought up to date in place, its rows kept', async () => {
+  // A table from before message states exists only in SQLite files: PostgreSQL read models start at today's schema.
+  it.skipIf(onPostgres)('is brought up to date in place, its rows kept', async () => {
     const file = join(dir, 'readmodels.db');
     const old = new Database(file);
     old.exec(`CREATE TABLE whatsapp_outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, tenant_id TEXT NOT NULL, order_id TEXT NOT NULL, event_id TEXT NOT NULL UNIQUE,
