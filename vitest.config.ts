@@ -13,6 +13,10 @@ const ON_BOTH_BACKENDS = [
   'test/unit/subscriptions/projection-batcher.unit.test.ts',
   'test/unit/handlers/whatsapp-outbox.unit.test.ts',
   'test/unit/readmodels-postgres/**/*.test.ts',
+  'test/integration/hardening/tenan*.int.test.ts',
+  'test/integration/hardening/bad-http-input.int.test.ts',
+  'test/integration/workers/query-routes.int.test.ts',
+  'test/integration/workers/projection-bootstrap.int.test.ts',
 ];
 
 const common = {

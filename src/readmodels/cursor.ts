@@ -21,7 +21,8 @@ export function encodeCursor(cursor: OrderCursor): string {
 export function decodeCursor(text: string): OrderCursor {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-    if (Array.isArray(parsed) && parsed.length === 2 && typeof parsed[0] === 'string' && typeof parsed[1] === 'string') {
+    // A NUL is in no key this service wrote (PostgreSQL text cannot even hold one: it would fail the query).
+    if (Array.isArray(parsed) && parsed.length === 2 && typeof parsed[0] === 'string' && typeof parsed[1] === 'string' && !`${parsed[0]}${parsed[1]}`.includes('\u0000')) {
       return { createdAt: parsed[0], orderId: parsed[1] };
     }
   } catch {
