@@ -19,6 +19,8 @@ const domainErrors: Record<OrderErrorCode, ErrorEntry> = {
   PAYMENT_CONFLICT: { status: 409, title: 'This paymentId was already recorded with other details' },
   PAYMENT_EXCEEDS_BALANCE: { status: 409, title: 'The payment is larger than the outstanding balance' },
   REFUND_EXCEEDS_PAID: { status: 409, title: 'The refund is larger than what was paid and not yet refunded' },
+  AMOUNT_OUT_OF_RANGE: { status: 422, title: 'An amount is outside 0..10^12 minor units (the documented maximum per line, order, payment and refund)' },
+  PAYMENT_ID_IN_USE: { status: 409, title: 'This paymentId was already used for another order of this tenant' },
 };
 
 const apiErrors = {

@@ -127,8 +127,8 @@ describe('the shipped handlers on the embedded event store', () => {
       return rows.length === 2 ? rows : undefined;
     });
     expect(byStatus).toEqual([
-      { status: 'PAID', currency: 'USD', orders: 1, total: 300 },
-      { status: 'PENDING', currency: 'USD', orders: 1, total: 150 },
+      { status: 'PAID', currency: 'USD', orders: 1, total: '300' },
+      { status: 'PENDING', currency: 'USD', orders: 1, total: '150' },
     ]);
     const today = new Date().toISOString().slice(0, 10);
     const activity = getDailyActivity(readModels, 'tenant-a', today, today);

@@ -61,7 +61,7 @@ describe('orders by customer', () => {
   it("lists a customer's orders with their current status and totals per currency", () => {
     const db = run([ordersByCustomer, orderSummary], [...paidAndShipped('o-1', { customerId: 'c-9' }), ...cancelledUnpaid('o-2', { customerId: 'c-9' }), ...cancelledUnpaid('o-3', { customerId: 'c-1' })]);
     const orders = getCustomerOrders(db, 'tenant-a', 'c-9', 10);
-    expect(orders).toMatchObject({ customerId: 'c-9', orderCount: 2, totals: { EUR: { gross: 4000, refunded: 0, net: 4000 } } });
+    expect(orders).toMatchObject({ customerId: 'c-9', orderCount: 2, totals: { EUR: { gross: '4000', refunded: '0', net: '4000' } } });
     expect(orders.orders.map((order) => [order.orderId, order.status]).sort()).toEqual([
       ['o-1', 'SHIPPED'],
       ['o-2', 'CANCELLED'],
@@ -76,7 +76,7 @@ describe('orders by customer', () => {
     );
     const first = getCustomerOrders(db, 'tenant-a', 'c-5', 2);
     expect(first.orders.map((order) => order.orderId)).toEqual(['c', 'b']);
-    expect(first).toMatchObject({ orderCount: 3, totals: { EUR: { gross: 3000, refunded: 0, net: 3000 } } });
+    expect(first).toMatchObject({ orderCount: 3, totals: { EUR: { gross: '3000', refunded: '0', net: '3000' } } });
     const second = getCustomerOrders(db, 'tenant-a', 'c-5', 2, first.nextCursor);
     expect(second.orders.map((order) => order.orderId)).toEqual(['a']);
     expect(second.nextCursor).toBeUndefined();
@@ -94,7 +94,7 @@ describe("a customer's totals", () => {
     ];
     const db = run([ordersByCustomer, orderSummary], [...returnedAndRefunded, ...paidAndShipped('o-k', { customerId: 'c-7' })]);
     const orders = getCustomerOrders(db, 'tenant-a', 'c-7', 10);
-    expect(orders.totals).toEqual({ EUR: { gross: 6000, refunded: 3000, net: 3000 } });
+    expect(orders.totals).toEqual({ EUR: { gross: '6000', refunded: '3000', net: '3000' } });
     expect(orders.orders.find((order) => order.orderId === 'o-r')).toMatchObject({ status: 'REFUNDED', total: 3000, refundedAmount: 3000 });
     expect(orders.orders.find((order) => order.orderId === 'o-k')).toMatchObject({ refundedAmount: 0 });
   });
@@ -108,8 +108,8 @@ describe('sales by day', () => {
       ...cancelledUnpaid('o-3', { at: '2026-11-21T08:00:00.000Z' }),
     ]);
     expect(getSalesByDay(db, 'tenant-a', '2026-11-01', '2026-11-30')).toEqual([
-      { day: '2026-11-20', currency: 'EUR', ordersPlaced: 2, orderedAmount: 6000, paidAmount: 6000, refundedAmount: 0, ordersCancelled: 0 },
-      { day: '2026-11-21', currency: 'EUR', ordersPlaced: 1, orderedAmount: 1000, paidAmount: 0, refundedAmount: 0, ordersCancelled: 1 },
+      { day: '2026-11-20', currency: 'EUR', ordersPlaced: 2, orderedAmount: '6000', paidAmount: '6000', refundedAmount: '0', ordersCancelled: 0 },
+      { day: '2026-11-21', currency: 'EUR', ordersPlaced: 1, orderedAmount: '1000', paidAmount: '0', refundedAmount: '0', ordersCancelled: 1 },
     ]);
     expect(getSalesByDay(db, 'tenant-a', '2026-11-21', '2026-11-21')).toHaveLength(1);
   });
