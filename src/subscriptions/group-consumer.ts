@@ -18,6 +18,8 @@ import { errorMessage } from './errors.js';
 import { ensureGroup, type GroupFilter, type GroupServerSettings } from './group-settings.js';
 import { decideOnFailure, type RetryPolicy } from './retry-policy.js';
 import { withTimeout } from './with-timeout.js';
+import { HandlerTimeoutError } from './errors.js';
+import { inDeliverySpan, startDeliverySpan, type DeliverySpan } from '../observability/delivery-tracing.js';
 
 export type ProcessOutcome = 'handled' | 'duplicate' | 'skipped';
 
@@ -199,7 +201,6 @@ export class GroupConsumer {
 
   async #onEvent(subscription: PersistentSubscriptionToAll, resolved: PersistentSubscriptionToAllResolvedEvent): Promise<void> {
     const recorded = resolved.event;
-    const { metrics } = this.#deps;
     this.#inFlight++;
     if (this.#inFlight >= this.#spec.maxInFlight && !this.#paused) {
       this.#paused = true;
@@ -220,6 +221,23 @@ export class GroupConsumer {
         correlationId: correlationIdOf(recorded?.metadata) ?? id,
       }));
     const labels = this.#labelsFor(eventType);
+    // Undefined when tracing is off; else the work, its logs and its failure run in the span.
+    const span = startDeliverySpan(this.#spec.group, this.#spec.label, resolved, retries);
+    await inDeliverySpan(span, () => this.#process(subscription, resolved, id, retries, labels, logger, span));
+  }
+
+  async #process(
+    subscription: PersistentSubscriptionToAll,
+    resolved: PersistentSubscriptionToAllResolvedEvent,
+    id: string,
+    retries: number,
+    labels: EventLabels,
+    logger: () => Logger,
+    span: DeliverySpan | undefined,
+  ): Promise<void> {
+    const recorded = resolved.event;
+    const { metrics } = this.#deps;
+    const baseLogger = this.#logger;
     const started = performance.now();
     if (baseLogger.isLevelEnabled('debug')) logger().debug({ retries }, 'received');
     try {
@@ -245,8 +263,9 @@ export class GroupConsumer {
       const slow = seconds * 1000 >= SLOW_EVENT_MS;
       const level = retries > 0 || slow ? 'info' : (this.#spec.processedLogLevel ?? 'debug');
       if (baseLogger.isLevelEnabled(level)) logger()[level]({ outcome, durationMs: Math.round(seconds * 1e4) / 10, attempt: retries + 1, ...(slow ? { slow } : {}) }, 'event processed');
+      span?.processed(outcome);
     } catch (error) {
-      await this.#onFailure(subscription, resolved, id, retries, error, labels, logger());
+      await this.#onFailure(subscription, resolved, id, retries, error, labels, logger(), span);
     } finally {
       this.#inFlight--;
       if (this.#paused && this.#inFlight < this.#spec.maxInFlight && subscription === this.#subscription) {
@@ -265,9 +284,11 @@ export class GroupConsumer {
     error: unknown,
     labels: EventLabels,
     logger: Logger,
+    span?: DeliverySpan,
   ): Promise<void> {
     const { metrics } = this.#deps;
     const decision = decideOnFailure(error, retries, this.#spec.retry);
+    span?.failed(error, decision, error instanceof HandlerTimeoutError);
     const early = error instanceof OutOfOrderEventError;
     if (!early) metrics.handlerErrors.inc(labels.base);
     try {
