@@ -231,3 +231,28 @@ export function streamAccessDenied(stream: string): RpcError {
 export function operationAccessDenied(operation: string): RpcError {
   return rpcError(grpc.status.PERMISSION_DENIED, `Access denied: ${operation}.`, { exception: 'access-denied' });
 }
+
+// ---- calls -----------------------------------------------------------------------------------
+
+/** What a service needs to decide on one of its calls: the rules, and who the call acts as (authentication's principalOf). */
+export interface CallAuthorization {
+  readonly authorizer: Authorizer;
+  principalOf(call: object): Principal | undefined;
+}
+
+/** Undefined when the call may perform `operation` on `stream`; its refusal otherwise. No authorization given: an insecure store. */
+export function refuseStream(authorization: CallAuthorization | undefined, call: object, operation: StreamOperation, stream: string): RpcError | undefined {
+  if (!authorization?.authorizer.secured) return undefined;
+  return authorization.authorizer.streamAllowed(authorization.principalOf(call), operation, stream) ? undefined : streamAccessDenied(stream);
+}
+
+/** Undefined when the call may perform the server operation; its refusal otherwise. */
+export function refuseOperation(
+  authorization: CallAuthorization | undefined,
+  call: object,
+  operation: ServerOperation | 'users.read' | 'users.changePassword',
+  subject?: string,
+): RpcError | undefined {
+  if (!authorization?.authorizer.secured) return undefined;
+  return authorization.authorizer.operationAllowed(authorization.principalOf(call), operation, subject) ? undefined : operationAccessDenied(operation);
+}

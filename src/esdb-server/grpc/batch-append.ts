@@ -10,6 +10,7 @@ import { AnyMessageClass, sharedPb, statusPb, streamsPb } from './protocol.js';
 import { parseRevision, parseUuid, streamIdentifier, streamNameOf } from './conversions.js';
 import { proposedSize, toProposedEvent } from './proposed-events.js';
 import { CallWriter } from './call-writer.js';
+import { refuseStream } from '../auth/acl.js';
 import { isRpcError } from './rpc-errors.js';
 
 type BatchAppendReq = InstanceType<typeof streamsPb.BatchAppendReq>;
@@ -72,6 +73,10 @@ export function handleBatchAppend(
       try {
         streamNameOf(options.getStreamIdentifier());
         append.expected = parseBatchExpected(options);
+        if (refuseStream(context.authorization, call, 'write', stream)) {
+          append.failed = true;
+          reply(withExpected(errorResponse(correlationId!, stream, PERMISSION_DENIED, `Access to stream '${stream}' is denied.`, new sharedPb.AccessDenied(), 'event_store.client.AccessDenied'), append.expected));
+        }
         const deadline = options.getDeadline();
         if (deadline) append.deadline = deadline.toDate().getTime();
       } catch (error) {
