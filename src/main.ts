@@ -85,10 +85,12 @@ export async function startService(config: Config, logger: Logger = createLogger
         cache: new OrderStateCache(),
         rateLimitPerMinute: config.rateLimitPerMinute,
         overload: config.overload,
+        requestTimeoutMs: config.http.requestTimeoutMs,
         readModels,
       });
       api = app;
-      await app.listen({ port: config.port, host: config.host });
+      // A deep backlog: a burst of new clients waits to be accepted instead of being dropped.
+      await app.listen({ port: config.port, host: config.host, backlog: config.http.listenBacklog });
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
       url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
