@@ -61,6 +61,8 @@ const environment = z.object({
   ROLE: z.enum(ROLES, { error: `must be one of ${ROLES.join(', ')}` }).default('all'),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024, 'must be at least 1024').default(64 * 1024),
   EVENTSTORE_HOST: z.string().min(1).default('127.0.0.1'),
+  // EventStoreDB's --insecure for the embedded store: no TLS, no credentials (anyone who reaches the port may do anything).
+  EVENTSTORE_INSECURE: z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).default('false').transform((value) => value === 'true' || value === '1'),
   RATE_LIMIT_PER_MINUTE: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 (off) or more').default(120_000),
   OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 (off) or more').default(1_000),
   // Below V8's own limit, so the API sheds before the process dies of heap exhaustion.
@@ -97,6 +99,8 @@ export interface Config {
   bodyLimitBytes: number;
   /** Interface the embedded store listens on. */
   eventStoreHost: string;
+  /** EVENTSTORE_INSECURE: the embedded store without TLS and credentials. */
+  eventStoreInsecure: boolean;
   /** Per API key; 0: no rate limit. */
   rateLimitPerMinute: number;
   /** The API answers 503 + Retry-After while over these (0: not checked). */
@@ -149,6 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     role: parsed.ROLE,
     bodyLimitBytes: parsed.BODY_LIMIT_BYTES,
     eventStoreHost: parsed.EVENTSTORE_HOST,
+    eventStoreInsecure: parsed.EVENTSTORE_INSECURE,
     rateLimitPerMinute: parsed.RATE_LIMIT_PER_MINUTE,
     overload: {
       maxEventLoopDelayMs: parsed.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS,

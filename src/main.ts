@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { build } from './api/app.js';
 import { ConfigError, type Config } from './config.js';
-import { connectEventStore, type EventStoreDBClient } from './eventstore/connection.js';
+import { connectEventStore, withoutPassword, type EventStoreDBClient } from './eventstore/connection.js';
 import { OrderStateCache } from './eventstore/order-state-cache.js';
 import { startEmbeddedEventStore, type EmbeddedEventStore } from './eventstore/embedded-store-thread.js';
 import { createLogger, type Logger } from './observability/logger.js';
@@ -62,12 +62,13 @@ export async function startService(config: Config, logger: Logger = createLogger
     let eventStore: EmbeddedEventStore | undefined;
     let connectionString = config.esdbConnectionString;
     if (!connectionString) {
-      eventStore = await startEmbeddedEventStore({ port: config.eventStorePort, host: config.eventStoreHost, dataDir: config.dataDir }, (error) =>
+      // Secured unless EVENTSTORE_INSECURE: the connection string it hands back carries TLS and credentials.
+      eventStore = await startEmbeddedEventStore({ port: config.eventStorePort, host: config.eventStoreHost, dataDir: config.dataDir, insecure: config.eventStoreInsecure }, (error) =>
         logger.fatal({ err: error }, 'embedded event store crashed'),
       );
       closers.push(() => eventStore!.close());
       connectionString = eventStore.connectionString;
-      logger.info({ connectionString, dataDir: config.dataDir }, 'embedded event store started');
+      logger.info({ connectionString: withoutPassword(connectionString), dataDir: config.dataDir, secured: !config.eventStoreInsecure }, 'embedded event store started');
     }
     const client = connectEventStore(connectionString);
     closers.push(() => client.dispose());

@@ -7,6 +7,11 @@ export function connectEventStore(connectionString: string): EventStoreDBClient 
   return EventStoreDBClient.connectionString(connectionString);
 }
 
+/** The connection string as it may be shown or logged: the password replaced by `***`. */
+export function withoutPassword(connectionString: string): string {
+  return connectionString.replace(/^(esdb(?:\+discover)?:\/\/[^:@/]+):[^@/]*@/, '$1:***@');
+}
+
 /** A stream nobody writes: reading it proves the store answers without touching real data. */
 const PROBE_STREAM = 'order-store-readiness-probe';
 
