@@ -14,10 +14,12 @@ import { SubscriptionRegistry } from './persistent/subscription-registry.js';
 import { createStoreHttpServer } from './http/http-server.js';
 import { listenSharedPort, type SharedPort } from './http/shared-port.js';
 import { createStoreMetrics } from './http/store-metrics.js';
-import { basicAuthenticator, insecureAuthenticator, withAuthentication, type Authenticator } from './auth/authenticate.js';
+import { basicAuthenticator, insecureAuthenticator, principalOf, withAuthentication, type Authenticator } from './auth/authenticate.js';
 import { privateDirectory, privateFile, tightenFiles } from './auth/file-permissions.js';
 import { keptConnectionString, loadStoreSecrets, securedConnectionString, type StoreSecrets } from './auth/tls.js';
-import { openUserStore } from './auth/users.js';
+import { openUserStore, type UserStore } from './auth/users.js';
+import { storeAuthorizer } from './auth/acl.js';
+import { createUsersService } from './grpc/users-service.js';
 
 export interface EventStoreServerOptions {
   /** 0 (the default) picks a free port. */
@@ -88,12 +90,14 @@ export async function startEventStoreServer(options: EventStoreServerOptions): P
   const insecure = options.insecure === true;
   let secrets: StoreSecrets | undefined;
   let authenticator: Authenticator;
-    try {
+  let users: UserStore | undefined;
+  try {
     if (insecure) authenticator = insecureAuthenticator();
     else {
       // Under the data directory's lock (taken by the log): two starts never make two CAs.
       secrets = await loadStoreSecrets({ dataDir, host, adminPassword: options.adminPassword });
-      authenticator = basicAuthenticator(await openUserStore(log, { adminPassword: secrets.adminPassword }));
+      users = await openUserStore(log, { adminPassword: secrets.adminPassword });
+      authenticator = basicAuthenticator(users);
     }
   } catch (err) {
     secrets?.dispose();
@@ -106,7 +110,9 @@ export async function startEventStoreServer(options: EventStoreServerOptions): P
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 1_000,
   });
-  const context: ServerContext = { log, host, port: 0, maxAppendSize, instanceId: randomUUID() };
+  // Who may do what (users, groups, stream ACLs: auth/acl.ts); nothing is checked on an insecure store.
+  const authorization = users ? { authorizer: storeAuthorizer(log), principalOf } : undefined;
+  const context: ServerContext = { log, host, port: 0, maxAppendSize, instanceId: randomUUID(), authorization };
   // The persistent groups' own reads and writes are not client traffic: only the Streams
   // service sees the counting log.
   const groups = new SubscriptionRegistry(log);
@@ -117,7 +123,8 @@ export async function startEventStoreServer(options: EventStoreServerOptions): P
     createPersistentSubscriptionsService(context, groups),
     gossip,
   ];
-  modules.push(await startProjections(log));
+  modules.push(await startProjections(log, {}, authorization));
+  if (users) modules.push(createUsersService(users, authorization));
   const features = createServerFeaturesService(modules);
   modules.push(features);
   // Every call is authenticated first; anonymous callers only learn the server's features and
