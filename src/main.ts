@@ -8,6 +8,7 @@ import { OrderStateCache } from './eventstore/order-state-cache.js';
 import { startEmbeddedEventStore, type EmbeddedEventStore } from './eventstore/embedded-store-thread.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { registry } from './observability/metrics.js';
+import { startTracing } from './observability/tracing.js';
 import { startWorkers, type RunningWorkers } from './workers.js';
 import { openReadModelStore, readModelFileIn } from './readmodels/read-model-store.js';
 
@@ -59,6 +60,12 @@ export async function startService(config: Config, logger: Logger = createLogger
     return drained;
   };
   try {
+    // First started, last stopped: the spans of the shutdown itself are sent too.
+    const tracing = startTracing();
+    if (tracing) {
+      closers.push(() => tracing.shutdown());
+      logger.info(tracing.settings, 'tracing on: exporting spans');
+    }
     let eventStore: EmbeddedEventStore | undefined;
     let connectionString = config.esdbConnectionString;
     if (!connectionString) {

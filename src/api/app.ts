@@ -9,6 +9,7 @@ import { registerProblemHandlers, sendFrameworkErrorProblem } from './error-hand
 import { correlationIdOf, registerCorrelation } from './plugins/correlation.js';
 import { requireApiKey } from './plugins/authentication.js';
 import { registerHttpMetrics } from './plugins/http-metrics.js';
+import { registerHttpTracing } from '../observability/http-tracing.js';
 import { DEFAULT_OVERLOAD_LIMITS, DEFAULT_RATE_LIMIT_PER_MINUTE, registerLoadShedding, type OverloadLimits } from './plugins/load-shedding.js';
 import { registerOpenApi } from './plugins/openapi.js';
 import { healthRoutes } from './routes/health.js';
@@ -65,6 +66,8 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
   app.decorateRequest('caller', undefined);
   registerProblemHandlers(app);
   registerCorrelation(app);
+  // Before any route: it wraps each route's handler to run in the request's span.
+  registerHttpTracing(app);
   registerHttpMetrics(app);
   await registerLoadShedding(app, {
     apiKeys: deps.apiKeys,

@@ -4,6 +4,7 @@
 // nothing is lost when the process exits. Without pino-pretty installed it stays JSON.
 import { createRequire } from 'node:module';
 import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
+import { traceContextFields } from './log-trace-context.js';
 
 export type { Logger };
 
@@ -21,6 +22,8 @@ export function createLogger(options: LoggerOptions): Logger {
     level: options.level,
     // Never log credentials, even when a request is logged in full.
     redact: { paths: ['req.headers.authorization', 'headers.authorization'], censor: '[redacted]' },
+    // trace_id / span_id of the active span, so a log line leads to its trace.
+    mixin: traceContextFields,
   };
   const pretty = (options.pretty ?? process.stdout.isTTY === true) ? prettyStream() : undefined;
   return pretty ? pino(settings, pretty) : pino(settings);
