@@ -90,8 +90,8 @@ export const orderHistory = z
       z.object({
         id: z.string(),
         type: z.string(),
+        /** The event's revision in the order's stream. A position in $all is the store's, across every tenant: not handed out. */
         revision: z.number().int(),
-        position: z.object({ commit: z.string(), prepare: z.string() }).nullable(),
         time: z.string(),
         data: z.record(z.string(), z.unknown()),
         metadata: z.record(z.string(), z.unknown()),

@@ -33,7 +33,7 @@ const LOCATION_ON = new Set(['createOrder']);
 
 const header = (description: string, schema: Json = { type: 'string' }) => ({ description, schema });
 const HEADERS = {
-  correlation: header('The request\'s correlation id (the one sent when it matched the pattern, else a generated UUID); every event the request appends carries it'),
+  correlation: header('The request\'s correlation id (the one sent when it matched the pattern, else a generated UUID); every event the request appends carries it as <tenantId>:<id>, so `orders trace <id> --tenant <tenantId>` finds them'),
   limit: header('Requests allowed per minute for this API key', { type: 'integer' }),
   remaining: header('Requests left in the current minute', { type: 'integer' }),
   reset: header('Seconds until the current minute\'s budget resets', { type: 'integer' }),

@@ -154,7 +154,7 @@ describe('orders trace', () => {
   it('fails in one line for a correlation id no event carries, and for an unreachable store', async () => {
     const unknown = await runCli(['trace', 'corr-nobody'], { env });
     expect(unknown.code).not.toBe(0);
-    expect(unknown.stderr.trim()).toBe("orders: no events carry correlation id 'corr-nobody'");
+    expect(unknown.stderr.trim()).toBe("orders: no events carry correlation id 'corr-nobody' (the API keeps a tenant's ids as <tenantId>:<id>: give --tenant)");
 
     const unreachable = await runCli(['trace', 'corr-checkout'], { env: { ESDB_CONNECTION_STRING: 'esdb://127.0.0.1:1?tls=false' } });
     expect(unreachable.code).not.toBe(0);
