@@ -30,6 +30,7 @@ const apiErrors = {
   WEBHOOK_SIGNATURE_INVALID: { status: 401, title: 'The webhook is not signed with the app secret (X-Hub-Signature-256)' },
   WEBHOOK_VERIFICATION_FAILED: { status: 403, title: 'The webhook verification token does not match' },
   WEBHOOK_NOT_CONFIGURED: { status: 404, title: 'The WhatsApp webhook is not configured on this service' },
+  METRICS_TOKEN_REQUIRED: { status: 401, title: "/metrics needs the operator's token (Authorization: Bearer <METRICS_TOKEN>)" },
   ROUTE_NOT_FOUND: { status: 404, title: 'No such route' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   CONCURRENCY_CONFLICT: { status: 409, title: 'The order kept changing concurrently; retry the command' },
