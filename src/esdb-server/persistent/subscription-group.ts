@@ -9,6 +9,7 @@ import { connectionStats, createConsumer, type ConnectionStats, type Consumer, t
 import { createConsumerStrategy, type ConsumerStrategy } from './consumer-strategy.js';
 import { checkpointStreamOf, parkedStreamOf, type GroupDefinition } from './definition.js';
 import { MessageQueue, type Message } from './message-queue.js';
+import { DeliveryLog } from './delivery-log.js';
 import { PendingWrites } from './pending-writes.js';
 import { markReplayed, parkedMessageCount, parkedTruncateBefore, parkMessage, readParked } from './parked-messages.js';
 
@@ -72,6 +73,8 @@ export class SubscriptionGroup {
   private readonly checkpointer: Checkpointer;
 
   private replay: { next: number; stopAt: number } | undefined;
+  /** When each recent event went out and its answer came back (for the UI's trace page). */
+  readonly deliveries = new DeliveryLog();
   private totalItems = 0;
   private measured = { at: Date.now(), items: 0 };
 
@@ -352,6 +355,7 @@ export class SubscriptionGroup {
     consumer.inFlight++;
     consumer.totalItems++;
     this.totalItems++;
+    this.deliveries.delivered(eventIdOf(message), now);
     consumer.sink.deliver(message.event, message.retryCount);
   }
 
@@ -373,6 +377,7 @@ export class SubscriptionGroup {
       const entry = this.takeInFlight(id);
       if (!entry) continue;
       consumer.latency?.record(now - entry.sentAt);
+      this.deliveries.settled(eventIdOf(entry.message), 'acked', now);
       this.finish(entry.message);
     }
     this.maybeCheckpoint(false);
@@ -385,6 +390,7 @@ export class SubscriptionGroup {
     for (const id of ids) {
       const entry = this.takeInFlight(id);
       if (!entry) continue;
+      this.deliveries.settled(eventIdOf(entry.message), action, Date.now());
       switch (action) {
         case 'park':
           this.park(entry.message, `Client explicitly NAK'ed message.\n${reason}`);
@@ -451,6 +457,7 @@ export class SubscriptionGroup {
     for (const entry of this.inFlight.values()) if (entry.deadline <= now) expired.push(entry);
     for (const entry of expired) {
       this.takeInFlight(entry.message.id);
+      this.deliveries.settled(eventIdOf(entry.message), 'timed out', now);
       this.retryOrPark(entry.message);
     }
     this.maybeCheckpoint(true);
@@ -486,6 +493,11 @@ export class SubscriptionGroup {
 function effectiveSizes(settings: GroupDefinition['settings']): { readBatch: number; history: number; live: number } {
   const readBatch = Math.max(1, settings.readBatchSize);
   return { readBatch, history: Math.max(readBatch, settings.historyBufferSize), live: Math.max(1, settings.liveBufferSize) };
+}
+
+/** The event's own id (a link's target), as the trace page knows it. */
+function eventIdOf(message: Message): string {
+  return message.event.event?.id ?? message.id;
 }
 
 function tickInterval(definition: GroupDefinition): number {

@@ -90,6 +90,8 @@ describe('traces of the service (OTLP to a collector)', () => {
         EVENTSTORE_PORT: String(storePort),
         DATA_DIR: dataDir,
         API_KEYS: `${API_KEY}:tenant-t`,
+        // The store's UI over plain HTTP, without a login, for the trace page below.
+        EVENTSTORE_INSECURE: 'true',
         LOG_LEVEL: 'info',
         OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
         OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
@@ -216,5 +218,25 @@ describe('traces of the service (OTLP to a collector)', () => {
     expect(retryLine?.trace_id).toBe(traceIdOf['POST /orders/:orderId/payments']);
     const failed = receiver.spans.find((span) => span.events.some((event) => event.name === 'retry'));
     expect(retryLine?.span_id).toBe(failed?.spanId);
+  });
+
+  it("shows on the store UI's trace page when each group got each event and how it answered", async () => {
+    // Correlation ids are kept per tenant in the metadata: `<tenantId>:<id>`.
+    const response = await fetch(`${storeUi}/ui/trace/${encodeURIComponent(`tenant-t:${correlationId}`)}`);
+    expect(response.status).toBe(200);
+    const html = await response.text();
+    const rows = html.split('<tr class="event').slice(1);
+    const handlingOf = (row: string) =>
+      [...row.matchAll(/<span class="handling" data-group="([^"]+)" data-outcome="([^"]*)"><strong>[^<]*<\/strong> ([^<]*)<\/span>/g)].map(([, group, outcome, text]) => ({ group, outcome, text }));
+    const created = rows.find((row) => row.includes('data-type="order.created"'));
+    const createdHandling = handlingOf(created ?? '');
+    expect(createdHandling.map((entry) => entry.group)).toEqual(expect.arrayContaining(['order-store.handler.notification', 'order-store.handler.analytics']));
+    for (const entry of createdHandling) expect(entry.text).toMatch(/^sent \+\d+ ms, handled in \d+ ms$/);
+    const whatsapp = rows
+      .filter((row) => row.includes('data-type="order.status_changed"'))
+      .flatMap((row) => handlingOf(row).filter((entry) => entry.group === 'order-store.handler.whatsapp'));
+    // PAID: declined once, handled on the second delivery; SHIPPED: refused, parked.
+    expect(whatsapp.find((entry) => entry.outcome === 'acked' && entry.text.includes('2 deliveries'))).toBeDefined();
+    expect(whatsapp.find((entry) => entry.outcome === 'park')?.text).toMatch(/parked in \d+ ms/);
   });
 });
