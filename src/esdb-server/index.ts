@@ -111,7 +111,7 @@ export async function startEventStoreServer(options: EventStoreServerOptions): P
     'grpc.http2.min_ping_interval_without_data_ms': 1_000,
   });
   // Who may do what (users, groups, stream ACLs: auth/acl.ts); nothing is checked on an insecure store.
-  const authorization = users ? { authorizer: storeAuthorizer(log), principalOf } : undefined;
+  const authorization = users ? { authorizer: storeAuthorizer(log, users), principalOf } : undefined;
   const context: ServerContext = { log, host, port: 0, maxAppendSize, instanceId: randomUUID(), authorization };
   // The persistent groups' own reads and writes are not client traffic: only the Streams
   // service sees the counting log.

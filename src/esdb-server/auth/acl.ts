@@ -24,6 +24,7 @@ import type { EventLog } from '../log/types.js';
 import { isMetadataStream } from '../log/system-streams.js';
 import { accessDenied, rpcError, type RpcError } from '../grpc/rpc-errors.js';
 import { ADMINS_GROUP, OPS_GROUP, type Principal } from './principal.js';
+import type { UserStore } from './users.js';
 
 export type StreamOperation = 'read' | 'write' | 'delete' | 'metadataRead' | 'metadataWrite';
 
@@ -195,8 +196,17 @@ export const INSECURE_AUTHORIZER: Authorizer = Object.freeze({
  * Decides from what the log holds now: the `$acl` of the stream's metadata and the last
  * `$settings` event, read on each decision for anyone not in `$admins` (an indexed read of one
  * event each), so an ACL or settings change applies to the next call.
+ *
+ * With `users`, a principal whose user was disabled or deleted since its call was authenticated
+ * is refused too: a call that stays open (the client's one BatchAppend call per connection, which
+ * carries every later append) is authenticated once, when it starts.
  */
-export function storeAuthorizer(log: EventLog): Authorizer {
+export function storeAuthorizer(log: EventLog, users?: Pick<UserStore, 'details'>): Authorizer {
+  const active = (principal: Principal | undefined) => {
+    if (!principal || !users) return true;
+    const user = users.details(principal.login);
+    return user !== undefined && !user.disabled;
+  };
   const lastJson = (stream: string): unknown => {
     const read = log.readStream(stream, { from: 'end', direction: 'backwards', maxCount: 1, resolveLinkTos: false });
     const event = read.kind === 'ok' ? read.events[0]?.event : undefined;
@@ -210,13 +220,16 @@ export function storeAuthorizer(log: EventLog): Authorizer {
   return {
     secured: true,
     streamAllowed(principal, operation, stream) {
+      if (!active(principal)) return false;
       if (isAdmin(principal)) return true;
       const target = aclTarget(stream, operation);
       const metadata = lastJson(`$$${target.stream}`);
       const streamAcl = metadata && typeof metadata === 'object' ? parseStreamAcl((metadata as Record<string, unknown>).$acl) : undefined;
       return streamAllowed(principal, target.operation, target.stream, streamAcl, parseSystemSettings(lastJson(SETTINGS_STREAM)));
     },
-    operationAllowed,
+    operationAllowed(principal, operation, subject) {
+      return active(principal) && operationAllowed(principal, operation, subject);
+    },
   };
 }
 
