@@ -10,7 +10,9 @@ import { createLogger, type Logger } from './observability/logger.js';
 import { registry } from './observability/metrics.js';
 import { startTracing } from './observability/tracing.js';
 import { startWorkers, type RunningWorkers } from './workers.js';
-import { openReadModelStore, readModelFileIn } from './readmodels/read-model-store.js';
+import { readModelFileIn } from './readmodels/read-model-store.js';
+import { openWatchedReadModelStore } from './readmodels/read-model-health.js';
+import { projections } from '../projections/index.js';
 
 export interface RunningService {
   /** Base URL of the API; undefined when ROLE=workers. */
@@ -83,7 +85,8 @@ export async function startService(config: Config, logger: Logger = createLogger
     let url: string | undefined;
     if (runsApi) {
       // The query routes read the models the workers (here or in other processes) write.
-      const readModels = openReadModelStore({ file: readModelFileIn(config.dataDir) });
+      // Watched: a deleted or corrupt file makes /ready and the query routes say so (read-model-health.ts).
+      const readModels = openWatchedReadModelStore({ file: readModelFileIn(config.dataDir), logger, projections: projections.map((p) => p.name) });
       closers.push(async () => readModels.close());
       const app = await build({
         client,

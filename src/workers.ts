@@ -8,10 +8,11 @@ import { projections } from '../projections/index.js';
 import { loadHandlerConfig } from './handlers/handler-config.js';
 import { createHandlers } from './handlers/index.js';
 import type { WhatsAppSender } from './handlers/whatsapp-cloud-api.js';
-import { isEventStoreReachable } from './eventstore/connection.js';
+import { notReadyReason } from './observability/readiness.js';
+import { openWatchedReadModelStore, readModelHealthOf } from './readmodels/read-model-health.js';
 import { startMetricsServer } from './observability/metrics-server.js';
 import { workerMetrics } from './observability/worker-metrics.js';
-import { openReadModelStore, readModelFileIn, type ReadModelStore } from './readmodels/read-model-store.js';
+import { readModelFileIn, type ReadModelStore } from './readmodels/read-model-store.js';
 import type { HandlerDefinition } from './subscriptions/handler.js';
 import { loadRunnerOptions } from './subscriptions/runner-config.js';
 import { startSubscriptionRunner, type RunnerOptions, type SubscriptionRunner } from './subscriptions/runner.js';
@@ -51,7 +52,13 @@ export interface RunningWorkers {
 export async function startWorkers(options: WorkersOptions): Promise<RunningWorkers> {
   const env = options.env ?? process.env;
   if (!options.store && !options.dataDir) throw new Error('startWorkers needs dataDir or store');
-  const ownStore = options.store ? undefined : openReadModelStore({ file: readModelFileIn(options.dataDir!) });
+  const ownStore = options.store
+    ? undefined
+    : openWatchedReadModelStore({
+        file: readModelFileIn(options.dataDir!),
+        logger: options.logger,
+        projections: (options.projections ?? projections).map((projection) => projection.name),
+      });
   const store = options.store ?? ownStore!;
   try {
     const handlers =
@@ -71,7 +78,7 @@ export async function startWorkers(options: WorkersOptions): Promise<RunningWork
         ? await startMetricsServer(options.registry, {
             port: metricsPort,
             host: options.metricsHost ?? '127.0.0.1',
-            isReady: () => isEventStoreReachable(options.client),
+            isReady: async () => (await notReadyReason(options.client, readModelHealthOf(store.file))) ?? true,
           }).catch(async (error: unknown) => {
             await runner.stop();
             throw error;

@@ -43,6 +43,8 @@ const apiErrors = {
   TOO_MANY_REQUESTS: { status: 429, title: 'Too many requests for this API key; retry after Retry-After seconds' },
   SERVICE_OVERLOADED: { status: 503, title: 'The service is overloaded; retry after Retry-After seconds' },
   EVENT_STORE_UNAVAILABLE: { status: 503, title: 'The event store is not reachable' },
+  STORAGE_FULL: { status: 503, title: 'Storage full: the disk is full, nothing was written; retry after Retry-After seconds' },
+  READ_MODEL_UNAVAILABLE: { status: 503, title: 'The read model is unavailable (deleted, corrupt or being rebuilt); commands still work' },
   INTERNAL_ERROR: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, ErrorEntry>;
 

@@ -15,8 +15,8 @@ export interface MetricsServer {
 export interface MetricsServerOptions {
   port: number;
   host: string;
-  /** `/ready` answers 200 while this resolves true (the event store answers), else 503. */
-  isReady?: () => Promise<boolean>;
+  /** `/ready` answers 200 while this resolves true (the event store answers), else 503 (with the reason when given). */
+  isReady?: () => Promise<boolean | { code: 'EVENT_STORE_UNAVAILABLE' | 'STORAGE_FULL' | 'READ_MODEL_UNAVAILABLE'; detail: string; extensions?: Record<string, unknown> }>;
   /** Where METRICS_TOKEN is read (default process.env): set, /metrics needs it as a Bearer token. */
   env?: NodeJS.ProcessEnv;
 }
@@ -43,7 +43,10 @@ export async function startMetricsServer(registry: Registry, options: MetricsSer
     }
     if (path === '/ready') {
       isReady().then(
-        (ready) => (ready ? sendJson(response, 200, { status: 'ready' }) : sendProblem(response, 503, problem('EVENT_STORE_UNAVAILABLE', 'the event store did not answer a read', {}, path))),
+        (ready) =>
+          ready === true
+            ? sendJson(response, 200, { status: 'ready' })
+            : sendProblem(response, 503, ready ? problem(ready.code, ready.detail, ready.extensions ?? {}, path) : problem('EVENT_STORE_UNAVAILABLE', 'the event store did not answer a read', {}, path)),
         () => sendProblem(response, 503, problem('EVENT_STORE_UNAVAILABLE', 'the event store did not answer a read', {}, path)),
       );
       return;

@@ -1,15 +1,18 @@
 // Liveness and readiness: public, no API key. Metrics: the operator's token (METRICS_TOKEN).
 import type { FastifyInstance } from 'fastify';
 import type { EventStoreDBClient } from '@eventstore/db-client';
-import { isEventStoreReachable } from '../../eventstore/connection.js';
+import { notReadyReason } from '../../observability/readiness.js';
+import { readModelHealthOf } from '../../readmodels/read-model-health.js';
+import type { ReadModelStore } from '../../readmodels/read-model-store.js';
 import { registry } from '../../observability/metrics.js';
 import { METRICS_REFUSAL, isForwarded, metricsAccessFrom, metricsDecision } from '../../observability/metrics-access.js';
 import { z } from 'zod';
 import { problem, problemResponse } from '../problem.js';
 import { sendProblem } from '../error-handler.js';
 
-export async function healthRoutes(app: FastifyInstance, deps: { client: EventStoreDBClient }): Promise<void> {
+export async function healthRoutes(app: FastifyInstance, deps: { client: EventStoreDBClient; readModels?: ReadModelStore | undefined }): Promise<void> {
   const metricsAccess = metricsAccessFrom();
+  const readModelHealth = deps.readModels ? readModelHealthOf(deps.readModels.file) : undefined;
   app.get(
     '/health',
     { schema: { tags: ['operations'], operationId: 'getHealth', summary: 'The process is up', response: { 200: z.object({ status: z.literal('ok') }) } } },
@@ -20,12 +23,13 @@ export async function healthRoutes(app: FastifyInstance, deps: { client: EventSt
     schema: {
       tags: ['operations'],
       operationId: 'getReadiness',
-      summary: 'The event store is reachable (503 while it is not)',
+      summary: 'The event store answers and can write, and the read model is intact (503 with the reason while not)',
       response: { 200: z.object({ status: z.literal('ready') }), 503: problemResponse },
     },
   }, async (_request, reply) => {
-    if (await isEventStoreReachable(deps.client)) return { status: 'ready' as const };
-    return sendProblem(reply, problem('EVENT_STORE_UNAVAILABLE', 'the event store did not answer a read'));
+    const notReady = await notReadyReason(deps.client, readModelHealth);
+    if (!notReady) return { status: 'ready' as const };
+    return sendProblem(reply, problem(notReady.code, notReady.detail, notReady.extensions));
   });
 
   app.get('/metrics', {

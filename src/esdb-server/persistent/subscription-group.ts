@@ -2,6 +2,7 @@
 // hands messages to connected consumers by the group's strategy, tracks what is in flight,
 // retries on nack / timeout / consumer loss, parks after maxRetryCount, and checkpoints the
 // highest position below which everything is done, as EventStoreDB does.
+import { randomUUID } from 'node:crypto';
 import type { AllFilter, EventLog, ResolvedEvent } from '../log/types.js';
 import { readCheckpoint } from './checkpoint-store.js';
 import { Checkpointer, type CheckpointCandidate } from './checkpointer.js';
@@ -10,7 +11,7 @@ import { createConsumerStrategy, type ConsumerStrategy } from './consumer-strate
 import { checkpointStreamOf, parkedStreamOf, type GroupDefinition } from './definition.js';
 import { MessageQueue, type Message } from './message-queue.js';
 import { DeliveryLog } from './delivery-log.js';
-import { PendingWrites } from './pending-writes.js';
+import { type FailingWrite, PendingWrites } from './pending-writes.js';
 import { markReplayed, parkedMessageCount, parkedTruncateBefore, parkMessage, readParked } from './parked-messages.js';
 
 export type { ConsumerHandle, ConsumerSink, DropReason, NackAction };
@@ -29,6 +30,8 @@ export interface GroupStats {
   totalInFlightMessages: number;
   outstandingMessagesCount: number;
   parkedMessageCount: number;
+  /** A checkpoint, park or replay mark the group keeps failing to write (being retried), if any. */
+  failingWrite: FailingWrite | undefined;
 }
 
 interface InFlight {
@@ -120,6 +123,7 @@ export class SubscriptionGroup {
     if (this.stopped) return;
     if (options.checkpoint) this.maybeCheckpoint(true, true);
     this.stopped = true;
+    this.writes.close();
     clearInterval(this.timer);
     this.unsubscribeCommits();
     const consumers = this.consumers;
@@ -167,6 +171,7 @@ export class SubscriptionGroup {
       totalInFlightMessages: this.inFlight.size,
       outstandingMessagesCount: this.inFlight.size,
       parkedMessageCount: parkedMessageCount(this.log, this.parkedStream),
+      failingWrite: this.writes.failing,
     };
   }
 
@@ -308,7 +313,8 @@ export class SubscriptionGroup {
     replay.next = batch.next;
     if (replay.next >= replay.stopAt) {
       this.replay = undefined;
-      this.writes.track(markReplayed(this.log, this.parkedStream, replay.stopAt));
+      const markId = randomUUID();
+      void this.writes.retrying('replay mark', () => markReplayed(this.log, this.parkedStream, replay.stopAt, markId)).catch(() => undefined);
     }
   }
 
@@ -435,13 +441,17 @@ export class SubscriptionGroup {
   }
 
   private park(message: Message, reason: string): void {
-    // Done only once the parked copy is durable: a crash before that redelivers it instead.
-    this.writes.track(
-      parkMessage(this.log, this.parkedStream, message.event, message.key, reason).then(() => {
+    // Done only once the parked copy is durable: a crash before that redelivers it instead. A
+    // failed write is retried (the same event id each time) until it lands or the group stops;
+    // meanwhile the message stays unfinished, so the checkpoint never passes it.
+    const parkedId = randomUUID();
+    this.writes
+      .retrying('park', () => parkMessage(this.log, this.parkedStream, message.event, message.key, reason, parkedId))
+      .then(() => {
         this.finish(message);
         this.maybeCheckpoint(false);
-      }),
-    );
+      })
+      .catch(() => undefined);
   }
 
   private finish(message: Message): void {
