@@ -6,7 +6,7 @@
 //
 // The bound follows how long the work takes: while requests hold their slot longer than
 // `targetServiceMs` (a store slowed by a busy machine, a disk, a long GC), it shrinks by a
-// quarter (at most once per target period, never below a few slots); while they finish in half
+// quarter (at most once per target period, never below 16 slots); while they finish in half
 // of it with every slot taken, it grows by one again, up to `maxInFlight`. A fixed count alone
 // would let 64 commands each wait seconds on a store that has slowed down.
 
@@ -21,8 +21,11 @@ export interface AdmissionLimits {
   targetServiceMs?: number;
 }
 
-/** The adaptive bound never goes below this (or maxInFlight, if lower). */
-export const MIN_ADAPTIVE_IN_FLIGHT = 4;
+/**
+ * The adaptive bound never goes below this (or maxInFlight, if lower): a dozen commands on one
+ * order take turns and hold their slots longer for it, yet are no overload.
+ */
+export const MIN_ADAPTIVE_IN_FLIGHT = 16;
 
 export type Refusal = 'queue-full' | 'queue-timeout' | 'aborted';
 

@@ -95,7 +95,7 @@ export async function registerLoadShedding(
   const { overload } = options;
   const refuse = (reason: string, detail: string): never => {
     shedTotal.inc({ reason });
-    throw new ApiError('SERVICE_OVERLOADED', `the service is shedding load (${detail}); retry after the Retry-After delay`, { reason });
+    throw withoutStack(() => new ApiError('SERVICE_OVERLOADED', `the service is shedding load (${detail}); retry after the Retry-After delay`, { reason }));
   };
   // An answer sent before the request's body was read (any early refusal: 503, 429, 401) would
   // otherwise close a connection with the body still unread, which the kernel turns into a reset
@@ -176,6 +176,17 @@ async function registerRateLimit(scope: FastifyInstance, apiKeys: ReadonlyMap<st
       new ApiError('TOO_MANY_REQUESTS', `rate limit of ${context.max} requests per minute exceeded; retry in ${context.after}`),
   });
   scope.addHook('onRequest', scope.rateLimit());
+}
+
+/** A refusal is an answer, not a bug: capturing a stack for each of thousands a second costs real time. */
+function withoutStack<T>(make: () => T): T {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return make();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }
 
 /** How long an early answer waits for the rest of a body it will not use. */

@@ -109,22 +109,22 @@ describe('the admission queue', () => {
 
 describe('the adaptive bound', () => {
   it('shrinks by a quarter, once per period, while slots are held longer than the target, and grows back by one per quick answer with every slot taken', async () => {
-    const queue = new AdmissionQueue({ maxInFlight: 16, maxQueued: 100, maxQueueMs: 60_000, targetServiceMs: 200 });
-    const slow = Array.from({ length: 16 }, () => queue.enter());
+    const queue = new AdmissionQueue({ maxInFlight: 32, maxQueued: 100, maxQueueMs: 60_000, targetServiceMs: 200 });
+    const slow = Array.from({ length: 32 }, () => queue.enter());
     await new Promise((resolve) => setTimeout(resolve, 450));
     for (const ticket of slow) ticket.leave();
-    expect(queue.limit).toBe(12);
+    expect(queue.limit).toBe(24);
 
-    const next = Array.from({ length: 20 }, () => queue.enter());
-    expect([queue.inFlight, queue.queued]).toEqual([12, 8]);
+    const next = Array.from({ length: 40 }, () => queue.enter());
+    expect([queue.inFlight, queue.queued]).toEqual([24, 16]);
     // Quick answers (well under half the target) with every slot taken: one more slot each.
-    for (let index = 0; index < 4; index++) next[index]!.leave();
-    expect(queue.limit).toBe(16);
-    expect([queue.inFlight, queue.queued]).toEqual([16, 0]);
-    expect(await Promise.all(next.map((ticket) => ticket.outcome))).toEqual(Array(20).fill('admitted'));
+    for (let index = 0; index < 8; index++) next[index]!.leave();
+    expect(queue.limit).toBe(32);
+    expect([queue.inFlight, queue.queued]).toEqual([32, 0]);
+    expect(await Promise.all(next.map((ticket) => ticket.outcome))).toEqual(Array(40).fill('admitted'));
     for (const ticket of next) ticket.leave();
     // Never above its ceiling.
-    expect(queue.limit).toBe(16);
+    expect(queue.limit).toBe(32);
   });
 
   it('never shrinks below a few slots however slow the work', async () => {
