@@ -42,15 +42,38 @@ export function insecureAuthenticator(): Authenticator {
   return { secured: false, authenticate: () => Promise.resolve(insecure) };
 }
 
-export function basicAuthenticator(users: CredentialVerifier): Authenticator {
+/**
+ * How long a successful check of one `authorization` value is trusted without asking the user
+ * store again. Checking reads the user from the log (and hashes the pair): about a millisecond,
+ * which every append of a busy writer would pay. A password changed or a user disabled takes
+ * effect within this long (EventStoreDB caches authenticated users too); a refusal is never kept.
+ */
+export const AUTHENTICATION_CACHE_MS = 1_000;
+const CACHE_ENTRIES = 1_000;
+
+export function basicAuthenticator(users: CredentialVerifier, options: { cacheMs?: number } = {}): Authenticator {
+  const cacheMs = options.cacheMs ?? AUTHENTICATION_CACHE_MS;
+  const recent = new Map<string, { result: Authentication; until: number }>();
   return {
     secured: true,
     async authenticate(authorization) {
       if (authorization === undefined || authorization === '') return { kind: 'anonymous' };
+      const cached = recent.get(authorization);
+      if (cached && cached.until > Date.now()) return cached.result;
       const credentials = parseBasic(authorization);
       if (!credentials) return { kind: 'invalid' };
       const principal = await users.verify(credentials.login, credentials.password);
-      return principal ? { kind: 'user', principal } : { kind: 'invalid' };
+      if (!principal) {
+        recent.delete(authorization);
+        return { kind: 'invalid' };
+      }
+      const result: Authentication = { kind: 'user', principal };
+      if (cacheMs > 0) {
+        recent.delete(authorization);
+        if (recent.size >= CACHE_ENTRIES) recent.delete(recent.keys().next().value!);
+        recent.set(authorization, { result, until: Date.now() + cacheMs });
+      }
+      return result;
     },
   };
 }
