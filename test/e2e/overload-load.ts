@@ -35,7 +35,7 @@ export interface LoadOutcome {
 }
 
 /** A client gives up on a request after this long and counts it as TIMEOUT. */
-export const CLIENT_TIMEOUT_MS = 20_000;
+export const CLIENT_TIMEOUT_MS = 30_000;
 
 function emptyOutcome(): LoadOutcome {
   return { requests: 0, statuses: {}, errors: {}, malformed503: 0, unexpected: [], latenciesMs: [], shedLatenciesMs: [], seconds: 0 };

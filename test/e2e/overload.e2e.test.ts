@@ -1,5 +1,5 @@
 // Overload through the real process (`orders serve`, API + workers + embedded store, as
-// `npm start` runs): a few hundred keep-alive clients that never back off, then a burst of large
+// `npm start` runs): 200 keep-alive clients that never back off, then a burst of large
 // creates each on a new connection. With the in-flight bound set low the service sheds: every
 // request is answered (2xx/4xx, or 503 problem+json with Retry-After), no connection is reset,
 // none waits without bound, and memory comes back down once the load is over.
@@ -18,8 +18,8 @@ const API_KEY = 'overload-e2e-key-0123456789abcdef';
 const QUEUE_MS = 300;
 /**
  * What a request may take beyond the queue budget here: a slot's work, and a machine shared with
- * other tests and this test's own 300 clients (the load generator takes a core of two). Without
- * the bound, requests waited 15-25 s and past a 20 s client timeout.
+ * other tests and this test's own 200 clients (the load generator takes a core of two). Without
+ * the bound, requests waited 15-25 s and past a 20 s client timeout (with 600 clients).
  */
 const SLACK_MS = 15_000;
 /** RSS after the load may exceed the idle level by this much (V8 and malloc keep some). */
@@ -62,8 +62,8 @@ beforeAll(async () => {
   idleRssMb = rssMbOf(service.child.pid);
 
   const rss = watchRss(service.child.pid);
-  outcomes['300 clients for 8 s'] = await closedLoop(target, { clients: 300, durationMs: 8_000, next: mixedLoad });
-  outcomes['1,000 large creates at once'] = await burst(target, 1_000, () => largeCreate());
+  outcomes['200 clients for 6 s'] = await closedLoop(target, { clients: 200, durationMs: 6_000, next: mixedLoad });
+  outcomes['600 large creates at once'] = await burst(target, 600, () => largeCreate());
   peakRssMb = rss.stop();
   for (const [name, outcome] of Object.entries(outcomes)) console.log(`${name}: ${summary(outcome)}`);
   console.log(`RSS idle ${idleRssMb.toFixed(0)} MB, peak ${peakRssMb.toFixed(0)} MB`);
@@ -78,21 +78,21 @@ afterAll(async () => {
 }, 30_000);
 
 describe('overload through the real process', () => {
-  it.each(['300 clients for 8 s', '1,000 large creates at once'])('%s: no connection reset or other failure, every request answered', (name) => {
+  it.each(['200 clients for 6 s', '600 large creates at once'])('%s: no connection reset or other failure, every request answered', (name) => {
     const outcome = outcomes[name]!;
     expect(outcome.errors, summary(outcome)).toEqual({});
     expect(outcome.latenciesMs).toHaveLength(outcome.requests);
     expect(outcome.unexpected).toEqual([]);
   });
 
-  it.each(['300 clients for 8 s', '1,000 large creates at once'])('%s: some requests shed with 503 problem+json and Retry-After, some served', (name) => {
+  it.each(['200 clients for 6 s', '600 large creates at once'])('%s: some requests shed with 503 problem+json and Retry-After, some served', (name) => {
     const outcome = outcomes[name]!;
     expect(outcome.statuses[503] ?? 0, summary(outcome)).toBeGreaterThan(0);
     expect(outcome.malformed503).toBe(0);
     expect(outcome.statuses[201] ?? 0, summary(outcome)).toBeGreaterThan(0);
   });
 
-  it.each(['300 clients for 8 s', '1,000 large creates at once'])('%s: no request waits longer than the queue budget plus slack', (name) => {
+  it.each(['200 clients for 6 s', '600 large creates at once'])('%s: no request waits longer than the queue budget plus slack', (name) => {
     const outcome = outcomes[name]!;
     expect(outcome.latenciesMs.at(-1) ?? 0, summary(outcome)).toBeLessThan(QUEUE_MS + SLACK_MS);
   });
