@@ -207,6 +207,21 @@ export function storeAuthorizer(log: EventLog, users?: Pick<UserStore, 'details'
     const user = users.details(principal.login);
     return user !== undefined && !user.disabled;
   };
+  // The last event of a stream, parsed, kept while the stream's revision stays the same (one
+  // indexed look-up per decision instead of a read).
+  const cache = new Map<string, { revision: number | undefined; value: unknown }>();
+  const lastJsonCached = (stream: string): unknown => {
+    const revision = log.streamRevision(stream);
+    const cached = cache.get(stream);
+    if (cached && cached.revision === revision) return cached.value;
+    const value = revision === undefined ? undefined : lastJson(stream);
+    if (cache.size >= 10_000) {
+      const oldest = cache.keys().next().value;
+      if (oldest !== undefined) cache.delete(oldest);
+    }
+    cache.set(stream, { revision, value });
+    return value;
+  };
   const lastJson = (stream: string): unknown => {
     const read = log.readStream(stream, { from: 'end', direction: 'backwards', maxCount: 1, resolveLinkTos: false });
     const event = read.kind === 'ok' ? read.events[0]?.event : undefined;
@@ -223,9 +238,9 @@ export function storeAuthorizer(log: EventLog, users?: Pick<UserStore, 'details'
       if (!active(principal)) return false;
       if (isAdmin(principal)) return true;
       const target = aclTarget(stream, operation);
-      const metadata = lastJson(`$$${target.stream}`);
+      const metadata = lastJsonCached(`$$${target.stream}`);
       const streamAcl = metadata && typeof metadata === 'object' ? parseStreamAcl((metadata as Record<string, unknown>).$acl) : undefined;
-      return streamAllowed(principal, target.operation, target.stream, streamAcl, parseSystemSettings(lastJson(SETTINGS_STREAM)));
+      return streamAllowed(principal, target.operation, target.stream, streamAcl, parseSystemSettings(lastJsonCached(SETTINGS_STREAM)));
     },
     operationAllowed(principal, operation, subject) {
       return active(principal) && operationAllowed(principal, operation, subject);

@@ -153,10 +153,13 @@ interface UserState {
 }
 
 const VERIFIED_CACHE_SIZE = 10_000;
+const STATE_CACHE_SIZE = 1_000;
 
 class StreamUserStore implements UserStore {
   /** SHA-256 of (login, password, stored hash) for pairs that matched: later calls skip scrypt. */
   private readonly verified = new Map<string, true>();
+  /** Each login's state as of the revisions in `key`. */
+  private readonly states = new Map<string, { key: string; state: UserState | undefined }>();
   /** Salt for timing: an unknown login costs a derivation, like a wrong password. */
   private readonly decoySalt = randomBytes(16);
 
@@ -293,7 +296,27 @@ class StreamUserStore implements UserStore {
     return read.kind === 'ok' ? read.events[0]?.event : undefined;
   }
 
+  /**
+   * Read on every call (authentication and authorization ask for each one), so kept per login
+   * with the revisions of its stream and metadata stream: two indexed look-ups while nothing
+   * changed, the stream read again once anything did.
+   */
   private stateOf(login: string): UserState | undefined {
+    if (!isPlausibleLogin(login)) return undefined;
+    const stream = userStreamOf(login);
+    const key = `${this.log.streamRevision(stream)}/${this.log.streamRevision(`$$${stream}`)}`;
+    const cached = this.states.get(login);
+    if (cached?.key === key) return cached.state;
+    const state = this.readState(login);
+    if (this.states.size >= STATE_CACHE_SIZE) {
+      const oldest = this.states.keys().next().value;
+      if (oldest !== undefined) this.states.delete(oldest);
+    }
+    this.states.set(login, { key, state });
+    return state;
+  }
+
+  private readState(login: string): UserState | undefined {
     const event = this.lastEvent(login);
     if (!event || event.type === USER_DELETED) return undefined;
     const data = parseUserData(event.data);

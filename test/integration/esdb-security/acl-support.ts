@@ -77,3 +77,18 @@ export async function outcome(work: () => Promise<unknown>): Promise<string> {
     return error instanceof Error ? error.constructor.name : String(error);
   }
 }
+
+/**
+ * `work`'s outcome once it is `expected`, or the last one after a generous bound: authentication
+ * trusts a successful check for a moment (AUTHENTICATION_CACHE_MS), so a password or group change
+ * reaches credentials used just before within that long.
+ */
+export async function eventually(work: () => Promise<string>, expected: string, boundMs = 15_000): Promise<string> {
+  const until = Date.now() + boundMs;
+  let last = await work();
+  while (last !== expected && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    last = await work();
+  }
+  return last;
+}
