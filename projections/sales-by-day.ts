@@ -97,21 +97,32 @@ function addToDay(tx: ReadModelTx, tenantId: string, day: string, currency: stri
     'SELECT CAST(ordered_amount AS TEXT) AS ordered_amount, CAST(paid_amount AS TEXT) AS paid_amount, CAST(refunded_amount AS TEXT) AS refunded_amount FROM sales_by_day WHERE tenant_id = ? AND day = ? AND currency = ?',
     ...key,
   );
-  if (!row) tx.run('INSERT INTO sales_by_day (tenant_id, day, currency) VALUES (?, ?, ?)', ...key);
+  const counts = Object.entries(COUNTS) as [keyof typeof COUNTS, string][];
+  const amounts = Object.entries(AMOUNTS) as [keyof typeof AMOUNTS, string][];
+  if (!row) {
+    // The day's first event: one insert with every column.
+    tx.run(
+      `INSERT INTO sales_by_day (tenant_id, day, currency, ${[...counts, ...amounts].map(([, column]) => column).join(', ')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ...key,
+      ...counts.map(([field]) => changes[field] ?? 0),
+      ...amounts.map(([field]) => String(changes[field] ?? 0)),
+    );
+    return;
+  }
   const sets: string[] = [];
   const values: unknown[] = [];
-  for (const [field, column] of Object.entries(COUNTS) as [keyof typeof COUNTS, string][]) {
+  for (const [field, column] of counts) {
     const change = changes[field];
     if (change !== undefined) {
       sets.push(`${column} = ${column} + ?`);
       values.push(change);
     }
   }
-  for (const [field, column] of Object.entries(AMOUNTS) as [keyof typeof AMOUNTS, string][]) {
+  for (const [field, column] of amounts) {
     const change = changes[field];
     if (change !== undefined) {
       sets.push(`${column} = ?`);
-      values.push(addDecimal(row?.[column] ?? '0', change));
+      values.push(addDecimal(row[column] ?? '0', change));
     }
   }
   if (sets.length > 0) tx.run(`UPDATE sales_by_day SET ${sets.join(', ')} WHERE tenant_id = ? AND day = ? AND currency = ?`, ...values, ...key);
