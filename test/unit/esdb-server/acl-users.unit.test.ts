@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,5 +95,16 @@ describe('the store users', () => {
     expect(await users.verify('shop', 'p1')).toBeUndefined();
     expect(await users.verify('shop', 'p3')).toEqual({ login: 'shop', groups: ['g'] });
     expect(users.list().map((user) => user.login)).toEqual(['admin', 'ops', 'shop']);
+  });
+
+  it('follows a user stream written past the store (an admin appending to $user-<login>): nothing remembered goes stale', async () => {
+    log = openSqliteEventLog({ file: ':memory:' });
+    const users = await openUserStore(log, { adminPassword: 'a' });
+    await users.create({ login: 'shop', fullName: 'Shop', groups: [], password: 'p1' });
+    expect(await users.verify('shop', 'p1')).toBeDefined();
+    const deleted = { id: randomUUID(), type: '$UserDeleted', contentType: 'application/json', data: Buffer.from('{"loginName":"shop"}'), metadata: new Uint8Array(0) };
+    await log.append('$user-shop', 'any', [deleted]);
+    expect(await users.verify('shop', 'p1')).toBeUndefined();
+    expect(users.details('shop')).toBeUndefined();
   });
 });

@@ -4,6 +4,7 @@ import { aclTarget, operationAllowed, parseStreamAcl, parseSystemSettings, store
 import { INSECURE_PRINCIPAL, type Principal } from '../../../src/esdb-server/auth/principal.js';
 import { openSqliteEventLog } from '../../../src/esdb-server/log/sqlite-event-log.js';
 import type { EventLog } from '../../../src/esdb-server/log/types.js';
+import { openUserStore } from '../../../src/esdb-server/auth/users.js';
 
 const admin: Principal = { login: 'admin', groups: ['$admins'] };
 const ops: Principal = { login: 'ops', groups: ['$ops'] };
@@ -115,5 +116,23 @@ describe('the store authorizer', () => {
     await log.append('$settings', 'any', [json('$settings', { $userStreamAcl: { $w: '$admins' } })]);
     expect(authorizer.streamAllowed(bob, 'write', 'order-2')).toBe(false);
     expect(authorizer.streamAllowed(admin, 'write', 'order-2')).toBe(true);
+  });
+
+  it('refuses a principal whose user was disabled or deleted after its call was authenticated, admins too', async () => {
+    log = openSqliteEventLog({ file: ':memory:' });
+    const users = await openUserStore(log, { adminPassword: 'a' });
+    await users.create({ login: 'bob', fullName: 'Bob', groups: [], password: 'p' });
+    await users.create({ login: 'root', fullName: 'Root', groups: ['$admins'], password: 'p' });
+    const authorizer = storeAuthorizer(log, users);
+    const root: Principal = { login: 'root', groups: ['$admins'] };
+    expect(authorizer.streamAllowed(bob, 'write', 'order-1')).toBe(true);
+    expect(authorizer.streamAllowed(root, 'read', '$all')).toBe(true);
+    await users.disable('bob');
+    await users.delete('root');
+    expect(authorizer.streamAllowed(bob, 'write', 'order-1')).toBe(false);
+    expect(authorizer.operationAllowed(bob, 'subscriptions.statistics')).toBe(false);
+    expect(authorizer.streamAllowed(root, 'read', '$all')).toBe(false);
+    await users.enable('bob');
+    expect(authorizer.streamAllowed(bob, 'write', 'order-1')).toBe(true);
   });
 });
