@@ -8,6 +8,8 @@ import { releasePaymentId, reservePaymentId, type PaymentIdUse } from '../../eve
 import type { RecordPayment } from '../../orders/commands.js';
 import { eventMetadata } from '../../orders/event-factory.js';
 import { isOrderError } from '../../orders/order-errors.js';
+import { decide } from '../../orders/order-decider.js';
+import { expectedRevisionFrom } from '../conditional-request.js';
 import { normalizeId, orderKey } from '../../orders/stream-names.js';
 import { commandContext } from '../command-context.js';
 import { problemResponse } from '../problem.js';
@@ -39,18 +41,31 @@ export async function paymentsRoutes(scope: FastifyInstance, deps: CommandDeps):
         context: commandContext(request),
       };
       const use: PaymentIdUse = { tenantId: command.context.tenantId, paymentId: command.paymentId, orderId: command.orderId, metadata: eventMetadata(command.context) };
-      const reservation = await reservePaymentId(deps.client, use);
+      // The order is asked first, so a payment it refuses (unknown order, nothing outstanding, a
+      // stale If-Match) or a replay it already holds appends nothing, not even a reservation.
+      const reservation = (await wouldRecord(deps, request.headers['if-match'], command)) ? await reservePaymentId(deps.client, use) : undefined;
       try {
         const { view, appended } = await runOrderCommand(deps, request, reply, command);
         return reply.code(appended ? 201 : 200).send(view);
       } catch (error) {
-        // Refused by the order: the id goes back to the tenant, unless the order does hold it.
-        // (A release that fails leaves the id with this order: a retry of it still goes through.)
-        if (isOrderError(error) && error.code !== 'PAYMENT_CONFLICT') await releaseUnlessRecorded(deps, use, reservation).catch(() => undefined);
+        // Refused by the order after all (it moved meanwhile): the id goes back to the tenant,
+        // unless the order does hold it. (A release that fails leaves the id with this order: a
+        // retry of it still goes through.)
+        if (reservation !== undefined && isOrderError(error) && error.code !== 'PAYMENT_CONFLICT') {
+          await releaseUnlessRecorded(deps, use, reservation).catch(() => undefined);
+        }
         throw error;
       }
     },
   });
+}
+
+/** Whether the order, as stored now, would record this payment (throws the order's refusal). */
+async function wouldRecord(deps: CommandDeps, ifMatch: string | string[] | undefined, command: RecordPayment): Promise<boolean> {
+  const expected = expectedRevisionFrom(typeof ifMatch === 'string' ? ifMatch : undefined);
+  const { state, revision } = await loadOrder(deps.client, orderKey(command.context.tenantId, command.orderId));
+  if (expected !== undefined && expected !== revision) return false;
+  return decide(command, state).length > 0;
 }
 
 async function releaseUnlessRecorded(deps: CommandDeps, use: PaymentIdUse, reservation: bigint): Promise<void> {

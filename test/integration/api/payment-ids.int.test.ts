@@ -4,6 +4,7 @@ import { jsonEvent, NO_STREAM } from '@eventstore/db-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { paymentReservationStream, PAYMENT_ID_RESERVED } from '../../../src/eventstore/payment-reservation.js';
 import { auth, startTestApp, TENANT_A, TENANT_B, type TestApp } from '../../helpers/app.js';
+import { allHead } from '../hardening/support.js';
 import { command, createOrder, newOrderBody, ORDER_TOTAL, storedTypes } from './support.js';
 
 let t: TestApp;
@@ -70,6 +71,16 @@ describe('a paymentId is idempotent per tenant, not only per order', () => {
     expect((await pay(a.orderId, 'pay-typo', ORDER_TOTAL + 1)).json()).toMatchObject({ code: 'PAYMENT_EXCEEDS_BALANCE' });
     const right = await pay(a.orderId, 'pay-typo');
     expect(right.statusCode).toBe(201);
+  });
+
+  it('a payment the order refuses, or a stale If-Match, appends nothing anywhere (not even a reservation)', async () => {
+    const a = await createOrder(t.app);
+    const before = await allHead(t.store.client);
+    expect((await pay('0d5f4c1e-8b7d-4c1e-9a2b-5d6e7f8091aa', 'pay-nothing')).statusCode).toBe(404);
+    expect((await pay(a.orderId, 'pay-nothing', ORDER_TOTAL + 1)).statusCode).toBe(409);
+    const stale = await t.app.inject({ method: 'POST', url: `/orders/${a.orderId}/payments`, headers: { ...auth(), 'if-match': '"7"' }, payload: { paymentId: 'pay-nothing', amount: 1, method: 'card' } });
+    expect(stale.statusCode).toBe(412);
+    expect(await allHead(t.store.client)).toBe(before);
   });
 
   it('the same paymentId with other details on the same order is still PAYMENT_CONFLICT, and keeps the id with the order', async () => {
