@@ -103,6 +103,10 @@ function completeOperation(operation: Operation, method: string, path: string, u
     if (rateLimited) Object.assign(headers, { 'x-ratelimit-limit': HEADERS.limit, 'x-ratelimit-remaining': HEADERS.remaining, 'x-ratelimit-reset': HEADERS.reset });
     if (status === '429' || status === '503') headers['retry-after'] = HEADERS.retryAfter;
     if (status === '401' && secured) headers['www-authenticate'] = { ...HEADERS.wwwAuthenticate, required: true };
+    if (status === '401' && operation.operationId === 'getMetrics') {
+      headers['www-authenticate'] = { ...HEADERS.wwwAuthenticate, description: 'Bearer: send Authorization: Bearer <METRICS_TOKEN> (the operator\'s token; an API key does not open /metrics)', required: true };
+      response.description = "Without the operator's token (METRICS_TOKEN), or without it configured from anywhere but a direct client on this machine";
+    }
     if (status === '304' || refersTo(response, 'Order')) headers.etag = { ...HEADERS.etag, required: true };
     if (LOCATION_ON.has(operation.operationId) && (status === '200' || status === '201')) headers.location = { ...HEADERS.location, required: true };
     response.headers = headers;
