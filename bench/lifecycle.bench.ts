@@ -303,7 +303,7 @@ async function paymentsAtOnce(port: number): Promise<number> {
     );
     if (created.status !== 201) throw new Error(`create answered ${created.status}`);
     const replies = await Promise.all(
-      Array.from({ length: CONCURRENT_PAYMENTS }, (_, index) => postJson(agent, port, `/orders/${orderId}/payments`, { paymentId: `p-${index}`, amount: 100, method: 'card' }, API_KEY)),
+      Array.from({ length: CONCURRENT_PAYMENTS }, (_, index) => postJson(agent, port, `/orders/${orderId}/payments`, { paymentId: `p-${orderId}-${index}`, amount: 100, method: 'card' }, API_KEY)),
     );
     return replies.filter((reply) => reply.status === 201).length;
   } finally {
