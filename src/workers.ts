@@ -61,6 +61,12 @@ export async function startWorkers(options: WorkersOptions): Promise<RunningWork
       });
   const store = options.store ?? ownStore!;
   try {
+    // A damaged read model at start: nothing can be projected until `orders replay` rebuilt it
+    // (the API meanwhile answers /ready and its queries with the reason); then the groups start.
+    if (ownStore?.health.fault) {
+      options.logger.warn({ readModelFile: ownStore.file }, 'workers wait for the read model to be rebuilt before joining their groups');
+      await ownStore.health.whenHealthy();
+    }
     const handlers =
       options.handlers ?? createHandlers(loadHandlerConfig(env), options.whatsappSender ? { whatsappSender: options.whatsappSender } : {});
     const runner = await startSubscriptionRunner({

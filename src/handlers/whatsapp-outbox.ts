@@ -14,6 +14,7 @@
 //   uncertain  an attempt may have reached the provider (timeout, crash, reset, 5xx): never
 //              resent automatically; settled by a status webhook or by an operator
 import type { ReadModelStore, ReadModelTx } from '../readmodels/read-model-store.js';
+import { ReadModelUnavailableError } from '../readmodels/read-model-health.js';
 import type { WhatsAppTemplateMessage } from './whatsapp-message.js';
 
 export const OUTBOX_STATES = ['queued', 'sending', 'sent', 'delivered', 'read', 'unsent', 'failed', 'uncertain'] as const;
@@ -58,6 +59,19 @@ const upgraded = new WeakSet<object>();
 /** Creates the table, or brings an older one up to date; cheap after the first call per store. */
 export function ensureOutboxSchema(store: ReadModelStore): void {
   if (upgraded.has(store)) return;
+  try {
+    upgradeOutboxTable(store);
+  } catch (error) {
+    // A damaged read model (read-model-health.ts): its replacement gets the schema when it opens.
+    if (!(error instanceof ReadModelUnavailableError)) throw error;
+    store.migrate(WHATSAPP_OUTBOX_SCHEMA);
+    return;
+  }
+  store.migrate(WHATSAPP_OUTBOX_SCHEMA);
+  upgraded.add(store);
+}
+
+function upgradeOutboxTable(store: ReadModelStore): void {
   store.transaction((tx) => {
     tx.exec(WHATSAPP_OUTBOX_SCHEMA.split('CREATE INDEX')[0] ?? '');
     const present = new Set(tx.all<{ name: string }>("SELECT name FROM pragma_table_info('whatsapp_outbox')").map((column) => column.name));
@@ -71,8 +85,6 @@ export function ensureOutboxSchema(store: ReadModelStore): void {
       }
     }
   });
-  store.migrate(WHATSAPP_OUTBOX_SCHEMA);
-  upgraded.add(store);
 }
 
 export interface OutboxMessage {

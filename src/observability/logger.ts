@@ -27,6 +27,7 @@ export function createLogger(options: LoggerOptions): Logger {
     // trace_id / span_id of the active span, so a log line leads to its trace.
     mixin: traceContextFields,
   };
+  guardProcessStdout();
   const pretty = (options.pretty ?? process.stdout.isTTY === true) ? prettyStream() : undefined;
   return pino(settings, pretty ?? stdoutThatNeverThrows());
 }
@@ -69,6 +70,22 @@ let droppedSince: string | undefined;
 
 function stdoutThatNeverThrows(): DestinationStream {
   return { write: (line: string) => writeToStdout(line) };
+}
+
+let stdoutGuarded = false;
+
+/**
+ * What else writes to stdout (console.log of the CLI's banner) goes through process.stdout,
+ * whose failures arrive as an 'error' event: unhandled, that kills the process. They are
+ * dropped like the logger's own.
+ */
+function guardProcessStdout(): void {
+  if (stdoutGuarded) return;
+  stdoutGuarded = true;
+  process.stdout.on('error', () => {
+    droppedLines++;
+    droppedSince ??= new Date().toISOString();
+  });
 }
 
 /** Writes all of `data` to fd 1, or drops it (counted) when stdout refuses it. */

@@ -124,8 +124,15 @@ export class ReadModelHealth {
   readonly #faults = new Map<object, ReadModelFault>();
   #logger: Logger | undefined;
   #logged: ReadModelFault | undefined;
+  #waiters: Array<() => void> = [];
 
   constructor(readonly file: string) {}
+
+  /** Resolves once no store of this file is faulted (at once when none is). */
+  whenHealthy(): Promise<void> {
+    if (!this.fault) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
 
   set logger(logger: Logger | undefined) {
     this.#logger ??= logger;
@@ -153,10 +160,13 @@ export class ReadModelHealth {
       this.#logger?.info({ readModelFile: this.file, was: this.#logged.kind, downMs: Date.now() - this.#logged.since }, 'read model available again');
       this.#logged = undefined;
     }
+    if (!now) this.#waiters.splice(0).forEach((resolve) => resolve());
   }
 }
 
 const healthByFile = new Map<string, ReadModelHealth>();
+/** Connections to files replaced under them: never closed (see release()). */
+const abandoned: ReadModelStore[] = [];
 
 export function readModelHealthOf(file: string): ReadModelHealth {
   const key = file === ':memory:' ? file : resolve(file);
@@ -200,7 +210,9 @@ export function openWatchedReadModelStore(options: WatchedStoreOptions): Watched
   let fault: ReadModelFault | undefined;
   let closed = false;
 
+  let faultOrigin = '';
   const setFault = (next: ReadModelFault | undefined) => {
+    if (next && !fault) faultOrigin = next.reason;
     fault = next;
     health.set(source, next);
   };
@@ -238,6 +250,9 @@ export function openWatchedReadModelStore(options: WatchedStoreOptions): Watched
   const call = <T>(fn: (store: ReadModelStore) => T, writes: boolean): T => {
     if (closed) throw new Error('the read-model store is closed');
     if (!inner || (fault && fault.kind !== 'full')) return unavailable();
+    // Another store of this process noticed the file's fault first: this one's watch follows.
+    const shared = health.fault;
+    if (shared && shared.kind !== 'full') throw new ReadModelUnavailableError(shared);
     try {
       const result = fn(inner);
       if (writes && fault?.kind === 'full') setFault(undefined);
@@ -246,10 +261,33 @@ export function openWatchedReadModelStore(options: WatchedStoreOptions): Watched
       if (error instanceof ReadModelUnavailableError) throw error;
       if (isCorruptionError(error)) {
         setFault(faultFor('corrupt', `SQLite reports ${file} corrupt: ${error instanceof Error ? error.message : String(error)}`));
+        // After the statement (and any transaction around it) has unwound.
+        queueMicrotask(() => release(identityOf(file) === identity));
         return unavailable(error);
       }
       if (isReadModelFullError(error)) setFault(faultFor('full', `the disk holding ${file} is full (SQLITE_FULL)`));
       throw error;
+    }
+  };
+
+  /**
+   * Lets go of the damaged file's connection. Closing checkpoints and deletes `<file>-wal` by its
+   * path, so it is closed only while that path is still the damaged file's (deleted or corrupt,
+   * noticed before a replay put a new file there); a connection to a file already replaced is
+   * left open instead, as its close would delete the new file's WAL.
+   */
+  const release = (pathStillItsOwn: boolean) => {
+    const old = inner;
+    inner = undefined;
+    if (!old) return;
+    if (!pathStillItsOwn) {
+      abandoned.push(old);
+      return;
+    }
+    try {
+      old.close();
+    } catch {
+      // the file is gone or damaged: nothing to keep of it
     }
   };
 
@@ -259,23 +297,18 @@ export function openWatchedReadModelStore(options: WatchedStoreOptions): Watched
     if (inner && (!fault || fault.kind === 'full')) {
       if (now === identity) return;
       setFault(faultFor(now === undefined ? 'missing' : 'replaced', now === undefined ? `${file} was deleted while open` : `${file} was replaced by another file while open`));
+      release(now === undefined);
       return;
     }
     // Faulted: come back only on an intact new file the projections were replayed into.
     if (now === undefined || now === identity || !fault) return;
     const missing = (options.projections ?? []).filter((name) => !replayedSince(file, fault!.since).has(name));
     if (missing.length > 0) {
-      const reason = `waiting for \`orders replay\` of ${missing.join(', ')} into the new ${file}`;
+      const reason = `${faultOrigin}; waiting for \`orders replay\` of ${missing.join(', ')} into the new file`;
       if (fault.reason !== reason) setFault({ ...fault, reason });
       return;
     }
-    const old = inner;
-    inner = undefined;
-    try {
-      old?.close();
-    } catch {
-      // the old file is gone or damaged: nothing to keep of it
-    }
+    release(false);
     tryOpen();
   };
 

@@ -80,6 +80,8 @@ export interface StartOptions {
   role?: 'all' | 'api' | 'workers';
   /** Resolve once /ready answers 200 (default), or once /health does (a service started faulted). */
   waitFor?: 'ready' | 'health';
+  /** Where the child's stdout goes (a file descriptor: /dev/full, say); default a pipe read by the test. */
+  stdout?: number;
 }
 
 /** `orders serve` (ROLE=all and the embedded store by default) on `dataDir`; resolves once it answers. */
@@ -99,7 +101,7 @@ export async function startService(dataDir: string, env: Record<string, string> 
       NO_COLOR: '1',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', options.stdout ?? 'pipe', 'pipe'],
   });
   let output = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
