@@ -17,6 +17,7 @@ describe('configuration from the environment', () => {
       role: 'all',
       bodyLimitBytes: 65536,
       eventStoreHost: '127.0.0.1',
+      eventStoreInsecure: false,
       rateLimitPerMinute: 120_000,
       overload: {
         maxEventLoopDelayMs: 1_000,
