@@ -119,6 +119,8 @@ export function withAuthentication(module: ServiceModule, authenticator: Authent
           const refusal = refusalOf(result, policy);
           if (refusal) return refuse(call, answersWithCallback ? callback : undefined, refusal);
           if (result.kind === 'user') principals.set(call, result.principal);
+          // Gone while its credentials were checked (a first check hashes): nobody to answer.
+          if (call.cancelled) return;
           (handler as (call: unknown, callback?: unknown) => void)(call, callback);
         },
         () => refuse(call, answersWithCallback ? callback : undefined, rpcError(grpc.status.UNAVAILABLE, 'Credentials could not be checked.')),
