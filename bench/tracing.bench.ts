@@ -10,7 +10,8 @@
 // steadier figure on a busy machine. Target: on at 1% >= 0.95x off.
 //
 // Sizes (env): BENCH_TRACING_SECONDS (10), BENCH_TRACING_WARMUP (3), BENCH_TRACING_CONNECTIONS
-// (50), BENCH_TRACING_ROUNDS (2). Run: `npm run bench tracing`.
+// (50), BENCH_TRACING_ROUNDS (2), BENCH_TRACING_SETUPS (off,always,ratio), BENCH_TRACING_BIN.
+// Run: `npm run bench tracing`.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
@@ -24,7 +25,8 @@ import { orderLifecycle, percentile, postJson } from './http-load.js';
 import { reportFigure } from './report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const bin = join(here, '..', 'bin', 'orders.js');
+// Another checkout's bin/orders.js (BENCH_TRACING_BIN) measures a before/after on one machine.
+const bin = process.env.BENCH_TRACING_BIN ?? join(here, '..', 'bin', 'orders.js');
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const SECONDS = env('BENCH_TRACING_SECONDS', 10);
 const WARMUP_SECONDS = env('BENCH_TRACING_WARMUP', 3);
@@ -33,6 +35,7 @@ const ROUNDS = env('BENCH_TRACING_ROUNDS', 2);
 const API_KEY = 'bench-key-tracing-0123456789';
 
 type Setup = 'off' | 'always' | 'ratio';
+const SETUPS = (process.env.BENCH_TRACING_SETUPS ?? 'off,always,ratio').split(',').map((name) => name.trim()) as Setup[];
 const LABELS: Record<Setup, string> = { off: 'tracing off', always: 'tracing on, always_on', ratio: 'tracing on, 1%' };
 
 interface Run {
@@ -108,7 +111,7 @@ async function measure(setup: Setup): Promise<Run> {
 
 const runs: Record<Setup, Run[]> = { off: [], always: [], ratio: [] };
 for (let round = 1; round <= ROUNDS; round++) {
-  for (const setup of ['off', 'always', 'ratio'] as const) {
+  for (const setup of SETUPS) {
     const before = receiver.protobufRequests;
     const run = await measure(setup);
     runs[setup].push(run);
@@ -126,7 +129,8 @@ const median = (values: number[]) => {
 };
 const round = (value: number, digits = 1) => Number(value.toFixed(digits));
 const off = { perSecond: median(runs.off.map((run) => run.perSecond)), cpu: median(runs.off.map((run) => run.cpuMsPerCommand)) };
-for (const setup of ['off', 'always', 'ratio'] as const) {
+for (const setup of SETUPS) {
+  if (runs[setup].length === 0) continue;
   const perSecond = median(runs[setup].map((run) => run.perSecond));
   const cpu = median(runs[setup].map((run) => run.cpuMsPerCommand));
   const baseline = setup === 'off' ? {} : { baseline: round(off.perSecond, 0), baselineName: 'tracing off' };
