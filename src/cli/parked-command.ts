@@ -6,12 +6,7 @@ import { existsSync } from 'node:fs';
 import type { EventStoreDBClient } from '@eventstore/db-client';
 import { findProjection } from '../../projections/index.js';
 import type { ProjectionDefinition } from '../readmodels/projection.js';
-import { openReadModelStore, readModelFileIn } from '../readmodels/read-model-store.js';
-import { projectionsGroupName } from '../subscriptions/group-settings.js';
-import { replayProjectionParked } from '../subscriptions/projection-parked-replay.js';
-import { PROJECTION_PARKED_DDL, listProjectionParked, type ProjectionParkedEvent } from '../subscriptions/projection-parking.js';
-import { loadRunnerOptions } from '../subscriptions/runner-config.js';
-import { DEFAULT_RUNNER_OPTIONS } from '../subscriptions/runner.js';
+import type { ProjectionParkedEvent } from '../subscriptions/projection-parking.js';
 import { parseCommandArgs, parseCount } from './args.js';
 import { CliError } from './cli-error.js';
 import { cliEnvironment } from './cli-environment.js';
@@ -85,18 +80,22 @@ function projectionNamed(name: string): ProjectionDefinition | undefined {
   return short === undefined ? undefined : findProjection(short);
 }
 
+/** As the workers name their groups (SUBSCRIPTION_GROUP_PREFIX); read here, not through the runner's config, to keep the command light. */
 function groupPrefix(): string {
-  try {
-    return loadRunnerOptions().groupPrefix;
-  } catch {
-    return DEFAULT_RUNNER_OPTIONS.groupPrefix;
-  }
+  return process.env.SUBSCRIPTION_GROUP_PREFIX || 'order-store';
 }
 
 async function runForProjection(
   projection: ProjectionDefinition,
   options: { connectionString: string; dataDir: string; replay: boolean; stopAt: number | undefined; json: boolean },
 ): Promise<number> {
+  // Loaded only for a projection: a handler's group needs none of it.
+  const [{ openReadModelStore, readModelFileIn }, { projectionsGroupName }, { replayProjectionParked }, { PROJECTION_PARKED_DDL, listProjectionParked }] = await Promise.all([
+    import('../readmodels/read-model-store.js'),
+    import('../subscriptions/group-settings.js'),
+    import('../subscriptions/projection-parked-replay.js'),
+    import('../subscriptions/projection-parking.js'),
+  ]);
   const file = readModelFileIn(options.dataDir);
   if (!existsSync(file)) throw new CliError(`no read models in ${options.dataDir} (${file} does not exist): run orders parked with the workers' DATA_DIR`);
   const store = openReadModelStore({ file });
