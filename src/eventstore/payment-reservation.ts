@@ -56,23 +56,27 @@ async function currentHolder(client: EventStoreDBClient, stream: string): Promis
  */
 export async function reservePaymentId(client: EventStoreDBClient, use: PaymentIdUse): Promise<bigint> {
   const stream = paymentReservationStream(use.tenantId, use.paymentId);
+  const reserved = () => jsonEvent({ type: PAYMENT_ID_RESERVED, data: { tenantId: use.tenantId, paymentId: use.paymentId, orderId: use.orderId }, metadata: use.metadata });
+  // Most paymentIds are new: claim the id without reading first.
+  let holder: Holder | undefined;
   for (let attempt = 0; attempt < 5; attempt++) {
-    const holder = await currentHolder(client, stream);
-    if (holder?.orderId === use.orderId) return holder.revision;
-    if (holder?.orderId !== undefined) {
-      throw new OrderError('PAYMENT_ID_IN_USE', `payment ${use.paymentId} was already used for order ${holder.orderId}`, {
-        orderId: use.orderId,
-        paymentId: use.paymentId,
-        usedBy: holder.orderId,
-      });
+    if (attempt > 0) {
+      holder = await currentHolder(client, stream);
+      if (holder?.orderId === use.orderId) return holder.revision;
+      if (holder?.orderId !== undefined) {
+        throw new OrderError('PAYMENT_ID_IN_USE', `payment ${use.paymentId} was already used for order ${holder.orderId}`, {
+          orderId: use.orderId,
+          paymentId: use.paymentId,
+          usedBy: holder.orderId,
+        });
+      }
     }
     try {
-      const event = jsonEvent({ type: PAYMENT_ID_RESERVED, data: { tenantId: use.tenantId, paymentId: use.paymentId, orderId: use.orderId }, metadata: use.metadata });
-      const result = await client.appendToStream(stream, event, { expectedRevision: holder ? holder.revision : NO_STREAM });
+      const result = await client.appendToStream(stream, reserved(), { expectedRevision: holder ? holder.revision : NO_STREAM });
       return result.nextExpectedRevision;
     } catch (error) {
       if (!(error instanceof WrongExpectedVersionError)) throw error;
-      // Another request moved the reservation first: look again.
+      // The id has a reservation (or another request moved it first): look at it.
     }
   }
   throw new ConcurrencyConflictError(stream, 5);

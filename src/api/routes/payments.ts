@@ -60,10 +60,23 @@ export async function paymentsRoutes(scope: FastifyInstance, deps: CommandDeps):
   });
 }
 
-/** Whether the order, as stored now, would record this payment (throws the order's refusal). */
+/**
+ * Whether the order would record this payment (throws the order's refusal). The command cache's
+ * state may say yes (a stale one only costs a reservation and its release); anything else is
+ * asked of the store.
+ */
 async function wouldRecord(deps: CommandDeps, ifMatch: string | string[] | undefined, command: RecordPayment): Promise<boolean> {
   const expected = expectedRevisionFrom(typeof ifMatch === 'string' ? ifMatch : undefined);
-  const { state, revision } = await loadOrder(deps.client, orderKey(command.context.tenantId, command.orderId));
+  const key = orderKey(command.context.tenantId, command.orderId);
+  const cached = expected === undefined ? deps.cache?.get(key) : undefined;
+  if (cached) {
+    try {
+      if (decide(command, cached.state).length > 0) return true;
+    } catch {
+      // Refused from memory: the store has the last word.
+    }
+  }
+  const { state, revision } = await loadOrder(deps.client, key);
   if (expected !== undefined && expected !== revision) return false;
   return decide(command, state).length > 0;
 }
