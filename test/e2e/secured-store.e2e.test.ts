@@ -36,7 +36,8 @@ async function serve(env: Record<string, string> = {}): Promise<Served> {
     env: { DATA_DIR: dataDir, PORT: String(apiPort), EVENTSTORE_PORT: String(storePort), LOG_LEVEL: 'warn', ESDB_CONNECTION_STRING: '', API_KEYS: '', EVENTSTORE_INSECURE: '', ...env },
     timeoutMs: 180_000,
   });
-  await eventually(() => (cli.output().stdout.includes('event store UI') ? true : undefined), 60_000);
+  // The development key is the last line `serve` prints at start.
+  await eventually(() => (cli.output().stdout.includes('development API key') ? true : undefined), 90_000);
   return { cli, dataDir, api: `http://127.0.0.1:${apiPort}`, storePort, stdout: () => cli.output().stdout };
 }
 
@@ -60,7 +61,7 @@ describe('orders serve on the secured default', () => {
     expect(login?.[2]).toBe(join(served.dataDir, 'eventstore-admin-password'));
     password = login![1]!;
     devKey = /^development API key \(tenant 'dev'\): (\S+)$/m.exec(served.stdout())![1]!;
-  }, 90_000);
+  }, 150_000);
   afterAll(() => stop(served));
 
   it('prints the store as TLS without its password, and the UI URL on loopback', () => {
@@ -151,5 +152,5 @@ describe('orders serve with EVENTSTORE_INSECURE=true', () => {
       await anyone.dispose().catch(() => undefined);
     }
     expect((await fetch(`http://127.0.0.1:${served.storePort}/ui/`)).status).toBe(200);
-  }, 90_000);
+  }, 150_000);
 });
