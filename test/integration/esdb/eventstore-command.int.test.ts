@@ -40,12 +40,29 @@ describe('orders eventstore', () => {
     expect((await cli.done).code).toBe(0);
   });
 
+  it('runs without TLS and credentials with --insecure, and says so', async () => {
+    const cli = startCli(['eventstore', '--memory', '--port', '0', '--insecure']);
+    try {
+      const connectionString = await eventually(() => cli.output().stdout.match(/^esdb:\/\/127\.0\.0\.1:\d+\?tls=false$/m)?.[0], 20_000);
+      await eventually(() => (cli.output().stdout.includes('INSECURE (--insecure)') ? true : undefined), 20_000);
+      const anyone = EventStoreDBClient.connectionString(connectionString);
+      await anyone.appendToStream('order-open', orderEvents(1));
+      expect(await collect(anyone.readStream('order-open'))).toHaveLength(1);
+      await anyone.dispose();
+      cli.child.kill('SIGTERM');
+      expect((await cli.done).code).toBe(0);
+    } finally {
+      cli.child.kill('SIGKILL');
+    }
+  });
+
   it('prints its options with --help', async () => {
     const result = await runCli(['eventstore', '--help']);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('--data <dir>');
     expect(result.stdout).toContain('--memory');
     expect(result.stdout).toContain('--max-append-size <bytes>');
+    expect(result.stdout).toContain('--insecure');
   });
 
   it('takes --max-append-size and refuses larger appends with MaxAppendSizeExceededError naming it', async () => {
