@@ -105,7 +105,8 @@ function replayedSince(file: string, since: number): Set<string> {
   const done = new Set<string>();
   let db: Database.Database | undefined;
   try {
-    db = new Database(file, { fileMustExist: true, readonly: true });
+    // Not readonly: a WAL file nobody has open has no -shm, and a readonly connection cannot make one.
+    db = new Database(file, { fileMustExist: true });
     const rows = db.prepare('SELECT projection, replayed_at FROM projection_replays').all() as Array<{ projection: string; replayed_at: string }>;
     // The watch notices a file replay put in place up to a tick after the first replay wrote it.
     for (const row of rows) if (Date.parse(row.replayed_at) >= since - REPLAY_NOTICE_MARGIN_MS) done.add(row.projection);
