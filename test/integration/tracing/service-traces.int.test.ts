@@ -20,7 +20,7 @@ const PHONE = '+14155550123';
 /** graph.facebook.com's stand-in: answers from a script, records each request's traceparent. */
 class FakeProvider {
   readonly traceparents: string[] = [];
-  /** Statuses to answer, per template name, in turn; then 200. */
+  /** Statuses to answer, per template name, in turn (0: never answer); then 200. */
   readonly script: Record<string, number[]> = {};
   #server: Server | undefined;
   #next = 1;
@@ -32,6 +32,7 @@ class FakeProvider {
         this.traceparents.push(String(request.headers.traceparent ?? ''));
         const template = String((JSON.parse(text) as { template?: { name?: string } }).template?.name);
         const status = this.script[template]?.shift() ?? 200;
+        if (status === 0) return;
         const body = status === 200 ? { messages: [{ id: `wamid.${this.#next++}` }] } : { error: { message: status === 429 ? 'rate limited' : 'template does not exist', code: 132001 } };
         response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       });
@@ -79,6 +80,8 @@ describe('traces of the service (OTLP to a collector)', () => {
     // The PAID message is declined once (retried), the SHIPPED one refused (parked).
     provider.script.order_paid = [429];
     provider.script.order_shipped = [400];
+    // DELIVERED: no answer before the handler's timeout.
+    provider.script.order_delivered = [0];
     dataDir = mkdtempSync(join(tmpdir(), 'order-store-tracing-'));
     const [port, storePort] = [await freePort(), await freePort()];
     api = `http://127.0.0.1:${port}`;
@@ -103,6 +106,7 @@ describe('traces of the service (OTLP to a collector)', () => {
         WHATSAPP_BASE_URL: baseUrl,
         HANDLER_RETRY_BASE_MS: '20',
         HANDLER_RETRY_MAX_MS: '50',
+        HANDLER_TIMEOUT_MS: '1500',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -117,10 +121,12 @@ describe('traces of the service (OTLP to a collector)', () => {
     );
     await post(`/orders/${orderId}/payments`, { paymentId: 'pay-1', amount: 3000, method: 'card' });
     await post(`/orders/${orderId}/ship`, { carrier: 'DHL', trackingNumber: 'JD0146' });
+    await post(`/orders/${orderId}/deliver`, {});
     // Every command's server span, and the whatsapp group's park, have been exported.
-    await eventually(() => receiver.spans.filter((span) => span.kind === SpanKindCode.server && span.name.startsWith('POST /orders')).length >= 3 || undefined, 20_000);
+    await eventually(() => receiver.spans.filter((span) => span.kind === SpanKindCode.server && span.name.startsWith('POST /orders')).length >= 4 || undefined, 20_000);
+    await eventually(() => receiver.spans.some((span) => span.events.some((event) => event.name === 'timeout')) || undefined, 30_000);
     await eventually(() => receiver.spans.some((span) => span.events.some((event) => event.name === 'park')) || undefined, 30_000);
-    await eventually(() => provider.traceparents.length >= 3 || undefined, 20_000);
+    await eventually(() => provider.traceparents.length >= 4 || undefined, 20_000);
     // The retried PAID message's second delivery has ended and been exported too.
     await eventually(() => receiver.spans.some((span) => span.attributes['order_store.handler'] === 'whatsapp' && span.attributes['messaging.eventstoredb.retry_count'] === 1) || undefined, 20_000);
     for (const span of receiver.spans) if (span.kind === SpanKindCode.server) traceIdOf[span.name] = span.traceId;
@@ -196,7 +202,7 @@ describe('traces of the service (OTLP to a collector)', () => {
 
     // Each provider call is a client span under its delivery, and its id went out as traceparent.
     const calls = receiver.spans.filter((span) => span.kind === SpanKindCode.client && span.name === 'POST /v21.0/{phone-number-id}/messages');
-    expect(calls).toHaveLength(3);
+    expect(calls).toHaveLength(4);
     for (const call of calls) expect(provider.traceparents).toContain(`00-${call.traceId}-${call.spanId}-01`);
     expect(calls.find((call) => call.parentSpanId === failed?.spanId)?.attributes['http.response.status_code']).toBe(429);
     expect(calls.find((call) => call.parentSpanId === retried?.spanId)?.attributes['http.response.status_code']).toBe(200);
@@ -205,6 +211,13 @@ describe('traces of the service (OTLP to a collector)', () => {
     const parked = shipped.find((span) => span.events.some((event) => event.name === 'park'));
     expect(parked?.statusCode).toBe(2);
     expect(parked?.attributes['order_store.outcome']).toBe('parked');
+
+    // DELIVERED: the provider never answered; the handler timed out and the event is retried.
+    const delivered = spansOf(traceIdOf['POST /orders/:orderId/deliver']!).filter((span) => span.attributes['messaging.consumer.group.name'] === 'order-store.handler.whatsapp');
+    const timedOut = delivered.find((span) => span.events.some((event) => event.name === 'timeout'));
+    expect(timedOut?.statusCode).toBe(2);
+    expect(timedOut?.events.map((event) => event.name)).toEqual(['exception', 'timeout', 'retry']);
+    expect(calls.find((call) => call.parentSpanId === timedOut?.spanId)?.attributes['error.type']).toBe('timeout');
   });
 
   it('puts no customer data in spans, and trace_id / span_id on the log lines of a traced request', () => {
