@@ -5,6 +5,7 @@
 import 'reflect-metadata'; // @peculiar/x509 resolves its algorithms through tsyringe, which needs it
 import { webcrypto, X509Certificate as NodeX509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
+import { hostname, networkInterfaces } from 'node:os';
 import * as x509 from '@peculiar/x509';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
@@ -24,10 +25,17 @@ const DAY_MS = 86_400_000;
 const CA_DAYS = 3_650;
 const NODE_DAYS = 730;
 
-/** The names a node certificate must cover: loopback always, plus the host the store listens on. */
+/**
+ * The names a node certificate must cover: loopback always, plus the host the store listens on;
+ * listening on every interface, the machine's name and addresses.
+ */
 export function nodeNames(host: string): string[] {
   const names = new Set(['127.0.0.1', '::1', 'localhost']);
   if (host !== '0.0.0.0' && host !== '::' && host !== '') names.add(host);
+  else {
+    names.add(hostname());
+    for (const entry of Object.values(networkInterfaces()).flat()) if (entry && !entry.internal && !entry.address.includes('%')) names.add(entry.address);
+  }
   return [...names];
 }
 
@@ -85,9 +93,19 @@ export function nodeCertificateProblem(certPem: string, caPem: string, names: re
     return `it cannot be read (${(error as Error).message})`;
   }
   if (Date.parse(cert.validTo) - Date.now() < 30 * DAY_MS) return `it expires on ${cert.validTo}`;
-  const covered = (cert.subjectAltName ?? '').split(', ');
-  const missing = names.filter((name) => !covered.includes(isIP(name) ? `IP Address:${name === '::1' ? '0:0:0:0:0:0:0:1' : name}` : `DNS:${name}`) && !covered.includes(`IP Address:${name}`));
+  const covered = new Set((cert.subjectAltName ?? '').split(', ').map((entry) => entry.toLowerCase()));
+  const missing = names.filter((name) => !covered.has(isIP(name) ? `ip address:${expandedIp(name)}` : `dns:${name.toLowerCase()}`));
   return missing.length > 0 ? `it does not name ${missing.join(', ')}` : undefined;
+}
+
+/** An address as node's subjectAltName writes it: IPv6 as eight groups without leading zeros. */
+function expandedIp(address: string): string {
+  if (isIP(address) !== 6) return address;
+  const [head = '', tail] = address.toLowerCase().split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  return groups.map((group) => parseInt(group, 16).toString(16)).join(':');
 }
 
 function serial(): string {
