@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EventStoreDBClient, jsonEvent, START } from '@eventstore/db-client';
-import { startChild, stopChild } from './children.js';
+import { cpuSecondsOf, startChild, stopChild } from './children.js';
 import { reportFigure } from './report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -26,6 +26,7 @@ interface Store {
   name: string;
   connectionString: string;
   client: EventStoreDBClient;
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -37,6 +38,7 @@ async function startStore(name: string, dataDir: string, insecure: boolean): Pro
     name,
     connectionString,
     client,
+    pid: child.pid,
     stop: async () => {
       await client.dispose().catch(() => undefined);
       await stopChild(child);
@@ -66,17 +68,29 @@ async function rate(count: number, work: () => Promise<void>): Promise<number> {
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-/** The measurements of one round on one store: events/s, and ms for a new client's first call. */
+/**
+ * The measurements of one round on one store: events/s, the store's CPU µs per event (from /proc:
+ * steadier than throughput on a shared machine), and ms for a new client's first call.
+ */
 async function round(store: Store, index: number): Promise<Record<string, number>> {
-  const single = await rate(SINGLE, () => concurrently(1, SINGLE, () => store.client.appendToStream(`single-${index}`, event())));
-  const concurrent = await rate(CONCURRENT, () => concurrently(WRITERS, CONCURRENT, (worker) => store.client.appendToStream(`writers-${index}-${worker}`, event())));
+  const cpu = async (count: number, work: () => Promise<number>): Promise<[number, number]> => {
+    const before = cpuSecondsOf(store.pid);
+    const value = await work();
+    return [value, ((cpuSecondsOf(store.pid) - before) / count) * 1e6];
+  };
+  const [single, singleCpu] = await cpu(SINGLE, () => rate(SINGLE, () => concurrently(1, SINGLE, () => store.client.appendToStream(`single-${index}`, event()))));
+  const [concurrent, concurrentCpu] = await cpu(CONCURRENT, () =>
+    rate(CONCURRENT, () => concurrently(WRITERS, CONCURRENT, (worker) => store.client.appendToStream(`writers-${index}-${worker}`, event()))),
+  );
   const stream = `read-${index}`;
   for (let written = 0; written < READ; written += 500) await store.client.appendToStream(stream, Array.from({ length: Math.min(500, READ - written) }, event));
-  const read = await rate(READ, async () => {
-    let count = 0;
-    for await (const _ of store.client.readStream(stream, { fromRevision: START })) count++;
-    if (count !== READ) throw new Error(`read ${count} of ${READ}`);
-  });
+  const [read, readCpu] = await cpu(READ, () =>
+    rate(READ, async () => {
+      let count = 0;
+      for await (const _ of store.client.readStream(stream, { fromRevision: START })) count++;
+      if (count !== READ) throw new Error(`read ${count} of ${READ}`);
+    }),
+  );
   // A new connection each time: the TLS handshake and the first credential check are in here.
   const connects: number[] = [];
   for (let i = 0; i < CONNECTS; i++) {
@@ -86,7 +100,7 @@ async function round(store: Store, index: number): Promise<Record<string, number
     connects.push(Number(process.hrtime.bigint() - started) / 1e6);
     await fresh.dispose().catch(() => undefined);
   }
-  return { single, concurrent, read, connect: median(connects) };
+  return { single, singleCpu, concurrent, concurrentCpu, read, readCpu, connect: median(connects) };
 }
 
 const root = mkdtempSync(join(tmpdir(), 'bench-tls-'));
@@ -114,6 +128,10 @@ try {
   reportFigure({ name: `appends, ${WRITERS} writers, TLS + credentials`, value: concurrent, unit: 'events/s', baseline: concurrentBase, baselineName, target: '>= 0.7x' });
   const [read, readBase] = figure('read');
   reportFigure({ name: `stream read of ${READ} events, TLS + credentials`, value: read, unit: 'events/s', baseline: readBase, baselineName, target: '>= 0.7x' });
+  for (const [key, what] of [['singleCpu', 'appends, 1 writer'], ['concurrentCpu', `appends, ${WRITERS} writers`], ['readCpu', 'stream read']] as const) {
+    const [value, base] = figure(key);
+    reportFigure({ name: `store CPU per event, ${what}, TLS + credentials`, value, unit: 'µs/event', baseline: base, baselineName, target: '<= 1.5x' });
+  }
   const [connect, connectBase] = figure('connect');
   reportFigure({ name: 'new client, first read (handshake + credential check)', value: connect, unit: 'ms', baseline: connectBase, baselineName });
 } finally {
