@@ -17,6 +17,7 @@ import { AckBatcher } from './ack-batcher.js';
 import { errorMessage } from './errors.js';
 import { ensureGroup, type GroupFilter, type GroupServerSettings } from './group-settings.js';
 import { decideOnFailure, type RetryPolicy } from './retry-policy.js';
+import { isInfrastructureFault } from '../readmodels/read-model-health.js';
 import { withTimeout } from './with-timeout.js';
 import { HandlerTimeoutError } from './errors.js';
 import { inDeliverySpan, startDeliverySpan, type DeliverySpan } from '../observability/delivery-tracing.js';
@@ -90,6 +91,8 @@ export class GroupConsumer {
   readonly #labels = new Map<string, EventLabels>();
   readonly #idleWaiters: (() => void)[] = [];
   readonly #sleeps = new Set<{ timer: NodeJS.Timeout; done: () => void }>();
+  /** Since when events fail for a fault of the machinery (disk full, read model unavailable). */
+  #faultedSince: number | undefined;
 
   constructor(spec: GroupSpec, deps: ConsumerDeps) {
     this.#spec = spec;
@@ -257,6 +260,10 @@ export class GroupConsumer {
       metrics.processingDuration.observe(labels.base, seconds);
       metrics.eventsProcessed.inc(labels.outcomes[outcome]);
       this.#localRetries.delete(id);
+      if (this.#faultedSince !== undefined) {
+        this.#logger.info({ downMs: Date.now() - this.#faultedSince }, 'the fault healed: processing events again');
+        this.#faultedSince = undefined;
+      }
       const position = recorded?.position ? Number(recorded.position.commit) : -1;
       if (position > this.#lastProcessedPosition) this.#lastProcessedPosition = position;
       this.#acks?.ack(resolved);
@@ -294,6 +301,7 @@ export class GroupConsumer {
     try {
       if (decision.action === 'retry') {
         if (early) logger.debug({ retries, delayMs: decision.delayMs, reason: decision.reason }, 'early event: retrying after its predecessor');
+        else if (isInfrastructureFault(error)) this.#noteInfrastructureFault(error, logger, retries, decision.delayMs);
         else logger.warn({ err: error, retries, delayMs: decision.delayMs }, 'processing failed: retrying');
         await this.#sleep(decision.delayMs);
         this.#rememberRetry(id, retries + 1);
@@ -308,6 +316,16 @@ export class GroupConsumer {
     } catch (nackError) {
       // The connection is gone: the server redelivers the event after its message timeout.
       logger.warn({ err: nackError, cause: errorMessage(error) }, 'could not nack');
+    }
+  }
+
+  /** A full disk fails every event in flight, again at each retry: one warning, then debug lines. */
+  #noteInfrastructureFault(error: unknown, logger: Logger, retries: number, delayMs: number): void {
+    if (this.#faultedSince === undefined) {
+      this.#faultedSince = Date.now();
+      logger.warn({ err: error, retries, delayMs }, 'processing failed for a fault of the machinery: the events wait (retried, never parked for it) until it heals');
+    } else {
+      logger.debug({ err: error, retries, delayMs }, 'processing failed: retrying');
     }
   }
 
