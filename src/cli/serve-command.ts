@@ -7,6 +7,7 @@ import { ConfigError, loadConfig, type Config } from '../config.js';
 import { startService, type RunningService } from '../main.js';
 import { withoutPassword } from '../eventstore/connection.js';
 import { CliError } from './cli-error.js';
+import { guardClientRejections } from '../eventstore/client-rejections.js';
 
 const HELP = `Usage: orders serve [--role api|workers|all]
 
@@ -49,6 +50,9 @@ export async function run(args: string[]): Promise<number> {
     if (error instanceof ConfigError) throw new CliError(error.message, 2);
     throw new CliError(`could not start: ${startFailure(error, config)}`);
   });
+
+  // The client leaves some of its own stream errors unhandled (see client-rejections.ts).
+  guardClientRejections(service.logger);
 
   const store = service.eventStore ? `embedded event store ${withoutPassword(service.connectionString)} (data in ${resolve(config.dataDir)})` : `EventStoreDB ${withoutPassword(service.connectionString)}`;
   console.log(`order-store ${service.url ? `listening on ${service.url}` : 'running workers'} with ${store}`);
