@@ -137,7 +137,7 @@ export async function startEventStoreServer(options: EventStoreServerOptions): P
 
   // One listener for both protocols, as EventStoreDB on 2113 (see http/shared-port.ts).
   const startedAt = Date.now();
-  const httpContext = { log, groups, metrics, host, port: 0, instanceId: context.instanceId, startedAt, version: SERVER_VERSION, authenticator };
+  const httpContext = { log, groups, metrics, host, port: 0, instanceId: context.instanceId, startedAt, version: SERVER_VERSION, authenticator, authorizer: authorization?.authorizer };
   const http = options.http === false ? undefined : createStoreHttpServer(httpContext);
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   let shared: SharedPort;

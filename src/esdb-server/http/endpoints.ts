@@ -3,12 +3,15 @@
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import type { UiContext } from './ui-pages.js';
 import type { Authenticator } from '../auth/authenticate.js';
+import type { Authorizer } from '../auth/acl.js';
 
 export interface EndpointContext extends UiContext {
   host: string;
   port: number;
   instanceId: string;
   authenticator: Authenticator;
+  /** Stream ACLs for the UI's stream and event pages (an operator who is not in $admins reads what the ACLs let it). */
+  authorizer?: Authorizer;
 }
 
 export const ping = () => ({ text: 'Ping request successfully handled' });

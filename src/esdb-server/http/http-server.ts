@@ -80,7 +80,7 @@ export function createStoreHttpServer(context: EndpointContext): Server {
       return true;
     };
     const [first, ...rest] = segments;
-    const refusal = await accessRefusal(request, segments.join('/'));
+    const refusal = await accessRefusal(request, segments);
     if (refusal) {
       const headers: Record<string, string> = refusal.status === 401 ? { 'www-authenticate': WWW_AUTHENTICATE } : {};
       // Drain what a refused request sent, so the connection stays usable for the retry with credentials.
@@ -138,8 +138,9 @@ export function createStoreHttpServer(context: EndpointContext): Server {
    * credentials are refused everywhere. Plaintext HTTP carries credentials only on loopback: on
    * another interface it is for the open endpoints alone, the rest is HTTPS on the same port.
    */
-  async function accessRefusal(request: IncomingMessage, path: string): Promise<{ status: number; message: string } | undefined> {
+  async function accessRefusal(request: IncomingMessage, segments: readonly string[]): Promise<{ status: number; message: string } | undefined> {
     if (!context.authenticator.secured) return undefined;
+    const path = segments.join('/');
     const open = OPEN_PATHS.has(path);
     const encrypted = (request.socket as { encrypted?: boolean }).encrypted === true;
     if (!encrypted && !isLoopback(context.host)) {
@@ -156,7 +157,15 @@ export function createStoreHttpServer(context: EndpointContext): Server {
     if (open) return undefined;
     if (result.kind === 'anonymous') return { status: 401, message: 'Log in with the store\'s credentials (user admin; its password is kept in the data directory, eventstore-admin-password).' };
     const operator = result.principal.groups.includes(ADMINS_GROUP) || result.principal.groups.includes(OPS_GROUP);
-    return operator ? undefined : { status: 403, message: `User '${result.principal.login}' may not use the store's UI and endpoints (only $admins and $ops).` };
+    if (!operator) return { status: 403, message: `User '${result.principal.login}' may not use the store's UI and endpoints (only $admins and $ops).` };
+    // A stream's page and its events' pages show its data: the stream's read ACL decides, as it
+    // does over gRPC ($ops reads no system stream by default, e.g. a user's password hash).
+    const [first, section, encoded] = segments;
+    const stream = first === 'ui' && section === 'streams' && encoded !== undefined ? name(encoded) : undefined;
+    if (stream !== undefined && context.authorizer && !context.authorizer.streamAllowed(result.principal, 'read', stream)) {
+      return { status: 403, message: `User '${result.principal.login}' may not read the stream '${stream}'.` };
+    }
+    return undefined;
   }
 
   function uiPage(section: string | undefined, a: string | undefined, b: string | undefined, c: string | undefined, query: URLSearchParams): PageResult | undefined {
