@@ -46,6 +46,13 @@ export async function run(args: string[]): Promise<number> {
     config = { ...config, apiKeys: new Map([[devKey, DEV_TENANT]]) };
   }
 
+  // Listened for before starting: the API answers while the workers are still joining their
+  // groups, and a SIGTERM then must stop the service cleanly, not end it by Node's default.
+  const signalled = new Promise<NodeJS.Signals>((done) => {
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+
   const service = await startService(config).catch((error: unknown) => {
     if (error instanceof ConfigError) throw new CliError(error.message, 2);
     throw new CliError(`could not start: ${startFailure(error, config)}`);
@@ -63,11 +70,7 @@ export async function run(args: string[]): Promise<number> {
   else if (service.eventStore) console.log('event store: INSECURE (EVENTSTORE_INSECURE): no TLS and no credentials, anyone who reaches its port can read and change everything');
   if (devKey) console.log(`development API key (tenant '${DEV_TENANT}'): ${devKey}\n  curl -H 'Authorization: Bearer ${devKey}' ${service.url}/orders/<orderId>`);
 
-  const signal = await new Promise<NodeJS.Signals>((done) => {
-    process.once('SIGINT', done);
-    process.once('SIGTERM', done);
-  });
-  return stop(service, signal, config.shutdownGraceMs);
+  return stop(service, await signalled, config.shutdownGraceMs);
 }
 
 /** Past the grace period, this long for closing the store before the process exits regardless. */
