@@ -6,6 +6,7 @@ import { UnavailableError, DeadlineExceededError, StreamDeletedError } from '@ev
 import { OrderError } from '../orders/order-errors.js';
 import { ConcurrencyConflictError, OrderHistoryTruncatedError, PreconditionFailedError, isStorageFullError } from '../eventstore/errors.js';
 import { isCorruptionError, ReadModelUnavailableError } from '../readmodels/read-model-health.js';
+import { isConnectionLoss } from '../readmodels/connection-loss.js';
 import { STORAGE_FULL_RETRY_AFTER_SECONDS } from '../observability/readiness.js';
 import { ApiError, type ApiErrorCode } from './error-registry.js';
 import { PROBLEM_CONTENT_TYPE, problem, type Problem } from './problem.js';
@@ -83,6 +84,11 @@ function toProblem(error: unknown, request: FastifyRequest): Problem {
   // (read model) or once a minute (the store's full disk), never once per request.
   if (error instanceof ReadModelUnavailableError || isCorruptionError(error)) {
     return problem('READ_MODEL_UNAVAILABLE', error instanceof ReadModelUnavailableError ? error.message : 'the read model is corrupt; rebuild it with `orders replay`', {}, instance);
+  }
+  // The read models' PostgreSQL (READ_MODEL_URL) is out of reach: reads wait for it; commands,
+  // which need only the event store, go on.
+  if (isConnectionLoss(error)) {
+    return problem('READ_MODEL_UNAVAILABLE', 'the read models\' database cannot be reached; retry later', {}, instance);
   }
   if (isStorageFullError(error)) {
     if (Date.now() - storageFullLoggedAt > 60_000) {

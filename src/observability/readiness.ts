@@ -32,7 +32,7 @@ export async function notReadyReason(client: EventStoreDBClient, readModel: Read
   if (fault) {
     return {
       code: 'READ_MODEL_UNAVAILABLE',
-      detail: `${fault.reason}; rebuild it with \`orders replay <projection>\``,
+      detail: fault.kind === 'unreachable' ? fault.reason : `${fault.reason}; rebuild it with \`orders replay <projection>\``,
       extensions: { component: 'read-model', fault: fault.kind, since: new Date(fault.since).toISOString() },
     };
   }

@@ -21,7 +21,8 @@ import type { Logger } from 'pino';
 import { isConnectionLoss } from './connection-loss.js';
 import { isPostgresUrl, openConfiguredReadModels, openReadModelStore, readModelFileIn, type OpenTransaction, type ReadModelLocation, type ReadModelStore } from './read-model-store.js';
 
-export type ReadModelFaultKind = 'corrupt' | 'missing' | 'replaced' | 'full';
+/** `unreachable`: the PostgreSQL of READ_MODEL_URL cannot be reached (it heals by itself). */
+export type ReadModelFaultKind = 'corrupt' | 'missing' | 'replaced' | 'full' | 'unreachable';
 
 export interface ReadModelFault {
   kind: ReadModelFaultKind;
@@ -157,7 +158,9 @@ export class ReadModelHealth {
       const advice =
         now.kind === 'full'
           ? 'free disk space: writes resume by themselves'
-          : 'rebuild it from the history with `orders replay <projection>` for each projection; the service resumes once they are replayed';
+          : now.kind === 'unreachable'
+            ? 'reads answer 503 and the workers hold their events (retried, never parked) until the database answers again'
+            : 'rebuild it from the history with `orders replay <projection>` for each projection; the service resumes once they are replayed';
       this.#logger?.error({ readModelFile: this.file, fault: now.kind, reason: now.reason }, `read model unavailable (${now.kind}): ${now.reason}; ${advice}`);
       this.#logged = now;
     } else if (!now && this.#logged) {
@@ -362,5 +365,38 @@ export async function openServiceReadModels(
   const store = await openConfiguredReadModels(location, options.poolSize !== undefined ? { poolSize: options.poolSize } : {});
   const health = readModelHealthOf(store.location);
   health.logger = options.logger;
-  return { ...store, health };
+  const source = {};
+  let since: number | undefined;
+  const watched = <A extends unknown[], T>(fn: (...args: A) => Promise<T>) =>
+    async (...args: A): Promise<T> => {
+      try {
+        const result = await fn(...args);
+        if (since !== undefined) {
+          since = undefined;
+          health.set(source, undefined);
+        }
+        return result;
+      } catch (error) {
+        if (isConnectionLoss(error)) {
+          since ??= Date.now();
+          health.set(source, { kind: 'unreachable', reason: `the read models' PostgreSQL (${store.location}) cannot be reached: ${error instanceof Error ? error.message : String(error)}`, since });
+        }
+        throw error;
+      }
+    };
+  return {
+    ...store,
+    health,
+    run: watched(store.run),
+    get: watched(store.get) as ReadModelStore['get'],
+    all: watched(store.all) as ReadModelStore['all'],
+    exec: watched(store.exec),
+    transaction: watched(store.transaction) as ReadModelStore['transaction'],
+    begin: watched(store.begin),
+    migrate: watched(store.migrate),
+    close: async () => {
+      health.set(source, undefined);
+      await store.close();
+    },
+  };
 }
