@@ -28,7 +28,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { freePort } from '../test/helpers/free-port.js';
 import { cpuSecondsOf, startChild, stopChild } from './children.js';
-import { orderLifecycle, percentile, postJson } from './http-load.js';
+import { driveLifecycles, percentile, postJson, type LifecycleLoad as LoadResult } from './http-load.js';
 import { reportFigure } from './report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -66,41 +66,9 @@ if (process.argv[2] === '--bare-server') {
 // ---- load ---------------------------------------------------------------------------------
 
 
-interface LoadResult {
-  commands: number;
-  lifecycles: number;
-  seconds: number;
-  latenciesMs: number[];
-  /** When the last response of the load arrived (performance.now()). */
-  endedAt: number;
-}
-
 /** Each connection runs lifecycles back to back until `seconds` have passed. */
-async function drive(port: number, seconds: number, onAnswer?: (orderId: string, revision: number, at: number) => void): Promise<LoadResult> {
-  const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
-  const latenciesMs: number[] = [];
-  let lifecycles = 0;
-  const started = performance.now();
-  const deadline = started + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: CONNECTIONS }, async () => {
-      while (performance.now() < deadline) {
-        const orderId = randomUUID();
-        for (const step of orderLifecycle(orderId)) {
-          const sent = performance.now();
-          const reply = await postJson(agent, port, step.path, step.body, API_KEY);
-          const at = performance.now();
-          latenciesMs.push(at - sent);
-          if (reply.status !== step.expect) throw new Error(`${step.path} answered ${reply.status}: ${reply.body}`);
-          if (onAnswer) onAnswer(orderId, (JSON.parse(reply.body) as { revision: number }).revision, at);
-        }
-        lifecycles++;
-      }
-    }),
-  );
-  const endedAt = performance.now();
-  agent.destroy();
-  return { commands: latenciesMs.length, lifecycles, seconds: (endedAt - started) / 1000, latenciesMs, endedAt };
+function drive(port: number, seconds: number, onAnswer?: (orderId: string, revision: number, at: number) => void): Promise<LoadResult> {
+  return driveLifecycles({ port, seconds, connections: CONNECTIONS, apiKey: API_KEY, ...(onAnswer ? { onAnswer } : {}) });
 }
 
 interface Figures {
