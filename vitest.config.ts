@@ -16,6 +16,9 @@ const ON_BOTH_BACKENDS = [
   'test/integration/hardening/bad-http-input.int.test.ts',
   'test/integration/workers/query-routes.int.test.ts',
   'test/integration/workers/projection-bootstrap.int.test.ts',
+  'test/integration/workers/handler-record.int.test.ts',
+  'test/integration/workers/projections-group-migration.int.test.ts',
+  'test/integration/workers/connection-loss.int.test.ts',
 ];
 
 const common = {

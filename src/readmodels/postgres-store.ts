@@ -46,6 +46,11 @@ export async function openPostgresReadModelStore(options: PostgresStoreOptions):
   });
   // A connection the server closed while idle in the pool: the pool drops it, the next query opens another.
   pool.on('error', () => undefined);
+  // The server ending a connection that is checked out but between statements (inside a
+  // transaction), or just removed from the pool, emits 'error' on the client, which the pool does
+  // not always hear: without a listener of its own that is an uncaught exception. The statement
+  // on it fails anyway (connection loss: retried, or 503).
+  pool.on('connect', (client) => client.on('error', () => undefined));
 
   const names = new Map<string, pg.QueryConfig>();
   const prepared = (sql: string, params: SqlParams): pg.QueryConfig => {

@@ -24,7 +24,8 @@ async function appWith(env: Record<string, string | undefined> = {}) {
   if (env.METRICS_TOKEN === undefined) delete process.env.METRICS_TOKEN;
   else process.env.METRICS_TOKEN = env.METRICS_TOKEN;
   try {
-    const app = await build({ client: store.client, apiKeys: API_KEYS, cache: new OrderStateCache() });
+    // No event-loop-delay shedding: a test process starved by the files beside it would answer 503.
+    const app = await build({ client: store.client, apiKeys: API_KEYS, cache: new OrderStateCache(), overload: { maxEventLoopDelayMs: 0 } });
     await app.ready();
     return app;
   } finally {
