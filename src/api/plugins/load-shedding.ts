@@ -224,8 +224,10 @@ function registerAdmission(scope: FastifyInstance, overload: OverloadLimits, ref
     const timing = timings.get(request.raw);
     if (!timing) return;
     const now = performance.now();
-    const queue = Number.isNaN(timing.admittedAt) ? now - timing.arrivedAt : timing.admittedAt - timing.arrivedAt;
-    const app = Number.isNaN(timing.admittedAt) ? 0 : now - timing.admittedAt;
+    // Not through the queue (refused before it, or never shed): no wait.
+    const admittedAt = Number.isNaN(timing.admittedAt) ? timing.arrivedAt : timing.admittedAt;
+    const queue = admittedAt - timing.arrivedAt;
+    const app = now - admittedAt;
     reply.header('server-timing', `queue;dur=${queue.toFixed(1)}, app;dur=${app.toFixed(1)}`);
   });
   const queues = {
