@@ -10,7 +10,7 @@
 //
 // Per phase: p50/p99/max, the time split from the service's Server-Timing (outside fastify /
 // waiting for a slot / in a slot), the load generator's own event loop delay (it shares the
-// machine), and the load average when the phase ended.
+// machine), the load average when the phase ended and the CPU the service got in it (cores).
 //
 // Sizes (env): BENCH_OVERLOAD_CLIENTS (600), BENCH_OVERLOAD_SECONDS (30), BENCH_OVERLOAD_BURST (3000);
 // BENCH_OVERLOAD_RUNS (`on,off`: which runs; `on` alone skips the baseline); BENCH_OVERLOAD_ENV
@@ -21,7 +21,7 @@ import { loadavg } from 'node:os';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startChild, stopChild } from './children.js';
+import { cpuSecondsOf, startChild, stopChild } from './children.js';
 import { reportFigure } from './report.js';
 import { freePort } from '../test/helpers/free-port.js';
 import { setup as compileForChildren } from '../test/helpers/global-build.js';
@@ -83,14 +83,23 @@ async function run(label: string, extraEnv: Record<string, string>): Promise<Run
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     const idleRssMb = rssMbOf(service.child.pid);
     const rss = watchRss(service.child.pid);
+    // How much CPU the service got: on a machine shared with other work, what bounds everything.
+    const pid = service.child.pid;
+    const cores = (cpuBefore: number, startedAt: number) => ((cpuSecondsOf(pid) - cpuBefore) / ((performance.now() - startedAt) / 1000)).toFixed(2);
+    let cpu = cpuSecondsOf(pid);
+    let startedAt = performance.now();
     const loop = await closedLoop(target, { clients: CLIENTS, durationMs: SECONDS * 1_000, next: mixedLoad });
-    console.log(`shedding ${label}: ${CLIENTS} clients for ${SECONDS} s (load average ${load()}): ${summary(loop)}`);
+    console.log(`shedding ${label}: ${CLIENTS} clients for ${SECONDS} s (load average ${load()}, service CPU ${cores(cpu, startedAt)} cores): ${summary(loop)}`);
+    cpu = cpuSecondsOf(pid);
+    startedAt = performance.now();
     const spike = await burst(target, BURST, () => largeCreate());
-    console.log(`shedding ${label}: ${BURST} large creates at once (load average ${load()}): ${summary(spike)}`);
+    console.log(`shedding ${label}: ${BURST} large creates at once (load average ${load()}, service CPU ${cores(cpu, startedAt)} cores): ${summary(spike)}`);
     const peakRssMb = rss.stop();
     await new Promise((resolve) => setTimeout(resolve, 10_000));
     const afterRssMb = rssMbOf(service.child.pid);
-    console.log(`shedding ${label}: RSS idle ${idleRssMb.toFixed(0)} MB, peak ${peakRssMb.toFixed(0)} MB, 10 s after ${afterRssMb.toFixed(0)} MB`);
+    await new Promise((resolve) => setTimeout(resolve, 20_000));
+    const later = rssMbOf(service.child.pid);
+    console.log(`shedding ${label}: RSS idle ${idleRssMb.toFixed(0)} MB, peak ${peakRssMb.toFixed(0)} MB, 10 s after ${afterRssMb.toFixed(0)} MB, 30 s after ${later.toFixed(0)} MB`);
     return { loop: figuresOf([loop]), spike: figuresOf([spike]), all: figuresOf([loop, spike]), idleRssMb, peakRssMb, afterRssMb };
   } finally {
     await stopChild(service.child);
