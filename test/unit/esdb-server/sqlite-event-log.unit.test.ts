@@ -118,4 +118,28 @@ describe('the SQLite event log', () => {
     const next = await log.append('order-1', 1, [event()]);
     expect(next).toMatchObject({ kind: 'success', nextRevision: 2 });
   });
+
+  it.each([':memory:', 'file'])('answers a system stream\'s revision (users, $settings, $$ metadata: kept between commits) as of the last commit (%s)', async (kind) => {
+    const dir = mkdtempSync(join(tmpdir(), 'event-log-'));
+    dirs.push(dir);
+    log = openSqliteEventLog({ file: kind === 'file' ? join(dir, 'es.db') : ':memory:' });
+    // Asked before it exists, twice: the second answer comes from what the first one learnt.
+    expect(log.streamRevision('$user-ada')).toBeUndefined();
+    expect(log.streamRevision('$user-ada')).toBeUndefined();
+    await log.append('$user-ada', 'no_stream', [event('$UserCreated')]);
+    expect(log.streamRevision('$user-ada')).toBe(0);
+    expect(log.streamRevision('$user-ada')).toBe(0);
+    // Written in the same group as another stream.
+    await Promise.all([log.append('$user-ada', 0, [event('$UserUpdated')]), log.append('order-1', 'any', [event()])]);
+    expect(log.streamRevision('$user-ada')).toBe(1);
+    await log.append('$$$user-ada', 'any', [event('$metadata')]);
+    expect(log.streamRevision('$$$user-ada')).toBe(0);
+    expect(log.readStream('$user-ada', { from: 'end', direction: 'backwards', maxCount: 1, resolveLinkTos: false })).toMatchObject({ kind: 'ok', lastRevision: 1 });
+    await log.deleteStream('$user-ada', 1);
+    await log.append('$user-ada', 'any', [event('$UserCreated')]);
+    expect(log.streamRevision('$user-ada')).toBe(2);
+    await log.tombstoneStream('$user-ada', 'any');
+    expect(log.streamRevision('$user-ada')).toBeUndefined();
+    await expect(log.append('$user-ada', 'any', [event()])).rejects.toBeInstanceOf(StreamDeletedError);
+  });
 });
