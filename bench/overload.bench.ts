@@ -1,6 +1,6 @@
 // Overload, as the attack on issue #11 ran it, against `orders serve` (ROLE=all: API, workers and
 // embedded store in one process, as `npm start` runs) with load shedding on (the defaults) and,
-// in the same run, off (no in-flight bounds, no event-loop or heap shedding, Node's default
+// in the same run, off (no in-flight bounds, no latency budget, no event-loop or heap shedding, Node's default
 // listen backlog of 511): 600 keep-alive clients that never back off for BENCH_OVERLOAD_SECONDS
 // (mostly creates, a quarter reads), then a burst of BENCH_OVERLOAD_BURST large creates (~56 KB
 // each, just under the 64 KiB body limit) each on a new connection. Printed for each: p99 and
@@ -39,6 +39,7 @@ const SHEDDING_OFF = {
   OVERLOAD_MAX_IN_FLIGHT_READS: '0',
   OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
   OVERLOAD_MAX_HEAP_USED_BYTES: '0',
+  OVERLOAD_LATENCY_BUDGET_MS: '0',
   HTTP_LISTEN_BACKLOG: '511',
 };
 
