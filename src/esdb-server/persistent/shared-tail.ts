@@ -10,6 +10,8 @@ import type { AllFilter, EventLog, ReadAllResult, ResolvedEvent } from '../log/t
 
 /** Events kept (up to twice as many between trims): more than a live group reads at once. */
 const CAPACITY = 2048;
+/** Bytes of event data and metadata kept at most: large events make the window shorter. */
+const MAX_BYTES = 16 * 1024 * 1024;
 /** Rows read per query when the window is extended. */
 const PAGE = 1000;
 
@@ -18,6 +20,7 @@ export class SharedTail {
   /** The window holds every row of the log from `start` up to `end` (nothing yet: end < start). */
   private start = 0;
   private end = -1;
+  private bytes = 0;
 
   constructor(private readonly log: EventLog) {}
 
@@ -32,6 +35,7 @@ export class SharedTail {
     // Nothing read that far yet: the window starts over at `from` (never reads from further back).
     if (from > this.end + 1) {
       this.events = [];
+      this.bytes = 0;
       this.start = from;
       this.end = from - 1;
     }
@@ -52,23 +56,39 @@ export class SharedTail {
       const recorded = resolved.event!;
       if (matches(recorded.stream, recorded.type)) found.push(resolved);
     }
-    return { events: found, lastScannedPosition, endOfLog: index >= events.length };
+    // At the end of the window, and the window at the head (large events may keep it short).
+    return { events: found, lastScannedPosition, endOfLog: index >= events.length && this.end >= head };
   }
 
   private extendTo(head: number): void {
     while (this.end < head) {
       const result = this.log.readAll({ from: this.end + 1, direction: 'forwards', maxCount: Math.min(PAGE, head - this.end), resolveLinkTos: false });
       if (result.lastScannedPosition === undefined) break;
-      for (const resolved of result.events) this.events.push(resolved);
+      for (const resolved of result.events) {
+        this.events.push(resolved);
+        this.bytes += sizeOf(resolved);
+      }
       this.end = result.lastScannedPosition;
-      if (result.endOfLog) break;
+      if (result.endOfLog || this.bytes > MAX_BYTES) break;
     }
     // Trimmed now and then rather than on every read.
-    if (this.events.length > 2 * CAPACITY) {
-      this.events = this.events.slice(this.events.length - CAPACITY);
-      this.start = this.events[0]!.position;
-    }
+    if (this.events.length > 2 * CAPACITY || this.bytes > MAX_BYTES) this.trim();
   }
+
+  private trim(): void {
+    let drop = Math.max(0, this.events.length - CAPACITY);
+    let bytes = this.bytes;
+    for (let index = 0; index < drop; index++) bytes -= sizeOf(this.events[index]!);
+    while (bytes > MAX_BYTES / 2 && drop < this.events.length) bytes -= sizeOf(this.events[drop++]!);
+    this.events = this.events.slice(drop);
+    this.bytes = bytes;
+    this.start = this.events[0]?.position ?? this.end + 1;
+  }
+}
+
+function sizeOf(resolved: ResolvedEvent): number {
+  const event = resolved.event!;
+  return event.data.byteLength + event.metadata.byteLength;
 }
 
 function firstAtOrAfter(events: ResolvedEvent[], position: number): number {

@@ -84,3 +84,24 @@ describe('the newest events of $all shared by the groups on $all', () => {
     expect(tail.readForwards(head - 100, 500, FILTERS[0]!, 4096)).toBeUndefined();
   });
 });
+
+describe('the window of newest events with large events', () => {
+  it('gives every event once when they are more than its bytes bound holds, and the end only at the head', async () => {
+    log = openSqliteEventLog({ file: ':memory:' });
+    const tail = new SharedTail(log);
+    const from = log.headPosition() + 1;
+    // 40 events of 1 MB: more than the window keeps (16 MB).
+    for (let i = 0; i < 40; i++) await log.append('order-big', 'any', [{ ...event('order.created'), data: Buffer.alloc(1024 * 1024, 32) }]);
+    let cursor = from;
+    const positions: number[] = [];
+    for (let reads = 0; reads < 100; reads++) {
+      const result = tail.readForwards(cursor, 500, FILTERS[0]!, 4096) ?? log.readAll({ from: cursor, direction: 'forwards', maxCount: 500, resolveLinkTos: false, filter: FILTERS[0]!, maxSearchWindow: 4096 });
+      positions.push(...result.events.map((e) => e.position));
+      if (result.lastScannedPosition !== undefined) cursor = result.lastScannedPosition + 1;
+      if (result.endOfLog) break;
+    }
+    // Every event once, in order, and the end only at the head.
+    expect(positions).toEqual(log.readAll({ from, direction: 'forwards', maxCount: 500, resolveLinkTos: false }).events.map((e) => e.position));
+    expect(positions).toHaveLength(40);
+  });
+});
