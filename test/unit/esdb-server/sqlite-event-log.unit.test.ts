@@ -155,7 +155,7 @@ describe('the SQLite event log', () => {
     const first: ProposedEvent = { id: randomUUID(), type: 'a', contentType: 'application/json', data: viewed('{"n":1}', 100), metadata: viewed('{"m":"x"}', 4000) };
     const second: ProposedEvent = { id: randomUUID(), type: 'b', contentType: 'application/octet-stream', data: viewed('bytes', 7000), metadata: new Uint8Array(0) };
     await Promise.all([log.append('view-1', 'no_stream', [first]), log.append('view-2', 'no_stream', [second])]);
-    // The caller's events are left as they were (nothing detached or moved).
+    // The caller's events are left as they were.
     expect(Buffer.from(first.data).toString('utf8')).toBe('{"n":1}');
     const read = (stream: string) => {
       const result = log.readStream(stream, { from: 'start', direction: 'forwards', maxCount: 10, resolveLinkTos: false });
