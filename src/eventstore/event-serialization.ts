@@ -3,7 +3,6 @@
 import { jsonEvent, type EventData, type JSONType, type MetadataType, type RecordedEvent } from '@eventstore/db-client';
 import { parseOrderEvent, parseOrderEventMetadata, type OrderEvent, type OrderEventMetadata } from '../orders/events.js';
 import type { NewOrderEvent } from '../orders/event-factory.js';
-import { tracingEnabled } from '../observability/trace-api.js';
 
 export function toEventData(newEvent: NewOrderEvent): EventData {
   return jsonEvent({
@@ -23,10 +22,9 @@ const encoded = new WeakMap<object, Uint8Array>();
  * base64-encodes the text, and protobuf decodes that base64 in JavaScript each time it
  * serialises the message (twice per event): handed the UTF-8 bytes of the same JSON, it sends
  * them as they are, and the stored metadata is the same. With tracing on, the client's
- * instrumentation adds the trace context to an object's metadata, so it gets the object.
+ * instrumentation splices the trace context into these bytes (they stay bytes).
  */
 export function metadataToSend(metadata: object): MetadataType {
-  if (tracingEnabled()) return metadata as JSONType;
   let bytes = encoded.get(metadata);
   if (!bytes) {
     bytes = utf8.encode(JSON.stringify(metadata));
