@@ -172,6 +172,20 @@ export function refreshOutboxRow(store: ReadModelStore, message: WhatsAppMessage
   }
 }
 
+/** As refreshOutboxRow for several messages, in one transaction. */
+export function refreshOutboxRows(store: ReadModelStore, rows: readonly { message: WhatsAppMessage; revision: bigint }[]): boolean {
+  if (rows.length === 0) return true;
+  try {
+    ensureOutboxSchema(store);
+    store.transaction((tx) => {
+      for (const row of rows) writeOutboxRow(tx, row.message, row.revision);
+    });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** A message of the outbox from before the ledger: what the ledger takes over. */
 export function legacyMessage(tx: ReadModelTx, eventId: string): WhatsAppMessage | undefined {
   const row = tx.get<Row>('SELECT * FROM whatsapp_outbox WHERE event_id = ? AND ledger_revision IS NULL', eventId);

@@ -78,7 +78,7 @@ export function createWhatsAppHandler(config: WhatsAppConfig, sender?: WhatsAppS
 
       const attempt = started.data.attempt;
       context.logger.debug({ orderId, messageId: event.id, attempt }, 'sending WhatsApp message');
-      const outcome = await attemptSend({ client, store }, cloud, claim.state, attempt, context.signal, writer);
+      const outcome = await attemptSend({ client, store }, cloud, { ...claim, state: claim.state }, attempt, context.signal, writer);
       const log = { orderId, messageId: event.id, template: message.template.name, attempt };
       switch (outcome.status) {
         case 'sent':
