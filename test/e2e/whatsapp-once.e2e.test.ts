@@ -172,7 +172,7 @@ describe('WhatsApp messages under SIGKILL and slow provider answers', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('delivers no message twice, leaves uncertain only sends in flight at a crash, and settles the rest from signed webhooks', { timeout: 240_000 }, async () => {
+  it('delivers no message twice, leaves uncertain only sends in flight at a crash, and settles the rest from signed webhooks', { timeout: 420_000 }, async () => {
     const apiPort = await freePort();
     const api = serve('api', apiPort);
     apiUrl = `http://127.0.0.1:${apiPort}`;
@@ -228,7 +228,7 @@ describe('WhatsApp messages under SIGKILL and slow provider answers', () => {
       const byEvent = new Map(items.map((item) => [item.eventId, item]));
       last = { rows: items.length, expected, states: countBy(items.map((item) => item.status)), pending: provider.pending.size, webhooks: provider.webhooksPending, notDelivered: received.filter((id) => byEvent.get(id)?.status !== 'delivered').map((id) => byEvent.get(id)?.status ?? 'no row') };
       return done && received.every((id) => byEvent.get(id)?.status === 'delivered') ? items : undefined;
-    }, 60_000).catch((error: unknown) => {
+    }, 180_000).catch((error: unknown) => {
       throw new Error(`the outbox did not settle: ${JSON.stringify(last)}`, { cause: error });
     });
 
