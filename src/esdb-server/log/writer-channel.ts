@@ -57,10 +57,9 @@ export function threadWriter(data: WriterThreadData): WriterChannel {
     commit(operations) {
       if (failure) return Promise.reject(failure);
       const id = nextId++;
-      const { packed, buffer } = packBytes(operations);
       return new Promise((resolve, reject) => {
         waiting.set(id, { resolve, reject });
-        worker.postMessage({ id, operations: packed }, buffer ? [buffer] : []);
+        worker.postMessage({ id, operations });
       });
     },
     async close() {
@@ -71,31 +70,6 @@ export function threadWriter(data: WriterThreadData): WriterChannel {
       });
     },
   };
-}
-
-/**
- * The group's event bytes copied into one buffer that is handed over (transferred) with the
- * message. An event's data and metadata arrive as views into gRPC's receive buffers, most of
- * them slices of Node's 8 KiB buffer pool: posted as they are, every buffer they view is copied
- * whole, 8 KiB for a few hundred bytes of event. The operations themselves are left untouched.
- */
-function packBytes(operations: Operation[]): { packed: Operation[]; buffer: ArrayBuffer | undefined } {
-  let total = 0;
-  for (const operation of operations) {
-    if (operation.kind === 'append') for (const event of operation.events) total += event.data.byteLength + event.metadata.byteLength;
-  }
-  if (total === 0) return { packed: operations, buffer: undefined };
-  const bytes = new Uint8Array(total);
-  let at = 0;
-  const copy = (part: Uint8Array) => {
-    bytes.set(part, at);
-    at += part.byteLength;
-    return bytes.subarray(at - part.byteLength, at);
-  };
-  const packed = operations.map((operation): Operation =>
-    operation.kind === 'append' ? { ...operation, events: operation.events.map((event) => ({ ...event, data: copy(event.data), metadata: copy(event.metadata) })) } : operation,
-  );
-  return { packed, buffer: bytes.buffer };
 }
 
 /** Run from TypeScript sources (tsx, vitest), a worker does not inherit the loader: register it first. */
