@@ -19,11 +19,12 @@ import { burst, closedLoop, largeCreate, mixedLoad, rssMbOf, smallCreate, summar
 const API_KEY = 'overload-e2e-key-0123456789abcdef';
 const BUDGET_MS = 1_000;
 /**
- * What a request may take beyond the latency budget here: a slot's work, and a machine shared with
- * other tests and this test's own 200 clients (the load generator takes a core of two). Without
- * the bound, requests waited 15-25 s and past a 20 s client timeout (with 600 clients).
+ * What a client may measure beyond the latency budget here: mostly the time before the service
+ * even reads the request (Server-Timing's split shows it: at load average 27, 600 large creates
+ * waited 8 s at p50 and 14 s at the tail before fastify saw them), which no bound in the service
+ * can shorten; below the client's 30 s timeout. The service's own part is asserted tighter.
  */
-const SLACK_MS = 15_000;
+const SLACK_MS = 25_000;
 /** RSS after the load may exceed the idle level by this much (V8 and malloc keep some). */
 const RSS_RETURN_MB = 120;
 
