@@ -61,6 +61,9 @@ describe('WhatsApp messages when the read-model file is lost', () => {
     dataDir = mkdtempSync(join(tmpdir(), 'order-store-whatsapp-ledger-'));
     env = {
       EVENTSTORE_INSECURE: 'true',
+      // Not a test of load shedding: a loaded machine must not turn the orders away.
+      OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
+      OVERLOAD_LATENCY_BUDGET_MS: '0',
       WHATSAPP_MODE: 'cloud-api',
       WHATSAPP_BASE_URL: await provider.start(),
       WHATSAPP_TOKEN: 'e2e-token',
