@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 /**
@@ -19,11 +20,14 @@ const ON_BOTH_BACKENDS = [
   'test/integration/workers/handler-record.int.test.ts',
   'test/integration/workers/projections-group-migration.int.test.ts',
   'test/integration/workers/connection-loss.int.test.ts',
+  'test/unit/handlers/whatsapp-outbox-view.unit.test.ts',
+  'test/integration/workers/whatsapp-webhook.int.test.ts',
 ];
 
+// Generous: two files at a time on 2 cores (and a machine busy with other work) slow each test.
 const common = {
-  testTimeout: 30_000,
-  hookTimeout: 30_000,
+  testTimeout: 60_000,
+  hookTimeout: 60_000,
   pool: 'forks' as const,
 };
 /** `orders` children spawned by tests run a build of the sources compiled for this run (ORDERS_DIST_DIR, set by this global setup), else the sources through tsx: never a stale dist/. */
@@ -31,6 +35,9 @@ const BUILD = 'test/helpers/global-build.ts';
 
 export default defineConfig({
   test: {
+    // Most test files wait on child processes and servers rather than compute: on 2 cores, two
+    // files at a time (vitest's default there is 1).
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     reporters: process.env.CI ? ['default'] : ['default'],
     projects: [
       {

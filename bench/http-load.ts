@@ -77,18 +77,31 @@ export interface LifecycleLoadOptions {
   apiKey: string;
   /** Each answer's order, its revision and when it arrived (performance.now()). */
   onAnswer?: (orderId: string, revision: number, at: number) => void;
+  /**
+   * Paced: start this many lifecycles a second (on the free connections; late ones start at once)
+   * instead of each connection's next one as soon as its last ended. The same offered load for
+   * every setup, so CPU per command compares like with like on a machine whose speed varies.
+   */
+  lifecyclesPerSecond?: number;
 }
 
 /** Each of `connections` keep-alive connections runs order lifecycles back to back until `seconds` have passed. */
-export async function driveLifecycles({ port, seconds, connections, apiKey, onAnswer }: LifecycleLoadOptions): Promise<LifecycleLoad> {
+export async function driveLifecycles({ port, seconds, connections, apiKey, onAnswer, lifecyclesPerSecond }: LifecycleLoadOptions): Promise<LifecycleLoad> {
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
   const latenciesMs: number[] = [];
   let lifecycles = 0;
   const started = performance.now();
   const deadline = started + seconds * 1000;
+  let tickets = 0;
   await Promise.all(
     Array.from({ length: connections }, async () => {
       while (performance.now() < deadline) {
+        if (lifecyclesPerSecond) {
+          const due = started + (tickets++ * 1000) / lifecyclesPerSecond;
+          if (due >= deadline) break;
+          const wait = due - performance.now();
+          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        }
         const orderId = randomUUID();
         for (const step of orderLifecycle(orderId)) {
           const sent = performance.now();

@@ -1,6 +1,6 @@
 // Overload, as the attack on issue #11 ran it, against `orders serve` (ROLE=all: API, workers and
 // embedded store in one process, as `npm start` runs) with load shedding on (the defaults) and,
-// in the same run, off (no in-flight bounds, no event-loop or heap shedding, Node's default
+// in the same run, off (no in-flight bounds, no latency budget, no event-loop or heap shedding, Node's default
 // listen backlog of 511): 600 keep-alive clients that never back off for BENCH_OVERLOAD_SECONDS
 // (mostly creates, a quarter reads), then a burst of BENCH_OVERLOAD_BURST large creates (~56 KB
 // each, just under the 64 KiB body limit) each on a new connection. Printed for each: p99 and
@@ -10,7 +10,7 @@
 //
 // Per phase: p50/p99/max, the time split from the service's Server-Timing (outside fastify /
 // waiting for a slot / in a slot), the load generator's own event loop delay (it shares the
-// machine), and the load average when the phase ended.
+// machine), the load average when the phase ended and the CPU the service got in it (cores).
 //
 // Sizes (env): BENCH_OVERLOAD_CLIENTS (600), BENCH_OVERLOAD_SECONDS (30), BENCH_OVERLOAD_BURST (3000);
 // BENCH_OVERLOAD_RUNS (`on,off`: which runs; `on` alone skips the baseline); BENCH_OVERLOAD_ENV
@@ -21,9 +21,10 @@ import { loadavg } from 'node:os';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startChild, stopChild } from './children.js';
+import { cpuSecondsOf, startChild, stopChild } from './children.js';
 import { reportFigure } from './report.js';
 import { freePort } from '../test/helpers/free-port.js';
+import { setup as compileForChildren } from '../test/helpers/global-build.js';
 import { burst, closedLoop, largeCreate, mixedLoad, percentileOf, rssMbOf, smallCreate, summary, watchRss, type LoadOutcome } from '../test/e2e/overload-load.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -38,6 +39,7 @@ const SHEDDING_OFF = {
   OVERLOAD_MAX_IN_FLIGHT_READS: '0',
   OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
   OVERLOAD_MAX_HEAP_USED_BYTES: '0',
+  OVERLOAD_LATENCY_BUDGET_MS: '0',
   HTTP_LISTEN_BACKLOG: '511',
 };
 
@@ -82,14 +84,23 @@ async function run(label: string, extraEnv: Record<string, string>): Promise<Run
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     const idleRssMb = rssMbOf(service.child.pid);
     const rss = watchRss(service.child.pid);
+    // How much CPU the service got: on a machine shared with other work, what bounds everything.
+    const pid = service.child.pid;
+    const cores = (cpuBefore: number, startedAt: number) => ((cpuSecondsOf(pid) - cpuBefore) / ((performance.now() - startedAt) / 1000)).toFixed(2);
+    let cpu = cpuSecondsOf(pid);
+    let startedAt = performance.now();
     const loop = await closedLoop(target, { clients: CLIENTS, durationMs: SECONDS * 1_000, next: mixedLoad });
-    console.log(`shedding ${label}: ${CLIENTS} clients for ${SECONDS} s (load average ${load()}): ${summary(loop)}`);
+    console.log(`shedding ${label}: ${CLIENTS} clients for ${SECONDS} s (load average ${load()}, service CPU ${cores(cpu, startedAt)} cores): ${summary(loop)}`);
+    cpu = cpuSecondsOf(pid);
+    startedAt = performance.now();
     const spike = await burst(target, BURST, () => largeCreate());
-    console.log(`shedding ${label}: ${BURST} large creates at once (load average ${load()}): ${summary(spike)}`);
+    console.log(`shedding ${label}: ${BURST} large creates at once (load average ${load()}, service CPU ${cores(cpu, startedAt)} cores): ${summary(spike)}`);
     const peakRssMb = rss.stop();
     await new Promise((resolve) => setTimeout(resolve, 10_000));
     const afterRssMb = rssMbOf(service.child.pid);
-    console.log(`shedding ${label}: RSS idle ${idleRssMb.toFixed(0)} MB, peak ${peakRssMb.toFixed(0)} MB, 10 s after ${afterRssMb.toFixed(0)} MB`);
+    await new Promise((resolve) => setTimeout(resolve, 20_000));
+    const later = rssMbOf(service.child.pid);
+    console.log(`shedding ${label}: RSS idle ${idleRssMb.toFixed(0)} MB, peak ${peakRssMb.toFixed(0)} MB, 10 s after ${afterRssMb.toFixed(0)} MB, 30 s after ${later.toFixed(0)} MB`);
     return { loop: figuresOf([loop]), spike: figuresOf([spike]), all: figuresOf([loop, spike]), idleRssMb, peakRssMb, afterRssMb };
   } finally {
     await stopChild(service.child);
@@ -114,6 +125,10 @@ function figuresOf(outcomes: LoadOutcome[]): PhaseFigures {
     served: count((outcome) => Object.entries(outcome.statuses).reduce((sum, [status, n]) => sum + (Number(status) < 300 ? n : 0), 0)),
   };
 }
+
+// The service runs compiled JavaScript, as `npm start` does (through tsx its RSS would carry the
+// compiler too: about 100 MB more): the build the tests use, of the sources as they are now.
+compileForChildren();
 
 const runs = new Set((process.env.BENCH_OVERLOAD_RUNS ?? 'on,off').split(',').map((name) => name.trim()));
 const onEnv = Object.fromEntries(

@@ -13,6 +13,10 @@
 //
 // Sizes (env): BENCH_TRACING_SECONDS (10), BENCH_TRACING_WARMUP (3), BENCH_TRACING_CONNECTIONS
 // (50), BENCH_TRACING_ROUNDS (3), BENCH_TRACING_SETUPS (off,always,ratio), BENCH_TRACING_BIN.
+// BENCH_TRACING_PACED (lifecycles/s, 3; 0: skip) adds a paced phase after the closed loop: the
+// same offered load for every setup, whose CPU per command is the figure to compare when the
+// machine is shared (a closed loop's CPU per command grows when throughput falls, as the
+// process's fixed work per second is spread over fewer commands).
 // BENCH_TRACING_CPU_PROF=<dir> runs each service under `node --cpu-prof` and leaves its profiles
 // in <dir>/<setup>-<round>/, one per thread (the service's main thread is the largest; the
 // embedded store and the TypeScript loader have their own): open one in Chrome's DevTools.
@@ -36,6 +40,7 @@ const WARMUP_SECONDS = env('BENCH_TRACING_WARMUP', 3);
 const CONNECTIONS = env('BENCH_TRACING_CONNECTIONS', 50);
 const ROUNDS = env('BENCH_TRACING_ROUNDS', 3);
 const CPU_PROF_DIR = process.env.BENCH_TRACING_CPU_PROF;
+const PACED = env('BENCH_TRACING_PACED', 3);
 const API_KEY = 'bench-key-tracing-0123456789';
 
 type Setup = 'off' | 'always' | 'ratio';
@@ -46,6 +51,8 @@ interface Run {
   perSecond: number;
   cpuMsPerCommand: number;
   p99: number;
+  /** CPU per command at the paced load; NaN when skipped or when the setup fell behind it. */
+  pacedCpuMsPerCommand: number;
 }
 
 const receiver = new OtlpReceiver();
@@ -60,7 +67,8 @@ function tracingEnv(setup: Setup): Record<string, string> {
   };
 }
 
-const drive = (port: number, seconds: number) => driveLifecycles({ port, seconds, connections: CONNECTIONS, apiKey: API_KEY });
+const drive = (port: number, seconds: number, lifecyclesPerSecond?: number) =>
+  driveLifecycles({ port, seconds, connections: CONNECTIONS, apiKey: API_KEY, ...(lifecyclesPerSecond ? { lifecyclesPerSecond } : {}) });
 
 async function measure(setup: Setup, round: number): Promise<Run> {
   const dataDir = mkdtempSync(join(tmpdir(), 'order-store-bench-tracing-'));
@@ -74,7 +82,10 @@ async function measure(setup: Setup, round: number): Promise<Run> {
       DATA_DIR: dataDir,
       API_KEYS: `${API_KEY}:bench`,
       LOG_LEVEL: 'warn',
+      // It measures throughput: commands wait for their turn rather than being shed.
       OVERLOAD_MAX_QUEUE_MS: '30000',
+      OVERLOAD_LATENCY_BUDGET_MS: '0',
+      OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
       ...(process.env.BENCH_TRACING_INSECURE ? { EVENTSTORE_INSECURE: 'true' } : {}),
       ...tracingEnv(setup),
     },
@@ -86,7 +97,15 @@ async function measure(setup: Setup, round: number): Promise<Run> {
     const load = await drive(port, SECONDS);
     const cpu = cpuSecondsOf(child.pid) - cpuBefore;
     const sorted = load.latenciesMs.sort((a, b) => a - b);
-    return { perSecond: load.commands / load.seconds, cpuMsPerCommand: (cpu * 1000) / load.commands, p99: percentile(sorted, 99) };
+    let pacedCpuMsPerCommand = Number.NaN;
+    if (PACED > 0) {
+      const pacedBefore = cpuSecondsOf(child.pid);
+      const paced = await drive(port, SECONDS, PACED);
+      const pacedCpu = cpuSecondsOf(child.pid) - pacedBefore;
+      // Behind the pace (fewer than 90% of the lifecycles due): its CPU would not compare.
+      if (paced.lifecycles >= 0.9 * PACED * SECONDS) pacedCpuMsPerCommand = (pacedCpu * 1000) / paced.commands;
+    }
+    return { perSecond: load.commands / load.seconds, cpuMsPerCommand: (cpu * 1000) / load.commands, p99: percentile(sorted, 99), pacedCpuMsPerCommand };
   } finally {
     await stopChild(child);
     rmSync(dataDir, { recursive: true, force: true });
@@ -102,10 +121,10 @@ const fixed = (value: number, digits = 1) => Number(value.toFixed(digits));
 const load = () => loadavg().map((value) => value.toFixed(2)).join(' ');
 
 if (CPU_PROF_DIR) mkdirSync(CPU_PROF_DIR, { recursive: true });
-console.log(`npm start lifecycle load: ${CONNECTIONS} keep-alive connections, ${SECONDS} s per setup after ${WARMUP_SECONDS} s warm-up, ${ROUNDS} round(s) of ${SETUPS.join(', ')}; load average ${load()} (${availableParallelism()} cores)`);
+console.log(`npm start lifecycle load: ${CONNECTIONS} keep-alive connections, ${SECONDS} s per setup after ${WARMUP_SECONDS} s warm-up${PACED > 0 ? `, then ${SECONDS} s paced at ${PACED} lifecycles/s` : ''}, ${ROUNDS} round(s) of ${SETUPS.join(', ')}; load average ${load()} (${availableParallelism()} cores)`);
 const runs: Record<Setup, Run[]> = { off: [], always: [], ratio: [] };
 /** Per round: each setup's commands/s and CPU per command as ratios to that round's off. */
-const ratios: Record<Setup, { perSecond: number; cpu: number }[]> = { off: [], always: [], ratio: [] };
+const ratios: Record<Setup, { perSecond: number; cpu: number; paced: number }[]> = { off: [], always: [], ratio: [] };
 for (let round = 1; round <= ROUNDS; round++) {
   const inRound: Partial<Record<Setup, Run>> = {};
   for (const setup of SETUPS) {
@@ -114,7 +133,7 @@ for (let round = 1; round <= ROUNDS; round++) {
     runs[setup].push(run);
     inRound[setup] = run;
     console.log(
-      `round ${round} ${LABELS[setup].padEnd(24)} ${run.perSecond.toFixed(0).padStart(6)} commands/s  ${run.cpuMsPerCommand.toFixed(3)} ms CPU/command  p99 ${run.p99.toFixed(1)} ms  ${String(receiver.protobufRequests - before).padStart(4)} OTLP exports  load ${load()}`,
+      `round ${round} ${LABELS[setup].padEnd(24)} ${run.perSecond.toFixed(0).padStart(6)} commands/s  ${run.cpuMsPerCommand.toFixed(3)} ms CPU/command  paced ${run.pacedCpuMsPerCommand.toFixed(3)} ms CPU/command  p99 ${run.p99.toFixed(1)} ms  ${String(receiver.protobufRequests - before).padStart(4)} OTLP exports  load ${load()}`,
     );
   }
   const off = inRound.off;
@@ -123,28 +142,38 @@ for (let round = 1; round <= ROUNDS; round++) {
   for (const setup of SETUPS) {
     const run = inRound[setup];
     if (setup === 'off' || !run) continue;
-    const ratio = { perSecond: run.perSecond / off.perSecond, cpu: run.cpuMsPerCommand / off.cpuMsPerCommand };
+    const ratio = { perSecond: run.perSecond / off.perSecond, cpu: run.cpuMsPerCommand / off.cpuMsPerCommand, paced: run.pacedCpuMsPerCommand / off.pacedCpuMsPerCommand };
     ratios[setup].push(ratio);
-    parts.push(`${LABELS[setup]} ${ratio.perSecond.toFixed(2)}x commands/s, ${ratio.cpu.toFixed(2)}x CPU/command`);
+    parts.push(`${LABELS[setup]} ${ratio.perSecond.toFixed(2)}x commands/s, ${ratio.cpu.toFixed(2)}x CPU/command, paced ${ratio.paced.toFixed(2)}x CPU/command`);
   }
   console.log(`round ${round} to off: ${parts.join('; ')}`);
 }
 await receiver.stop();
 
-const off = { perSecond: median(runs.off.map((run) => run.perSecond)), cpu: median(runs.off.map((run) => run.cpuMsPerCommand)) };
+const medianOf = (values: number[]) => median(values.filter((value) => Number.isFinite(value)));
+const off = { perSecond: median(runs.off.map((run) => run.perSecond)), cpu: median(runs.off.map((run) => run.cpuMsPerCommand)), paced: medianOf(runs.off.map((run) => run.pacedCpuMsPerCommand)) };
 for (const setup of SETUPS) {
   if (runs[setup].length === 0) continue;
   const perSecond = median(runs[setup].map((run) => run.perSecond));
   const cpu = median(runs[setup].map((run) => run.cpuMsPerCommand));
+  const paced = medianOf(runs[setup].map((run) => run.pacedCpuMsPerCommand));
   if (setup === 'off') {
     reportFigure({ name: `npm start lifecycle, ${LABELS[setup]}`, value: fixed(perSecond, 0), unit: 'commands/s' });
     reportFigure({ name: `npm start CPU per command, ${LABELS[setup]}`, value: fixed(cpu, 3), unit: 'ms' });
+    if (Number.isFinite(paced)) reportFigure({ name: `npm start CPU per command at ${PACED} lifecycles/s, ${LABELS[setup]}`, value: fixed(paced, 3), unit: 'ms' });
     continue;
   }
   const perRound = ratios[setup];
   // The median of the per-round ratios (each to its own round's off), not the ratio of the medians.
-  const ratioOf = (key: 'perSecond' | 'cpu') => (perRound.length ? { ratio: fixed(median(perRound.map((ratio) => ratio[key])), 3) } : {});
-  console.log(`${LABELS[setup]}: per-round ratios ${perRound.map((ratio) => ratio.perSecond.toFixed(2)).join(' / ')} commands/s, ${perRound.map((ratio) => ratio.cpu.toFixed(2)).join(' / ')} CPU/command`);
+  const ratioOf = (key: 'perSecond' | 'cpu' | 'paced') => {
+    const values = perRound.map((ratio) => ratio[key]).filter((value) => Number.isFinite(value));
+    return values.length ? { ratio: fixed(median(values), 3) } : {};
+  };
+  const list = (key: 'perSecond' | 'cpu' | 'paced') => perRound.map((ratio) => ratio[key].toFixed(2)).join(' / ');
+  console.log(`${LABELS[setup]}: per-round ratios ${list('perSecond')} commands/s, ${list('cpu')} CPU/command, paced ${list('paced')} CPU/command`);
   reportFigure({ name: `npm start lifecycle, ${LABELS[setup]}`, value: fixed(perSecond, 0), unit: 'commands/s', baseline: fixed(off.perSecond, 0), baselineName: 'tracing off', ...ratioOf('perSecond'), ...(setup === 'ratio' ? { target: '>= 0.95x' } : {}) });
   reportFigure({ name: `npm start CPU per command, ${LABELS[setup]}`, value: fixed(cpu, 3), unit: 'ms', baseline: fixed(off.cpu, 3), baselineName: 'tracing off', ...ratioOf('cpu') });
+  if (Number.isFinite(paced) && Number.isFinite(off.paced)) {
+    reportFigure({ name: `npm start CPU per command at ${PACED} lifecycles/s, ${LABELS[setup]}`, value: fixed(paced, 3), unit: 'ms', baseline: fixed(off.paced, 3), baselineName: 'tracing off', ...ratioOf('paced'), ...(setup === 'ratio' ? { target: '<= 1.05x' } : {}) });
+  }
 }

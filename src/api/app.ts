@@ -5,6 +5,7 @@ import type { EventStoreDBClient } from '@eventstore/db-client';
 import type { Logger } from '../observability/logger.js';
 import type { OrderStateCache } from '../eventstore/order-state-cache.js';
 import './request-context.js';
+import { isOrderViewSchema, orderViewJson, type OrderView } from './schemas.js';
 import { registerProblemHandlers, sendFrameworkErrorProblem } from './error-handler.js';
 import { correlationIdOf, registerCorrelation } from './plugins/correlation.js';
 import { requireApiKey } from './plugins/authentication.js';
@@ -60,7 +61,10 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
     // need the base instance type.
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  // Order views (every command's answer) skip zod's encode pass: see orderViewJson.
+  app.setSerializerCompiler<Parameters<typeof serializerCompiler>[0]['schema']>((route) =>
+    isOrderViewSchema(route.schema) ? (data) => orderViewJson(data as OrderView) : serializerCompiler(route),
+  );
   acceptEmptyJsonBodies(app);
 
   app.decorateRequest('caller', undefined);

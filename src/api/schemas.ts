@@ -83,6 +83,34 @@ export const orderView = z
   .meta({ id: 'Order' });
 export type OrderView = z.infer<typeof orderView>;
 
+/** True for orderView and its copies (`.describe()` clones a schema and keeps its definition). */
+export function isOrderViewSchema(schema: unknown): boolean {
+  return schema instanceof z.ZodType && schema._zod.def === orderView._zod.def;
+}
+
+/**
+ * An order view as JSON, with exactly the fields orderView lists, in its order: what zod's
+ * response encode would keep, without its pass checking every field of every answer (about 4%
+ * of the API thread's CPU per command). The view is built by toOrderView alone, typed as OrderView.
+ */
+export function orderViewJson(view: OrderView): string {
+  const { customer } = view;
+  return JSON.stringify({
+    orderId: view.orderId,
+    tenantId: view.tenantId,
+    status: view.status,
+    currency: view.currency,
+    items: view.items.map((item) => ({ sku: item.sku, name: item.name, quantity: item.quantity, unitPrice: item.unitPrice })),
+    total: view.total,
+    paidAmount: view.paidAmount,
+    refundedAmount: view.refundedAmount,
+    customer: { id: customer.id, name: customer.name, phone: customer.phone },
+    revision: view.revision,
+    createdAt: view.createdAt,
+    updatedAt: view.updatedAt,
+  });
+}
+
 export const orderHistory = z
   .object({
     orderId: z.string(),

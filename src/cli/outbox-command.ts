@@ -162,7 +162,7 @@ async function resend(config: WhatsAppConfig, ref: Ref, force: boolean, json: bo
     const claim = await decide(label, () => decideOnLedger(client, stream, { type: 'Resend', at: new Date() }, OPERATOR));
     if (view) await refreshOutboxRow(view, claim.state, claim.revision);
     const attempt = claim.state!.attempts;
-    const outcome = await attemptSend({ client, store: view }, sender, claim.state!, attempt, AbortSignal.timeout(30_000), OPERATOR);
+    const outcome = await attemptSend({ client, store: view }, sender, { ...claim, state: claim.state! }, attempt, AbortSignal.timeout(30_000), OPERATOR);
     const after = outcome.ledger.state!;
     if (json) console.log(JSON.stringify(await shown(view, after), null, 2));
     if (outcome.status === 'sent') {

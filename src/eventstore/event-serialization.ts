@@ -1,6 +1,6 @@
 // Domain events to EventStoreDB events and back. Reading upcasts and validates through the
 // catalogue, so every consumer sees current schemas.
-import { jsonEvent, type EventData, type JSONType, type RecordedEvent } from '@eventstore/db-client';
+import { jsonEvent, type EventData, type JSONType, type MetadataType, type RecordedEvent } from '@eventstore/db-client';
 import { parseOrderEvent, parseOrderEventMetadata, type OrderEvent, type OrderEventMetadata } from '../orders/events.js';
 import type { NewOrderEvent } from '../orders/event-factory.js';
 
@@ -9,8 +9,28 @@ export function toEventData(newEvent: NewOrderEvent): EventData {
     id: newEvent.id,
     type: newEvent.event.type,
     data: newEvent.event.data as JSONType,
-    metadata: newEvent.metadata as unknown as JSONType,
+    metadata: metadataToSend(newEvent.metadata),
   });
+}
+
+const utf8 = new TextEncoder();
+/** The bytes of each metadata object already encoded (one command's events share one object). */
+const encoded = new WeakMap<object, Uint8Array>();
+
+/**
+ * Event metadata as the client sends it. Handed an object, @eventstore/db-client stringifies it,
+ * base64-encodes the text, and protobuf decodes that base64 in JavaScript each time it
+ * serialises the message (twice per event): handed the UTF-8 bytes of the same JSON, it sends
+ * them as they are, and the stored metadata is the same. With tracing on, the client's
+ * instrumentation splices the trace context into these bytes (they stay bytes).
+ */
+export function metadataToSend(metadata: object): MetadataType {
+  let bytes = encoded.get(metadata);
+  if (!bytes) {
+    bytes = utf8.encode(JSON.stringify(metadata));
+    encoded.set(metadata, bytes);
+  }
+  return bytes;
 }
 
 /** An order event as stored: the domain event plus where and when it was written. */

@@ -12,6 +12,7 @@
 import { BACKWARDS, END, NO_STREAM, StreamNotFoundError, WrongExpectedVersionError, jsonEvent, type EventStoreDBClient } from '@eventstore/db-client';
 import { OrderError } from '../orders/order-errors.js';
 import { ConcurrencyConflictError } from './errors.js';
+import { metadataToSend } from './event-serialization.js';
 
 export const PAYMENT_ID_RESERVED = 'payment-id.reserved';
 export const PAYMENT_ID_RELEASED = 'payment-id.released';
@@ -56,7 +57,7 @@ async function currentHolder(client: EventStoreDBClient, stream: string): Promis
  */
 export async function reservePaymentId(client: EventStoreDBClient, use: PaymentIdUse): Promise<bigint> {
   const stream = paymentReservationStream(use.tenantId, use.paymentId);
-  const reserved = () => jsonEvent({ type: PAYMENT_ID_RESERVED, data: { tenantId: use.tenantId, paymentId: use.paymentId, orderId: use.orderId }, metadata: use.metadata });
+  const reserved = () => jsonEvent({ type: PAYMENT_ID_RESERVED, data: { tenantId: use.tenantId, paymentId: use.paymentId, orderId: use.orderId }, metadata: metadataToSend(use.metadata) });
   // Most paymentIds are new: claim the id without reading first.
   let holder: Holder | undefined;
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -86,7 +87,7 @@ export async function reservePaymentId(client: EventStoreDBClient, use: PaymentI
 export async function releasePaymentId(client: EventStoreDBClient, use: PaymentIdUse, revision: bigint): Promise<void> {
   const stream = paymentReservationStream(use.tenantId, use.paymentId);
   try {
-    const event = jsonEvent({ type: PAYMENT_ID_RELEASED, data: { tenantId: use.tenantId, paymentId: use.paymentId, orderId: use.orderId }, metadata: use.metadata });
+    const event = jsonEvent({ type: PAYMENT_ID_RELEASED, data: { tenantId: use.tenantId, paymentId: use.paymentId, orderId: use.orderId }, metadata: metadataToSend(use.metadata) });
     await client.appendToStream(stream, event, { expectedRevision: revision });
   } catch (error) {
     if (!(error instanceof WrongExpectedVersionError)) throw error;

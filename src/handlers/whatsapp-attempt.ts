@@ -6,7 +6,7 @@ import type { ReadModelStore } from '../readmodels/read-model-store.js';
 import { classifySendFailure, type WhatsAppSender } from './whatsapp-cloud-api.js';
 import type { AttemptResult, WhatsAppMessage } from './whatsapp-ledger.js';
 import { whatsappMessageKey, whatsappStreamName } from './whatsapp-ledger-events.js';
-import { decideOnLedger, type Decided, type LedgerWriter } from './whatsapp-ledger-store.js';
+import { decideOnLedger, type Decided, type LedgerWriter, type LoadedMessage } from './whatsapp-ledger-store.js';
 import { refreshOutboxRow } from './whatsapp-outbox.js';
 
 export type AttemptOutcome =
@@ -22,11 +22,12 @@ export type AttemptOutcome =
 export async function attemptSend(
   deps: { client: EventStoreDBClient; store: ReadModelStore | undefined },
   sender: WhatsAppSender,
-  message: WhatsAppMessage,
+  claim: LoadedMessage & { state: WhatsAppMessage },
   attempt: number,
   signal: AbortSignal,
   writer: LedgerWriter,
 ): Promise<AttemptOutcome> {
+  const message = claim.state;
   let result: AttemptResult;
   let error: unknown;
   try {
@@ -39,7 +40,8 @@ export async function attemptSend(
     result = { status: kind === 'refused' ? 'failed' : kind, reason: failure instanceof Error ? failure.message : String(failure) };
   }
   const stream = whatsappStreamName(message.tenantId, message.messageId);
-  const ledger = await decideOnLedger(deps.client, stream, { type: 'RecordOutcome', attempt, result, at: new Date() }, writer);
+  // Appended at the claim's revision without reading first; read only when the stream moved since.
+  const ledger = await decideOnLedger(deps.client, stream, { type: 'RecordOutcome', attempt, result, at: new Date() }, writer, { known: claim });
   if (deps.store) await refreshOutboxRow(deps.store, ledger.state, ledger.revision);
   return result.status === 'sent' ? { ...result, ledger } : { ...result, error, ledger };
 }

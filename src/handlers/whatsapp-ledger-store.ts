@@ -60,18 +60,19 @@ export async function loadMessage(client: EventStoreDBClient, stream: string): P
 /**
  * Decides `command` on the stream's state and appends the outcome at that revision, again on a
  * conflict. `assumeNew` tries the append as the stream's first without reading (most messages
- * are new); when the stream exists it reads and decides again.
+ * are new), `known` at a state the caller just appended itself; when the stream has moved
+ * since, it reads and decides again.
  */
 export async function decideOnLedger(
   client: EventStoreDBClient,
   stream: string,
   command: WhatsAppCommand,
   writer: LedgerWriter,
-  options: { assumeNew?: boolean } = {},
+  options: { assumeNew?: boolean; known?: LoadedMessage } = {},
 ): Promise<Decided> {
-  let loaded: LoadedMessage = { state: initialState, revision: undefined, correlationId: undefined, lastEventId: undefined };
+  let loaded: LoadedMessage = options.known ?? { state: initialState, revision: undefined, correlationId: undefined, lastEventId: undefined };
   for (let round = 0; round < MAX_CONFLICTS; round++) {
-    if (round > 0 || !options.assumeNew) loaded = await loadMessage(client, stream);
+    if (round > 0 || !(options.assumeNew || options.known)) loaded = await loadMessage(client, stream);
     const events = decide(command, loaded.state);
     if (events.length === 0) return { ...loaded, appended: [] };
     const metadata = metadataFor(writer, loaded, events[0]!.data.tenantId);

@@ -39,9 +39,10 @@ const building = new WeakMap<object, Promise<unknown>>();
 
 /**
  * Rebuilds the view once on a read-model file that never had it built (a new file, or the one
- * `orders replay` made after the old one was lost): the handler calls it before its first write.
+ * `orders replay` made after the old one was lost): the handler starts it with each message.
  */
 export async function ensureOutboxViewBuilt(client: EventStoreDBClient, store: ReadModelStore): Promise<void> {
+  if (building.has(store)) return building.get(store)!.then(() => undefined);
   await ensureOutboxSchema(store);
   if (await outboxViewBuilt(store)) return;
   let pending = building.get(store);

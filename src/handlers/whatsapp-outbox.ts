@@ -179,6 +179,20 @@ export async function refreshOutboxRow(store: ReadModelStore, message: WhatsAppM
   }
 }
 
+/** As refreshOutboxRow for several messages, in one transaction. */
+export async function refreshOutboxRows(store: ReadModelStore, rows: readonly { message: WhatsAppMessage; revision: bigint }[]): Promise<boolean> {
+  if (rows.length === 0) return true;
+  try {
+    await ensureOutboxSchema(store);
+    await store.transaction(async (tx) => {
+      for (const row of rows) await writeOutboxRow(tx, row.message, row.revision);
+    });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** A message of the outbox from before the ledger: what the ledger takes over. */
 export async function legacyMessage(tx: ReadModelTx, eventId: string): Promise<WhatsAppMessage | undefined> {
   const row = await tx.get<Row>('SELECT * FROM whatsapp_outbox WHERE event_id = ? AND ledger_revision IS NULL', eventId);

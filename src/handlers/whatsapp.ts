@@ -9,6 +9,7 @@
 import { PermanentHandlerError } from '../subscriptions/errors.js';
 import { defineHandler, type HandlerDefinition } from '../subscriptions/handler.js';
 import type { EventStoreDBClient } from '@eventstore/db-client';
+import { ReadModelUnavailableError } from '../readmodels/read-model-health.js';
 import type { ReadModelStore } from '../readmodels/read-model-store.js';
 import type { WhatsAppConfig } from './handler-config.js';
 import { findOrderCustomer } from './order-lookup.js';
@@ -50,7 +51,7 @@ export function createWhatsAppHandler(config: WhatsAppConfig, sender?: WhatsAppS
         causationId: event.id,
         ...(event.metadata?.traceparent ? { traceparent: event.metadata.traceparent } : {}),
       };
-      await prepareView(client, store, context.logger);
+      prepareView(client, store, context.logger);
       const carried = await carriedOver(store, event.id);
       if (carried) await decideOnLedger(client, stream, { type: 'CarryOver', snapshot: carried, at: new Date() }, writer);
 
@@ -77,7 +78,7 @@ export function createWhatsAppHandler(config: WhatsAppConfig, sender?: WhatsAppS
 
       const attempt = started.data.attempt;
       context.logger.debug({ orderId, messageId: event.id, attempt }, 'sending WhatsApp message');
-      const outcome = await attemptSend({ client, store }, cloud, claim.state, attempt, context.signal, writer);
+      const outcome = await attemptSend({ client, store }, cloud, { ...claim, state: claim.state }, attempt, context.signal, writer);
       const log = { orderId, messageId: event.id, template: message.template.name, attempt };
       switch (outcome.status) {
         case 'sent':
@@ -101,13 +102,17 @@ export function createWhatsAppHandler(config: WhatsAppConfig, sender?: WhatsAppS
   });
 }
 
-/** The view is rebuilt from the ledger on a file that never had it; a damaged file is skipped (the ledger decides). */
-async function prepareView(client: EventStoreDBClient, store: ReadModelStore, logger: { warn(object: object, message: string): void }): Promise<void> {
-  try {
-    await ensureOutboxViewBuilt(client, store);
-  } catch (error) {
+/**
+ * The view is rebuilt from the ledger on a file that never had it, in the background: it reads
+ * $all, which may take longer than a handler's timeout, and the ledger, not the view, decides
+ * what is sent. Rows written meanwhile show later revisions and are kept.
+ */
+function prepareView(client: EventStoreDBClient, store: ReadModelStore, logger: { warn(object: object, message: string): void }): void {
+  ensureOutboxViewBuilt(client, store).catch((error: unknown) => {
+    // A damaged read model is reported once, by its health watch; its replacement gets the view.
+    if (error instanceof ReadModelUnavailableError) return;
     logger.warn({ err: error }, 'the WhatsApp outbox view could not be rebuilt from the ledger now: it is tried again with the next message');
-  }
+  });
 }
 
 /** A message the outbox held before the ledger existed: carried into its stream, so it is never sent again. */

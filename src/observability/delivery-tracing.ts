@@ -9,7 +9,7 @@
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, context, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
 import type { PersistentSubscriptionToAllResolvedEvent } from '@eventstore/db-client';
 import { redactPhoneNumbers } from '../handlers/whatsapp-redact.js';
-import { DB_SYSTEM, EsdbAttributes, SUBSCRIBE_SPAN, traceContextOf } from './esdb-trace-context.js';
+import { DB_SYSTEM, EsdbAttributes, SUBSCRIBE_SPAN, TRACE_ID_KEY, TRACEPARENT_KEY, traceContextOf } from './esdb-trace-context.js';
 import { followsParent, tracer, tracingEnabled } from './trace-api.js';
 
 export interface DeliverySpan {
@@ -22,14 +22,39 @@ export interface DeliverySpan {
 
 const ignore = (): void => undefined;
 
+/**
+ * The delivery of an event whose append the sampler dropped, under a parent-based sampler: no
+ * span, only the dropped context to run the work in. One object per dropped append, shared by
+ * every group it reaches and every event of that append (a few recent ones are kept), so a
+ * delivery costs a lookup and allocates nothing.
+ */
+const droppedDeliveries = new Map<string, DeliverySpan>();
+const DROPPED_KEPT = 1_024;
+
+function droppedDelivery(metadata: unknown): DeliverySpan | undefined {
+  if (typeof metadata !== 'object' || metadata === null) return undefined;
+  const record = metadata as Record<string, unknown>;
+  const traceparent = record[TRACEPARENT_KEY];
+  if (typeof traceparent !== 'string' || !traceparent.endsWith('-00') || record[TRACE_ID_KEY] !== undefined) return undefined;
+  const known = droppedDeliveries.get(traceparent);
+  if (known) return known;
+  const appended = traceContextOf(record);
+  if (!appended || (appended.traceFlags & TraceFlags.SAMPLED) !== 0) return undefined;
+  if (droppedDeliveries.size >= DROPPED_KEPT) droppedDeliveries.clear();
+  const delivery: DeliverySpan = { context: trace.setSpanContext(ROOT_CONTEXT, appended), processed: ignore, failed: ignore };
+  droppedDeliveries.set(traceparent, delivery);
+  return delivery;
+}
+
 /** Undefined when tracing is off: the consumer then does nothing more than before. */
 export function startDeliverySpan(group: string, label: string, resolved: PersistentSubscriptionToAllResolvedEvent, retries: number): DeliverySpan | undefined {
   if (!tracingEnabled()) return undefined;
   const recorded = resolved.event;
+  const dropped = followsParent() ? droppedDelivery(recorded?.metadata) : undefined;
+  if (dropped) return dropped;
   const appended = traceContextOf(recorded?.metadata);
   // Never the subscription's own context (whatever was active when it was opened).
   const parent = appended ? trace.setSpanContext(ROOT_CONTEXT, appended) : ROOT_CONTEXT;
-  if (appended && (appended.traceFlags & TraceFlags.SAMPLED) === 0 && followsParent()) return { context: parent, processed: ignore, failed: ignore };
   const span = tracer().startSpan(SUBSCRIBE_SPAN, { kind: SpanKind.CONSUMER, ...(appended ? { links: [{ context: appended }] } : {}) }, parent);
   const active = trace.setSpan(parent, span);
   if (!span.isRecording()) return { context: active, processed: ignore, failed: ignore };

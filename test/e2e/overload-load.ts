@@ -30,6 +30,8 @@ export interface LoadOutcome {
   unexpected: Array<{ status: number; body: string }>;
   /** Latency of every answered request, ms, ascending. */
   latenciesMs: number[];
+  /** 503 answers by their problem's `reason` (queue-full, over-budget, queue-timeout, deadline, event-loop-delay, heap, ...). */
+  shedReasons: Record<string, number>;
   /** Latency of the 503 answers alone, ms, ascending. */
   shedLatenciesMs: number[];
   /**
@@ -48,7 +50,7 @@ export interface LoadOutcome {
 export const CLIENT_TIMEOUT_MS = 30_000;
 
 function emptyOutcome(): LoadOutcome {
-  return { requests: 0, statuses: {}, errors: {}, malformed503: 0, unexpected: [], latenciesMs: [], shedLatenciesMs: [], split: { queueMs: [], appMs: [], outsideMs: [] }, seconds: 0, generatorDelayMs: { p99: Number.NaN, max: Number.NaN } };
+  return { requests: 0, statuses: {}, errors: {}, malformed503: 0, unexpected: [], shedReasons: {}, latenciesMs: [], shedLatenciesMs: [], split: { queueMs: [], appMs: [], outsideMs: [] }, seconds: 0, generatorDelayMs: { p99: Number.NaN, max: Number.NaN } };
 }
 
 /** One request; resolves with what happened, never rejects. */
@@ -87,7 +89,11 @@ function send(target: LoadTarget, agent: Agent | false, load: LoadRequest, outco
           const status = res.statusCode ?? 0;
           const latency = performance.now() - started;
           outcome.latenciesMs.push(latency);
-          if (status === 503) outcome.shedLatenciesMs.push(latency);
+          if (status === 503) {
+            outcome.shedLatenciesMs.push(latency);
+            const reason = reasonOf(text);
+            outcome.shedReasons[reason] = (outcome.shedReasons[reason] ?? 0) + 1;
+          }
           const timing = serverTiming(res.headers['server-timing']);
           if (timing) {
             outcome.split.queueMs.push(timing.queue);
@@ -109,6 +115,15 @@ function send(target: LoadTarget, agent: Agent | false, load: LoadRequest, outco
     req.on('error', (error: NodeJS.ErrnoException) => fail(error.code ?? error.message));
     req.end(payload);
   });
+}
+
+function reasonOf(body: string): string {
+  try {
+    const problem = JSON.parse(body) as { reason?: unknown; code?: unknown };
+    return String(problem.reason ?? problem.code ?? 'none');
+  } catch {
+    return 'not-json';
+  }
 }
 
 function serverTiming(header: string | string[] | undefined): { queue: number; app: number } | undefined {
@@ -237,7 +252,7 @@ export function summary(outcome: LoadOutcome): string {
     `${outcome.requests} requests in ${outcome.seconds.toFixed(1)} s`,
     `statuses ${JSON.stringify(outcome.statuses)}`,
     `errors ${JSON.stringify(outcome.errors)}`,
-    `503 share ${answered ? ((100 * shed) / answered).toFixed(1) : 'n/a'}%`,
+    `503 share ${answered ? ((100 * shed) / answered).toFixed(1) : 'n/a'}% ${JSON.stringify(outcome.shedReasons)}`,
     `p50 ${percentileOf(outcome.latenciesMs, 50).toFixed(0)} ms, p99 ${percentileOf(outcome.latenciesMs, 99).toFixed(0)} ms, max ${(outcome.latenciesMs.at(-1) ?? Number.NaN).toFixed(0)} ms`,
     `503 p99 ${percentileOf(outcome.shedLatenciesMs, 99).toFixed(0)} ms`,
     `generator loop delay p99 ${outcome.generatorDelayMs.p99.toFixed(0)} ms, max ${outcome.generatorDelayMs.max.toFixed(0)} ms`,

@@ -5,7 +5,9 @@
 // none waits without bound, and memory comes back down once the load is over.
 //
 // Bounded in time and not a speed test: the bounds are small so shedding shows on any machine,
-// and the latency ceiling is the queue budget plus a slack for a machine shared with other tests.
+// and the latency ceiling is the latency budget plus a slack for a machine shared with other tests.
+// Each answer says (Server-Timing) how long it waited for a slot and held one: no wait is longer
+// than the budget allows.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,13 +17,14 @@ import { freePort } from '../helpers/free-port.js';
 import { burst, closedLoop, largeCreate, mixedLoad, rssMbOf, smallCreate, summary, watchRss, type LoadOutcome, type LoadTarget } from './overload-load.js';
 
 const API_KEY = 'overload-e2e-key-0123456789abcdef';
-const QUEUE_MS = 300;
+const BUDGET_MS = 1_000;
 /**
- * What a request may take beyond the queue budget here: a slot's work, and a machine shared with
- * other tests and this test's own 200 clients (the load generator takes a core of two). Without
- * the bound, requests waited 15-25 s and past a 20 s client timeout (with 600 clients).
+ * What a client may measure beyond the latency budget here: mostly the time before the service
+ * even reads the request (Server-Timing's split shows it: at load average 27, 600 large creates
+ * waited 8 s at p50 and 14 s at the tail before fastify saw them), which no bound in the service
+ * can shorten; below the client's 30 s timeout. The service's own part is asserted tighter.
  */
-const SLACK_MS = 15_000;
+const SLACK_MS = 25_000;
 /** RSS after the load may exceed the idle level by this much (V8 and malloc keep some). */
 const RSS_RETURN_MB = 120;
 
@@ -49,7 +52,9 @@ beforeAll(async () => {
       OVERLOAD_MAX_IN_FLIGHT_COMMANDS: '4',
       OVERLOAD_MAX_IN_FLIGHT_READS: '8',
       OVERLOAD_MAX_QUEUED: '32',
-      OVERLOAD_MAX_QUEUE_MS: String(QUEUE_MS),
+      OVERLOAD_MAX_QUEUE_MS: '10000',
+      // The budget, not the queue's own limit, bounds the wait here.
+      OVERLOAD_LATENCY_BUDGET_MS: String(BUDGET_MS),
       OVERLOAD_RETRY_AFTER_SECONDS: '1',
     },
   });
@@ -92,9 +97,14 @@ describe('overload through the real process', () => {
     expect(outcome.statuses[201] ?? 0, summary(outcome)).toBeGreaterThan(0);
   });
 
-  it.each(['200 clients for 6 s', '600 large creates at once'])('%s: no request waits longer than the queue budget plus slack', (name) => {
+  it.each(['200 clients for 6 s', '600 large creates at once'])('%s: every answer within the latency budget plus slack, none waiting for a slot past the budget', (name) => {
     const outcome = outcomes[name]!;
-    expect(outcome.latenciesMs.at(-1) ?? 0, summary(outcome)).toBeLessThan(QUEUE_MS + SLACK_MS);
+    expect(outcome.latenciesMs.at(-1) ?? 0, summary(outcome)).toBeLessThan(BUDGET_MS + SLACK_MS);
+    // Every answer says where its time went.
+    expect(outcome.split.queueMs, summary(outcome)).toHaveLength(outcome.requests);
+    // A wait for a slot ends within the budget (its timer may fire late on a starved machine: a
+    // slack for that, below the 10 s the queue alone would allow).
+    expect(outcome.split.queueMs.at(-1) ?? 0, summary(outcome)).toBeLessThan(BUDGET_MS + 5_000);
   });
 
   it('keeps answering health and readiness, and its memory returns near the idle level after the load', async () => {

@@ -1,6 +1,7 @@
 // Customer messages are sent once, through real `orders serve` processes: two competing worker
 // processes send through a mock Cloud API on loopback that counts what it receives per message
-// (by biz_opaque_callback_data), answers some requests after the handler timeout and drops one
+// (by biz_opaque_callback_data: the message key <tenantId>-<messageId>, its ledger stream's name
+// without `whatsapp-`), answers some requests after the handler timeout and drops one
 // connection before accepting, while the workers are SIGKILLed with sends in flight. The mock
 // sends signed status webhooks to the API process, as Meta does, which settle the outbox.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -43,14 +44,16 @@ class CountingProvider {
   webhookUrl: string | undefined;
   #arrivals = 0;
   #server: Server | undefined;
-  #queue: { id: string; wamid: string; status: string }[] = [];
+  #queue: { key: string; wamid: string; status: string }[] = [];
   #pump: NodeJS.Timeout | undefined;
 
   async start(): Promise<string> {
     this.#server = createServer(async (request, response) => {
       let text = '';
       for await (const chunk of request) text += String(chunk);
-      const id = String((JSON.parse(text) as { biz_opaque_callback_data?: unknown }).biz_opaque_callback_data);
+      const key = String((JSON.parse(text) as { biz_opaque_callback_data?: unknown }).biz_opaque_callback_data);
+      // Counted by message id (the order event's id: the outbox's eventId).
+      const id = key.slice(-36);
       const arrival = ++this.#arrivals;
       // One request is lost before the provider took it: the sender cannot tell.
       if (arrival === 3 && !this.dropped) {
@@ -67,7 +70,7 @@ class CountingProvider {
         const wamid = `wamid.${id}`;
         response.on('error', () => undefined);
         if (!response.destroyed) response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ messaging_product: 'whatsapp', messages: [{ id: wamid }] }));
-        this.#queue.push({ id, wamid, status: 'sent' }, { id, wamid, status: 'delivered' });
+        this.#queue.push({ key, wamid, status: 'sent' }, { key, wamid, status: 'delivered' });
       }, slow ? HANDLER_TIMEOUT_MS + 1_000 : 100 + (arrival % 5) * 60);
     });
     await new Promise<void>((resolve) => this.#server!.listen(0, '127.0.0.1', resolve));
@@ -85,7 +88,7 @@ class CountingProvider {
     const batch = this.#queue.splice(0, 50);
     const body = JSON.stringify({
       object: 'whatsapp_business_account',
-      entry: [{ id: '1', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', statuses: batch.map((s) => ({ id: s.wamid, status: s.status, timestamp: '1709295133', recipient_id: '14155550100', biz_opaque_callback_data: s.id })) } }] }],
+      entry: [{ id: '1', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', statuses: batch.map((s) => ({ id: s.wamid, status: s.status, timestamp: '1709295133', recipient_id: '14155550100', biz_opaque_callback_data: s.key })) } }] }],
     });
     const signature = `sha256=${createHmac('sha256', APP_SECRET).update(body).digest('hex')}`;
     const ok = await fetch(this.webhookUrl, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature }, body })
@@ -169,7 +172,7 @@ describe('WhatsApp messages under SIGKILL and slow provider answers', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('delivers no message twice, leaves uncertain only sends in flight at a crash, and settles the rest from signed webhooks', { timeout: 150_000 }, async () => {
+  it('delivers no message twice, leaves uncertain only sends in flight at a crash, and settles the rest from signed webhooks', { timeout: 420_000 }, async () => {
     const apiPort = await freePort();
     const api = serve('api', apiPort);
     apiUrl = `http://127.0.0.1:${apiPort}`;
@@ -200,7 +203,8 @@ describe('WhatsApp messages under SIGKILL and slow provider answers', () => {
     const inFlightAtKills = new Set<string>();
     for (let round = 0; round < 2; round++) {
       trace(`round ${round}`);
-      await eventually(() => provider.pending.size > 0, 30_000);
+      // Generous: on a loaded machine a worker's first sends can time out before reaching the provider.
+      await eventually(() => provider.pending.size > 0, 60_000);
       trace('killing');
       for (const id of provider.pending) inFlightAtKills.add(id);
       for (const worker of workers) worker.child.kill('SIGKILL');
@@ -224,7 +228,7 @@ describe('WhatsApp messages under SIGKILL and slow provider answers', () => {
       const byEvent = new Map(items.map((item) => [item.eventId, item]));
       last = { rows: items.length, expected, states: countBy(items.map((item) => item.status)), pending: provider.pending.size, webhooks: provider.webhooksPending, notDelivered: received.filter((id) => byEvent.get(id)?.status !== 'delivered').map((id) => byEvent.get(id)?.status ?? 'no row') };
       return done && received.every((id) => byEvent.get(id)?.status === 'delivered') ? items : undefined;
-    }, 60_000).catch((error: unknown) => {
+    }, 180_000).catch((error: unknown) => {
       throw new Error(`the outbox did not settle: ${JSON.stringify(last)}`, { cause: error });
     });
 
@@ -249,7 +253,7 @@ describe('WhatsApp messages under SIGKILL and slow provider answers', () => {
     expect(settled.filter((item) => provider.received.has(item.eventId)).every((item) => item.status === 'delivered')).toBe(true);
 
     // A forged webhook is refused by the real API process.
-    const forged = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ changes: [{ value: { statuses: [{ id: 'x', status: 'read', biz_opaque_callback_data: provider.dropped }] } }] }] });
+    const forged = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ changes: [{ value: { statuses: [{ id: 'x', status: 'read', biz_opaque_callback_data: `${TENANT}-${provider.dropped}` }] } }] }] });
     const refused = await fetch(provider.webhookUrl, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${'0'.repeat(64)}` }, body: forged });
     expect(refused.status).toBe(401);
     expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);

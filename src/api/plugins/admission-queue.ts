@@ -28,10 +28,13 @@ export interface AdmissionLimits {
 }
 
 /**
- * The adaptive bound never goes below this (or maxInFlight, if lower): a dozen commands on one
- * order take turns and hold their slots longer for it, yet are no overload.
+ * The adaptive bound never goes below this (or maxInFlight, if lower). Low: on a process that
+ * gets a fraction of a core (ROLE=all on a busy machine: its workers take their share too), 16
+ * slots held answers 10 s at the tail; a few keep a slot near the target, and what would wait
+ * past the budget is refused at once instead. (Commands on one order that take turns hold their
+ * slots longer for it; past the budget they are refused too, as they would answer too late.)
  */
-export const MIN_ADAPTIVE_IN_FLIGHT = 16;
+export const MIN_ADAPTIVE_IN_FLIGHT = 4;
 
 /**
  * queue-full: too many waiting; over-budget: the predicted wait and service do not fit in what is

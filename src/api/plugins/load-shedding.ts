@@ -42,14 +42,15 @@ export interface OverloadLimits {
 }
 
 /**
- * For `npm start` on 2 cores (ROLE=all), within a 2 s budget per request: up to 64 commands in
- * flight keep the store's group commit fed (it takes one transaction for whatever is waiting),
- * fewer while a slot is held past half a second; at most a second in the queue, less as the
- * budget runs out; and the whole process sheds while its event loop lags a quarter of the budget
- * (a request then waits that long before fastify even sees it).
+ * For `npm start` on 2 cores (ROLE=all): up to 64 commands in flight keep the store's group
+ * commit fed (it takes one transaction for whatever is waiting), fewer while a slot is held past
+ * half a second; at most a second in the queue. The service's configuration (src/config.ts) adds
+ * a 2 s latency budget per request and sheds while the event loop lags 500 ms (a quarter of the
+ * budget); build() without them (an embedder, the tests) has no budget and sheds at 1 s of lag,
+ * so a test on a starved machine is not answered 503 for being slow.
  */
 export const DEFAULT_OVERLOAD_LIMITS: OverloadLimits = {
-  maxEventLoopDelayMs: 500,
+  maxEventLoopDelayMs: 1_000,
   maxHeapUsedBytes: 0,
   retryAfterSeconds: 5,
   sampleIntervalMs: 500,
@@ -58,7 +59,7 @@ export const DEFAULT_OVERLOAD_LIMITS: OverloadLimits = {
   maxQueued: 512,
   maxQueueMs: 1_000,
   targetServiceMs: 500,
-  latencyBudgetMs: 2_000,
+  latencyBudgetMs: 0,
 };
 
 /** Per key: lowers only a runaway client; a busy tenant at benchmark rates stays under it. */
@@ -224,8 +225,10 @@ function registerAdmission(scope: FastifyInstance, overload: OverloadLimits, ref
     const timing = timings.get(request.raw);
     if (!timing) return;
     const now = performance.now();
-    const queue = Number.isNaN(timing.admittedAt) ? now - timing.arrivedAt : timing.admittedAt - timing.arrivedAt;
-    const app = Number.isNaN(timing.admittedAt) ? 0 : now - timing.admittedAt;
+    // Not through the queue (refused before it, or never shed): no wait.
+    const admittedAt = Number.isNaN(timing.admittedAt) ? timing.arrivedAt : timing.admittedAt;
+    const queue = admittedAt - timing.arrivedAt;
+    const app = now - admittedAt;
     reply.header('server-timing', `queue;dur=${queue.toFixed(1)}, app;dur=${app.toFixed(1)}`);
   });
   const queues = {

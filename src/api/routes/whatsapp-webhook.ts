@@ -11,7 +11,8 @@ import { z } from 'zod';
 import type { WhatsAppWebhookConfig } from '../../handlers/handler-config.js';
 import { findMessageStream } from '../../handlers/whatsapp-find.js';
 import { decideOnLedger } from '../../handlers/whatsapp-ledger-store.js';
-import { ensureOutboxSchema, refreshOutboxRow } from '../../handlers/whatsapp-outbox.js';
+import type { WhatsAppMessage } from '../../handlers/whatsapp-ledger.js';
+import { ensureOutboxSchema, refreshOutboxRows } from '../../handlers/whatsapp-outbox.js';
 import { redactPhoneNumbers } from '../../handlers/whatsapp-redact.js';
 import type { ReadModelStore } from '../../readmodels/read-model-store.js';
 import { ApiError } from '../error-registry.js';
@@ -41,6 +42,8 @@ const statusSchema = z.looseObject({
   biz_opaque_callback_data: z.string().optional(),
   errors: z.array(z.looseObject({ code: z.unknown().optional(), title: z.string().optional(), message: z.string().optional() })).optional(),
 });
+
+type WebhookStatus = z.infer<typeof statusSchema>;
 
 const notificationSchema = z.looseObject({
   object: z.string().optional(),
@@ -92,10 +95,22 @@ export async function whatsappWebhookRoutes(scope: FastifyInstance, deps: WhatsA
       if (!parsed.success) throw new ApiError('MALFORMED_REQUEST', 'the body is not a WhatsApp webhook notification (object, entry[].changes[].value)');
       let statuses = 0;
       let settled = 0;
+      const shown = new Map<string, { message: WhatsAppMessage; revision: bigint }>();
+      // Statuses of one message in the order sent (each is decided on what the previous one
+      // appended); different messages at once.
+      const byMessage = new Map<string, WebhookStatus[]>();
       for (const entry of parsed.data.entry) {
         for (const change of entry.changes ?? []) {
           for (const status of change.value?.statuses ?? []) {
             statuses++;
+            const key = status.biz_opaque_callback_data ?? status.id ?? '';
+            byMessage.set(key, [...(byMessage.get(key) ?? []), status]);
+          }
+        }
+      }
+      await Promise.all(
+        [...byMessage.values()].map(async (list) => {
+          for (const status of list) {
             const found = await findMessageStream(client, readModels, { key: status.biz_opaque_callback_data, providerMessageId: status.id }, WEBHOOK_WRITER);
             if (!found) continue;
             const error = status.errors?.[0];
@@ -106,11 +121,16 @@ export async function whatsappWebhookRoutes(scope: FastifyInstance, deps: WhatsA
               { type: 'ReportStatus', status: status.status, providerMessageId: status.id, error: text ? `provider: ${text}` : undefined, at: new Date() },
               WEBHOOK_WRITER,
             );
-            await refreshOutboxRow(readModels, decided.state, decided.revision);
-            if (decided.state) settled++;
+            if (decided.state && decided.revision !== undefined) {
+              settled++;
+              const before = shown.get(decided.state.messageId);
+              if (!before || before.revision < decided.revision) shown.set(decided.state.messageId, { message: decided.state, revision: decided.revision });
+            }
           }
-        }
-      }
+        }),
+      );
+      // The view of every message the notification moved, in one transaction (the ledger is the truth).
+      await refreshOutboxRows(readModels, [...shown.values()]);
       request.log.info({ statuses, settled }, 'WhatsApp status webhook applied');
       // 200 for every authentic notification, known or not: anything else makes Meta retry it.
       return { statuses, settled };

@@ -12,9 +12,12 @@ import { proposedSize, toProposedEvent } from './proposed-events.js';
 import { CallWriter } from './call-writer.js';
 import { refuseStream } from '../auth/acl.js';
 import { isRpcError, storageFull } from './rpc-errors.js';
+import { encodeAppendSuccess } from './batch-append-encoding.js';
 
 type BatchAppendReq = InstanceType<typeof streamsPb.BatchAppendReq>;
 type BatchAppendResp = InstanceType<typeof streamsPb.BatchAppendResp>;
+/** A reply as a message object, or already encoded (a success: batch-append-encoding.ts). */
+export type BatchAppendReply = BatchAppendResp | Buffer;
 type UuidMessage = InstanceType<typeof sharedPb.UUID>;
 
 // google.rpc.Code values.
@@ -37,8 +40,8 @@ interface PendingAppend {
 
 export function handleBatchAppend(
   context: ServerContext,
-  call: grpc.ServerDuplexStream<BatchAppendReq, BatchAppendResp>,
-  track: (writer: CallWriter<BatchAppendResp>) => () => void,
+  call: grpc.ServerDuplexStream<BatchAppendReq, BatchAppendReply>,
+  track: (writer: CallWriter<BatchAppendReply>) => () => void,
 ): void {
   const writer = new CallWriter(call);
   const untrack = track(writer);
@@ -51,7 +54,7 @@ export function handleBatchAppend(
       writer.end();
     }
   };
-  const reply = (response: BatchAppendResp) => void writer.write(response);
+  const reply = (response: BatchAppendReply) => void writer.write(response);
 
   call.on('data', (request: BatchAppendReq) => {
     const correlationId = request.getCorrelationId();
@@ -199,7 +202,11 @@ function failureResponse(append: PendingAppend, error: unknown): BatchAppendResp
   return withExpected(response, append.expected);
 }
 
-function resultResponse(append: PendingAppend, result: AppendResult): BatchAppendResp {
+function resultResponse(append: PendingAppend, result: AppendResult): BatchAppendReply {
+  if (result.kind === 'success' && append.correlationId.hasString()) {
+    const { stream, expected } = append;
+    return encodeAppendSuccess({ correlationId: append.correlationId.getString(), stream, expected, nextRevision: result.nextRevision, position: result.position });
+  }
   if (result.kind === 'success') {
     const response = withExpected(baseResponse(append.correlationId, append.stream), append.expected);
     const success = new streamsPb.BatchAppendResp.Success();

@@ -4,11 +4,11 @@
 // numbers are those of the client's streams.proto / shared.proto (see generated/streams_pb.js).
 import type { RecordedEvent, ResolvedEvent } from '../log/types.js';
 
-const LENGTH_DELIMITED = 2;
-const VARINT = 0;
-const tag = (field: number, wireType: number) => (field << 3) | wireType;
+export const LENGTH_DELIMITED = 2;
+export const VARINT = 0;
+export const tag = (field: number, wireType: number) => (field << 3) | wireType;
 
-function varintSize(value: number): number {
+export function varintSize(value: number): number {
   let size = 1;
   while (value >= 0x80) {
     value = Math.floor(value / 128);
@@ -17,7 +17,7 @@ function varintSize(value: number): number {
   return size;
 }
 
-class Encoder {
+export class Encoder {
   private offset = 0;
   constructor(readonly buffer: Buffer) {}
 
@@ -54,7 +54,7 @@ class Encoder {
   }
 }
 
-const fieldSize = (field: number, length: number) => varintSize(tag(field, LENGTH_DELIMITED)) + varintSize(length) + length;
+export const fieldSize = (field: number, length: number) => varintSize(tag(field, LENGTH_DELIMITED)) + varintSize(length) + length;
 const uintSize = (field: number, value: number) => (value === 0 ? 0 : varintSize(tag(field, VARINT)) + varintSize(value));
 
 interface RecordedLayout {

@@ -7,7 +7,7 @@ import type { ServerContext, ServiceModule } from './service-module.js';
 import { sharedPb, streamsPb } from './protocol.js';
 import { parseExpectedRevision, streamNameOf } from './conversions.js';
 import { handleAppend, storeError } from './append.js';
-import { handleBatchAppend } from './batch-append.js';
+import { handleBatchAppend, type BatchAppendReply } from './batch-append.js';
 import { CallWriter } from './call-writer.js';
 import { parseReadRequest } from './read-request.js';
 import { readAllToCall, readStreamToCall, type ReadResp } from './read.js';
@@ -19,7 +19,6 @@ type ReadReq = InstanceType<typeof streamsPb.ReadReq>;
 type AppendReq = InstanceType<typeof streamsPb.AppendReq>;
 type AppendResp = InstanceType<typeof streamsPb.AppendResp>;
 type BatchAppendReq = InstanceType<typeof streamsPb.BatchAppendReq>;
-type BatchAppendResp = InstanceType<typeof streamsPb.BatchAppendResp>;
 type DeleteReq = InstanceType<typeof streamsPb.DeleteReq>;
 type DeleteResp = InstanceType<typeof streamsPb.DeleteResp>;
 type TombstoneReq = InstanceType<typeof streamsPb.TombstoneReq>;
@@ -39,7 +38,7 @@ export function createStreamsService(context: ServerContext): ServiceModule {
   };
 
   const append: grpc.handleClientStreamingCall<AppendReq, AppendResp> = (call, callback) => handleAppend(context, call, callback);
-  const batchAppend: grpc.handleBidiStreamingCall<BatchAppendReq, BatchAppendResp> = (call) => handleBatchAppend(context, call, track);
+  const batchAppend: grpc.handleBidiStreamingCall<BatchAppendReq, BatchAppendReply> = (call) => handleBatchAppend(context, call, track);
 
   const implementation: grpc.UntypedServiceImplementation = {
     append,
@@ -99,12 +98,18 @@ export function createStreamsService(context: ServerContext): ServiceModule {
   };
 }
 
-/** The client's definition, except that Read also sends event responses encoded in advance. */
+/** The client's definition, except that Read and BatchAppend also send responses encoded in advance. */
 function streamsDefinition(): grpc.ServiceDefinition {
   const definition = streamsGrpc.StreamsService as unknown as grpc.ServiceDefinition;
   const read = definition.read!;
+  const batchAppend = definition.batchAppend!;
   const serialize = read.responseSerialize as (value: unknown) => Buffer;
-  return { ...definition, read: { ...read, responseSerialize: (value: ReadResp) => (Buffer.isBuffer(value) ? value : serialize(value)) } };
+  const serializeBatch = batchAppend.responseSerialize as (value: unknown) => Buffer;
+  return {
+    ...definition,
+    read: { ...read, responseSerialize: (value: ReadResp) => (Buffer.isBuffer(value) ? value : serialize(value)) },
+    batchAppend: { ...batchAppend, responseSerialize: (value: BatchAppendReply) => (Buffer.isBuffer(value) ? value : serializeBatch(value)) },
+  };
 }
 
 interface RemoveRequest {

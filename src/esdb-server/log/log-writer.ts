@@ -4,7 +4,7 @@
 import type Database from 'better-sqlite3';
 import { withTruncateBefore } from './stream-metadata.js';
 import { type StreamState, StreamStates } from './stream-states.js';
-import { enabledLinkStreamsFor, isLinkStream, isMetadataStream, METADATA_EVENT_TYPE, metadataStreamOf, systemProjectionOf } from './system-streams.js';
+import { enabledLinkStreamsFor, isLinkStream, isMetadataStream, isSystemStream, METADATA_EVENT_TYPE, metadataStreamOf, systemProjectionOf } from './system-streams.js';
 import { projectionWriteStatements, readSystemProjections, type ProjectionWrite, type SystemProjectionWrite } from './projection-storage.js';
 import type { AppendResult, ExpectedRevision, ProposedEvent } from './types.js';
 import { bytesToUuid, uuidToBytes } from './uuid-bytes.js';
@@ -23,6 +23,8 @@ export interface CommitOutcome {
   head: number;
   /** Streams whose metadata changed (soft deletes, `$$` appends): readers drop what they cached. */
   metadataChanged: string[];
+  /** System streams (`$`-prefixed, links aside) written or tombstoned: readers drop their cached revisions. */
+  systemStreamsChanged: string[];
 }
 
 /** How many of a stream's newest events an `any` append is checked against for a retry. */
@@ -33,6 +35,7 @@ export class LogWriter {
   private readonly states: StreamStates;
   private readonly dirty = new Set<StreamState>();
   private readonly metadataChanged = new Set<string>();
+  private readonly systemStreamsChanged = new Set<string>();
   private readonly statements;
   private head: number;
   private readonly projectionStatements;
@@ -72,7 +75,7 @@ export class LogWriter {
         for (const state of this.dirty) this.statements.updateStream.run(state.lastRevision, state.tombstoned ? 1 : 0, state.id);
         return applied;
       })();
-      return { results, head: this.head, metadataChanged: [...this.metadataChanged] };
+      return { results, head: this.head, metadataChanged: [...this.metadataChanged], systemStreamsChanged: [...this.systemStreamsChanged] };
     } catch (error) {
       // The group rolled back: forget what the cache learnt inside it.
       this.states.clear();
@@ -81,6 +84,7 @@ export class LogWriter {
     } finally {
       this.dirty.clear();
       this.metadataChanged.clear();
+      this.systemStreamsChanged.clear();
     }
   }
 
@@ -136,6 +140,7 @@ export class LogWriter {
         target.tombstoned = true;
         this.dirty.add(target);
         this.metadataChanged.add(operation.stream);
+        if (isSystemStream(operation.stream)) this.systemStreamsChanged.add(operation.stream);
         return { kind: 'success', nextRevision: current, position: this.head };
       }
     }
@@ -186,6 +191,7 @@ export class LogWriter {
     }
     this.dirty.add(state);
     this.head = position;
+    if (isSystemStream(stream)) this.systemStreamsChanged.add(stream);
     if (isMetadataStream(stream)) {
       this.states.forgetMetadata(stream.slice(2));
       this.metadataChanged.add(stream.slice(2));

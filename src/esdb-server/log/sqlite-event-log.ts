@@ -179,7 +179,9 @@ class SqliteEventLog implements EventLog {
         for (const pending of group) pending.reject(error);
         continue;
       }
+      // Before anyone hears of the commit: a reader never keeps a state older than a write it saw succeed.
       for (const stream of outcome.metadataChanged) this.states.forgetMetadata(stream);
+      for (const stream of outcome.systemStreamsChanged) this.states.forgetRevision(stream);
       outcome.results.forEach((result, i) => {
         const pending = group[i]!;
         if (result.kind === 'stream_deleted') pending.reject(new StreamDeletedError(result.stream));

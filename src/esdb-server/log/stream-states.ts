@@ -3,7 +3,7 @@
 import type Database from 'better-sqlite3';
 import { parseStreamMetadata } from './stream-metadata.js';
 import { EVENT_COLUMNS, type EventRow, toRecorded } from './sqlite-schema.js';
-import { isMetadataStream, METADATA_EVENT_TYPE, metadataStreamOf } from './system-streams.js';
+import { isLinkStream, isMetadataStream, isSystemStream, METADATA_EVENT_TYPE, metadataStreamOf } from './system-streams.js';
 import type { RecordedEvent, StreamMetadataValues } from './types.js';
 
 export interface StreamState {
@@ -17,6 +17,13 @@ export interface StreamState {
 
 export class StreamStates {
   private readonly cache = new Map<string, StreamState>();
+  /**
+   * A reading connection's system streams (`$`-prefixed, links aside: users, `$settings`, `$$`
+   * metadata, ...) whose cached state is the log's, and those known not to exist, until a commit
+   * reports them changed (forgetRevision). Authentication and ACLs ask for them on every call.
+   */
+  private readonly current = new Set<string>();
+  private readonly absent = new Set<string>();
   private readonly select;
   private readonly insert;
   private readonly lastEvent;
@@ -41,13 +48,19 @@ export class StreamStates {
 
   get(stream: string): StreamState | undefined {
     const cached = this.cache.get(stream);
-    if (cached && this.cacheRevisions) {
+    if (cached && (this.cacheRevisions || this.current.has(stream))) {
       this.cache.delete(stream); // LRU: move to the back
       this.cache.set(stream, cached);
       return cached;
     }
+    const tracked = !this.cacheRevisions && isSystemStream(stream) && !isLinkStream(stream);
+    if (tracked && this.absent.has(stream)) return undefined;
     const row = this.select.get(stream);
-    if (!row) return undefined;
+    if (!row) {
+      if (tracked) this.rememberAbsent(stream);
+      return undefined;
+    }
+    if (tracked) this.current.add(stream);
     if (cached) {
       cached.lastRevision = row.last_revision;
       cached.tombstoned = row.tombstoned === 1;
@@ -81,16 +94,35 @@ export class StreamStates {
     if (state) state.metadata = undefined;
   }
 
+  /** A commit wrote or tombstoned the (system) stream: read its state again next time. */
+  forgetRevision(stream: string): void {
+    this.current.delete(stream);
+    this.absent.delete(stream);
+  }
+
   clear(): void {
     this.cache.clear();
+    this.current.clear();
+    this.absent.clear();
   }
 
   private remember(state: StreamState): StreamState {
     this.cache.set(state.name, state);
     if (this.cache.size > this.cacheSize) {
       const oldest = this.cache.keys().next().value;
-      if (oldest !== undefined) this.cache.delete(oldest);
+      if (oldest !== undefined) {
+        this.cache.delete(oldest);
+        this.current.delete(oldest);
+      }
     }
     return state;
+  }
+
+  private rememberAbsent(stream: string): void {
+    this.absent.add(stream);
+    if (this.absent.size > this.cacheSize) {
+      const oldest = this.absent.values().next().value;
+      if (oldest !== undefined) this.absent.delete(oldest);
+    }
   }
 }

@@ -13,6 +13,7 @@ import { MessageQueue, type Message } from './message-queue.js';
 import { DeliveryLog } from './delivery-log.js';
 import { type FailingWrite, PendingWrites } from './pending-writes.js';
 import { markReplayed, parkedMessageCount, parkedTruncateBefore, parkMessage, readParked } from './parked-messages.js';
+import type { SharedTail } from './shared-tail.js';
 
 export type { ConsumerHandle, ConsumerSink, DropReason, NackAction };
 
@@ -80,11 +81,19 @@ export class SubscriptionGroup {
   readonly deliveries = new DeliveryLog();
   private totalItems = 0;
   private measured = { at: Date.now(), items: 0 };
+  /** The filter of a group on $all, as the log takes it. */
+  private readonly allFilter: AllFilter;
 
   constructor(
     readonly definition: GroupDefinition,
     private readonly log: EventLog,
+    /** The newest events of $all, shared by the groups on $all (shared-tail.ts). */
+    private readonly tail?: SharedTail,
   ) {
+    const filter = definition.source.kind === 'all' ? definition.source.filter : undefined;
+    // Without a filter of its own a group on $all still gets EventStoreDB's default one (see
+    // hiddenFromFilteredAll in sqlite-event-log.ts): the empty prefix matches everything else.
+    this.allFilter = filter ? { on: filter.on, prefixes: filter.prefixes, regex: filter.regex === undefined ? undefined : new RegExp(filter.regex) } : EVERY_EVENT;
     this.checkpointStream = checkpointStreamOf(definition.source, definition.group);
     this.parkedStream = parkedStreamOf(definition.source, definition.group);
     this.strategy = createConsumerStrategy<Consumer>(definition.settings.consumerStrategy);
@@ -269,17 +278,9 @@ export class SubscriptionGroup {
         this.live = true;
         return 0;
       }
-      const filter = source.filter;
-      const result = this.log.readAll({
-        from: this.cursor,
-        direction: 'forwards',
-        maxCount: count,
-        resolveLinkTos: settings.resolveLinkTos,
-        // Without a filter of its own a group on $all still gets EventStoreDB's default one (see
-        // hiddenFromFilteredAll in sqlite-event-log.ts): the empty prefix matches everything else.
-        filter: filter ? { on: filter.on, prefixes: filter.prefixes, regex: filter.regex === undefined ? undefined : new RegExp(filter.regex) } : EVERY_EVENT,
-        maxSearchWindow: SEARCH_WINDOW,
-      });
+      const result =
+        this.tail?.readForwards(this.cursor, count, this.allFilter, SEARCH_WINDOW) ??
+        this.log.readAll({ from: this.cursor, direction: 'forwards', maxCount: count, resolveLinkTos: settings.resolveLinkTos, filter: this.allFilter, maxSearchWindow: SEARCH_WINDOW });
       events = result.events;
       for (const event of events) this.accept(event, event.position);
       if (result.lastScannedPosition !== undefined) {

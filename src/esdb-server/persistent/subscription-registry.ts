@@ -4,6 +4,7 @@
 import type { EventLog } from '../log/types.js';
 import { sourceName as nameOf, subscriptionId, type EventSource, type GroupDefinition } from './definition.js';
 import { loadDefinitions, saveDefinitions } from './definitions-store.js';
+import { SharedTail } from './shared-tail.js';
 import { SubscriptionGroup, type DropReason } from './subscription-group.js';
 
 export class GroupExistsError extends Error {
@@ -22,8 +23,11 @@ export class SubscriptionRegistry {
   private readonly groups = new Map<string, SubscriptionGroup>();
   private changes: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** One read of the newest events of $all for every group on $all. */
+  private readonly tail: SharedTail;
 
   constructor(private readonly log: EventLog) {
+    this.tail = new SharedTail(log);
     this.startAll(loadDefinitions(log));
   }
 
@@ -43,7 +47,7 @@ export class SubscriptionRegistry {
       const id = subscriptionId(definition.source, definition.group);
       if (this.groups.has(id)) throw new GroupExistsError(nameOf(definition.source), definition.group);
       await saveDefinitions(this.log, [...this.definitions(), definition]);
-      this.groups.set(id, new SubscriptionGroup(definition, this.log));
+      this.groups.set(id, new SubscriptionGroup(definition, this.log, this.tail));
     });
   }
 
@@ -56,7 +60,7 @@ export class SubscriptionRegistry {
       const updated: GroupDefinition = { ...definition, source: existing.definition.source };
       await saveDefinitions(this.log, this.definitions().map((entry) => (subscriptionId(entry.source, entry.group) === id ? updated : entry)));
       await existing.stop('updated', { checkpoint: true });
-      this.groups.set(id, new SubscriptionGroup(updated, this.log));
+      this.groups.set(id, new SubscriptionGroup(updated, this.log, this.tail));
     });
   }
 
@@ -94,7 +98,7 @@ export class SubscriptionRegistry {
 
   private startAll(definitions: GroupDefinition[]): void {
     for (const definition of definitions) {
-      this.groups.set(subscriptionId(definition.source, definition.group), new SubscriptionGroup(definition, this.log));
+      this.groups.set(subscriptionId(definition.source, definition.group), new SubscriptionGroup(definition, this.log, this.tail));
     }
   }
 

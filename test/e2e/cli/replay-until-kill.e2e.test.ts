@@ -100,7 +100,8 @@ describe('orders replay --until', () => {
 });
 
 describe('an interrupted replay', () => {
-  it('killed with -9 or interrupted midway leaves the live model as it was; the next replay cleans up and completes', async () => {
+  // Seeds a long history and runs four replays: on a busy machine that outlasts the default timeout.
+  it('killed with -9 or interrupted midway leaves the live model as it was; the next replay cleans up and completes', { timeout: 150_000 }, async () => {
     for (let i = 0; i < BULK_ORDERS; i++) await seedLongHistory(`bulk-${i}`);
     const first = await runCli(['replay', 'order-summary'], { env });
     expect(first.code).toBe(0);

@@ -80,9 +80,12 @@ describe('stopping orders serve', () => {
   let eventStorePort: number;
   const children: RunningCli[] = [];
 
+  // No shedding on event loop delay or the latency budget: on a busy machine (test files run two
+  // at a time) the service would answer 503 to the commands this test counts on.
+  const noShedding = { OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0', OVERLOAD_LATENCY_BUDGET_MS: '0' };
   const serve = (env: Record<string, string>, args: string[] = []) => {
     const cli = startCli(['serve', ...args], {
-      env: { PORT: String(port), EVENTSTORE_PORT: String(eventStorePort), DATA_DIR: dataDir, API_KEYS: `${KEY}:shop`, LOG_LEVEL: 'info', ...env },
+      env: { PORT: String(port), EVENTSTORE_PORT: String(eventStorePort), DATA_DIR: dataDir, API_KEYS: `${KEY}:shop`, LOG_LEVEL: 'info', ...noShedding, ...env },
       timeoutMs: 170_000,
     });
     children.push(cli);

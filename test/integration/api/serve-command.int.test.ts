@@ -28,7 +28,7 @@ describe('orders serve', () => {
     child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
 
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 45_000; // generous: a busy machine slows the start
     while (!output.includes('development API key') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(output).toContain(`listening on http://127.0.0.1:${port}`);
 
@@ -60,7 +60,7 @@ describe('orders serve', () => {
     try {
       let output = '';
       external.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      const deadline = Date.now() + 20_000;
+      const deadline = Date.now() + 45_000; // generous: a busy machine slows the start
       while (!output.includes('listening on') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
       expect(output).toContain(`with EventStoreDB ${store.connectionString}`);
       expect((await fetch(`http://127.0.0.1:${port}/ready`)).status).toBe(200);
@@ -99,7 +99,7 @@ describe('orders serve', () => {
     try {
       let output = '';
       workers.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      const deadline = Date.now() + 20_000;
+      const deadline = Date.now() + 45_000; // generous: a busy machine slows the start
       let groups: string[] = [];
       while (Date.now() < deadline) {
         groups = (await store.client.listAllPersistentSubscriptions().catch(() => [])).map((info) => info.groupName);

@@ -40,7 +40,8 @@ afterEach(async () => {
 async function startHeldApp(overload: Partial<OverloadLimits>): Promise<HeldApp> {
   const store = await startTestEventStore();
   const readModels = openReadModelStore({ file: ':memory:' });
-  const app = await build({ client: store.client, apiKeys: API_KEYS, cache: new OrderStateCache(), readModels, overload });
+  // No event-loop-delay shedding: a starved test process would shed what a test checks.
+  const app = await build({ client: store.client, apiKeys: API_KEYS, cache: new OrderStateCache(), readModels, overload: { maxEventLoopDelayMs: 0, ...overload } });
   const waiting: Array<() => void> = [];
   app.addHook('preHandler', async (request) => {
     if (request.method === 'POST' && request.headers['x-test-hold'] !== 'no') await new Promise<void>((release) => waiting.push(release));

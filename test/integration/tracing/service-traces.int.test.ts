@@ -57,6 +57,8 @@ describe('traces of the service (OTLP to a collector)', () => {
   const correlationId = `trace-${randomUUID()}`;
   const caller = { traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex') };
   const traceIdOf: Record<string, string> = {};
+  const dropped = { traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex') };
+  let droppedOrderId = '';
 
   const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
     const response = await fetch(`${api}${path}`, {
@@ -130,6 +132,15 @@ describe('traces of the service (OTLP to a collector)', () => {
     // The retried PAID message's second delivery has ended and been exported too.
     await eventually(() => receiver.spans.some((span) => span.attributes['order_store.handler'] === 'whatsapp' && span.attributes['messaging.eventstoredb.retry_count'] === 1) || undefined, 20_000);
     for (const span of receiver.spans) if (span.kind === SpanKindCode.server) traceIdOf[span.name] = span.traceId;
+
+    // A caller that dropped its trace (flags 00): everything after follows the drop.
+    const header = { traceparent: `00-${dropped.traceId}-${dropped.spanId}-00` };
+    droppedOrderId = (await post('/orders', { customer: { id: 'c-drop', phone: PHONE }, currency: 'EUR', items: [{ sku: 'MUG', quantity: 1, unitPrice: 1500 }] }, header)).orderId;
+    await post(`/orders/${droppedOrderId}/payments`, { paymentId: 'pay-drop', amount: 1500, method: 'card' }, header);
+    await eventually(() => provider.traceparents.some((traceparent) => traceparent.startsWith(`00-${dropped.traceId}-`)) || undefined, 20_000);
+    // Whatever the workers did for it has been exported by now (the batch goes every 100 ms).
+    await eventually(() => receiver.spans.some((span) => span.attributes['messaging.destination.name'] === `order-tenant-t-${orderId}`) || undefined, 5_000);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
   }, 120_000);
 
   afterAll(async () => {
@@ -244,12 +255,29 @@ describe('traces of the service (OTLP to a collector)', () => {
     const created = rows.find((row) => row.includes('data-type="order.created"'));
     const createdHandling = handlingOf(created ?? '');
     expect(createdHandling.map((entry) => entry.group)).toEqual(expect.arrayContaining(['order-store.handler.notification', 'order-store.handler.analytics']));
-    for (const entry of createdHandling) expect(entry.text).toMatch(/^sent \+\d+ ms, handled in \d+ ms$/);
+    // Milliseconds, or seconds past one (a loaded machine).
+    for (const entry of createdHandling) expect(entry.text).toMatch(/^sent \+[\d.]+ m?s, handled in [\d.]+ m?s$/);
     const whatsapp = rows
       .filter((row) => row.includes('data-type="order.status_changed"'))
       .flatMap((row) => handlingOf(row).filter((entry) => entry.group === 'order-store.handler.whatsapp'));
     // PAID: declined once, handled on the second delivery; SHIPPED: refused, parked.
     expect(whatsapp.find((entry) => entry.outcome === 'acked' && entry.text?.includes('2 deliveries'))).toBeDefined();
-    expect(whatsapp.find((entry) => entry.outcome === 'park')?.text).toMatch(/parked in \d+ ms/);
+    expect(whatsapp.find((entry) => entry.outcome === 'park')?.text).toMatch(/parked in [\d.]+ m?s/);
+  });
+
+  it("follows a caller's unsampled traceparent through the store and the workers: no span at all, the drop in the events' metadata and in the provider call", async () => {
+    expect(receiver.spans.filter((span) => span.traceId === dropped.traceId)).toEqual([]);
+    // No delivery of its events started a trace of its own either (parentbased_always_on would keep such a root).
+    expect(receiver.spans.filter((span) => String(span.attributes['messaging.destination.name'] ?? span.attributes['db.eventstoredb.stream']).includes(droppedOrderId))).toEqual([]);
+    const response = await fetch(`${api}/orders/${droppedOrderId}/events`, { headers: { authorization: `Bearer ${API_KEY}` } });
+    const { events } = (await response.json()) as { events: { metadata: Record<string, unknown> }[] };
+    expect(events.length).toBeGreaterThanOrEqual(2);
+    for (const event of events) {
+      expect(event.metadata.$traceparent).toMatch(new RegExp(`^00-${dropped.traceId}-[0-9a-f]{16}-00$`));
+      expect(event.metadata.$traceId).toBeUndefined();
+    }
+    const sent = provider.traceparents.filter((traceparent) => traceparent.startsWith(`00-${dropped.traceId}-`));
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatch(/-00$/);
   });
 });

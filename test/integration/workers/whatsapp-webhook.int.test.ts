@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../../../src/api/app.js';
 import { signWebhookBody, WHATSAPP_WEBHOOK_PATH } from '../../../src/api/routes/whatsapp-webhook.js';
 import { whatsappStreamName } from '../../../src/handlers/whatsapp-ledger-events.js';
 import { loadMessage } from '../../../src/handlers/whatsapp-ledger-store.js';
+import { statusTemplateMessage } from '../../../src/handlers/whatsapp-message.js';
 import { ensureOutboxSchema, findByEvent } from '../../../src/handlers/whatsapp-outbox.js';
 import type { ReadModelStore } from '../../../src/readmodels/read-model-store.js';
 import { openTestReadModels } from '../../helpers/read-models.js';
@@ -114,6 +116,25 @@ describe('the WhatsApp status webhook', () => {
     const read = statusNotification([{ id: 'wamid.lost', status: 'read', timestamp: '1709295134', recipient_id: '14155550100' }]);
     expect((await post(read, signWebhookBody(read, APP_SECRET))).json()).toEqual({ statuses: 1, settled: 1 });
     expect(await findByEvent(readModels, lost.messageId)).toMatchObject({ status: 'read', settledBy: 'webhook' });
+  });
+
+  it('carries a message the outbox held before the ledger existed into its stream, found by the bare id the old version sent', async () => {
+    const messageId = randomUUID();
+    const message = statusTemplateMessage({ to: '14155550100', status: 'SHIPPED', language: 'en_US', customerName: 'Ann', orderId: 'o-legacy' })!;
+    await readModels.run(
+      `INSERT INTO whatsapp_outbox (tenant_id, order_id, event_id, recipient, template, status, payload, created_at, attempts, updated_at, last_error, settled_by)
+       VALUES ('tenant-a', 'o-legacy', ?, ?, 'order_shipped', 'uncertain', ?, ?, 1, ?, 'attempt 1 was interrupted', 'handler')`,
+      messageId,
+      message.to,
+      JSON.stringify(message),
+      new Date().toISOString(),
+      new Date().toISOString(),
+    );
+    const body = statusNotification([{ id: 'wamid.legacy', status: 'delivered', timestamp: '1709295133', recipient_id: '14155550100', biz_opaque_callback_data: messageId }]);
+    expect((await post(body, signWebhookBody(body, APP_SECRET))).json()).toEqual({ statuses: 1, settled: 1 });
+    const ledger = await loadMessage(store.client, whatsappStreamName('tenant-a', messageId));
+    expect(ledger.state).toMatchObject({ status: 'delivered', attempts: 1, orderId: 'o-legacy', providerMessageId: 'wamid.legacy' });
+    expect(await findByEvent(readModels, messageId)).toMatchObject({ status: 'delivered', ledgerRevision: 1 });
   });
 
   it('refuses a signed body that is not a notification (400), and answers 404 where the secrets are not configured', async () => {

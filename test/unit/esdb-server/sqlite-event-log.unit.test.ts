@@ -118,4 +118,51 @@ describe('the SQLite event log', () => {
     const next = await log.append('order-1', 1, [event()]);
     expect(next).toMatchObject({ kind: 'success', nextRevision: 2 });
   });
+
+  it.each([':memory:', 'file'])('answers a system stream\'s revision (users, $settings, $$ metadata: kept between commits) as of the last commit (%s)', async (kind) => {
+    const dir = mkdtempSync(join(tmpdir(), 'event-log-'));
+    dirs.push(dir);
+    log = openSqliteEventLog({ file: kind === 'file' ? join(dir, 'es.db') : ':memory:' });
+    // Asked before it exists, twice: the second answer comes from what the first one learnt.
+    expect(log.streamRevision('$user-ada')).toBeUndefined();
+    expect(log.streamRevision('$user-ada')).toBeUndefined();
+    await log.append('$user-ada', 'no_stream', [event('$UserCreated')]);
+    expect(log.streamRevision('$user-ada')).toBe(0);
+    expect(log.streamRevision('$user-ada')).toBe(0);
+    // Written in the same group as another stream.
+    await Promise.all([log.append('$user-ada', 0, [event('$UserUpdated')]), log.append('order-1', 'any', [event()])]);
+    expect(log.streamRevision('$user-ada')).toBe(1);
+    await log.append('$$$user-ada', 'any', [event('$metadata')]);
+    expect(log.streamRevision('$$$user-ada')).toBe(0);
+    expect(log.readStream('$user-ada', { from: 'end', direction: 'backwards', maxCount: 1, resolveLinkTos: false })).toMatchObject({ kind: 'ok', lastRevision: 1 });
+    await log.deleteStream('$user-ada', 1);
+    await log.append('$user-ada', 'any', [event('$UserCreated')]);
+    expect(log.streamRevision('$user-ada')).toBe(2);
+    await log.tombstoneStream('$user-ada', 'any');
+    expect(log.streamRevision('$user-ada')).toBeUndefined();
+    await expect(log.append('$user-ada', 'any', [event()])).rejects.toBeInstanceOf(StreamDeletedError);
+  });
+
+  it('writes exactly the bytes of events that are views into larger buffers (as gRPC hands them over), several appends in one group', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'event-log-'));
+    dirs.push(dir);
+    log = openSqliteEventLog({ file: join(dir, 'es.db') });
+    const pool = Buffer.alloc(8192, 0x2a);
+    const viewed = (text: string, at: number) => {
+      pool.write(text, at, 'utf8');
+      return pool.subarray(at, at + Buffer.byteLength(text));
+    };
+    const first: ProposedEvent = { id: randomUUID(), type: 'a', contentType: 'application/json', data: viewed('{"n":1}', 100), metadata: viewed('{"m":"x"}', 4000) };
+    const second: ProposedEvent = { id: randomUUID(), type: 'b', contentType: 'application/octet-stream', data: viewed('bytes', 7000), metadata: new Uint8Array(0) };
+    await Promise.all([log.append('view-1', 'no_stream', [first]), log.append('view-2', 'no_stream', [second])]);
+    // The caller's events are left as they were.
+    expect(Buffer.from(first.data).toString('utf8')).toBe('{"n":1}');
+    const read = (stream: string) => {
+      const result = log.readStream(stream, { from: 'start', direction: 'forwards', maxCount: 10, resolveLinkTos: false });
+      const stored = result.kind === 'ok' ? result.events[0]?.event : undefined;
+      return stored && [Buffer.from(stored.data).toString('utf8'), Buffer.from(stored.metadata).toString('utf8')];
+    };
+    expect(read('view-1')).toEqual(['{"n":1}', '{"m":"x"}']);
+    expect(read('view-2')).toEqual(['bytes', '']);
+  });
 });

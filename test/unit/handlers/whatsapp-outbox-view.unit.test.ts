@@ -1,0 +1,45 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { foldMessage } from '../../../src/handlers/whatsapp-ledger.js';
+import type { WhatsAppEvent } from '../../../src/handlers/whatsapp-ledger-events.js';
+import { statusTemplateMessage } from '../../../src/handlers/whatsapp-message.js';
+import { ensureOutboxSchema, findByEvent, legacyMessage, listOutbox, outboxViewBuilt, markOutboxViewBuilt, writeOutboxRow } from '../../../src/handlers/whatsapp-outbox.js';
+import type { ReadModelStore } from '../../../src/readmodels/read-model-store.js';
+import { openTestReadModels } from '../../helpers/read-models.js';
+
+const messageId = '0b7c6f5e-1d2a-4b3c-8d9e-0f1a2b3c4d5e';
+const message = statusTemplateMessage({ to: '14155550100', status: 'PAID', language: 'en_US', customerName: 'Ann', orderId: 'o-1' })!;
+const at = '2026-03-01T10:00:00.000Z';
+const started: WhatsAppEvent = { type: 'whatsapp.send_started', data: { tenantId: 't', orderId: 'o-1', messageId, message, attempt: 1, by: 'handler', at } };
+const sent: WhatsAppEvent = { type: 'whatsapp.sent', data: { tenantId: 't', messageId, attempt: 1, providerMessageId: 'wamid.1', at } };
+
+describe('the outbox view of the WhatsApp ledger', () => {
+  let store: ReadModelStore;
+  beforeEach(async () => {
+    store = await openTestReadModels();
+    await ensureOutboxSchema(store);
+  });
+  afterEach(() => store.close());
+
+  it("shows a message as its ledger stands, and never goes back to an earlier revision's state (writers race)", async () => {
+    await writeOutboxRow(store, foldMessage([started, sent])!, 1n);
+    await writeOutboxRow(store, foldMessage([started])!, 0n);
+    expect(await findByEvent(store, messageId)).toMatchObject({ status: 'sent', attempts: 1, providerMessageId: 'wamid.1', ledgerRevision: 1, tenantId: 't', orderId: 'o-1' });
+    expect(await listOutbox(store, 'other-tenant', { limit: 10 })).toEqual([]);
+  });
+
+  it('tells rows from before the ledger (no revision) from the ones it wrote, and records when it was rebuilt', async () => {
+    await store.run(
+      `INSERT INTO whatsapp_outbox (tenant_id, order_id, event_id, recipient, template, status, payload, created_at, attempts) VALUES ('t', 'o-1', ?, ?, 'order_paid', 'sent', ?, ?, 1)`,
+      messageId,
+      message.to,
+      JSON.stringify(message),
+      at,
+    );
+    expect(await legacyMessage(store, messageId)).toMatchObject({ messageId, status: 'sent', attempts: 1 });
+    await writeOutboxRow(store, foldMessage([started, sent])!, 1n);
+    expect(await legacyMessage(store, messageId)).toBeUndefined();
+    expect(await outboxViewBuilt(store)).toBe(false);
+    await markOutboxViewBuilt(store, 1, new Date());
+    expect(await outboxViewBuilt(store)).toBe(true);
+  });
+});
