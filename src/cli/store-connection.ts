@@ -1,6 +1,8 @@
 // Opens the event store for a subcommand and fails fast, in one line, when it is unreachable:
 // an operator typing a command should not wait for gRPC's reconnect back-off.
 import { EventStoreDBClient, BACKWARDS, END, isCommandError } from '@eventstore/db-client';
+import { traceCliCommand } from '../observability/cli-tracing.js';
+import { startTracing } from '../observability/tracing.js';
 import { CliError } from './cli-error.js';
 import { withoutPassword } from '../eventstore/connection.js';
 
@@ -45,12 +47,23 @@ function disposeQuietly(client: EventStoreDBClient): void {
 
 /** Runs `work` with a connected store and always disposes of the client, so the process can exit. */
 export async function withStore<T>(connectionString: string, work: (store: StoreConnection) => Promise<T>): Promise<T> {
-  const store = await connectStore(connectionString);
+  // With OTEL_* set, the command is a trace of its own (its reads as client spans).
+  const tracing = startTracing();
   try {
-    return await work(store);
+    const store = await connectStore(connectionString);
+    try {
+      return await traceCliCommand(subcommandName(), () => work(store));
+    } finally {
+      await store.close().catch(() => undefined);
+    }
   } finally {
-    await store.close().catch(() => undefined);
+    await tracing?.shutdown();
   }
+}
+
+function subcommandName(): string | undefined {
+  const name = process.argv[2];
+  return name && /^[a-z][a-z-]*$/.test(name) ? name : undefined;
 }
 
 function reasonOf(err: unknown): string {
