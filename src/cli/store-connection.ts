@@ -1,6 +1,7 @@
 // Opens the event store for a subcommand and fails fast, in one line, when it is unreachable:
 // an operator typing a command should not wait for gRPC's reconnect back-off.
 import { EventStoreDBClient, BACKWARDS, END, isCommandError } from '@eventstore/db-client';
+import { traceCliCommand } from '../observability/cli-tracing.js';
 import { CliError } from './cli-error.js';
 import { withoutPassword } from '../eventstore/connection.js';
 
@@ -45,12 +46,29 @@ function disposeQuietly(client: EventStoreDBClient): void {
 
 /** Runs `work` with a connected store and always disposes of the client, so the process can exit. */
 export async function withStore<T>(connectionString: string, work: (store: StoreConnection) => Promise<T>): Promise<T> {
-  const store = await connectStore(connectionString);
+  // With OTEL_* set, the command is a trace of its own (its reads as client spans); the SDK is
+  // loaded only then (each subcommand loads only what it needs).
+  const tracing = asksForTraces() ? (await import('../observability/tracing.js')).startTracing() : undefined;
   try {
-    return await work(store);
+    const store = await connectStore(connectionString);
+    try {
+      return await traceCliCommand(subcommandName(), () => work(store));
+    } finally {
+      await store.close().catch(() => undefined);
+    }
   } finally {
-    await store.close().catch(() => undefined);
+    await tracing?.shutdown();
   }
+}
+
+/** Whether any variable that can turn tracing on is set (startTracing decides the rest). */
+function asksForTraces(): boolean {
+  return ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_TRACES_EXPORTER'].some((name) => process.env[name]?.trim());
+}
+
+function subcommandName(): string | undefined {
+  const name = process.argv[2];
+  return name && /^[a-z][a-z-]*$/.test(name) ? name : undefined;
 }
 
 function reasonOf(err: unknown): string {

@@ -8,9 +8,9 @@
 // the drop: esdb-trace-context.ts), `db.system` is `eventstoredb` (that package puts its own name
 // there), and the span carries the revision the append made. Inside a trace a parent-based
 // sampler dropped, no span is started at all: the events carry the dropped parent's context.
-import { SpanKind, SpanStatusCode, type Attributes, type Span, type SpanContext } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, context, trace, type Attributes, type Span, type SpanContext } from '@opentelemetry/api';
 import type { AppendExpectedRevision, AppendResult, EventData, EventStoreDBClient } from '@eventstore/db-client';
-import { APPEND_SPAN, DB_SYSTEM, EsdbAttributes, SPAN_ID_KEY, TRACE_ID_KEY, TRACEPARENT_KEY, unsampledTraceparent } from './esdb-trace-context.js';
+import { APPEND_SPAN, DB_SYSTEM, READ_SPAN, EsdbAttributes, SPAN_ID_KEY, TRACE_ID_KEY, TRACEPARENT_KEY, unsampledTraceparent } from './esdb-trace-context.js';
 import { tracer, unsampledParent } from './trace-api.js';
 
 type Append = EventStoreDBClient['appendToStream'];
@@ -72,8 +72,42 @@ export function instrumentEventStoreClient(clientClass: { prototype: EventStoreD
   }
   traced.__traced = true;
   prototype.appendToStream = traced;
+  const unpatchReads = [instrumentRead(prototype, 'readStream'), instrumentRead(prototype, 'readAll')];
   return () => {
     if (prototype.appendToStream === traced) prototype.appendToStream = original;
+    for (const unpatch of unpatchReads) unpatch();
+  };
+}
+
+/**
+ * A read (`readStream`, `readAll`: a command's load, a replay's catch-up over `$all`, `orders
+ * trace`) inside a recorded trace as a `streams.read` CLIENT span from the call until the read
+ * stream closes (read to its end, left early, or failed). @eventstore/opentelemetry records no
+ * reads; the name and attributes follow its append's.
+ */
+function instrumentRead(prototype: EventStoreDBClient, name: 'readStream' | 'readAll'): () => void {
+  const original = prototype[name] as (...args: unknown[]) => NodeJS.ReadableStream;
+  const traced = function (this: EventStoreDBClient, ...args: unknown[]) {
+    // Only inside a recorded trace: the service's own periodic reads (lag, health) are no traces of their own.
+    if (!trace.getSpan(context.active())?.isRecording()) return original.apply(this, args);
+    const span = tracer().startSpan(READ_SPAN, { kind: SpanKind.CLIENT });
+    const stream = original.apply(this, args);
+    const streamName = name === 'readStream' ? String(args[0]) : '$all';
+    span.setAttributes({
+      [EsdbAttributes.DATABASE_SYSTEM]: DB_SYSTEM,
+      [EsdbAttributes.DATABASE_OPERATION]: name,
+      [EsdbAttributes.STREAM]: streamName,
+    });
+    stream.once('error', (error: unknown) => {
+      span.setAttribute('error.type', error instanceof Error ? error.name : 'Error');
+      span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+    });
+    stream.once('close', () => span.end());
+    return stream;
+  };
+  (prototype as unknown as Record<string, unknown>)[name] = traced;
+  return () => {
+    if ((prototype as unknown as Record<string, unknown>)[name] === traced) (prototype as unknown as Record<string, unknown>)[name] = original;
   };
 }
 

@@ -17,6 +17,8 @@ export const TRACEPARENT_KEY = '$traceparent';
 /** Span names of @eventstore/opentelemetry. */
 export const APPEND_SPAN = 'streams.append';
 export const SUBSCRIBE_SPAN = 'streams.subscribe';
+/** Not one of that package's (it records no reads): named like its others. */
+export const READ_SPAN = 'streams.read';
 
 /** Attribute keys of @eventstore/opentelemetry (src/attributes.ts), plus the messaging ones. */
 export const EsdbAttributes = {

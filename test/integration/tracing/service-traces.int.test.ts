@@ -137,11 +137,11 @@ describe('traces of the service (OTLP to a collector)', () => {
     const header = { traceparent: `00-${dropped.traceId}-${dropped.spanId}-00` };
     droppedOrderId = (await post('/orders', { customer: { id: 'c-drop', phone: PHONE }, currency: 'EUR', items: [{ sku: 'MUG', quantity: 1, unitPrice: 1500 }] }, header)).orderId;
     await post(`/orders/${droppedOrderId}/payments`, { paymentId: 'pay-drop', amount: 1500, method: 'card' }, header);
-    await eventually(() => provider.traceparents.some((traceparent) => traceparent.startsWith(`00-${dropped.traceId}-`)) || undefined, 20_000);
+    await eventually(() => provider.traceparents.some((traceparent) => traceparent.startsWith(`00-${dropped.traceId}-`)) || undefined, 45_000);
     // Whatever the workers did for it has been exported by now (the batch goes every 100 ms).
     await eventually(() => receiver.spans.some((span) => span.attributes['messaging.destination.name'] === `order-tenant-t-${orderId}`) || undefined, 5_000);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
-  }, 120_000);
+  }, 180_000);
 
   afterAll(async () => {
     child?.kill('SIGKILL');

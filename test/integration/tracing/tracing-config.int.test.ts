@@ -3,12 +3,13 @@
 // consumers read it (`$traceparent`, flags 00), so they follow the sampler's decision.
 import { randomUUID } from 'node:crypto';
 import { ROOT_CONTEXT, TraceFlags, context, trace } from '@opentelemetry/api';
-import { EventStoreDBClient, jsonEvent } from '@eventstore/db-client';
+import { BACKWARDS, END, EventStoreDBClient, jsonEvent } from '@eventstore/db-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestEventStore } from '../../helpers/event-store.js';
 import { startTracing, tracingSettings } from '../../../src/observability/tracing.js';
 import { tracingEnabled } from '../../../src/observability/trace-api.js';
 import { startDeliverySpan } from '../../../src/observability/delivery-tracing.js';
+import { withStore } from '../../../src/cli/store-connection.js';
 import { OtlpReceiver } from './otlp-receiver.js';
 
 const isTraced = () => (EventStoreDBClient.prototype.appendToStream as { __traced?: boolean }).__traced === true;
@@ -130,6 +131,42 @@ describe('tracing configuration', () => {
       await tracing!.shutdown();
       expect(receiver.spans.filter((exported) => exported.traceId === callerTraceId)).toEqual([]);
       expect(receiver.spans.filter((exported) => exported.service === 'parent-test' && exported.name === 'streams.subscribe')).toHaveLength(1);
+    } finally {
+      for (const key of Object.keys(process.env)) if (!(key in previous)) delete process.env[key];
+      Object.assign(process.env, previous);
+    }
+  });
+
+  it('records reads inside a trace as streams.read client spans, and a CLI command that uses the store as a trace of its own', async () => {
+    const previous = { ...process.env };
+    Object.assign(process.env, { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_SERVICE_NAME: 'reads-test', OTEL_TRACES_SAMPLER: 'always_on' });
+    try {
+      const stream = `read-${randomUUID()}`;
+      await esdb.client.appendToStream(stream, [jsonEvent({ type: 'probe', data: {} }), jsonEvent({ type: 'probe', data: {} })]);
+      // The way `orders trace` and `orders replay` run: withStore starts the SDK from OTEL_* and stops it after.
+      const read = await withStore(esdb.store.connectionString, async ({ client }) => {
+        let count = 0;
+        for await (const _ of client.readStream(stream)) count++;
+        for await (const _ of client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: 1 })) count++;
+        return count;
+      });
+      expect(read).toBe(3);
+      expect(tracingEnabled()).toBe(false);
+      const spans = receiver.spans.filter((span) => span.service === 'reads-test');
+      const root = spans.find((span) => span.name.startsWith('orders') && !span.parentSpanId);
+      expect(root, JSON.stringify(spans.map((span) => span.name))).toBeDefined();
+      const reads = spans.filter((span) => span.name === 'streams.read');
+      expect(reads.map((span) => [span.attributes['db.operation'], span.attributes['db.eventstoredb.stream'], span.parentSpanId, span.traceId])).toEqual([
+        ['readStream', stream, root!.spanId, root!.traceId],
+        ['readAll', '$all', root!.spanId, root!.traceId],
+      ]);
+      for (const span of reads) expect(span.kind).toBe(3);
+
+      // Outside any trace (the service's periodic reads), a read is no trace of its own.
+      const tracing = startTracing({ ...process.env });
+      for await (const _ of esdb.client.readStream(stream)) void _;
+      await tracing!.shutdown();
+      expect(receiver.spans.filter((span) => span.service === 'reads-test' && span.name === 'streams.read')).toHaveLength(2);
     } finally {
       for (const key of Object.keys(process.env)) if (!(key in previous)) delete process.env[key];
       Object.assign(process.env, previous);
