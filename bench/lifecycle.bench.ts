@@ -24,7 +24,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { freePort } from '../test/helpers/free-port.js';
 import { cpuSecondsOf, startChild, stopChild } from './children.js';
@@ -41,8 +41,8 @@ const CONNECTIONS = env('BENCH_LIFECYCLE_CONNECTIONS', 50);
 const ROUNDS = env('BENCH_LIFECYCLE_ROUNDS', 1);
 const SETUPS = (process.env.BENCH_LIFECYCLE_SETUPS ?? 'bare,emmett,api,all').split(',').map((name) => name.trim()) as SetupName[];
 const CPU_PROF_DIR = process.env.BENCH_LIFECYCLE_CPU_PROF;
-const API_KEY = 'bench-key-lifecycle-0123456789';
-const TENANT = 'bench';
+export const API_KEY = 'bench-key-lifecycle-0123456789';
+export const TENANT = 'bench';
 const CONCURRENT_PAYMENTS = 20;
 
 type SetupName = 'bare' | 'emmett' | 'api' | 'all';
@@ -59,14 +59,15 @@ if (process.argv[2] === '--bare-server') {
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   console.log(`listening ${typeof address === 'object' && address ? address.port : 0}`);
-} else {
+} else if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  // Run, not imported (bench/readmodels-postgres.bench.ts drives lifecycles with drive()).
   await main();
 }
 
 // ---- load ---------------------------------------------------------------------------------
 
 
-interface LoadResult {
+export interface LoadResult {
   commands: number;
   lifecycles: number;
   seconds: number;
@@ -76,7 +77,7 @@ interface LoadResult {
 }
 
 /** Each connection runs lifecycles back to back until `seconds` have passed. */
-async function drive(port: number, seconds: number, onAnswer?: (orderId: string, revision: number, at: number) => void): Promise<LoadResult> {
+export async function drive(port: number, seconds: number, onAnswer?: (orderId: string, revision: number, at: number) => void): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
   const latenciesMs: number[] = [];
   let lifecycles = 0;
