@@ -18,6 +18,8 @@ const ON_BOTH_BACKENDS = [
   'test/integration/workers/query-routes.int.test.ts',
   'test/integration/workers/projection-bootstrap.int.test.ts',
 ];
+/** Several hosts on one PostgreSQL: meaningful on PostgreSQL only. */
+const ON_POSTGRES_ONLY = ['test/e2e/multi-host*.test.ts'];
 
 const common = {
   testTimeout: 30_000,
@@ -34,7 +36,7 @@ export default defineConfig({
           ...common,
           name: 'sqlite',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/unit/readmodels-postgres/**', '**/node_modules/**'],
+          exclude: ['test/unit/readmodels-postgres/**', ...ON_POSTGRES_ONLY, '**/node_modules/**'],
           // `orders` children spawned by tests run the TypeScript sources (bin/orders.js), never a stale dist/.
           env: { ORDERS_FROM_SOURCE: '1' },
         },
@@ -43,7 +45,7 @@ export default defineConfig({
         test: {
           ...common,
           name: 'postgres',
-          include: ON_BOTH_BACKENDS,
+          include: [...ON_BOTH_BACKENDS, ...ON_POSTGRES_ONLY],
           env: { ORDERS_FROM_SOURCE: '1', READ_MODEL_BACKEND: 'postgres' },
           globalSetup: ['test/helpers/postgres-server.ts'],
         },
