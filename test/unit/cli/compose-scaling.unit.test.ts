@@ -23,6 +23,9 @@ interface Service {
 const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as { services: Record<string, Service>; volumes?: Record<string, unknown> };
 const { services } = compose;
 const nginx = readFileSync(join(root, 'ops', 'nginx', 'orders-lb.conf'), 'utf8');
+const prometheus = parse(readFileSync(join(root, 'ops', 'prometheus', 'prometheus.yml'), 'utf8')) as {
+  scrape_configs: { job_name: string; dns_sd_configs?: { names: string[]; port?: number }[]; static_configs?: { targets: string[] }[] }[];
+};
 
 /** Compose's interpolation of ${VAR}, ${VAR:-default} (nested too) and ${VAR:?error}; $$ is a dollar. */
 function interpolate(text: string, vars: Record<string, string>): string {
@@ -109,6 +112,16 @@ describe('docker compose on PostgreSQL', () => {
     expect(nginx).toMatch(/upstream orders_api \{[^}]*server orders:3000/);
     expect(nginx).toMatch(/listen 3000;/);
     expect(nginx).toMatch(/proxy_pass http:\/\/orders_api;/);
+  });
+
+  it('has Prometheus scrape every API and worker replica, not one of them', () => {
+    for (const service of ['orders', 'orders-workers']) {
+      const job = prometheus.scrape_configs.find((config) => config.dns_sd_configs?.some((sd) => sd.names.includes(service)));
+      expect(job, service).toBeDefined();
+      expect(job!.dns_sd_configs![0]!.port).toBe(3000);
+    }
+    const staticTargets = prometheus.scrape_configs.flatMap((config) => config.static_configs ?? []).flatMap((config) => config.targets);
+    expect(staticTargets.filter((target) => target.startsWith('orders'))).toEqual([]);
   });
 
   it('keeps the security of the single-host file: every published port on 127.0.0.1, a secured EventStoreDB, no default key', () => {
