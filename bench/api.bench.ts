@@ -22,6 +22,7 @@ import { startChild, stopChild as stop } from './children.js';
 import { orderLifecycle, percentile, postJson } from './http-load.js';
 import { reportFigure } from './report.js';
 import { freePort } from '../test/helpers/free-port.js';
+import { connectionStringForDataDir } from '../src/esdb-server/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -144,7 +145,7 @@ async function main(): Promise<void> {
 
     const orders = summarize(await drive(ORDERS, CONNECTIONS, orderLifecycles(port)));
     const baseline = summarize(await drive(ORDERS * 4, CONNECTIONS, bareRequests(barePort)));
-    const storeClient = service ? EventStoreDBClient.connectionString(`esdb://127.0.0.1:${eventStorePort}?tls=false`) : undefined;
+    const storeClient = service ? EventStoreDBClient.connectionString(connectionStringForDataDir({ dataDir, port: eventStorePort }) ?? `esdb://127.0.0.1:${eventStorePort}?tls=false`) : undefined;
     const store = storeClient ? summarize(await drive(ORDERS, CONNECTIONS, storeAppends(storeClient))) : undefined;
     await storeClient?.dispose();
 

@@ -242,7 +242,10 @@ async function main(): Promise<void> {
     report('appends, 1 writer', single, 'events/s', undefined, [['raw sqlite 1-row commits', sqliteSingle], ['bare grpc unary, 1 caller', grpcOne]], singleCpu);
 
     // The client uses BatchAppend (advertised) unless a call carries credentials: then Append.
-    for (const [path, options] of [['BatchAppend', {}], ['Append', { credentials: { username: 'admin', password: 'changeit' } }]] as const) {
+    // The store is secured (the default): per-call credentials are the ones its connection string carries.
+    const login = new URL(server.line.replace(/^esdb:/, 'http:'));
+    const credentials = { username: decodeURIComponent(login.username), password: decodeURIComponent(login.password) };
+    for (const [path, options] of [['BatchAppend', {}], ['Append', { credentials }]] as const) {
       const [fifty, fiftyCpu] = await serverCpu(() => rate(CONCURRENT, () =>
         concurrently(WRITERS, CONCURRENT, (worker) => client.appendToStream(`writer-${path}-${worker}`, event(), options).then(() => undefined)),
       ), CONCURRENT);

@@ -254,7 +254,8 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === '--store-child') {
-  const server = await startEventStoreServer({ dataDir: process.argv[3]!, port: 0, http: process.argv[4] === 'http' });
+  // Insecure (as --insecure): this bench weighs the shared port's HTTP side, not TLS (bench/tls.bench.ts).
+  const server = await startEventStoreServer({ dataDir: process.argv[3]!, port: 0, http: process.argv[4] === 'http', insecure: true });
   console.log(server.connectionString);
   process.once('SIGTERM', () => void server.close().then(() => process.exit(0)));
 } else {

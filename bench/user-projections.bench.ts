@@ -45,7 +45,7 @@ fromCategory('live')
 const dataDir = mkdtempSync(join(tmpdir(), 'orders-bench-user-projections-'));
 try {
   await seed();
-  const server = await startChild([join(here, '..', 'bin', 'orders.js'), 'eventstore', '--port', '0', '--data', dataDir], { ORDERS_FROM_SOURCE: '1' }, /esdb:\/\/\S+tls=false/);
+  const server = await startChild([join(here, '..', 'bin', 'orders.js'), 'eventstore', '--port', '0', '--data', dataDir], { ORDERS_FROM_SOURCE: '1' }, /esdb:\/\/\S+/);
   const client = EventStoreDBClient.connectionString(server.match[0]);
   try {
     const read = await catchUpRead(client);

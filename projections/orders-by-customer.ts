@@ -5,6 +5,7 @@ import { defineProjection } from '../src/readmodels/projection.js';
 import type { ReadModelTx } from '../src/readmodels/read-model-store.js';
 import type { OrderStatus } from '../src/orders/events.js';
 import { decodeCursor, encodeCursor } from '../src/readmodels/cursor.js';
+import { sumsExactly, toBigInt } from '../src/readmodels/exact-sums.js';
 
 export interface CustomerOrder {
   orderId: string;
@@ -27,13 +28,14 @@ export interface CustomerOrders {
   nextCursor?: string;
 }
 
+/** Decimal strings of minor units: sums over many orders may pass 2^53, and stay exact. */
 export interface CustomerTotals {
   /** Sum of the order totals, cancelled and refunded orders included. */
-  gross: number;
+  gross: string;
   /** Money refunded on those orders. */
-  refunded: number;
+  refunded: string;
   /** gross - refunded. */
-  net: number;
+  net: string;
 }
 
 interface CustomerOrderRow {
@@ -87,9 +89,8 @@ export default defineProjection({
       case 'order.status_changed':
         // Without INDEXED BY the planner (no ANALYZE statistics) picks the primary-key prefix
         // tenant_id and scans every order of the tenant: catch-up slowed quadratically.
-        // (PostgreSQL has no INDEXED BY, and its planner finds the index.)
         await tx.run(
-          `UPDATE customer_orders ${tx.dialect === 'sqlite' ? 'INDEXED BY customer_orders_by_order ' : ''}SET status = ?, updated_at = ? WHERE tenant_id = ? AND order_id = ?`,
+          'UPDATE customer_orders INDEXED BY customer_orders_by_order SET status = ?, updated_at = ? WHERE tenant_id = ? AND order_id = ?',
           event.data.newStatus,
           occurredAt,
           tenantId,
@@ -118,17 +119,23 @@ export async function getCustomerOrders(tx: ReadModelTx, tenantId: string, custo
     ...(after ? [after.createdAt, after.createdAt, after.orderId] : []),
     limit + 1,
   );
-  const sums = await tx.all<{ currency: string; total: number; refunded: number; orders: number }>(
-    `SELECT c.currency, SUM(c.total) AS total, COALESCE(SUM(s.refunded_amount), 0) AS refunded, COUNT(*) AS orders
-     FROM customer_orders c LEFT JOIN order_summary s ON s.tenant_id = c.tenant_id AND s.order_id = c.order_id
-     WHERE c.tenant_id = ? AND c.customer_id = ? GROUP BY c.currency ORDER BY c.currency`,
-    tenantId,
-    customerId,
-  );
+  const from = `FROM customer_orders c LEFT JOIN order_summary s ON s.tenant_id = c.tenant_id AND s.order_id = c.order_id
+     WHERE c.tenant_id = ? AND c.customer_id = ?`;
+  const sums = await sumsExactly<{ currency: string; total: string; refunded: string; orders: number }>(tx, {
+    grouped: `SELECT c.currency, CAST(SUM(c.total) AS TEXT) AS total, CAST(COALESCE(SUM(s.refunded_amount), 0) AS TEXT) AS refunded, COUNT(*) AS orders
+     ${from} GROUP BY c.currency ORDER BY c.currency`,
+    perRow: `SELECT c.currency, CAST(c.total AS TEXT) AS total, CAST(COALESCE(s.refunded_amount, 0) AS TEXT) AS refunded, 1 AS orders ${from} ORDER BY c.currency`,
+    params: [tenantId, customerId],
+    keys: ['currency'],
+    sums: ['total', 'refunded'],
+    counts: ['orders'],
+  });
   return {
     customerId,
     orderCount: sums.reduce((count, sum) => count + sum.orders, 0),
-    totals: Object.fromEntries(sums.map((sum) => [sum.currency, { gross: sum.total, refunded: sum.refunded, net: sum.total - sum.refunded }])),
+    totals: Object.fromEntries(
+      sums.map((sum) => [sum.currency, { gross: sum.total, refunded: sum.refunded, net: (toBigInt(sum.total) - toBigInt(sum.refunded)).toString() }]),
+    ),
     orders: rows.slice(0, limit).map((row) => ({
       orderId: row.order_id,
       status: row.status,

@@ -12,6 +12,9 @@ const port = (fallback: number) =>
     .max(65535, 'must be between 1 and 65535')
     .default(fallback);
 
+const count = (message: string, fallback: number) =>
+  z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, message).default(fallback);
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const ROLES = ['api', 'workers', 'all'] as const;
 export type Role = (typeof ROLES)[number];
@@ -64,6 +67,8 @@ const environment = z.object({
   ROLE: z.enum(ROLES, { error: `must be one of ${ROLES.join(', ')}` }).default('all'),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024, 'must be at least 1024').default(64 * 1024),
   EVENTSTORE_HOST: z.string().min(1).default('127.0.0.1'),
+  // EventStoreDB's --insecure for the embedded store: no TLS, no credentials (anyone who reaches the port may do anything).
+  EVENTSTORE_INSECURE: z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).default('false').transform((value) => value === 'true' || value === '1'),
   RATE_LIMIT_PER_MINUTE: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 (off) or more').default(120_000),
   OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 (off) or more').default(1_000),
   // Below V8's own limit, so the API sheds before the process dies of heap exhaustion.
@@ -73,6 +78,15 @@ const environment = z.object({
     .min(0, 'must be 0 (off) or more')
     .default(() => Math.floor(getHeapStatistics().heap_size_limit * 0.9)),
   OVERLOAD_RETRY_AFTER_SECONDS: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').default(5),
+  OVERLOAD_MAX_IN_FLIGHT_COMMANDS: count('must be 0 (unbounded) or more', 64),
+  OVERLOAD_MAX_IN_FLIGHT_READS: count('must be 0 (unbounded) or more', 128),
+  OVERLOAD_MAX_QUEUED: count('must be 0 (no waiting) or more', 512),
+  OVERLOAD_MAX_QUEUE_MS: count('must be 0 (no waiting) or more', 1_000),
+  OVERLOAD_TARGET_SERVICE_MS: count('must be 0 (fixed bounds) or more', 500),
+  // The kernel caps it at net.core.somaxconn; a full backlog drops new connections' handshakes.
+  HTTP_LISTEN_BACKLOG: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').default(4_096),
+  // A client that has not sent its whole request by then gets 408 and its connection closed.
+  HTTP_REQUEST_TIMEOUT_MS: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1_000, 'must be at least 1000').default(30_000),
   // Below Docker's 10 s stop timeout, with room for closing the store after it.
   SHUTDOWN_GRACE_MS: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 or more').default(8_000),
 });
@@ -93,10 +107,25 @@ export interface Config {
   bodyLimitBytes: number;
   /** Interface the embedded store listens on. */
   eventStoreHost: string;
+  /** EVENTSTORE_INSECURE: the embedded store without TLS and credentials. */
+  eventStoreInsecure: boolean;
   /** Per API key; 0: no rate limit. */
   rateLimitPerMinute: number;
   /** The API answers 503 + Retry-After while over these (0: not checked). */
-  overload: { maxEventLoopDelayMs: number; maxHeapUsedBytes: number; retryAfterSeconds: number };
+  overload: {
+    maxEventLoopDelayMs: number;
+    maxHeapUsedBytes: number;
+    retryAfterSeconds: number;
+    /** Commands / reads worked on at once (0: unbounded); beyond them a request waits up to maxQueueMs, at most maxQueued of each kind. */
+    maxInFlightCommands: number;
+    maxInFlightReads: number;
+    maxQueued: number;
+    maxQueueMs: number;
+    /** The in-flight bounds shrink while requests hold their slot longer than this (0: fixed bounds). */
+    targetServiceMs: number;
+  };
+  /** The API's listener: backlog of connections not yet accepted; how long a client may take to send a request. */
+  http: { listenBacklog: number; requestTimeoutMs: number };
   /** On SIGTERM/SIGINT, how long in-flight requests and handler calls may take before the process exits anyway. */
   shutdownGraceMs: number;
 }
@@ -133,12 +162,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     role: parsed.ROLE,
     bodyLimitBytes: parsed.BODY_LIMIT_BYTES,
     eventStoreHost: parsed.EVENTSTORE_HOST,
+    eventStoreInsecure: parsed.EVENTSTORE_INSECURE,
     rateLimitPerMinute: parsed.RATE_LIMIT_PER_MINUTE,
     overload: {
       maxEventLoopDelayMs: parsed.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS,
       maxHeapUsedBytes: parsed.OVERLOAD_MAX_HEAP_USED_BYTES,
       retryAfterSeconds: parsed.OVERLOAD_RETRY_AFTER_SECONDS,
+      maxInFlightCommands: parsed.OVERLOAD_MAX_IN_FLIGHT_COMMANDS,
+      maxInFlightReads: parsed.OVERLOAD_MAX_IN_FLIGHT_READS,
+      maxQueued: parsed.OVERLOAD_MAX_QUEUED,
+      maxQueueMs: parsed.OVERLOAD_MAX_QUEUE_MS,
+      targetServiceMs: parsed.OVERLOAD_TARGET_SERVICE_MS,
     },
+    http: { listenBacklog: parsed.HTTP_LISTEN_BACKLOG, requestTimeoutMs: parsed.HTTP_REQUEST_TIMEOUT_MS },
     shutdownGraceMs: parsed.SHUTDOWN_GRACE_MS,
   };
 }

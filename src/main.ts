@@ -3,13 +3,15 @@
 import type { FastifyInstance } from 'fastify';
 import { build } from './api/app.js';
 import { ConfigError, type Config } from './config.js';
-import { connectEventStore, type EventStoreDBClient } from './eventstore/connection.js';
+import { connectEventStore, withoutPassword, type EventStoreDBClient } from './eventstore/connection.js';
 import { OrderStateCache } from './eventstore/order-state-cache.js';
 import { startEmbeddedEventStore, type EmbeddedEventStore } from './eventstore/embedded-store-thread.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { registry } from './observability/metrics.js';
+import { startTracing } from './observability/tracing.js';
 import { startWorkers, type RunningWorkers } from './workers.js';
-import { openConfiguredReadModels } from './readmodels/read-model-store.js';
+import { openServiceReadModels } from './readmodels/read-model-health.js';
+import { projections } from '../projections/index.js';
 
 export interface RunningService {
   /** Base URL of the API; undefined when ROLE=workers. */
@@ -59,15 +61,22 @@ export async function startService(config: Config, logger: Logger = createLogger
     return drained;
   };
   try {
+    // First started, last stopped: the spans of the shutdown itself are sent too.
+    const tracing = startTracing();
+    if (tracing) {
+      closers.push(() => tracing.shutdown());
+      logger.info(tracing.settings, 'tracing on: exporting spans');
+    }
     let eventStore: EmbeddedEventStore | undefined;
     let connectionString = config.esdbConnectionString;
     if (!connectionString) {
-      eventStore = await startEmbeddedEventStore({ port: config.eventStorePort, host: config.eventStoreHost, dataDir: config.dataDir }, (error) =>
+      // Secured unless EVENTSTORE_INSECURE: the connection string it hands back carries TLS and credentials.
+      eventStore = await startEmbeddedEventStore({ port: config.eventStorePort, host: config.eventStoreHost, dataDir: config.dataDir, insecure: config.eventStoreInsecure }, (error) =>
         logger.fatal({ err: error }, 'embedded event store crashed'),
       );
       closers.push(() => eventStore!.close());
       connectionString = eventStore.connectionString;
-      logger.info({ connectionString, dataDir: config.dataDir }, 'embedded event store started');
+      logger.info({ connectionString: withoutPassword(connectionString), dataDir: config.dataDir, secured: !config.eventStoreInsecure }, 'embedded event store started');
     }
     const client = connectEventStore(connectionString);
     closers.push(() => client.dispose());
@@ -75,7 +84,11 @@ export async function startService(config: Config, logger: Logger = createLogger
     let url: string | undefined;
     if (runsApi) {
       // The query routes read the models the workers (here or in other processes) write.
-      const readModels = await openConfiguredReadModels({ dataDir: config.dataDir, readModelUrl: config.readModelUrl });
+      // Watched: a deleted or corrupt file makes /ready and the query routes say so (read-model-health.ts).
+      const readModels = await openServiceReadModels(
+        { dataDir: config.dataDir, readModelUrl: config.readModelUrl },
+        { logger, projections: projections.map((p) => p.name) },
+      );
       closers.push(() => readModels.close());
       const app = await build({
         client,
@@ -85,10 +98,12 @@ export async function startService(config: Config, logger: Logger = createLogger
         cache: new OrderStateCache(),
         rateLimitPerMinute: config.rateLimitPerMinute,
         overload: config.overload,
+        requestTimeoutMs: config.http.requestTimeoutMs,
         readModels,
       });
       api = app;
-      await app.listen({ port: config.port, host: config.host });
+      // A deep backlog: a burst of new clients waits to be accepted instead of being dropped.
+      await app.listen({ port: config.port, host: config.host, backlog: config.http.listenBacklog });
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
       url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;

@@ -8,10 +8,11 @@ import { projections } from '../projections/index.js';
 import { loadHandlerConfig } from './handlers/handler-config.js';
 import { createHandlers } from './handlers/index.js';
 import type { WhatsAppSender } from './handlers/whatsapp-cloud-api.js';
-import { isEventStoreReachable } from './eventstore/connection.js';
+import { notReadyReason } from './observability/readiness.js';
+import { openServiceReadModels, readModelHealthOf } from './readmodels/read-model-health.js';
 import { startMetricsServer } from './observability/metrics-server.js';
 import { workerMetrics } from './observability/worker-metrics.js';
-import { openConfiguredReadModels, type ReadModelStore } from './readmodels/read-model-store.js';
+import type { ReadModelStore } from './readmodels/read-model-store.js';
 import type { HandlerDefinition } from './subscriptions/handler.js';
 import { loadRunnerOptions } from './subscriptions/runner-config.js';
 import { startSubscriptionRunner, type RunnerOptions, type SubscriptionRunner } from './subscriptions/runner.js';
@@ -53,9 +54,20 @@ export interface RunningWorkers {
 export async function startWorkers(options: WorkersOptions): Promise<RunningWorkers> {
   const env = options.env ?? process.env;
   if (!options.store && !options.dataDir && !options.readModelUrl) throw new Error('startWorkers needs dataDir, readModelUrl or store');
-  const ownStore = options.store ? undefined : await openConfiguredReadModels({ dataDir: options.dataDir ?? '.', readModelUrl: options.readModelUrl });
+  const ownStore = options.store
+    ? undefined
+    : await openServiceReadModels(
+        { dataDir: options.dataDir ?? '.', readModelUrl: options.readModelUrl },
+        { logger: options.logger, projections: (options.projections ?? projections).map((projection) => projection.name) },
+      );
   const store = options.store ?? ownStore!;
   try {
+    // A damaged read model at start: nothing can be projected until `orders replay` rebuilt it
+    // (the API meanwhile answers /ready and its queries with the reason); then the groups start.
+    if (ownStore?.health.fault) {
+      options.logger.warn({ readModels: ownStore.location }, 'workers wait for the read model to be rebuilt before joining their groups');
+      await ownStore.health.whenHealthy();
+    }
     const handlers =
       options.handlers ?? createHandlers(loadHandlerConfig(env), options.whatsappSender ? { whatsappSender: options.whatsappSender } : {});
     const runner = await startSubscriptionRunner({
@@ -73,7 +85,7 @@ export async function startWorkers(options: WorkersOptions): Promise<RunningWork
         ? await startMetricsServer(options.registry, {
             port: metricsPort,
             host: options.metricsHost ?? '127.0.0.1',
-            isReady: () => isEventStoreReachable(options.client),
+            isReady: async () => (await notReadyReason(options.client, readModelHealthOf(store.location))) ?? true,
           }).catch(async (error: unknown) => {
             await runner.stop();
             throw error;

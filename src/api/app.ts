@@ -9,6 +9,7 @@ import { registerProblemHandlers, sendFrameworkErrorProblem } from './error-hand
 import { correlationIdOf, registerCorrelation } from './plugins/correlation.js';
 import { requireApiKey } from './plugins/authentication.js';
 import { registerHttpMetrics } from './plugins/http-metrics.js';
+import { registerHttpTracing } from '../observability/http-tracing.js';
 import { DEFAULT_OVERLOAD_LIMITS, DEFAULT_RATE_LIMIT_PER_MINUTE, registerLoadShedding, type OverloadLimits } from './plugins/load-shedding.js';
 import { registerOpenApi } from './plugins/openapi.js';
 import { healthRoutes } from './routes/health.js';
@@ -25,9 +26,11 @@ export interface AppDeps {
   apiKeys: ReadonlyMap<string, string>;
   /** Requests per minute per API key before 429; 0 turns rate limiting off. */
   rateLimitPerMinute?: number;
-  /** When the API sheds requests with 503 (event loop delay, heap in use). */
+  /** When the API sheds requests with 503 (commands / reads in flight and their wait, event loop delay, heap in use). */
   overload?: Partial<OverloadLimits>;
   logger?: Logger;
+  /** A client that has not sent its whole request by then gets 408 (default 30 s). */
+  requestTimeoutMs?: number;
   /** Largest accepted request body; larger ones get 413. */
   bodyLimitBytes?: number;
   /** Keeps recently written orders in memory to skip a read on the next command. */
@@ -39,11 +42,15 @@ export interface AppDeps {
 }
 
 export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 export async function build(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     bodyLimit: deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+    // Slow senders cannot hold a connection and its buffers for long; headers come first.
+    requestTimeout: deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    http: { headersTimeout: Math.min(10_000, deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS) },
     // The correlation id is the request id: logs and events name a request the same way.
     genReqId: correlationIdOf,
     frameworkErrors: sendFrameworkErrorProblem,
@@ -59,6 +66,8 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
   app.decorateRequest('caller', undefined);
   registerProblemHandlers(app);
   registerCorrelation(app);
+  // Before any route: it wraps each route's handler to run in the request's span.
+  registerHttpTracing(app);
   registerHttpMetrics(app);
   await registerLoadShedding(app, {
     apiKeys: deps.apiKeys,

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { CommandContext } from '../orders/commands.js';
 import { ApiError } from './error-registry.js';
+import { tenantCorrelationId } from './plugins/correlation.js';
 
 export function commandContext(request: FastifyRequest): CommandContext {
   const caller = request.caller;
@@ -13,7 +14,8 @@ export function commandContext(request: FastifyRequest): CommandContext {
     tenantId: caller.tenantId,
     actor: caller.actor,
     at: new Date().toISOString(),
-    correlationId: request.correlationId,
+    // Scoped to the tenant: another tenant reusing the id must not join this one's trace.
+    correlationId: tenantCorrelationId(caller.tenantId, request.correlationId),
     ...(request.traceparent !== undefined ? { traceparent: request.traceparent } : {}),
   };
 }

@@ -4,7 +4,10 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { UnavailableError, DeadlineExceededError, StreamDeletedError } from '@eventstore/db-client';
 import { OrderError } from '../orders/order-errors.js';
-import { ConcurrencyConflictError, OrderHistoryTruncatedError, PreconditionFailedError } from '../eventstore/errors.js';
+import { ConcurrencyConflictError, OrderHistoryTruncatedError, PreconditionFailedError, isStorageFullError } from '../eventstore/errors.js';
+import { isCorruptionError, ReadModelUnavailableError } from '../readmodels/read-model-health.js';
+import { isConnectionLoss } from '../readmodels/connection-loss.js';
+import { STORAGE_FULL_RETRY_AFTER_SECONDS } from '../observability/readiness.js';
 import { ApiError, type ApiErrorCode } from './error-registry.js';
 import { PROBLEM_CONTENT_TYPE, problem, type Problem } from './problem.js';
 import { CORRELATION_HEADER } from './plugins/correlation.js';
@@ -12,6 +15,7 @@ import { CORRELATION_HEADER } from './plugins/correlation.js';
 export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
   // RFC 6750: a 401 names the scheme the client must use.
   if (body.code === 'UNAUTHORIZED') reply.header('www-authenticate', 'Bearer realm="order-store"');
+  if (body.code === 'STORAGE_FULL' || body.code === 'READ_MODEL_UNAVAILABLE') reply.header('retry-after', String(STORAGE_FULL_RETRY_AFTER_SECONDS));
   // A string payload bypasses the route's response serializer, which only knows success shapes.
   return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
 }
@@ -45,6 +49,8 @@ export function registerProblemHandlers(app: FastifyInstance): void {
   });
 }
 
+let storageFullLoggedAt = 0;
+
 function toProblem(error: unknown, request: FastifyRequest): Problem {
   const instance = request.url;
   if (hasZodFastifySchemaValidationErrors(error)) {
@@ -73,6 +79,23 @@ function toProblem(error: unknown, request: FastifyRequest): Problem {
   if (error instanceof UnavailableError || error instanceof DeadlineExceededError) {
     request.log.error({ err: error }, 'event store unavailable');
     return problem('EVENT_STORE_UNAVAILABLE', 'the event store did not answer; retry later', {}, instance);
+  }
+  // Faults of the machinery, not of the request: logged once by the health that noticed them
+  // (read model) or once a minute (the store's full disk), never once per request.
+  if (error instanceof ReadModelUnavailableError || isCorruptionError(error)) {
+    return problem('READ_MODEL_UNAVAILABLE', error instanceof ReadModelUnavailableError ? error.message : 'the read model is corrupt; rebuild it with `orders replay`', {}, instance);
+  }
+  // The read models' PostgreSQL (READ_MODEL_URL) is out of reach: reads wait for it; commands,
+  // which need only the event store, go on.
+  if (isConnectionLoss(error)) {
+    return problem('READ_MODEL_UNAVAILABLE', 'the read models\' database cannot be reached; retry later', {}, instance);
+  }
+  if (isStorageFullError(error)) {
+    if (Date.now() - storageFullLoggedAt > 60_000) {
+      storageFullLoggedAt = Date.now();
+      request.log.error({ err: error }, 'storage full: commands are refused with 503 until disk space is freed');
+    }
+    return problem('STORAGE_FULL', 'storage full: the disk is full and nothing was written; retry later', {}, instance);
   }
   const fastifyCode = fastifyClientErrorCode(error);
   if (fastifyCode) return problem(fastifyCode, (error as Error).message, {}, instance);

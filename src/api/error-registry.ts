@@ -19,6 +19,8 @@ const domainErrors: Record<OrderErrorCode, ErrorEntry> = {
   PAYMENT_CONFLICT: { status: 409, title: 'This paymentId was already recorded with other details' },
   PAYMENT_EXCEEDS_BALANCE: { status: 409, title: 'The payment is larger than the outstanding balance' },
   REFUND_EXCEEDS_PAID: { status: 409, title: 'The refund is larger than what was paid and not yet refunded' },
+  AMOUNT_OUT_OF_RANGE: { status: 422, title: 'An amount is outside 0..10^12 minor units (the documented maximum per line, order, payment and refund)' },
+  PAYMENT_ID_IN_USE: { status: 409, title: 'This paymentId was already used for another order of this tenant' },
 };
 
 const apiErrors = {
@@ -28,6 +30,7 @@ const apiErrors = {
   WEBHOOK_SIGNATURE_INVALID: { status: 401, title: 'The webhook is not signed with the app secret (X-Hub-Signature-256)' },
   WEBHOOK_VERIFICATION_FAILED: { status: 403, title: 'The webhook verification token does not match' },
   WEBHOOK_NOT_CONFIGURED: { status: 404, title: 'The WhatsApp webhook is not configured on this service' },
+  METRICS_TOKEN_REQUIRED: { status: 401, title: "/metrics needs the operator's token (Authorization: Bearer <METRICS_TOKEN>)" },
   ROUTE_NOT_FOUND: { status: 404, title: 'No such route' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   CONCURRENCY_CONFLICT: { status: 409, title: 'The order kept changing concurrently; retry the command' },
@@ -40,6 +43,8 @@ const apiErrors = {
   TOO_MANY_REQUESTS: { status: 429, title: 'Too many requests for this API key; retry after Retry-After seconds' },
   SERVICE_OVERLOADED: { status: 503, title: 'The service is overloaded; retry after Retry-After seconds' },
   EVENT_STORE_UNAVAILABLE: { status: 503, title: 'The event store is not reachable' },
+  STORAGE_FULL: { status: 503, title: 'Storage full: the disk is full, nothing was written; retry after Retry-After seconds' },
+  READ_MODEL_UNAVAILABLE: { status: 503, title: 'The read model is unavailable (deleted, corrupt or being rebuilt); commands still work' },
   INTERNAL_ERROR: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, ErrorEntry>;
 

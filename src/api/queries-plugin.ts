@@ -11,6 +11,7 @@ import { getSalesByDay } from '../../projections/sales-by-day.js';
 import { getStockLevel } from '../../projections/inventory.js';
 import { ANALYTICS_SCHEMA, getSalesByStatus } from '../handlers/analytics-store.js';
 import { carryOverLegacyStockCounts, recordStockCount } from '../handlers/inventory-store.js';
+import { ReadModelUnavailableError } from '../readmodels/read-model-health.js';
 import { normalizeId } from '../orders/stream-names.js';
 import { commandContext } from './command-context.js';
 import { ensureOutboxSchema, listOutbox } from '../handlers/whatsapp-outbox.js';
@@ -70,7 +71,10 @@ export async function queriesRoutes(scope: FastifyInstance, deps: QueryDeps): Pr
   for (const ddl of [ANALYTICS_SCHEMA]) await readModels.migrate(ddl);
   await ensureOutboxSchema(readModels);
   // Stock counts an earlier version kept only in its read model become events, once.
-  await carryOverLegacyStockCounts(client, readModels);
+  // A damaged read model holds no counts worth carrying: the routes answer 503 until it is rebuilt.
+  await carryOverLegacyStockCounts(client, readModels).catch((error: unknown) => {
+    if (!(error instanceof ReadModelUnavailableError)) throw error;
+  });
   const app = scope.withTypeProvider<ZodTypeProvider>();
 
   app.get('/orders', {

@@ -30,6 +30,8 @@ export const outboxQuery = z.strictObject({
 });
 
 const status = z.enum(ORDER_STATUSES);
+/** A sum of amounts over many orders: exact, so a decimal string (it may pass 2^53). */
+const sum = z.string().regex(/^-?\d+$/).meta({ description: 'Exact sum in minor units as a decimal string (sums may exceed 2^53)', example: '18014398509481982' });
 
 export const orderSummarySchema = z
   .object({
@@ -56,7 +58,7 @@ export const customerOrdersSchema = z
     customerId: z.string(),
     orderCount: z.number(),
     totals: z
-      .record(z.string(), z.object({ gross: z.number(), refunded: z.number(), net: z.number() }))
+      .record(z.string(), z.object({ gross: sum, refunded: sum, net: sum }))
       .describe('Per currency, minor units: gross = order totals (refunded orders included), refunded = money refunded on them, net = gross - refunded'),
     orders: z.array(z.object({ orderId: z.string(), status, currency: z.string(), total: z.number(), refundedAmount: z.number(), createdAt: z.string(), updatedAt: z.string() })),
     nextCursor: z.string().optional(),
@@ -84,13 +86,13 @@ export const salesReportSchema = z
         day: z.string(),
         currency: z.string(),
         ordersPlaced: z.number(),
-        orderedAmount: z.number(),
-        paidAmount: z.number(),
-        refundedAmount: z.number(),
+        orderedAmount: sum,
+        paidAmount: sum,
+        refundedAmount: sum,
         ordersCancelled: z.number(),
       }),
     ),
-    byStatus: z.array(z.object({ status: z.string(), currency: z.string(), orders: z.number(), total: z.number() })),
+    byStatus: z.array(z.object({ status: z.string(), currency: z.string(), orders: z.number(), total: sum })),
   })
   .meta({ id: 'SalesReport' });
 

@@ -1,10 +1,14 @@
 // HTTP bodies and answers. Unknown fields are refused; amounts are integers in minor units.
 import { z } from 'zod';
 import { ORDER_STATUSES } from '../orders/order-status.js';
+import { MAX_AMOUNT } from '../orders/money.js';
 
 const CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
 const text = (max: number) => z.string().trim().min(1).max(max);
-const money = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const MAX_TEXT = MAX_AMOUNT.toLocaleString('en-US');
+/** Minor units, 0..10^12: the bound of one line, one order, one payment, one refund. */
+const money = z.number().int().min(0).max(MAX_AMOUNT, `must be at most ${MAX_TEXT} minor units`);
+const positiveMoney = z.number().int().min(1).max(MAX_AMOUNT, `must be at most ${MAX_TEXT} minor units`);
 
 export const currencySchema = z.string().refine((code) => /^[A-Z]{3}$/.test(code) && CURRENCIES.has(code), 'must be an ISO 4217 currency code such as EUR');
 export const e164Schema = z.string().regex(/^\+[1-9]\d{1,14}$/, 'must be an E.164 phone number such as +14155550100');
@@ -29,13 +33,18 @@ export const createOrderBody = z
       .max(200, 'holds at most 200 items'),
   })
   .superRefine((body, ctx) => {
+    body.items.forEach((item, index) => {
+      if (item.quantity * item.unitPrice > MAX_AMOUNT) {
+        ctx.addIssue({ code: 'custom', path: ['items', index], message: `the line total (quantity x unitPrice) must be at most ${MAX_TEXT} minor units` });
+      }
+    });
     const total = body.items.reduce((sum, item) => sum + item.quantity * item.unitPrice, 0);
-    if (!Number.isSafeInteger(total)) ctx.addIssue({ code: 'custom', path: ['items'], message: 'the order total is too large' });
+    if (total > MAX_AMOUNT) ctx.addIssue({ code: 'custom', path: ['items'], message: `the order total must be at most ${MAX_TEXT} minor units` });
   });
 
 export const paymentBody = z.strictObject({
   paymentId: text(128),
-  amount: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  amount: positiveMoney,
   method: text(64),
   reference: text(256).optional(),
 });
@@ -44,7 +53,7 @@ export const paymentBody = z.strictObject({
 // hands a missing body over as null.
 export const shipBody = z.strictObject({ carrier: text(100).optional(), trackingNumber: text(100).optional() }).nullish();
 export const reasonBody = z.strictObject({ reason: text(500).optional() }).nullish();
-export const refundBody = z.strictObject({ amount: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional() }).nullish();
+export const refundBody = z.strictObject({ amount: positiveMoney.optional() }).nullish();
 export const emptyBody = z.strictObject({}).nullish();
 
 export const ifMatchHeaders = z.looseObject({
@@ -81,8 +90,8 @@ export const orderHistory = z
       z.object({
         id: z.string(),
         type: z.string(),
+        /** The event's revision in the order's stream. A position in $all is the store's, across every tenant: not handed out. */
         revision: z.number().int(),
-        position: z.object({ commit: z.string(), prepare: z.string() }).nullable(),
         time: z.string(),
         data: z.record(z.string(), z.unknown()),
         metadata: z.record(z.string(), z.unknown()),

@@ -6,13 +6,20 @@ import { CliError } from './cli-error.js';
 const HELP = `Usage: orders eventstore [options]
 
 Runs the embedded EventStoreDB-compatible server (gRPC, and its HTTP endpoints and UI on the same
-port) and prints its connection string, then the UI's URL.
+port) and prints its connection string, then the UI's URL and the admin credentials.
+
+Secured by default, as EventStoreDB since v20: TLS with its own CA and node certificate and the
+'admin' user, made on first start and kept in the data directory (eventstore-ca.crt,
+eventstore-admin-password; 0600 files in a 0700 folder). The connection string it prints carries
+both (tls=true&tlsCAFile=..., admin:<password>@).
 
 Options:
   --port <n>       port to listen on (default 2113; 0 picks a free one)
   --host <addr>    interface to listen on (default 127.0.0.1)
   --data <dir>     folder of the SQLite store (created when missing)
   --memory         keep everything in memory (a throw-away store)
+  --insecure       no TLS and no credentials, as EventStoreDB's --insecure: anyone who reaches
+                   the port may read, write and delete everything (also EVENTSTORE_INSECURE=true)
   --max-append-size <bytes>
                    largest append the server accepts, counted as EventStoreDB does (data,
                    metadata, 2 bytes per event type character); default 1048576 as EventStoreDB
@@ -23,6 +30,7 @@ const OPTIONS = {
   host: { type: 'string' },
   data: { type: 'string' },
   memory: { type: 'boolean' },
+  insecure: { type: 'boolean' },
   'max-append-size': { type: 'string' },
 } as const;
 
@@ -38,7 +46,13 @@ export async function run(args: string[]): Promise<number> {
   const maxAppendSize = values['max-append-size'] === undefined ? undefined : parseCount(values['max-append-size'], '--max-append-size');
   if (maxAppendSize === 0) throw new CliError('--max-append-size must be at least 1', 2);
 
-  const options: EventStoreServerOptions = values.memory ? { memory: true } : { dataDir: values.data };
+  const insecureByEnv = process.env.EVENTSTORE_INSECURE;
+  if (insecureByEnv !== undefined && insecureByEnv !== '' && !['true', 'false', '1', '0'].includes(insecureByEnv)) {
+    throw new CliError(`invalid configuration: EVENTSTORE_INSECURE must be true or false (got '${insecureByEnv}')`, 2);
+  }
+  const insecure = values.insecure === true || insecureByEnv === 'true' || insecureByEnv === '1';
+  process.umask(0o077);
+  const options: EventStoreServerOptions = { ...(values.memory ? { memory: true } : { dataDir: values.data }), insecure };
   let server;
   try {
     server = await startEventStoreServer({ ...options, port, host: values.host ?? '127.0.0.1', ...(maxAppendSize === undefined ? {} : { maxAppendSize }) });
@@ -56,6 +70,9 @@ export async function run(args: string[]): Promise<number> {
     // Printed once the handlers are in: whoever waits for this line may signal at once.
     console.log(server.connectionString);
     if (server.uiUrl) console.log(`UI: ${server.uiUrl}`);
+    const credentials = server.credentials;
+    if (credentials) console.log(`login: user '${credentials.login}', password ${credentials.password}${credentials.passwordFile ? ` (kept in ${credentials.passwordFile})` : ''}; CA certificate: ${credentials.caFile}`);
+    else console.log('INSECURE (--insecure): no TLS and no credentials; anyone who reaches the port can read and change everything');
   });
   await server.close();
   return 0;

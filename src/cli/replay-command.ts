@@ -3,7 +3,7 @@
 import { resolve } from 'node:path';
 import { BACKWARDS, END, type EventStoreDBClient } from '@eventstore/db-client';
 import { readModelFileIn } from '../readmodels/read-model-store.js';
-import { groupName } from '../subscriptions/group-settings.js';
+import { projectionsGroupName } from '../subscriptions/group-settings.js';
 import { loadRunnerOptions } from '../subscriptions/runner-config.js';
 import { DEFAULT_RUNNER_OPTIONS } from '../subscriptions/runner.js';
 import { LiveProjectionAheadError, replayProjection, type ReplayOutcome } from '../replay/replay-projection.js';
@@ -161,9 +161,10 @@ function renderSummary(name: string, outcome: ReplayOutcome, elapsedMs: number):
   switch (result.kind) {
     case 'swapped': {
       const rows = Object.entries(result.rows).map(([table, n]) => `${table} ${count(n)} rows`).join(', ');
+      if (result.setAside) lines.push(`  the live read model was damaged (${result.setAside.reason}): moved to ${result.setAside.movedTo}, a fresh one started; replay every other projection too`);
       lines.push(`  swapped into ${result.liveFile}: ${rows}`);
       lines.push(
-        `  the live subscription ${groupName('projection', name, subscriptionGroupPrefix())} carries on from there: events the replay applied are skipped, later ones applied`,
+        `  the live subscription ${projectionsGroupName(subscriptionGroupPrefix())} carries on from there for ${name}: events the replay applied are skipped, later ones applied`,
       );
       break;
     }

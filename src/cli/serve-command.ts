@@ -5,7 +5,9 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { startService, type RunningService } from '../main.js';
+import { withoutPassword } from '../eventstore/connection.js';
 import { CliError } from './cli-error.js';
+import { guardClientRejections } from '../eventstore/client-rejections.js';
 
 const HELP = `Usage: orders serve [--role api|workers|all]
 
@@ -13,6 +15,7 @@ Runs the order API and/or the workers (handlers and projections). --role overrid
 several 'workers' processes share the same persistent subscription groups.
 Configured by environment:
   PORT (3000), HOST (127.0.0.1), EVENTSTORE_PORT (2113), DATA_DIR (./data),
+  EVENTSTORE_INSECURE (false: the embedded store serves TLS and asks for credentials),
   ESDB_CONNECTION_STRING (unset: start the embedded event store),
   API_KEYS (<key>:<tenantId>,...; unset on the embedded store: a development key is created),
   LOG_LEVEL (info), ROLE (all | api | workers), BODY_LIMIT_BYTES (65536),
@@ -27,6 +30,8 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
   const role = roleFrom(args);
+  // Whatever the service writes (read models, the dev key, the store's files) is its owner's alone.
+  process.umask(0o077);
 
   let config: Config;
   try {
@@ -41,22 +46,31 @@ export async function run(args: string[]): Promise<number> {
     config = { ...config, apiKeys: new Map([[devKey, DEV_TENANT]]) };
   }
 
+  // Listened for before starting: the API answers while the workers are still joining their
+  // groups, and a SIGTERM then must stop the service cleanly, not end it by Node's default.
+  const signalled = new Promise<NodeJS.Signals>((done) => {
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+
   const service = await startService(config).catch((error: unknown) => {
     if (error instanceof ConfigError) throw new CliError(error.message, 2);
     throw new CliError(`could not start: ${startFailure(error, config)}`);
   });
 
-  const store = service.eventStore ? `embedded event store ${service.connectionString} (data in ${resolve(config.dataDir)})` : `EventStoreDB ${service.connectionString}`;
+  // The client leaves some of its own stream errors unhandled (see client-rejections.ts).
+  guardClientRejections(service.logger);
+
+  const store = service.eventStore ? `embedded event store ${withoutPassword(service.connectionString)} (data in ${resolve(config.dataDir)})` : `EventStoreDB ${withoutPassword(service.connectionString)}`;
   console.log(`order-store ${service.url ? `listening on ${service.url}` : 'running workers'} with ${store}`);
   if (service.url) console.log(`API docs: ${service.url}/docs`);
   if (service.eventStore?.uiUrl) console.log(`event store UI (streams, traces, subscriptions): ${service.eventStore.uiUrl}`);
+  const credentials = service.eventStore?.credentials;
+  if (credentials) console.log(`event store login: user '${credentials.login}', password ${credentials.password}${credentials.passwordFile ? ` (kept in ${credentials.passwordFile})` : ''}`);
+  else if (service.eventStore) console.log('event store: INSECURE (EVENTSTORE_INSECURE): no TLS and no credentials, anyone who reaches its port can read and change everything');
   if (devKey) console.log(`development API key (tenant '${DEV_TENANT}'): ${devKey}\n  curl -H 'Authorization: Bearer ${devKey}' ${service.url}/orders/<orderId>`);
 
-  const signal = await new Promise<NodeJS.Signals>((done) => {
-    process.once('SIGINT', done);
-    process.once('SIGTERM', done);
-  });
-  return stop(service, signal, config.shutdownGraceMs);
+  return stop(service, await signalled, config.shutdownGraceMs);
 }
 
 /** Past the grace period, this long for closing the store before the process exits regardless. */

@@ -2,6 +2,7 @@
 // an operator typing a command should not wait for gRPC's reconnect back-off.
 import { EventStoreDBClient, BACKWARDS, END, isCommandError } from '@eventstore/db-client';
 import { CliError } from './cli-error.js';
+import { withoutPassword } from '../eventstore/connection.js';
 
 /** How long the first call may take before the store counts as unreachable. */
 export const REACH_DEADLINE_MS = 3_000;
@@ -17,7 +18,7 @@ export async function connectStore(connectionString: string): Promise<StoreConne
   try {
     client = EventStoreDBClient.connectionString(connectionString);
   } catch (err) {
-    throw new CliError(`invalid ESDB_CONNECTION_STRING '${connectionString}': ${messageOf(err)}`);
+    throw new CliError(`invalid ESDB_CONNECTION_STRING '${withoutPassword(connectionString)}': ${messageOf(err)}`);
   }
   try {
     // Reading the newest event of $all proves the store answers; the deadline bounds a silent host.
@@ -25,7 +26,7 @@ export async function connectStore(connectionString: string): Promise<StoreConne
     for await (const _ of client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: 1, deadline: REACH_DEADLINE_MS })) continue;
   } catch (err) {
     disposeQuietly(client);
-    throw new CliError(`cannot reach the event store at ${connectionString}: ${reasonOf(err)}`);
+    throw new CliError(`cannot reach the event store at ${withoutPassword(connectionString)}: ${reasonOf(err)}`);
   }
   return {
     client,

@@ -9,25 +9,33 @@ import { cliEnvironment } from './cli-environment.js';
 import { describeOrderEvent } from './describe-order-event.js';
 import { decodeRecordedEvent, type DecodedEvent } from './recorded-order-event.js';
 import { withStore } from './store-connection.js';
+import { tenantCorrelationId } from '../api/plugins/correlation.js';
 
-const HELP = `Usage: orders trace <correlationId> [--json]
+const HELP = `Usage: orders trace <correlationId> [--tenant <tenantId>] [--json]
 
 Prints every event, in every stream, whose metadata carries $correlationId <correlationId>, in
 the order they were written, as a causation tree: each event under the command that produced it,
 and a command issued in reaction to an event under that event. Reads $bc-<correlationId>.
 
+The API scopes a request's x-correlation-id to its tenant: its events carry
+<tenantId>:<x-correlation-id>. Give that, or the id the client sent with --tenant.
+
 Options:
-  --json      one JSON array of the events in order, each with its causation id
-  -h, --help  this help
+  --tenant <id>  the tenant whose request sent <correlationId> (reads $bc-<tenantId>:<correlationId>)
+  --json         one JSON array of the events in order, each with its causation id
+  -h, --help     this help
 
 Environment:
   ESDB_CONNECTION_STRING  the event store (default esdb://127.0.0.1:2113?tls=false)`;
 
 export async function run(args: string[]): Promise<number> {
-  const parsed = parseCommandArgs(args, { options: { json: { type: 'boolean' } }, positionals: { min: 1, max: 1 }, help: HELP });
+  const parsed = parseCommandArgs(args, { options: { json: { type: 'boolean' }, tenant: { type: 'string' } }, positionals: { min: 1, max: 1 }, help: HELP });
   if (!parsed) return 0;
-  const correlationId = parsed.positionals[0] ?? '';
-  if (correlationId.trim() === '') throw new CliError('the correlation id is empty', 2);
+  const given = parsed.positionals[0] ?? '';
+  if (given.trim() === '') throw new CliError('the correlation id is empty', 2);
+  const tenant = parsed.values.tenant;
+  if (tenant !== undefined && !/^[A-Za-z0-9_.-]+$/.test(tenant)) throw new CliError(`'${tenant}' is not a tenant id`, 2);
+  const correlationId = tenant === undefined ? given : tenantCorrelationId(tenant, given);
   const { connectionString } = cliEnvironment();
   const events = await withStore(connectionString, ({ client }) => readCorrelation(client, correlationId));
   if (parsed.values.json) console.log(JSON.stringify(events.map(toJson), null, 2));
@@ -46,7 +54,10 @@ async function readCorrelation(client: EventStoreDBClient, correlationId: string
   } catch (err) {
     if (!(err instanceof StreamNotFoundError)) throw err;
   }
-  if (events.length === 0) throw new CliError(`no events carry correlation id '${correlationId}'`);
+  if (events.length === 0) {
+    const hint = correlationId.includes(':') ? '' : " (the API keeps a tenant's ids as <tenantId>:<id>: give --tenant)";
+    throw new CliError(`no events carry correlation id '${correlationId}'${hint}`);
+  }
   return events;
 }
 

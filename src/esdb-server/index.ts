@@ -1,6 +1,5 @@
 // The embedded EventStoreDB-compatible server. A separate product inside the repo: it imports
 // nothing from the rest of src/, and the application starts it only through this file.
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
@@ -15,6 +14,12 @@ import { SubscriptionRegistry } from './persistent/subscription-registry.js';
 import { createStoreHttpServer } from './http/http-server.js';
 import { listenSharedPort, type SharedPort } from './http/shared-port.js';
 import { createStoreMetrics } from './http/store-metrics.js';
+import { basicAuthenticator, insecureAuthenticator, principalOf, withAuthentication, type Authenticator } from './auth/authenticate.js';
+import { privateDirectory, privateFile, tightenFiles } from './auth/file-permissions.js';
+import { keptConnectionString, loadStoreSecrets, securedConnectionString, type StoreSecrets } from './auth/tls.js';
+import { openUserStore, type UserStore } from './auth/users.js';
+import { storeAuthorizer } from './auth/acl.js';
+import { createUsersService } from './grpc/users-service.js';
 
 export interface EventStoreServerOptions {
   /** 0 (the default) picks a free port. */
@@ -29,15 +34,38 @@ export interface EventStoreServerOptions {
   maxAppendSize?: number;
   /** Serve EventStoreDB's HTTP endpoints and the UI on the same port as gRPC (the default); false: gRPC only. */
   http?: boolean;
+  /**
+   * EventStoreDB's `--insecure`: no TLS and no authentication, every caller may do everything.
+   * By default the store is secured as EventStoreDB is since v20: TLS (its own CA and node
+   * certificate, made on first start) and credentials (the `admin` user, whose password is made on
+   * first start and kept in the data directory).
+   */
+  insecure?: boolean;
+  /** The `admin` password for a store made now (a data directory that has none yet, or memory); random unless given. */
+  adminPassword?: string;
 }
 
 export interface EventStoreServer {
+  /** What a client connects with: on a secured store TLS against the store's CA file, as `admin`. */
   connectionString: string;
+  /** True when started with `insecure: true` (no TLS, no credentials). */
+  insecure: boolean;
+  /** Secured store: the `admin` password it was made with, the file keeping it (undefined in memory) and the CA certificate's file. */
+  credentials: { login: string; password: string; passwordFile: string | undefined; caFile: string } | undefined;
   host: string;
   port: number;
   /** The UI in a browser (same port as gRPC); undefined when the HTTP side is off. */
   uiUrl: string | undefined;
   close(): Promise<void>;
+}
+
+/**
+ * How a client reaches the secured store kept in `dataDir` (run by this or another process) on
+ * host:port: TLS against the store's CA file, as `admin`. Undefined when that directory holds no
+ * credentials (no secured store was ever started there).
+ */
+export function connectionStringForDataDir(options: { dataDir: string; port: number; host?: string }): string | undefined {
+  return keptConnectionString(resolve(options.dataDir), options.host ?? '127.0.0.1', options.port);
 }
 
 /** EventStoreDB's default MaxAppendSize: 1 MiB per append (data, metadata and event types). */
@@ -49,46 +77,81 @@ export async function startEventStoreServer(options: EventStoreServerOptions): P
   const maxAppendSize = options.maxAppendSize ?? DEFAULT_MAX_APPEND_SIZE;
   if (!Number.isSafeInteger(maxAppendSize) || maxAppendSize <= 0) throw new Error(`maxAppendSize must be a positive integer, got ${maxAppendSize}`);
   let file = ':memory:';
-  if (!options.memory && options.dataDir) {
-    mkdirSync(resolve(options.dataDir), { recursive: true });
-    file = join(resolve(options.dataDir), 'eventstore.db');
+  const dataDir = !options.memory && options.dataDir ? resolve(options.dataDir) : undefined;
+  if (dataDir) {
+    // The owner's alone: a 0700 directory, and the database made 0600 before SQLite opens it (its
+    // -wal and -shm take its mode).
+    privateDirectory(dataDir);
+    file = join(dataDir, 'eventstore.db');
+    privateFile(file);
   }
   const log = openSqliteEventLog({ file });
+  if (dataDir) tightenFiles(dataDir, 'eventstore');
+  const insecure = options.insecure === true;
+  let secrets: StoreSecrets | undefined;
+  let authenticator: Authenticator;
+  let users: UserStore | undefined;
+  try {
+    if (insecure) authenticator = insecureAuthenticator();
+    else {
+      // Under the data directory's lock (taken by the log): two starts never make two CAs.
+      secrets = await loadStoreSecrets({ dataDir, host, adminPassword: options.adminPassword });
+      users = await openUserStore(log, { adminPassword: secrets.adminPassword });
+      authenticator = basicAuthenticator(users);
+    }
+  } catch (err) {
+    secrets?.dispose();
+    await log.close();
+    throw err;
+  }
 
   const server = new grpc.Server({
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 1_000,
   });
-  const context: ServerContext = { log, host, port: 0, maxAppendSize, instanceId: randomUUID() };
+  // Who may do what (users, groups, stream ACLs: auth/acl.ts); nothing is checked on an insecure store.
+  const authorization = users ? { authorizer: storeAuthorizer(log, users), principalOf } : undefined;
+  const context: ServerContext = { log, host, port: 0, maxAppendSize, instanceId: randomUUID(), authorization };
   // The persistent groups' own reads and writes are not client traffic: only the Streams
   // service sees the counting log.
   const groups = new SubscriptionRegistry(log);
   const metrics = createStoreMetrics({ log, groups });
+  const gossip = createGossipService(context);
   const modules: ServiceModule[] = [
     createStreamsService({ ...context, log: metrics.instrument(log) }),
     createPersistentSubscriptionsService(context, groups),
-    createGossipService(context),
+    gossip,
   ];
-  modules.push(await startProjections(log));
-  modules.push(createServerFeaturesService(modules));
-  for (const module of modules) server.addService(module.definition, module.implementation);
+  modules.push(await startProjections(log, {}, authorization));
+  if (users) modules.push(createUsersService(users, authorization));
+  const features = createServerFeaturesService(modules);
+  modules.push(features);
+  // Every call is authenticated first; anonymous callers only learn the server's features and
+  // gossip, as on EventStoreDB (the client asks those before anything else).
+  const openToAnonymous = new Set([gossip, features]);
+  for (const module of modules) {
+    const secured = withAuthentication(module, authenticator, { anonymous: openToAnonymous.has(module) });
+    server.addService(secured.definition, secured.implementation);
+  }
 
   // One listener for both protocols, as EventStoreDB on 2113 (see http/shared-port.ts).
   const startedAt = Date.now();
-  const httpContext = { log, groups, metrics, host, port: 0, instanceId: context.instanceId, startedAt, version: SERVER_VERSION };
+  const httpContext = { log, groups, metrics, host, port: 0, instanceId: context.instanceId, startedAt, version: SERVER_VERSION, authenticator, authorizer: authorization?.authorizer };
   const http = options.http === false ? undefined : createStoreHttpServer(httpContext);
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   let shared: SharedPort;
   try {
-    shared = await listenSharedPort({ host, port: options.port ?? 0, grpc: injector, http });
+    shared = await listenSharedPort({ host, port: options.port ?? 0, grpc: injector, http, tls: secrets?.node });
   } catch (err) {
     for (const module of modules) await module.close?.();
     injector.destroy();
     metrics.close();
     await log.close();
+    secrets?.dispose();
     throw err;
   }
+  if (dataDir) tightenFiles(dataDir, 'eventstore');
   const port = shared.port;
   context.port = port;
   httpContext.port = port;
@@ -96,7 +159,9 @@ export async function startEventStoreServer(options: EventStoreServerOptions): P
 
   let closed: Promise<void> | undefined;
   return {
-    connectionString: `esdb://${host}:${port}?tls=false`,
+    connectionString: secrets ? securedConnectionString(host, port, secrets) : `esdb://${host}:${port}?tls=false`,
+    insecure,
+    credentials: secrets ? { login: 'admin', password: secrets.adminPassword, passwordFile: secrets.adminPasswordFile, caFile: secrets.caFile } : undefined,
     host,
     port,
     uiUrl: http ? `http://${urlHost}:${port}/` : undefined,
@@ -114,6 +179,7 @@ export async function startEventStoreServer(options: EventStoreServerOptions): P
         await shared.close();
         metrics.close();
         await log.close();
+        secrets?.dispose();
       })();
       return closed;
     },

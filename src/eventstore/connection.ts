@@ -1,10 +1,17 @@
 // The one way the service opens EventStoreDB: a connection string, embedded or real.
 import { EventStoreDBClient, StreamNotFoundError } from '@eventstore/db-client';
+import { trackWrites } from './write-health.js';
 
 export type { EventStoreDBClient };
 
 export function connectEventStore(connectionString: string): EventStoreDBClient {
-  return EventStoreDBClient.connectionString(connectionString);
+  // Every append reports to the store's write health, which /ready reads (write-health.ts).
+  return trackWrites(EventStoreDBClient.connectionString(connectionString));
+}
+
+/** The connection string as it may be shown or logged: the password replaced by `***`. */
+export function withoutPassword(connectionString: string): string {
+  return connectionString.replace(/^(esdb(?:\+discover)?:\/\/[^:@/]+):[^@/]*@/, '$1:***@');
 }
 
 /** A stream nobody writes: reading it proves the store answers without touching real data. */

@@ -2,29 +2,33 @@
 // thread every commit would stall HTTP work, so the store gets a thread (and a core) of its own.
 // Clients still reach it over gRPC on loopback, exactly as they would a real EventStoreDB.
 import { Worker } from 'node:worker_threads';
-import type { EventStoreServerOptions } from '../esdb-server/index.js';
+import type { EventStoreServer, EventStoreServerOptions } from '../esdb-server/index.js';
 
 export interface EmbeddedEventStore {
   connectionString: string;
   port: number;
   /** The store's UI in a browser (same port as gRPC). */
   uiUrl: string | undefined;
+  /** A secured store's admin credentials (and where they are kept); undefined when insecure. */
+  credentials: EventStoreServer['credentials'];
   close(): Promise<void>;
 }
 
+type Started = Pick<EmbeddedEventStore, 'connectionString' | 'port' | 'uiUrl' | 'credentials'>;
+
 type WorkerMessage =
-  | { type: 'started'; connectionString: string; port: number; uiUrl: string | undefined }
+  | ({ type: 'started' } & Started)
   | { type: 'failed'; message: string }
   | { type: 'closed'; error?: string };
 
 export async function startEmbeddedEventStore(options: EventStoreServerOptions, onCrash: (error: Error) => void = () => {}): Promise<EmbeddedEventStore> {
   const worker = new Worker(workerSource(), { eval: true, workerData: options });
   const listeners: { error?: (error: Error) => void; exit?: (code: number) => void; message?: (message: WorkerMessage) => void } = {};
-  const started = await new Promise<{ connectionString: string; port: number; uiUrl: string | undefined }>((resolve, reject) => {
+  const started = await new Promise<Started>((resolve, reject) => {
     listeners.error = reject;
     listeners.exit = (code) => reject(new Error(`the embedded event store exited during start (code ${code})`));
     listeners.message = (message) => {
-      if (message.type === 'started') resolve({ connectionString: message.connectionString, port: message.port, uiUrl: message.uiUrl });
+      if (message.type === 'started') resolve({ connectionString: message.connectionString, port: message.port, uiUrl: message.uiUrl, credentials: message.credentials });
       else reject(new Error(message.type === 'failed' ? message.message : 'the embedded event store did not start'));
     };
     worker.once('error', listeners.error).once('exit', listeners.exit).once('message', listeners.message);

@@ -15,7 +15,7 @@ try {
       (error: unknown) => port.postMessage({ type: 'closed', error: String(error) }),
     );
   });
-  port.postMessage({ type: 'started', connectionString: server.connectionString, port: server.port, uiUrl: server.uiUrl });
+  port.postMessage({ type: 'started', connectionString: server.connectionString, port: server.port, uiUrl: server.uiUrl, credentials: server.credentials });
 } catch (error) {
   port.postMessage({ type: 'failed', message: error instanceof Error ? error.message : String(error) });
 }

@@ -39,3 +39,17 @@ export class ConcurrencyConflictError extends Error {
     this.name = 'ConcurrencyConflictError';
   }
 }
+
+/** gRPC RESOURCE_EXHAUSTED: what the embedded store answers a write while its disk is full. */
+const RESOURCE_EXHAUSTED = 8;
+
+/**
+ * The event store refused a write because its disk is full (the embedded store's
+ * RESOURCE_EXHAUSTED `storage-full`; a real EventStoreDB stops instead, which callers see as
+ * unavailable). Nothing of the write was stored; the same write succeeds once space is free.
+ */
+export function isStorageFullError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  return code === RESOURCE_EXHAUSTED || /storage full|database or disk is full|no space left on device|SQLITE_FULL/i.test(error.message);
+}

@@ -9,7 +9,14 @@ export class OrderStateCache {
   /** Commands on one order in this process run one after the other, not against each other. */
   readonly turns = new OrderTurns();
 
-  constructor(private readonly capacity = 10_000) {}
+  /** Items held by the cached states: a 200-item order weighs as much as 200 small ones. */
+  private items = 0;
+
+  /** At most `capacity` orders and `maxItems` order lines (about 25 MB), whichever comes first. */
+  constructor(
+    private readonly capacity = 10_000,
+    private readonly maxItems = 50_000,
+  ) {}
 
   get(orderId: string): LoadedOrder | undefined {
     const entry = this.entries.get(orderId);
@@ -22,17 +29,27 @@ export class OrderStateCache {
   }
 
   set(orderId: string, loaded: LoadedOrder): void {
-    this.entries.delete(orderId);
+    this.delete(orderId);
     this.entries.set(orderId, loaded);
-    if (this.entries.size > this.capacity) {
+    this.items += weight(loaded);
+    // Keep the newest entry whatever it weighs; evict the least recently used before it.
+    while (this.entries.size > 1 && (this.entries.size > this.capacity || this.items > this.maxItems)) {
       const oldest = this.entries.keys().next();
-      if (!oldest.done) this.entries.delete(oldest.value);
+      if (oldest.done) break;
+      this.delete(oldest.value);
     }
   }
 
   delete(orderId: string): void {
+    const entry = this.entries.get(orderId);
+    if (!entry) return;
     this.entries.delete(orderId);
+    this.items -= weight(entry);
   }
+}
+
+function weight(loaded: LoadedOrder): number {
+  return 1 + (loaded.state.exists ? loaded.state.items.length + Object.keys(loaded.state.payments).length : 0);
 }
 
 /**

@@ -1,6 +1,7 @@
 // Analytics: every order event per tenant (type, time, status change, amount) and each order's
 // latest status and value, for sales per status and activity per day.
 import type { ReadModelTx } from '../readmodels/read-model-store.js';
+import { sumsExactly } from '../readmodels/exact-sums.js';
 
 export const ANALYTICS_SCHEMA = `
   CREATE TABLE IF NOT EXISTS analytics_events (
@@ -85,32 +86,41 @@ export interface SalesByStatus {
   status: string;
   currency: string;
   orders: number;
-  total: number;
+  /** Decimal string of minor units: exact however many orders it sums. */
+  total: string;
 }
 
 /** Orders per current status and currency, with their summed value. */
-export function getSalesByStatus(tx: ReadModelTx, tenantId: string): Promise<SalesByStatus[]> {
-  return tx.all<SalesByStatus>(
-    `SELECT status, currency, COUNT(*) AS orders, SUM(total) AS total FROM analytics_orders
-     WHERE tenant_id = ? AND currency IS NOT NULL GROUP BY status, currency ORDER BY status, currency`,
-    tenantId,
-  );
+export async function getSalesByStatus(tx: ReadModelTx, tenantId: string): Promise<SalesByStatus[]> {
+  const where = 'FROM analytics_orders WHERE tenant_id = ? AND currency IS NOT NULL';
+  const rows = await sumsExactly<{ status: string; currency: string; orders: number; total: string }>(tx, {
+    grouped: `SELECT status, currency, COUNT(*) AS orders, CAST(COALESCE(SUM(total), 0) AS TEXT) AS total ${where} GROUP BY status, currency ORDER BY status, currency`,
+    perRow: `SELECT status, currency, 1 AS orders, CAST(COALESCE(total, 0) AS TEXT) AS total ${where} ORDER BY status, currency`,
+    params: [tenantId],
+    keys: ['status', 'currency'],
+    sums: ['total'],
+    counts: ['orders'],
+  });
+  return rows.map(({ status, currency, orders, total }) => ({ status, currency, orders, total }));
 }
 
 export interface DailyActivity {
   day: string;
   eventType: string;
   events: number;
-  amount: number;
+  /** Decimal string of minor units. */
+  amount: string;
 }
 
 /** Order events per day and type in [from, to] (YYYY-MM-DD, inclusive). */
-export function getDailyActivity(tx: ReadModelTx, tenantId: string, from: string, to: string): Promise<DailyActivity[]> {
-  return tx.all<DailyActivity>(
-    `SELECT day, event_type AS "eventType", COUNT(*) AS events, COALESCE(SUM(amount), 0) AS amount FROM analytics_events
-     WHERE tenant_id = ? AND day >= ? AND day <= ? GROUP BY day, event_type ORDER BY day, event_type`,
-    tenantId,
-    from,
-    to,
-  );
+export async function getDailyActivity(tx: ReadModelTx, tenantId: string, from: string, to: string): Promise<DailyActivity[]> {
+  const where = 'FROM analytics_events WHERE tenant_id = ? AND day >= ? AND day <= ?';
+  return sumsExactly<DailyActivity>(tx, {
+    grouped: `SELECT day, event_type AS "eventType", COUNT(*) AS events, CAST(COALESCE(SUM(amount), 0) AS TEXT) AS amount ${where} GROUP BY day, event_type ORDER BY day, event_type`,
+    perRow: `SELECT day, event_type AS "eventType", 1 AS events, CAST(COALESCE(amount, 0) AS TEXT) AS amount ${where} ORDER BY day, event_type`,
+    params: [tenantId, from, to],
+    keys: ['day', 'eventType'],
+    sums: ['amount'],
+    counts: ['events'],
+  });
 }

@@ -29,7 +29,8 @@ export default defineHandler({
   handles: ORDER_EVENT_TYPES,
   schema: ANALYTICS_SCHEMA,
   async handle(event, context) {
-    await context.transaction((tx) =>
+    // Its rows are its last step: they join the runner's commit of the turn.
+    context.record((tx) =>
       recordOrderEvent(tx, {
         tenantId: event.data.tenantId,
         eventId: event.id,

@@ -5,6 +5,7 @@
 // automatically (see whatsapp-outbox.ts).
 import type { WhatsAppTemplateMessage } from './whatsapp-message.js';
 import { redactPhoneNumbers } from './whatsapp-redact.js';
+import { traceClientCall } from '../observability/client-tracing.js';
 
 export interface WhatsAppSender {
   /**
@@ -61,28 +62,36 @@ export function classifySendFailure(error: unknown): SendFailure {
 }
 
 export function cloudApiSender(options: { baseUrl: string; token: string; phoneNumberId: string }): WhatsAppSender {
-  const url = `${options.baseUrl.replace(/\/+$/, '')}/${encodeURIComponent(options.phoneNumberId)}/messages`;
+  const base = options.baseUrl.replace(/\/+$/, '');
+  const url = `${base}/${encodeURIComponent(options.phoneNumberId)}/messages`;
+  // A client span per call, its traceparent sent along; the ids stay out of its attributes.
+  const call = { method: 'POST', url, urlTemplate: `${base}/{phone-number-id}/messages` };
   return {
-    async send(message, signal, callbackData) {
-      let response: Response;
-      let text: string;
-      try {
-        response = await fetch(url, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${options.token}`, 'content-type': 'application/json' },
-          body: JSON.stringify(callbackData === undefined ? message : { ...message, biz_opaque_callback_data: callbackData }),
-          signal,
-        });
-        text = await response.text();
-      } catch (error) {
-        throw transportError(error, signal);
-      }
-      const body = parseJson(text);
-      if (!response.ok) throw new WhatsAppApiError(response.status, errorDetail(body) ?? (text.slice(0, 200) || response.statusText));
-      const id = messageId(body);
-      // Accepted (2xx) but unreadable: it was probably sent.
-      if (!id) throw new WhatsAppApiError(response.status, 'reply carries no message id');
-      return id;
+    send(message, signal, callbackData) {
+      return traceClientCall({ ...call, attributes: { 'order_store.whatsapp.template': message.template.name } }, async (span) => {
+        let response: Response;
+        let text: string;
+        try {
+          response = await fetch(url, {
+            method: 'POST',
+            headers: span.headers({ authorization: `Bearer ${options.token}`, 'content-type': 'application/json' }),
+            body: JSON.stringify(callbackData === undefined ? message : { ...message, biz_opaque_callback_data: callbackData }),
+            signal,
+          });
+          text = await response.text();
+        } catch (error) {
+          const failure = transportError(error, signal);
+          span.failed(failure.failure === 'unsent' ? 'unsent' : signal.aborted ? 'timeout' : 'uncertain', failure.message);
+          throw failure;
+        }
+        span.answered(response.status);
+        const body = parseJson(text);
+        if (!response.ok) throw new WhatsAppApiError(response.status, errorDetail(body) ?? (text.slice(0, 200) || response.statusText));
+        const id = messageId(body);
+        // Accepted (2xx) but unreadable: it was probably sent.
+        if (!id) throw new WhatsAppApiError(response.status, 'reply carries no message id');
+        return id;
+      });
     },
   };
 }

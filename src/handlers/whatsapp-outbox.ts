@@ -14,6 +14,7 @@
 //   uncertain  an attempt may have reached the provider (timeout, crash, reset, 5xx): never
 //              resent automatically; settled by a status webhook or by an operator
 import { tableColumns, type ReadModelStore, type ReadModelTx } from '../readmodels/read-model-store.js';
+import { ReadModelUnavailableError } from '../readmodels/read-model-health.js';
 import type { WhatsAppTemplateMessage } from './whatsapp-message.js';
 
 export const OUTBOX_STATES = ['queued', 'sending', 'sent', 'delivered', 'read', 'unsent', 'failed', 'uncertain'] as const;
@@ -58,11 +59,23 @@ const upgraded = new WeakSet<object>();
 /** Creates the table, or brings an older one up to date; cheap after the first call per store. */
 export async function ensureOutboxSchema(store: ReadModelStore): Promise<void> {
   if (upgraded.has(store)) return;
+  try {
+    await upgradeOutboxTable(store);
+  } catch (error) {
+    // A damaged read model (read-model-health.ts): its replacement gets the schema when it opens.
+    if (!(error instanceof ReadModelUnavailableError)) throw error;
+    await store.migrate(WHATSAPP_OUTBOX_SCHEMA);
+    return;
+  }
+  await store.migrate(WHATSAPP_OUTBOX_SCHEMA);
+  upgraded.add(store);
+}
+
+async function upgradeOutboxTable(store: ReadModelStore): Promise<void> {
   const table = WHATSAPP_OUTBOX_SCHEMA.split('CREATE INDEX')[0] ?? '';
-  const present = await store.transaction(async (tx) => {
-    await tx.exec(table);
-    return new Set(await tableColumns(tx, 'whatsapp_outbox'));
-  });
+  // Under the schema-change lock (PostgreSQL): processes starting together do not collide.
+  await store.migrate(table);
+  const present = new Set(await tableColumns(store, 'whatsapp_outbox'));
   const missing = Object.entries(ADDED_COLUMNS).filter(([name]) => !present.has(name));
   // PostgreSQL: ADD COLUMN IF NOT EXISTS, under the schema-change lock (migrate).
   if (missing.length > 0 && store.dialect === 'postgres') await store.migrate(missing.map(([name, type]) => `ALTER TABLE whatsapp_outbox ADD COLUMN ${name} ${type};`).join('\n'));
@@ -78,8 +91,6 @@ export async function ensureOutboxSchema(store: ReadModelStore): Promise<void> {
       }
     });
   }
-  await store.migrate(WHATSAPP_OUTBOX_SCHEMA);
-  upgraded.add(store);
 }
 
 export interface OutboxMessage {

@@ -36,7 +36,8 @@ export function createWhatsAppHandler(config: WhatsAppConfig, sender?: WhatsAppS
       await ensureOutboxSchema(context.store);
       const entry = { tenantId, orderId, eventId: event.id, message, at: new Date() };
       if (!cloud) {
-        await context.transaction((tx) => addToOutbox(tx, { ...entry, status: 'queued' }));
+        // Queued only: no request follows, so it joins the runner's commit of the turn.
+        context.record(async (tx) => void (await addToOutbox(tx, { ...entry, status: 'queued' })));
         context.logger.debug({ orderId, template: message.template.name }, 'WhatsApp message queued in the outbox');
         return;
       }

@@ -5,6 +5,7 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { PROBLEM_CONTENT_TYPE, problem } from '../api/problem.js';
+import { METRICS_REFUSAL, isForwarded, metricsAccessFrom, metricsDecision } from './metrics-access.js';
 
 export interface MetricsServer {
   port: number;
@@ -14,14 +15,17 @@ export interface MetricsServer {
 export interface MetricsServerOptions {
   port: number;
   host: string;
-  /** `/ready` answers 200 while this resolves true (the event store answers), else 503. */
-  isReady?: () => Promise<boolean>;
+  /** `/ready` answers 200 while this resolves true (the event store answers), else 503 (with the reason when given). */
+  isReady?: () => Promise<boolean | { code: 'EVENT_STORE_UNAVAILABLE' | 'STORAGE_FULL' | 'READ_MODEL_UNAVAILABLE'; detail: string; extensions?: Record<string, unknown> }>;
+  /** Where METRICS_TOKEN is read (default process.env): set, /metrics needs it as a Bearer token. */
+  env?: NodeJS.ProcessEnv;
 }
 
 const ROUTES = ['/health', '/ready', '/metrics'];
 
 export async function startMetricsServer(registry: Registry, options: MetricsServerOptions): Promise<MetricsServer> {
   const isReady = options.isReady ?? (async () => true);
+  const access = metricsAccessFrom(options.env);
   const server: Server = createServer((request, response) => {
     const path = request.url?.split('?')[0] ?? '/';
     if (!ROUTES.includes(path)) {
@@ -39,9 +43,19 @@ export async function startMetricsServer(registry: Registry, options: MetricsSer
     }
     if (path === '/ready') {
       isReady().then(
-        (ready) => (ready ? sendJson(response, 200, { status: 'ready' }) : sendProblem(response, 503, problem('EVENT_STORE_UNAVAILABLE', 'the event store did not answer a read', {}, path))),
+        (ready) =>
+          ready === true
+            ? sendJson(response, 200, { status: 'ready' })
+            : sendProblem(response, 503, ready ? problem(ready.code, ready.detail, ready.extensions ?? {}, path) : problem('EVENT_STORE_UNAVAILABLE', 'the event store did not answer a read', {}, path)),
         () => sendProblem(response, 503, problem('EVENT_STORE_UNAVAILABLE', 'the event store did not answer a read', {}, path)),
       );
+      return;
+    }
+    // No tenant talks to this port, so /metrics is open here unless METRICS_TOKEN is set.
+    const decision = metricsDecision(access, { authorization: request.headers.authorization, remoteAddress: request.socket.remoteAddress, forwarded: isForwarded(request.headers) }, true);
+    if (decision !== 'allowed') {
+      response.setHeader('www-authenticate', 'Bearer realm="metrics"');
+      sendProblem(response, METRICS_REFUSAL.status, problem(METRICS_REFUSAL.code, METRICS_REFUSAL.detail, {}, path));
       return;
     }
     registry.metrics().then(

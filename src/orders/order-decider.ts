@@ -5,6 +5,7 @@ import { orderEventFactory } from './event-factory.js';
 import { OrderError, type OrderErrorCode } from './order-errors.js';
 import { evolve, initialOrderState, orderTotal, type ExistingOrder, type OrderState } from './order-state.js';
 import { canTransition, type OrderStatus } from './order-status.js';
+import { MAX_AMOUNT } from './money.js';
 
 export { evolve, initialOrderState };
 
@@ -75,11 +76,29 @@ function createOrder(command: CreateOrder, state: OrderState): OrderEvent[] {
       orderId: command.orderId,
     });
   }
+  command.items.forEach((item, index) => {
+    requireAmount(`items.${index}.unitPrice`, item.unitPrice, command.orderId);
+    requireAmount(`items.${index}`, item.quantity * item.unitPrice, command.orderId);
+  });
+  const total = orderTotal(command.items);
+  requireAmount('items', total, command.orderId);
   const events = orderEventFactory(
     { orderId: command.orderId, tenantId: command.context.tenantId, ...(command.customer.id !== undefined ? { customerId: command.customer.id } : {}) },
     command.context,
   );
-  return [events.created({ customer: command.customer, currency: command.currency, items: command.items, total: orderTotal(command.items) })];
+  const created = events.created({ customer: command.customer, currency: command.currency, items: command.items, total });
+  // Nothing to pay (free samples, a full discount): the order is PAID at once, ready to ship,
+  // rather than PENDING for a payment that can never come.
+  if (total === 0) return [created, events.statusChanged('PENDING', 'PAID', 'nothing to pay')];
+  return [created];
+}
+
+/** Every amount an event may carry is a whole number of minor units in [0, MAX_AMOUNT]. */
+function requireAmount(field: string, amount: number, orderId: string): void {
+  if (!Number.isSafeInteger(amount) || amount < 0 || amount > MAX_AMOUNT) {
+    const message = `must be a whole number of minor units from 0 to ${MAX_AMOUNT}`;
+    throw new OrderError('AMOUNT_OUT_OF_RANGE', `${field} is ${amount}: ${message}`, { orderId, field, max: MAX_AMOUNT, errors: [{ field, message }] });
+  }
 }
 
 function sameOrderContent(order: ExistingOrder, command: CreateOrder): boolean {
@@ -106,6 +125,7 @@ function recordPayment(command: RecordPayment, order: ExistingOrder): OrderEvent
       paymentId: command.paymentId,
     });
   }
+  requireAmount('amount', command.amount, order.orderId);
   if (order.status !== 'PENDING') {
     throw new OrderError('ORDER_NOT_PAYABLE', `order ${order.orderId} is ${order.status} and takes no payments`, {
       orderId: order.orderId,
@@ -171,6 +191,7 @@ function refundOrder(command: RefundOrder, order: ExistingOrder): OrderEvent[] {
   if (refundable <= 0) {
     throw new OrderError('ORDER_NOT_REFUNDABLE', `order ${order.orderId} has nothing to refund`, { orderId: order.orderId, status: order.status });
   }
+  if (command.amount !== undefined) requireAmount('amount', command.amount, order.orderId);
   const amount = command.amount ?? refundable;
   if (amount > refundable) {
     throw new OrderError('REFUND_EXCEEDS_PAID', `refund of ${amount} exceeds the refundable ${refundable}`, {

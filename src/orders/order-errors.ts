@@ -14,6 +14,8 @@ export const ORDER_ERROR_CODES = [
   'PAYMENT_CONFLICT',
   'PAYMENT_EXCEEDS_BALANCE',
   'REFUND_EXCEEDS_PAID',
+  'AMOUNT_OUT_OF_RANGE',
+  'PAYMENT_ID_IN_USE',
 ] as const;
 export type OrderErrorCode = (typeof ORDER_ERROR_CODES)[number];
 

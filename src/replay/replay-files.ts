@@ -1,6 +1,6 @@
 // Where replays write: a scratch copy per running replay (its pid in the name, so a replay killed
 // with -9 leaves a file the next one recognises and removes), and the `--until` outputs.
-import { copyFileSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 export function replaysDir(dataDir: string): string {
@@ -56,4 +56,21 @@ function isAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * Before a replay swaps into the live file: a live file SQLite cannot read (corrupt, not a
+ * database) is moved aside with its WAL, so the swap starts a fresh one; a deleted live file's
+ * leftover WAL and shared memory are moved aside too (SQLite would replay that WAL into the new
+ * file). Returns where the damaged files went, or undefined when the live file was fine.
+ */
+export function setAsideDamagedLiveFile(liveFile: string, problem: (file: string) => string | undefined): { movedTo: string; reason: string } | undefined {
+  const present = existsSync(liveFile);
+  const reason = present ? problem(liveFile) : existsSync(`${liveFile}-wal`) || existsSync(`${liveFile}-shm`) ? 'the file was deleted; its WAL was left behind' : undefined;
+  if (!reason) return undefined;
+  const movedTo = `${liveFile}.damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  for (const suffix of ['', '-wal', '-shm', '-journal']) {
+    if (existsSync(liveFile + suffix)) renameSync(liveFile + suffix, movedTo + suffix);
+  }
+  return { movedTo, reason };
 }

@@ -6,7 +6,8 @@ import type { ProjectionDefinition } from '../readmodels/projection.js';
 import { openReadModelStore, readModelFileIn } from '../readmodels/read-model-store.js';
 import { compareWithLive, type TableComparison } from './compare.js';
 import { ProjectionRebuild, type EventSource, type RebuildCounts, type RebuildProgress } from './rebuild.js';
-import { moveDatabaseFile, removeAbandonedScratchFiles, removeDatabaseFiles, replaysDir, scratchFileFor } from './replay-files.js';
+import { integrityProblem } from '../readmodels/read-model-health.js';
+import { moveDatabaseFile, removeAbandonedScratchFiles, removeDatabaseFiles, replaysDir, scratchFileFor, setAsideDamagedLiveFile } from './replay-files.js';
 import { swapIntoLive } from './swap.js';
 import { compareSchemaWithLive, openScratchSchema, renameScratch, swapSchemaIntoLive } from './postgres-replay.js';
 import type { ReplayUntil } from './until.js';
@@ -33,7 +34,14 @@ export interface ReplayRequest {
 }
 
 export type ReplayResult =
-  | { kind: 'swapped'; liveFile: string; rows: Record<string, number>; catchUps: number }
+  | {
+      kind: 'swapped';
+      liveFile: string;
+      rows: Record<string, number>;
+      catchUps: number;
+      /** The live file was damaged (corrupt, or deleted with its WAL left): moved here, and a fresh one started. */
+      setAside?: { movedTo: string; reason: string };
+    }
   | { kind: 'dry-run'; liveFile: string; tables: TableComparison[] }
   | { kind: 'written'; file: string; reachedUntil: boolean };
 
@@ -74,11 +82,15 @@ export async function replayProjection(request: ReplayRequest): Promise<ReplayOu
       await rebuild.run(source, hooks);
       if (mode.kind === 'swap') {
         let catchUps = 0;
+        // A corrupt live file cannot take a swap: it is moved aside and the model starts afresh
+        // (the other projections then need their replay too; the service waits for them).
+        signal?.throwIfAborted();
+        const setAside = setAsideDamagedLiveFile(liveFile, integrityProblem);
         for (;;) {
           signal?.throwIfAborted();
           const swapped = await swapIntoLive({ liveFile, copyFile: scratch, projection, position: rebuild.position, events: rebuild.counts.read });
           if (swapped.kind === 'swapped') {
-            result = { kind: 'swapped', liveFile, rows: swapped.rows, catchUps };
+            result = { kind: 'swapped', liveFile, rows: swapped.rows, catchUps, ...(setAside ? { setAside } : {}) };
             break;
           }
           if (++catchUps >= MAX_SWAP_ATTEMPTS) throw new LiveProjectionAheadError(projection.name);

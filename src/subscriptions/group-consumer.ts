@@ -17,7 +17,10 @@ import { AckBatcher } from './ack-batcher.js';
 import { errorMessage } from './errors.js';
 import { ensureGroup, type GroupFilter, type GroupServerSettings } from './group-settings.js';
 import { decideOnFailure, type RetryPolicy } from './retry-policy.js';
+import { isInfrastructureFault } from '../readmodels/read-model-health.js';
 import { withTimeout } from './with-timeout.js';
+import { HandlerTimeoutError } from './errors.js';
+import { inDeliverySpan, startDeliverySpan, type DeliverySpan } from '../observability/delivery-tracing.js';
 
 export type ProcessOutcome = 'handled' | 'duplicate' | 'skipped';
 
@@ -88,6 +91,8 @@ export class GroupConsumer {
   readonly #labels = new Map<string, EventLabels>();
   readonly #idleWaiters: (() => void)[] = [];
   readonly #sleeps = new Set<{ timer: NodeJS.Timeout; done: () => void }>();
+  /** Since when events fail for a fault of the machinery (disk full, read model unavailable). */
+  #faultedSince: number | undefined;
 
   constructor(spec: GroupSpec, deps: ConsumerDeps) {
     this.#spec = spec;
@@ -199,7 +204,6 @@ export class GroupConsumer {
 
   async #onEvent(subscription: PersistentSubscriptionToAll, resolved: PersistentSubscriptionToAllResolvedEvent): Promise<void> {
     const recorded = resolved.event;
-    const { metrics } = this.#deps;
     this.#inFlight++;
     if (this.#inFlight >= this.#spec.maxInFlight && !this.#paused) {
       this.#paused = true;
@@ -220,6 +224,23 @@ export class GroupConsumer {
         correlationId: correlationIdOf(recorded?.metadata) ?? id,
       }));
     const labels = this.#labelsFor(eventType);
+    // Undefined when tracing is off; else the work, its logs and its failure run in the span.
+    const span = startDeliverySpan(this.#spec.group, this.#spec.label, resolved, retries);
+    await inDeliverySpan(span, () => this.#process(subscription, resolved, id, retries, labels, logger, span));
+  }
+
+  async #process(
+    subscription: PersistentSubscriptionToAll,
+    resolved: PersistentSubscriptionToAllResolvedEvent,
+    id: string,
+    retries: number,
+    labels: EventLabels,
+    logger: () => Logger,
+    span: DeliverySpan | undefined,
+  ): Promise<void> {
+    const recorded = resolved.event;
+    const { metrics } = this.#deps;
+    const baseLogger = this.#logger;
     const started = performance.now();
     if (baseLogger.isLevelEnabled('debug')) logger().debug({ retries }, 'received');
     try {
@@ -239,14 +260,19 @@ export class GroupConsumer {
       metrics.processingDuration.observe(labels.base, seconds);
       metrics.eventsProcessed.inc(labels.outcomes[outcome]);
       this.#localRetries.delete(id);
+      if (this.#faultedSince !== undefined) {
+        this.#logger.info({ downMs: Date.now() - this.#faultedSince }, 'the fault healed: processing events again');
+        this.#faultedSince = undefined;
+      }
       const position = recorded?.position ? Number(recorded.position.commit) : -1;
       if (position > this.#lastProcessedPosition) this.#lastProcessedPosition = position;
       this.#acks?.ack(resolved);
       const slow = seconds * 1000 >= SLOW_EVENT_MS;
       const level = retries > 0 || slow ? 'info' : (this.#spec.processedLogLevel ?? 'debug');
       if (baseLogger.isLevelEnabled(level)) logger()[level]({ outcome, durationMs: Math.round(seconds * 1e4) / 10, attempt: retries + 1, ...(slow ? { slow } : {}) }, 'event processed');
+      span?.processed(outcome);
     } catch (error) {
-      await this.#onFailure(subscription, resolved, id, retries, error, labels, logger());
+      await this.#onFailure(subscription, resolved, id, retries, error, labels, logger(), span);
     } finally {
       this.#inFlight--;
       if (this.#paused && this.#inFlight < this.#spec.maxInFlight && subscription === this.#subscription) {
@@ -265,14 +291,17 @@ export class GroupConsumer {
     error: unknown,
     labels: EventLabels,
     logger: Logger,
+    span?: DeliverySpan,
   ): Promise<void> {
     const { metrics } = this.#deps;
     const decision = decideOnFailure(error, retries, this.#spec.retry);
+    span?.failed(error, decision, error instanceof HandlerTimeoutError);
     const early = error instanceof OutOfOrderEventError;
     if (!early) metrics.handlerErrors.inc(labels.base);
     try {
       if (decision.action === 'retry') {
         if (early) logger.debug({ retries, delayMs: decision.delayMs, reason: decision.reason }, 'early event: retrying after its predecessor');
+        else if (isInfrastructureFault(error)) this.#noteInfrastructureFault(error, logger, retries, decision.delayMs);
         else logger.warn({ err: error, retries, delayMs: decision.delayMs }, 'processing failed: retrying');
         await this.#sleep(decision.delayMs);
         this.#rememberRetry(id, retries + 1);
@@ -287,6 +316,16 @@ export class GroupConsumer {
     } catch (nackError) {
       // The connection is gone: the server redelivers the event after its message timeout.
       logger.warn({ err: nackError, cause: errorMessage(error) }, 'could not nack');
+    }
+  }
+
+  /** A full disk fails every event in flight, again at each retry: one warning, then debug lines. */
+  #noteInfrastructureFault(error: unknown, logger: Logger, retries: number, delayMs: number): void {
+    if (this.#faultedSince === undefined) {
+      this.#faultedSince = Date.now();
+      logger.warn({ err: error, retries, delayMs }, 'processing failed for a fault of the machinery: the events wait (retried, never parked for it) until it heals');
+    } else {
+      logger.debug({ err: error, retries, delayMs }, 'processing failed: retrying');
     }
   }
 

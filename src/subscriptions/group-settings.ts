@@ -29,6 +29,11 @@ export function groupName(kind: GroupKind, name: string, prefix = 'order-store')
   return `${prefix}.${kind}.${name}`;
 }
 
+/** The one group every projection of the service shares (projections-group.ts). */
+export function projectionsGroupName(prefix = 'order-store'): string {
+  return `${prefix}.projections`;
+}
+
 export function handlerFilter(eventTypes: readonly string[]): GroupFilter {
   return { on: 'event_type', prefixes: [...eventTypes] };
 }

@@ -1,13 +1,14 @@
 // Turns a handler declaration into the processing of its subscription group: skip what it
 // already handled, parse the event, run the handler, record the event as handled (in the
 // handler's own transaction when it writes, else right after). The record made after a handler
-// that wrote nothing shares the runner's commit of the turn (shared-commit.ts); the event
-// counts as handled (and is acked) only once that commit is done.
+// that wrote nothing, or whose last-step writes went through `record`, shares the runner's commit
+// of the turn (shared-commit.ts); the event counts as handled (and is acked) only once that
+// commit is done.
 import type { EventStoreDBClient } from '@eventstore/db-client';
 import type { EnvelopeParser } from '../readmodels/envelope-cache.js';
 import { toEventEnvelope } from '../readmodels/event-envelope.js';
 import { recordHandled, wasHandled } from '../readmodels/handled-events.js';
-import type { ReadModelStore } from '../readmodels/read-model-store.js';
+import type { ReadModelStore, ReadModelTx } from '../readmodels/read-model-store.js';
 import { emitReaction } from './emit.js';
 import { sharedCommit, type SharedCommit } from './shared-commit.js';
 import type { GroupSpec } from './group-consumer.js';
@@ -55,6 +56,7 @@ export function handlerGroupSpec(
       }
       const envelope = parse(recorded);
       let recordedInTransaction = false;
+      let deferred: ((tx: ReadModelTx) => Promise<void> | void) | undefined;
       const context: HandlerContext = {
         handler: name,
         signal,
@@ -74,6 +76,11 @@ export function handlerGroupSpec(
             return result;
           });
         },
+        record(fn) {
+          signal.throwIfAborted();
+          if (deferred || recordedInTransaction) throw new Error(`handler '${name}' wrote twice for one event: call transaction or record once, as the last step`);
+          deferred = fn;
+        },
         async emit(stream, events) {
           signal.throwIfAborted();
           logger.debug({ stream, types: events.map((emitted) => emitted.type) }, 'emitting');
@@ -88,7 +95,18 @@ export function handlerGroupSpec(
         throw error;
       }
       signal.throwIfAborted();
-      if (!recordedInTransaction) await commits.write((tx) => recordHandled(tx, name, envelope.id, new Date()));
+      if (deferred) {
+        const write = deferred;
+        try {
+          await commits.write(async (tx) => {
+            if (!(await recordHandled(tx, name, envelope.id, new Date()))) throw new AlreadyHandled();
+            await write(tx);
+          });
+        } catch (error) {
+          if (error instanceof AlreadyHandled) return 'duplicate';
+          throw error;
+        }
+      } else if (!recordedInTransaction) await commits.write((tx) => recordHandled(tx, name, envelope.id, new Date()));
       logger.debug('handler finished');
       return 'handled';
     },

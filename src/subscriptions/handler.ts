@@ -25,6 +25,14 @@ export interface HandlerContext {
    * event was handled, so a redelivery has no second effect. Call it once, as the last step.
    */
   transaction<T>(fn: (tx: ReadModelTx) => Promise<T> | T): Promise<T>;
+  /**
+   * As `transaction` for writes that are the handler's last step and need not be committed
+   * before it returns (nothing outside the store follows them): they join the runner's one
+   * commit of the turn, with the record that this event was handled, instead of committing on
+   * their own. The event counts as handled, and is acked, once that commit is done. Call it once,
+   * as the last step, instead of `transaction`.
+   */
+  record(fn: (tx: ReadModelTx) => Promise<void> | void): void;
   /** Appends events caused by this one: `$causationId` = this event's id, same `$correlationId`. */
   emit(stream: string, events: readonly EmittedEvent[]): Promise<void>;
 }

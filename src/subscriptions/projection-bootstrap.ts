@@ -23,6 +23,7 @@ import { locationOf, toEventEnvelope, type EventEnvelope } from '../readmodels/e
 import type { ProjectionDefinition } from '../readmodels/projection.js';
 import type { ReadModelStore, ReadModelTx } from '../readmodels/read-model-store.js';
 import { errorMessage } from './errors.js';
+import { hasParkedInStream, parkForProjection } from './projection-parking.js';
 
 export interface BootstrapDeps {
   client: EventStoreDBClient;
@@ -35,6 +36,12 @@ export interface BootstrapDeps {
   pageSize?: number;
   /** Interval of the progress log line. */
   progressEveryMs?: number;
+  /**
+   * Park what a projection refuses (projection-parking.ts) and read on, rather than end the read
+   * there: for projections joining a shared group that already exists, whose position is past
+   * what they would need the read to stop at.
+   */
+  parkRefused?: boolean;
 }
 
 export interface BootstrapResult {
@@ -85,7 +92,10 @@ export async function bootstrapProjections(projections: readonly ProjectionDefin
       else counts.set(key, { labels: { handler: projection, event_type: eventType, outcome }, n: 1 });
     };
     await store.transaction(async (tx) => {
-      for (const event of batch) await applyToAll(projections, tx, event, count);
+      for (const event of batch) {
+        if (deps.parkRefused) await applyToAllParking(projections, tx, event, count);
+        else await applyToAll(projections, tx, event, count);
+      }
     });
     committed += batch.length;
     position = batch.at(-1)?.position ?? position;
@@ -137,6 +147,53 @@ export async function bootstrapProjections(projections: readonly ProjectionDefin
   const seconds = (performance.now() - started) / 1000;
   logger.info({ events: committed, seconds: Math.round(seconds * 10) / 10, position: position?.commit.toString() }, 'caught up by reading; starting the groups there');
   return { events: committed, position, ...(stoppedAt ? { stoppedAt } : {}) };
+}
+
+/** As applyToAll, each projection in a savepoint: what one refuses is parked for it alone. */
+async function applyToAllParking(
+  projections: readonly ProjectionDefinition[],
+  tx: ReadModelTx,
+  event: RecordedEvent,
+  count: (projection: string, eventType: string, outcome: string) => void,
+): Promise<void> {
+  let envelope: EventEnvelope | undefined;
+  let invalid: string | undefined;
+  if (isOrderEventType(event.type) && projections.some((projection) => projection.handles.includes(event.type as EventEnvelope['type']))) {
+    try {
+      envelope = toEventEnvelope(event);
+    } catch (error) {
+      invalid = `invalid ${event.type} event: ${errorMessage(error)}`;
+    }
+  }
+  const location = locationOf(event);
+  for (const projection of projections) {
+    let reason: string | undefined;
+    if (invalid !== undefined && projection.handles.includes(event.type as EventEnvelope['type'])) reason = invalid;
+    else if (await hasParkedInStream(tx, projection.name, event.streamId)) reason = 'an earlier event of its stream is parked for it';
+    let outcome: ProjectionOutcome | undefined;
+    let refusal = reason;
+    if (refusal === undefined) {
+      try {
+        outcome = await tx.transaction((savepoint) => applyInTransaction(savepoint, projection, location, envelope));
+      } catch (error) {
+        refusal = `${projection.name} refused it while catching up by reading: ${errorMessage(error)}`;
+      }
+    }
+    if (outcome === undefined) {
+      await parkForProjection(tx, {
+        projection: projection.name,
+        eventId: event.id,
+        streamId: event.streamId,
+        revision: Number(event.revision),
+        eventType: event.type,
+        commitPosition: event.position?.commit,
+        reason: refusal ?? 'refused',
+      });
+      count(projection.name, event.type, 'parked');
+      continue;
+    }
+    count(projection.name, event.type, outcome === 'applied' ? 'handled' : outcome);
+  }
 }
 
 async function applyToAll(

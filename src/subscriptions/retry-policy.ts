@@ -3,6 +3,7 @@
 import { EventSchemaError } from '../orders/events.js';
 import { OutOfOrderEventError } from '../readmodels/apply-projection.js';
 import { PermanentHandlerError, errorMessage } from './errors.js';
+import { isInfrastructureFault } from '../readmodels/read-model-health.js';
 
 export interface RetryPolicy {
   /** Failed attempts retried before the event is parked (so maxRetries + 1 attempts in all). */
@@ -33,6 +34,13 @@ export function decideOnFailure(error: unknown, retries: number, policy: RetryPo
     // Its predecessor is usually in flight right now: wait briefly, growing slowly to 20x.
     const delayMs = Math.min(policy.outOfOrderDelayMs * (1 + retries), policy.outOfOrderDelayMs * 20);
     return { action: 'retry', delayMs, reason };
+  }
+  // A full disk, a read model being rebuilt, a store out of reach: nothing is wrong with the
+  // event, so it is never parked for it; it waits (backoff capped at maxDelayMs) until the fault
+  // heals. (The group's server-side maxRetryCount stays the last safety net.)
+  if (isInfrastructureFault(error)) {
+    const exponential = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(retries, 20));
+    return { action: 'retry', delayMs: Math.round(exponential / 2 + (exponential / 2) * random()), reason };
   }
   if (retries >= policy.maxRetries) return { action: 'park', reason: `failed ${retries + 1} times: ${reason}` };
   const exponential = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retries);

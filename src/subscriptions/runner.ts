@@ -1,7 +1,9 @@
-// The subscription runner: one persistent subscription group per handler and per projection,
-// each with its own consumer, so one group's failures or slowness never hold up another. Their
-// writes to the read-model store share one commit per turn of the event loop.
-import { PersistentSubscriptionDoesNotExistError, type EventStoreDBClient } from '@eventstore/db-client';
+// The subscription runner: one persistent subscription group per handler, each with its own
+// consumer, so one handler's failures or slowness never hold up another, and one group shared by
+// every projection (projections-group.ts: each event delivered once for all of them, each
+// projection with its own revisions and parked events). Their writes to the read-model store
+// share one commit per turn of the event loop.
+import type { EventStoreDBClient } from '@eventstore/db-client';
 import type { Logger } from 'pino';
 import type { WorkerMetrics } from '../observability/worker-metrics.js';
 import type { ProjectionDefinition } from '../readmodels/projection.js';
@@ -10,8 +12,10 @@ import { GroupConsumer } from './group-consumer.js';
 import { handlerGroupSpec } from './handler-group.js';
 import type { HandlerDefinition } from './handler.js';
 import { cachedEnvelopes } from '../readmodels/envelope-cache.js';
-import { bootstrapProjections, type BootstrapResult } from './projection-bootstrap.js';
-import { projectionGroupSpec } from './projection-group.js';
+import type { BootstrapResult } from './projection-bootstrap.js';
+import { deleteOldGroups, planProjectionsGroup } from './projection-migration.js';
+import { projectionParkedCounts } from './projection-parking.js';
+import { projectionsGroupSpec } from './projections-group.js';
 import { sharedCommit } from './shared-commit.js';
 import { groupName } from './group-settings.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy.js';
@@ -74,15 +78,13 @@ export async function startSubscriptionRunner(deps: SubscriptionRunnerDeps): Pro
   for (const projection of deps.projections) await store.migrate(projection.schema);
   for (const handler of deps.handlers) if (handler.schema) await store.migrate(handler.schema);
 
-  // Before any group is joined: the new projection groups are created where the read ended.
-  let bootstrap: SubscriptionRunner['bootstrap'];
-  if (options.projectionBootstrap === 'read') {
-    const missing = await projectionsWithoutGroup(client, deps.projections, options.groupPrefix);
-    if (missing.length > 0) {
-      const result = await bootstrapProjections(missing, { client, store, logger, metrics });
-      bootstrap = { ...result, projections: missing.map((projection) => projection.name) };
-    }
-  }
+  // Before any group is joined: where the shared projections group starts, the catch-up by
+  // reading of projections new to it, the move from the old per-projection groups.
+  const plan =
+    deps.projections.length > 0
+      ? await planProjectionsGroup({ client, store, logger, metrics, projections: deps.projections, prefix: options.groupPrefix, bootstrapMode: options.projectionBootstrap })
+      : undefined;
+  const bootstrap = plan?.bootstrap;
 
   const retry = options.retry;
   const envelopes = cachedEnvelopes();
@@ -98,16 +100,21 @@ export async function startSubscriptionRunner(deps: SubscriptionRunnerDeps): Pro
         commits,
       }),
     ),
-    ...deps.projections.map((projection) => ({
-      ...projectionGroupSpec(projection, store, {
-        maxInFlight: options.projectionMaxInFlight,
-        retry,
-        groupPrefix: options.groupPrefix,
-        envelopes,
-        commits,
-      }),
-      ...(bootstrap?.position && bootstrap.projections.includes(projection.name) ? { startFrom: bootstrap.position } : {}),
-    })),
+    ...(plan
+      ? [
+          {
+            ...projectionsGroupSpec(deps.projections, store, {
+              maxInFlight: options.projectionMaxInFlight,
+              retry,
+              groupPrefix: options.groupPrefix,
+              envelopes,
+              commits,
+              metrics,
+            }),
+            ...(typeof plan.startFrom === 'object' ? { startFrom: plan.startFrom } : {}),
+          },
+        ]
+      : []),
   ];
   const server = { messageTimeoutMs: options.messageTimeoutMs, maxRetryCount: Math.max(1_000, retry.outOfOrderMaxRetries * 2) };
   const consumers = specs.map((spec) => new GroupConsumer(spec, { client, logger, metrics, server, statsIntervalMs: options.statsIntervalMs }));
@@ -118,31 +125,39 @@ export async function startSubscriptionRunner(deps: SubscriptionRunnerDeps): Pro
     throw error;
   }
   logger.info({ groups: consumers.map((consumer) => consumer.group) }, 'subscription groups started');
+  if (plan && plan.oldGroups.length > 0) {
+    await deleteOldGroups(client, plan.oldGroups, logger).catch((error: unknown) => logger.warn({ err: error, groups: plan.oldGroups }, 'could not delete the old projection groups; they are deleted at the next start'));
+  }
+  // Projections park in the read-model store: their parked counts come from there.
+  const refreshParked = async () => {
+    if (!plan) return;
+    try {
+      const counts = await projectionParkedCounts(store);
+      for (const projection of deps.projections) {
+        metrics.parked.set({ group: groupName('projection', projection.name, options.groupPrefix) }, counts.get(projection.name) ?? 0);
+      }
+    } catch (error) {
+      logger.debug({ err: error }, 'could not count the projections\' parked events');
+    }
+  };
+  await refreshParked();
+  const parkedTimer = setInterval(() => void refreshParked(), options.statsIntervalMs);
+  parkedTimer.unref();
   return {
     consumers,
     bootstrap,
     consumer: (group) => consumers.find((consumer) => consumer.group === group),
     refreshStats: async () => {
+      await refreshParked();
       await Promise.all(consumers.map((consumer) => consumer.refreshStats()));
     },
     stop: async () => {
+      clearInterval(parkedTimer);
       await Promise.all(consumers.map((consumer) => consumer.stop()));
     },
     abandon: async () => {
+      clearInterval(parkedTimer);
       await Promise.all(consumers.map((consumer) => consumer.abandon()));
     },
   };
-}
-
-async function projectionsWithoutGroup(client: EventStoreDBClient, projections: readonly ProjectionDefinition[], prefix: string): Promise<ProjectionDefinition[]> {
-  const missing: ProjectionDefinition[] = [];
-  for (const projection of projections) {
-    try {
-      await client.getPersistentSubscriptionToAllInfo(groupName('projection', projection.name, prefix));
-    } catch (error) {
-      if (!(error instanceof PersistentSubscriptionDoesNotExistError)) throw error;
-      missing.push(projection);
-    }
-  }
-  return missing;
 }

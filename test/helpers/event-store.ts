@@ -15,10 +15,23 @@ export interface TestEventStore {
   close(): Promise<void>;
 }
 
-export async function startTestEventStore(options: { durable?: boolean; dataDir?: string } = {}): Promise<TestEventStore> {
+export interface TestEventStoreOptions {
+  durable?: boolean;
+  dataDir?: string;
+  /**
+   * A store secured as the default one is (TLS with its own CA, credentials): `client` and
+   * `connectionString` connect as `admin`. Off by default so the many tests about something else
+   * stay fast (as `--insecure`); the security tests and the e2e tests through `orders serve` use
+   * the real secured default.
+   */
+  secure?: boolean;
+}
+
+export async function startTestEventStore(options: TestEventStoreOptions = {}): Promise<TestEventStore> {
   const ownDir = options.durable && !options.dataDir ? mkdtempSync(join(tmpdir(), 'order-store-esdb-')) : undefined;
   const dataDir = options.dataDir ?? ownDir;
-  const server = await startEventStoreServer(dataDir ? { port: 0, dataDir } : { port: 0, memory: true });
+  const insecure = options.secure !== true;
+  const server = await startEventStoreServer(dataDir ? { port: 0, dataDir, insecure } : { port: 0, memory: true, insecure });
   const client = EventStoreDBClient.connectionString(server.connectionString);
   return {
     server,
@@ -37,7 +50,7 @@ export async function startTestEventStore(options: { durable?: boolean; dataDir?
  * For a test file sharing one store: starts it before the file's tests and closes it after.
  * `store` and `client` are there once the tests run (not while the file is being collected).
  */
-export function useTestEventStore(options: { durable?: boolean } = {}): { readonly store: TestEventStore; readonly client: EventStoreDBClient } {
+export function useTestEventStore(options: { durable?: boolean; secure?: boolean } = {}): { readonly store: TestEventStore; readonly client: EventStoreDBClient } {
   let started: TestEventStore | undefined;
   beforeAll(async () => {
     started = await startTestEventStore(options);

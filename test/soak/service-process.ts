@@ -6,6 +6,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../helpers/free-port.js';
+import { connectionStringForDataDir } from '../../src/esdb-server/index.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = join(repoRoot, 'bin', 'orders.js');
@@ -27,7 +28,6 @@ export interface ServiceOptions {
 
 export class ServiceProcess {
   readonly url: string;
-  readonly connectionString: string;
   #child: ChildProcess | undefined;
   #log: WriteStream;
   #up: Promise<void> = Promise.resolve();
@@ -46,12 +46,16 @@ export class ServiceProcess {
     private readonly eventStorePort: number,
   ) {
     this.url = `http://127.0.0.1:${port}`;
-    this.connectionString = options.connectionString ?? `esdb://127.0.0.1:${eventStorePort}?tls=false`;
     this.#log = createWriteStream(options.logFile, { flags: 'a' });
   }
 
   static async create(options: ServiceOptions): Promise<ServiceProcess> {
     return new ServiceProcess(options, await freePort(), options.role === 'workers' ? 0 : await freePort());
+  }
+
+  /** The store's connection string: the embedded store is secured, with the CA and admin password kept in the data directory once it started. */
+  get connectionString(): string {
+    return this.options.connectionString ?? connectionStringForDataDir({ dataDir: this.options.dataDir, port: this.eventStorePort }) ?? `esdb://127.0.0.1:${this.eventStorePort}?tls=false`;
   }
 
   /** Resolves once the service answers /ready (immediately while it is up). */

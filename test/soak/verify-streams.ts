@@ -48,7 +48,7 @@ export function verifyStreams(history: StoreHistory, acks: readonly Ack[], sentC
 }
 
 function checkAppendedAck(ack: Ack, events: readonly StoredEvent[]): string | undefined {
-  const mine = events.filter((event) => event.metadata.$correlationId === ack.correlationId);
+  const mine = events.filter((event) => sentCorrelationId(event) === ack.correlationId);
   if (mine.length === 0) return `its events are not in the stream (stream has ${events.length} events)`;
   const types = mine.map((event) => event.type).join(' ');
   if (types !== ack.appends.join(' ')) return `the stream holds [${types}] for it, the command appends [${ack.appends.join(' ')}]`;
@@ -100,8 +100,10 @@ function checkOrderStream(events: readonly StoredEvent[], commands: readonly Com
     if (!COMMAND_SHAPES.has(types)) problems.push(`half-written or foreign append at revision ${at}: [${types}]`);
     const correlationIds = new Set(command.events.map((event) => String(event.metadata.$correlationId)));
     if (correlationIds.size !== 1) problems.push(`command ${command.commandId} mixes correlation ids ${[...correlationIds].join(', ')}`);
-    for (const correlationId of correlationIds) {
-      if (!sent.has(correlationId)) problems.push(`revision ${at} carries correlation id ${correlationId}, which no request of the soak sent`);
+    for (const event of command.events) {
+      const given = sentCorrelationId(event);
+      if (given === undefined) problems.push(`revision ${event.revision} carries correlation id ${String(event.metadata.$correlationId)}, not scoped to its tenant`);
+      else if (!sent.has(given)) problems.push(`revision ${event.revision} carries correlation id ${given}, which no request of the soak sent`);
     }
   }
   let status = 'PENDING';
@@ -125,4 +127,15 @@ function checkOrderStream(events: readonly StoredEvent[], commands: readonly Com
     problems.push(`does not fold: ${(error as Error).message}`);
   }
   return problems;
+}
+
+/**
+ * The correlation id the request sent, from the one its events carry (`<tenantId>:<given>`, so
+ * that tenants reusing an id never share a trace); undefined when it is not scoped to the
+ * event's tenant.
+ */
+function sentCorrelationId(event: StoredEvent): string | undefined {
+  const stored = String(event.metadata.$correlationId);
+  const prefix = `${String(event.data.tenantId)}:`;
+  return stored.startsWith(prefix) ? stored.slice(prefix.length) : undefined;
 }

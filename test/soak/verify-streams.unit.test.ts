@@ -18,7 +18,7 @@ function orderHistory(commands: Array<(context: OrderCommand['context']) => Orde
   const events: StoredEvent[] = [];
   const acks: Ack[] = [];
   commands.forEach((make, index) => {
-    const context = { commandId: `command-${index}`, tenantId: 'tenant-a', actor: 'test', at: '2026-01-01T00:00:00.000Z', correlationId: `soak-${index}` };
+    const context = { commandId: `command-${index}`, tenantId: 'tenant-a', actor: 'test', at: '2026-01-01T00:00:00.000Z', correlationId: `tenant-a:soak-${index}` };
     const command = make(context);
     const decided = decide(command, state);
     for (const event of decided) {
@@ -35,7 +35,7 @@ function orderHistory(commands: Array<(context: OrderCommand['context']) => Orde
     acks.push({
       orderId: ORDER,
       step: command.type === 'CreateOrder' ? 'create' : command.type === 'RecordPayment' ? 'pay' : 'ship',
-      correlationId: context.correlationId,
+      correlationId: `soak-${index}`,
       statusCode: 200,
       revision: events.length - 1,
       status: state.exists ? state.status : 'none',
@@ -80,5 +80,11 @@ describe('the soak verification of order streams', () => {
   it('reports an event carrying a correlation id no request of the soak sent', () => {
     const { violations } = verifyStreams(historyOf(lifecycle.events), lifecycle.acks, new Set(['soak-0', 'soak-1']));
     expect(violations).toContainEqual(expect.stringContaining('correlation id soak-2, which no request of the soak sent'));
+  });
+
+  it('reports an event whose correlation id is not scoped to its tenant', () => {
+    const unscoped = lifecycle.events.map((event, index) => (index === 5 ? { ...event, metadata: { ...event.metadata, $correlationId: 'soak-2' } } : event));
+    const { violations } = verifyStreams(historyOf(unscoped), lifecycle.acks, sent);
+    expect(violations).toContainEqual(expect.stringContaining('revision 5 carries correlation id soak-2, not scoped to its tenant'));
   });
 });

@@ -125,6 +125,10 @@ export async function verifyWorkers(options: {
     violations.push(...checkWhatsApp(db, history, counts));
     violations.push(...checkInventory(db, history, counts));
     violations.push(...checkAnalytics(db, history, counts));
+    // The projections park each on its own, in the read models: nothing should park there either.
+    const hasParkedTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'projection_parked'").get() !== undefined;
+    const projectionParked = hasParkedTable ? (db.prepare('SELECT projection, stream_id, revision, event_type, reason FROM projection_parked').all() as Array<Record<string, string | number>>) : [];
+    for (const entry of projectionParked) violations.push(`projection ${entry.projection} parked ${entry.event_type} ${entry.stream_id}@${entry.revision}: ${entry.reason}`);
   } finally {
     db.close();
   }

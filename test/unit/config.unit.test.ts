@@ -17,8 +17,19 @@ describe('configuration from the environment', () => {
       role: 'all',
       bodyLimitBytes: 65536,
       eventStoreHost: '127.0.0.1',
+      eventStoreInsecure: false,
       rateLimitPerMinute: 120_000,
-      overload: { maxEventLoopDelayMs: 1_000, maxHeapUsedBytes: Math.floor(getHeapStatistics().heap_size_limit * 0.9), retryAfterSeconds: 5 },
+      overload: {
+        maxEventLoopDelayMs: 1_000,
+        maxHeapUsedBytes: Math.floor(getHeapStatistics().heap_size_limit * 0.9),
+        retryAfterSeconds: 5,
+        maxInFlightCommands: 64,
+        maxInFlightReads: 128,
+        maxQueued: 512,
+        maxQueueMs: 1_000,
+        targetServiceMs: 500,
+      },
+      http: { listenBacklog: 4_096, requestTimeoutMs: 30_000 },
       shutdownGraceMs: 8_000,
     });
   });

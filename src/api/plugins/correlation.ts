@@ -17,6 +17,16 @@ export function correlationIdOf(request: IncomingMessage): string {
   return typeof given === 'string' && SAFE_CORRELATION_ID.test(given) ? given : randomUUID();
 }
 
+/**
+ * The correlation id the events of a tenant's request carry: `<tenantId>:<given id>`. Tenants
+ * choose their ids, so two tenants may send the same one; scoped, each one's `$bc-` trace (the
+ * store's $by_correlation_id stream) holds only its own events. Tenant ids never contain ':', so
+ * the first ':' splits it back. The response echoes the id as the caller gave it.
+ */
+export function tenantCorrelationId(tenantId: string, correlationId: string): string {
+  return `${tenantId}:${correlationId}`;
+}
+
 export function registerCorrelation(app: FastifyInstance): void {
   app.decorateRequest('correlationId', '');
   app.decorateRequest('traceparent', undefined);

@@ -1,10 +1,16 @@
-// Shedding load before it piles up: per-API-key rate limiting (429) and, when the process is
-// under pressure (event loop delay, heap), an early 503. Both answer problem+json with
-// Retry-After, so a client backs off instead of queueing requests in our memory.
+// Shedding load before it piles up: per-API-key rate limiting (429); a bound on the commands and
+// reads one process works on at once, with a short bounded wait for a slot (what the process is
+// waiting on: commands queued for the store, requests in flight); and, when the process is under
+// pressure (event loop delay, heap), an early 503. All answer problem+json with Retry-After, so a
+// client backs off instead of queueing requests in our memory.
+import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyUnderPressure from '@fastify/under-pressure';
+import { Counter, Gauge } from 'prom-client';
+import { registry } from '../../observability/metrics.js';
 import { ApiError } from '../error-registry.js';
+import { AdmissionQueue, type Refusal } from './admission-queue.js';
 import { bearerToken, createKeyResolver } from './authentication.js';
 
 export interface OverloadLimits {
@@ -15,15 +21,40 @@ export interface OverloadLimits {
   retryAfterSeconds: number;
   /** How often pressure is measured. */
   sampleIntervalMs: number;
+  /** Commands (POST/PUT/PATCH/DELETE: they wait on the store) worked on at once; 0: unbounded. */
+  maxInFlightCommands: number;
+  /** Reads (GET/HEAD) worked on at once; 0: unbounded. Reads are cheaper, so their bound is higher. */
+  maxInFlightReads: number;
+  /** Requests of each kind waiting for a slot at once; beyond it, 503 at once. */
+  maxQueued: number;
+  /** The longest a request waits for a slot before 503. */
+  maxQueueMs: number;
+  /** How long a request should hold its slot: the in-flight bounds shrink while it takes longer. 0: fixed bounds. */
+  targetServiceMs: number;
 }
 
-export const DEFAULT_OVERLOAD_LIMITS: OverloadLimits = { maxEventLoopDelayMs: 1_000, maxHeapUsedBytes: 0, retryAfterSeconds: 5, sampleIntervalMs: 1_000 };
+/**
+ * For `npm start` on 2 cores (ROLE=all): up to 64 commands in flight keep the store's group
+ * commit fed (it takes one transaction for whatever is waiting); a second in the queue plus half
+ * a second in a slot leaves a 2 s answer room for the event loop's own delays.
+ */
+export const DEFAULT_OVERLOAD_LIMITS: OverloadLimits = {
+  maxEventLoopDelayMs: 1_000,
+  maxHeapUsedBytes: 0,
+  retryAfterSeconds: 5,
+  sampleIntervalMs: 1_000,
+  maxInFlightCommands: 64,
+  maxInFlightReads: 128,
+  maxQueued: 512,
+  maxQueueMs: 1_000,
+  targetServiceMs: 500,
+};
 
 /** Per key: lowers only a runaway client; a busy tenant at benchmark rates stays under it. */
 export const DEFAULT_RATE_LIMIT_PER_MINUTE = 120_000;
 
-/** Liveness and metrics answer even under pressure: an overloaded process is not a dead one. */
-export const NEVER_SHED: ReadonlySet<string> = new Set(['/health', '/metrics']);
+/** Liveness, readiness and metrics answer even under pressure: an overloaded process is not a dead one. */
+export const NEVER_SHED: ReadonlySet<string> = new Set(['/health', '/ready', '/metrics']);
 /** Public routes probed by machines (load balancers, Prometheus) have no key to limit by. */
 const NEVER_RATE_LIMITED = new Set([...NEVER_SHED, '/ready', '/openapi.json']);
 
@@ -31,6 +62,26 @@ const routeOf = (request: FastifyRequest) => request.routeOptions.url ?? '';
 
 /** Whether the per-key rate limit applies to a route (its fastify URL template). */
 export const isRateLimitedRoute = (url: string): boolean => !NEVER_RATE_LIMITED.has(url) && !url.startsWith('/docs');
+
+const shedTotal = new Counter({
+  name: 'http_requests_shed_total',
+  help: 'Requests answered 503 by load shedding, by reason',
+  labelNames: ['reason'] as const,
+  registers: [registry],
+});
+const admissionGauge = new Gauge({
+  name: 'http_requests_admitted',
+  help: 'Requests being worked on (in_flight), waiting for a slot (queued), and the bound right now (limit), by kind (command, read)',
+  labelNames: ['kind', 'state'] as const,
+  registers: [registry],
+});
+
+const COMMAND_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+const REFUSALS: Record<Exclude<Refusal, 'aborted'>, (kind: string, limits: OverloadLimits) => string> = {
+  'queue-full': (kind, limits) => `${limits.maxQueued} ${kind}s are already waiting for a slot`,
+  'queue-timeout': (kind, limits) => `no ${kind} slot came free within ${limits.maxQueueMs} ms`,
+};
 
 /**
  * Register on the root instance before any route, so every route (whichever plugin adds it)
@@ -42,23 +93,76 @@ export async function registerLoadShedding(
   options: { apiKeys: ReadonlyMap<string, string>; overload: OverloadLimits; rateLimitPerMinute: number },
 ): Promise<void> {
   const { overload } = options;
+  const refuse = (reason: string, detail: string): never => {
+    shedTotal.inc({ reason });
+    throw withoutStack(() => new ApiError('SERVICE_OVERLOADED', `the service is shedding load (${detail}); retry after the Retry-After delay`, { reason }));
+  };
+  // An answer sent before the request's body was read (any early refusal: 503, 429, 401) would
+  // otherwise close a connection with the body still unread, which the kernel turns into a reset
+  // that loses the answer too. Read it to its end first, dropping it (nothing is kept).
+  const bodyLimit = scope.initialConfig.bodyLimit ?? 1024 * 1024;
+  scope.addHook('onSend', async (request) => {
+    await discardUnreadBody(request.raw, bodyLimit);
+  });
   await scope.register(fastifyUnderPressure, {
     maxEventLoopDelay: overload.maxEventLoopDelayMs,
     maxHeapUsedBytes: overload.maxHeapUsedBytes,
     sampleInterval: overload.sampleIntervalMs,
     // A rejection goes to the problem+json error handler.
-    pressureHandler: async (request, reply) => {
+    pressureHandler: async (request, reply, type, value) => {
       if (NEVER_SHED.has(routeOf(request))) return;
       reply.header('retry-after', String(overload.retryAfterSeconds));
-      throw new ApiError('SERVICE_OVERLOADED', 'the service is shedding load; retry after the Retry-After delay');
+      const heap = type === fastifyUnderPressure.TYPE_HEAP_USED_BYTES;
+      refuse(heap ? 'heap' : 'event-loop-delay', heap ? `heap in use ${Math.round(Number(value) / 2 ** 20)} MiB` : `event loop delay ${Math.round(Number(value))} ms`);
     },
   });
-  if (options.rateLimitPerMinute <= 0) return;
-  const resolve = createKeyResolver(options.apiKeys);
+  if (options.rateLimitPerMinute > 0) await registerRateLimit(scope, options.apiKeys, options.rateLimitPerMinute);
+  registerAdmission(scope, overload, refuse);
+}
+
+/**
+ * Commands and reads each get their slots: commands wait on the store and cost the most, so
+ * their bound is lower and they are shed first while reads are still served. A request holds
+ * its slot until its answer is sent or its client goes away; the body of a waiting request is
+ * not read (it stays in the kernel's socket buffer, not in our memory).
+ */
+function registerAdmission(scope: FastifyInstance, overload: OverloadLimits, refuse: (reason: string, detail: string) => never): void {
+  const queues = {
+    command: new AdmissionQueue({ maxInFlight: overload.maxInFlightCommands, maxQueued: overload.maxQueued, maxQueueMs: overload.maxQueueMs, targetServiceMs: overload.targetServiceMs }),
+    read: new AdmissionQueue({ maxInFlight: overload.maxInFlightReads, maxQueued: overload.maxQueued, maxQueueMs: overload.maxQueueMs, targetServiceMs: overload.targetServiceMs }),
+  };
+  const collect = () => {
+    for (const [kind, queue] of Object.entries(queues)) {
+      admissionGauge.set({ kind, state: 'in_flight' }, queue.inFlight);
+      admissionGauge.set({ kind, state: 'queued' }, queue.queued);
+      admissionGauge.set({ kind, state: 'limit' }, queue.limit);
+    }
+  };
+  scope.addHook('onRequest', async (request, reply) => {
+    if (NEVER_SHED.has(routeOf(request))) return;
+    const kind = COMMAND_METHODS.has(request.method) ? 'command' : 'read';
+    const ticket = queues[kind].enter();
+    // 'close' comes after the answer is sent, or when the client goes away first.
+    reply.raw.once('close', () => {
+      ticket.leave();
+      collect();
+    });
+    collect();
+    const outcome = await ticket.outcome;
+    collect();
+    if (outcome === 'admitted') return;
+    reply.header('retry-after', String(overload.retryAfterSeconds));
+    if (outcome === 'aborted') refuse('client-gone', 'the client closed the connection while waiting');
+    refuse(outcome, REFUSALS[outcome](kind, overload));
+  });
+}
+
+async function registerRateLimit(scope: FastifyInstance, apiKeys: ReadonlyMap<string, string>, perMinute: number): Promise<void> {
+  const resolve = createKeyResolver(apiKeys);
   await scope.register(fastifyRateLimit, {
     // Not per route: route hooks run after authentication, and a guessed key must count too.
     global: false,
-    max: options.rateLimitPerMinute,
+    max: perMinute,
     timeWindow: 60_000,
     allowList: (request) => !isRateLimitedRoute(routeOf(request)),
     // One bucket per known key (by its digest fingerprint, never the key); unknown or missing
@@ -72,4 +176,51 @@ export async function registerLoadShedding(
       new ApiError('TOO_MANY_REQUESTS', `rate limit of ${context.max} requests per minute exceeded; retry in ${context.after}`),
   });
   scope.addHook('onRequest', scope.rateLimit());
+}
+
+/** A refusal is an answer, not a bug: capturing a stack for each of thousands a second costs real time. */
+function withoutStack<T>(make: () => T): T {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return make();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+/** How long an early answer waits for the rest of a body it will not use. */
+const DISCARD_MS = 2_000;
+
+/**
+ * Reads what is left of a request body and drops it. Not when the parser already has it all,
+ * when no body comes, or when the body is over the limit (that connection is closed on purpose).
+ */
+function discardUnreadBody(raw: IncomingMessage, limitBytes: number): Promise<void> | undefined {
+  if (raw.complete || raw.readableEnded || raw.destroyed) return undefined;
+  const declared = Number(raw.headers['content-length'] ?? Number.NaN);
+  const chunked = raw.headers['transfer-encoding'] !== undefined;
+  if (!chunked && !(declared > 0)) return undefined;
+  if (declared > limitBytes) return undefined;
+  return new Promise((resolve) => {
+    let seen = 0;
+    const done = () => {
+      clearTimeout(timer);
+      raw.off('data', count);
+      raw.off('end', done);
+      raw.off('error', done);
+      raw.off('close', done);
+      resolve();
+    };
+    const count = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > limitBytes) done();
+    };
+    const timer = setTimeout(done, DISCARD_MS);
+    raw.on('data', count);
+    raw.once('end', done);
+    raw.once('error', done);
+    raw.once('close', done);
+    raw.resume();
+  });
 }

@@ -33,7 +33,7 @@ const LOCATION_ON = new Set(['createOrder']);
 
 const header = (description: string, schema: Json = { type: 'string' }) => ({ description, schema });
 const HEADERS = {
-  correlation: header('The request\'s correlation id (the one sent when it matched the pattern, else a generated UUID); every event the request appends carries it'),
+  correlation: header('The request\'s correlation id (the one sent when it matched the pattern, else a generated UUID); every event the request appends carries it as <tenantId>:<id>, so `orders trace <id> --tenant <tenantId>` finds them'),
   limit: header('Requests allowed per minute for this API key', { type: 'integer' }),
   remaining: header('Requests left in the current minute', { type: 'integer' }),
   reset: header('Seconds until the current minute\'s budget resets', { type: 'integer' }),
@@ -103,6 +103,10 @@ function completeOperation(operation: Operation, method: string, path: string, u
     if (rateLimited) Object.assign(headers, { 'x-ratelimit-limit': HEADERS.limit, 'x-ratelimit-remaining': HEADERS.remaining, 'x-ratelimit-reset': HEADERS.reset });
     if (status === '429' || status === '503') headers['retry-after'] = HEADERS.retryAfter;
     if (status === '401' && secured) headers['www-authenticate'] = { ...HEADERS.wwwAuthenticate, required: true };
+    if (status === '401' && operation.operationId === 'getMetrics') {
+      headers['www-authenticate'] = { ...HEADERS.wwwAuthenticate, description: 'Bearer: send Authorization: Bearer <METRICS_TOKEN> (the operator\'s token; an API key does not open /metrics)', required: true };
+      response.description = "Without the operator's token (METRICS_TOKEN), or without it configured from anywhere but a direct client on this machine";
+    }
     if (status === '304' || refersTo(response, 'Order')) headers.etag = { ...HEADERS.etag, required: true };
     if (LOCATION_ON.has(operation.operationId) && (status === '200' || status === '201')) headers.location = { ...HEADERS.location, required: true };
     response.headers = headers;

@@ -94,7 +94,6 @@ export async function ordersRoutes(scope: FastifyInstance, deps: CommandDeps): P
           id: entry.id,
           type: entry.event.type,
           revision: Number(entry.revision),
-          position: entry.position ? { commit: entry.position.commit.toString(), prepare: entry.position.prepare.toString() } : null,
           time: entry.created.toISOString(),
           data: entry.event.data,
           metadata: (entry.metadata ?? (typeof entry.rawMetadata === 'object' && entry.rawMetadata ? entry.rawMetadata : {})) as Record<string, unknown>,

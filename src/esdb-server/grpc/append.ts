@@ -7,6 +7,7 @@ import { sharedPb, streamsPb } from './protocol.js';
 import { parseExpectedRevision, streamNameOf } from './conversions.js';
 import { proposedSize, toProposedEvent } from './proposed-events.js';
 import { accessDenied, invalidArgument, maximumAppendSizeExceeded, streamDeleted, toRpcError } from './rpc-errors.js';
+import { refuseStream } from '../auth/acl.js';
 
 type AppendReq = InstanceType<typeof streamsPb.AppendReq>;
 type AppendResp = InstanceType<typeof streamsPb.AppendResp>;
@@ -33,6 +34,8 @@ export function handleAppend(
         if (header) throw invalidArgument('options must be sent once, first');
         const options = request.getOptions()!;
         header = { stream: streamNameOf(options.getStreamIdentifier()), expected: parseExpectedRevision(options) };
+        const denied = refuseStream(context.authorization, call, 'write', header.stream);
+        if (denied) throw denied;
         return;
       }
       if (!header) throw invalidArgument('the first append message must carry the options');

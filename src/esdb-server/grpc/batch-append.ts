@@ -4,13 +4,14 @@
 // the correlation id and the stream; failures travel as google.rpc.Status with an Any detail.
 import type * as grpc from '@grpc/grpc-js';
 import type { AppendResult, ExpectedRevision, ProposedEvent } from '../log/types.js';
-import { AccessDeniedError, MaximumAppendSizeExceededError, StreamDeletedError } from '../log/errors.js';
+import { AccessDeniedError, MaximumAppendSizeExceededError, StorageFullError, StreamDeletedError } from '../log/errors.js';
 import type { ServerContext } from './service-module.js';
 import { AnyMessageClass, sharedPb, statusPb, streamsPb } from './protocol.js';
 import { parseRevision, parseUuid, streamIdentifier, streamNameOf } from './conversions.js';
 import { proposedSize, toProposedEvent } from './proposed-events.js';
 import { CallWriter } from './call-writer.js';
-import { isRpcError } from './rpc-errors.js';
+import { refuseStream } from '../auth/acl.js';
+import { isRpcError, storageFull } from './rpc-errors.js';
 
 type BatchAppendReq = InstanceType<typeof streamsPb.BatchAppendReq>;
 type BatchAppendResp = InstanceType<typeof streamsPb.BatchAppendResp>;
@@ -72,6 +73,10 @@ export function handleBatchAppend(
       try {
         streamNameOf(options.getStreamIdentifier());
         append.expected = parseBatchExpected(options);
+        if (refuseStream(context.authorization, call, 'write', stream)) {
+          append.failed = true;
+          reply(withExpected(errorResponse(correlationId!, stream, PERMISSION_DENIED, `Access to stream '${stream}' is denied.`, new sharedPb.AccessDenied(), 'event_store.client.AccessDenied'), append.expected));
+        }
         const deadline = options.getDeadline();
         if (deadline) append.deadline = deadline.toDate().getTime();
       } catch (error) {
@@ -123,6 +128,15 @@ export function handleBatchAppend(
     if (append.failed) return;
     append.failed = true;
     append.events = [];
+    if (error instanceof StorageFullError) {
+      // A per-append status reaches the caller as an UnknownError without code or message (the
+      // client unpacks only the details it knows): end the call with RESOURCE_EXHAUSTED instead,
+      // so every append waiting on it fails with that code. The client opens a new call for the
+      // next append.
+      writer.fail(storageFull(error));
+      untrack();
+      return;
+    }
     reply(failureResponse(append, error));
   }
 }

@@ -2,6 +2,7 @@
 // key selects the client's error class; each exception needs its companion keys, or the client
 // throws a TypeError instead of the right error.
 import * as grpc from '@grpc/grpc-js';
+import { StorageFullError } from '../log/errors.js';
 import type { ExpectedRevision } from '../log/types.js';
 
 export interface RpcError extends Error {
@@ -68,9 +69,23 @@ export function serverShuttingDown(): RpcError {
   return rpcError(grpc.status.UNAVAILABLE, 'Server is shutting down.');
 }
 
+/**
+ * The disk is full. EventStoreDB has no answer for this (its node stops on an IOException and
+ * clients see UNAVAILABLE); this store keeps serving reads and refuses writes with
+ * RESOURCE_EXHAUSTED, which the client reports as an error with that code and these details
+ * without dropping its connection (UNAVAILABLE would make it reconnect and drop every
+ * subscription of the connection). The `exception` key names it for callers that look.
+ */
+export const STORAGE_FULL_EXCEPTION = 'storage-full';
+
+export function storageFull(error: StorageFullError): RpcError {
+  return rpcError(grpc.status.RESOURCE_EXHAUSTED, error.message, { exception: STORAGE_FULL_EXCEPTION });
+}
+
 /** Anything unexpected becomes a plain INTERNAL status rather than a crash or a hang. */
 export function toRpcError(error: unknown): RpcError {
   if (isRpcError(error)) return error;
+  if (error instanceof StorageFullError) return storageFull(error);
   const message = error instanceof Error ? error.message : String(error);
   return rpcError(grpc.status.INTERNAL, message);
 }

@@ -1,5 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { EventLog } from '../log/types.js';
+import type { CallAuthorization } from '../auth/acl.js';
 
 /** What every gRPC service of the embedded server hands to the server assembly. */
 export interface ServiceModule {
@@ -25,4 +26,6 @@ export interface ServerContext {
   maxAppendSize: number;
   /** This node's id, the same in gRPC gossip and the HTTP /gossip and /info. */
   instanceId: string;
+  /** Who may do what (auth/acl.ts); absent on an insecure store, where everything is allowed. */
+  authorization?: CallAuthorization;
 }

@@ -13,6 +13,7 @@ import { parseReadRequest } from './read-request.js';
 import { readAllToCall, readStreamToCall, type ReadResp } from './read.js';
 import { runSubscription } from './subscription.js';
 import { serverShuttingDown, toRpcError, wrongExpectedVersion } from './rpc-errors.js';
+import { refuseStream } from '../auth/acl.js';
 
 type ReadReq = InstanceType<typeof streamsPb.ReadReq>;
 type AppendReq = InstanceType<typeof streamsPb.AppendReq>;
@@ -49,6 +50,8 @@ export function createStreamsService(context: ServerContext): ServiceModule {
       const untrack = track(writer);
       const serve = async () => {
         const request = parseReadRequest(call.request);
+        const denied = refuseStream(context.authorization, call, 'read', request.source.kind === 'stream' ? request.source.stream : '$all');
+        if (denied) throw denied;
         if (request.count === undefined) await runSubscription(context.log, request, writer);
         else if (request.source.kind === 'stream') await readStreamToCall(context.log, request, writer);
         else await readAllToCall(context.log, request, writer);
@@ -60,7 +63,7 @@ export function createStreamsService(context: ServerContext): ServiceModule {
     },
 
     delete(call: grpc.ServerUnaryCall<DeleteReq, DeleteResp>, callback: grpc.sendUnaryData<DeleteResp>) {
-      removeStream(call.request, (stream, expected) => context.log.deleteStream(stream, expected)).then(
+      removeStream(call.request, (stream, expected) => context.log.deleteStream(stream, expected), (stream) => refuseStream(context.authorization, call, 'delete', stream)).then(
         (position) => {
           const response = new streamsPb.DeleteResp();
           if (position < 0) response.setNoPosition(new sharedPb.Empty());
@@ -72,7 +75,7 @@ export function createStreamsService(context: ServerContext): ServiceModule {
     },
 
     tombstone(call: grpc.ServerUnaryCall<TombstoneReq, TombstoneResp>, callback: grpc.sendUnaryData<TombstoneResp>) {
-      removeStream(call.request, (stream, expected) => context.log.tombstoneStream(stream, expected)).then(
+      removeStream(call.request, (stream, expected) => context.log.tombstoneStream(stream, expected), (stream) => refuseStream(context.authorization, call, 'delete', stream)).then(
         (position) => {
           const response = new streamsPb.TombstoneResp();
           if (position < 0) response.setNoPosition(new sharedPb.Empty());
@@ -109,9 +112,15 @@ interface RemoveRequest {
 }
 
 /** Delete and Tombstone share their shape; both answer with the position of the deletion. */
-async function removeStream(request: RemoveRequest, remove: (stream: string, expected: ExpectedRevision) => Promise<AppendResult>): Promise<number> {
+async function removeStream(
+  request: RemoveRequest,
+  remove: (stream: string, expected: ExpectedRevision) => Promise<AppendResult>,
+  refuse: (stream: string) => Error | undefined,
+): Promise<number> {
   const options = request.getOptions();
   const stream = streamNameOf(options?.getStreamIdentifier());
+  const denied = refuse(stream);
+  if (denied) throw denied;
   const expected = parseExpectedRevision(options!);
   let result: AppendResult;
   try {

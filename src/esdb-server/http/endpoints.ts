@@ -2,11 +2,16 @@
 // /health/live, /info, /gossip, /stats, /metrics.
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import type { UiContext } from './ui-pages.js';
+import type { Authenticator } from '../auth/authenticate.js';
+import type { Authorizer } from '../auth/acl.js';
 
 export interface EndpointContext extends UiContext {
   host: string;
   port: number;
   instanceId: string;
+  authenticator: Authenticator;
+  /** Stream ACLs for the UI's stream and event pages (an operator who is not in $admins reads what the ACLs let it). */
+  authorizer?: Authorizer;
 }
 
 export const ping = () => ({ text: 'Ping request successfully handled' });
@@ -15,8 +20,9 @@ export function info(context: EndpointContext) {
   return {
     esVersion: context.version,
     state: 'leader',
-    features: { projections: true, userManagement: false, atomPub: false },
-    authentication: { type: 'insecure', properties: {} },
+    features: { projections: true, userManagement: context.authenticator.secured, atomPub: false },
+    // EventStoreDB's names: `internal` (its own users) when secured, `insecure` under --insecure.
+    authentication: { type: context.authenticator.secured ? 'internal' : 'insecure', properties: {} },
   };
 }
 

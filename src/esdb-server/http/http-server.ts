@@ -6,6 +6,8 @@ import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { GroupNotFoundError } from '../persistent/subscription-registry.js';
+import { WWW_AUTHENTICATE, type Authentication } from '../auth/authenticate.js';
+import { ADMINS_GROUP, OPS_GROUP } from '../auth/principal.js';
 import { parkedTruncateBefore } from '../persistent/parked-messages.js';
 import * as endpoints from './endpoints.js';
 import type { EndpointContext } from './endpoints.js';
@@ -54,14 +56,14 @@ export function createStoreHttpServer(context: EndpointContext): Server {
     else socket.destroy();
   });
 
-  const sendPage = (request: IncomingMessage, response: ServerResponse, result: PageResult) => {
+  const sendPage = (request: IncomingMessage, response: ServerResponse, result: PageResult, headers: Record<string, string> = {}) => {
     if (response.headersSent) return void response.end();
     if (result.kind === 'redirect') {
       response.writeHead(303, { location: result.location, 'content-length': 0, 'cache-control': 'no-store', ...SECURITY_HEADERS }).end();
       return;
     }
     const html = templates.render(result.template, result.data);
-    send(request, response, result.status, 'text/html; charset=utf-8', html, { 'cache-control': 'no-store' });
+    send(request, response, result.status, 'text/html; charset=utf-8', html, { 'cache-control': 'no-store', ...headers });
   };
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -78,6 +80,13 @@ export function createStoreHttpServer(context: EndpointContext): Server {
       return true;
     };
     const [first, ...rest] = segments;
+    const refusal = await accessRefusal(request, segments);
+    if (refusal) {
+      const headers: Record<string, string> = refusal.status === 401 ? { 'www-authenticate': WWW_AUTHENTICATE } : {};
+      // Drain what a refused request sent, so the connection stays usable for the retry with credentials.
+      request.resume();
+      return sendPage(request, response, pages.errorPage(refusal.status, statusTitle(refusal.status), refusal.message), headers);
+    }
 
     if (segments.length === 0) return only('GET, HEAD') ? sendPage(request, response, { kind: 'redirect', location: '/ui/' }) : undefined;
     if (first === 'web' && rest.length <= 1) return only('GET, HEAD') ? sendPage(request, response, { kind: 'redirect', location: '/ui/' }) : undefined;
@@ -121,6 +130,42 @@ export function createStoreHttpServer(context: EndpointContext): Server {
     const result = uiPage(section, a, b, c, query);
     if (!result) return notFound(request, response);
     return sendPage(request, response, result);
+  }
+
+  /**
+   * A secured store asks for credentials (HTTP Basic, realm ESDB, as EventStoreDB) everywhere but
+   * its open endpoints, and lets only operators ($admins, $ops) use the UI and the endpoints; wrong
+   * credentials are refused everywhere. Plaintext HTTP carries credentials only on loopback: on
+   * another interface it is for the open endpoints alone, the rest is HTTPS on the same port.
+   */
+  async function accessRefusal(request: IncomingMessage, segments: readonly string[]): Promise<{ status: number; message: string } | undefined> {
+    if (!context.authenticator.secured) return undefined;
+    const path = segments.join('/');
+    const open = OPEN_PATHS.has(path);
+    const encrypted = (request.socket as { encrypted?: boolean }).encrypted === true;
+    if (!encrypted && !isLoopback(context.host)) {
+      if (open && request.headers.authorization === undefined) return undefined;
+      return { status: 403, message: `This store takes credentials only over HTTPS here: open https://${request.headers.host ?? context.host}${request.url ?? '/'}` };
+    }
+    let result: Authentication;
+    try {
+      result = await context.authenticator.authenticate(request.headers.authorization);
+    } catch {
+      return { status: 503, message: 'Credentials could not be checked; try again.' };
+    }
+    if (result.kind === 'invalid') return { status: 401, message: 'Wrong user name or password.' };
+    if (open) return undefined;
+    if (result.kind === 'anonymous') return { status: 401, message: 'Log in with the store\'s credentials (user admin; its password is kept in the data directory, eventstore-admin-password).' };
+    const operator = result.principal.groups.includes(ADMINS_GROUP) || result.principal.groups.includes(OPS_GROUP);
+    if (!operator) return { status: 403, message: `User '${result.principal.login}' may not use the store's UI and endpoints (only $admins and $ops).` };
+    // A stream's page and its events' pages show its data: the stream's read ACL decides, as it
+    // does over gRPC ($ops reads no system stream by default, e.g. a user's password hash).
+    const [first, section, encoded] = segments;
+    const stream = first === 'ui' && section === 'streams' && encoded !== undefined ? name(encoded) : undefined;
+    if (stream !== undefined && context.authorizer && !context.authorizer.streamAllowed(result.principal, 'read', stream)) {
+      return { status: 403, message: `User '${result.principal.login}' may not read the stream '${stream}'.` };
+    }
+    return undefined;
   }
 
   function uiPage(section: string | undefined, a: string | undefined, b: string | undefined, c: string | undefined, query: URLSearchParams): PageResult | undefined {
@@ -311,10 +356,16 @@ function readForm(request: IncomingMessage): Promise<URLSearchParams> {
 
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
+/** Open to anyone on a secured store, as on EventStoreDB: liveness, what the node is, and gossip. */
+const OPEN_PATHS = new Set(['ping', 'health/live', 'info', 'gossip']);
+
+function isLoopback(listening: string): boolean {
+  return LOOPBACK_NAMES.has(listening) || listening.startsWith('127.');
+}
+
 /** Against DNS rebinding: a store on loopback answers only to loopback host names. */
 function allowedHost(header: string | undefined, listening: string): boolean {
-  const loopbackListener = LOOPBACK_NAMES.has(listening) || listening.startsWith('127.');
-  if (!loopbackListener) return true;
+  if (!isLoopback(listening)) return true;
   if (!header) return false;
   let hostname: string;
   try {
@@ -326,5 +377,5 @@ function allowedHost(header: string | undefined, listening: string): boolean {
 }
 
 function statusTitle(status: number): string {
-  return { 400: 'Bad request', 403: 'Forbidden', 404: 'Not found', 413: 'Too large', 415: 'Unsupported form', 421: 'Wrong host' }[status] ?? 'Error';
+  return { 400: 'Bad request', 401: 'Log in', 403: 'Forbidden', 503: 'Unavailable', 404: 'Not found', 413: 'Too large', 415: 'Unsupported form', 421: 'Wrong host' }[status] ?? 'Error';
 }

@@ -2,8 +2,8 @@
 // `$causationId` names; events whose cause is not an event of the trace (the command or request
 // that produced them) hang together under one "cause" row. Pure, so its shape is tested alone.
 //
-// Each row has `annotations`, empty today: per-event figures (e.g. how long each handler took
-// to handle it) are meant to be added there and are drawn beside the node.
+// Each row has `annotations`, drawn beside the node: how each persistent group handled the event
+// (handlingAnnotations, from the groups' delivery logs), added by the page.
 
 export interface TraceInput {
   id: string;
@@ -14,6 +14,52 @@ export interface TraceInput {
 export interface Annotation {
   label: string;
   value: string;
+  /** For the page's styling and tests: acked, park, retry, in flight ... */
+  outcome?: string;
+}
+
+/** What the store recorded of one group's handling of an event (see persistent/delivery-log.ts). */
+export interface GroupHandling {
+  group: string;
+  firstDeliveredAt: number;
+  lastDeliveredAt: number;
+  deliveries: number;
+  settledAt: number | undefined;
+  outcome: string;
+}
+
+const OUTCOME_WORDS: Record<string, string> = {
+  acked: 'handled',
+  park: 'parked',
+  retry: 'to be retried',
+  skip: 'skipped',
+  stop: 'stopped',
+  unknown: 'nacked',
+  'timed out': 'timed out',
+  'consumer gone': 'consumer gone',
+};
+
+/**
+ * One annotation per group: how long after the event was written the store sent it to the group,
+ * and how long the group took to answer (the last delivery's; with the number of deliveries when
+ * it was retried). `now` for one still in flight.
+ */
+export function handlingAnnotations(createdMs: number, handlings: readonly GroupHandling[], now: number): Annotation[] {
+  return [...handlings]
+    .sort((a, b) => a.firstDeliveredAt - b.firstDeliveredAt || a.group.localeCompare(b.group))
+    .map((handling) => {
+      const sent = `sent +${formatMs(Math.max(0, handling.firstDeliveredAt - createdMs))}`;
+      const attempts = handling.deliveries > 1 ? `, ${handling.deliveries} deliveries` : '';
+      const value =
+        handling.settledAt === undefined
+          ? `${sent}, in flight for ${formatMs(now - handling.lastDeliveredAt)}${attempts}`
+          : `${sent}, ${OUTCOME_WORDS[handling.outcome] ?? handling.outcome} in ${formatMs(handling.settledAt - handling.lastDeliveredAt)}${attempts}`;
+      return { label: handling.group, value, outcome: handling.settledAt === undefined ? 'in flight' : handling.outcome };
+    });
+}
+
+function formatMs(ms: number): string {
+  return ms < 1_000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 }
 
 export type TraceRow<E extends TraceInput> =

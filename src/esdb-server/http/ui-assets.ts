@@ -36,6 +36,7 @@ button { padding: .35em .9em; border-radius: 4px; border: 1px solid #0a58ca; bac
 button.danger { background: #b42318; border-color: #b42318; }
 .trace .cause td { background: #f3f0fa; }
 .trace .annotations { color: #5b6672; font-size: .9em; }
+.trace .annotations .handling { display: block; white-space: nowrap; }
 .trace .node::before { content: "└ "; color: #9aa4af; }
 .trace tr.d-0 .node::before { content: ""; }
 .link-note { background: #fff; border: 1px solid #e3e6ea; padding: .5em .8em; }

@@ -20,7 +20,7 @@ import {
   summarise,
   type EventSummary,
 } from './store-view.js';
-import { buildTraceRows } from './trace-tree.js';
+import { buildTraceRows, handlingAnnotations, type GroupHandling } from './trace-tree.js';
 import { projectionViews } from './system-projections.js';
 
 export interface UiContext {
@@ -140,9 +140,23 @@ export function tracePage(context: UiContext, correlationId: string | undefined)
       type: event.type,
     };
   });
+  const rows = buildTraceRows(inputs);
+  // Beside each event, how each persistent group handled it (the store's recent deliveries).
+  const groups = context.groups.list();
+  const now = Date.now();
+  for (const row of rows) {
+    if (row.kind !== 'event') continue;
+    const handlings: GroupHandling[] = [];
+    for (const group of groups) {
+      const record = group.deliveries.get(row.event.id);
+      if (record) handlings.push({ group: group.definition.group, ...record });
+    }
+    row.annotations.push(...handlingAnnotations(row.event.createdMs, handlings, now));
+  }
   return page('@trace', `Trace ${correlationId}`, 'trace', {
     correlationId,
-    rows: buildTraceRows(inputs),
+    rows,
+    deliveryLogCapacity: groups[0]?.deliveries.capacity,
     count: events.length,
     truncated,
     streamCount: new Set(events.map((event) => event.stream)).size,

@@ -150,6 +150,7 @@ const trace = `<% layout('@layout', it) %>
 <% if (it.rows) { %>
 <p class="meta"><%= it.count %> events from <a href="<%= it.h.streamUrl('$bc-' + it.correlationId) %>">$bc-<%= it.correlationId %></a><% if (it.truncated) { %> (the first <%= it.count %> only)<% } %><% if (it.streamCount) { %>, across <%= it.streamCount %> streams<% } %>.</p>
 <% if (it.rows.length === 0) { %><p class="empty">No event carries this correlation id.</p><% } else { %>
+<p class="meta">Handling: when this store sent each event to each persistent subscription group, after its append, and how long the group took to ack (or nack) it, as the store saw it<% if (it.deliveryLogCapacity) { %> (kept in memory for each group's latest <%= it.h.num(it.deliveryLogCapacity) %> events)<% } %>. Spans of the service itself go to an OTLP collector (see the README).</p>
 <table class="trace">
 <thead><tr><th>Event</th><th>Stream</th><th>Created</th><th>+ from start</th><th>Gap from parent</th><th class="annotations">Handling</th></tr></thead>
 <tbody>
@@ -163,7 +164,7 @@ const trace = `<% layout('@layout', it) %>
   <td><time><%= it.h.time(row.event.createdMs) %></time></td>
   <td>+<%= it.h.ms(row.offsetMs) %></td>
   <td><% if (row.gapMs !== undefined) { %>+<%= it.h.ms(row.gapMs) %><% } %></td>
-  <td class="annotations"><% for (const a of row.annotations) { %><span><%= a.label %> <%= a.value %></span> <% } %></td>
+  <td class="annotations"><% for (const a of row.annotations) { %><span class="handling" data-group="<%= a.label %>" data-outcome="<%= a.outcome ?? '' %>"><strong><%= a.label %></strong> <%= a.value %></span> <% } %></td>
 </tr>
 <% } %>
 <% } %>

@@ -7,7 +7,7 @@
 // with the process, so a `kill -9` never leaves a stale lock; SQLite also refuses a second
 // connection in the same process (another thread or a second server), as its locks are tracked
 // per file there. The holder's pid sits in a plain file next to it, to name it in the refusal.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 
 export class DataDirectoryLockedError extends Error {
@@ -31,6 +31,9 @@ export interface DataDirectoryLock {
 export function lockDataFile(file: string): DataDirectoryLock {
   const lockFile = `${file}.lock`;
   const pidFile = `${lockFile}.pid`;
+  // Made 0600 before SQLite opens it: the store's files are its owner's alone.
+  closeSync(openSync(lockFile, 'a', 0o600));
+  chmodSync(lockFile, 0o600);
   // timeout 0: a held lock is an answer, not something to wait for.
   const db = new Database(lockFile, { timeout: 0 });
   try {
@@ -44,7 +47,8 @@ export function lockDataFile(file: string): DataDirectoryLock {
     }
     throw error;
   }
-  writeFileSync(pidFile, `${process.pid}\n`);
+  writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o600 });
+  chmodSync(pidFile, 0o600);
   let released = false;
   return {
     release() {

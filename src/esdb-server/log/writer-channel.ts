@@ -3,6 +3,7 @@
 // make up the next group. An in-memory log writes in-thread on its one connection.
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
+import { commitFailure } from './errors.js';
 import { type CommitOutcome, LogWriter, type Operation } from './log-writer.js';
 import type { Synchronous } from './sqlite-schema.js';
 
@@ -19,7 +20,7 @@ export function inThreadWriter(db: Database.Database): WriterChannel {
       try {
         resolve(writer.commit(operations));
       } catch (error) {
-        reject(error);
+        reject(commitFailure(error));
       }
     })),
     close: async () => {},
@@ -31,7 +32,7 @@ export interface WriterThreadData {
   synchronous: Synchronous;
 }
 
-type Reply = { id: number; outcome: CommitOutcome } | { id: number; error: string };
+type Reply = { id: number; outcome: CommitOutcome } | { id: number; error: string; code?: string };
 
 export function threadWriter(data: WriterThreadData): WriterChannel {
   const worker = new Worker(bootstrap(), { eval: true, workerData: data });
@@ -47,7 +48,7 @@ export function threadWriter(data: WriterThreadData): WriterChannel {
     const entry = waiting.get(reply.id);
     if (!entry) return;
     waiting.delete(reply.id);
-    if ('error' in reply) entry.reject(new Error(reply.error));
+    if ('error' in reply) entry.reject(commitFailure(Object.assign(new Error(reply.error), { code: reply.code })));
     else entry.resolve(reply.outcome);
   });
   worker.on('error', (error) => failAll(error));

@@ -20,6 +20,8 @@ port.on('message', (message: { id: number; operations: Operation[] } | { close: 
   try {
     port.postMessage({ id: message.id, outcome: writer.commit(message.operations) });
   } catch (error) {
-    port.postMessage({ id: message.id, error: error instanceof Error ? error.message : String(error) });
+    // The SQLite code travels too: SQLITE_FULL becomes StorageFullError on the other side.
+    const code = (error as { code?: unknown } | null)?.code;
+    port.postMessage({ id: message.id, error: error instanceof Error ? error.message : String(error), ...(typeof code === 'string' ? { code } : {}) });
   }
 });

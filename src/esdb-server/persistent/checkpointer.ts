@@ -62,8 +62,10 @@ export class Checkpointer {
     this.decidedKey = key;
     this.decidedSeq = seq;
     this.decidedAt = Date.now();
+    // Retried until durable (a full disk, say), unless a newer checkpoint was decided meanwhile:
+    // that one, next in the chain, covers this one.
     const write = this.chain.then(async () => {
-      await writeCheckpoint(this.log, this.stream, this.source, key);
+      await this.writes.retrying('checkpoint', () => writeCheckpoint(this.log, this.stream, this.source, key), () => this.decidedKey === key);
       if (this.durable === undefined || key > this.durable) this.durable = key;
     });
     this.chain = write.catch(() => undefined);

@@ -8,12 +8,13 @@ import type { EventLog, RecordedEvent, ResolvedEvent } from '../log/types.js';
 
 const EMPTY = new Uint8Array(0);
 
-export async function parkMessage(log: EventLog, parkedStream: string, event: ResolvedEvent, key: number, reason: string): Promise<number> {
+/** `id`: the parked event's id, the same on every retry, so a retry after an unclear failure parks it once. */
+export async function parkMessage(log: EventLog, parkedStream: string, event: ResolvedEvent, key: number, reason: string, id: string = randomUUID()): Promise<number> {
   const target = event.event;
   const data = target ? `${target.revision}@${target.stream}` : Buffer.from(event.link?.data ?? EMPTY).toString('utf8');
   const metadata = JSON.stringify({ Added: new Date().toISOString(), Reason: reason, SubscriptionEventNumber: key });
   const result = await log.append(parkedStream, 'any', [
-    { id: randomUUID(), type: LINK_EVENT_TYPE, contentType: 'application/octet-stream', data: Buffer.from(data), metadata: Buffer.from(metadata) },
+    { id, type: LINK_EVENT_TYPE, contentType: 'application/octet-stream', data: Buffer.from(data), metadata: Buffer.from(metadata) },
   ]);
   if (result.kind !== 'success') throw new Error(`could not park a message in ${parkedStream}`);
   return result.nextRevision;
@@ -57,10 +58,10 @@ export function readParked(log: EventLog, parkedStream: string, from: number, st
   return { events, next: result.events.length < count ? stopAt : next };
 }
 
-export async function markReplayed(log: EventLog, parkedStream: string, truncateBefore: number): Promise<void> {
+export async function markReplayed(log: EventLog, parkedStream: string, truncateBefore: number, id: string = randomUUID()): Promise<void> {
   await log.append(metadataStreamOf(parkedStream), 'any', [
     {
-      id: randomUUID(),
+      id,
       type: METADATA_EVENT_TYPE,
       contentType: 'application/json',
       data: Buffer.from(JSON.stringify({ $tb: truncateBefore })),

@@ -13,6 +13,7 @@ import { definitionFromCreate, definitionFromUpdate, groupNameOf, persistentPb, 
 import type { DropReason, NackAction } from './subscription-group.js';
 import { GroupExistsError, GroupNotFoundError, SubscriptionRegistry } from './subscription-registry.js';
 import { confirmationMessage, empty, eventMessage, subscriptionInfo } from './wire.js';
+import { refuseOperation, refuseStream, type CallAuthorization, type ServerOperation } from '../auth/acl.js';
 
 type ReadReq = InstanceType<typeof persistentPb.ReadReq> | AckOrNack;
 type ReadResp = InstanceType<typeof persistentPb.ReadResp> | Buffer;
@@ -55,11 +56,19 @@ function toServiceError(error: unknown) {
   return toRpcError(error);
 }
 
-/** Runs a unary handler, answering with its result or its error (never throwing into grpc-js). */
-function unary<Req, Res>(handle: (request: Req) => Promise<Res> | Res) {
+/**
+ * Runs a unary handler, answering with its result or its error (never throwing into grpc-js);
+ * the call is refused first unless it may perform `operation` (EventStoreDB: $ops or $admins
+ * manage groups, any authenticated user reads their statistics).
+ */
+function unary<Req, Res>(authorization: CallAuthorization | undefined, operation: ServerOperation, handle: (request: Req) => Promise<Res> | Res) {
   return (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => {
     Promise.resolve()
-      .then(() => handle(call.request))
+      .then(() => {
+        const denied = refuseOperation(authorization, call, operation);
+        if (denied) throw denied;
+        return handle(call.request);
+      })
       .then(
         (response) => callback(null, response),
         (error: unknown) => callback(toServiceError(error)),
@@ -79,31 +88,31 @@ export function createPersistentSubscriptionsService(context: ServerContext, reg
   };
 
   const implementation: grpc.UntypedServiceImplementation = {
-    create: unary(async (request: InstanceType<typeof persistentPb.CreateReq>) => {
+    create: unary(context.authorization, 'subscriptions.create', async (request: InstanceType<typeof persistentPb.CreateReq>) => {
       await registry.create(definitionFromCreate(request));
       return new persistentPb.CreateResp();
     }),
 
-    update: unary(async (request: InstanceType<typeof persistentPb.UpdateReq>) => {
+    update: unary(context.authorization, 'subscriptions.update', async (request: InstanceType<typeof persistentPb.UpdateReq>) => {
       await registry.update(definitionFromUpdate(request));
       return new persistentPb.UpdateResp();
     }),
 
-    delete: unary(async (request: InstanceType<typeof persistentPb.DeleteReq>) => {
+    delete: unary(context.authorization, 'subscriptions.delete', async (request: InstanceType<typeof persistentPb.DeleteReq>) => {
       const options = request.getOptions();
       if (!options) throw invalidArgument('options are required');
       await registry.delete(sourceOf(options.hasAll(), options.getStreamIdentifier()), groupNameOf(options.getGroupName()));
       return new persistentPb.DeleteResp();
     }),
 
-    getInfo: unary((request: InstanceType<typeof persistentPb.GetInfoReq>) => {
+    getInfo: unary(context.authorization, 'subscriptions.statistics', (request: InstanceType<typeof persistentPb.GetInfoReq>) => {
       const options = request.getOptions();
       if (!options) throw invalidArgument('options are required');
       const group = groupOf(sourceOf(options.hasAll(), options.getStreamIdentifier()), options.getGroupName());
       return new persistentPb.GetInfoResp().setSubscriptionInfo(subscriptionInfo(group.definition, group.stats()));
     }),
 
-    list: unary((request: InstanceType<typeof persistentPb.ListReq>) => {
+    list: unary(context.authorization, 'subscriptions.statistics', (request: InstanceType<typeof persistentPb.ListReq>) => {
       const options = request.getOptions();
       if (!options) throw invalidArgument('options are required');
       let source: EventSource | undefined;
@@ -116,7 +125,7 @@ export function createPersistentSubscriptionsService(context: ServerContext, reg
       return new persistentPb.ListResp().setSubscriptionsList(groups.map((group) => subscriptionInfo(group.definition, group.stats())));
     }),
 
-    replayParked: unary((request: InstanceType<typeof persistentPb.ReplayParkedReq>) => {
+    replayParked: unary(context.authorization, 'subscriptions.replayParked', (request: InstanceType<typeof persistentPb.ReplayParkedReq>) => {
       const options = request.getOptions();
       if (!options) throw invalidArgument('options are required');
       const group = groupOf(sourceOf(options.hasAll(), options.getStreamIdentifier()), options.getGroupName());
@@ -124,7 +133,7 @@ export function createPersistentSubscriptionsService(context: ServerContext, reg
       return new persistentPb.ReplayParkedResp();
     }),
 
-    restartSubsystem: unary(async () => {
+    restartSubsystem: unary(context.authorization, 'subscriptions.restart', async () => {
       await registry.restart();
       return empty();
     }),
@@ -162,6 +171,9 @@ export function createPersistentSubscriptionsService(context: ServerContext, reg
             const options = request.getOptions()!;
             const source = sourceOf(options.hasAll(), options.getStreamIdentifier());
             const name = options.getGroupName();
+            // Consuming needs read access to the group's stream ($all for a group on $all).
+            const denied = refuseStream(context.authorization, call, 'read', sourceName(source));
+            if (denied) throw denied;
             const group = groupOf(source, name);
             uuidFormat = options.getUuidOption()?.hasStructured() ? 'structured' : 'string';
             const stream = sourceName(source);

@@ -2,6 +2,7 @@
 // hands messages to connected consumers by the group's strategy, tracks what is in flight,
 // retries on nack / timeout / consumer loss, parks after maxRetryCount, and checkpoints the
 // highest position below which everything is done, as EventStoreDB does.
+import { randomUUID } from 'node:crypto';
 import type { AllFilter, EventLog, ResolvedEvent } from '../log/types.js';
 import { readCheckpoint } from './checkpoint-store.js';
 import { Checkpointer, type CheckpointCandidate } from './checkpointer.js';
@@ -9,7 +10,8 @@ import { connectionStats, createConsumer, type ConnectionStats, type Consumer, t
 import { createConsumerStrategy, type ConsumerStrategy } from './consumer-strategy.js';
 import { checkpointStreamOf, parkedStreamOf, type GroupDefinition } from './definition.js';
 import { MessageQueue, type Message } from './message-queue.js';
-import { PendingWrites } from './pending-writes.js';
+import { DeliveryLog } from './delivery-log.js';
+import { type FailingWrite, PendingWrites } from './pending-writes.js';
 import { markReplayed, parkedMessageCount, parkedTruncateBefore, parkMessage, readParked } from './parked-messages.js';
 
 export type { ConsumerHandle, ConsumerSink, DropReason, NackAction };
@@ -28,6 +30,8 @@ export interface GroupStats {
   totalInFlightMessages: number;
   outstandingMessagesCount: number;
   parkedMessageCount: number;
+  /** A checkpoint, park or replay mark the group keeps failing to write (being retried), if any. */
+  failingWrite: FailingWrite | undefined;
 }
 
 interface InFlight {
@@ -72,6 +76,8 @@ export class SubscriptionGroup {
   private readonly checkpointer: Checkpointer;
 
   private replay: { next: number; stopAt: number } | undefined;
+  /** When each recent event went out and its answer came back (for the UI's trace page). */
+  readonly deliveries = new DeliveryLog();
   private totalItems = 0;
   private measured = { at: Date.now(), items: 0 };
 
@@ -117,6 +123,7 @@ export class SubscriptionGroup {
     if (this.stopped) return;
     if (options.checkpoint) this.maybeCheckpoint(true, true);
     this.stopped = true;
+    this.writes.close();
     clearInterval(this.timer);
     this.unsubscribeCommits();
     const consumers = this.consumers;
@@ -164,6 +171,7 @@ export class SubscriptionGroup {
       totalInFlightMessages: this.inFlight.size,
       outstandingMessagesCount: this.inFlight.size,
       parkedMessageCount: parkedMessageCount(this.log, this.parkedStream),
+      failingWrite: this.writes.failing,
     };
   }
 
@@ -305,7 +313,8 @@ export class SubscriptionGroup {
     replay.next = batch.next;
     if (replay.next >= replay.stopAt) {
       this.replay = undefined;
-      this.writes.track(markReplayed(this.log, this.parkedStream, replay.stopAt));
+      const markId = randomUUID();
+      void this.writes.retrying('replay mark', () => markReplayed(this.log, this.parkedStream, replay.stopAt, markId)).catch(() => undefined);
     }
   }
 
@@ -352,6 +361,7 @@ export class SubscriptionGroup {
     consumer.inFlight++;
     consumer.totalItems++;
     this.totalItems++;
+    this.deliveries.delivered(eventIdOf(message), now);
     consumer.sink.deliver(message.event, message.retryCount);
   }
 
@@ -373,6 +383,7 @@ export class SubscriptionGroup {
       const entry = this.takeInFlight(id);
       if (!entry) continue;
       consumer.latency?.record(now - entry.sentAt);
+      this.deliveries.settled(eventIdOf(entry.message), 'acked', now);
       this.finish(entry.message);
     }
     this.maybeCheckpoint(false);
@@ -385,6 +396,7 @@ export class SubscriptionGroup {
     for (const id of ids) {
       const entry = this.takeInFlight(id);
       if (!entry) continue;
+      this.deliveries.settled(eventIdOf(entry.message), action, Date.now());
       switch (action) {
         case 'park':
           this.park(entry.message, `Client explicitly NAK'ed message.\n${reason}`);
@@ -429,13 +441,17 @@ export class SubscriptionGroup {
   }
 
   private park(message: Message, reason: string): void {
-    // Done only once the parked copy is durable: a crash before that redelivers it instead.
-    this.writes.track(
-      parkMessage(this.log, this.parkedStream, message.event, message.key, reason).then(() => {
+    // Done only once the parked copy is durable: a crash before that redelivers it instead. A
+    // failed write is retried (the same event id each time) until it lands or the group stops;
+    // meanwhile the message stays unfinished, so the checkpoint never passes it.
+    const parkedId = randomUUID();
+    this.writes
+      .retrying('park', () => parkMessage(this.log, this.parkedStream, message.event, message.key, reason, parkedId))
+      .then(() => {
         this.finish(message);
         this.maybeCheckpoint(false);
-      }),
-    );
+      })
+      .catch(() => undefined);
   }
 
   private finish(message: Message): void {
@@ -451,6 +467,7 @@ export class SubscriptionGroup {
     for (const entry of this.inFlight.values()) if (entry.deadline <= now) expired.push(entry);
     for (const entry of expired) {
       this.takeInFlight(entry.message.id);
+      this.deliveries.settled(eventIdOf(entry.message), 'timed out', now);
       this.retryOrPark(entry.message);
     }
     this.maybeCheckpoint(true);
@@ -486,6 +503,11 @@ export class SubscriptionGroup {
 function effectiveSizes(settings: GroupDefinition['settings']): { readBatch: number; history: number; live: number } {
   const readBatch = Math.max(1, settings.readBatchSize);
   return { readBatch, history: Math.max(readBatch, settings.historyBufferSize), live: Math.max(1, settings.liveBufferSize) };
+}
+
+/** The event's own id (a link's target), as the trace page knows it. */
+function eventIdOf(message: Message): string {
+  return message.event.event?.id ?? message.id;
 }
 
 function tickInterval(definition: GroupDefinition): number {

@@ -6,6 +6,7 @@ import type { ServiceModule } from '../grpc/service-module.js';
 import { ProjectionsManager, type ProjectionSummary } from './manager.js';
 import { DEFAULT_PROJECTION_LIMITS, type ProjectionLimits } from './projection-worker.js';
 import { createProjectionsService } from './projections-service.js';
+import type { CallAuthorization } from '../auth/acl.js';
 
 export type { ProjectionSummary } from './manager.js';
 export { ProjectionsManager } from './manager.js';
@@ -17,11 +18,11 @@ const managers = new WeakMap<EventLog, ProjectionsManager>();
  * Starts the projections subsystem on a log returned by openSqliteEventLog (not a wrapper of it),
  * resuming every projection that ran before, and returns its gRPC service.
  */
-export async function startProjections(log: EventLog, limits: Partial<ProjectionLimits> = {}): Promise<ServiceModule> {
+export async function startProjections(log: EventLog, limits: Partial<ProjectionLimits> = {}, authorization?: CallAuthorization): Promise<ServiceModule> {
   const manager = new ProjectionsManager(log, projectionAccessOf(log), { ...DEFAULT_PROJECTION_LIMITS, ...limits });
   await manager.start();
   managers.set(log, manager);
-  return createProjectionsService(manager);
+  return createProjectionsService(manager, authorization);
 }
 
 /**

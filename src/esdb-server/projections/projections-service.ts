@@ -9,6 +9,7 @@ import sharedPb from '@eventstore/db-client/generated/shared_pb.js';
 import type { ServiceModule, SupportedMethod } from '../grpc/service-module.js';
 import { invalidArgument, rpcError, toRpcError } from '../grpc/rpc-errors.js';
 import { ProjectionError, type ProjectionsManager, type ProjectionSummary } from './manager.js';
+import { refuseOperation, type CallAuthorization, type ServerOperation } from '../auth/acl.js';
 
 // google.protobuf.Value as the generated messages know it (their serializer checks instanceof).
 const structPb = createRequire(import.meta.resolve('@eventstore/db-client/generated/projections_pb.js'))('google-protobuf/google/protobuf/struct_pb.js') as {
@@ -26,17 +27,22 @@ type Call<Request> = grpc.ServerUnaryCall<Request, unknown>;
 type Reply = grpc.sendUnaryData<unknown>;
 type Pb = typeof projectionsPb;
 
-export function createProjectionsService(manager: ProjectionsManager): ServiceModule {
+/** `authorization`: who may do what (auth/acl.ts); absent on an insecure store. */
+export function createProjectionsService(manager: ProjectionsManager, authorization?: CallAuthorization): ServiceModule {
   const unary =
-    <Request>(work: (request: Request) => Promise<unknown> | unknown) =>
+    <Request>(operation: ServerOperation, work: (request: Request) => Promise<unknown> | unknown) =>
     (call: Call<Request>, callback: Reply) => {
       Promise.resolve()
-        .then(() => work(call.request))
+        .then(() => {
+          const denied = refuseOperation(authorization, call, operation);
+          if (denied) throw denied;
+          return work(call.request);
+        })
         .then((reply) => callback(null, reply), (error: unknown) => callback(toProjectionRpcError(error)));
     };
 
   const implementation: grpc.UntypedServiceImplementation = {
-    create: unary(async (request: InstanceType<Pb['CreateReq']>) => {
+    create: unary('projections.create', async (request: InstanceType<Pb['CreateReq']>) => {
       const options = request.getOptions();
       if (!options) throw invalidArgument('CreateReq needs options');
       const query = options.getQuery();
@@ -50,13 +56,13 @@ export function createProjectionsService(manager: ProjectionsManager): ServiceMo
       }
       return new projectionsPb.CreateResp();
     }),
-    update: unary(async (request: InstanceType<Pb['UpdateReq']>) => {
+    update: unary('projections.update', async (request: InstanceType<Pb['UpdateReq']>) => {
       const options = request.getOptions();
       if (!options) throw invalidArgument('UpdateReq needs options');
       await manager.update(options.getName(), options.getQuery(), options.hasEmitEnabled() ? options.getEmitEnabled() : undefined);
       return new projectionsPb.UpdateResp();
     }),
-    delete: unary(async (request: InstanceType<Pb['DeleteReq']>) => {
+    delete: unary('projections.delete', async (request: InstanceType<Pb['DeleteReq']>) => {
       const options = request.getOptions();
       if (!options) throw invalidArgument('DeleteReq needs options');
       await manager.delete(options.getName(), {
@@ -66,39 +72,41 @@ export function createProjectionsService(manager: ProjectionsManager): ServiceMo
       });
       return new projectionsPb.DeleteResp();
     }),
-    enable: unary(async (request: InstanceType<Pb['EnableReq']>) => {
+    enable: unary('projections.enable', async (request: InstanceType<Pb['EnableReq']>) => {
       await manager.enable(request.getOptions()?.getName() ?? '');
       return new projectionsPb.EnableResp();
     }),
-    disable: unary(async (request: InstanceType<Pb['DisableReq']>) => {
+    disable: unary('projections.disable', async (request: InstanceType<Pb['DisableReq']>) => {
       const options = request.getOptions();
       await manager.disable(options?.getName() ?? '', options?.getWriteCheckpoint() ?? true);
       return new projectionsPb.DisableResp();
     }),
-    reset: unary(async (request: InstanceType<Pb['ResetReq']>) => {
+    reset: unary('projections.reset', async (request: InstanceType<Pb['ResetReq']>) => {
       await manager.reset(request.getOptions()?.getName() ?? '');
       return new projectionsPb.ResetResp();
     }),
-    state: unary((request: InstanceType<Pb['StateReq']>) => {
+    state: unary('projections.read', (request: InstanceType<Pb['StateReq']>) => {
       const options = request.getOptions();
       const state = manager.state(options?.getName() ?? '', options?.getPartition() ?? '');
       const reply = new projectionsPb.StateResp();
       if (state !== undefined) reply.setState(structPb.Value.fromJavaScript(state) as never);
       return reply;
     }),
-    result: unary((request: InstanceType<Pb['ResultReq']>) => {
+    result: unary('projections.read', (request: InstanceType<Pb['ResultReq']>) => {
       const options = request.getOptions();
       const result = manager.result(options?.getName() ?? '', options?.getPartition() ?? '');
       const reply = new projectionsPb.ResultResp();
       if (result !== undefined) reply.setResult(structPb.Value.fromJavaScript(result) as never);
       return reply;
     }),
-    restartSubsystem: unary(async () => {
+    restartSubsystem: unary('projections.restart', async () => {
       await manager.restartSubsystem();
       return new sharedPb.Empty();
     }),
     statistics(call: grpc.ServerWritableStream<InstanceType<Pb['StatisticsReq']>, unknown>) {
       try {
+        const denied = refuseOperation(authorization, call, 'projections.read');
+        if (denied) throw denied;
         const options = call.request.getOptions();
         let summaries: ProjectionSummary[];
         if (options?.hasName()) summaries = [manager.status(options.getName())];

@@ -154,11 +154,25 @@ describe('orders trace', () => {
   it('fails in one line for a correlation id no event carries, and for an unreachable store', async () => {
     const unknown = await runCli(['trace', 'corr-nobody'], { env });
     expect(unknown.code).not.toBe(0);
-    expect(unknown.stderr.trim()).toBe("orders: no events carry correlation id 'corr-nobody'");
+    expect(unknown.stderr.trim()).toBe("orders: no events carry correlation id 'corr-nobody' (the API keeps a tenant's ids as <tenantId>:<id>: give --tenant)");
 
     const unreachable = await runCli(['trace', 'corr-checkout'], { env: { ESDB_CONNECTION_STRING: 'esdb://127.0.0.1:1?tls=false' } });
     expect(unreachable.code).not.toBe(0);
     expect(unreachable.stderr.trim().split('\n')).toHaveLength(1);
     expect(unreachable.stderr).toContain('cannot reach the event store at esdb://127.0.0.1:1?tls=false');
+  });
+
+  it("finds a request's trace by the id the client sent and its tenant (--tenant), as the API stores it: <tenantId>:<id>", async () => {
+    await seedOrder(store.client, 'ord-scoped', [createOrder(700)], { correlationId: 'tenant-a:chat-7' });
+    const byTenant = await runCli(['trace', 'chat-7', '--tenant', 'tenant-a'], { env });
+    expect(byTenant.stderr).toBe('');
+    expect(byTenant.stdout.split('\n')[0]).toBe('correlation tenant-a:chat-7: 1 event in 1 stream');
+    expect((await runCli(['trace', 'tenant-a:chat-7'], { env })).stdout).toContain('order-ord-scoped@0');
+    const otherTenant = await runCli(['trace', 'chat-7', '--tenant', 'tenant-b'], { env });
+    expect(otherTenant.code).not.toBe(0);
+    expect(otherTenant.stderr.trim()).toBe("orders: no events carry correlation id 'tenant-b:chat-7'");
+    const bad = await runCli(['trace', 'chat-7', '--tenant', 'no such tenant'], { env });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toBe("orders: 'no such tenant' is not a tenant id");
   });
 });

@@ -1,8 +1,9 @@
 // `orders projections`: each projection and handler group with its status, lag and parked count.
-import type { PersistentSubscriptionToAll } from '@eventstore/db-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { createLogger } from '../../../src/observability/logger.js';
+import { openReadModelStore, readModelFileIn } from '../../../src/readmodels/read-model-store.js';
+import { parkForProjection } from '../../../src/subscriptions/projection-parking.js';
 import { startWorkers } from '../../../src/workers.js';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
 import { runCli } from '../../helpers/cli.js';
@@ -13,15 +14,6 @@ const PREFIX = 'status-test';
 let store: TestEventStore;
 let data: ReturnType<typeof makeDataDir>;
 let env: Record<string, string>;
-let parker: PersistentSubscriptionToAll | undefined;
-
-async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 beforeAll(async () => {
   store = await startTestEventStore();
@@ -44,24 +36,26 @@ beforeAll(async () => {
   await waitForProjections(data.dataDir, revisions, ['order-summary', 'orders-by-customer', 'sales-by-day']);
   await workers.stop();
 
-  // Written while no worker runs: lag. One of them parked by a consumer of sales-by-day.
+  // Written while no worker runs: lag. One of them parked by sales-by-day (as its worker records it).
   await seedOrder(store.client, 'late-0', [createOrder(500)]);
-  await seedOrder(store.client, 'late-1', [createOrder(600)]);
-  const group = `${PREFIX}.projection.sales-by-day`;
-  const subscription = store.client.subscribeToPersistentSubscriptionToAll(group);
-  parker = subscription;
-  subscription.on('data', (resolved) => {
-    if (resolved.event?.streamId === 'order-late-1') void subscription.nack('park', 'test parks it', resolved);
-    else void subscription.ack(resolved);
-  });
-  subscription.on('error', () => undefined);
-  await until(async () => (await store.client.getPersistentSubscriptionToAllInfo(group)).stats.parkedMessageCount === 1n, 'the event to be parked');
-  await subscription.unsubscribe();
-  parker = undefined;
+  const late = await seedOrder(store.client, 'late-1', [createOrder(600)]);
+  const readModels = openReadModelStore({ file: readModelFileIn(data.dataDir) });
+  try {
+    await parkForProjection(readModels, {
+      projection: 'sales-by-day',
+      eventId: late[0]!.eventIds[0]!,
+      streamId: 'order-late-1',
+      revision: 0,
+      eventType: 'order.created',
+      commitPosition: undefined,
+      reason: 'test parks it',
+    });
+  } finally {
+    await readModels.close();
+  }
 });
 
 afterAll(async () => {
-  await parker?.unsubscribe().catch(() => undefined);
   await store?.close();
   data?.remove();
 });
@@ -82,7 +76,8 @@ describe('orders projections', () => {
       'handler analytics',
     ]);
     for (const row of rows) {
-      expect(row.group).toBe(`${PREFIX}.${row.kind}.${row.name}`);
+      // The projections share one group; each handler has its own.
+      expect(row.group).toBe(row.kind === 'projection' ? `${PREFIX}.projections` : `${PREFIX}.${row.kind}.${row.name}`);
       expect(row.status).not.toBe('not created');
       expect(row.consumers).toBe(0);
     }
@@ -90,7 +85,9 @@ describe('orders projections', () => {
     // The two late orders were written after everything the workers processed.
     expect(byName.get('order-summary')!.lag).toBeGreaterThanOrEqual(2);
     expect(byName.get('order-summary')!.parked).toBe(0);
+    // Parked events are each projection's own.
     expect(byName.get('sales-by-day')!.parked).toBe(1);
+    expect(byName.get('orders-by-customer')!.parked).toBe(0);
     // The payment handler groups see only their event types: the late orders have no payments.
     expect(byName.get('notification')!.lag).toBeGreaterThanOrEqual(2);
   });
@@ -100,7 +97,7 @@ describe('orders projections', () => {
     expect(table.code).toBe(0);
     const lines = table.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^KIND\s+NAME\s+STATUS\s+CONSUMERS\s+CHECKPOINT\s+LAG\s+PARKED\s+GROUP$/);
-    expect(lines.find((line) => line.startsWith('projection  sales-by-day'))).toMatch(/\s1\s+status-test\.projection\.sales-by-day$/);
+    expect(lines.find((line) => line.startsWith('projection  sales-by-day'))).toMatch(/\s1\s+status-test\.projections$/);
 
     const fresh = await runCli(['projections'], { env: { ...env, SUBSCRIPTION_GROUP_PREFIX: 'never-started' } });
     expect(fresh.code).toBe(0);

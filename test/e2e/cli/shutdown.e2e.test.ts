@@ -141,7 +141,7 @@ describe('stopping orders serve', () => {
           const created = await post(base(), '/orders', orderBody(orderId));
           if (created.status !== 201) continue;
           acknowledged.set(orderId, ((await created.json()) as { revision: number }).revision);
-          const paid = await post(base(), `/orders/${orderId}/payments`, { paymentId: 'p-1', amount: 1000, method: 'card' });
+          const paid = await post(base(), `/orders/${orderId}/payments`, { paymentId: `p-${orderId}`, amount: 1000, method: 'card' });
           if (paid.status === 201) acknowledged.set(orderId, ((await paid.json()) as { revision: number }).revision);
         } catch {
           // The listener went away: the command was not acknowledged.
@@ -209,7 +209,7 @@ describe('stopping orders serve', () => {
     // The WhatsApp handler messages status changes: paying the order makes it call the provider.
     const orderId = randomUUID();
     expect((await post(base(), '/orders', orderBody(orderId))).status).toBe(201);
-    expect((await post(base(), `/orders/${orderId}/payments`, { paymentId: 'p-1', amount: 1000, method: 'card' })).status).toBe(201);
+    expect((await post(base(), `/orders/${orderId}/payments`, { paymentId: `p-${orderId}`, amount: 1000, method: 'card' })).status).toBe(201);
     await until('a stuck provider call', () => provider.requests > requestsBefore);
 
     service.child.kill('SIGTERM');

@@ -106,7 +106,7 @@ describe('the event store UI in a browser', () => {
     await page.locator('table.events a', { hasText: 'order.created' }).first().click();
     expect(await page.locator('[data-field="type"]').textContent()).toBe('order.created');
     const metadata = JSON.parse((await page.locator('#metadata pre').textContent()) ?? '') as Record<string, unknown>;
-    expect(metadata.$correlationId).toBe(correlationId);
+    expect(metadata.$correlationId).toBe(`tenant-ui:${correlationId}`);
     expect(typeof metadata.$causationId).toBe('string');
     expect(await page.locator('#data pre').textContent()).toContain('Ada Lovelace');
   });
@@ -114,7 +114,7 @@ describe('the event store UI in a browser', () => {
   it('opens the trace from the event and shows the notification events under the order events that caused them', async () => {
     const { page } = browser;
     await page.locator('[data-field="correlation"]').click();
-    expect(decodeURIComponent(new URL(page.url()).pathname)).toBe(`/ui/trace/${correlationId}`);
+    expect(decodeURIComponent(new URL(page.url()).pathname)).toBe(`/ui/trace/tenant-ui:${correlationId}`);
 
     // The notification handler reacts asynchronously: the page is reloaded until its events are in.
     await expect

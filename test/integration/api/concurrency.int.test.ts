@@ -82,7 +82,7 @@ describe('several API instances on one store', () => {
     try {
       const { orderId } = await createOrder(t.app, newOrderBody({ items: [{ sku: 'UNIT', quantity: N, unitPrice: 100 }] }));
       const responses = await Promise.all(
-        Array.from({ length: N }, (_, index) => command(index % 2 ? other : t.app, orderId, 'payments', { paymentId: `p-${index}`, amount: 100, method: 'card' })),
+        Array.from({ length: N }, (_, index) => command(index % 2 ? other : t.app, orderId, 'payments', { paymentId: `race-${index}`, amount: 100, method: 'card' })),
       );
       const accepted = responses.filter((response) => response.statusCode === 201);
       const conflicts = responses.filter((response) => response.statusCode === 409);
@@ -91,7 +91,7 @@ describe('several API instances on one store', () => {
 
       const stored = (await storedEvents(t.store.client, orderId)).filter((event) => event.type === 'payment.processed');
       // No lost update: each 201 is exactly one stored payment, and the running totals are consecutive.
-      const acceptedIds = responses.flatMap((response, index) => (response.statusCode === 201 ? [`p-${index}`] : []));
+      const acceptedIds = responses.flatMap((response, index) => (response.statusCode === 201 ? [`race-${index}`] : []));
       expect(stored.map((event) => event.data.paymentId).sort()).toEqual(acceptedIds.sort());
       expect(stored).toHaveLength(accepted.length);
       expect(stored.map((event) => event.data.paidAmount)).toEqual(stored.map((_, index) => (index + 1) * 100));

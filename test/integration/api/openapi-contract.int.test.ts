@@ -68,6 +68,7 @@ describe('the OpenAPI document', () => {
     await sample(app, 'GET', '/health', '/health');
     await sample(app, 'GET', '/ready', '/ready');
     await sample(app, 'GET', '/metrics', '/metrics');
+    await sample(app, 'GET', '/metrics', '/metrics', { headers: { 'x-forwarded-for': '203.0.113.7' } });
 
     // Orders: every outcome a client can provoke.
     const orderId = randomUUID();

@@ -56,7 +56,7 @@ describe('POST /orders', () => {
     });
     expect(response.headers['x-correlation-id']).toBe('chat-session-42');
     const [created] = await storedEvents(t.store.client, body.orderId);
-    expect(created?.metadata).toMatchObject({ $correlationId: 'chat-session-42', tenantId: TENANT_A.tenantId, traceparent });
+    expect(created?.metadata).toMatchObject({ $correlationId: `${TENANT_A.tenantId}:chat-session-42`, tenantId: TENANT_A.tenantId, traceparent });
     expect(created?.metadata.$causationId).toEqual(created?.metadata.commandId);
     expect(created?.metadata.actor).toMatch(/^api-key:[0-9a-f]{12}$/);
     expect(JSON.stringify(created?.metadata)).not.toContain(TENANT_A.key);
@@ -68,7 +68,7 @@ describe('POST /orders', () => {
     const correlationId = response.headers['x-correlation-id'];
     expect(correlationId).toMatch(/^[0-9a-f-]{36}$/);
     const [created] = await storedEvents(t.store.client, body.orderId);
-    expect(created?.metadata.$correlationId).toBe(correlationId);
+    expect(created?.metadata.$correlationId).toBe(`${TENANT_A.tenantId}:${String(correlationId)}`);
   });
 
   it('replaces an unusable correlation id (spaces, too long) instead of failing the command', async () => {
@@ -76,7 +76,7 @@ describe('POST /orders', () => {
     const response = await t.app.inject({ method: 'POST', url: '/orders', headers: { ...auth(), 'x-correlation-id': 'not usable '.repeat(20) }, payload: body });
     expect(response.statusCode).toBe(201);
     const [created] = await storedEvents(t.store.client, body.orderId);
-    expect(created?.metadata.$correlationId).toBe(response.headers['x-correlation-id']);
+    expect(created?.metadata.$correlationId).toBe(`${TENANT_A.tenantId}:${String(response.headers['x-correlation-id'])}`);
     expect(response.headers['x-correlation-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 

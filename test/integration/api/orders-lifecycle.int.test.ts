@@ -13,11 +13,11 @@ describe("an order's life through the API", () => {
   it('pay, ship, deliver, return and refund each answer the order and append the specific event with order.status_changed', async () => {
     const { orderId } = await createOrder(t.app);
 
-    const partial = await command(t.app, orderId, 'payments', { paymentId: 'p-1', amount: 1000, method: 'card', reference: 'psp-1' });
+    const partial = await command(t.app, orderId, 'payments', { paymentId: `p-1-${orderId}`, amount: 1000, method: 'card', reference: 'psp-1' });
     expect(partial.statusCode).toBe(201);
     expect(partial.json()).toMatchObject({ status: 'PENDING', paidAmount: 1000 });
 
-    const rest = await command(t.app, orderId, 'payments', { paymentId: 'p-2', amount: ORDER_TOTAL - 1000, method: 'wallet' });
+    const rest = await command(t.app, orderId, 'payments', { paymentId: `p-2-${orderId}`, amount: ORDER_TOTAL - 1000, method: 'wallet' });
     expect(rest.json()).toMatchObject({ status: 'PAID', paidAmount: ORDER_TOTAL });
 
     const shipped = await command(t.app, orderId, 'ship', { carrier: 'DHL', trackingNumber: 'JD0001' });
@@ -135,7 +135,7 @@ describe("an order's life through the API", () => {
 describe('POST /orders/:orderId/payments', () => {
   it('is idempotent by paymentId: the replay answers 200 with the order and appends nothing', async () => {
     const { orderId } = await createOrder(t.app);
-    const payment = { paymentId: 'p-dup', amount: 500, method: 'card' };
+    const payment = { paymentId: `p-dup-${orderId}`, amount: 500, method: 'card' };
     const first = await command(t.app, orderId, 'payments', payment);
     const replay = await command(t.app, orderId, 'payments', payment);
     expect(first.statusCode).toBe(201);
@@ -146,10 +146,10 @@ describe('POST /orders/:orderId/payments', () => {
 
   it('another payment under a used paymentId is 409 PAYMENT_CONFLICT and appends nothing', async () => {
     const { orderId } = await createOrder(t.app);
-    await command(t.app, orderId, 'payments', { paymentId: 'p-1', amount: 500, method: 'card' });
-    const conflict = await command(t.app, orderId, 'payments', { paymentId: 'p-1', amount: 600, method: 'card' });
+    await command(t.app, orderId, 'payments', { paymentId: `p-1-${orderId}`, amount: 500, method: 'card' });
+    const conflict = await command(t.app, orderId, 'payments', { paymentId: `p-1-${orderId}`, amount: 600, method: 'card' });
     expect(conflict.statusCode).toBe(409);
-    expect(conflict.json()).toMatchObject({ code: 'PAYMENT_CONFLICT', paymentId: 'p-1' });
+    expect(conflict.json()).toMatchObject({ code: 'PAYMENT_CONFLICT', paymentId: `p-1-${orderId}` });
     expect(await storedTypes(t.store.client, orderId)).toEqual(['order.created', 'payment.processed']);
   });
 
@@ -184,7 +184,7 @@ describe('If-Match', () => {
 
   it('is 412 PRECONDITION_FAILED when the order moved on, and appends nothing', async () => {
     const { orderId, revision } = await createOrder(t.app);
-    await command(t.app, orderId, 'payments', { paymentId: 'p-1', amount: ORDER_TOTAL, method: 'card' });
+    await command(t.app, orderId, 'payments', { paymentId: `p-1-${orderId}`, amount: ORDER_TOTAL, method: 'card' });
     const stale = await command(t.app, orderId, 'cancel', { reason: 'late' }, { 'if-match': `"${revision}"` });
     expect(stale.statusCode).toBe(412);
     expect(stale.headers['content-type']).toMatch(/^application\/problem\+json/);

@@ -344,7 +344,7 @@ describe('one port for both protocols', () => {
   });
 
   it('with the HTTP side off, serves gRPC and closes connections that are not HTTP/2', async () => {
-    const server = await startEventStoreServer({ memory: true, port: 0, http: false });
+    const server = await startEventStoreServer({ memory: true, port: 0, http: false, insecure: true });
     const client = EventStoreDBClient.connectionString(server.connectionString);
     try {
       expect(server.uiUrl).toBeUndefined();

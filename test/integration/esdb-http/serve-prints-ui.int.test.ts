@@ -24,7 +24,11 @@ describe('orders serve on the embedded store', () => {
     const uiLine = await eventually(() => cli!.output().stdout.match(/^event store UI .*: (http:\/\/\S+)$/m) ?? undefined, 45_000);
     expect(uiLine[1]).toBe(`http://127.0.0.1:${storePort}/`);
     expect(cli.output().stdout).toContain(`listening on http://127.0.0.1:${apiPort}`);
-    const page = await fetch(`${uiLine[1]}ui/subscriptions`);
+    // Secured by default: the UI asks for the admin credentials `serve` printed.
+    expect((await fetch(`${uiLine[1]}ui/subscriptions`)).status).toBe(401);
+    const login = cli.output().stdout.match(/^event store login: user 'admin', password (\S+) \(kept in (\S+)\)$/m);
+    expect(login?.[2]).toBe(join(dataDir, 'eventstore-admin-password'));
+    const page = await fetch(`${uiLine[1]}ui/subscriptions`, { headers: { authorization: `Basic ${Buffer.from(`admin:${login![1]}`).toString('base64')}` } });
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('Persistent subscriptions');
     expect((await fetch(`${uiLine[1]}health/live`)).status).toBe(204);

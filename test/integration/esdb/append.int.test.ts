@@ -115,7 +115,7 @@ describe('the maximum append size', () => {
   let small: Awaited<ReturnType<typeof startEventStoreServer>>;
   let smallClient: EventStoreDBClient;
   beforeAll(async () => {
-    small = await startEventStoreServer({ memory: true, port: 0, maxAppendSize: 1024 });
+    small = await startEventStoreServer({ memory: true, port: 0, maxAppendSize: 1024, insecure: true });
     smallClient = Client.connectionString(small.connectionString);
   });
   afterAll(async () => {

@@ -11,7 +11,7 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 async function startServer(): Promise<{ cli: RunningCli; client: EventStoreDBClient }> {
   const cli = startCli(['eventstore', '--port', '0', '--data', dataDir]);
-  const connectionString = await eventually(() => cli.output().stdout.match(/esdb:\/\/127\.0\.0\.1:\d+\?tls=false/)?.[0], 20_000);
+  const connectionString = await eventually(() => cli.output().stdout.match(/^esdb:\/\/\S+$/m)?.[0], 20_000);
   return { cli, client: EventStoreDBClient.connectionString(connectionString) };
 }
 

@@ -28,7 +28,7 @@ function dataDir(): string {
 async function startStoreProcess(dir: string): Promise<{ cli: RunningCli; connectionString: string }> {
   const cli = startCli(['eventstore', '--port', '0', '--data', dir]);
   children.push(cli);
-  const connectionString = await eventually(() => cli.output().stdout.match(/esdb:\/\/127\.0\.0\.1:\d+\?tls=false/)?.[0], 20_000);
+  const connectionString = await eventually(() => cli.output().stdout.match(/^esdb:\/\/\S+$/m)?.[0], 20_000);
   return { cli, connectionString };
 }
 

@@ -233,7 +233,7 @@ describe('a read asking for structured UUIDs', () => {
 
 describe('closing the server', () => {
   it('ends live subscriptions with an error and finishes promptly', async () => {
-    const server = await startEventStoreServer({ memory: true, port: 0 });
+    const server = await startEventStoreServer({ memory: true, port: 0, insecure: true });
     const client = EventStoreDBClient.connectionString(server.connectionString);
     try {
       await client.appendToStream('order-1', orderEvents(1));

@@ -1,12 +1,14 @@
 // Malformed events in the store, appended raw next to good ones: the workers park each with a
-// reason in every group that would have used it, keep processing the good events around them,
-// and never crash or stop a group.
+// reason in every handler group and every projection that would have used it (the projections
+// share one group and park each on its own), keep processing the good events around them, and
+// never crash or stop a group.
 import { randomUUID } from 'node:crypto';
 import { binaryEvent, jsonEvent } from '@eventstore/db-client';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { groupName } from '../../../src/subscriptions/group-settings.js';
+import { groupName, projectionsGroupName } from '../../../src/subscriptions/group-settings.js';
+import { listProjectionParked } from '../../../src/subscriptions/projection-parking.js';
 import { startWorkers, type RunningWorkers } from '../../../src/workers.js';
 import { auth } from '../../helpers/app.js';
 import { eventually } from '../workers/order-writer.js';
@@ -14,15 +16,10 @@ import { FAST_RETRIES, readParked, type ParkedEntry } from '../workers/worker-he
 import { appendMessages, METHODS, rawClient, rawClientStream } from './raw-grpc.js';
 import { startHardenedApp, type HardenedApp } from './support.js';
 
-/** Every group that receives order.created: where a malformed one must be parked. */
-const GROUPS = [
-  groupName('projection', 'order-summary'),
-  groupName('projection', 'orders-by-customer'),
-  groupName('projection', 'sales-by-day'),
-  groupName('projection', 'inventory'),
-  groupName('handler', 'analytics'),
-  groupName('handler', 'notification'),
-];
+/** Every projection and handler group that receives order.created: where a malformed one must be parked. */
+const PROJECTIONS = ['order-summary', 'orders-by-customer', 'sales-by-day', 'inventory'];
+const HANDLER_GROUPS = [groupName('handler', 'analytics'), groupName('handler', 'notification')];
+const GROUPS = [...PROJECTIONS.map((name) => groupName('projection', name)), ...HANDLER_GROUPS];
 
 let t: HardenedApp;
 let workers: RunningWorkers;
@@ -76,7 +73,12 @@ afterAll(async () => {
   await t?.close();
 });
 
-const parkedIn = (group: string): Promise<ParkedEntry[]> => readParked(t.store.client, group);
+/** A handler's group parks on the server; a projection (`<prefix>.projection.<name>`) in the read models. */
+const parkedIn = async (group: string): Promise<ParkedEntry[]> => {
+  if (HANDLER_GROUPS.includes(group)) return readParked(t.store.client, group);
+  const projection = group.slice(groupName('projection', '').length);
+  return (await listProjectionParked(t.readModels, projection)).map((entry) => ({ target: `${entry.revision}@${entry.streamId}`, reason: entry.reason }));
+};
 
 describe('malformed events in the store', () => {
   it('processes the good events before and after the malformed ones in every projection and handler', async () => {
@@ -117,10 +119,15 @@ describe('malformed events in the store', () => {
     good.push(orderId);
     await eventually(async () => (await t.app.inject({ method: 'GET', url: `/orders?customerId=cust-good`, headers: auth() })).json().items.length === good.length);
     await eventually(() => workers.runner.consumers.every((consumer) => consumer.inFlight === 0));
-    for (const group of GROUPS) {
+    for (const group of HANDLER_GROUPS) {
       const info = await t.store.client.getPersistentSubscriptionToAllInfo(group);
       expect(info.connections.length, group).toBeGreaterThan(0);
       expect(Number(info.stats.parkedMessageCount), group).toBe(4);
     }
+    const shared = await t.store.client.getPersistentSubscriptionToAllInfo(projectionsGroupName());
+    expect(shared.connections.length).toBeGreaterThan(0);
+    // Parked for each projection alone, none in the shared group itself.
+    expect(Number(shared.stats.parkedMessageCount)).toBe(0);
+    for (const projection of PROJECTIONS) expect(await listProjectionParked(t.readModels, projection), projection).toHaveLength(4);
   });
 });

@@ -33,7 +33,7 @@ function canConnect(host: string, port: number): Promise<boolean> {
 
 describe('the embedded store on the network', () => {
   it('listens on 127.0.0.1 by default: reachable on loopback, not on the machine\'s other addresses', async () => {
-    const server = await startEventStoreServer({ port: 0, memory: true });
+    const server = await startEventStoreServer({ port: 0, memory: true, insecure: true });
     try {
       expect(server.host).toBe('127.0.0.1');
       expect(server.connectionString).toBe(`esdb://127.0.0.1:${server.port}?tls=false`);
@@ -46,7 +46,7 @@ describe('the embedded store on the network', () => {
   });
 
   it('listens on every interface only when told to', async () => {
-    const server = await startEventStoreServer({ port: 0, memory: true, host: '0.0.0.0' });
+    const server = await startEventStoreServer({ port: 0, memory: true, host: '0.0.0.0', insecure: true });
     try {
       expect(server.host).toBe('0.0.0.0');
       const external = externalAddress() ?? '127.0.0.1';

@@ -49,7 +49,7 @@ beforeAll(async () => {
   await eventually(async () => (await get('/orders', TENANT_A)).json().items.length === 2 && (await get('/orders', TENANT_B)).json().items.length === 1);
   await eventually(async () => (await get(`/inventory/${SKU}`, TENANT_A)).json().reserved === 3);
   await eventually(async () => (await get('/outbox', TENANT_A)).json().items.length > 0);
-  await eventually(async () => (await get(`/analytics/sales?from=${today}&to=${today}`, TENANT_A)).json().days[0]?.paidAmount === 5000);
+  await eventually(async () => (await get(`/analytics/sales?from=${today}&to=${today}`, TENANT_A)).json().days[0]?.paidAmount === '5000');
 }, 30_000);
 
 afterAll(async () => {
@@ -110,9 +110,9 @@ describe("one tenant cannot list another's orders or read models", () => {
 
   it('counts only its own orders in GET /customers/:customerId/orders for a customer id both tenants use', async () => {
     const mine = (await get(`/customers/${CUSTOMER}/orders`)).json();
-    expect(mine).toMatchObject({ orderCount: 1, totals: { EUR: { gross: 300, refunded: 0, net: 300 } } });
+    expect(mine).toMatchObject({ orderCount: 1, totals: { EUR: { gross: '300', refunded: '0', net: '300' } } });
     expect(mine.orders.map((order: { orderId: string }) => order.orderId)).toEqual([orderOfB]);
-    expect((await get(`/customers/${CUSTOMER}/orders`, TENANT_A)).json()).toMatchObject({ orderCount: 2, totals: { EUR: { gross: 6400 } } });
+    expect((await get(`/customers/${CUSTOMER}/orders`, TENANT_A)).json()).toMatchObject({ orderCount: 2, totals: { EUR: { gross: '6400' } } });
   });
 
   it("shows only its own reservations in GET /inventory/:sku for a SKU both tenants stock", async () => {
@@ -123,8 +123,8 @@ describe("one tenant cannot list another's orders or read models", () => {
 
   it('reports only its own sales in GET /analytics/sales', async () => {
     const report = (await get(`/analytics/sales?from=${today}&to=${today}`)).json();
-    expect(report.days).toEqual([expect.objectContaining({ day: today, ordersPlaced: 1, orderedAmount: 300, paidAmount: 0 })]);
-    expect(report.byStatus).toEqual([{ status: 'PENDING', currency: 'EUR', orders: 1, total: 300 }]);
+    expect(report.days).toEqual([expect.objectContaining({ day: today, ordersPlaced: 1, orderedAmount: '300', paidAmount: '0' })]);
+    expect(report.byStatus).toEqual([{ status: 'PENDING', currency: 'EUR', orders: 1, total: '300' }]);
   });
 
   it("never lists another tenant's WhatsApp messages in GET /outbox, even filtered by that tenant's order", async () => {

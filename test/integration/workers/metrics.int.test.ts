@@ -71,11 +71,13 @@ describe('worker metrics', () => {
     }
   });
 
-  it('times projections per event type and exposes everything in the Prometheus text format', async () => {
-    await eventually(async () => (await metricValue(registry, 'event_processing_duration_seconds_count', { handler: 'order-summary', event_type: 'order.created' })) === 3);
+  it('times the projections group per event type, counts each projection, and exposes everything in the Prometheus text format', async () => {
+    await eventually(async () => (await metricValue(registry, 'event_processing_duration_seconds_count', { handler: 'projections', event_type: 'order.created' })) === 3);
+    await eventually(async () => (await metricValue(registry, 'events_processed_total', { handler: 'order-summary', event_type: 'order.created', outcome: 'handled' })) === 3);
     const text = await registry.metrics();
-    expect(text).toContain('event_processing_duration_seconds_bucket{le="0.005",handler="order-summary",event_type="order.created"}');
+    expect(text).toContain('event_processing_duration_seconds_bucket{le="0.005",handler="projections",event_type="order.created"}');
     expect(text).toMatch(/event_handler_errors_total/);
-    expect(text).toContain('subscription_events_in_flight{group="order-store.projection.sales-by-day"} 0');
+    expect(text).toContain('subscription_events_in_flight{group="order-store.projections"} 0');
+    expect(text).toContain('subscription_parked_events{group="order-store.projection.sales-by-day"} 0');
   });
 });

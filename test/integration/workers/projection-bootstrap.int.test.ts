@@ -1,5 +1,5 @@
-// New projections catch up on the stored history by one read of $all, then their groups start
-// where the read ended (src/subscriptions/projection-bootstrap.ts).
+// New projections catch up on the stored history by one read of $all, then the shared projections
+// group starts where the read ended (src/subscriptions/projection-bootstrap.ts, projection-migration.ts).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,16 +12,17 @@ import { getOrderSummary, listOrderSummaries } from '../../../projections/order-
 import { getCustomerOrders } from '../../../projections/orders-by-customer.js';
 import { workerMetrics } from '../../../src/observability/worker-metrics.js';
 import { type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
-import { groupName } from '../../../src/subscriptions/group-settings.js';
+import { projectionsGroupName } from '../../../src/subscriptions/group-settings.js';
+import { listProjectionParked } from '../../../src/subscriptions/projection-parking.js';
 import { bootstrapProjections } from '../../../src/subscriptions/projection-bootstrap.js';
 import type { SubscriptionRunner } from '../../../src/subscriptions/runner.js';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
 import { OrderWriter, eventually } from './order-writer.js';
-import { metricValue, readParked, startRunner } from './worker-helpers.js';
+import { metricValue, startRunner } from './worker-helpers.js';
 import { openTestReadModels } from '../../helpers/read-models.js';
 
 const silent = pino({ level: 'silent' });
-const summaryGroup = groupName('projection', 'order-summary');
+const projectionsGroup = projectionsGroupName();
 
 let store: TestEventStore;
 let readModels: ReadModelStore;
@@ -70,7 +71,7 @@ describe('catch-up of new projections by reading $all', () => {
     expect(await metricValue(registry, 'events_processed_total', { handler: 'order-summary' })).toBeGreaterThanOrEqual(written + 1);
 
     // The group starts at the last event read (redelivered, and skipped as a duplicate).
-    const info = await store.client.getPersistentSubscriptionToAllInfo(summaryGroup);
+    const info = await store.client.getPersistentSubscriptionToAllInfo(projectionsGroup);
     expect(info.settings.startFrom).toEqual(runner.bootstrap?.position);
 
     // What comes next arrives through the groups, after an event the read already applied.
@@ -113,12 +114,13 @@ describe('catch-up of new projections by reading $all', () => {
     expect(runner.bootstrap?.stoppedAt).toMatchObject({ streamId: 'order-bad', revision: 1 });
     expect(runner.bootstrap?.stoppedAt?.reason).toContain('invalid order.paid');
 
-    // The groups take over: the bad event is parked in the groups that read order.paid...
+    // The group takes over: the bad event is parked for the projections that read order.paid...
     const parked = await eventually(async () => {
-      const entries = await readParked(store.client, summaryGroup);
+      const entries = await listProjectionParked(readModels, 'order-summary');
       return entries.length > 0 ? entries : undefined;
     });
-    expect(parked.map((entry) => entry.target)).toEqual(['1@order-bad']);
+    expect(parked.map((entry) => `${entry.revision}@${entry.streamId}`)).toEqual(['1@order-bad']);
+    expect(parked[0]!.reason).toContain('order.paid');
     // ...and every other order is complete.
     await eventually(async () => (await listOrderSummaries(readModels, { tenantId: 'tenant-a', status: 'SHIPPED', limit: 50 })).items.length === 4);
     expect(await getOrderSummary(readModels, 'tenant-a', 'bad')).toMatchObject({ status: 'PENDING', paidAmount: 0 });

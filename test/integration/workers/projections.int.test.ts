@@ -61,9 +61,9 @@ describe('read-model projections driven by persistent subscriptions', () => {
     const today = new Date().toISOString().slice(0, 10);
     const sales = await eventually(async () => {
       const days = await getSalesByDay(readModels, 'tenant-a', today, today);
-      return days[0]?.paidAmount === 2000 ? days : undefined;
+      return days[0]?.paidAmount === '2000' ? days : undefined;
     });
-    expect(sales[0]).toMatchObject({ day: today, currency: 'EUR', paidAmount: 2000 });
+    expect(sales[0]).toMatchObject({ day: today, currency: 'EUR', paidAmount: '2000' });
     expect((await listOrderSummaries(readModels, { tenantId: 'tenant-a', status: 'SHIPPED', limit: 10 })).items.map((s) => s.orderId)).toEqual(['o-2']);
   });
 });

@@ -30,7 +30,7 @@ describe('creating an order', () => {
   it('leaves customerId out when the customer has no id', () => {
     spec
       .given([])
-      .when(create({ customer: { phone: '+4915112345678' }, items: [{ sku: 'A', quantity: 3, unitPrice: 0 }] }))
+      .when(create({ customer: { phone: '+4915112345678' }, items: [{ sku: 'A', quantity: 3, unitPrice: 250 }] }))
       .then([
         {
           type: 'order.created',
@@ -41,8 +41,8 @@ describe('creating an order', () => {
             occurredAt: '2026-11-26T10:00:00.000Z',
             customer: { phone: '+4915112345678' },
             currency: 'EUR',
-            items: [{ sku: 'A', quantity: 3, unitPrice: 0 }],
-            total: 0,
+            items: [{ sku: 'A', quantity: 3, unitPrice: 250 }],
+            total: 750,
           },
         },
       ]);

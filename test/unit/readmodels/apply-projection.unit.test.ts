@@ -31,7 +31,7 @@ describe('applying an event behind the per-order revision guard', () => {
     const [created, payment, paid] = paidAndShipped('o-1');
     expect(await applyToProjection(db, counting, created!, created)).toBe('applied');
     expect(await applyToProjection(db, counting, created!, created)).toBe('duplicate');
-    (await expect(applyToProjection(db, counting, paid!, paid))).rejects.toThrow(OutOfOrderEventError);
+    await expect(applyToProjection(db, counting, paid!, paid)).rejects.toThrow(OutOfOrderEventError);
     // An event type the projection does not handle still takes its revision.
     expect(await applyToProjection(db, counting, payment!, payment)).toBe('skipped');
     expect(await lastAppliedRevision(db, 'counting', 'order-o-1')).toBe(1);
@@ -52,7 +52,7 @@ describe('applying an event behind the per-order revision guard', () => {
     for (const event of events.slice(0, 5)) await applyToProjection(db, counting, event, event);
     const last = events[5]!;
     const exploding = { ...last, data: { ...last.data, reason: 'explode' } } as typeof last;
-    (await expect(applyToProjection(db, counting, exploding, exploding))).rejects.toThrow('boom');
+    await expect(applyToProjection(db, counting, exploding, exploding)).rejects.toThrow('boom');
     expect(await lastAppliedRevision(db, 'counting', 'order-o-1')).toBe(4);
     expect((await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM counted'))?.n).toBe(2);
   });

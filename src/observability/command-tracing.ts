@@ -1,0 +1,78 @@
+// Spans of one order command: `command <Type>` around it (waiting for the order's turn
+// included), with `order.load` and `order.decide` inside, and the client's `streams.append`
+// (esdb-instrumentation.ts) under it. Refusals (an illegal transition, a stale If-Match, a
+// conflict) are answers, not faults: they are named in `error.type` with the status left unset;
+// anything else sets status ERROR.
+import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
+import { tracer, tracingEnabled } from './trace-api.js';
+
+export interface CommandSpanResult {
+  revision: bigint | undefined;
+  events: readonly unknown[];
+}
+
+export function traceCommand<R extends CommandSpanResult>(commandType: string, stream: string, run: () => Promise<R>): Promise<R> {
+  if (!tracingEnabled()) return run();
+  return tracer().startActiveSpan(
+    `command ${commandType}`,
+    { kind: SpanKind.INTERNAL, attributes: { 'order_store.command': commandType, [STREAM]: stream } },
+    async (span) => {
+      try {
+        const result = await run();
+        span.setAttribute('order_store.events_appended', result.events.length);
+        if (result.revision !== undefined) span.setAttribute('order_store.revision', String(result.revision));
+        if (result.events.length === 0) span.setAttribute('order_store.idempotent', true);
+        return result;
+      } catch (error) {
+        recordError(span, error);
+        throw error;
+      } finally {
+        span.end();
+      }
+    },
+  );
+}
+
+/** A step of the command (load, decide) as a child span; `attempt` counts conflict retries. */
+export function traceStep<T>(name: string, attempt: number, run: () => T): T {
+  if (!tracingEnabled()) return run();
+  return tracer().startActiveSpan(name, { kind: SpanKind.INTERNAL, attributes: { 'order_store.attempt': attempt } }, (span) => {
+    let result: T;
+    try {
+      result = run();
+    } catch (error) {
+      recordError(span, error);
+      span.end();
+      throw error;
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        (value: unknown) => {
+          span.end();
+          return value;
+        },
+        (error: unknown) => {
+          recordError(span, error);
+          span.end();
+          throw error;
+        },
+      ) as T;
+    }
+    span.end();
+    return result;
+  });
+}
+
+const STREAM = 'db.eventstoredb.stream';
+/** The command's answers that are not faults (src/orders/order-errors.ts, src/eventstore/errors.ts). */
+const REFUSALS = new Set(['OrderError', 'PreconditionFailedError', 'ConcurrencyConflictError', 'OrderHistoryTruncatedError']);
+
+function recordError(span: Span, error: unknown): void {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (error instanceof Error && REFUSALS.has(error.name) && typeof code === 'string') {
+    span.setAttribute('error.type', code);
+    return;
+  }
+  span.setAttribute('error.type', error instanceof Error ? error.name : 'Error');
+  span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+}

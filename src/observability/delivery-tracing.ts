@@ -1,0 +1,82 @@
+// One span per event delivered to a persistent subscription group (a handler or a projection):
+// EventStoreDB's `streams.subscribe` consumer span, but lasting as long as the group works on the
+// event. Its parent and its link are the span that appended the event (from the event's
+// metadata), so the handling shows in the command's trace. Retries, parks and timeouts are span
+// events; a failed attempt ends with status ERROR.
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
+import type { PersistentSubscriptionToAllResolvedEvent } from '@eventstore/db-client';
+import { redactPhoneNumbers } from '../handlers/whatsapp-redact.js';
+import { DB_SYSTEM, EsdbAttributes, SUBSCRIBE_SPAN, traceContextOf } from './esdb-trace-context.js';
+import { tracer, tracingEnabled } from './trace-api.js';
+
+export interface DeliverySpan {
+  /** The span's context: the group's work on the event runs in it. */
+  readonly context: Context;
+  processed(outcome: string): void;
+  /** `decision`: what the runner does next (retry after a delay, or park). */
+  failed(error: unknown, decision: { action: 'retry'; delayMs: number } | { action: 'park'; reason: string }, timedOut: boolean): void;
+}
+
+/** Undefined when tracing is off: the consumer then does nothing more than before. */
+export function startDeliverySpan(group: string, label: string, resolved: PersistentSubscriptionToAllResolvedEvent, retries: number): DeliverySpan | undefined {
+  if (!tracingEnabled()) return undefined;
+  const recorded = resolved.event;
+  const appended = traceContextOf(recorded?.metadata);
+  const attributes: Attributes = {
+    [EsdbAttributes.DATABASE_SYSTEM]: DB_SYSTEM,
+    [EsdbAttributes.DATABASE_OPERATION]: 'subscribeToPersistentSubscriptionToAll',
+    [EsdbAttributes.SUBSCRIPTION_ID]: group,
+    'messaging.system': DB_SYSTEM,
+    'messaging.operation.type': 'process',
+    'messaging.operation.name': 'process',
+    'messaging.consumer.group.name': group,
+    'order_store.handler': label,
+    'messaging.eventstoredb.retry_count': retries,
+  };
+  if (recorded) {
+    attributes[EsdbAttributes.STREAM] = recorded.streamId;
+    attributes[EsdbAttributes.EVENT_ID] = recorded.id;
+    attributes[EsdbAttributes.EVENT_TYPE] = recorded.type;
+    attributes['messaging.destination.name'] = recorded.streamId;
+    attributes['messaging.message.id'] = recorded.id;
+  }
+  // Never the subscription's own context (whatever was active when it was opened).
+  const parent = appended ? trace.setSpanContext(ROOT_CONTEXT, appended) : ROOT_CONTEXT;
+  const span = tracer().startSpan(
+    SUBSCRIBE_SPAN,
+    { kind: SpanKind.CONSUMER, attributes, ...(appended ? { links: [{ context: appended }] } : {}) },
+    parent,
+  );
+  return {
+    context: trace.setSpan(parent, span),
+    processed(outcome) {
+      span.setAttribute('order_store.outcome', outcome);
+      span.end();
+    },
+    failed(error, decision, timedOut) {
+      recordFailure(span, error, decision, timedOut);
+      span.end();
+    },
+  };
+}
+
+/** Runs `fn` with the delivery's span active (so logs, appends and provider calls hang under it). */
+export function inDeliverySpan<T>(span: DeliverySpan | undefined, fn: () => T): T {
+  return span ? context.with(span.context, fn) : fn();
+}
+
+function recordFailure(span: Span, error: unknown, decision: { action: 'retry'; delayMs: number } | { action: 'park'; reason: string }, timedOut: boolean): void {
+  const message = redactPhoneNumbers(error instanceof Error ? error.message : String(error));
+  const type = error instanceof Error ? error.name : typeof error;
+  span.addEvent('exception', { 'exception.type': type, 'exception.message': message });
+  if (timedOut) span.addEvent('timeout', { 'exception.message': message });
+  if (decision.action === 'retry') {
+    span.addEvent('retry', { 'order_store.retry.delay_ms': decision.delayMs });
+    span.setAttribute('order_store.outcome', 'retried');
+  } else {
+    span.addEvent('park', { 'order_store.park.reason': redactPhoneNumbers(decision.reason) });
+    span.setAttribute('order_store.outcome', 'parked');
+  }
+  span.setAttribute('error.type', type);
+  span.setStatus({ code: SpanStatusCode.ERROR, message });
+}

@@ -1,0 +1,72 @@
+// The HTTP request as a SERVER span (HTTP semantic conventions), a small fastify hook rather than
+// an instrumentation that patches `http`: a caller's `traceparent` (W3C) becomes the parent, the
+// span is named by method and route template, and the route's handler runs with it active, so
+// the command's spans hang under it. Attributes are bounded: the route template, never the path
+// or query (they hold order and customer ids), no headers.
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, type Span } from '@opentelemetry/api';
+import type { FastifyInstance, FastifyRequest, RouteHandlerMethod } from 'fastify';
+import { tracer, tracingEnabled } from './trace-api.js';
+
+const spans = new WeakMap<FastifyRequest, Span>();
+
+export function registerHttpTracing(app: FastifyInstance): void {
+  app.addHook('onRequest', async (request) => {
+    if (!tracingEnabled()) return;
+    const route = request.routeOptions.url;
+    const method = request.method;
+    const parent = propagation.extract(ROOT_CONTEXT, request.headers);
+    const [host, port] = splitHost(request.host);
+    const span = tracer().startSpan(
+      route ? `${method} ${route}` : method,
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          'http.request.method': method,
+          ...(route ? { 'http.route': route } : {}),
+          'url.scheme': request.protocol,
+          'network.protocol.version': request.raw.httpVersion,
+          ...(host ? { 'server.address': host } : {}),
+          ...(port ? { 'server.port': port } : {}),
+        },
+      },
+      parent,
+    );
+    spans.set(request, span);
+  });
+  // The handler (and all it awaits) runs in the request's span.
+  app.addHook('onRoute', (route) => {
+    const handler = route.handler as RouteHandlerMethod;
+    route.handler = function tracedHandler(this: FastifyInstance, request, reply) {
+      const span = spans.get(request);
+      return span ? context.with(trace.setSpan(context.active(), span), () => handler.call(this, request, reply)) : handler.call(this, request, reply);
+    } as RouteHandlerMethod;
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const span = spans.get(request);
+    if (!span) return;
+    spans.delete(request);
+    const status = reply.statusCode;
+    span.setAttribute('http.response.status_code', status);
+    // Server spans: 5xx is the server's fault, 4xx the caller's (status left unset).
+    if (status >= 500) {
+      span.setAttribute('error.type', String(status));
+      span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+    span.end();
+  });
+  app.addHook('onRequestAbort', async (request) => {
+    const span = spans.get(request);
+    if (!span) return;
+    spans.delete(request);
+    span.setAttribute('error.type', 'aborted');
+    span.setStatus({ code: SpanStatusCode.ERROR, message: 'the client closed the connection' });
+    span.end();
+  });
+}
+
+function splitHost(host: string | undefined): [string | undefined, number | undefined] {
+  if (!host) return [undefined, undefined];
+  const match = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(host);
+  if (!match) return [undefined, undefined];
+  return [match[1], match[2] ? Number(match[2]) : undefined];
+}

@@ -1,0 +1,202 @@
+// Load that overloads the service, as the attack did: many concurrent keep-alive clients for a
+// while, or a burst of large creates each on its own new connection. Every answer is counted by
+// status, every failure by its error code (ECONNRESET is a reset), and each latency is kept, so
+// a test can assert on behaviour and the benchmark can print the figures.
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+
+export interface LoadTarget {
+  port: number;
+  apiKey: string;
+}
+
+export interface LoadRequest {
+  method: 'GET' | 'POST';
+  path: string;
+  body?: unknown;
+}
+
+export interface LoadOutcome {
+  requests: number;
+  /** Answers per HTTP status. */
+  statuses: Record<number, number>;
+  /** Failures without an answer per error code (ECONNRESET, ECONNREFUSED, EPIPE, TIMEOUT, ...). */
+  errors: Record<string, number>;
+  /** 503 answers without a Retry-After header, or not problem+json with code SERVICE_OVERLOADED or EVENT_STORE_UNAVAILABLE. */
+  malformed503: number;
+  /** Statuses other than 2xx, 4xx or 503. */
+  unexpected: Array<{ status: number; body: string }>;
+  /** Latency of every answered request, ms, ascending. */
+  latenciesMs: number[];
+  /** Latency of the 503 answers alone, ms, ascending. */
+  shedLatenciesMs: number[];
+  seconds: number;
+}
+
+/** A client gives up on a request after this long and counts it as TIMEOUT. */
+export const CLIENT_TIMEOUT_MS = 30_000;
+
+function emptyOutcome(): LoadOutcome {
+  return { requests: 0, statuses: {}, errors: {}, malformed503: 0, unexpected: [], latenciesMs: [], shedLatenciesMs: [], seconds: 0 };
+}
+
+/** One request; resolves with what happened, never rejects. */
+function send(target: LoadTarget, agent: Agent | false, load: LoadRequest, outcome: LoadOutcome): Promise<void> {
+  const payload = load.body === undefined ? undefined : JSON.stringify(load.body);
+  const started = performance.now();
+  outcome.requests++;
+  return new Promise((resolve) => {
+    let settled = false;
+    const fail = (code: string) => {
+      if (settled) return;
+      settled = true;
+      outcome.errors[code] = (outcome.errors[code] ?? 0) + 1;
+      resolve();
+    };
+    const req = request(
+      {
+        agent,
+        host: '127.0.0.1',
+        port: target.port,
+        path: load.path,
+        method: load.method,
+        headers: {
+          authorization: `Bearer ${target.apiKey}`,
+          ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+        },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('error', (error: NodeJS.ErrnoException) => fail(error.code ?? 'RESPONSE_ERROR'));
+        res.on('end', () => {
+          if (settled) return;
+          settled = true;
+          const status = res.statusCode ?? 0;
+          const latency = performance.now() - started;
+          outcome.latenciesMs.push(latency);
+          if (status === 503) outcome.shedLatenciesMs.push(latency);
+          outcome.statuses[status] = (outcome.statuses[status] ?? 0) + 1;
+          if (status === 503 && !isOverloadProblem(res.headers['retry-after'], res.headers['content-type'], text)) outcome.malformed503++;
+          const ok = (status >= 200 && status < 300) || (status >= 400 && status < 500) || status === 503;
+          if (!ok && outcome.unexpected.length < 20) outcome.unexpected.push({ status, body: text.slice(0, 300) });
+          resolve();
+        });
+      },
+    );
+    req.setTimeout(CLIENT_TIMEOUT_MS, () => {
+      fail('TIMEOUT');
+      req.destroy();
+    });
+    req.on('error', (error: NodeJS.ErrnoException) => fail(error.code ?? error.message));
+    req.end(payload);
+  });
+}
+
+function isOverloadProblem(retryAfter: string | undefined, contentType: string | undefined, body: string): boolean {
+  if (!contentType?.startsWith('application/problem+json')) return false;
+  try {
+    const code = (JSON.parse(body) as { code?: unknown }).code;
+    if (code === 'EVENT_STORE_UNAVAILABLE') return true;
+    return code === 'SERVICE_OVERLOADED' && retryAfter !== undefined && /^\d+$/.test(retryAfter);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `clients` keep-alive clients, each sending its next request as soon as the last is answered
+ * (a closed loop, like 600 chat sessions), for `durationMs`; what each sends is `next(index)`.
+ */
+export async function closedLoop(target: LoadTarget, options: { clients: number; durationMs: number; next: (index: number) => LoadRequest }): Promise<LoadOutcome> {
+  const outcome = emptyOutcome();
+  const agent = new Agent({ keepAlive: true, maxSockets: options.clients });
+  const started = performance.now();
+  const until = started + options.durationMs;
+  let index = 0;
+  await Promise.all(
+    Array.from({ length: options.clients }, async () => {
+      while (performance.now() < until) await send(target, agent, options.next(index++), outcome);
+    }),
+  );
+  outcome.seconds = (performance.now() - started) / 1000;
+  agent.destroy();
+  outcome.latenciesMs.sort((a, b) => a - b);
+  outcome.shedLatenciesMs.sort((a, b) => a - b);
+  return outcome;
+}
+
+/** `count` requests at once, each on a connection of its own (no agent): a burst of new clients. */
+export async function burst(target: LoadTarget, count: number, next: (index: number) => LoadRequest): Promise<LoadOutcome> {
+  const outcome = emptyOutcome();
+  const started = performance.now();
+  await Promise.all(Array.from({ length: count }, (_, index) => send(target, false, next(index), outcome)));
+  outcome.seconds = (performance.now() - started) / 1000;
+  outcome.latenciesMs.sort((a, b) => a - b);
+  outcome.shedLatenciesMs.sort((a, b) => a - b);
+  return outcome;
+}
+
+/** A create near the 64 KiB body limit: 200 items with long names (about 56 KB of JSON). */
+export function largeCreate(): LoadRequest {
+  const items = Array.from({ length: 200 }, (_, index) => ({
+    sku: `SKU-${String(index).padStart(4, '0')}-${'X'.repeat(48)}`,
+    name: `item ${index} ${'n'.repeat(180)}`,
+    quantity: 1 + (index % 3),
+    unitPrice: 100 + index,
+  }));
+  return { method: 'POST', path: '/orders', body: { orderId: randomUUID(), customer: { id: 'c-load', phone: '+14155550100' }, currency: 'EUR', items } };
+}
+
+export function smallCreate(): LoadRequest {
+  return {
+    method: 'POST',
+    path: '/orders',
+    body: { orderId: randomUUID(), customer: { id: 'c-load', phone: '+14155550100' }, currency: 'EUR', items: [{ sku: 'SKU-1', quantity: 2, unitPrice: 1250 }] },
+  };
+}
+
+/** Mostly creates (the command path), with some reads of the read model in between. */
+export function mixedLoad(index: number): LoadRequest {
+  return index % 4 === 3 ? { method: 'GET', path: '/orders?limit=10' } : smallCreate();
+}
+
+export const percentileOf = (sorted: number[], p: number): number => (sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!);
+
+/** Resident set size of a process, MB, from /proc (Linux); NaN elsewhere. */
+export function rssMbOf(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const kb = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb === undefined ? Number.NaN : Number(kb) / 1024;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Samples a process's RSS every `everyMs` until stopped; returns the peak. */
+export function watchRss(pid: number | undefined, everyMs = 200): { stop(): number } {
+  let peak = rssMbOf(pid);
+  const timer = setInterval(() => (peak = Math.max(peak, rssMbOf(pid))), everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      return Math.max(peak, rssMbOf(pid));
+    },
+  };
+}
+
+export function summary(outcome: LoadOutcome): string {
+  const answered = outcome.latenciesMs.length;
+  const shed = outcome.statuses[503] ?? 0;
+  return [
+    `${outcome.requests} requests in ${outcome.seconds.toFixed(1)} s`,
+    `statuses ${JSON.stringify(outcome.statuses)}`,
+    `errors ${JSON.stringify(outcome.errors)}`,
+    `503 share ${answered ? ((100 * shed) / answered).toFixed(1) : 'n/a'}%`,
+    `p50 ${percentileOf(outcome.latenciesMs, 50).toFixed(0)} ms, p99 ${percentileOf(outcome.latenciesMs, 99).toFixed(0)} ms, max ${(outcome.latenciesMs.at(-1) ?? Number.NaN).toFixed(0)} ms`,
+    `503 p99 ${percentileOf(outcome.shedLatenciesMs, 99).toFixed(0)} ms`,
+  ].join('; ');
+}

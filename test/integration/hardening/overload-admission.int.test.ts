@@ -1,0 +1,252 @@
+// The bound on in-flight commands and reads, through the app on a real embedded store: beyond
+// the bound a request waits its turn for a slot, and past the queue-time budget or a full queue
+// it is answered 503 problem+json with Retry-After, with nothing appended. Commands are shed
+// before reads; /health, /ready and /metrics never are. Real HTTP (not inject) where the socket
+// matters: an early answer must not reset the connection of a client still sending its body.
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AdmissionQueue, MIN_ADAPTIVE_IN_FLIGHT } from '../../../src/api/plugins/admission-queue.js';
+import { auth, TENANT_A } from '../../helpers/app.js';
+import { newOrderBody } from '../api/support.js';
+import { largeCreate } from '../../e2e/overload-load.js';
+import { build } from '../../../src/api/app.js';
+import type { OverloadLimits } from '../../../src/api/plugins/load-shedding.js';
+import { OrderStateCache } from '../../../src/eventstore/order-state-cache.js';
+import { openReadModelStore } from '../../../src/readmodels/read-model-store.js';
+import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
+import { allHead, API_KEYS, expectProblem } from './support.js';
+
+interface HeldApp {
+  app: FastifyInstance;
+  store: TestEventStore;
+  held: { count(): number; releaseAll(): void };
+  close(): Promise<void>;
+}
+
+let t: HeldApp | undefined;
+
+afterEach(async () => {
+  t?.held.releaseAll();
+  await t?.close();
+  t = undefined;
+});
+
+/**
+ * The real app on a real store, whose command handlers wait until released: as if the store took
+ * as long as we like. The wait sits after admission, where a command's store work is.
+ */
+async function startHeldApp(overload: Partial<OverloadLimits>): Promise<HeldApp> {
+  const store = await startTestEventStore();
+  const readModels = openReadModelStore({ file: ':memory:' });
+  const app = await build({ client: store.client, apiKeys: API_KEYS, cache: new OrderStateCache(), readModels, overload });
+  const waiting: Array<() => void> = [];
+  app.addHook('preHandler', async (request) => {
+    if (request.method === 'POST') await new Promise<void>((release) => waiting.push(release));
+  });
+  await app.ready();
+  return {
+    app,
+    store,
+    held: { count: () => waiting.length, releaseAll: () => waiting.splice(0).forEach((release) => release()) },
+    async close() {
+      await app.close();
+      await readModels.close();
+      await store.close();
+    },
+  };
+}
+
+/** Dispatched at once (a light-my-request chain left alone is never sent). */
+const createOrder = () => Promise.resolve(t!.app.inject({ method: 'POST', url: '/orders', headers: auth(), payload: newOrderBody() }));
+
+const until = async (condition: () => boolean, ms = 10_000) => {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+};
+
+describe('the admission queue', () => {
+  it('admits up to its bound, then first come first served as slots free, and refuses past the queue bound', async () => {
+    const queue = new AdmissionQueue({ maxInFlight: 2, maxQueued: 2, maxQueueMs: 60_000 });
+    const a = queue.enter();
+    const b = queue.enter();
+    const c = queue.enter();
+    const d = queue.enter();
+    const e = queue.enter();
+    expect(await a.outcome).toBe('admitted');
+    expect(await b.outcome).toBe('admitted');
+    expect(await e.outcome).toBe('queue-full');
+    expect([queue.inFlight, queue.queued]).toEqual([2, 2]);
+    const order: string[] = [];
+    void c.outcome.then((outcome) => order.push(`c ${outcome}`));
+    void d.outcome.then((outcome) => order.push(`d ${outcome}`));
+    a.leave();
+    a.leave(); // twice frees one slot only
+    await until(() => order.length === 1);
+    expect(order).toEqual(['c admitted']);
+    expect([queue.inFlight, queue.queued]).toEqual([2, 1]);
+    d.leave(); // its client went away while waiting
+    await until(() => order.length === 2);
+    expect(order[1]).toBe('d aborted');
+    b.leave();
+    c.leave();
+    expect([queue.inFlight, queue.queued]).toEqual([0, 0]);
+  });
+
+  it('refuses a waiter whose budget runs out, and the slot it never got stays free for the next', async () => {
+    const queue = new AdmissionQueue({ maxInFlight: 1, maxQueued: 10, maxQueueMs: 30 });
+    const holder = queue.enter();
+    expect(await holder.outcome).toBe('admitted');
+    expect(await queue.enter().outcome).toBe('queue-timeout');
+    holder.leave();
+    expect(await queue.enter().outcome).toBe('admitted');
+  });
+});
+
+describe('the adaptive bound', () => {
+  it('shrinks by a quarter, once per period, while slots are held longer than the target, and grows back by one per quick answer with every slot taken', async () => {
+    const queue = new AdmissionQueue({ maxInFlight: 32, maxQueued: 100, maxQueueMs: 60_000, targetServiceMs: 200 });
+    const slow = Array.from({ length: 32 }, () => queue.enter());
+    await new Promise((resolve) => setTimeout(resolve, 450));
+    for (const ticket of slow) ticket.leave();
+    expect(queue.limit).toBe(24);
+
+    const next = Array.from({ length: 40 }, () => queue.enter());
+    expect([queue.inFlight, queue.queued]).toEqual([24, 16]);
+    // Quick answers (well under half the target) with every slot taken: one more slot each.
+    for (let index = 0; index < 8; index++) next[index]!.leave();
+    expect(queue.limit).toBe(32);
+    expect([queue.inFlight, queue.queued]).toEqual([32, 0]);
+    expect(await Promise.all(next.map((ticket) => ticket.outcome))).toEqual(Array(40).fill('admitted'));
+    for (const ticket of next) ticket.leave();
+    // Never above its ceiling.
+    expect(queue.limit).toBe(32);
+  });
+
+  it('never shrinks below a few slots however slow the work', async () => {
+    const queue = new AdmissionQueue({ maxInFlight: 64, maxQueued: 0, maxQueueMs: 0, targetServiceMs: 50 });
+    for (let round = 0; round < 12; round++) {
+      const tickets = Array.from({ length: queue.limit }, () => queue.enter());
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      for (const ticket of tickets) ticket.leave();
+    }
+    expect(queue.limit).toBe(MIN_ADAPTIVE_IN_FLIGHT);
+  });
+});
+
+describe('in-flight bound over HTTP', () => {
+  it('answers commands beyond the bound and its wait 503 with Retry-After and appends nothing for them, while reads and health still answer', async () => {
+    t = await startHeldApp({ maxInFlightCommands: 2, maxQueued: 2, maxQueueMs: 300, retryAfterSeconds: 3 });
+    const held = t.held;
+    const head = await allHead(t.store.client);
+
+    const first = [0, 1].map(() => createOrder());
+    await until(() => held.count() === 2);
+    // Two wait for a slot (and give up after 300 ms), the fifth finds the queue full.
+    const waiting = [0, 1].map(() => createOrder());
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const full = await createOrder();
+    expect(full.statusCode).toBe(503);
+    expect(expectProblem(full)).toMatchObject({ code: 'SERVICE_OVERLOADED', reason: 'queue-full' });
+    expect(full.headers['retry-after']).toBe('3');
+
+    // Reads have their own slots: served while commands are shed.
+    expect((await t.app.inject({ method: 'GET', url: '/orders?limit=1', headers: auth() })).statusCode).toBe(200);
+    for (const url of ['/health', '/ready', '/metrics']) expect((await t.app.inject({ method: 'GET', url })).statusCode, url).toBe(200);
+
+    for (const response of await Promise.all(waiting)) {
+      expect(response.statusCode).toBe(503);
+      expect(expectProblem(response)).toMatchObject({ code: 'SERVICE_OVERLOADED', reason: 'queue-timeout' });
+      expect(response.headers['retry-after']).toBe('3');
+    }
+    // Nothing shed reached the store; the held ones were never appended yet either.
+    expect(await allHead(t.store.client)).toBe(head);
+    held.releaseAll();
+    for (const response of await Promise.all(first)) expect(response.statusCode).toBe(201);
+    // Slots came back: the next command is served.
+    const after = createOrder();
+    await until(() => held.count() === 1);
+    held.releaseAll();
+    expect((await after).statusCode).toBe(201);
+    const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/http_requests_shed_total\{reason="queue-full"\} [1-9]/);
+    expect(metrics).toMatch(/http_requests_shed_total\{reason="queue-timeout"\} [2-9]/);
+  });
+
+  it('lets a waiting command in as soon as a slot frees, within its budget', async () => {
+    t = await startHeldApp({ maxInFlightCommands: 1, maxQueued: 5, maxQueueMs: 20_000 });
+    const held = t.held;
+    const first = createOrder();
+    await until(() => held.count() === 1);
+    const second = createOrder();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(held.count()).toBe(1); // still waiting for the slot
+    held.releaseAll();
+    await until(() => held.count() === 1);
+    held.releaseAll();
+    expect((await first).statusCode).toBe(201);
+    expect((await second).statusCode).toBe(201);
+  });
+
+  it('answers a shed large create on a closing connection without resetting it: the client reads its 503', async () => {
+    t = await startHeldApp({ maxInFlightCommands: 1, maxQueued: 0, maxQueueMs: 0 });
+    const held = t.held;
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = t.app.server.address() as AddressInfo;
+    const send = () => postOnNewConnection(port, JSON.stringify(largeCreate().body));
+    const holding = send();
+    await until(() => held.count() === 1);
+    // Many at once, each on its own connection that the server closes after answering.
+    const shed = await Promise.all(Array.from({ length: 40 }, send));
+    held.releaseAll();
+    expect(shed.filter((result) => result.error)).toEqual([]);
+    for (const result of shed) {
+      expect(result.status).toBe(503);
+      expect(result.retryAfter).toBe('5');
+    }
+    expect((await holding).status).toBe(201);
+  });
+});
+
+/**
+ * One POST on a connection of its own that the server closes after answering, its body sent in
+ * two halves a moment apart (as a client on a real network does): any error, before or after the
+ * answer, counts.
+ */
+function postOnNewConnection(port: number, payload: string): Promise<{ status?: number; retryAfter?: string; error?: string }> {
+  return new Promise((resolve) => {
+    const result: { status?: number; retryAfter?: string; error?: string } = {};
+    let pending = 2;
+    const settle = () => --pending === 0 && resolve(result);
+    const req = httpRequest(
+      {
+        agent: false,
+        host: '127.0.0.1',
+        port,
+        path: '/orders',
+        method: 'POST',
+        headers: { authorization: `Bearer ${TENANT_A.key}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), connection: 'close' },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => {
+          result.status = res.statusCode;
+          result.retryAfter = res.headers['retry-after'] as string | undefined;
+        });
+        res.on('error', (error: NodeJS.ErrnoException) => (result.error ??= error.code ?? error.message));
+      },
+    );
+    req.on('error', (error: NodeJS.ErrnoException) => (result.error ??= error.code ?? error.message));
+    req.on('close', settle);
+    const half = Math.floor(payload.length / 2);
+    req.write(payload.slice(0, half));
+    setTimeout(() => {
+      req.end(payload.slice(half));
+      settle();
+    }, 100);
+  });
+}
