@@ -181,11 +181,15 @@ describe.runIf(onPostgres)('two API hosts and two worker hosts on one PostgreSQL
 
     // Every group caught up with nothing parked and both workers in every group; the counts once
     // more a moment later: redeliveries of what the killed worker held add nothing.
+    let listedGroups = '';
     const groups = await eventually(async () => {
       const listed = await runCli(['projections', '--json'], { env: { ESDB_CONNECTION_STRING: store.connectionString, READ_MODEL_URL: liveUrl } });
+      listedGroups = `${listed.stdout}${listed.stderr}`;
       const parsed = JSON.parse(listed.stdout) as { name: string; lag?: number; parked?: number; consumers?: number }[];
-      return parsed.every((group) => group.lag === 0 && group.parked === 0) ? parsed : undefined;
-    }, 60_000);
+      return parsed.every((group) => group.lag === 0 && (group.parked ?? 0) === 0) ? parsed : undefined;
+    }, 60_000).catch((error: unknown) => {
+      throw new Error(`the groups did not catch up:\n${listedGroups}`, { cause: error });
+    });
     expect(groups.filter((group) => group.consumers === 2).length).toBe(groups.length);
     await new Promise((resolve) => setTimeout(resolve, 3_500));
     expect(await effects()).toEqual(expected.totals);
