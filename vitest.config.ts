@@ -11,7 +11,6 @@ const ON_BOTH_BACKENDS = [
   'test/unit/readmodels/**/*.test.ts',
   'test/unit/subscriptions/shared-commit.unit.test.ts',
   'test/unit/subscriptions/projection-batcher.unit.test.ts',
-  'test/unit/handlers/whatsapp-outbox.unit.test.ts',
   'test/unit/readmodels-postgres/**/*.test.ts',
   'test/integration/hardening/tenan*.int.test.ts',
   'test/integration/hardening/bad-http-input.int.test.ts',
@@ -26,6 +25,8 @@ const common = {
   hookTimeout: 30_000,
   pool: 'forks' as const,
 };
+/** `orders` children spawned by tests run a build of the sources compiled for this run (ORDERS_DIST_DIR, set by this global setup), else the sources through tsx: never a stale dist/. */
+const BUILD = 'test/helpers/global-build.ts';
 
 export default defineConfig({
   test: {
@@ -37,7 +38,7 @@ export default defineConfig({
           name: 'sqlite',
           include: ['test/**/*.test.ts'],
           exclude: ['test/unit/readmodels-postgres/**', ...ON_POSTGRES_ONLY, '**/node_modules/**'],
-          // `orders` children spawned by tests run the TypeScript sources (bin/orders.js), never a stale dist/.
+          globalSetup: [BUILD],
           env: { ORDERS_FROM_SOURCE: '1' },
         },
       },
@@ -47,7 +48,7 @@ export default defineConfig({
           name: 'postgres',
           include: [...ON_BOTH_BACKENDS, ...ON_POSTGRES_ONLY],
           env: { ORDERS_FROM_SOURCE: '1', READ_MODEL_BACKEND: 'postgres' },
-          globalSetup: ['test/helpers/postgres-server.ts'],
+          globalSetup: [BUILD, 'test/helpers/postgres-server.ts'],
         },
       },
     ],

@@ -1,5 +1,8 @@
-// What the HTTP benchmarks share: a keep-alive JSON POST (and GET) with a bearer key, and percentiles.
-import { type Agent, request } from 'node:http';
+// What the HTTP benchmarks share: a keep-alive JSON POST (and GET) with a bearer key, percentiles, and the
+// order lifecycle load (create -> pay -> ship on keep-alive connections) of the lifecycle and
+// tracing benchmarks.
+import { randomUUID } from 'node:crypto';
+import { Agent, request } from 'node:http';
 
 export interface Reply {
   status: number;
@@ -70,4 +73,50 @@ export function orderLifecycle(orderId: string, { deliver = false }: { deliver?:
     { path: `/orders/${orderId}/ship`, body: { carrier: 'DHL', trackingNumber: 'JD014600003' }, expect: 200 },
     ...(deliver ? [{ path: `/orders/${orderId}/deliver`, body: {}, expect: 200 }] : []),
   ];
+}
+
+export interface LifecycleLoad {
+  commands: number;
+  lifecycles: number;
+  seconds: number;
+  latenciesMs: number[];
+  /** When the last response of the load arrived (performance.now()). */
+  endedAt: number;
+}
+
+export interface LifecycleLoadOptions {
+  port: number;
+  seconds: number;
+  connections: number;
+  apiKey: string;
+  /** Each answer's order, its revision and when it arrived (performance.now()). */
+  onAnswer?: (orderId: string, revision: number, at: number) => void;
+}
+
+/** Each of `connections` keep-alive connections runs order lifecycles back to back until `seconds` have passed. */
+export async function driveLifecycles({ port, seconds, connections, apiKey, onAnswer }: LifecycleLoadOptions): Promise<LifecycleLoad> {
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  const latenciesMs: number[] = [];
+  let lifecycles = 0;
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (performance.now() < deadline) {
+        const orderId = randomUUID();
+        for (const step of orderLifecycle(orderId)) {
+          const sent = performance.now();
+          const reply = await postJson(agent, port, step.path, step.body, apiKey);
+          const at = performance.now();
+          latenciesMs.push(at - sent);
+          if (reply.status !== step.expect) throw new Error(`${step.path} answered ${reply.status}: ${reply.body}`);
+          if (onAnswer) onAnswer(orderId, (JSON.parse(reply.body) as { revision: number }).revision, at);
+        }
+        lifecycles++;
+      }
+    }),
+  );
+  const endedAt = performance.now();
+  agent.destroy();
+  return { commands: latenciesMs.length, lifecycles, seconds: (endedAt - started) / 1000, latenciesMs, endedAt };
 }

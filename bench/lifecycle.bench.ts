@@ -24,11 +24,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { freePort } from '../test/helpers/free-port.js';
 import { cpuSecondsOf, startChild, stopChild } from './children.js';
-import { orderLifecycle, percentile, postJson } from './http-load.js';
+import { driveLifecycles, percentile, postJson, type LifecycleLoad as LoadResult } from './http-load.js';
 import { reportFigure } from './report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -41,8 +41,8 @@ const CONNECTIONS = env('BENCH_LIFECYCLE_CONNECTIONS', 50);
 const ROUNDS = env('BENCH_LIFECYCLE_ROUNDS', 1);
 const SETUPS = (process.env.BENCH_LIFECYCLE_SETUPS ?? 'bare,emmett,api,all').split(',').map((name) => name.trim()) as SetupName[];
 const CPU_PROF_DIR = process.env.BENCH_LIFECYCLE_CPU_PROF;
-export const API_KEY = 'bench-key-lifecycle-0123456789';
-export const TENANT = 'bench';
+const API_KEY = 'bench-key-lifecycle-0123456789';
+const TENANT = 'bench';
 const CONCURRENT_PAYMENTS = 20;
 
 type SetupName = 'bare' | 'emmett' | 'api' | 'all';
@@ -59,49 +59,16 @@ if (process.argv[2] === '--bare-server') {
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   console.log(`listening ${typeof address === 'object' && address ? address.port : 0}`);
-} else if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  // Run, not imported (bench/readmodels-postgres.bench.ts drives lifecycles with drive()).
+} else {
   await main();
 }
 
 // ---- load ---------------------------------------------------------------------------------
 
 
-export interface LoadResult {
-  commands: number;
-  lifecycles: number;
-  seconds: number;
-  latenciesMs: number[];
-  /** When the last response of the load arrived (performance.now()). */
-  endedAt: number;
-}
-
 /** Each connection runs lifecycles back to back until `seconds` have passed. */
-export async function drive(port: number, seconds: number, onAnswer?: (orderId: string, revision: number, at: number) => void): Promise<LoadResult> {
-  const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
-  const latenciesMs: number[] = [];
-  let lifecycles = 0;
-  const started = performance.now();
-  const deadline = started + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: CONNECTIONS }, async () => {
-      while (performance.now() < deadline) {
-        const orderId = randomUUID();
-        for (const step of orderLifecycle(orderId)) {
-          const sent = performance.now();
-          const reply = await postJson(agent, port, step.path, step.body, API_KEY);
-          const at = performance.now();
-          latenciesMs.push(at - sent);
-          if (reply.status !== step.expect) throw new Error(`${step.path} answered ${reply.status}: ${reply.body}`);
-          if (onAnswer) onAnswer(orderId, (JSON.parse(reply.body) as { revision: number }).revision, at);
-        }
-        lifecycles++;
-      }
-    }),
-  );
-  const endedAt = performance.now();
-  agent.destroy();
-  return { commands: latenciesMs.length, lifecycles, seconds: (endedAt - started) / 1000, latenciesMs, endedAt };
+function drive(port: number, seconds: number, onAnswer?: (orderId: string, revision: number, at: number) => void): Promise<LoadResult> {
+  return driveLifecycles({ port, seconds, connections: CONNECTIONS, apiKey: API_KEY, ...(onAnswer ? { onAnswer } : {}) });
 }
 
 interface Figures {

@@ -6,7 +6,7 @@
 //      >= 0.5x SQLite.
 //   2. The lifecycle load of `npm start`: `orders serve` (ROLE=all: API, workers and the embedded
 //      store in one process) in a child process, create -> pay -> ship over keep-alive
-//      connections (bench/lifecycle.bench.ts's drive()); commands/s and p99. Then, once every read
+//      connections (driveLifecycles, the lifecycle bench's driver); commands/s and p99. Then, once every read
 //      model has caught up, API reads at a fixed rate (order lists, a status filter, a customer's
 //      orders, a SKU's stock: all from the read models) and their p99. Target: PostgreSQL <= 20 ms
 //      at 500 reads/s.
@@ -37,8 +37,7 @@ import { projections } from '../projections/index.js';
 import { freePort } from '../test/helpers/free-port.js';
 import { startPostgres } from '../test/helpers/postgres-server.js';
 import { startChild, stopChild } from './children.js';
-import { getJson, percentile } from './http-load.js';
-import { API_KEY, TENANT, drive } from './lifecycle.bench.js';
+import { driveLifecycles, getJson, percentile } from './http-load.js';
 import { seed } from './projections.bench.js';
 import { reportFigure } from './report.js';
 
@@ -50,6 +49,9 @@ const SECONDS = env('BENCH_RMPG_SECONDS', 10);
 const WARMUP_SECONDS = env('BENCH_RMPG_WARMUP', 3);
 const READ_RATE = env('BENCH_RMPG_READ_RATE', 500);
 const READ_SECONDS = env('BENCH_RMPG_READ_SECONDS', 10);
+const CONNECTIONS = env('BENCH_LIFECYCLE_CONNECTIONS', 50);
+const API_KEY = 'bench-key-readmodels-postgres-0123456789';
+const TENANT = 'bench';
 const PARTS = (process.env.BENCH_RMPG_PARTS ?? 'catchup,lifecycle').split(',');
 const silent = pino({ level: 'silent' });
 
@@ -172,8 +174,8 @@ async function service(backend: Backend): Promise<ServiceFigures> {
   // Read from this process only to know when the models have caught up (not measured).
   const watcher: ReadModelStore = await openConfiguredReadModels(location, { poolSize: 1 });
   try {
-    const warm = await drive(port, WARMUP_SECONDS);
-    const load = await drive(port, SECONDS);
+    const warm = await driveLifecycles({ port, seconds: WARMUP_SECONDS, connections: CONNECTIONS, apiKey: API_KEY });
+    const load = await driveLifecycles({ port, seconds: SECONDS, connections: CONNECTIONS, apiKey: API_KEY });
     const sorted = load.latenciesMs.sort((a, b) => a - b);
     const lifecycles = warm.lifecycles + load.lifecycles;
     const caughtUp = await waitFor(async () => ((await watcher.get<{ n: number }>("SELECT count(*) AS n FROM order_summary WHERE tenant_id = ? AND status = 'SHIPPED'", TENANT))?.n ?? 0) >= lifecycles, 120_000);

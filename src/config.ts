@@ -70,7 +70,8 @@ const environment = z.object({
   // EventStoreDB's --insecure for the embedded store: no TLS, no credentials (anyone who reaches the port may do anything).
   EVENTSTORE_INSECURE: z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).default('false').transform((value) => value === 'true' || value === '1'),
   RATE_LIMIT_PER_MINUTE: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 (off) or more').default(120_000),
-  OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 (off) or more').default(1_000),
+  // A quarter of the latency budget: a request waits about that long before fastify sees it.
+  OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 (off) or more').default(500),
   // Below V8's own limit, so the API sheds before the process dies of heap exhaustion.
   OVERLOAD_MAX_HEAP_USED_BYTES: z.coerce
     .number({ error: 'must be a number' })
@@ -83,6 +84,7 @@ const environment = z.object({
   OVERLOAD_MAX_QUEUED: count('must be 0 (no waiting) or more', 512),
   OVERLOAD_MAX_QUEUE_MS: count('must be 0 (no waiting) or more', 1_000),
   OVERLOAD_TARGET_SERVICE_MS: count('must be 0 (fixed bounds) or more', 500),
+  OVERLOAD_LATENCY_BUDGET_MS: count('must be 0 (no budget) or more', 2_000),
   // The kernel caps it at net.core.somaxconn; a full backlog drops new connections' handshakes.
   HTTP_LISTEN_BACKLOG: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').default(4_096),
   // A client that has not sent its whole request by then gets 408 and its connection closed.
@@ -123,6 +125,8 @@ export interface Config {
     maxQueueMs: number;
     /** The in-flight bounds shrink while requests hold their slot longer than this (0: fixed bounds). */
     targetServiceMs: number;
+    /** What a request may take from when the API sees it to its answer, served or 503 (0: no budget). */
+    latencyBudgetMs: number;
   };
   /** The API's listener: backlog of connections not yet accepted; how long a client may take to send a request. */
   http: { listenBacklog: number; requestTimeoutMs: number };
@@ -173,6 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxQueued: parsed.OVERLOAD_MAX_QUEUED,
       maxQueueMs: parsed.OVERLOAD_MAX_QUEUE_MS,
       targetServiceMs: parsed.OVERLOAD_TARGET_SERVICE_MS,
+      latencyBudgetMs: parsed.OVERLOAD_LATENCY_BUDGET_MS,
     },
     http: { listenBacklog: parsed.HTTP_LISTEN_BACKLOG, requestTimeoutMs: parsed.HTTP_REQUEST_TIMEOUT_MS },
     shutdownGraceMs: parsed.SHUTDOWN_GRACE_MS,

@@ -79,7 +79,7 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
   const commandDeps = { client: deps.client, ...(deps.cache ? { cache: deps.cache } : {}) };
   await app.register(async (scope) => healthRoutes(scope, deps));
   // Signed by the provider, not by an API key.
-  if (deps.readModels) await app.register(async (scope) => whatsappWebhookRoutes(scope, { readModels: deps.readModels!, config: deps.whatsappWebhook ?? loadWhatsAppWebhookConfig() }));
+  if (deps.readModels) await app.register(async (scope) => whatsappWebhookRoutes(scope, { client: deps.client, readModels: deps.readModels!, config: deps.whatsappWebhook ?? loadWhatsAppWebhookConfig() }));
   await app.register(async (scope) => {
     requireApiKey(scope, deps.apiKeys);
     await ordersRoutes(scope, commandDeps);

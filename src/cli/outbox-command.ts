@@ -1,20 +1,33 @@
 // `orders outbox`: every WhatsApp message with its state, and the operator's decisions on the
 // ones the service would not decide alone: resend one the provider may never have received, or
-// settle one as sent / failed. Works on the read-model database under DATA_DIR.
+// settle one as sent / failed. The list is the outbox view in the read-model database under
+// DATA_DIR; decisions are appended to the message's ledger stream in the event store (the truth,
+// whatever became of the view), then shown in the view. `rebuild` makes the view again from the
+// ledger streams (also `orders replay whatsapp-outbox`).
 import { existsSync } from 'node:fs';
+import type { EventStoreDBClient } from '@eventstore/db-client';
 import { DEFAULT_UNCERTAIN_WAIT_MS, loadHandlerConfig, type WhatsAppConfig } from '../handlers/handler-config.js';
 import { attemptSend } from '../handlers/whatsapp-attempt.js';
 import { cloudApiSender } from '../handlers/whatsapp-cloud-api.js';
-import { claimResend, ensureOutboxSchema, findById, listOutbox, OUTBOX_STATES, settleByOperator, type OutboxMessage, type OutboxState } from '../handlers/whatsapp-outbox.js';
+import { findMessageStream } from '../handlers/whatsapp-find.js';
+import { WhatsAppLedgerError, type WhatsAppMessage } from '../handlers/whatsapp-ledger.js';
+import { whatsappMessageKey } from '../handlers/whatsapp-ledger-events.js';
+import { decideOnLedger, loadMessage, type LedgerWriter } from '../handlers/whatsapp-ledger-store.js';
+import { ensureOutboxSchema, findByEvent, listOutbox, OUTBOX_STATES, refreshOutboxRow, type OutboxMessage, type OutboxState } from '../handlers/whatsapp-outbox.js';
+import { rebuildOutboxView } from '../handlers/whatsapp-outbox-rebuild.js';
 import { readModelFileIn, type ReadModelStore } from '../readmodels/read-model-store.js';
 import { openReadModelsForCli } from './read-models.js';
 import { parseCommandArgs, parseCount } from './args.js';
 import { CliError } from './cli-error.js';
 import { cliEnvironment } from './cli-environment.js';
+import { withStore } from './store-connection.js';
+
+const OPERATOR: LedgerWriter = { actor: 'operator:cli' };
 
 const HELP = `Usage: orders outbox [--status S] [--tenant T] [--order O] [--limit N] [--json]
        orders outbox resend <id> [--force]
        orders outbox settle <id> --sent|--failed [--note TEXT] [--force]
+       orders outbox rebuild
 
 Lists the WhatsApp messages the service produced, newest first, with their state:
   queued     kept in the outbox (WHATSAPP_MODE=outbox), sent nowhere
@@ -29,13 +42,19 @@ resend <id>  sends an unsent, failed or uncertain message again, through the Clo
              did arrive: that is the operator's decision). An uncertain message waits
              WHATSAPP_UNCERTAIN_WAIT_SECONDS (900) for the provider's status webhook first.
 settle <id>  records the outcome you checked yourself (--sent or --failed), same wait.
+rebuild      makes the list again from the messages' ledger streams in the event store (after
+             the read-model file was lost or damaged; \`orders replay whatsapp-outbox\` does too).
+
+<id> is the number the list shows, or the message key (<tenantId>-<messageId>). Each message's
+ledger (the record that keeps it from being sent twice) is its stream whatsapp-<key> in the
+event store: decisions are appended there, so they hold whatever becomes of the list.
 
 Options:
   --force      act on an uncertain message before the wait is over
   --json       the list (or the message acted on) as JSON
   -h, --help   this help
 
-Environment: DATA_DIR (./data), WHATSAPP_MODE, WHATSAPP_BASE_URL, WHATSAPP_TOKEN,
+Environment: DATA_DIR (./data), ESDB_CONNECTION_STRING, WHATSAPP_MODE, WHATSAPP_BASE_URL, WHATSAPP_TOKEN,
 WHATSAPP_PHONE_NUMBER_ID, WHATSAPP_UNCERTAIN_WAIT_SECONDS`;
 
 export async function run(args: string[]): Promise<number> {
@@ -57,18 +76,22 @@ export async function run(args: string[]): Promise<number> {
   if (!parsed) return 0;
   const [action, idText] = parsed.positionals;
   const { values } = parsed;
-  if (action !== undefined && action !== 'resend' && action !== 'settle') throw new CliError(`unknown outbox action '${action}' (resend or settle; see --help)`, 2);
+  if (action !== undefined && action !== 'resend' && action !== 'settle' && action !== 'rebuild') throw new CliError(`unknown outbox action '${action}' (resend, settle or rebuild; see --help)`, 2);
+  if (action === 'rebuild') {
+    if (idText !== undefined) throw new CliError('rebuild takes no id', 2);
+    return rebuild();
+  }
   if (action && idText === undefined) throw new CliError(`${action} needs the message id (see \`orders outbox\`)`, 2);
-  const id = idText === undefined ? undefined : parseCount(idText, 'the message id');
+  const ref = action && idText !== undefined ? messageRef(idText) : undefined;
   const config = whatsappConfig();
+  if (action === 'resend') return resend(config, ref!, Boolean(values.force), Boolean(values.json));
+  if (action === 'settle') return settle(config, ref!, values, Boolean(values.json));
+  if (values.force || values.sent || values.failed || values.note) throw new CliError('--force, --sent, --failed and --note go with resend or settle (see --help)', 2);
+  const status = values.status;
+  if (status !== undefined && !(OUTBOX_STATES as readonly string[]).includes(status)) throw new CliError(`--status must be one of ${OUTBOX_STATES.join(', ')}, got '${status}'`, 2);
+  const limit = values.limit === undefined ? 100 : parseCount(values.limit, '--limit');
   const store = await openStore();
   try {
-    if (action === 'resend') return await resend(store, config, id!, Boolean(values.force), Boolean(values.json));
-    if (action === 'settle') return await settle(store, config, id!, values, Boolean(values.json));
-    if (values.force || values.sent || values.failed || values.note) throw new CliError('--force, --sent, --failed and --note go with resend or settle (see --help)', 2);
-    const status = values.status;
-    if (status !== undefined && !(OUTBOX_STATES as readonly string[]).includes(status)) throw new CliError(`--status must be one of ${OUTBOX_STATES.join(', ')}, got '${status}'`, 2);
-    const limit = values.limit === undefined ? 100 : parseCount(values.limit, '--limit');
     const messages = await listOutbox(store, values.tenant, {
       limit: Math.max(1, limit),
       ...(status ? { status: status as OutboxState } : {}),
@@ -82,43 +105,111 @@ export async function run(args: string[]): Promise<number> {
   }
 }
 
-async function resend(store: ReadModelStore, config: WhatsAppConfig, id: number, force: boolean, json: boolean): Promise<number> {
+interface Ref {
+  text: string;
+  viewId?: number;
+  key?: string;
+}
+
+function messageRef(text: string): Ref {
+  if (/^\d+$/.test(text)) return { text, viewId: parseCount(text, 'the message id') };
+  if (/-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(text)) return { text, key: text };
+  throw new CliError(`the message id must be the number \`orders outbox\` lists or a message key <tenantId>-<messageId>, got '${text}'`, 2);
+}
+
+/** The message's stream and its ledger state, with the event store connected for `work`. */
+async function withMessage<T>(ref: Ref, work: (found: { client: EventStoreDBClient; view: ReadModelStore | undefined; stream: string; label: string; message: WhatsAppMessage }) => Promise<T>): Promise<T> {
+  const { connectionString, dataDir, readModelUrl } = cliEnvironment();
+  const file = readModelFileIn(dataDir);
+  const view = readModelUrl || existsSync(file) ? await openReadModelsForCli({ dataDir, readModelUrl }) : undefined;
+  try {
+    if (view) await ensureOutboxSchema(view);
+    if (ref.viewId !== undefined && !view) throw new CliError(`no read-model database at ${file}: set DATA_DIR to the service's data directory (or READ_MODEL_URL), or give the message key`);
+    return await withStore(connectionString, async ({ client }) => {
+      const found = await findMessageStream(client, view, ref, OPERATOR);
+      const missing = `no WhatsApp message with id ${ref.text} (see \`orders outbox\`)`;
+      if (!found) throw new CliError(missing);
+      const loaded = await loadMessage(client, found.stream);
+      if (!loaded.state) throw new CliError(missing);
+      return work({ client, view, stream: found.stream, label: ref.text, message: loaded.state });
+    });
+  } finally {
+    await view?.close();
+  }
+}
+
+async function rebuild(): Promise<number> {
+  const { connectionString } = cliEnvironment();
+  const store = await openStore();
+  try {
+    return await withStore(connectionString, async ({ client }) => {
+      const result = await rebuildOutboxView(client, store);
+      console.log(`whatsapp-outbox: rebuilt from ${result.streams} ledger streams (${result.events} events) into ${store.location}`);
+      return 0;
+    });
+  } finally {
+    await store.close();
+  }
+}
+
+async function resend(config: WhatsAppConfig, ref: Ref, force: boolean, json: boolean): Promise<number> {
   if (config.mode !== 'cloud-api' || !config.token || !config.phoneNumberId) {
     throw new CliError('resend sends through the Cloud API: set WHATSAPP_MODE=cloud-api, WHATSAPP_TOKEN and WHATSAPP_PHONE_NUMBER_ID as for the service');
   }
-  const before = await mustFind(store, id);
-  refuseEarly(before, waitOf(config), force, 'resend');
-  const claim = await claimResend(store, id, new Date());
-  if (!claim.claimed) throw new CliError(`message ${id} is ${claim.message.status}: ${whyNot(claim.message.status)}`);
   const sender = cloudApiSender({ baseUrl: config.baseUrl, token: config.token, phoneNumberId: config.phoneNumberId });
-  const outcome = await attemptSend(store, sender, claim.message, claim.attempt, AbortSignal.timeout(30_000));
-  const after = (await findById(store, id))!;
-  if (json) console.log(JSON.stringify(after, null, 2));
-  if (outcome.status === 'sent') {
-    if (!json) console.log(`message ${id} sent on operator request (attempt ${claim.attempt}, ${outcome.providerMessageId})`);
-    return 0;
-  }
-  throw new CliError(`message ${id} is now ${after.status}: ${outcome.reason}`);
+  return withMessage(ref, async ({ client, view, stream, label, message }) => {
+    refuseEarly(label, message, waitOf(config), force, 'resend');
+    const claim = await decide(label, () => decideOnLedger(client, stream, { type: 'Resend', at: new Date() }, OPERATOR));
+    if (view) await refreshOutboxRow(view, claim.state, claim.revision);
+    const attempt = claim.state!.attempts;
+    const outcome = await attemptSend({ client, store: view }, sender, claim.state!, attempt, AbortSignal.timeout(30_000), OPERATOR);
+    const after = outcome.ledger.state!;
+    if (json) console.log(JSON.stringify(await shown(view, after), null, 2));
+    if (outcome.status === 'sent') {
+      if (!json) console.log(`message ${label} sent on operator request (attempt ${attempt}, ${outcome.providerMessageId})`);
+      return 0;
+    }
+    throw new CliError(`message ${label} is now ${after.status}: ${outcome.reason}`);
+  });
 }
 
-async function settle(store: ReadModelStore, config: WhatsAppConfig, id: number, values: { sent?: boolean; failed?: boolean; note?: string; force?: boolean }, json: boolean): Promise<number> {
+async function settle(config: WhatsAppConfig, ref: Ref, values: { sent?: boolean; failed?: boolean; note?: string; force?: boolean }, json: boolean): Promise<number> {
   if (Boolean(values.sent) === Boolean(values.failed)) throw new CliError('settle needs exactly one of --sent or --failed', 2);
-  const before = await mustFind(store, id);
-  if (!['uncertain', 'sending', 'unsent', 'failed', 'sent'].includes(before.status)) throw new CliError(`message ${id} is ${before.status}: ${whyNot(before.status)}`);
-  refuseEarly(before, waitOf(config), Boolean(values.force), 'settle');
   const status = values.sent ? 'sent' : 'failed';
-  const after = (await store.transaction((tx) => settleByOperator(tx, id, status, values.note ?? `settled as ${status} by an operator`, new Date())))!;
-  if (json) console.log(JSON.stringify(after, null, 2));
-  else console.log(`message ${id} settled as ${status} (was ${before.status})`);
-  return 0;
+  return withMessage(ref, async ({ client, view, stream, label, message }) => {
+    if (!['uncertain', 'sending', 'unsent', 'failed', 'sent'].includes(message.status)) throw new CliError(`message ${label} is ${message.status}: ${whyNot(message.status)}`);
+    refuseEarly(label, message, waitOf(config), Boolean(values.force), 'settle');
+    const note = values.note ?? `settled as ${status} by an operator`;
+    const decided = await decide(label, () => decideOnLedger(client, stream, { type: 'Settle', status, note, at: new Date() }, OPERATOR));
+    if (view) await refreshOutboxRow(view, decided.state, decided.revision);
+    if (json) console.log(JSON.stringify(await shown(view, decided.state!), null, 2));
+    else console.log(`message ${label} settled as ${status} (was ${message.status})`);
+    return 0;
+  });
 }
 
-function refuseEarly(message: OutboxMessage, waitMs: number, force: boolean, verb: string): void {
+/** A refusal of the decider (the message moved meanwhile) as the CLI's one line. */
+async function decide<T>(label: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof WhatsAppLedgerError && error.details.status) throw new CliError(`message ${label} is ${error.details.status}: ${whyNot(error.details.status)}`);
+    throw error;
+  }
+}
+
+/** The view's row when it has one (with its id), else the ledger's state. */
+async function shown(view: ReadModelStore | undefined, message: WhatsAppMessage): Promise<unknown> {
+  const row = view ? await findByEvent(view, message.messageId) : undefined;
+  return row ?? { ...message, key: whatsappMessageKey(message.tenantId, message.messageId) };
+}
+
+function refuseEarly(label: string, message: WhatsAppMessage, waitMs: number, force: boolean, verb: string): void {
   if (force || (message.status !== 'uncertain' && message.status !== 'sending')) return;
   const readyAt = Date.parse(message.updatedAt) + waitMs;
   if (Date.now() >= readyAt) return;
   throw new CliError(
-    `message ${message.id} is ${message.status} since ${message.updatedAt}: the provider's status webhook may still settle it; ${verb} after ${new Date(readyAt).toISOString()} or pass --force`,
+    `message ${label} is ${message.status} since ${message.updatedAt}: the provider's status webhook may still settle it; ${verb} after ${new Date(readyAt).toISOString()} or pass --force`,
   );
 }
 
@@ -135,12 +226,6 @@ function whyNot(status: OutboxState): string {
     default:
       return 'nothing to do';
   }
-}
-
-async function mustFind(store: ReadModelStore, id: number): Promise<OutboxMessage> {
-  const message = await findById(store, id);
-  if (!message) throw new CliError(`no WhatsApp message with id ${id} (see \`orders outbox\`)`);
-  return message;
 }
 
 function whatsappConfig(): WhatsAppConfig {
@@ -160,7 +245,12 @@ async function openStore(): Promise<ReadModelStore> {
   const file = readModelFileIn(dataDir);
   if (!readModelUrl && !existsSync(file)) throw new CliError(`no read-model database at ${file}: set DATA_DIR to the service's data directory (or READ_MODEL_URL)`);
   const store = await openReadModelsForCli({ dataDir, readModelUrl });
-  await ensureOutboxSchema(store);
+  try {
+    await ensureOutboxSchema(store);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   return store;
 }
 

@@ -19,6 +19,8 @@ import { createProgress, formatDuration, formatRate } from './progress.js';
 import { replayableProjection } from './replayable.js';
 import { withStore } from './store-connection.js';
 
+const OUTBOX_VIEW = 'whatsapp-outbox';
+
 const HELP = `Usage: orders replay <projection> [--until <ISO time | position>] [--out <file>] [--dry-run]
 
 Rebuilds the projection's read model from the full history in the event store. The model is
@@ -38,7 +40,8 @@ Options:
   -h, --help       this help
 
 Progress (events/s, ETA) goes to stderr when it is a terminal; the summary to stdout.
-Handlers are not projections and cannot be replayed.
+Handlers are not projections and cannot be replayed. \`orders replay whatsapp-outbox\` rebuilds
+the WhatsApp outbox view from its messages' ledger streams (as \`orders outbox rebuild\`).
 
 Environment:
   ESDB_CONNECTION_STRING  the event store (default esdb://127.0.0.1:2113?tls=false)
@@ -72,6 +75,11 @@ export async function run(args: string[]): Promise<number> {
   }
   if (dryRun && until) throw new CliError('--dry-run and --until do not combine: --until never touches the live model', 2);
   if (out !== undefined && !until) throw new CliError('--out only applies with --until', 2);
+  // The WhatsApp outbox view is rebuilt from its ledger streams, not from the order history.
+  if (parsed.positionals[0] === OUTBOX_VIEW) {
+    if (untilText !== undefined || dryRun || out !== undefined) throw new CliError(`${OUTBOX_VIEW} is rebuilt whole from its ledger streams: --until, --out and --dry-run do not apply`, 2);
+    return (await import('./outbox-command.js')).run(['rebuild']);
+  }
   const projection = usageError(() => replayableProjection(parsed.positionals[0] ?? ''));
   const { connectionString, dataDir, readModelUrl } = cliEnvironment();
   if (!readModelUrl && out !== undefined && resolve(out) === readModelFileIn(dataDir)) throw new CliError('--out names the live read-model file: --until never writes there', 2);

@@ -24,6 +24,8 @@ export interface CommandOptions {
   expectedRevision?: bigint;
   /** Attempts in all when other writers move the stream concurrently. */
   maxAttempts?: number;
+  /** Called just before each append; throwing abandons the command with nothing appended (an HTTP request's deadline). */
+  beforeAppend?: () => void;
 }
 
 export interface CommandResult {
@@ -70,6 +72,7 @@ async function runCommand(deps: CommandDeps, command: OrderCommand, options: Com
     }
     if (events.length === 0) return { state: loaded.state, revision: loaded.revision, events };
 
+    options.beforeAppend?.();
     try {
       const revision = await appendOrderEvents(deps.client, orderId, toNewEvents(events, command.context), options.expectedRevision ?? loaded.revision);
       const state = foldOrder(events, loaded.state);

@@ -1,39 +1,45 @@
-// One attempt to hand a claimed message to the provider, and its outcome recorded on the row:
-// shared by the handler and by `orders outbox resend`, so both follow the same rules.
-import type { ReadModelStore, ReadModelTx } from '../readmodels/read-model-store.js';
+// One attempt to hand a claimed message to the provider, and its outcome appended to the
+// message's ledger stream (then shown in the outbox view): shared by the handler and by
+// `orders outbox resend`, so both follow the same rules.
+import type { EventStoreDBClient } from '@eventstore/db-client';
+import type { ReadModelStore } from '../readmodels/read-model-store.js';
 import { classifySendFailure, type WhatsAppSender } from './whatsapp-cloud-api.js';
-import { recordAttemptOutcome, type OutboxMessage } from './whatsapp-outbox.js';
+import type { AttemptResult, WhatsAppMessage } from './whatsapp-ledger.js';
+import { whatsappMessageKey, whatsappStreamName } from './whatsapp-ledger-events.js';
+import { decideOnLedger, type Decided, type LedgerWriter } from './whatsapp-ledger-store.js';
+import { refreshOutboxRow } from './whatsapp-outbox.js';
 
 export type AttemptOutcome =
-  | { status: 'sent'; providerMessageId: string }
-  | { status: 'unsent' | 'failed' | 'uncertain'; error: unknown; reason: string };
+  | { status: 'sent'; providerMessageId: string; ledger: Decided }
+  | { status: 'unsent' | 'failed' | 'uncertain'; error: unknown; reason: string; ledger: Decided };
 
 /**
- * Sends and classifies, then commits the outcome in its own transaction: whatever happens to
- * the caller afterwards (a crash, a timeout, another worker that finished the event), the row
- * says what the provider answered.
+ * Sends and classifies, then appends the outcome: whatever happens to the caller afterwards (a
+ * crash, a timeout, another worker that finished the event), the ledger says what the provider
+ * answered. The append does not follow `signal`: an answer after the handler's timeout is
+ * recorded too.
  */
 export async function attemptSend(
-  store: ReadModelStore,
+  deps: { client: EventStoreDBClient; store: ReadModelStore | undefined },
   sender: WhatsAppSender,
-  message: OutboxMessage,
+  message: WhatsAppMessage,
   attempt: number,
   signal: AbortSignal,
+  writer: LedgerWriter,
 ): Promise<AttemptOutcome> {
-  let outcome: AttemptOutcome;
+  let result: AttemptResult;
+  let error: unknown;
   try {
-    // The row's event id is the message id the provider's webhooks carry back.
-    const providerMessageId = await sender.send(message.message, signal, message.eventId);
-    outcome = { status: 'sent', providerMessageId };
-  } catch (error) {
-    const failure = classifySendFailure(error);
-    const reason = error instanceof Error ? error.message : String(error);
-    outcome = { status: failure === 'refused' ? 'failed' : failure, error, reason };
+    // The message key is what the provider's webhooks carry back (biz_opaque_callback_data).
+    const providerMessageId = await sender.send(message.message, signal, whatsappMessageKey(message.tenantId, message.messageId));
+    result = { status: 'sent', providerMessageId };
+  } catch (failure) {
+    error = failure;
+    const kind = classifySendFailure(failure);
+    result = { status: kind === 'refused' ? 'failed' : kind, reason: failure instanceof Error ? failure.message : String(failure) };
   }
-  const at = new Date();
-  await store.transaction(async (tx: ReadModelTx) => {
-    if (outcome.status === 'sent') await recordAttemptOutcome(tx, { eventId: message.eventId, attempt, at, status: 'sent', providerMessageId: outcome.providerMessageId });
-    else await recordAttemptOutcome(tx, { eventId: message.eventId, attempt, at, status: outcome.status, error: outcome.reason });
-  });
-  return outcome;
+  const stream = whatsappStreamName(message.tenantId, message.messageId);
+  const ledger = await decideOnLedger(deps.client, stream, { type: 'RecordOutcome', attempt, result, at: new Date() }, writer);
+  if (deps.store) await refreshOutboxRow(deps.store, ledger.state, ledger.revision);
+  return result.status === 'sent' ? { ...result, ledger } : { ...result, error, ledger };
 }

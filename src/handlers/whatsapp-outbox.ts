@@ -1,27 +1,18 @@
-// Every WhatsApp message the handler produced, per tenant, and where it stands. The row is the
-// ledger that keeps a message from reaching a customer twice: with the Cloud API the intent is
-// committed (`sending`) before the HTTP call, and nothing is sent automatically again once an
-// attempt may have reached the provider.
-//
-// States:
-//   queued     embedded default (WHATSAPP_MODE=outbox): kept here, sent nowhere
-//   sending    an attempt is in flight (committed before the request)
-//   sent       the provider accepted it (its `wamid` is known)
-//   delivered  / read: from the provider's status webhooks
-//   unsent     the provider answered that it did not take it (429, 408, 503, no connection):
-//              safe to send again, and the handler's retry policy does
-//   failed     the provider refused it for good (other 4xx), or reported it undeliverable
-//   uncertain  an attempt may have reached the provider (timeout, crash, reset, 5xx): never
-//              resent automatically; settled by a status webhook or by an operator
+// The outbox view: every WhatsApp message, per tenant, and where it stands, as the read-model
+// table behind `GET /outbox` and `orders outbox`. It is a projection of the ledger streams
+// (`whatsapp-<tenantId>-<messageId>`, whatsapp-ledger*.ts), which are the truth: each writer
+// (handler, webhook, operator) refreshes a message's row from the state it appended, guarded by
+// the stream revision, and a lost or damaged read-model file is rebuilt from the streams (at the
+// handler's first event on a file that was never built, or `orders replay whatsapp-outbox`).
+// Rows written before the ledger existed (`ledger_revision` NULL) are carried into it when a
+// writer next meets them.
 import { tableColumns, type ReadModelStore, type ReadModelTx } from '../readmodels/read-model-store.js';
 import { ReadModelUnavailableError } from '../readmodels/read-model-health.js';
+import type { WhatsAppMessage } from './whatsapp-ledger.js';
+import { OUTBOX_STATES, type OutboxState, type SettledBy } from './whatsapp-ledger-events.js';
 import type { WhatsAppTemplateMessage } from './whatsapp-message.js';
 
-export const OUTBOX_STATES = ['queued', 'sending', 'sent', 'delivered', 'read', 'unsent', 'failed', 'uncertain'] as const;
-export type OutboxState = (typeof OUTBOX_STATES)[number];
-
-/** Who last decided the state: the handler's own attempt, a provider webhook, or an operator. */
-export type SettledBy = 'handler' | 'webhook' | 'operator';
+export { OUTBOX_STATES, type OutboxState, type SettledBy };
 
 export const WHATSAPP_OUTBOX_SCHEMA = `
   CREATE TABLE IF NOT EXISTS whatsapp_outbox (
@@ -39,7 +30,14 @@ export const WHATSAPP_OUTBOX_SCHEMA = `
     attempt_started_at TEXT,
     updated_at TEXT,
     last_error TEXT,
-    settled_by TEXT
+    settled_by TEXT,
+    ledger_revision INTEGER
+  );
+  -- One row once the view holds every ledger stream (a new or replaced file has none).
+  CREATE TABLE IF NOT EXISTS whatsapp_outbox_view (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    built_at TEXT NOT NULL,
+    streams INTEGER NOT NULL
   );
   CREATE INDEX IF NOT EXISTS whatsapp_outbox_by_tenant ON whatsapp_outbox (tenant_id, id);
   CREATE INDEX IF NOT EXISTS whatsapp_outbox_by_provider_id ON whatsapp_outbox (provider_message_id);
@@ -52,6 +50,7 @@ const ADDED_COLUMNS: Record<string, string> = {
   updated_at: 'TEXT',
   last_error: 'TEXT',
   settled_by: 'TEXT',
+  ledger_revision: 'INTEGER',
 };
 
 const upgraded = new WeakSet<object>();
@@ -72,25 +71,26 @@ export async function ensureOutboxSchema(store: ReadModelStore): Promise<void> {
 }
 
 async function upgradeOutboxTable(store: ReadModelStore): Promise<void> {
-  const table = WHATSAPP_OUTBOX_SCHEMA.split('CREATE INDEX')[0] ?? '';
   // Under the schema-change lock (PostgreSQL): processes starting together do not collide.
-  await store.migrate(table);
+  await store.migrate(WHATSAPP_OUTBOX_SCHEMA.split('CREATE INDEX')[0] ?? '');
   const present = new Set(await tableColumns(store, 'whatsapp_outbox'));
   const missing = Object.entries(ADDED_COLUMNS).filter(([name]) => !present.has(name));
-  // PostgreSQL: ADD COLUMN IF NOT EXISTS, under the schema-change lock (migrate).
-  if (missing.length > 0 && store.dialect === 'postgres') await store.migrate(missing.map(([name, type]) => `ALTER TABLE whatsapp_outbox ADD COLUMN ${name} ${type};`).join('\n'));
-  else if (missing.length > 0) {
-    await store.transaction(async (tx) => {
-      for (const [name, type] of missing) {
-        try {
-          await tx.exec(`ALTER TABLE whatsapp_outbox ADD COLUMN ${name} ${type}`);
-        } catch (error) {
-          // Another process (the API next to the workers) upgraded the table at the same moment.
-          if (!/duplicate column name/i.test(error instanceof Error ? error.message : '')) throw error;
-        }
-      }
-    });
+  if (missing.length === 0) return;
+  // PostgreSQL: ADD COLUMN IF NOT EXISTS, under the lock (migrate).
+  if (store.dialect === 'postgres') {
+    await store.migrate(missing.map(([name, type]) => `ALTER TABLE whatsapp_outbox ADD COLUMN ${name} ${type};`).join('\n'));
+    return;
   }
+  await store.transaction(async (tx) => {
+    for (const [name, type] of missing) {
+      try {
+        await tx.exec(`ALTER TABLE whatsapp_outbox ADD COLUMN ${name} ${type}`);
+      } catch (error) {
+        // Another process (the API next to the workers) upgraded the table at the same moment.
+        if (!/duplicate column name/i.test(error instanceof Error ? error.message : '')) throw error;
+      }
+    }
+  });
 }
 
 export interface OutboxMessage {
@@ -110,6 +110,8 @@ export interface OutboxMessage {
   message: WhatsAppTemplateMessage;
   createdAt: string;
   updatedAt: string;
+  /** The ledger stream's revision the row shows; null for a row from before the ledger. */
+  ledgerRevision: number | null;
 }
 
 type Row = Record<string, string | number | null>;
@@ -130,185 +132,96 @@ function toMessage(row: Row): OutboxMessage {
     message: JSON.parse(String(row.payload)) as WhatsAppTemplateMessage,
     createdAt: String(row.created_at),
     updatedAt: String(row.updated_at ?? row.created_at),
+    ledgerRevision: row.ledger_revision === null || row.ledger_revision === undefined ? null : Number(row.ledger_revision),
   };
 }
 
-interface NewMessage {
-  tenantId: string;
-  orderId: string;
-  eventId: string;
-  message: WhatsAppTemplateMessage;
-  at: Date;
-}
-
-/** Outbox mode: the message is kept, not sent. A redelivered event adds nothing. */
-export async function addToOutbox(tx: ReadModelTx, entry: NewMessage & { status: 'queued' }): Promise<void> {
-  await insert(tx, entry, 'queued', 0);
-}
-
-async function insert(tx: ReadModelTx, entry: NewMessage, status: OutboxState, attempts: number): Promise<boolean> {
-  const at = entry.at.toISOString();
-  const result = await tx.run(
-    `INSERT INTO whatsapp_outbox (tenant_id, order_id, event_id, recipient, template, status, payload, created_at, attempts, attempt_started_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`,
-    entry.tenantId,
-    entry.orderId,
-    entry.eventId,
-    entry.message.to,
-    entry.message.template.name,
-    status,
-    JSON.stringify(entry.message),
-    at,
-    attempts,
-    attempts > 0 ? at : null,
-    at,
-  );
-  return result.changes === 1;
-}
-
-export type Claim = { claimed: true; attempt: number; message: OutboxMessage } | { claimed: false; message: OutboxMessage };
-
-/** States from which a new attempt cannot send the message twice (the provider said no). */
-const SENDABLE: readonly OutboxState[] = ['unsent', 'failed'];
-
 /**
- * Records the intent to send (state `sending`, one more attempt) in its own committed
- * transaction, before any request leaves. Claimed only when no attempt may have reached the
- * provider: a new message, or one the provider refused. Otherwise returns what is there.
+ * The row of a message as its ledger stands at `revision`; a row already showing a later
+ * revision is left alone (writers race, and the later state wins whatever the order of writes).
  */
-export function claimSend(store: ReadModelStore, entry: NewMessage): Promise<Claim> {
-  return store.transaction(async (tx): Promise<Claim> => {
-    if (await insert(tx, entry, 'sending', 1)) return { claimed: true, attempt: 1, message: (await findByEvent(tx, entry.eventId))! };
-    // Locked until this transaction ends: another worker's claim of the same message waits and then sees `sending`.
-    const existing = (await findByEvent(tx, entry.eventId, true))!;
-    if (!SENDABLE.includes(existing.status)) return { claimed: false, message: existing };
-    return { claimed: true, attempt: await startAttempt(tx, existing, entry.at), message: (await findByEvent(tx, entry.eventId))! };
-  });
-}
-
-/** An operator's resend: claims any message but one the provider already took or is being sent. */
-export function claimResend(store: ReadModelStore, id: number, at: Date): Promise<Claim> {
-  return store.transaction(async (tx): Promise<Claim> => {
-    const existing = await findById(tx, id, true);
-    if (!existing) throw new Error(`no WhatsApp message with id ${id}`);
-    if (!['unsent', 'failed', 'uncertain'].includes(existing.status)) return { claimed: false, message: existing };
-    return { claimed: true, attempt: await startAttempt(tx, existing, at), message: (await findById(tx, id))! };
-  });
-}
-
-async function startAttempt(tx: ReadModelTx, existing: OutboxMessage, at: Date): Promise<number> {
-  const attempt = existing.attempts + 1;
+export async function writeOutboxRow(tx: ReadModelTx, message: WhatsAppMessage, revision: bigint): Promise<void> {
   await tx.run(
-    `UPDATE whatsapp_outbox SET status = 'sending', attempts = ?, attempt_started_at = ?, updated_at = ?, settled_by = NULL WHERE id = ?`,
-    attempt,
-    at.toISOString(),
-    at.toISOString(),
-    existing.id,
-  );
-  return attempt;
-}
-
-/** The outcome of one attempt; ignored when a later attempt or a webhook has moved on. */
-export async function recordAttemptOutcome(
-  tx: ReadModelTx,
-  entry: { eventId: string; attempt: number; at: Date } & (
-    | { status: 'sent'; providerMessageId: string }
-    | { status: 'unsent' | 'failed' | 'uncertain'; error: string }
-  ),
-): Promise<boolean> {
-  const at = entry.at.toISOString();
-  if (entry.status === 'sent') {
-    // The answer can come after a webhook already said `delivered`: keep the id, not the step back.
-    await tx.run('UPDATE whatsapp_outbox SET provider_message_id = coalesce(provider_message_id, ?) WHERE event_id = ?', entry.providerMessageId, entry.eventId);
-    const result = await tx.run(
-      `UPDATE whatsapp_outbox SET status = 'sent', last_error = NULL, updated_at = ?, settled_by = 'handler'
-       WHERE event_id = ? AND attempts = ? AND status IN ('sending', 'uncertain')`,
-      at,
-      entry.eventId,
-      entry.attempt,
-    );
-    return result.changes === 1;
-  }
-  // Only this attempt's own `sending` turns uncertain; a definite refusal also corrects an
-  // `uncertain` another worker assumed while this attempt was still waiting for its answer.
-  const from = entry.status === 'uncertain' ? "('sending')" : "('sending', 'uncertain')";
-  const result = await tx.run(
-    `UPDATE whatsapp_outbox SET status = ?, last_error = ?, updated_at = ?, settled_by = 'handler'
-     WHERE event_id = ? AND attempts = ? AND status IN ${from}`,
-    entry.status,
-    entry.error,
-    at,
-    entry.eventId,
-    entry.attempt,
-  );
-  return result.changes === 1;
-}
-
-/** A `sending` row found by a later delivery of its event: that attempt may have reached the provider. */
-export async function markInterrupted(tx: ReadModelTx, message: OutboxMessage, at: Date): Promise<boolean> {
-  const result = await tx.run(
-    `UPDATE whatsapp_outbox SET status = 'uncertain', last_error = ?, updated_at = ?, settled_by = 'handler'
-     WHERE id = ? AND attempts = ? AND status = 'sending'`,
-    `attempt ${message.attempts} was interrupted (crash or timeout) and may have reached the provider`,
-    at.toISOString(),
-    message.id,
+    `INSERT INTO whatsapp_outbox (tenant_id, order_id, event_id, recipient, template, status, provider_message_id, payload, created_at, attempts, updated_at, last_error, settled_by, ledger_revision)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (event_id) DO UPDATE SET status = excluded.status, provider_message_id = excluded.provider_message_id, attempts = excluded.attempts,
+       updated_at = excluded.updated_at, last_error = excluded.last_error, settled_by = excluded.settled_by, ledger_revision = excluded.ledger_revision
+     WHERE whatsapp_outbox.ledger_revision IS NULL OR whatsapp_outbox.ledger_revision < excluded.ledger_revision`,
+    message.tenantId,
+    message.orderId,
+    message.messageId,
+    message.message.to,
+    message.message.template.name,
+    message.status,
+    message.providerMessageId,
+    JSON.stringify(message.message),
+    message.createdAt,
     message.attempts,
+    message.updatedAt,
+    message.lastError,
+    message.settledBy,
+    Number(revision),
   );
-  return result.changes === 1;
 }
-
-const RANK: Partial<Record<OutboxState, number>> = { sent: 1, delivered: 2, read: 3 };
 
 /**
- * A status from the provider's webhook. Moves forward only (sent < delivered < read); `failed`
- * is taken unless the message was already delivered or read. Returns the message, if known.
+ * As writeOutboxRow, in its own transaction, and never failing the caller: the ledger append it
+ * follows is the truth, and a view that missed it (read model damaged, disk full) is rebuilt.
  */
-export async function applyProviderStatus(
-  tx: ReadModelTx,
-  status: { messageId: string | undefined; providerMessageId: string | undefined; status: string; error?: string; at: Date },
-): Promise<OutboxMessage | undefined> {
-  const message =
-    (status.messageId ? await findByEvent(tx, status.messageId, true) : undefined) ??
-    (status.providerMessageId ? await findByProviderId(tx, status.providerMessageId) : undefined);
-  if (!message) return undefined;
-  const next = status.status as OutboxState;
-  const current = RANK[message.status] ?? 0;
-  let apply = false;
-  if (next === 'sent' || next === 'delivered' || next === 'read') apply = (RANK[next] ?? 0) > current;
-  else if (next === 'failed') apply = current < (RANK.delivered ?? 2);
-  if (status.providerMessageId) await tx.run('UPDATE whatsapp_outbox SET provider_message_id = coalesce(provider_message_id, ?) WHERE id = ?', status.providerMessageId, message.id);
-  if (apply) {
-    await tx.run(
-      `UPDATE whatsapp_outbox SET status = ?, last_error = ?, updated_at = ?, settled_by = 'webhook' WHERE id = ?`,
-      next,
-      next === 'failed' ? (status.error ?? 'the provider reported the message failed') : null,
-      status.at.toISOString(),
-      message.id,
-    );
+export async function refreshOutboxRow(store: ReadModelStore, message: WhatsAppMessage | undefined, revision: bigint | undefined): Promise<boolean> {
+  if (!message || revision === undefined) return false;
+  try {
+    await ensureOutboxSchema(store);
+    await store.transaction((tx) => writeOutboxRow(tx, message, revision));
+    return true;
+  } catch {
+    return false;
   }
-  return findById(tx, message.id);
 }
 
-/** An operator's decision on a message whose outcome is unknown (or wrong). */
-export async function settleByOperator(tx: ReadModelTx, id: number, status: 'sent' | 'failed', note: string, at: Date): Promise<OutboxMessage | undefined> {
-  await tx.run(`UPDATE whatsapp_outbox SET status = ?, last_error = ?, updated_at = ?, settled_by = 'operator' WHERE id = ?`, status, note, at.toISOString(), id);
-  return findById(tx, id);
+/** A message of the outbox from before the ledger: what the ledger takes over. */
+export async function legacyMessage(tx: ReadModelTx, eventId: string): Promise<WhatsAppMessage | undefined> {
+  const row = await tx.get<Row>('SELECT * FROM whatsapp_outbox WHERE event_id = ? AND ledger_revision IS NULL', eventId);
+  if (!row) return undefined;
+  const found = toMessage(row);
+  return {
+    tenantId: found.tenantId,
+    orderId: found.orderId,
+    messageId: found.eventId,
+    message: found.message,
+    status: found.status,
+    attempts: found.attempts,
+    providerMessageId: found.providerMessageId,
+    lastError: found.lastError,
+    settledBy: found.settledBy,
+    createdAt: found.createdAt,
+    updatedAt: found.updatedAt,
+  };
 }
 
-/** `lock`: PostgreSQL holds the row for this transaction (FOR UPDATE); SQLite's write lock already does. */
-const forUpdate = (tx: ReadModelTx, lock: boolean) => (lock && tx.dialect === 'postgres' ? ' FOR UPDATE' : '');
+export async function outboxViewBuilt(tx: ReadModelTx): Promise<boolean> {
+  return (await tx.get('SELECT 1 AS one FROM whatsapp_outbox_view WHERE id = 1')) !== undefined;
+}
 
-export async function findById(tx: ReadModelTx, id: number, lock = false): Promise<OutboxMessage | undefined> {
-  const row = await tx.get<Row>(`SELECT * FROM whatsapp_outbox WHERE id = ?${forUpdate(tx, lock)}`, id);
+export async function markOutboxViewBuilt(tx: ReadModelTx, streams: number, at: Date): Promise<void> {
+  await tx.run(
+    'INSERT INTO whatsapp_outbox_view (id, built_at, streams) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET built_at = excluded.built_at, streams = excluded.streams',
+    at.toISOString(),
+    streams,
+  );
+}
+
+export async function findById(tx: ReadModelTx, id: number): Promise<OutboxMessage | undefined> {
+  const row = await tx.get<Row>('SELECT * FROM whatsapp_outbox WHERE id = ?', id);
   return row ? toMessage(row) : undefined;
 }
 
-export async function findByEvent(tx: ReadModelTx, eventId: string, lock = false): Promise<OutboxMessage | undefined> {
-  const row = await tx.get<Row>(`SELECT * FROM whatsapp_outbox WHERE event_id = ?${forUpdate(tx, lock)}`, eventId);
+export async function findByEvent(tx: ReadModelTx, eventId: string): Promise<OutboxMessage | undefined> {
+  const row = await tx.get<Row>('SELECT * FROM whatsapp_outbox WHERE event_id = ?', eventId);
   return row ? toMessage(row) : undefined;
 }
 
-async function findByProviderId(tx: ReadModelTx, providerMessageId: string): Promise<OutboxMessage | undefined> {
+export async function findByProviderId(tx: ReadModelTx, providerMessageId: string): Promise<OutboxMessage | undefined> {
   const row = await tx.get<Row>('SELECT * FROM whatsapp_outbox WHERE provider_message_id = ?', providerMessageId);
   return row ? toMessage(row) : undefined;
 }

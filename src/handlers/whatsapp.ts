@@ -1,16 +1,24 @@
-// WhatsApp: a template message to the customer's phone on each new status of their order.
-// On the embedded default it goes to the outbox table only. With the Cloud API the intent is
-// committed first (`sending`), then the request goes out, then its outcome is committed: a
-// redelivered event whose message may have reached the provider is never sent again, it is
-// left `uncertain` for the provider's status webhook or an operator to settle.
+// WhatsApp: a template message to the customer's phone on each new status of their order. Each
+// message has a ledger stream in the event store (`whatsapp-<tenantId>-<orderEventId>`,
+// whatsapp-ledger*.ts). On the embedded default the message is only recorded there (`queued`).
+// With the Cloud API the attempt is appended first (`send_started`, expected revision NO_STREAM:
+// one worker on any host wins it), then the request goes out, then its outcome is appended. A
+// redelivered event, a second worker or a worker whose read-model file was lost finds the stream
+// and never sends again a message an attempt may have delivered: it is left `uncertain` for the
+// provider's status webhook or an operator to settle.
 import { PermanentHandlerError } from '../subscriptions/errors.js';
 import { defineHandler, type HandlerDefinition } from '../subscriptions/handler.js';
+import type { EventStoreDBClient } from '@eventstore/db-client';
+import type { ReadModelStore } from '../readmodels/read-model-store.js';
 import type { WhatsAppConfig } from './handler-config.js';
 import { findOrderCustomer } from './order-lookup.js';
 import { attemptSend } from './whatsapp-attempt.js';
 import { cloudApiSender, type WhatsAppSender } from './whatsapp-cloud-api.js';
+import { whatsappStreamName } from './whatsapp-ledger-events.js';
+import { decideOnLedger, type LedgerWriter } from './whatsapp-ledger-store.js';
 import { statusTemplateMessage, toWhatsAppRecipient } from './whatsapp-message.js';
-import { addToOutbox, claimSend, ensureOutboxSchema, markInterrupted, WHATSAPP_OUTBOX_SCHEMA } from './whatsapp-outbox.js';
+import { legacyMessage, refreshOutboxRow, WHATSAPP_OUTBOX_SCHEMA, writeOutboxRow } from './whatsapp-outbox.js';
+import { ensureOutboxViewBuilt } from './whatsapp-outbox-rebuild.js';
 
 export function createWhatsAppHandler(config: WhatsAppConfig, sender?: WhatsAppSender): HandlerDefinition {
   const cloud =
@@ -33,43 +41,52 @@ export function createWhatsAppHandler(config: WhatsAppConfig, sender?: WhatsAppS
       }
       const message = statusTemplateMessage({ to, status: event.data.newStatus, language: config.language, customerName: customer?.name, orderId });
       if (!message) return;
-      await ensureOutboxSchema(context.store);
-      const entry = { tenantId, orderId, eventId: event.id, message, at: new Date() };
+      const { client, store } = context;
+      const draft = { tenantId, orderId, messageId: event.id, message };
+      const stream = whatsappStreamName(tenantId, event.id);
+      const writer: LedgerWriter = {
+        actor: 'handler:whatsapp',
+        correlationId: event.correlationId,
+        causationId: event.id,
+        ...(event.metadata?.traceparent ? { traceparent: event.metadata.traceparent } : {}),
+      };
+      await prepareView(client, store, context.logger);
+      const carried = await carriedOver(store, event.id);
+      if (carried) await decideOnLedger(client, stream, { type: 'CarryOver', snapshot: carried, at: new Date() }, writer);
+
       if (!cloud) {
-        // Queued only: no request follows, so it joins the runner's commit of the turn.
-        context.record(async (tx) => void (await addToOutbox(tx, { ...entry, status: 'queued' })));
+        const queued = await decideOnLedger(client, stream, { type: 'QueueMessage', draft, at: new Date() }, writer, { assumeNew: !carried });
+        // No request follows: the row joins the runner's commit of the turn.
+        if (queued.state && queued.revision !== undefined) {
+          const { state, revision } = queued;
+          context.record((tx) => writeOutboxRow(tx, state, revision));
+        }
         context.logger.debug({ orderId, template: message.template.name }, 'WhatsApp message queued in the outbox');
         return;
       }
 
-      const claim = await claimSend(context.store, entry);
-      if (!claim.claimed) {
-        const found = claim.message;
-        // `sending` here means an earlier attempt died or timed out mid-request.
-        await context.transaction(async (tx) => {
-          if (found.status === 'sending') await markInterrupted(tx, found, new Date());
-        });
-        const level = found.status === 'sending' || found.status === 'uncertain' ? 'warn' : 'info';
-        context.logger[level](
-          { orderId, outboxId: found.id, status: found.status === 'sending' ? 'uncertain' : found.status, attempts: found.attempts },
-          'WhatsApp message already attempted: not sending it again',
-        );
+      const claim = await decideOnLedger(client, stream, { type: 'StartSend', draft, at: new Date() }, writer, { assumeNew: !carried });
+      await refreshOutboxRow(store, claim.state, claim.revision);
+      const started = claim.appended.find((appended) => appended.type === 'whatsapp.send_started');
+      if (!started || started.type !== 'whatsapp.send_started' || !claim.state) {
+        const found = claim.state;
+        const level = found?.status === 'uncertain' ? 'warn' : 'info';
+        context.logger[level]({ orderId, messageId: event.id, status: found?.status, attempts: found?.attempts }, 'WhatsApp message already attempted: not sending it again');
         return;
       }
 
-      context.logger.debug({ orderId, outboxId: claim.message.id, attempt: claim.attempt }, 'sending WhatsApp message');
-      const outcome = await attemptSend(context.store, cloud, claim.message, claim.attempt, context.signal);
-      const log = { orderId, outboxId: claim.message.id, template: message.template.name, attempt: claim.attempt };
+      const attempt = started.data.attempt;
+      context.logger.debug({ orderId, messageId: event.id, attempt }, 'sending WhatsApp message');
+      const outcome = await attemptSend({ client, store }, cloud, claim.state, attempt, context.signal, writer);
+      const log = { orderId, messageId: event.id, template: message.template.name, attempt };
       switch (outcome.status) {
         case 'sent':
-          if (!context.signal.aborted) await context.transaction(() => undefined);
           context.logger.debug({ ...log, providerMessageId: outcome.providerMessageId }, 'WhatsApp message sent');
           return;
         case 'uncertain':
           context.logger.warn({ ...log, reason: outcome.reason }, 'WhatsApp message uncertain: it may have reached the provider, so it is not sent again automatically');
           // A timed-out handler is retried by the runner; its next delivery finds the message settled.
           if (context.signal.aborted) throw outcome.error;
-          await context.transaction(() => undefined);
           return;
         case 'unsent':
           throw outcome.error;
@@ -82,4 +99,22 @@ export function createWhatsAppHandler(config: WhatsAppConfig, sender?: WhatsAppS
       }
     },
   });
+}
+
+/** The view is rebuilt from the ledger on a file that never had it; a damaged file is skipped (the ledger decides). */
+async function prepareView(client: EventStoreDBClient, store: ReadModelStore, logger: { warn(object: object, message: string): void }): Promise<void> {
+  try {
+    await ensureOutboxViewBuilt(client, store);
+  } catch (error) {
+    logger.warn({ err: error }, 'the WhatsApp outbox view could not be rebuilt from the ledger now: it is tried again with the next message');
+  }
+}
+
+/** A message the outbox held before the ledger existed: carried into its stream, so it is never sent again. */
+async function carriedOver(store: ReadModelStore, eventId: string): Promise<Awaited<ReturnType<typeof legacyMessage>>> {
+  try {
+    return await legacyMessage(store, eventId);
+  } catch {
+    return undefined;
+  }
 }

@@ -1,8 +1,10 @@
 // An outgoing HTTP call to a provider as a CLIENT span (HTTP semantic conventions) whose context
 // goes out in the request's `traceparent`, so the provider's side (or a proxy) can join the
-// trace. Named by method and URL template: the URL's ids are never attributes.
+// trace. Named by method and URL template: the URL's ids are never attributes. Inside a trace the
+// sampler dropped no span is started, but the dropped context still goes out (flags 00), so the
+// provider's side drops it too.
 import { SpanKind, SpanStatusCode, context, propagation, trace, type Span } from '@opentelemetry/api';
-import { tracer, tracingEnabled } from './trace-api.js';
+import { tracer, tracingEnabled, unsampledParent } from './trace-api.js';
 
 export interface ClientCall {
   method: string;
@@ -22,23 +24,33 @@ export interface ClientSpan {
 }
 
 const UNTRACED: ClientSpan = { headers: (base) => base, answered: () => undefined, failed: () => undefined };
+const DROPPED: ClientSpan = {
+  headers(base) {
+    const carrier: Record<string, string> = { ...base };
+    propagation.inject(context.active(), carrier);
+    return carrier;
+  },
+  answered: () => undefined,
+  failed: () => undefined,
+};
 
 export async function traceClientCall<T>(call: ClientCall, run: (span: ClientSpan) => Promise<T>): Promise<T> {
   if (!tracingEnabled()) return run(UNTRACED);
+  if (unsampledParent()) return run(DROPPED);
   const target = new URL(call.url);
   const port = target.port ? Number(target.port) : target.protocol === 'https:' ? 443 : 80;
   const path = new URL(call.urlTemplate).pathname;
-  const span = tracer().startSpan(`${call.method} ${decodeURI(path)}`, {
-    kind: SpanKind.CLIENT,
-    attributes: {
+  const span = tracer().startSpan(`${call.method} ${decodeURI(path)}`, { kind: SpanKind.CLIENT });
+  if (span.isRecording()) {
+    span.setAttributes({
       'http.request.method': call.method,
       'server.address': target.hostname,
       'server.port': port,
       'url.scheme': target.protocol.replace(':', ''),
       'url.template': call.urlTemplate,
       ...call.attributes,
-    },
-  });
+    });
+  }
   const active = trace.setSpan(context.active(), span);
   const handle = clientSpan(span, active);
   try {

@@ -2,9 +2,10 @@
 // included), with `order.load` and `order.decide` inside, and the client's `streams.append`
 // (esdb-instrumentation.ts) under it. Refusals (an illegal transition, a stale If-Match, a
 // conflict) are answers, not faults: they are named in `error.type` with the status left unset;
-// anything else sets status ERROR.
+// anything else sets status ERROR. Inside a request the sampler dropped, none of them is started:
+// the request's unsampled span stays the parent of what follows.
 import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
-import { tracer, tracingEnabled } from './trace-api.js';
+import { tracer, tracingEnabled, unsampledParent } from './trace-api.js';
 
 export interface CommandSpanResult {
   revision: bigint | undefined;
@@ -12,11 +13,13 @@ export interface CommandSpanResult {
 }
 
 export function traceCommand<R extends CommandSpanResult>(commandType: string, stream: string, run: () => Promise<R>): Promise<R> {
-  if (!tracingEnabled()) return run();
+  if (!tracingEnabled() || unsampledParent()) return run();
   return tracer().startActiveSpan(
     `command ${commandType}`,
-    { kind: SpanKind.INTERNAL, attributes: { 'order_store.command': commandType, [STREAM]: stream } },
+    { kind: SpanKind.INTERNAL },
     async (span) => {
+      if (!span.isRecording()) return run().finally(() => span.end());
+      span.setAttributes({ 'order_store.command': commandType, [STREAM]: stream });
       try {
         const result = await run();
         span.setAttribute('order_store.events_appended', result.events.length);
@@ -35,8 +38,9 @@ export function traceCommand<R extends CommandSpanResult>(commandType: string, s
 
 /** A step of the command (load, decide) as a child span; `attempt` counts conflict retries. */
 export function traceStep<T>(name: string, attempt: number, run: () => T): T {
-  if (!tracingEnabled()) return run();
-  return tracer().startActiveSpan(name, { kind: SpanKind.INTERNAL, attributes: { 'order_store.attempt': attempt } }, (span) => {
+  if (!tracingEnabled() || unsampledParent()) return run();
+  return tracer().startActiveSpan(name, { kind: SpanKind.INTERNAL }, (span) => {
+    span.setAttribute('order_store.attempt', attempt);
     let result: T;
     try {
       result = run();

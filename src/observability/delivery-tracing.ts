@@ -2,12 +2,15 @@
 // EventStoreDB's `streams.subscribe` consumer span, but lasting as long as the group works on the
 // event. Its parent and its link are the span that appended the event (from the event's
 // metadata), so the handling shows in the command's trace. Retries, parks and timeouts are span
-// events; a failed attempt ends with status ERROR.
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
+// events; a failed attempt ends with status ERROR. An event whose append the sampler dropped
+// (`$traceparent` with flags 00) gets no span under a parent-based sampler: the group's work runs
+// in the dropped context (its appends and provider calls follow the drop), and nothing is built
+// for it but that context.
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, context, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
 import type { PersistentSubscriptionToAllResolvedEvent } from '@eventstore/db-client';
 import { redactPhoneNumbers } from '../handlers/whatsapp-redact.js';
 import { DB_SYSTEM, EsdbAttributes, SUBSCRIBE_SPAN, traceContextOf } from './esdb-trace-context.js';
-import { tracer, tracingEnabled } from './trace-api.js';
+import { followsParent, tracer, tracingEnabled } from './trace-api.js';
 
 export interface DeliverySpan {
   /** The span's context: the group's work on the event runs in it. */
@@ -17,11 +20,19 @@ export interface DeliverySpan {
   failed(error: unknown, decision: { action: 'retry'; delayMs: number } | { action: 'park'; reason: string }, timedOut: boolean): void;
 }
 
+const ignore = (): void => undefined;
+
 /** Undefined when tracing is off: the consumer then does nothing more than before. */
 export function startDeliverySpan(group: string, label: string, resolved: PersistentSubscriptionToAllResolvedEvent, retries: number): DeliverySpan | undefined {
   if (!tracingEnabled()) return undefined;
   const recorded = resolved.event;
   const appended = traceContextOf(recorded?.metadata);
+  // Never the subscription's own context (whatever was active when it was opened).
+  const parent = appended ? trace.setSpanContext(ROOT_CONTEXT, appended) : ROOT_CONTEXT;
+  if (appended && (appended.traceFlags & TraceFlags.SAMPLED) === 0 && followsParent()) return { context: parent, processed: ignore, failed: ignore };
+  const span = tracer().startSpan(SUBSCRIBE_SPAN, { kind: SpanKind.CONSUMER, ...(appended ? { links: [{ context: appended }] } : {}) }, parent);
+  const active = trace.setSpan(parent, span);
+  if (!span.isRecording()) return { context: active, processed: ignore, failed: ignore };
   const attributes: Attributes = {
     [EsdbAttributes.DATABASE_SYSTEM]: DB_SYSTEM,
     [EsdbAttributes.DATABASE_OPERATION]: 'subscribeToPersistentSubscriptionToAll',
@@ -40,15 +51,9 @@ export function startDeliverySpan(group: string, label: string, resolved: Persis
     attributes['messaging.destination.name'] = recorded.streamId;
     attributes['messaging.message.id'] = recorded.id;
   }
-  // Never the subscription's own context (whatever was active when it was opened).
-  const parent = appended ? trace.setSpanContext(ROOT_CONTEXT, appended) : ROOT_CONTEXT;
-  const span = tracer().startSpan(
-    SUBSCRIBE_SPAN,
-    { kind: SpanKind.CONSUMER, attributes, ...(appended ? { links: [{ context: appended }] } : {}) },
-    parent,
-  );
+  span.setAttributes(attributes);
   return {
-    context: trace.setSpan(parent, span),
+    context: active,
     processed(outcome) {
       span.setAttribute('order_store.outcome', outcome);
       span.end();

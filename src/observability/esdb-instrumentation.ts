@@ -4,12 +4,14 @@
 // `$traceId`/`$spanId` in its metadata. Reproduced rather than used: that package (0.1.0)
 // patches through require hooks, which never see this ESM service's import of the client, and
 // pulls in @opentelemetry/instrumentation 0.50. Differences: the ids are written only for a
-// sampled span (a 1% sampler leaves 99% of events as they were), `db.system` is `eventstoredb`
-// (that package puts its own name there), and the span carries the revision the append made.
-import { SpanKind, SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api';
+// sampled span (an unsampled one writes `$traceparent` with flags 00 instead, so consumers follow
+// the drop: esdb-trace-context.ts), `db.system` is `eventstoredb` (that package puts its own name
+// there), and the span carries the revision the append made. Inside a trace a parent-based
+// sampler dropped, no span is started at all: the events carry the dropped parent's context.
+import { SpanKind, SpanStatusCode, type Attributes, type Span, type SpanContext } from '@opentelemetry/api';
 import type { AppendExpectedRevision, AppendResult, EventData, EventStoreDBClient } from '@eventstore/db-client';
-import { APPEND_SPAN, DB_SYSTEM, EsdbAttributes, withTraceContext } from './esdb-trace-context.js';
-import { tracer } from './trace-api.js';
+import { APPEND_SPAN, DB_SYSTEM, EsdbAttributes, SPAN_ID_KEY, TRACE_ID_KEY, TRACEPARENT_KEY, unsampledTraceparent } from './esdb-trace-context.js';
+import { tracer, unsampledParent } from './trace-api.js';
 
 type Append = EventStoreDBClient['appendToStream'];
 interface AppendOptions {
@@ -22,7 +24,23 @@ export function instrumentEventStoreClient(clientClass: { prototype: EventStoreD
   const prototype = clientClass.prototype;
   const original = prototype.appendToStream as Append & { __traced?: true };
   if (original.__traced) return () => undefined;
-  const traced = async function appendToStream(this: EventStoreDBClient, streamName: string, events: EventData | EventData[], options?: AppendOptions): Promise<AppendResult> {
+  const call = (client: EventStoreDBClient, streamName: string, events: EventData | EventData[], options?: AppendOptions) =>
+    (original as unknown as (...args: unknown[]) => Promise<AppendResult>).call(client, streamName, events, options);
+  const traced = function appendToStream(this: EventStoreDBClient, streamName: string, events: EventData | EventData[], options?: AppendOptions): Promise<AppendResult> {
+    const dropped = unsampledParent();
+    if (dropped) return call(this, streamName, withUnsampledContext(events, dropped.spanContext()), options);
+    return tracedAppend(this, streamName, events, options);
+  } as unknown as Append & { __traced?: true };
+  async function tracedAppend(client: EventStoreDBClient, streamName: string, events: EventData | EventData[], options?: AppendOptions): Promise<AppendResult> {
+    const span = tracer().startSpan(APPEND_SPAN, { kind: SpanKind.CLIENT });
+    if (!span.isRecording()) {
+      // A root the sampler dropped: nothing to record, only the decision to pass on.
+      try {
+        return await call(client, streamName, withUnsampledContext(events, span.spanContext()), options);
+      } finally {
+        span.end();
+      }
+    }
     const list = Array.isArray(events) ? events : [events];
     const attributes: Attributes = {
       [EsdbAttributes.STREAM]: streamName,
@@ -36,19 +54,13 @@ export function instrumentEventStoreClient(clientClass: { prototype: EventStoreD
     if (options?.credentials?.username) attributes[EsdbAttributes.DATABASE_USER] = options.credentials.username;
     const expected = options?.expectedRevision;
     if (expected !== undefined) attributes['db.eventstoredb.expected_revision'] = String(expected);
-    const span = tracer().startSpan(APPEND_SPAN, { kind: SpanKind.CLIENT, attributes });
-    const sampled = span.isRecording();
-    const sent = sampled
-      ? list.map((event) =>
-          event.contentType === 'application/json' && isPlainObject(event.metadata)
-            ? { ...event, metadata: withTraceContext(event.metadata, span.spanContext()) }
-            : event,
-        )
-      : list;
+    span.setAttributes(attributes);
+    const { traceId, spanId } = span.spanContext();
+    const sent = list.map(withMetadataFields({ [TRACE_ID_KEY]: traceId, [SPAN_ID_KEY]: spanId }));
     try {
-      if (sampled) setServerAddress(span, await resolveUriOf(this));
-      const result = await (original as unknown as (...args: unknown[]) => Promise<AppendResult>).call(this, streamName, Array.isArray(events) ? sent : sent[0], options);
-      if (sampled) span.setAttribute('db.eventstoredb.stream.revision', String(result.nextExpectedRevision));
+      setServerAddress(span, await resolveUriOf(client));
+      const result = await call(client, streamName, Array.isArray(events) ? sent : sent[0]!, options);
+      span.setAttribute('db.eventstoredb.stream.revision', String(result.nextExpectedRevision));
       return result;
     } catch (error) {
       span.setAttribute('error.type', error instanceof Error ? error.name : 'Error');
@@ -57,7 +69,7 @@ export function instrumentEventStoreClient(clientClass: { prototype: EventStoreD
     } finally {
       span.end();
     }
-  } as unknown as Append & { __traced?: true };
+  }
   traced.__traced = true;
   prototype.appendToStream = traced;
   return () => {
@@ -82,6 +94,63 @@ function setServerAddress(span: Span, uri: string | undefined): void {
   }
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !(value instanceof Uint8Array) && !Array.isArray(value);
+/** The JSON events with the dropped trace's context in `$traceparent` (one string for them all). */
+function withUnsampledContext(events: EventData | EventData[], context: SpanContext): EventData | EventData[] {
+  const mark = withMetadataFields({ [TRACEPARENT_KEY]: unsampledTraceparent(context) });
+  return Array.isArray(events) ? events.map(mark) : mark(events);
+}
+
+const utf8 = new TextEncoder();
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+
+/**
+ * Adds `fields` to a JSON event's metadata, an object or the UTF-8 bytes of a JSON object (what
+ * src/eventstore hands the client, so that it need not stringify and base64 it): bytes stay bytes,
+ * the fields spliced in before the closing brace (the last of duplicate keys wins, as with a
+ * spread). Events of one append that share a metadata object share its result.
+ */
+function withMetadataFields(fields: Record<string, string>): (event: EventData) => EventData {
+  const done = new Map<object, EventData['metadata']>();
+  let encodedFields: Uint8Array | undefined;
+  return (event) => {
+    if (event.contentType !== 'application/json') return event;
+    const metadata = event.metadata;
+    if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) return event;
+    let sent = done.get(metadata);
+    if (sent === undefined) {
+      if (metadata instanceof Uint8Array) {
+        encodedFields ??= utf8.encode(JSON.stringify(fields).slice(1, -1));
+        sent = spliceJsonObject(metadata, encodedFields);
+        if (sent === undefined) return event;
+      } else {
+        sent = { ...metadata, ...fields };
+      }
+      done.set(metadata, sent);
+    }
+    return { ...event, metadata: sent } as EventData;
+  };
+}
+
+/** `{...}` with `members` (`"k":"v",...`) added before its closing brace; undefined when the bytes are no JSON object. */
+export function spliceJsonObject(bytes: Uint8Array, members: Uint8Array): Uint8Array | undefined {
+  let end = bytes.length - 1;
+  while (end > 0 && isJsonSpace(bytes[end]!)) end--;
+  let start = 0;
+  while (start < end && isJsonSpace(bytes[start]!)) start++;
+  if (bytes[start] !== OPEN_BRACE || bytes[end] !== CLOSE_BRACE) return undefined;
+  let inner = end - 1;
+  while (inner > start && isJsonSpace(bytes[inner]!)) inner--;
+  const empty = inner === start;
+  const out = new Uint8Array(end + (empty ? 0 : 1) + members.length + 1);
+  out.set(bytes.subarray(0, end), 0);
+  let at = end;
+  if (!empty) out[at++] = 0x2c;
+  out.set(members, at);
+  out[at + members.length] = CLOSE_BRACE;
+  return out;
+}
+
+function isJsonSpace(byte: number): boolean {
+  return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
 }

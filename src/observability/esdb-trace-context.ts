@@ -2,10 +2,17 @@
 // instrumentation (@eventstore/opentelemetry) writes and reads: `$traceId` and `$spanId` of the
 // span that appended it. Its span names and attribute keys are kept here too, so a trace of this
 // service reads like one of any other EventStoreDB client instrumented with it.
+//
+// That instrumentation reads `$traceId`/`$spanId` as a SAMPLED parent, so they are written only
+// by a sampled append. An append the sampler dropped writes `$traceparent` instead (W3C form,
+// flags 00): a consumer then follows the drop (a parent-based sampler starts no span for its
+// deliveries) instead of sampling each delivery afresh as a new, orphan trace.
 import { TraceFlags, isSpanContextValid, type SpanContext } from '@opentelemetry/api';
 
 export const TRACE_ID_KEY = '$traceId';
 export const SPAN_ID_KEY = '$spanId';
+/** An unsampled append's context, `00-<trace id>-<span id>-00`. */
+export const TRACEPARENT_KEY = '$traceparent';
 
 /** Span names of @eventstore/opentelemetry. */
 export const APPEND_SPAN = 'streams.append';
@@ -26,21 +33,31 @@ export const EsdbAttributes = {
 
 export const DB_SYSTEM = 'eventstoredb';
 
-/** The appending span's context written into an event's metadata (only for a sampled span). */
-export function withTraceContext<M extends Record<string, unknown>>(metadata: M, context: SpanContext): M {
-  return { ...metadata, [TRACE_ID_KEY]: context.traceId, [SPAN_ID_KEY]: context.spanId };
+/** An unsampled append's context for its events' metadata. */
+export function unsampledTraceparent(context: SpanContext): string {
+  return `00-${context.traceId}-${context.spanId}-00`;
 }
 
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
 /**
- * The appending span's context from an event's metadata, as a remote parent. As
- * @eventstore/opentelemetry: marked sampled, because only a sampled append writes it here.
+ * The appending span's context from an event's metadata, as a remote parent: sampled from
+ * `$traceId`/`$spanId` (as @eventstore/opentelemetry reads them), or with its own flags from
+ * `$traceparent` (an unsampled append of this service).
  */
 export function traceContextOf(metadata: unknown): SpanContext | undefined {
   if (typeof metadata !== 'object' || metadata === null || metadata instanceof Uint8Array) return undefined;
   const record = metadata as Record<string, unknown>;
   const traceId = record[TRACE_ID_KEY];
   const spanId = record[SPAN_ID_KEY];
-  if (typeof traceId !== 'string' || typeof spanId !== 'string') return undefined;
-  const context: SpanContext = { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true };
+  if (typeof traceId === 'string' && typeof spanId === 'string') {
+    const context: SpanContext = { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true };
+    return isSpanContextValid(context) ? context : undefined;
+  }
+  const traceparent = record[TRACEPARENT_KEY];
+  if (typeof traceparent !== 'string') return undefined;
+  const match = TRACEPARENT.exec(traceparent);
+  if (!match) return undefined;
+  const context: SpanContext = { traceId: match[1]!, spanId: match[2]!, traceFlags: Number.parseInt(match[3]!, 16) & TraceFlags.SAMPLED, isRemote: true };
   return isSpanContextValid(context) ? context : undefined;
 }

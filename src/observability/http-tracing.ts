@@ -2,36 +2,41 @@
 // an instrumentation that patches `http`: a caller's `traceparent` (W3C) becomes the parent, the
 // span is named by method and route template, and the route's handler runs with it active, so
 // the command's spans hang under it. Attributes are bounded: the route template, never the path
-// or query (they hold order and customer ids), no headers.
+// or query (they hold order and customer ids), no headers. A caller's unsampled `traceparent`
+// (flags 00) under a parent-based sampler starts no span: the handler runs in the caller's
+// context, so everything after follows the caller's decision; a root the sampler drops gets its
+// non-recording span and no attributes.
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, type Span } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyRequest, RouteHandlerMethod } from 'fastify';
-import { tracer, tracingEnabled } from './trace-api.js';
+import { tracer, tracingEnabled, unsampledParent } from './trace-api.js';
 
 const spans = new WeakMap<FastifyRequest, Span>();
 
+/** Adds nothing when tracing is off at build time (the SDK starts before the app is built). */
 export function registerHttpTracing(app: FastifyInstance): void {
+  if (!tracingEnabled()) return;
   app.addHook('onRequest', async (request) => {
     if (!tracingEnabled()) return;
+    const parent = propagation.extract(ROOT_CONTEXT, request.headers);
+    const dropped = unsampledParent(parent);
+    if (dropped) {
+      spans.set(request, dropped);
+      return;
+    }
     const route = request.routeOptions.url;
     const method = request.method;
-    const parent = propagation.extract(ROOT_CONTEXT, request.headers);
-    const [host, port] = splitHost(request.host);
-    const span = tracer().startSpan(
-      route ? `${method} ${route}` : method,
-      {
-        kind: SpanKind.SERVER,
-        attributes: {
-          'http.request.method': method,
-          ...(route ? { 'http.route': route } : {}),
-          'url.scheme': request.protocol,
-          'network.protocol.version': request.raw.httpVersion,
-          ...(host ? { 'server.address': host } : {}),
-          ...(port ? { 'server.port': port } : {}),
-        },
-      },
-      parent,
-    );
+    const span = tracer().startSpan(route ? `${method} ${route}` : method, { kind: SpanKind.SERVER }, parent);
     spans.set(request, span);
+    if (!span.isRecording()) return;
+    const [host, port] = splitHost(request.host);
+    span.setAttributes({
+      'http.request.method': method,
+      ...(route ? { 'http.route': route } : {}),
+      'url.scheme': request.protocol,
+      'network.protocol.version': request.raw.httpVersion,
+      ...(host ? { 'server.address': host } : {}),
+      ...(port ? { 'server.port': port } : {}),
+    });
   });
   // The handler (and all it awaits) runs in the request's span.
   app.addHook('onRoute', (route) => {
@@ -45,6 +50,7 @@ export function registerHttpTracing(app: FastifyInstance): void {
     const span = spans.get(request);
     if (!span) return;
     spans.delete(request);
+    if (!span.isRecording()) return;
     const status = reply.statusCode;
     span.setAttribute('http.response.status_code', status);
     // Server spans: 5xx is the server's fault, 4xx the caller's (status left unset).
@@ -58,6 +64,7 @@ export function registerHttpTracing(app: FastifyInstance): void {
     const span = spans.get(request);
     if (!span) return;
     spans.delete(request);
+    if (!span.isRecording()) return;
     span.setAttribute('error.type', 'aborted');
     span.setStatus({ code: SpanStatusCode.ERROR, message: 'the client closed the connection' });
     span.end();

@@ -96,7 +96,7 @@ export function startTracing(env: Env = process.env): Tracing | undefined {
   });
   provider.register();
   const unpatch = instrumentEventStoreClient(EventStoreDBClient);
-  setTracingEnabled(true);
+  setTracingEnabled(true, { parentBased: (nonEmpty(env.OTEL_TRACES_SAMPLER) ?? 'parentbased_always_on').toLowerCase().startsWith('parentbased_') });
   running = {
     tracing: handle(settings),
     users: 1,

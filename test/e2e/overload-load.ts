@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
 export interface LoadTarget {
   port: number;
@@ -31,14 +32,23 @@ export interface LoadOutcome {
   latenciesMs: number[];
   /** Latency of the 503 answers alone, ms, ascending. */
   shedLatenciesMs: number[];
+  /**
+   * Where the time of each answered request went, from the service's Server-Timing (ascending,
+   * each on its own): waiting for a slot (queue), in a slot (app), and the rest of what the
+   * client measured (outside: connecting, the accept backlog, a busy event loop before fastify
+   * saw the request, sending the answer back).
+   */
+  split: { queueMs: number[]; appMs: number[]; outsideMs: number[] };
   seconds: number;
+  /** The load generator's own event loop delay, ms (p99, max): a starved generator adds to every latency it measures. */
+  generatorDelayMs: { p99: number; max: number };
 }
 
 /** A client gives up on a request after this long and counts it as TIMEOUT. */
 export const CLIENT_TIMEOUT_MS = 30_000;
 
 function emptyOutcome(): LoadOutcome {
-  return { requests: 0, statuses: {}, errors: {}, malformed503: 0, unexpected: [], latenciesMs: [], shedLatenciesMs: [], seconds: 0 };
+  return { requests: 0, statuses: {}, errors: {}, malformed503: 0, unexpected: [], latenciesMs: [], shedLatenciesMs: [], split: { queueMs: [], appMs: [], outsideMs: [] }, seconds: 0, generatorDelayMs: { p99: Number.NaN, max: Number.NaN } };
 }
 
 /** One request; resolves with what happened, never rejects. */
@@ -78,6 +88,12 @@ function send(target: LoadTarget, agent: Agent | false, load: LoadRequest, outco
           const latency = performance.now() - started;
           outcome.latenciesMs.push(latency);
           if (status === 503) outcome.shedLatenciesMs.push(latency);
+          const timing = serverTiming(res.headers['server-timing']);
+          if (timing) {
+            outcome.split.queueMs.push(timing.queue);
+            outcome.split.appMs.push(timing.app);
+            outcome.split.outsideMs.push(Math.max(0, latency - timing.queue - timing.app));
+          }
           outcome.statuses[status] = (outcome.statuses[status] ?? 0) + 1;
           if (status === 503 && !isOverloadProblem(res.headers['retry-after'], res.headers['content-type'], text)) outcome.malformed503++;
           const ok = (status >= 200 && status < 300) || (status >= 400 && status < 500) || status === 503;
@@ -93,6 +109,13 @@ function send(target: LoadTarget, agent: Agent | false, load: LoadRequest, outco
     req.on('error', (error: NodeJS.ErrnoException) => fail(error.code ?? error.message));
     req.end(payload);
   });
+}
+
+function serverTiming(header: string | string[] | undefined): { queue: number; app: number } | undefined {
+  if (typeof header !== 'string') return undefined;
+  const queue = /queue;dur=([\d.]+)/.exec(header)?.[1];
+  const app = /app;dur=([\d.]+)/.exec(header)?.[1];
+  return queue === undefined || app === undefined ? undefined : { queue: Number(queue), app: Number(app) };
 }
 
 function isOverloadProblem(retryAfter: string | undefined, contentType: string | undefined, body: string): boolean {
@@ -112,6 +135,7 @@ function isOverloadProblem(retryAfter: string | undefined, contentType: string |
  */
 export async function closedLoop(target: LoadTarget, options: { clients: number; durationMs: number; next: (index: number) => LoadRequest }): Promise<LoadOutcome> {
   const outcome = emptyOutcome();
+  const delay = watchDelay();
   const agent = new Agent({ keepAlive: true, maxSockets: options.clients });
   const started = performance.now();
   const until = started + options.durationMs;
@@ -123,20 +147,36 @@ export async function closedLoop(target: LoadTarget, options: { clients: number;
   );
   outcome.seconds = (performance.now() - started) / 1000;
   agent.destroy();
-  outcome.latenciesMs.sort((a, b) => a - b);
-  outcome.shedLatenciesMs.sort((a, b) => a - b);
+  outcome.generatorDelayMs = delay.stop();
+  sortAll(outcome);
   return outcome;
 }
 
 /** `count` requests at once, each on a connection of its own (no agent): a burst of new clients. */
 export async function burst(target: LoadTarget, count: number, next: (index: number) => LoadRequest): Promise<LoadOutcome> {
   const outcome = emptyOutcome();
+  const delay = watchDelay();
   const started = performance.now();
   await Promise.all(Array.from({ length: count }, (_, index) => send(target, false, next(index), outcome)));
   outcome.seconds = (performance.now() - started) / 1000;
-  outcome.latenciesMs.sort((a, b) => a - b);
-  outcome.shedLatenciesMs.sort((a, b) => a - b);
+  outcome.generatorDelayMs = delay.stop();
+  sortAll(outcome);
   return outcome;
+}
+
+function watchDelay(): { stop(): { p99: number; max: number } } {
+  const histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  histogram.enable();
+  return {
+    stop() {
+      histogram.disable();
+      return { p99: histogram.percentile(99) / 1e6, max: histogram.max / 1e6 };
+    },
+  };
+}
+
+function sortAll(outcome: LoadOutcome): void {
+  for (const list of [outcome.latenciesMs, outcome.shedLatenciesMs, outcome.split.queueMs, outcome.split.appMs, outcome.split.outsideMs]) list.sort((a, b) => a - b);
 }
 
 /** A create near the 64 KiB body limit: 200 items with long names (about 56 KB of JSON). */
@@ -188,6 +228,8 @@ export function watchRss(pid: number | undefined, everyMs = 200): { stop(): numb
   };
 }
 
+const spread = (sorted: number[]) => [50, 99, 100].map((p) => percentileOf(sorted, p).toFixed(0)).join('/');
+
 export function summary(outcome: LoadOutcome): string {
   const answered = outcome.latenciesMs.length;
   const shed = outcome.statuses[503] ?? 0;
@@ -198,5 +240,7 @@ export function summary(outcome: LoadOutcome): string {
     `503 share ${answered ? ((100 * shed) / answered).toFixed(1) : 'n/a'}%`,
     `p50 ${percentileOf(outcome.latenciesMs, 50).toFixed(0)} ms, p99 ${percentileOf(outcome.latenciesMs, 99).toFixed(0)} ms, max ${(outcome.latenciesMs.at(-1) ?? Number.NaN).toFixed(0)} ms`,
     `503 p99 ${percentileOf(outcome.shedLatenciesMs, 99).toFixed(0)} ms`,
+    `generator loop delay p99 ${outcome.generatorDelayMs.p99.toFixed(0)} ms, max ${outcome.generatorDelayMs.max.toFixed(0)} ms`,
+    `split p50/p99/max ms: ${(['outside', 'queue', 'app'] as const).map((part) => `${part} ${spread(outcome.split[`${part}Ms`])}`).join(', ')}`,
   ].join('; ');
 }

@@ -22,6 +22,9 @@ export async function startTestApp(options: { bodyLimitBytes?: number } = {}): P
       [TENANT_B.key, TENANT_B.tenantId],
     ]),
     cache: new OrderStateCache(),
+    // No event-loop-delay shedding: with test files in parallel on 2 cores, a starved test process
+    // would answer 503 to what a test checks (the overload tests set their own limits).
+    overload: { maxEventLoopDelayMs: 0 },
     ...options,
   });
   await app.ready();

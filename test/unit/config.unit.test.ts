@@ -20,7 +20,7 @@ describe('configuration from the environment', () => {
       eventStoreInsecure: false,
       rateLimitPerMinute: 120_000,
       overload: {
-        maxEventLoopDelayMs: 1_000,
+        maxEventLoopDelayMs: 500,
         maxHeapUsedBytes: Math.floor(getHeapStatistics().heap_size_limit * 0.9),
         retryAfterSeconds: 5,
         maxInFlightCommands: 64,
@@ -28,6 +28,7 @@ describe('configuration from the environment', () => {
         maxQueued: 512,
         maxQueueMs: 1_000,
         targetServiceMs: 500,
+        latencyBudgetMs: 2_000,
       },
       http: { listenBacklog: 4_096, requestTimeoutMs: 30_000 },
       shutdownGraceMs: 8_000,

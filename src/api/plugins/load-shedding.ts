@@ -4,7 +4,8 @@
 // pressure (event loop delay, heap), an early 503. All answer problem+json with Retry-After, so a
 // client backs off instead of queueing requests in our memory.
 import type { IncomingMessage } from 'node:http';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyUnderPressure from '@fastify/under-pressure';
 import { Counter, Gauge } from 'prom-client';
@@ -31,23 +32,33 @@ export interface OverloadLimits {
   maxQueueMs: number;
   /** How long a request should hold its slot: the in-flight bounds shrink while it takes longer. 0: fixed bounds. */
   targetServiceMs: number;
+  /**
+   * What a request may take, from when fastify first sees it to its answer (served or 503): a
+   * request waits for a slot only as long as what is left of it covers the wait and the service
+   * time being measured, and a command still waiting when it has run out is answered 503 before
+   * it reaches the store (nothing appended). 0: no budget (only maxQueueMs bounds the wait).
+   */
+  latencyBudgetMs: number;
 }
 
 /**
- * For `npm start` on 2 cores (ROLE=all): up to 64 commands in flight keep the store's group
- * commit fed (it takes one transaction for whatever is waiting); a second in the queue plus half
- * a second in a slot leaves a 2 s answer room for the event loop's own delays.
+ * For `npm start` on 2 cores (ROLE=all), within a 2 s budget per request: up to 64 commands in
+ * flight keep the store's group commit fed (it takes one transaction for whatever is waiting),
+ * fewer while a slot is held past half a second; at most a second in the queue, less as the
+ * budget runs out; and the whole process sheds while its event loop lags a quarter of the budget
+ * (a request then waits that long before fastify even sees it).
  */
 export const DEFAULT_OVERLOAD_LIMITS: OverloadLimits = {
-  maxEventLoopDelayMs: 1_000,
+  maxEventLoopDelayMs: 500,
   maxHeapUsedBytes: 0,
   retryAfterSeconds: 5,
-  sampleIntervalMs: 1_000,
+  sampleIntervalMs: 500,
   maxInFlightCommands: 64,
   maxInFlightReads: 128,
   maxQueued: 512,
   maxQueueMs: 1_000,
   targetServiceMs: 500,
+  latencyBudgetMs: 2_000,
 };
 
 /** Per key: lowers only a runaway client; a busy tenant at benchmark rates stays under it. */
@@ -76,12 +87,84 @@ const admissionGauge = new Gauge({
   registers: [registry],
 });
 
+const admissionServiceGauge = new Gauge({
+  name: 'http_request_slot_seconds',
+  help: 'How long a request holds its slot, smoothed (what the admission budget and the adaptive bound go by), by kind (command, read)',
+  labelNames: ['kind'] as const,
+  registers: [registry],
+});
+
 const COMMAND_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 const REFUSALS: Record<Exclude<Refusal, 'aborted'>, (kind: string, limits: OverloadLimits) => string> = {
   'queue-full': (kind, limits) => `${limits.maxQueued} ${kind}s are already waiting for a slot`,
-  'queue-timeout': (kind, limits) => `no ${kind} slot came free within ${limits.maxQueueMs} ms`,
+  'over-budget': (kind, limits) => `a ${kind} slot would not come free and its work be done within the ${limits.latencyBudgetMs} ms budget`,
+  'queue-timeout': (kind) => `no ${kind} slot came free in time`,
 };
+
+interface RequestTiming {
+  arrivedAt: number;
+  admittedAt: number;
+  /** performance.now() by which the answer is due; Infinity without a budget. */
+  deadline: number;
+  /** Set once a deadline check let the request's first append go: from then on it runs to its end. */
+  committed: boolean;
+  retryAfterSeconds: number;
+}
+
+const timings = new WeakMap<IncomingMessage, RequestTiming>();
+
+/** How long a request waits in the event loop before fastify sees it, estimated from the loop's recent delay. */
+const loopDelay = (() => {
+  let recentMs = 0;
+  let histogram: IntervalHistogram | undefined;
+  return {
+    start(): void {
+      if (histogram) return;
+      histogram = monitorEventLoopDelay({ resolution: 10 });
+      histogram.enable();
+      const timer = setInterval(() => {
+        // The worst of the last quarter second: what a request arriving now may have waited.
+        recentMs = Math.max(0, histogram!.max / 1e6 - 10);
+        histogram!.reset();
+      }, 250);
+      timer.unref();
+    },
+    get ms(): number {
+      return recentMs;
+    },
+  };
+})();
+
+/** What is left of a request's budget, ms, less the loop delay its answer meets on the way out. */
+function remainingMs(timing: RequestTiming): number {
+  return timing.deadline - performance.now() - loopDelay.ms;
+}
+
+/**
+ * The last check before a request's command reaches the store: once its budget has run out it is
+ * answered 503 (reason `deadline`, with Retry-After) and nothing is appended. The first check that
+ * passes commits the request: a later append of the same request (a payment's command after its
+ * reservation) goes through, so nothing is left half-done. For requests not seen by the load
+ * shedding (tests that build no app), it never throws.
+ */
+export function deadlineCheck(request: FastifyRequest, reply: FastifyReply): () => void {
+  return () => {
+    const timing = timings.get(request.raw);
+    if (!timing || timing.committed) return;
+    if (remainingMs(timing) <= 0) {
+      reply.header('retry-after', String(timing.retryAfterSeconds));
+      shedTotal.inc({ reason: 'deadline' });
+      throw withoutStack(
+        () =>
+          new ApiError('SERVICE_OVERLOADED', `the service is shedding load (the request's budget ran out before its command reached the store; nothing was written); retry after the Retry-After delay`, {
+            reason: 'deadline',
+          }),
+      );
+    }
+    timing.committed = true;
+  };
+}
 
 /**
  * Register on the root instance before any route, so every route (whichever plugin adds it)
@@ -103,6 +186,13 @@ export async function registerLoadShedding(
   const bodyLimit = scope.initialConfig.bodyLimit ?? 1024 * 1024;
   scope.addHook('onSend', async (request) => {
     await discardUnreadBody(request.raw, bodyLimit);
+  });
+  // The request's clock starts when fastify first sees it, before anything may refuse it.
+  if (overload.latencyBudgetMs > 0) loopDelay.start();
+  scope.addHook('onRequest', async (request) => {
+    const arrivedAt = performance.now();
+    const deadline = overload.latencyBudgetMs > 0 ? arrivedAt + overload.latencyBudgetMs : Number.POSITIVE_INFINITY;
+    timings.set(request.raw, { arrivedAt, admittedAt: Number.NaN, deadline, committed: false, retryAfterSeconds: overload.retryAfterSeconds });
   });
   await scope.register(fastifyUnderPressure, {
     maxEventLoopDelay: overload.maxEventLoopDelayMs,
@@ -127,6 +217,17 @@ export async function registerLoadShedding(
  * not read (it stays in the kernel's socket buffer, not in our memory).
  */
 function registerAdmission(scope: FastifyInstance, overload: OverloadLimits, refuse: (reason: string, detail: string) => never): void {
+  // Where a request's time went, for the client (and the overload benchmark): waiting for a slot
+  // (queue) and in it (app), from when fastify first saw the request. What a client measures
+  // beyond their sum was spent before (connecting, accept backlog, a busy event loop) or after.
+  scope.addHook('onSend', async (request, reply) => {
+    const timing = timings.get(request.raw);
+    if (!timing) return;
+    const now = performance.now();
+    const queue = Number.isNaN(timing.admittedAt) ? now - timing.arrivedAt : timing.admittedAt - timing.arrivedAt;
+    const app = Number.isNaN(timing.admittedAt) ? 0 : now - timing.admittedAt;
+    reply.header('server-timing', `queue;dur=${queue.toFixed(1)}, app;dur=${app.toFixed(1)}`);
+  });
   const queues = {
     command: new AdmissionQueue({ maxInFlight: overload.maxInFlightCommands, maxQueued: overload.maxQueued, maxQueueMs: overload.maxQueueMs, targetServiceMs: overload.targetServiceMs }),
     read: new AdmissionQueue({ maxInFlight: overload.maxInFlightReads, maxQueued: overload.maxQueued, maxQueueMs: overload.maxQueueMs, targetServiceMs: overload.targetServiceMs }),
@@ -136,12 +237,14 @@ function registerAdmission(scope: FastifyInstance, overload: OverloadLimits, ref
       admissionGauge.set({ kind, state: 'in_flight' }, queue.inFlight);
       admissionGauge.set({ kind, state: 'queued' }, queue.queued);
       admissionGauge.set({ kind, state: 'limit' }, queue.limit);
+      admissionServiceGauge.set({ kind }, queue.serviceMs / 1000);
     }
   };
   scope.addHook('onRequest', async (request, reply) => {
-    if (NEVER_SHED.has(routeOf(request))) return;
+    const timing = timings.get(request.raw);
+    if (!timing || NEVER_SHED.has(routeOf(request))) return;
     const kind = COMMAND_METHODS.has(request.method) ? 'command' : 'read';
-    const ticket = queues[kind].enter();
+    const ticket = queues[kind].enter(remainingMs(timing));
     // 'close' comes after the answer is sent, or when the client goes away first.
     reply.raw.once('close', () => {
       ticket.leave();
@@ -150,6 +253,7 @@ function registerAdmission(scope: FastifyInstance, overload: OverloadLimits, ref
     collect();
     const outcome = await ticket.outcome;
     collect();
+    timing.admittedAt = performance.now();
     if (outcome === 'admitted') return;
     reply.header('retry-after', String(overload.retryAfterSeconds));
     if (outcome === 'aborted') refuse('client-gone', 'the client closed the connection while waiting');

@@ -6,6 +6,7 @@ import { OrderError } from '../../orders/order-errors.js';
 import { expectedRevisionFrom } from '../conditional-request.js';
 import { etagFor, toOrderView } from '../order-view.js';
 import type { OrderView } from '../schemas.js';
+import { deadlineCheck } from '../plugins/load-shedding.js';
 
 export interface CommandAnswer {
   view: OrderView;
@@ -16,7 +17,9 @@ export interface CommandAnswer {
 export async function runOrderCommand(deps: CommandDeps, request: FastifyRequest, reply: FastifyReply, command: OrderCommand): Promise<CommandAnswer> {
   const ifMatch = request.headers['if-match'];
   const expectedRevision = command.type === 'CreateOrder' ? undefined : expectedRevisionFrom(typeof ifMatch === 'string' ? ifMatch : undefined);
-  const result = await handleOrderCommand(deps, command, expectedRevision === undefined ? {} : { expectedRevision });
+  // A command whose request has run out of its latency budget is answered 503 before it reaches the store.
+  const beforeAppend = deadlineCheck(request, reply);
+  const result = await handleOrderCommand(deps, command, expectedRevision === undefined ? { beforeAppend } : { expectedRevision, beforeAppend });
   if (!result.state.exists) throw new OrderError('ORDER_NOT_FOUND', `order ${command.orderId} not found`, { orderId: command.orderId });
   reply.header('etag', etagFor(result.revision));
   return { view: toOrderView(result.state, result.revision), appended: result.events.length > 0 };

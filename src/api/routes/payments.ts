@@ -15,6 +15,7 @@ import { commandContext } from '../command-context.js';
 import { problemResponse } from '../problem.js';
 import { ifMatchHeaders, orderIdParams, orderView, paymentBody } from '../schemas.js';
 import { runOrderCommand } from './order-command.js';
+import { deadlineCheck } from '../plugins/load-shedding.js';
 
 export async function paymentsRoutes(scope: FastifyInstance, deps: CommandDeps): Promise<void> {
   scope.withTypeProvider<ZodTypeProvider>().post('/orders/:orderId/payments', {
@@ -43,7 +44,8 @@ export async function paymentsRoutes(scope: FastifyInstance, deps: CommandDeps):
       const use: PaymentIdUse = { tenantId: command.context.tenantId, paymentId: command.paymentId, orderId: command.orderId, metadata: eventMetadata(command.context) };
       // The order is asked first, so a payment it refuses (unknown order, nothing outstanding, a
       // stale If-Match) or a replay it already holds appends nothing, not even a reservation.
-      const reservation = (await wouldRecord(deps, request.headers['if-match'], command)) ? await reservePaymentId(deps.client, use) : undefined;
+      // The reservation is the payment's first append: past the request's deadline, nothing is written.
+      const reservation = (await wouldRecord(deps, request.headers['if-match'], command)) ? (deadlineCheck(request, reply)(), await reservePaymentId(deps.client, use)) : undefined;
       try {
         const { view, appended } = await runOrderCommand(deps, request, reply, command);
         return reply.code(appended ? 201 : 200).send(view);

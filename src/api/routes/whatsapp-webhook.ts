@@ -1,24 +1,31 @@
 // The WhatsApp Cloud API's webhooks: the GET verification handshake Meta makes when the
 // callback URL is set, and the POSTed notifications whose `statuses` (sent, delivered, read,
-// failed) settle the outbox, `uncertain` messages included. Not behind an API key: a POST is
-// trusted only when `X-Hub-Signature-256` is the HMAC-SHA256 of its raw body with the app secret.
+// failed) are appended to each message's ledger stream (and shown in the outbox view), settling
+// `uncertain` messages too. Not behind an API key: a POST is trusted only when
+// `X-Hub-Signature-256` is the HMAC-SHA256 of its raw body with the app secret.
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { EventStoreDBClient } from '@eventstore/db-client';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { WhatsAppWebhookConfig } from '../../handlers/handler-config.js';
-import { applyProviderStatus, ensureOutboxSchema } from '../../handlers/whatsapp-outbox.js';
+import { findMessageStream } from '../../handlers/whatsapp-find.js';
+import { decideOnLedger } from '../../handlers/whatsapp-ledger-store.js';
+import { ensureOutboxSchema, refreshOutboxRow } from '../../handlers/whatsapp-outbox.js';
 import { redactPhoneNumbers } from '../../handlers/whatsapp-redact.js';
 import type { ReadModelStore } from '../../readmodels/read-model-store.js';
 import { ApiError } from '../error-registry.js';
 import { problemSchema } from '../problem.js';
 
 export interface WhatsAppWebhookDeps {
+  client: EventStoreDBClient;
   readModels: ReadModelStore;
   config: WhatsAppWebhookConfig;
 }
 
 export const WHATSAPP_WEBHOOK_PATH = '/webhooks/whatsapp';
+
+const WEBHOOK_WRITER = { actor: 'webhook:whatsapp' };
 
 const verificationQuery = z.looseObject({
   'hub.mode': z.string().optional(),
@@ -45,7 +52,7 @@ const notificationSchema = z.looseObject({
 });
 
 export async function whatsappWebhookRoutes(scope: FastifyInstance, deps: WhatsAppWebhookDeps): Promise<void> {
-  const { readModels, config } = deps;
+  const { client, readModels, config } = deps;
   await ensureOutboxSchema(readModels);
   const app = scope.withTypeProvider<ZodTypeProvider>();
   // The signature covers the bytes as sent: keep them (in this scope only) rather than JSON.
@@ -85,26 +92,25 @@ export async function whatsappWebhookRoutes(scope: FastifyInstance, deps: WhatsA
       if (!parsed.success) throw new ApiError('MALFORMED_REQUEST', 'the body is not a WhatsApp webhook notification (object, entry[].changes[].value)');
       let statuses = 0;
       let settled = 0;
-      const at = new Date();
-      await readModels.transaction(async (tx) => {
-        for (const entry of parsed.data.entry) {
-          for (const change of entry.changes ?? []) {
-            for (const status of change.value?.statuses ?? []) {
-              statuses++;
-              const error = status.errors?.[0];
-              const text = error ? redactPhoneNumbers(`${error.title ?? error.message ?? 'failed'}${error.code !== undefined ? ` (code ${String(error.code)})` : ''}`) : undefined;
-              const message = await applyProviderStatus(tx, {
-                messageId: status.biz_opaque_callback_data,
-                providerMessageId: status.id,
-                status: status.status,
-                ...(text ? { error: `provider: ${text}` } : {}),
-                at,
-              });
-              if (message) settled++;
-            }
+      for (const entry of parsed.data.entry) {
+        for (const change of entry.changes ?? []) {
+          for (const status of change.value?.statuses ?? []) {
+            statuses++;
+            const found = await findMessageStream(client, readModels, { key: status.biz_opaque_callback_data, providerMessageId: status.id }, WEBHOOK_WRITER);
+            if (!found) continue;
+            const error = status.errors?.[0];
+            const text = error ? redactPhoneNumbers(`${error.title ?? error.message ?? 'failed'}${error.code !== undefined ? ` (code ${String(error.code)})` : ''}`) : undefined;
+            const decided = await decideOnLedger(
+              client,
+              found.stream,
+              { type: 'ReportStatus', status: status.status, providerMessageId: status.id, error: text ? `provider: ${text}` : undefined, at: new Date() },
+              WEBHOOK_WRITER,
+            );
+            await refreshOutboxRow(readModels, decided.state, decided.revision);
+            if (decided.state) settled++;
           }
         }
-      });
+      }
       request.log.info({ statuses, settled }, 'WhatsApp status webhook applied');
       // 200 for every authentic notification, known or not: anything else makes Meta retry it.
       return { statuses, settled };

@@ -43,7 +43,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await workers?.stop();
-  readModels?.close();
+  await readModels?.close();
   await store?.close();
 });
 

@@ -138,7 +138,7 @@ describe('the OpenAPI document', () => {
   afterAll(async () => {
     for (const other of others) await other.close();
     await app?.close();
-    readModels?.close();
+    await readModels?.close();
     await store?.close();
     rmSync(dataDir, { recursive: true, force: true });
   });

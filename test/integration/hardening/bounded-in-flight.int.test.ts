@@ -24,7 +24,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await runner?.stop();
-  readModels?.close();
+  await readModels?.close();
   await store?.close();
 });
 

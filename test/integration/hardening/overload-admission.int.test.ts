@@ -43,7 +43,7 @@ async function startHeldApp(overload: Partial<OverloadLimits>): Promise<HeldApp>
   const app = await build({ client: store.client, apiKeys: API_KEYS, cache: new OrderStateCache(), readModels, overload });
   const waiting: Array<() => void> = [];
   app.addHook('preHandler', async (request) => {
-    if (request.method === 'POST') await new Promise<void>((release) => waiting.push(release));
+    if (request.method === 'POST' && request.headers['x-test-hold'] !== 'no') await new Promise<void>((release) => waiting.push(release));
   });
   await app.ready();
   return {
@@ -107,24 +107,78 @@ describe('the admission queue', () => {
   });
 });
 
+describe('the budget of a request', () => {
+  /** A queue whose service time was measured: one request held `heldMs`, then let go. */
+  async function measured(limits: { maxInFlight: number; maxQueued: number }, heldMs: number) {
+    const queue = new AdmissionQueue({ ...limits, maxQueueMs: 60_000 });
+    const first = queue.enter();
+    await new Promise((resolve) => setTimeout(resolve, heldMs));
+    first.leave();
+    expect(queue.serviceMs).toBeGreaterThanOrEqual(heldMs - 5);
+    return queue;
+  }
+
+  it('refuses at once a request whose budget cannot cover the service time, and one whose place in line predicts too long a wait', async () => {
+    const queue = await measured({ maxInFlight: 1, maxQueued: 10 }, 200);
+    const service = queue.serviceMs;
+    const holder = queue.enter();
+    expect(await holder.outcome).toBe('admitted');
+    // Less left than one service time: no point waiting.
+    expect(await queue.enter(service / 2).outcome).toBe('over-budget');
+    // Room for one wait (one service time: the slot ahead) and its own service, not for two.
+    const budget = service * 2.5;
+    const second = queue.enter(budget);
+    expect(queue.queued).toBe(1);
+    expect(await queue.enter(budget).outcome).toBe('over-budget');
+    // A larger budget still waits its turn.
+    const third = queue.enter(60_000);
+    expect(queue.queued).toBe(2);
+    holder.leave();
+    expect(await second.outcome).toBe('admitted');
+    second.leave();
+    expect(await third.outcome).toBe('admitted');
+    third.leave();
+    expect([queue.inFlight, queue.queued]).toEqual([0, 0]);
+  });
+
+  it('a free slot is always taken, whatever the estimate (so the service time is measured afresh)', async () => {
+    const queue = await measured({ maxInFlight: 2, maxQueued: 10 }, 100);
+    const ticket = queue.enter(1);
+    expect(await ticket.outcome).toBe('admitted');
+    ticket.leave();
+  });
+
+  it('a waiter gives up once its budget less the service time runs out, before maxQueueMs', async () => {
+    const queue = await measured({ maxInFlight: 1, maxQueued: 10 }, 100);
+    const holder = queue.enter();
+    const started = performance.now();
+    // Expected wait (one service time) fits; the slot never frees.
+    expect(await queue.enter(queue.serviceMs * 2 + 300).outcome).toBe('queue-timeout');
+    expect(performance.now() - started).toBeLessThan(30_000);
+    holder.leave();
+  });
+});
+
 describe('the adaptive bound', () => {
-  it('shrinks by a quarter, once per period, while slots are held longer than the target, and grows back by one per quick answer with every slot taken', async () => {
+  it('moves halfway towards limit x target / service time each period: down while slots are held too long, up while every slot is taken and answers come quick', async () => {
     const queue = new AdmissionQueue({ maxInFlight: 32, maxQueued: 100, maxQueueMs: 60_000, targetServiceMs: 200 });
     const slow = Array.from({ length: 32 }, () => queue.enter());
     await new Promise((resolve) => setTimeout(resolve, 450));
     for (const ticket of slow) ticket.leave();
+    // Held over twice the target: halved at most, halfway there: 32 -> 24 (the other releases fell in the same period).
     expect(queue.limit).toBe(24);
 
     const next = Array.from({ length: 40 }, () => queue.enter());
     expect([queue.inFlight, queue.queued]).toEqual([24, 16]);
-    // Quick answers (well under half the target) with every slot taken: one more slot each.
-    for (let index = 0; index < 8; index++) next[index]!.leave();
+    // Held well under the target with every slot taken and some waiting: it grows (at most
+    // doubling, halfway there, never above its ceiling).
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    for (let index = 0; index < 4; index++) next[index]!.leave();
     expect(queue.limit).toBe(32);
-    expect([queue.inFlight, queue.queued]).toEqual([32, 0]);
-    expect(await Promise.all(next.map((ticket) => ticket.outcome))).toEqual(Array(40).fill('admitted'));
+    expect([queue.inFlight, queue.queued]).toEqual([32, 4]);
     for (const ticket of next) ticket.leave();
-    // Never above its ceiling.
-    expect(queue.limit).toBe(32);
+    expect(await Promise.all(next.map((ticket) => ticket.outcome))).toEqual(Array(40).fill('admitted'));
+    expect(queue.limit).toBeLessThanOrEqual(32);
   });
 
   it('never shrinks below a few slots however slow the work', async () => {
@@ -209,6 +263,75 @@ describe('in-flight bound over HTTP', () => {
       expect(result.retryAfter).toBe('5');
     }
     expect((await holding).status).toBe(201);
+  });
+});
+
+describe('the latency budget over HTTP', () => {
+  // Generous: the command let through at once must be served within it on a loaded machine too.
+  const BUDGET_MS = 3_000;
+
+  it('answers a command whose budget ran out before it reached the store 503 (reason deadline, Retry-After) and appends nothing; one within its budget is served', async () => {
+    t = await startHeldApp({ latencyBudgetMs: BUDGET_MS, retryAfterSeconds: 2 });
+    const held = t.held;
+    const head = await allHead(t.store.client);
+    const late = createOrder();
+    await until(() => held.count() === 1);
+    await new Promise((resolve) => setTimeout(resolve, BUDGET_MS + 300));
+    held.releaseAll();
+    const answer = await late;
+    expect(answer.statusCode).toBe(503);
+    expect(expectProblem(answer)).toMatchObject({ code: 'SERVICE_OVERLOADED', reason: 'deadline' });
+    expect(answer.headers['retry-after']).toBe('2');
+    expect(await allHead(t.store.client)).toBe(head);
+
+    const inTime = createOrder();
+    await until(() => held.count() === 1);
+    held.releaseAll();
+    const served = await inTime;
+    expect(served.statusCode).toBe(201);
+    expect(await allHead(t.store.client)).toBeGreaterThan(head);
+    // Where the time went, for the client: waiting for a slot, and in it.
+    expect(served.headers['server-timing']).toMatch(/^queue;dur=\d+(\.\d)?, app;dur=\d+(\.\d)?$/);
+    const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/http_requests_shed_total\{reason="deadline"\} 1/);
+    expect(metrics).toMatch(/http_request_slot_seconds\{kind="command"\} \d/);
+  });
+
+  it('a payment past its deadline is refused before its paymentId is reserved: nothing is written, and the same payment goes through later', async () => {
+    t = await startHeldApp({ latencyBudgetMs: BUDGET_MS });
+    const held = t.held;
+    const body = newOrderBody();
+    const created = await t.app.inject({ method: 'POST', url: '/orders', headers: { ...auth(), 'x-test-hold': 'no' }, payload: body });
+    expect(created.statusCode).toBe(201);
+    const total = (created.json() as { total: number }).total;
+    const head = await allHead(t.store.client);
+    const pay = () => Promise.resolve(t!.app.inject({ method: 'POST', url: `/orders/${body.orderId}/payments`, headers: auth(), payload: { paymentId: 'pay-late-1', amount: total, method: 'card' } }));
+    const late = pay();
+    await until(() => held.count() === 1);
+    await new Promise((resolve) => setTimeout(resolve, BUDGET_MS + 300));
+    held.releaseAll();
+    const answer = await late;
+    expect(answer.statusCode, answer.body).toBe(503);
+    expect(expectProblem(answer)).toMatchObject({ reason: 'deadline' });
+    expect(await allHead(t.store.client)).toBe(head);
+
+    const again = pay();
+    await until(() => held.count() === 1);
+    held.releaseAll();
+    expect((await again).statusCode, (await again).body).toBe(201);
+  });
+
+  it('a shed answer says how long it waited for a slot', async () => {
+    t = await startHeldApp({ maxInFlightCommands: 1, maxQueued: 4, maxQueueMs: 200 });
+    const held = t.held;
+    const first = createOrder();
+    await until(() => held.count() === 1);
+    const shed = await createOrder();
+    expect(shed.statusCode).toBe(503);
+    const queued = Number(/queue;dur=([\d.]+)/.exec(String(shed.headers['server-timing']))?.[1]);
+    expect(queued).toBeGreaterThanOrEqual(190);
+    held.releaseAll();
+    expect((await first).statusCode).toBe(201);
   });
 });
 

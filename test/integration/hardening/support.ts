@@ -27,7 +27,10 @@ export const API_KEYS = new Map([
 export async function startHardenedApp(options: Partial<Omit<AppDeps, 'client' | 'apiKeys'>> = {}): Promise<HardenedApp> {
   const store = await startTestEventStore();
   const readModels = await openTestReadModels();
-  const app = await build({ client: store.client, apiKeys: API_KEYS, cache: new OrderStateCache(), readModels, ...options } as AppDeps);
+  // Event-loop-delay shedding only where a test asks for it (overload.int): with test files in
+  // parallel on 2 cores, a starved test process would otherwise answer 503 to what a test checks.
+  const overload = { maxEventLoopDelayMs: 0, ...options.overload };
+  const app = await build({ client: store.client, apiKeys: API_KEYS, cache: new OrderStateCache(), readModels, ...options, overload } as AppDeps);
   // The query routes are wired into build() by their own change; until then, mount them here.
   if (!app.hasRoute({ method: 'GET', url: '/customers/:customerId/orders' })) {
     await app.register(async (scope) => {

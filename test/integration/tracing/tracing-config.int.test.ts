@@ -1,24 +1,34 @@
 // The SDK starts only when the environment asks for it, refuses bad OTEL_* values with one line
-// naming the variable, and leaves the event metadata alone when a span is not sampled.
+// naming the variable, and writes an unsampled append's context where only this service's
+// consumers read it (`$traceparent`, flags 00), so they follow the sampler's decision.
 import { randomUUID } from 'node:crypto';
-import { trace } from '@opentelemetry/api';
+import { ROOT_CONTEXT, TraceFlags, context, trace } from '@opentelemetry/api';
 import { EventStoreDBClient, jsonEvent } from '@eventstore/db-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestEventStore } from '../../helpers/event-store.js';
 import { startTracing, tracingSettings } from '../../../src/observability/tracing.js';
 import { tracingEnabled } from '../../../src/observability/trace-api.js';
+import { startDeliverySpan } from '../../../src/observability/delivery-tracing.js';
 import { OtlpReceiver } from './otlp-receiver.js';
 
 const isTraced = () => (EventStoreDBClient.prototype.appendToStream as { __traced?: boolean }).__traced === true;
 
-async function metadataOfAppend(client: EventStoreDBClient): Promise<Record<string, unknown>> {
-  const stream = `traced-${randomUUID()}`;
-  await client.appendToStream(stream, [jsonEvent({ type: 'probe', data: {}, metadata: { $correlationId: 'c-1' } })]);
-  // Read to the end: a read left early keeps the 6.x client's dispose() waiting.
-  const read: Record<string, unknown>[] = [];
-  for await (const resolved of client.readStream(stream)) read.push(resolved.event!.metadata as Record<string, unknown>);
-  return read[0]!;
+/** Appends one event with `metadata` (an object, or the UTF-8 bytes of its JSON as src/eventstore sends it) and reads its metadata back. */
+async function metadataOfAppend(client: EventStoreDBClient, metadata: object = { $correlationId: 'c-1' }): Promise<Record<string, unknown>> {
+  return (await appendAndRead(client, metadata)).metadata as Record<string, unknown>;
 }
+
+async function appendAndRead(client: EventStoreDBClient, metadata: object) {
+  const stream = `traced-${randomUUID()}`;
+  await client.appendToStream(stream, [jsonEvent({ type: 'probe', data: {}, metadata: metadata as Record<string, string> })]);
+  // Read to the end: a read left early keeps the 6.x client's dispose() waiting.
+  const read = [];
+  for await (const resolved of client.readStream(stream)) read.push(resolved);
+  return read[0]!.event!;
+}
+
+const UNSAMPLED = /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/;
+const bytesOf = (value: object) => new TextEncoder().encode(JSON.stringify(value));
 
 describe('tracing configuration', () => {
   const esdb = useTestEventStore();
@@ -54,7 +64,7 @@ describe('tracing configuration', () => {
     for (const [env, message] of cases) expect(() => tracingSettings(env)).toThrow(message);
   });
 
-  it('with an endpoint, records and exports; an unsampled append keeps its metadata as it was; shutdown undoes it all', async () => {
+  it('with an endpoint, records and exports; an unsampled append carries the dropped context in $traceparent only; shutdown undoes it all', async () => {
     const previous = { ...process.env };
     // The exporter reads its own variables from the process environment.
     Object.assign(process.env, { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_SERVICE_NAME: 'config-test' });
@@ -62,7 +72,10 @@ describe('tracing configuration', () => {
       const never = startTracing({ ...process.env, OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' });
       expect(never?.settings).toMatchObject({ exporters: ['otlp'], protocol: 'http/json', sampler: 'traceidratio 0', endpoint });
       expect(isTraced()).toBe(true);
-      expect(await metadataOfAppend(esdb.client)).toEqual({ $correlationId: 'c-1' });
+      // Unsampled: the dropped context in $traceparent, never the keys EventStoreDB's instrumentation reads as sampled.
+      const dropped = await metadataOfAppend(esdb.client);
+      expect(dropped).toEqual({ $correlationId: 'c-1', $traceparent: expect.stringMatching(UNSAMPLED) });
+      expect(await metadataOfAppend(esdb.client, bytesOf({ $correlationId: 'c-1' }))).toEqual({ $correlationId: 'c-1', $traceparent: expect.stringMatching(UNSAMPLED) });
       await never!.shutdown();
       expect(isTraced()).toBe(false);
 
@@ -70,12 +83,53 @@ describe('tracing configuration', () => {
       const metadata = await metadataOfAppend(esdb.client);
       expect(metadata.$traceId).toMatch(/^[0-9a-f]{32}$/);
       expect(metadata.$spanId).toMatch(/^[0-9a-f]{16}$/);
+      expect(metadata.$traceparent).toBeUndefined();
+      // Metadata handed over as JSON bytes gets the same keys, spliced in: the caller's last, ours win.
+      const fromBytes = await metadataOfAppend(esdb.client, bytesOf({ $correlationId: 'c-2', $traceId: 'stale' }));
+      expect(fromBytes).toEqual({ $correlationId: 'c-2', $traceId: expect.stringMatching(/^[0-9a-f]{32}$/), $spanId: expect.stringMatching(/^[0-9a-f]{16}$/) });
+      expect(fromBytes.$traceId).not.toBe(metadata.$traceId);
       await always!.shutdown();
       const append = receiver.spans.find((span) => span.name === 'streams.append' && span.spanId === metadata.$spanId);
       expect(append?.traceId).toBe(metadata.$traceId);
       expect(append?.service).toBe('config-test');
       expect(tracingEnabled()).toBe(false);
       expect(trace.getTracer('probe').startSpan('probe').isRecording()).toBe(false);
+    } finally {
+      for (const key of Object.keys(process.env)) if (!(key in previous)) delete process.env[key];
+      Object.assign(process.env, previous);
+    }
+  });
+
+  it('under a parent-based sampler, follows a dropped parent: appends carry its context, deliveries of such an event start no span and export nothing', async () => {
+    const previous = { ...process.env };
+    Object.assign(process.env, { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_SERVICE_NAME: 'parent-test' });
+    try {
+      // A root is always sampled: only the parent's drop can keep a span from being recorded.
+      const tracing = startTracing({ ...process.env, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '1' });
+      const callerTraceId = randomUUID().replaceAll('-', '');
+      const dropped = trace.setSpanContext(ROOT_CONTEXT, { traceId: callerTraceId, spanId: 'b7ad6b7169203331', traceFlags: TraceFlags.NONE, isRemote: true });
+      const event = await context.with(dropped, () => appendAndRead(esdb.client, bytesOf({ $correlationId: 'c-3' })));
+      expect(event.metadata).toEqual({ $correlationId: 'c-3', $traceparent: `00-${callerTraceId}-b7ad6b7169203331-00` });
+
+      const delivery = startDeliverySpan('group-a', 'handler-a', { event, commitPosition: undefined } as never, 0)!;
+      const span = trace.getSpan(delivery.context)!;
+      expect(span.isRecording()).toBe(false);
+      expect(span.spanContext()).toMatchObject({ traceId: callerTraceId, traceFlags: TraceFlags.NONE });
+      delivery.processed('acked');
+      // Its work follows the drop too: a reaction appended in it is not sampled either.
+      const reaction = await context.with(delivery.context, () => metadataOfAppend(esdb.client));
+      expect(reaction.$traceparent).toMatch(new RegExp(`^00-${callerTraceId}-[0-9a-f]{16}-00$`));
+      expect(reaction.$traceId).toBeUndefined();
+
+      // An event that carries no context at all is a root: sampled here (ratio 1), and recorded.
+      const untraced = { ...event, metadata: { $correlationId: 'c-4' } };
+      const root = startDeliverySpan('group-a', 'handler-a', { event: untraced, commitPosition: undefined } as never, 0)!;
+      expect(trace.getSpan(root.context)!.isRecording()).toBe(true);
+      root.processed('acked');
+      await tracing!.flush();
+      await tracing!.shutdown();
+      expect(receiver.spans.filter((exported) => exported.traceId === callerTraceId)).toEqual([]);
+      expect(receiver.spans.filter((exported) => exported.service === 'parent-test' && exported.name === 'streams.subscribe')).toHaveLength(1);
     } finally {
       for (const key of Object.keys(process.env)) if (!(key in previous)) delete process.env[key];
       Object.assign(process.env, previous);

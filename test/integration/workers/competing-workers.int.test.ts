@@ -26,7 +26,7 @@ function recordingHandler(worker: string, hooks: { hang?: () => boolean } = {}):
     schema: RECORDS,
     async handle(event, context) {
       if (hooks.hang?.()) await new Promise(() => undefined);
-      context.transaction(async (tx) => await tx.run('INSERT INTO handled_by (order_id, worker) VALUES (?, ?)', event.data.orderId, worker));
+      await context.transaction(async (tx) => await tx.run('INSERT INTO handled_by (order_id, worker) VALUES (?, ?)', event.data.orderId, worker));
     },
   });
 }

@@ -102,7 +102,7 @@ describe('when a handler fails', () => {
           aborted.push(String((context.signal.reason as Error).message));
           return;
         }
-        context.transaction(async (tx) => await tx.run('INSERT INTO slow_done VALUES (?)', event.data.orderId));
+        await context.transaction(async (tx) => await tx.run('INSERT INTO slow_done VALUES (?)', event.data.orderId));
       },
     });
     const started = await startRunner({ client: store.client, store: readModels, handlers: [slow] });

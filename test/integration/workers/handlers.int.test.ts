@@ -31,7 +31,7 @@ describe('the shipped handlers on the embedded event store', () => {
 
   afterAll(async () => {
     await workers?.stop();
-    readModels?.close();
+    await readModels?.close();
     await store?.close();
   });
 

@@ -95,7 +95,7 @@ describe('redelivery and delivery order', async () => {
       expect(dump(db)).toEqual(expected);
       await db.close();
     }
-    inOrder.close();
+    await inOrder.close();
   });
 
   it('applies a redelivered event to a projection only once', async () => {
@@ -115,9 +115,9 @@ describe('redelivery and delivery order', async () => {
       name: 'counter',
       handles: ['order.created'],
       schema: 'CREATE TABLE IF NOT EXISTS counted (order_id TEXT NOT NULL)',
-      handle(event, context) {
+      async handle(event, context) {
         attempts++;
-        context.transaction(async (tx) => await tx.run('INSERT INTO counted (order_id) VALUES (?)', event.data.orderId));
+        await context.transaction(async (tx) => await tx.run('INSERT INTO counted (order_id) VALUES (?)', event.data.orderId));
         // The ack is lost (the worker fails after committing): the event comes back.
         if (attempts === 1) throw new Error('connection reset after commit');
       },

@@ -51,7 +51,7 @@ describe('worker logs', () => {
 
   afterAll(async () => {
     await runner?.stop();
-    readModels?.close();
+    await readModels?.close();
     await store?.close();
   });
 

@@ -36,7 +36,7 @@ describe('worker metrics', () => {
     gate.open = true;
     gate.waiting.splice(0).forEach((resolve) => resolve());
     await runner?.stop();
-    readModels?.close();
+    await readModels?.close();
     await store?.close();
   });
 

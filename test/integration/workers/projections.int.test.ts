@@ -34,7 +34,7 @@ describe('read-model projections driven by persistent subscriptions', () => {
 
   afterAll(async () => {
     await runner?.stop();
-    readModels?.close();
+    await readModels?.close();
     await store?.close();
   });
 

@@ -32,7 +32,7 @@ describe('the query routes, answered from the read models', () => {
   afterAll(async () => {
     await app?.close();
     await workers?.stop();
-    readModels?.close();
+    await readModels?.close();
     await store?.close();
   });
 

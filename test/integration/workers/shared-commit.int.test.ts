@@ -55,7 +55,7 @@ describe('one read-model commit per turn, shared by the groups of a runner', () 
 
   afterAll(async () => {
     await runner?.stop();
-    readModels?.close();
+    await readModels?.close();
     await store?.close();
   });
 

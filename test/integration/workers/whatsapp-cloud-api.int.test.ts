@@ -137,7 +137,8 @@ describe('the WhatsApp handler against the Cloud API', async () => {
             language: { code: 'es_ES' },
             components: [{ type: 'body', parameters: [{ type: 'text', text: 'Marta' }, { type: 'text', text: 'wa-1' }] }],
           },
-          biz_opaque_callback_data: sent.eventId,
+          // The message key: the ledger stream is whatsapp-<key>.
+          biz_opaque_callback_data: `tenant-a-${sent.eventId}`,
         },
       },
     ]);
@@ -207,5 +208,37 @@ describe('the WhatsApp handler against the Cloud API', async () => {
       expect(text).not.toContain('600 111 222');
       expect(text).not.toContain('34600111222');
     }
+  });
+
+  it('sends nothing again when every event is redelivered to a worker whose read-model file was lost, and rebuilds the outbox view from the ledger', async () => {
+    await writer.pay('wa-1', 2000);
+    await writer.run('wa-1', { type: 'ShipOrder', carrier: 'dhl', trackingNumber: 'T1' });
+    await eventually(async () => {
+      const messages = await outbox();
+      return messages.length === 2 && messages.every((message) => message.status === 'sent');
+    });
+    expect(api.requests).toHaveLength(2);
+
+    // The worker's read model (outbox view and handled-event records) is gone, and its group is
+    // made again from the start of $all: every status change comes again.
+    await runner!.stop();
+    await readModels.close();
+    await store.client.deletePersistentSubscriptionToAll('order-store.handler.whatsapp');
+    readModels = await openTestReadModels();
+    runner = await startSubscriptionRunner({
+      client: store.client,
+      store: readModels,
+      logger: pino({ level: 'info' }, new Writable({ write: (_chunk, _encoding, done) => done() })),
+      metrics: workerMetrics(new Registry()),
+      handlers: [createWhatsAppHandler({ mode: 'cloud-api', baseUrl, token: 'secret-token', phoneNumberId: '1099887766', language: 'es_ES' })],
+      projections: [],
+      options: { ...FAST_RETRIES, handlerTimeoutMs: 1_000 },
+    });
+    await eventually(async () => (await readModels.get<{ n: number }>("SELECT count(*) AS n FROM handled_events WHERE handler = 'whatsapp'"))?.n === 2);
+    expect(api.requests).toHaveLength(2);
+    expect((await outbox()).map((message) => [message.template, message.status, message.attempts])).toEqual([
+      ['order_shipped', 'sent', 1],
+      ['order_paid', 'sent', 1],
+    ]);
   });
 });

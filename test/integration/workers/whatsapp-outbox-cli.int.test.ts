@@ -1,38 +1,43 @@
 // `orders outbox` as an operator runs it, on a data directory whose outbox holds one message in
-// each state that needs a person: the list, the wait before a decision, settle, and refusals.
+// each state that needs a person: the list, the wait before a decision, settle (appended to the
+// message's ledger stream), refusals, and the list rebuilt from the ledger after the file is lost.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { statusTemplateMessage } from '../../../src/handlers/whatsapp-message.js';
-import { claimSend, ensureOutboxSchema, findByEvent, markInterrupted, recordAttemptOutcome } from '../../../src/handlers/whatsapp-outbox.js';
-import { readModelFileIn } from '../../../src/readmodels/read-model-store.js';
+import { loadMessage } from '../../../src/handlers/whatsapp-ledger-store.js';
+import { ensureOutboxSchema, findByEvent } from '../../../src/handlers/whatsapp-outbox.js';
+import { openReadModelStore, readModelFileIn } from '../../../src/readmodels/read-model-store.js';
 import { runCli } from '../../helpers/cli.js';
-import { openTestReadModels } from '../../helpers/read-models.js';
+import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
+import { ledgerMessage } from './whatsapp-ledger-fixtures.js';
+import { openTestReadModelsIn, readModelEnv } from '../../helpers/read-models.js';
 
 describe('orders outbox', () => {
   let dataDir: string;
+  let eventStore: TestEventStore;
   let ids: Record<'uncertain' | 'sent' | 'unsent', number>;
-  const env = () => ({ DATA_DIR: dataDir, WHATSAPP_MODE: undefined, WHATSAPP_UNCERTAIN_WAIT_SECONDS: undefined });
+  let uncertain: Awaited<ReturnType<typeof ledgerMessage>>;
+  let readModels: Record<string, string> = {};
+  const env = () => ({ DATA_DIR: dataDir, ESDB_CONNECTION_STRING: eventStore.connectionString, WHATSAPP_MODE: undefined, WHATSAPP_UNCERTAIN_WAIT_SECONDS: undefined, ...readModels });
 
   beforeAll(async () => {
+    eventStore = await startTestEventStore();
     dataDir = mkdtempSync(join(tmpdir(), 'order-store-outbox-cli-'));
-    const store = await openTestReadModels(readModelFileIn(dataDir));
+    const store = await openTestReadModelsIn(dataDir);
     await ensureOutboxSchema(store);
-    const add = async (eventId: string) => {
-      const message = statusTemplateMessage({ to: '14155550100', status: 'PAID', language: 'en_US', customerName: 'Ann', orderId: `o-${eventId}` })!;
-      return (await claimSend(store, { tenantId: 'tenant-a', orderId: `o-${eventId}`, eventId, message, at: new Date() })).message;
-    };
-    const uncertain = await add('ev-uncertain');
-    await store.transaction(async (tx) => await markInterrupted(tx, uncertain, new Date()));
-    const sent = await add('ev-sent');
-    await store.transaction(async (tx) => await recordAttemptOutcome(tx, { eventId: 'ev-sent', attempt: 1, at: new Date(), status: 'sent', providerMessageId: 'wamid.S' }));
-    const unsent = await add('ev-unsent');
-    await store.transaction(async (tx) => await recordAttemptOutcome(tx, { eventId: 'ev-unsent', attempt: 1, at: new Date(), status: 'unsent', error: 'WhatsApp Cloud API answered 429: rate limit' }));
-    ids = { uncertain: uncertain.id, sent: sent.id, unsent: unsent.id };
+    uncertain = await ledgerMessage(eventStore.client, store);
+    const sent = await ledgerMessage(eventStore.client, store, { outcome: { status: 'sent', providerMessageId: 'wamid.S' } });
+    const unsent = await ledgerMessage(eventStore.client, store, { outcome: { status: 'unsent', reason: 'WhatsApp Cloud API answered 429: rate limit' } });
+    const idOf = async (messageId: string) => (await findByEvent(store, messageId))!.id;
+    ids = { uncertain: await idOf(uncertain.messageId), sent: await idOf(sent.messageId), unsent: await idOf(unsent.messageId) };
     await store.close();
+    readModels = await readModelEnv(dataDir);
   });
-  afterAll(async () => rmSync(dataDir, { recursive: true, force: true }));
+  afterAll(async () => {
+    rmSync(dataDir, { recursive: true, force: true });
+    await eventStore?.close();
+  });
 
   it('lists every message with its state, phone numbers masked, and as JSON with them', async () => {
     const listed = await runCli(['outbox'], { env: env() });
@@ -56,9 +61,29 @@ describe('orders outbox', () => {
     const settled = await runCli(['outbox', 'settle', String(ids.uncertain), '--sent', '--note', 'customer confirmed'], { env: { ...env(), WHATSAPP_UNCERTAIN_WAIT_SECONDS: '0' } });
     expect(settled.stderr).toBe('');
     expect(settled.stdout.trim()).toBe(`message ${ids.uncertain} settled as sent (was uncertain)`);
-    const store = await openTestReadModels(readModelFileIn(dataDir));
-    expect(await findByEvent(store, 'ev-uncertain')).toMatchObject({ status: 'sent', settledBy: 'operator', lastError: 'customer confirmed' });
+    const store = await openTestReadModelsIn(dataDir);
+    expect(await findByEvent(store, uncertain.messageId)).toMatchObject({ status: 'sent', settledBy: 'operator', lastError: 'customer confirmed' });
     await store.close();
+    // The decision is in the message's ledger stream, where a lost read model cannot take it.
+    expect((await loadMessage(eventStore.client, uncertain.stream)).state).toMatchObject({ status: 'sent', settledBy: 'operator', lastError: 'customer confirmed' });
+    const again = await runCli(['outbox', 'settle', uncertain.key, '--failed', '--force'], { env: env() });
+    expect(again.stdout.trim()).toBe(`message ${uncertain.key} settled as failed (was sent)`);
+  });
+
+  it('rebuilds the list from the ledger streams once the read-model file is gone (also as `orders replay whatsapp-outbox`)', async () => {
+    rmSync(readModelFileIn(dataDir));
+    for (const suffix of ['-wal', '-shm']) rmSync(readModelFileIn(dataDir) + suffix, { force: true });
+    await openReadModelStore({ file: readModelFileIn(dataDir) }).close();
+    expect((await runCli(['outbox'], { env: env() })).stdout.trim()).toBe('no WhatsApp messages');
+    const rebuilt = await runCli(['replay', 'whatsapp-outbox'], { env: env() });
+    expect(rebuilt.stderr).toBe('');
+    expect(rebuilt.stdout).toMatch(/^whatsapp-outbox: rebuilt from 3 ledger streams \(\d+ events\)/);
+    const listed = await runCli(['outbox', '--json'], { env: env() });
+    expect((JSON.parse(listed.stdout) as Array<{ status: string; settledBy: string | null }>).map((message) => [message.status, message.settledBy])).toEqual([
+      ['unsent', 'handler'],
+      ['sent', 'handler'],
+      ['failed', 'operator'],
+    ]);
   });
 
   it('refuses to resend without the Cloud API configured, and says why in one line', async () => {
@@ -67,7 +92,7 @@ describe('orders outbox', () => {
     expect(resend.stderr).toBe('orders: resend sends through the Cloud API: set WHATSAPP_MODE=cloud-api, WHATSAPP_TOKEN and WHATSAPP_PHONE_NUMBER_ID as for the service\n');
   });
 
-  it('answers bad usage with exit code 2 and one line', async () => {
+  it('answers bad usage with exit code 2 and one line', { timeout: 120_000 }, async () => {
     for (const args of [['outbox', 'resnd', '1'], ['outbox', 'resend'], ['outbox', 'resend', 'x'], ['outbox', '--status', 'lost'], ['outbox', 'settle', '1'], ['outbox', 'settle', '1', '--sent', '--failed'], ['outbox', '--force']]) {
       const result = await runCli(args, { env: env() });
       expect({ args, code: result.code }).toEqual({ args, code: 2 });

@@ -2,11 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../../../src/api/app.js';
 import { signWebhookBody, WHATSAPP_WEBHOOK_PATH } from '../../../src/api/routes/whatsapp-webhook.js';
-import { statusTemplateMessage } from '../../../src/handlers/whatsapp-message.js';
-import { claimSend, ensureOutboxSchema, findByEvent, markInterrupted } from '../../../src/handlers/whatsapp-outbox.js';
-import { type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
-import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
+import { whatsappStreamName } from '../../../src/handlers/whatsapp-ledger-events.js';
+import { loadMessage } from '../../../src/handlers/whatsapp-ledger-store.js';
+import { ensureOutboxSchema, findByEvent } from '../../../src/handlers/whatsapp-outbox.js';
+import type { ReadModelStore } from '../../../src/readmodels/read-model-store.js';
 import { openTestReadModels } from '../../helpers/read-models.js';
+import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
+import { ledgerMessage } from './whatsapp-ledger-fixtures.js';
 
 const APP_SECRET = 'meta-app-secret-for-tests';
 const VERIFY_TOKEN = 'verify-token-for-tests';
@@ -27,11 +29,10 @@ describe('the WhatsApp status webhook', () => {
 
   const post = (body: string, signature: string | undefined) =>
     app.inject({ method: 'POST', url: WHATSAPP_WEBHOOK_PATH, headers: { 'content-type': 'application/json', ...(signature ? { 'x-hub-signature-256': signature } : {}) }, payload: body });
-  const uncertainMessage = async (eventId: string) => {
-    const message = statusTemplateMessage({ to: '14155550100', status: 'PAID', language: 'en_US', customerName: 'Ann', orderId: `o-${eventId}` })!;
-    const claim = await claimSend(readModels, { tenantId: 'tenant-a', orderId: `o-${eventId}`, eventId, message, at: new Date() });
-    await readModels.transaction(async (tx) => await markInterrupted(tx, claim.message, new Date()));
-    return await findByEvent(readModels, eventId)!;
+  /** An uncertain message (its attempt interrupted), in the ledger and the view. */
+  const uncertainMessage = async () => {
+    const made = await ledgerMessage(store.client, readModels);
+    return { ...made, row: (await findByEvent(readModels, made.messageId))! };
   };
 
   beforeAll(async () => {
@@ -45,7 +46,7 @@ describe('the WhatsApp status webhook', () => {
   afterAll(async () => {
     await app?.close();
     await unconfigured?.close();
-    readModels?.close();
+    await readModels?.close();
     await store?.close();
   });
 
@@ -62,43 +63,57 @@ describe('the WhatsApp status webhook', () => {
   });
 
   it('refuses a notification with a bad or missing signature (401 problem+json), changing nothing', async () => {
-    const message = uncertainMessage('ev-bad');
-    const body = statusNotification([{ id: 'wamid.bad', status: 'delivered', timestamp: '1709295133', recipient_id: '14155550100', biz_opaque_callback_data: 'ev-bad' }]);
+    const message = await uncertainMessage();
+    const body = statusNotification([{ id: 'wamid.bad', status: 'delivered', timestamp: '1709295133', recipient_id: '14155550100', biz_opaque_callback_data: message.key }]);
     for (const signature of [undefined, signWebhookBody(body, 'another-app-secret'), signWebhookBody(`${body} `, APP_SECRET), 'sha256=zz', signWebhookBody(body, APP_SECRET).replace('sha256=', 'sha1=')]) {
       const answer = await post(body, signature);
-      expect(answer.statusCode).toBe(401);
+      expect(answer.statusCode, answer.body).toBe(401);
       expect(answer.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(answer.json()).toMatchObject({ status: 401, code: 'WEBHOOK_SIGNATURE_INVALID' });
     }
-    expect(await findByEvent(readModels, 'ev-bad')).toEqual(message);
+    expect(await findByEvent(readModels, message.messageId)).toEqual(message.row);
+    expect((await loadMessage(store.client, message.stream)).state).toMatchObject({ status: 'uncertain' });
   });
 
-  it('settles an uncertain message from a signed status, found by its biz_opaque_callback_data, and GET /outbox shows it', async () => {
-    uncertainMessage('ev-good');
-    const body = statusNotification([{ id: 'wamid.good', status: 'delivered', timestamp: '1709295133', recipient_id: '14155550100', biz_opaque_callback_data: 'ev-good' }]);
+  it('settles an uncertain message from a signed status, found by its biz_opaque_callback_data: appended to its ledger stream, and GET /outbox shows it', async () => {
+    const good = await uncertainMessage();
+    const body = statusNotification([{ id: 'wamid.good', status: 'delivered', timestamp: '1709295133', recipient_id: '14155550100', biz_opaque_callback_data: good.key }]);
     const answer = await post(body, signWebhookBody(body, APP_SECRET));
     expect(answer.statusCode).toBe(200);
     expect(answer.json()).toEqual({ statuses: 1, settled: 1 });
-    expect(await findByEvent(readModels, 'ev-good')).toMatchObject({ status: 'delivered', providerMessageId: 'wamid.good', settledBy: 'webhook' });
+    expect(await findByEvent(readModels, good.messageId)).toMatchObject({ status: 'delivered', providerMessageId: 'wamid.good', settledBy: 'webhook' });
+    expect((await loadMessage(store.client, whatsappStreamName('tenant-a', good.messageId))).state).toMatchObject({ status: 'delivered', providerMessageId: 'wamid.good', settledBy: 'webhook' });
 
     const outbox = await app.inject({ method: 'GET', url: '/outbox?status=delivered', headers: { authorization: `Bearer ${KEY}` } });
     expect(outbox.statusCode).toBe(200);
-    expect(outbox.json().items).toMatchObject([{ eventId: 'ev-good', status: 'delivered', attempts: 1, settledBy: 'webhook' }]);
+    expect(outbox.json().items).toMatchObject([{ eventId: good.messageId, status: 'delivered', attempts: 1, settledBy: 'webhook' }]);
     const bad = await app.inject({ method: 'GET', url: '/outbox?status=lost', headers: { authorization: `Bearer ${KEY}` } });
     expect(bad.statusCode).toBe(400);
   });
 
   it('records a failed status with the provider error, phone numbers redacted, and acknowledges statuses of unknown messages', async () => {
-    uncertainMessage('ev-failed');
+    const failedOne = await uncertainMessage();
     const body = statusNotification([
-      { id: 'wamid.f', status: 'failed', timestamp: '1709295133', recipient_id: '14155550100', biz_opaque_callback_data: 'ev-failed', errors: [{ code: 131026, title: 'Message undeliverable to +1 415 555 0100' }] },
+      { id: 'wamid.f', status: 'failed', timestamp: '1709295133', recipient_id: '14155550100', biz_opaque_callback_data: failedOne.key, errors: [{ code: 131026, title: 'Message undeliverable to +1 415 555 0100' }] },
       { id: 'wamid.other-app', status: 'read', timestamp: '1709295133', recipient_id: '1' },
     ]);
     const answer = await post(body, signWebhookBody(body, APP_SECRET));
     expect(answer.json()).toEqual({ statuses: 2, settled: 1 });
-    const failed = (await findByEvent(readModels, 'ev-failed'))!;
+    const failed = (await findByEvent(readModels, failedOne.messageId))!;
     expect(failed).toMatchObject({ status: 'failed', settledBy: 'webhook' });
     expect(failed.lastError).toBe('provider: Message undeliverable to [phone …00] (code 131026)');
+  });
+
+  it('settles a message whose outbox view was lost, from its ledger stream alone, and by wamid once the view shows it', async () => {
+    const lost = await ledgerMessage(store.client, undefined, { outcome: { status: 'sent', providerMessageId: 'wamid.lost' } });
+    expect(await findByEvent(readModels, lost.messageId)).toBeUndefined();
+    const body = statusNotification([{ id: 'wamid.lost', status: 'delivered', timestamp: '1709295133', recipient_id: '14155550100', biz_opaque_callback_data: lost.key }]);
+    expect((await post(body, signWebhookBody(body, APP_SECRET))).json()).toEqual({ statuses: 1, settled: 1 });
+    expect((await loadMessage(store.client, lost.stream)).state).toMatchObject({ status: 'delivered' });
+    // The webhook's own write put the message back into the view; a status with only the wamid finds it there.
+    const read = statusNotification([{ id: 'wamid.lost', status: 'read', timestamp: '1709295134', recipient_id: '14155550100' }]);
+    expect((await post(read, signWebhookBody(read, APP_SECRET))).json()).toEqual({ statuses: 1, settled: 1 });
+    expect(await findByEvent(readModels, lost.messageId)).toMatchObject({ status: 'read', settledBy: 'webhook' });
   });
 
   it('refuses a signed body that is not a notification (400), and answers 404 where the secrets are not configured', async () => {

@@ -1,10 +1,14 @@
 // The unhandled-rejection guard in a real Node process: a gRPC stream error the client left
 // unhandled lets the process carry on; any other unhandled rejection still ends it with exit 1.
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-const guard = fileURLToPath(new URL('../../../src/eventstore/client-rejections.ts', import.meta.url));
+// The build of the sources made for this test run (test/helpers/global-build.ts) when there is
+// one: plain Node starts it without tsx's cost; else the sources through tsx.
+const build = process.env.ORDERS_DIST_DIR;
+const guard = build ? join(build, 'src', 'eventstore', 'client-rejections.js') : fileURLToPath(new URL('../../../src/eventstore/client-rejections.ts', import.meta.url));
 
 function runWithGuard(rejection: string) {
   const script = `
@@ -14,7 +18,7 @@ function runWithGuard(rejection: string) {
     ${rejection};
     setTimeout(() => { console.log('still running'); }, 100);
   `;
-  return spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  return spawnSync(process.execPath, [...(build ? [] : ['--import', 'tsx']), '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
 }
 
 describe('guardClientRejections', () => {
