@@ -23,6 +23,8 @@ const ON_BOTH_BACKENDS = [
   'test/unit/handlers/whatsapp-outbox-view.unit.test.ts',
   'test/integration/workers/whatsapp-webhook.int.test.ts',
 ];
+/** Several hosts on one PostgreSQL: meaningful on PostgreSQL only. */
+const ON_POSTGRES_ONLY = ['test/e2e/multi-host*.test.ts'];
 
 // Generous: two files at a time on 2 cores (and a machine busy with other work) slow each test.
 const common = {
@@ -45,7 +47,7 @@ export default defineConfig({
           ...common,
           name: 'sqlite',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/unit/readmodels-postgres/**', '**/node_modules/**'],
+          exclude: ['test/unit/readmodels-postgres/**', ...ON_POSTGRES_ONLY, '**/node_modules/**'],
           globalSetup: [BUILD],
           env: { ORDERS_FROM_SOURCE: '1' },
         },
@@ -54,7 +56,7 @@ export default defineConfig({
         test: {
           ...common,
           name: 'postgres',
-          include: ON_BOTH_BACKENDS,
+          include: [...ON_BOTH_BACKENDS, ...ON_POSTGRES_ONLY],
           env: { ORDERS_FROM_SOURCE: '1', READ_MODEL_BACKEND: 'postgres' },
           globalSetup: [BUILD, 'test/helpers/postgres-server.ts'],
         },

@@ -1,4 +1,4 @@
-// What the HTTP benchmarks share: a keep-alive JSON POST with a bearer key, percentiles, and the
+// What the HTTP benchmarks share: a keep-alive JSON POST (and GET) with a bearer key, percentiles, and the
 // order lifecycle load (create -> pay -> ship on keep-alive connections) of the lifecycle and
 // tracing benchmarks.
 import { randomUUID } from 'node:crypto';
@@ -31,6 +31,20 @@ export function postJson(agent: Agent, port: number, path: string, body: unknown
     );
     req.on('error', reject);
     req.end(payload);
+  });
+}
+
+export function getJson(agent: Agent, port: number, path: string, apiKey: string): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request({ agent, host: '127.0.0.1', port, path, method: 'GET', headers: { authorization: `Bearer ${apiKey}` } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
   });
 }
 

@@ -20,7 +20,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { EventStoreDBClient, FORWARDS, START, jsonEvent, type JSONType } from '@eventstore/db-client';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
@@ -186,7 +186,7 @@ async function freshness(where: 'in-process' | 'child'): Promise<void> {
 }
 
 /** Writes order histories (6 events each: created, payment, paid, status, shipped, status). */
-async function seed(client: EventStoreDBClient, events: number): Promise<number> {
+export async function seed(client: EventStoreDBClient, events: number): Promise<number> {
   const orders = Math.ceil(events / 6);
   let written = 0;
   const at = new Date('2026-11-01T10:00:00Z');
@@ -306,10 +306,13 @@ async function catchUp(where: 'in-process' | 'child', bootstrap: 'read' | 'group
   rmSync(dir, { recursive: true, force: true });
 }
 
-const parts = (process.env.BENCH_PROJ_PARTS ?? 'freshness,freshness-child,catchup,catchup-child,catchup-groups').split(',');
-if (parts.includes('freshness')) await freshness('in-process');
-if (parts.includes('freshness-child')) await freshness('child');
-if (parts.includes('catchup')) await catchUp('in-process', 'read');
-if (parts.includes('catchup-child')) await catchUp('child', 'read');
-// Existing groups that fell behind (workers down for a while) catch up through the groups.
-if (parts.includes('catchup-groups')) await catchUp('in-process', 'group');
+// Run, not imported (bench/readmodels-postgres.bench.ts seeds its history with seed()).
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const parts = (process.env.BENCH_PROJ_PARTS ?? 'freshness,freshness-child,catchup,catchup-child,catchup-groups').split(',');
+  if (parts.includes('freshness')) await freshness('in-process');
+  if (parts.includes('freshness-child')) await freshness('child');
+  if (parts.includes('catchup')) await catchUp('in-process', 'read');
+  if (parts.includes('catchup-child')) await catchUp('child', 'read');
+  // Existing groups that fell behind (workers down for a while) catch up through the groups.
+  if (parts.includes('catchup-groups')) await catchUp('in-process', 'group');
+}

@@ -21,7 +21,7 @@ export interface RunningPostgres {
 }
 
 /** Starts a throw-away server (data in a temporary folder, removed on stop). */
-export async function startPostgres(options: { port?: number } = {}): Promise<RunningPostgres> {
+export async function startPostgres(options: { port?: number; postgresFlags?: string[] } = {}): Promise<RunningPostgres> {
   const dir = mkdtempSync(join(tmpdir(), 'order-store-pg-'));
   // The postgres user (createPostgresUser) writes the data folder inside.
   chmodSync(dir, 0o777);
@@ -35,7 +35,8 @@ export async function startPostgres(options: { port?: number } = {}): Promise<Ru
     // Running as root (CI containers): initdb and postgres refuse root, so a postgres user runs them.
     createPostgresUser: process.getuid?.() === 0,
     // Tests open many pools at once; fsync off: a crash of the test server loses nothing of value.
-    postgresFlags: ['-c', 'max_connections=400', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
+    // (bench/readmodels-postgres.bench.ts gives its own: durable, as a production server.)
+    postgresFlags: options.postgresFlags ?? ['-c', 'max_connections=400', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
     onLog: () => undefined,
     onError: () => undefined,
   });

