@@ -34,6 +34,13 @@ const common = {
 };
 /** `orders` children spawned by tests run a build of the sources compiled for this run (ORDERS_DIST_DIR, set by this global setup), else the sources through tsx: never a stale dist/. */
 const BUILD = 'test/helpers/global-build.ts';
+/**
+ * The environment of the test processes and of every `orders` child they spawn. The service sheds
+ * load on a 2 s latency budget and 500 ms of event-loop delay by default: on a machine running two
+ * test files and their children, a starved child answered a test's command 503. A test about
+ * shedding sets its own OVERLOAD_* (test/e2e/overload.e2e.test.ts).
+ */
+const env = { ORDERS_FROM_SOURCE: '1', OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0', OVERLOAD_LATENCY_BUDGET_MS: '0' };
 
 export default defineConfig({
   test: {
@@ -49,7 +56,7 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           exclude: ['test/unit/readmodels-postgres/**', ...ON_POSTGRES_ONLY, '**/node_modules/**'],
           globalSetup: [BUILD],
-          env: { ORDERS_FROM_SOURCE: '1' },
+          env,
         },
       },
       {
@@ -57,7 +64,7 @@ export default defineConfig({
           ...common,
           name: 'postgres',
           include: [...ON_BOTH_BACKENDS, ...ON_POSTGRES_ONLY],
-          env: { ORDERS_FROM_SOURCE: '1', READ_MODEL_BACKEND: 'postgres' },
+          env: { ...env, READ_MODEL_BACKEND: 'postgres' },
           globalSetup: [BUILD, 'test/helpers/postgres-server.ts'],
         },
       },
