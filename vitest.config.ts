@@ -19,12 +19,11 @@ const ON_BOTH_BACKENDS = [
   'test/integration/workers/projection-bootstrap.int.test.ts',
   'test/integration/workers/handler-record.int.test.ts',
   'test/integration/workers/projections-group-migration.int.test.ts',
-  'test/integration/workers/connection-loss.int.test.ts',
   'test/unit/handlers/whatsapp-outbox-view.unit.test.ts',
   'test/integration/workers/whatsapp-webhook.int.test.ts',
 ];
-/** Several hosts on one PostgreSQL: meaningful on PostgreSQL only. */
-const ON_POSTGRES_ONLY = ['test/e2e/multi-host*.test.ts'];
+/** Several hosts on one PostgreSQL, and its connections lost: meaningful on PostgreSQL only. */
+const ON_POSTGRES_ONLY = ['test/e2e/multi-host*.test.ts', 'test/integration/workers/connection-loss.int.test.ts'];
 
 // Generous: two files at a time on 2 cores (and a machine busy with other work) slow each test.
 const common = {

@@ -21,7 +21,7 @@ import { listProjectionParked } from '../../../src/subscriptions/projection-park
 import type { SubscriptionRunner } from '../../../src/subscriptions/runner.js';
 import { auth, TENANT_A } from '../../helpers/app.js';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
-import { onPostgres, openTestReadModels, testDatabaseUrl } from '../../helpers/read-models.js';
+import { openTestReadModels, testDatabaseUrl } from '../../helpers/read-models.js';
 import { startTcpProxy, type TcpProxy } from '../../helpers/tcp-proxy.js';
 import { OrderWriter, eventually } from './order-writer.js';
 import { readParked, startRunner } from './worker-helpers.js';
@@ -41,7 +41,7 @@ const tally = defineHandler({
   },
 });
 
-describe.skipIf(!onPostgres)('the read models losing their PostgreSQL connections', () => {
+describe('the read models losing their PostgreSQL connections', () => {
   let store: TestEventStore;
   let readModels: ReadModelStore | undefined;
   let admin: pg.Client | undefined;
