@@ -19,7 +19,7 @@ import { EVENT_COLUMNS, type EventRow, openLogDatabase, type Synchronous, toReco
 import { type StreamState, StreamStates } from './stream-states.js';
 import { isLinkStream, LINK_EVENT_TYPE } from './system-streams.js';
 import { type DataDirectoryLock, lockDataFile } from './data-dir-lock.js';
-import { EPOCH_INFORMATION_STREAM } from './genesis.js';
+import { compileAllFilter } from './all-filter.js';
 import { ProjectionStorage, type ProjectionWrite, type SystemProjectionWrite } from './projection-storage.js';
 import type {
   AppendResult,
@@ -286,7 +286,7 @@ class SqliteEventLog implements EventLog {
     const limit = clampCount(options.maxCount);
     const window = options.maxSearchWindow ?? Number.MAX_SAFE_INTEGER;
     const filter = options.filter;
-    const matches = filter ? compileFilter(filter) : undefined;
+    const matches = filter ? compileAllFilter(filter) : undefined;
     const forwards = options.direction === 'forwards';
     if (!forwards && options.from === 'start') return { events: [], lastScannedPosition: undefined, endOfLog: true };
     let cursor = options.from === 'start' ? 0 : options.from === 'end' ? this.head + 1 : options.from;
@@ -355,28 +355,6 @@ class SqliteEventLog implements EventLog {
 function clampCount(count: number): number {
   if (!Number.isFinite(count) || count < 0) return Number.MAX_SAFE_INTEGER;
   return Math.floor(count);
-}
-
-function compileFilter(filter: NonNullable<ReadAllOptions['filter']>): (stream: string, type: string) => boolean {
-  const { prefixes, regex } = filter;
-  return (stream, type) => {
-    if (hiddenFromFilteredAll(stream)) return false;
-    const subject = filter.on === 'stream' ? stream : type;
-    if (prefixes && prefixes.length > 0 && !prefixes.some((prefix) => subject.startsWith(prefix))) return false;
-    if (regex && !regex.test(subject)) return false;
-    return true;
-  };
-}
-
-/**
- * EventStoreDB's DefaultAllFilter, applied under every filter on $all (and to persistent groups
- * on $all, which always filter): the epoch events and the $all groups' own checkpoints and parked
- * messages are never matched. User streams pass at once.
- */
-function hiddenFromFilteredAll(stream: string): boolean {
-  if (stream.charCodeAt(0) !== 36 /* $ */) return false;
-  if (stream === EPOCH_INFORMATION_STREAM) return true;
-  return stream.startsWith('$persistentsubscription-$all::') && (stream.endsWith('-checkpoint') || stream.endsWith('-parked'));
 }
 
 /** A stable id for a synthesised link event, so reading it twice gives the same id. */

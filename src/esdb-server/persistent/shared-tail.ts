@@ -5,7 +5,7 @@
 // each group's filter picks from it. Rows of the log never change once written, so a cached
 // event is the event. A group further behind than the window, or one that resolves links,
 // reads the log itself.
-import { EPOCH_INFORMATION_STREAM } from '../log/genesis.js';
+import { compileAllFilter } from '../log/all-filter.js';
 import type { AllFilter, EventLog, ReadAllResult, ResolvedEvent } from '../log/types.js';
 
 /** Events kept (up to twice as many between trims): more than a live group reads at once. */
@@ -44,7 +44,7 @@ export class SharedTail {
     if (from < this.start) return undefined;
     const events = this.events;
     if (from > this.end) return { events: [], lastScannedPosition: undefined, endOfLog: true };
-    const matches = compileFilter(filter);
+    const matches = compileAllFilter(filter);
     const found: ResolvedEvent[] = [];
     let index = firstAtOrAfter(events, from);
     let scanned = 0;
@@ -102,20 +102,3 @@ function firstAtOrAfter(events: ResolvedEvent[], position: number): number {
   return low;
 }
 
-/** The log's filter on $all (sqlite-event-log.ts), EventStoreDB's default filter included. */
-function compileFilter(filter: AllFilter): (stream: string, type: string) => boolean {
-  const { prefixes, regex } = filter;
-  return (stream, type) => {
-    if (hiddenFromFilteredAll(stream)) return false;
-    const subject = filter.on === 'stream' ? stream : type;
-    if (prefixes && prefixes.length > 0 && !prefixes.some((prefix) => subject.startsWith(prefix))) return false;
-    if (regex && !regex.test(subject)) return false;
-    return true;
-  };
-}
-
-function hiddenFromFilteredAll(stream: string): boolean {
-  if (stream.charCodeAt(0) !== 36 /* $ */) return false;
-  if (stream === EPOCH_INFORMATION_STREAM) return true;
-  return stream.startsWith('$persistentsubscription-$all::') && (stream.endsWith('-checkpoint') || stream.endsWith('-parked'));
-}
