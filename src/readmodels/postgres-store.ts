@@ -3,7 +3,7 @@
 // lives in one schema (default `public`, or `?schema=`), set as the search_path of each
 // connection, so a replay can build into a schema of its own and swap tables across.
 import pg from 'pg';
-import { BOOKKEEPING_DDL, redactUrl, type OpenTransaction, type ReadModelStore, type ReadModelTx, type RunResult, type SqlParams } from './read-model-store.js';
+import { BOOKKEEPING_DDL, inTransaction, redactUrl, type OpenTransaction, type ReadModelStore, type ReadModelTx, type RunResult, type SqlParams } from './read-model-store.js';
 import { assertIdentifier, numberPlaceholders, postgresDdl } from './postgres-dialect.js';
 
 export interface PostgresStoreOptions {
@@ -121,17 +121,7 @@ export async function openPostgresReadModelStore(options: PostgresStoreOptions):
     return { ...on(client, state), commit: () => end('COMMIT'), rollback: () => end('ROLLBACK') };
   };
 
-  const transaction = async <T>(fn: (t: ReadModelTx) => Promise<T> | T): Promise<T> => {
-    const open = await begin();
-    try {
-      const result = await fn(open);
-      await open.commit();
-      return result;
-    } catch (error) {
-      await open.rollback();
-      throw error;
-    }
-  };
+  const transaction = <T>(fn: (t: ReadModelTx) => Promise<T> | T): Promise<T> => inTransaction(begin, fn);
 
   const migrate = async (ddl: string, withSchema = false) => {
     await transaction(async (tx) => {

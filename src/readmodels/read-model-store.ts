@@ -37,6 +37,19 @@ export interface OpenTransaction extends ReadModelTx {
   rollback(): Promise<void>;
 }
 
+/** Runs `fn` in a transaction from `begin`: committed when it returns, rolled back when it throws. */
+export async function inTransaction<T>(begin: () => Promise<OpenTransaction>, fn: (t: ReadModelTx) => Promise<T> | T): Promise<T> {
+  const open = await begin();
+  try {
+    const result = await fn(open);
+    await open.commit();
+    return result;
+  } catch (error) {
+    await open.rollback();
+    throw error;
+  }
+}
+
 export interface ReadModelStore extends ReadModelTx {
   /** The SQLite file (or ':memory:'), or the PostgreSQL URL without its password. */
   readonly location: string;
@@ -230,17 +243,7 @@ export function openReadModelStore(options: { file: string }): ReadModelStore & 
     all: <T>(sql: string, ...params: SqlParams) => single(() => all<T>(sql, params)),
     exec: (sql) => single(() => void db.exec(sql)),
     begin,
-    transaction: async <T>(fn: (t: ReadModelTx) => Promise<T> | T): Promise<T> => {
-      const open = await begin();
-      try {
-        const result = await fn(open);
-        await open.commit();
-        return result;
-      } catch (error) {
-        await open.rollback();
-        throw error;
-      }
-    },
+    transaction: (fn) => inTransaction(begin, fn),
     migrate: (ddl) =>
       single(() => {
         db.exec(ddl);
