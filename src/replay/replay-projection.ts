@@ -8,7 +8,7 @@ import { compareWithLive, type TableComparison } from './compare.js';
 import { ProjectionRebuild, type EventSource, type RebuildCounts, type RebuildProgress } from './rebuild.js';
 import { integrityProblem } from '../readmodels/read-model-health.js';
 import { moveDatabaseFile, removeAbandonedScratchFiles, removeDatabaseFiles, replaysDir, scratchFileFor, setAsideDamagedLiveFile } from './replay-files.js';
-import { swapIntoLive } from './swap.js';
+import { swapIntoLive, type SwapResult } from './swap.js';
 import { compareSchemaWithLive, openScratchSchema, renameScratch, swapSchemaIntoLive } from './postgres-replay.js';
 import type { ReplayUntil } from './until.js';
 
@@ -81,28 +81,14 @@ export async function replayProjection(request: ReplayRequest): Promise<ReplayOu
     try {
       await rebuild.run(source, hooks);
       if (mode.kind === 'swap') {
-        let catchUps = 0;
         // A corrupt live file cannot take a swap: it is moved aside and the model starts afresh
         // (the other projections then need their replay too; the service waits for them).
         signal?.throwIfAborted();
         const setAside = setAsideDamagedLiveFile(liveFile, integrityProblem);
-        for (;;) {
-          signal?.throwIfAborted();
-          const swapped = await swapIntoLive({ liveFile, copyFile: scratch, projection, position: rebuild.position, events: rebuild.counts.read });
-          if (swapped.kind === 'swapped') {
-            result = { kind: 'swapped', liveFile, rows: swapped.rows, catchUps, ...(setAside ? { setAside } : {}) };
-            break;
-          }
-          if (++catchUps >= MAX_SWAP_ATTEMPTS) throw new LiveProjectionAheadError(projection.name);
-          // The live projection applied events appended after the rebuild's read: read them too.
-          const readBefore = rebuild.counts.read;
-          await rebuild.run(source, hooks);
-          if (rebuild.counts.read === readBefore) {
-            throw new Error(
-              `the live model has applied events the replay cannot find in the store (${swapped.examples.join(', ')}): deleted or truncated streams? Nothing was swapped`,
-            );
-          }
-        }
+        const { rows, catchUps } = await swapCatchingUp(rebuild, request, hooks, () =>
+          swapIntoLive({ liveFile, copyFile: scratch, projection, position: rebuild.position, events: rebuild.counts.read }),
+        );
+        result = { kind: 'swapped', liveFile, rows, catchUps, ...(setAside ? { setAside } : {}) };
       } else if (mode.kind === 'dry-run') {
         result = { kind: 'dry-run', liveFile, tables: compareWithLive(liveFile, scratch, projection) };
       } else {
@@ -130,23 +116,10 @@ async function replayOnPostgres(request: ReplayRequest, url: string): Promise<Re
     let result: ReplayResult;
     await rebuild.run(source, hooks);
     if (mode.kind === 'swap') {
-      let catchUps = 0;
-      for (;;) {
-        signal?.throwIfAborted();
-        const swapped = await swapSchemaIntoLive(handle, projection, { position: rebuild.position, events: rebuild.counts.read });
-        if (swapped.kind === 'swapped') {
-          result = { kind: 'swapped', liveFile, rows: swapped.rows, catchUps };
-          break;
-        }
-        if (++catchUps >= MAX_SWAP_ATTEMPTS) throw new LiveProjectionAheadError(projection.name);
-        const readBefore = rebuild.counts.read;
-        await rebuild.run(source, hooks);
-        if (rebuild.counts.read === readBefore) {
-          throw new Error(
-            `the live model has applied events the replay cannot find in the store (${swapped.examples.join(', ')}): deleted or truncated streams? Nothing was swapped`,
-          );
-        }
-      }
+      const { rows, catchUps } = await swapCatchingUp(rebuild, request, hooks, () =>
+        swapSchemaIntoLive(handle, projection, { position: rebuild.position, events: rebuild.counts.read }),
+      );
+      result = { kind: 'swapped', liveFile, rows, catchUps };
     } else if (mode.kind === 'dry-run') {
       result = { kind: 'dry-run', liveFile, tables: await compareSchemaWithLive(handle, projection) };
     } else {
@@ -156,5 +129,30 @@ async function replayOnPostgres(request: ReplayRequest, url: string): Promise<Re
     return { counts: rebuild.counts, refusedReasons: rebuild.refusedReasons, position: rebuild.position, result };
   } finally {
     await handle.dispose();
+  }
+}
+
+/**
+ * Swaps the rebuilt copy in; while the live projection has applied events appended after the
+ * rebuild's read, reads those too and tries again (at most MAX_SWAP_ATTEMPTS times).
+ */
+async function swapCatchingUp(
+  rebuild: ProjectionRebuild,
+  request: ReplayRequest,
+  hooks: Parameters<ProjectionRebuild['run']>[1],
+  trySwap: () => Promise<SwapResult>,
+): Promise<{ rows: Record<string, number>; catchUps: number }> {
+  for (let catchUps = 0; ; ) {
+    request.signal?.throwIfAborted();
+    const swapped = await trySwap();
+    if (swapped.kind === 'swapped') return { rows: swapped.rows, catchUps };
+    if (++catchUps >= MAX_SWAP_ATTEMPTS) throw new LiveProjectionAheadError(request.projection.name);
+    const readBefore = rebuild.counts.read;
+    await rebuild.run(request.source, hooks);
+    if (rebuild.counts.read === readBefore) {
+      throw new Error(
+        `the live model has applied events the replay cannot find in the store (${swapped.examples.join(', ')}): deleted or truncated streams? Nothing was swapped`,
+      );
+    }
   }
 }
