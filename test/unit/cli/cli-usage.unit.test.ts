@@ -103,9 +103,11 @@ describe('the service\'s log lines', () => {
   it.skipIf(!hasScript)('are readable lines, not JSON, on a terminal (through script(1), a real pty)', async () => {
     const settings = await env();
     const assignments = Object.entries({ ...settings, ORDERS_FROM_SOURCE: '1', NO_COLOR: '1' }).map(([key, value]) => `${key}=${value}`);
-    // Inside the pty: start the service, wait until it answers, then SIGTERM it.
-    const waitUp = `${process.execPath} -e "const go=()=>fetch('http://127.0.0.1:${settings.PORT}/health').then(()=>{},()=>setTimeout(go,200));go()"`;
-    const command = `env ${assignments.join(' ')} ${process.execPath} bin/orders.js serve & pid=$!; ${waitUp}; kill -TERM $pid; wait $pid`;
+    // Inside the pty: start the service, wait (at most 60 s) until it answers, then SIGTERM it. If
+    // script(1) is killed on the timeout, the shell's EXIT trap still takes the service down with it
+    // instead of leaving it running after the test.
+    const waitUp = `${process.execPath} -e "const end=Date.now()+60000;const go=()=>fetch('http://127.0.0.1:${settings.PORT}/health').then(()=>{},()=>Date.now()<end?setTimeout(go,200):process.exit(1));go()"`;
+    const command = `env ${assignments.join(' ')} ${process.execPath} bin/orders.js serve & pid=$!; trap 'kill -KILL $pid 2>/dev/null' EXIT; ${waitUp}; kill -TERM $pid; wait $pid`;
     const result = spawnSync('script', ['-qfec', command, '/dev/null'], { cwd: root, encoding: 'utf8', timeout: 90_000 });
     const output = result.stdout;
     expect(output).toMatch(/INFO.*embedded event store started/);
