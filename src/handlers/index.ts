@@ -1,6 +1,5 @@
 // Every handler the workers run, each its own persistent subscription group.
 import { HandlerRegistry, type HandlerDefinition } from '../subscriptions/handler.js';
-import analytics from './analytics.js';
 import type { HandlerConfig } from './handler-config.js';
 import notification from './notification.js';
 import { createWhatsAppHandler } from './whatsapp.js';
@@ -10,6 +9,5 @@ export function createHandlers(config: HandlerConfig, overrides: { whatsappSende
   return new HandlerRegistry()
     .add(notification)
     .add(createWhatsAppHandler(config.whatsapp, overrides.whatsappSender))
-    .add(analytics)
     .definitions();
 }

@@ -13,6 +13,12 @@
 //   - Shared group there, a projection not yet among its members (added since, or the read
 //     models were deleted): it catches up by reading $all before the group is joined, parking what
 //     it refuses (the group is past those events and would not deliver them again).
+//   - A projection that was a handler in an earlier version (analytics: `<prefix>.handler.<name>`
+//     there): its rows carry no revision records, so it is new to the shared group either way and
+//     catches up by reading $all from the start as above (its writes are idempotent by event id and
+//     revision: the rows the handler wrote stay as they are; what it refuses is parked for it
+//     again, so the old group's parked events are not moved); the old group is deleted with the
+//     others once the shared group exists. A crash before that deletes it at the next start.
 import {
   PersistentSubscriptionDoesNotExistError,
   START,
@@ -68,6 +74,11 @@ export async function planProjectionsGroup(deps: PlanDeps): Promise<ProjectionsG
   }
   // Their parked events become the projections' own before the old groups can go.
   for (const [name, info] of old) await moveParked(client, store, name, info, logger);
+  const formerHandlers: string[] = [];
+  for (const projection of projections) {
+    const info = await groupInfo(client, groupName('handler', projection.name, prefix));
+    if (info) formerHandlers.push(info.groupName);
+  }
   const members = new Set((await store.all<{ projection: string }>('SELECT projection FROM projection_group_members')).map((row) => row.projection));
 
   if (shared) {
@@ -78,7 +89,7 @@ export async function planProjectionsGroup(deps: PlanDeps): Promise<ProjectionsG
       bootstrap = { ...result, projections: joining.map((projection) => projection.name) };
       await addMembers(store, joining, 'read');
     }
-    return { startFrom: START, bootstrap, oldGroups: [...old.values()].map((info) => info.groupName) };
+    return { startFrom: START, bootstrap, oldGroups: [...[...old.values()].map((info) => info.groupName), ...formerHandlers] };
   }
 
   const starts: Array<Position | typeof START> = [];
@@ -101,7 +112,7 @@ export async function planProjectionsGroup(deps: PlanDeps): Promise<ProjectionsG
   }
   await addMembers(store, [...projections.filter((projection) => old.has(projection.name))], 'moved from its own group');
   await addMembers(store, fresh, deps.bootstrapMode === 'read' ? 'read' : 'group');
-  return { startFrom: lowest(starts), bootstrap, oldGroups: [...old.values()].map((info) => info.groupName) };
+  return { startFrom: lowest(starts), bootstrap, oldGroups: [...[...old.values()].map((info) => info.groupName), ...formerHandlers] };
 }
 
 /** Deletes the old per-projection groups (another worker may have deleted them first). */
@@ -109,7 +120,7 @@ export async function deleteOldGroups(client: EventStoreDBClient, groups: readon
   for (const group of groups) {
     try {
       await client.deletePersistentSubscriptionToAll(group);
-      logger.info({ group }, 'deleted the old projection group: its projection is fed by the shared projections group');
+      logger.info({ group }, 'deleted the old group: its projection is fed by the shared projections group');
     } catch (error) {
       if (!(error instanceof PersistentSubscriptionDoesNotExistError)) throw error;
     }

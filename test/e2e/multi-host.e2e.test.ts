@@ -172,7 +172,7 @@ describe.runIf(onPostgres)('two API hosts and two worker hosts on one PostgreSQL
       const listed = await runCli(['projections', '--json'], { env: { ESDB_CONNECTION_STRING: store.connectionString, READ_MODEL_URL: liveUrl } });
       const groups = (JSON.parse(listed.stdout || '[]') as Record<string, unknown>[]).map(({ name, lag, parked, consumers, checkpoint }) => ({ name, lag, parked, consumers, checkpoint }));
       const parked: string[] = [];
-      for (const name of ['notification', 'whatsapp', 'analytics']) {
+      for (const name of ['notification', 'whatsapp']) {
         const listedParked = await runCli(['parked', `order-store.handler.${name}`], { env: { ESDB_CONNECTION_STRING: store.connectionString, READ_MODEL_URL: liveUrl } });
         parked.push(listedParked.stdout.split('\n').slice(0, 12).join('\n'), listedParked.stderr);
       }
@@ -245,7 +245,7 @@ describe.runIf(onPostgres)('two API hosts and two worker hosts on one PostgreSQL
       for (const { tenant, orderId } of orders) {
         for await (const resolved of store.client.readStream(`order-${tenant}-${orderId}`, { direction: FORWARDS, fromRevision: START })) {
           const event = resolved.event!;
-          const wanted = [['analytics', true], ['notification', event.type === 'order.created' || event.type === 'order.status_changed'], ['whatsapp', event.type === 'order.status_changed']] as const;
+          const wanted = [['notification', event.type === 'order.created' || event.type === 'order.status_changed'], ['whatsapp', event.type === 'order.status_changed']] as const;
           for (const [handler, handles] of wanted) {
             if (handles && !seen.has(`${handler}/${event.id}`)) (missing[handler] ??= []).push(`${event.type}@${event.position?.commit} ${event.id}`);
           }
@@ -310,7 +310,7 @@ async function expectedEffects(
     }
   }
   return {
-    totals: { handled: { analytics: orderEvents, notification: notifying, whatsapp: statusChanges }, analyticsEvents: orderEvents, outbox: statusChanges },
+    totals: { handled: { notification: notifying, whatsapp: statusChanges }, analyticsEvents: orderEvents, outbox: statusChanges },
     notifying,
     notifications,
     notificationDoubles,

@@ -71,9 +71,9 @@ describe('orders projections', () => {
       'projection orders-by-customer',
       'projection sales-by-day',
       'projection inventory',
+      'projection analytics',
       'handler notification',
       'handler whatsapp',
-      'handler analytics',
     ]);
     for (const row of rows) {
       // The projections share one group; each handler has its own.

@@ -17,8 +17,8 @@ import { appendMessages, METHODS, rawClient, rawClientStream } from './raw-grpc.
 import { startHardenedApp, type HardenedApp } from './support.js';
 
 /** Every projection and handler group that receives order.created: where a malformed one must be parked. */
-const PROJECTIONS = ['order-summary', 'orders-by-customer', 'sales-by-day', 'inventory'];
-const HANDLER_GROUPS = [groupName('handler', 'analytics'), groupName('handler', 'notification')];
+const PROJECTIONS = ['order-summary', 'orders-by-customer', 'sales-by-day', 'inventory', 'analytics'];
+const HANDLER_GROUPS = [groupName('handler', 'notification')];
 const GROUPS = [...PROJECTIONS.map((name) => groupName('projection', name)), ...HANDLER_GROUPS];
 
 let t: HardenedApp;

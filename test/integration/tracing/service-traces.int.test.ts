@@ -191,7 +191,7 @@ describe('traces of the service (OTLP to a collector)', () => {
       const deliveries = spans.filter((span) => span.name === 'streams.subscribe' && span.parentSpanId === append.spanId);
       const groups = new Set(deliveries.map((span) => span.attributes['messaging.consumer.group.name']));
       // Handlers and projections: each of its own group.
-      for (const group of ['order-store.handler.notification', 'order-store.handler.analytics']) expect(groups, `${route}: ${group}`).toContain(group);
+      for (const group of ['order-store.handler.notification', 'order-store.projections']) expect(groups, `${route}: ${group}`).toContain(group);
       expect([...groups].some((group) => String(group).includes('projection')), `${route}: a projection group`).toBe(true);
       for (const span of deliveries) {
         expect(span.kind).toBe(SpanKindCode.consumer);
@@ -254,7 +254,7 @@ describe('traces of the service (OTLP to a collector)', () => {
       [...row.matchAll(/<span class="handling" data-group="([^"]+)" data-outcome="([^"]*)"><strong>[^<]*<\/strong> ([^<]*)<\/span>/g)].map(([, group, outcome, text]) => ({ group, outcome, text }));
     const created = rows.find((row) => row.includes('data-type="order.created"'));
     const createdHandling = handlingOf(created ?? '');
-    expect(createdHandling.map((entry) => entry.group)).toEqual(expect.arrayContaining(['order-store.handler.notification', 'order-store.handler.analytics']));
+    expect(createdHandling.map((entry) => entry.group)).toEqual(expect.arrayContaining(['order-store.handler.notification', 'order-store.projections']));
     // Milliseconds, or seconds past one (a loaded machine).
     for (const entry of createdHandling) expect(entry.text).toMatch(/^sent \+[\d.]+ m?s, handled in [\d.]+ m?s$/);
     const whatsapp = rows

@@ -139,7 +139,6 @@ describe('the shipped handlers on the embedded event store', () => {
 
   it('keeps the handlers out of each other: every one has its own subscription group, the projections share one', async () => {
     expect(workers.runner.consumers.map((consumer) => consumer.group).sort()).toEqual([
-      'order-store.handler.analytics',
       'order-store.handler.notification',
       'order-store.handler.whatsapp',
       'order-store.projections',
