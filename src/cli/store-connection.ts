@@ -48,7 +48,7 @@ function disposeQuietly(client: EventStoreDBClient): void {
 export async function withStore<T>(connectionString: string, work: (store: StoreConnection) => Promise<T>): Promise<T> {
   // With OTEL_* set, the command is a trace of its own (its reads as client spans); the SDK is
   // loaded only then (each subcommand loads only what it needs).
-  const tracing = asksForTraces() ? (await import('../observability/tracing.js')).startTracing() : undefined;
+  const tracing = asksForTraces() ? (await import('../observability/tracing.js')).startTracing(process.env, { asyncContext: true }) : undefined;
   try {
     const store = await connectStore(connectionString);
     try {

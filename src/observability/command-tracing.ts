@@ -4,24 +4,38 @@
 // conflict) are answers, not faults: they are named in `error.type` with the status left unset;
 // anything else sets status ERROR. Inside a request the sampler dropped, none of them is started:
 // the request's unsampled span stays the parent of what follows.
-import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
+//
+// `run` gets `within`: it runs a step in the command's context (its span's, or the dropped one it
+// was called in), the explicit hand-over of that context past the command's `await`s (the wait for
+// the order's turn, the load before the append: trace-api.ts says why nothing else carries it).
+import { SpanKind, SpanStatusCode, context, trace, type Context, type Span } from '@opentelemetry/api';
 import { tracer, tracingEnabled, unsampledParent } from './trace-api.js';
+
+/** Runs `fn` in the command's trace context. */
+export type InCommandContext = <T>(fn: () => T) => T;
+
+const asItIs: InCommandContext = (fn) => fn();
+const inContextOf = (active: Context): InCommandContext => (fn) => context.with(active, fn);
 
 export interface CommandSpanResult {
   revision: bigint | undefined;
   events: readonly unknown[];
 }
 
-export function traceCommand<R extends CommandSpanResult>(commandType: string, stream: string, run: () => Promise<R>): Promise<R> {
-  if (!tracingEnabled() || unsampledParent()) return run();
+export function traceCommand<R extends CommandSpanResult>(commandType: string, stream: string, run: (within: InCommandContext) => Promise<R>): Promise<R> {
+  if (!tracingEnabled()) return run(asItIs);
+  const parent = context.active();
+  if (unsampledParent(parent)) return run(inContextOf(parent));
   return tracer().startActiveSpan(
     `command ${commandType}`,
     { kind: SpanKind.INTERNAL },
+    parent,
     async (span) => {
-      if (!span.isRecording()) return run().finally(() => span.end());
+      const within = inContextOf(trace.setSpan(parent, span));
+      if (!span.isRecording()) return run(within).finally(() => span.end());
       span.setAttributes({ 'order_store.command': commandType, [STREAM]: stream });
       try {
-        const result = await run();
+        const result = await run(within);
         span.setAttribute('order_store.events_appended', result.events.length);
         if (result.revision !== undefined) span.setAttribute('order_store.revision', String(result.revision));
         if (result.events.length === 0) span.setAttribute('order_store.idempotent', true);

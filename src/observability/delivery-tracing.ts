@@ -6,7 +6,12 @@
 // (`$traceparent` with flags 00) gets no span under a parent-based sampler: the group's work runs
 // in the dropped context (its appends and provider calls follow the drop), and nothing is built
 // for it but that context.
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, context, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
+//
+// The group's work starts in the delivery's context (`inDeliverySpan`); past its `await`s the work
+// hands `context` over itself (the handler runner, a handler's store and provider calls:
+// trace-api.ts says why nothing else carries it), and the delivery's logger binds a recorded
+// span's ids (`spanContext`).
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, context, trace, type Attributes, type Context, type Span, type SpanContext } from '@opentelemetry/api';
 import type { PersistentSubscriptionToAllResolvedEvent } from '@eventstore/db-client';
 import { redactPhoneNumbers } from '../handlers/whatsapp-redact.js';
 import { DB_SYSTEM, EsdbAttributes, SUBSCRIBE_SPAN, TRACE_ID_KEY, TRACEPARENT_KEY, traceContextOf } from './esdb-trace-context.js';
@@ -15,6 +20,8 @@ import { followsParent, tracer, tracingEnabled } from './trace-api.js';
 export interface DeliverySpan {
   /** The span's context: the group's work on the event runs in it. */
   readonly context: Context;
+  /** A recorded span's ids, for the delivery's log lines; undefined when nothing is recorded. */
+  readonly spanContext?: SpanContext;
   processed(outcome: string): void;
   /** `decision`: what the runner does next (retry after a delay, or park). */
   failed(error: unknown, decision: { action: 'retry'; delayMs: number } | { action: 'park'; reason: string }, timedOut: boolean): void;
@@ -79,6 +86,7 @@ export function startDeliverySpan(group: string, label: string, resolved: Persis
   span.setAttributes(attributes);
   return {
     context: active,
+    spanContext: span.spanContext(),
     processed(outcome) {
       span.setAttribute('order_store.outcome', outcome);
       span.end();

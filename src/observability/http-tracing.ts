@@ -6,28 +6,50 @@
 // (flags 00) under a parent-based sampler starts no span: the handler runs in the caller's
 // context, so everything after follows the caller's decision; a root the sampler drops gets its
 // non-recording span and no attributes.
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, type Span } from '@opentelemetry/api';
+//
+// The request's context is kept on the request: the route's handler starts in it, and route code
+// that reaches the store after an `await` hands it over with `inRequestContext` (trace-api.ts says
+// why no AsyncLocalStorage carries it). The request's logger gets the ids of a recorded span as
+// bindings, so its lines after an `await` (fastify's `request completed` too) still carry them.
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, type Context, type Span } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyRequest, RouteHandlerMethod } from 'fastify';
+import { bindTraceContext } from './log-trace-context.js';
 import { tracer, tracingEnabled, unsampledParent } from './trace-api.js';
 
 const spans = new WeakMap<FastifyRequest, Span>();
+const contexts = new WeakMap<FastifyRequest, Context>();
+
+/** The request's trace context (its span's, or a caller's dropped one); undefined when tracing is off. */
+export function requestContext(request: FastifyRequest): Context | undefined {
+  return contexts.get(request);
+}
+
+/** Runs `fn` in the request's trace context: for route code that calls the store after an `await`. */
+export function inRequestContext<T>(request: FastifyRequest, fn: () => T): T {
+  const active = contexts.get(request);
+  return active === undefined ? fn() : context.with(active, fn);
+}
 
 /** Adds nothing when tracing is off at build time (the SDK starts before the app is built). */
 export function registerHttpTracing(app: FastifyInstance): void {
   if (!tracingEnabled()) return;
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     if (!tracingEnabled()) return;
     const parent = propagation.extract(ROOT_CONTEXT, request.headers);
     const dropped = unsampledParent(parent);
     if (dropped) {
       spans.set(request, dropped);
+      contexts.set(request, parent);
       return;
     }
     const route = request.routeOptions.url;
     const method = request.method;
     const span = tracer().startSpan(route ? `${method} ${route}` : method, { kind: SpanKind.SERVER }, parent);
     spans.set(request, span);
+    contexts.set(request, trace.setSpan(parent, span));
     if (!span.isRecording()) return;
+    // Fastify's request and reply each hold the request's logger.
+    request.log = reply.log = bindTraceContext(request.log, span.spanContext());
     const [host, port] = splitHost(request.host);
     span.setAttributes({
       'http.request.method': method,
@@ -38,12 +60,12 @@ export function registerHttpTracing(app: FastifyInstance): void {
       ...(port ? { 'server.port': port } : {}),
     });
   });
-  // The handler (and all it awaits) runs in the request's span.
+  // The handler starts in the request's context (what it calls before its first `await` sees it).
   app.addHook('onRoute', (route) => {
     const handler = route.handler as RouteHandlerMethod;
     route.handler = function tracedHandler(this: FastifyInstance, request, reply) {
-      const span = spans.get(request);
-      return span ? context.with(trace.setSpan(context.active(), span), () => handler.call(this, request, reply)) : handler.call(this, request, reply);
+      const active = contexts.get(request);
+      return active ? context.with(active, () => handler.call(this, request, reply)) : handler.call(this, request, reply);
     } as RouteHandlerMethod;
   });
   app.addHook('onResponse', async (request, reply) => {

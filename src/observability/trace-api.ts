@@ -4,7 +4,20 @@
 // call per delivered event) skip even building attributes when nothing would record them, and
 // `unsampledParent()` lets every span site skip the SDK altogether inside a trace that a
 // parent-based sampler has already decided not to keep (99 of 100 requests at 1%).
-import { TraceFlags, context, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
+//
+// How the active context travels (`CallContextManager`): on Node 20, an AsyncLocalStorage (the
+// SDK's default context manager) turns on async_hooks' promise hooks for the whole process once
+// it is first used, so every promise of every request pays for it, sampled or not (the lifecycle
+// load ran at ~0.8x with it at 1%, the cost spread over all the code). The service instead sets
+// the active context only for the synchronous run of `context.with(...)`, and its own code carries
+// a context across `await`s explicitly: the HTTP request keeps its context on the request
+// (http-tracing.ts), a command hands its span's to its load, decide and append (command-tracing.ts),
+// a delivery hands its own to the handler (its client, its provider calls: delivery-tracing.ts).
+// Every span site reads `context.active()` synchronously where it is called, so each of those
+// runs the call inside its context. Where AsyncLocalStorage costs nothing (Node >= 24 runs it on
+// AsyncContextFrame) and for one-shot CLI commands, the SDK's AsyncLocalStorage manager is used
+// instead, and the explicit hand-overs work the same under it.
+import { ROOT_CONTEXT, TraceFlags, context, trace, type Context, type ContextManager, type Span, type Tracer } from '@opentelemetry/api';
 
 export const TRACER_NAME = 'order-store';
 
@@ -48,4 +61,65 @@ export function unsampledParent(parent: Context = context.active()): Span | unde
 /** Whether the parent-based fast paths apply (for a context read from an event's metadata). */
 export function followsParent(): boolean {
   return parentBased;
+}
+
+/**
+ * The active context as a slot set for the synchronous run of `with` and restored when it
+ * returns (or throws): nothing is kept across an `await`, and nothing leaks into unrelated work
+ * (a callback that runs later sees the root context). No async_hooks, no per-promise cost.
+ */
+export class CallContextManager implements ContextManager {
+  #active: Context = ROOT_CONTEXT;
+
+  active(): Context {
+    return this.#active;
+  }
+
+  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(ctx: Context, fn: F, thisArg?: ThisParameterType<F>, ...args: A): ReturnType<F> {
+    const previous = this.#active;
+    this.#active = ctx;
+    try {
+      return fn.call(thisArg, ...args);
+    } finally {
+      this.#active = previous;
+    }
+  }
+
+  bind<T>(ctx: Context, target: T): T {
+    if (typeof target !== 'function') return target;
+    const fn = target as unknown as (...args: unknown[]) => unknown;
+    const run = (self: unknown, args: unknown[]) => this.with(ctx, () => fn.apply(self, args));
+    return function (this: unknown, ...args: unknown[]) {
+      return run(this, args);
+    } as unknown as T;
+  }
+
+  enable(): this {
+    return this;
+  }
+
+  disable(): this {
+    this.#active = ROOT_CONTEXT;
+    return this;
+  }
+}
+
+/**
+ * Whether AsyncLocalStorage runs on AsyncContextFrame here (Node >= 24 by default, Node 22 with
+ * --experimental-async-context-frame): no promise hooks, so the SDK's context manager is cheap.
+ */
+export function asyncContextFrameActive(version = process.versions.node, flags = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`): boolean {
+  const major = Number(version.split('.')[0]);
+  if (major >= 24) return !flags.includes('--no-async-context-frame');
+  return major >= 22 && flags.includes('--experimental-async-context-frame');
+}
+
+/** The active context to hand over past an `await` (`inContext`); undefined when tracing is off. */
+export function activeContext(): Context | undefined {
+  return enabled ? context.active() : undefined;
+}
+
+/** Runs `fn` with `ctx` active (undefined: as it is); the explicit hand-over across an `await`. */
+export function inContext<T>(ctx: Context | undefined, fn: () => T): T {
+  return ctx === undefined ? fn() : context.with(ctx, fn);
 }

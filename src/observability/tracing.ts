@@ -22,7 +22,8 @@ import {
 } from '@opentelemetry/sdk-trace-node';
 import { ConfigError } from '../config.js';
 import { instrumentEventStoreClient } from './esdb-instrumentation.js';
-import { setTracingEnabled } from './trace-api.js';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { CallContextManager, asyncContextFrameActive, setTracingEnabled } from './trace-api.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -32,6 +33,8 @@ export interface TracingSettings {
   sampler: string;
   /** Where OTLP goes, for the start-up line (the exporter resolves it itself). */
   endpoint: string | undefined;
+  /** How the active context travels, once started: `async-local-storage`, or `call` (trace-api.ts). */
+  context?: 'call' | 'async-local-storage';
 }
 
 export interface Tracing {
@@ -66,6 +69,15 @@ export function tracingSettings(env: Env = process.env): TracingSettings | undef
   return { exporters: active, protocol, sampler: sampler.endsWith('traceidratio') ? `${sampler} ${ratioOf(env)}` : sampler, endpoint: active.includes('otlp') ? (endpoint ?? 'http://localhost:4318') : undefined };
 }
 
+export interface StartOptions {
+  /**
+   * Carry the active context across every `await` (AsyncLocalStorage), for a one-shot command
+   * whose code passes no context along (the CLI). The service leaves it off: on Node 20 it costs
+   * every promise of the process something (trace-api.ts).
+   */
+  asyncContext?: boolean;
+}
+
 /** How long stopping waits for the last spans to be sent. */
 const SHUTDOWN_FLUSH_MS = 2_000;
 
@@ -75,7 +87,7 @@ let running: { tracing: Tracing; users: number; stop: () => Promise<void> } | un
  * Starts the SDK when the environment asks for it; undefined (and nothing created) otherwise.
  * One SDK per process: a second caller shares the first one's, and the last shutdown stops it.
  */
-export function startTracing(env: Env = process.env): Tracing | undefined {
+export function startTracing(env: Env = process.env, options: StartOptions = {}): Tracing | undefined {
   const settings = tracingSettings(env);
   if (!settings) return undefined;
   if (running) {
@@ -94,11 +106,14 @@ export function startTracing(env: Env = process.env): Tracing | undefined {
     sampler: samplerOf(env),
     spanProcessors: exporters.map((exporter) => new BatchSpanProcessor(exporter)),
   });
-  provider.register();
+  // The SDK's AsyncLocalStorage where it is cheap or asked for; else the call-scoped slot that
+  // costs nothing per promise (trace-api.ts says how the service's code carries its contexts).
+  const asyncContext = options.asyncContext === true || asyncContextFrameActive();
+  provider.register({ contextManager: asyncContext ? new AsyncLocalStorageContextManager() : new CallContextManager() });
   const unpatch = instrumentEventStoreClient(EventStoreDBClient);
   setTracingEnabled(true, { parentBased: (nonEmpty(env.OTEL_TRACES_SAMPLER) ?? 'parentbased_always_on').toLowerCase().startsWith('parentbased_') });
   running = {
-    tracing: handle(settings),
+    tracing: handle({ ...settings, context: asyncContext ? 'async-local-storage' : 'call' }),
     users: 1,
     async stop() {
       setTracingEnabled(false);
