@@ -9,7 +9,7 @@ import { orderKey, orderStreamName } from '../orders/stream-names.js';
 import type { OrderCommand } from '../orders/commands.js';
 import type { OrderEvent } from '../orders/events.js';
 import { commandConflictsTotal } from '../observability/metrics.js';
-import { traceCommand, traceStep } from '../observability/command-tracing.js';
+import { traceCommand, traceStep, type InCommandContext } from '../observability/command-tracing.js';
 import { ConcurrencyConflictError, PreconditionFailedError } from './errors.js';
 import { appendOrderEvents, loadOrder, type LoadedOrder } from './order-stream.js';
 import { OrderTurns, type OrderStateCache } from './order-state-cache.js';
@@ -44,12 +44,13 @@ const sharedTurns = new OrderTurns();
 export function handleOrderCommand(deps: CommandDeps, command: OrderCommand, options: CommandOptions = {}): Promise<CommandResult> {
   const turns = deps.cache?.turns ?? sharedTurns;
   // By tenant too: stream names may carry the tenant, and two tenants' ids never share a queue.
-  const run = () => turns.run(`${command.context.tenantId}\u0000${command.orderId}`, () => runCommand(deps, command, options));
+  const run = (within: InCommandContext) => turns.run(`${command.context.tenantId}\u0000${command.orderId}`, () => runCommand(deps, command, options, within));
   // The span covers the wait for the order's turn too: a queue behind a slow command shows.
   return traceCommand(command.type, orderStreamName(orderKey(command.context.tenantId, command.orderId)), run);
 }
 
-async function runCommand(deps: CommandDeps, command: OrderCommand, options: CommandOptions): Promise<CommandResult> {
+// `within` runs each step in the command's trace context (command-tracing.ts).
+async function runCommand(deps: CommandDeps, command: OrderCommand, options: CommandOptions, within: InCommandContext): Promise<CommandResult> {
   const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   // Keyed by tenant and id: the same order id in two tenants is two orders, two streams.
   const orderId = orderKey(command.context.tenantId, command.orderId);
@@ -58,23 +59,23 @@ async function runCommand(deps: CommandDeps, command: OrderCommand, options: Com
     // cache, a create for an id it has never seen is tried as a brand-new stream without reading:
     // the append's no-stream expectation catches the rare id that exists after all.
     const cached = attempt === 1 && options.expectedRevision === undefined ? (deps.cache?.get(orderId) ?? assumedNew(deps, command)) : undefined;
-    let loaded: LoadedOrder = cached ?? (await traceStep('order.load', attempt, () => loadOrder(deps.client, orderId)));
+    let loaded: LoadedOrder = cached ?? (await within(() => traceStep('order.load', attempt, () => loadOrder(deps.client, orderId))));
     let events: OrderEvent[];
     try {
       checkPrecondition(command, loaded, options.expectedRevision);
-      events = traceStep('order.decide', attempt, () => decide(command, loaded.state));
+      events = within(() => traceStep('order.decide', attempt, () => decide(command, loaded.state)));
       if (cached && events.length === 0) throw new StaleCacheSuspected();
     } catch (error) {
       if (!cached) throw error;
       // Refusals and replays are answered from the stream itself, never from memory.
-      loaded = await traceStep('order.load', attempt, () => loadOrder(deps.client, orderId));
-      events = traceStep('order.decide', attempt, () => decide(command, loaded.state));
+      loaded = await within(() => traceStep('order.load', attempt, () => loadOrder(deps.client, orderId)));
+      events = within(() => traceStep('order.decide', attempt, () => decide(command, loaded.state)));
     }
     if (events.length === 0) return { state: loaded.state, revision: loaded.revision, events };
 
     options.beforeAppend?.();
     try {
-      const revision = await appendOrderEvents(deps.client, orderId, toNewEvents(events, command.context), options.expectedRevision ?? loaded.revision);
+      const revision = await within(() => appendOrderEvents(deps.client, orderId, toNewEvents(events, command.context), options.expectedRevision ?? loaded.revision));
       const state = foldOrder(events, loaded.state);
       deps.cache?.set(orderId, { state, revision });
       return { state, revision, events };

@@ -16,6 +16,7 @@ import type { NewOrderEvent } from '../orders/event-factory.js';
 import { eventsPublishedTotal } from '../observability/metrics.js';
 import { fromRecordedEvent, toEventData, type StoredOrderEvent } from './event-serialization.js';
 import { OrderHistoryTruncatedError } from './errors.js';
+import { activeContext, inContext } from '../observability/trace-api.js';
 
 export interface LoadedOrder {
   state: OrderState;
@@ -63,6 +64,8 @@ export async function appendOrderEvents(
   events: readonly NewOrderEvent[],
   expectedRevision: bigint | undefined,
 ): Promise<bigint> {
+  // Its caller's trace context, handed over to the append past the legacy probe's `await`.
+  const traced = activeContext();
   let streamName = orderStreamName(key);
   if (legacyKeys.has(key)) {
     streamName = legacyOrderStreamName(parseOrderKey(key)!.orderId);
@@ -71,9 +74,11 @@ export async function appendOrderEvents(
     // exists in a legacy stream, so the caller reloads and decides again.
     throw new WrongExpectedVersionError(undefined, { streamName, expected: NO_STREAM, current: 0n });
   }
-  const result = await client.appendToStream(streamName, events.map(toEventData), {
-    expectedRevision: expectedRevision ?? NO_STREAM,
-  });
+  const result = await inContext(traced, () =>
+    client.appendToStream(streamName, events.map(toEventData), {
+      expectedRevision: expectedRevision ?? NO_STREAM,
+    }),
+  );
   for (const { event } of events) eventsPublishedTotal.inc({ event_type: event.type });
   return result.nextExpectedRevision;
 }

@@ -5,6 +5,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { CommandDeps } from '../../eventstore/handle-command.js';
 import { loadOrder } from '../../eventstore/order-stream.js';
 import { releasePaymentId, reservePaymentId, type PaymentIdUse } from '../../eventstore/payment-reservation.js';
+import { inRequestContext } from '../../observability/http-tracing.js';
 import type { RecordPayment } from '../../orders/commands.js';
 import { eventMetadata } from '../../orders/event-factory.js';
 import { isOrderError } from '../../orders/order-errors.js';
@@ -45,7 +46,7 @@ export async function paymentsRoutes(scope: FastifyInstance, deps: CommandDeps):
       // The order is asked first, so a payment it refuses (unknown order, nothing outstanding, a
       // stale If-Match) or a replay it already holds appends nothing, not even a reservation.
       // The reservation is the payment's first append: past the request's deadline, nothing is written.
-      const reservation = (await wouldRecord(deps, request.headers['if-match'], command)) ? (deadlineCheck(request, reply)(), await reservePaymentId(deps.client, use)) : undefined;
+      const reservation = (await wouldRecord(deps, request.headers['if-match'], command)) ? (deadlineCheck(request, reply)(), await inRequestContext(request, () => reservePaymentId(deps.client, use))) : undefined;
       try {
         const { view, appended } = await runOrderCommand(deps, request, reply, command);
         return reply.code(appended ? 201 : 200).send(view);
@@ -54,7 +55,7 @@ export async function paymentsRoutes(scope: FastifyInstance, deps: CommandDeps):
         // unless the order does hold it. (A release that fails leaves the id with this order: a
         // retry of it still goes through.)
         if (reservation !== undefined && isOrderError(error) && error.code !== 'PAYMENT_CONFLICT') {
-          await releaseUnlessRecorded(deps, use, reservation).catch(() => undefined);
+          await inRequestContext(request, () => releaseUnlessRecorded(deps, use, reservation)).catch(() => undefined);
         }
         throw error;
       }
