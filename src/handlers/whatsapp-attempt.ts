@@ -8,6 +8,7 @@ import type { AttemptResult, WhatsAppMessage } from './whatsapp-ledger.js';
 import { whatsappMessageKey, whatsappStreamName } from './whatsapp-ledger-events.js';
 import { decideOnLedger, type Decided, type LedgerWriter, type LoadedMessage } from './whatsapp-ledger-store.js';
 import { refreshOutboxRow } from './whatsapp-outbox.js';
+import { inContext } from '../observability/trace-api.js';
 
 export type AttemptOutcome =
   | { status: 'sent'; providerMessageId: string; ledger: Decided }
@@ -32,7 +33,8 @@ export async function attemptSend(
   let error: unknown;
   try {
     // The message key is what the provider's webhooks carry back (biz_opaque_callback_data).
-    const providerMessageId = await sender.send(message.message, signal, whatsappMessageKey(message.tenantId, message.messageId));
+    // In the writer's trace context: the provider call is a client span of the delivery's trace.
+    const providerMessageId = await inContext(writer.traceContext, () => sender.send(message.message, signal, whatsappMessageKey(message.tenantId, message.messageId)));
     result = { status: 'sent', providerMessageId };
   } catch (failure) {
     error = failure;

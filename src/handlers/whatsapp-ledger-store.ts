@@ -10,6 +10,8 @@ import { FORWARDS, NO_STREAM, START, StreamNotFoundError, WrongExpectedVersionEr
 import { ConcurrencyConflictError } from '../eventstore/errors.js';
 import { decide, evolve, initialState, type WhatsAppCommand, type WhatsAppMessageState } from './whatsapp-ledger.js';
 import { parseWhatsAppEvent, type WhatsAppEvent } from './whatsapp-ledger-events.js';
+import type { Context } from '@opentelemetry/api';
+import { inContext } from '../observability/trace-api.js';
 
 export interface LoadedMessage {
   state: WhatsAppMessageState;
@@ -32,6 +34,8 @@ export interface LedgerWriter {
   causationId?: string;
   /** Carried along (W3C trace context of the cause). */
   traceparent?: string;
+  /** The trace context the writes run in (a delivery's), handed over past the writer's `await`s. */
+  traceContext?: Context | undefined;
 }
 
 const MAX_CONFLICTS = 5;
@@ -72,16 +76,18 @@ export async function decideOnLedger(
 ): Promise<Decided> {
   let loaded: LoadedMessage = options.known ?? { state: initialState, revision: undefined, correlationId: undefined, lastEventId: undefined };
   for (let round = 0; round < MAX_CONFLICTS; round++) {
-    if (round > 0 || !(options.assumeNew || options.known)) loaded = await loadMessage(client, stream);
+    if (round > 0 || !(options.assumeNew || options.known)) loaded = await inContext(writer.traceContext, () => loadMessage(client, stream));
     const events = decide(command, loaded.state);
     if (events.length === 0) return { ...loaded, appended: [] };
     const metadata = metadataFor(writer, loaded, events[0]!.data.tenantId);
     const ids = events.map(() => randomUUID());
     try {
-      const result = await client.appendToStream(
-        stream,
-        events.map((event, index) => jsonEvent({ id: ids[index]!, type: event.type, data: event.data as unknown as JSONType, metadata })),
-        { expectedRevision: loaded.revision ?? NO_STREAM },
+      const result = await inContext(writer.traceContext, () =>
+        client.appendToStream(
+          stream,
+          events.map((event, index) => jsonEvent({ id: ids[index]!, type: event.type, data: event.data as unknown as JSONType, metadata })),
+          { expectedRevision: loaded.revision ?? NO_STREAM },
+        ),
       );
       return {
         state: events.reduce(evolve, loaded.state),

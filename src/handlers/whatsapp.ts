@@ -50,6 +50,7 @@ export function createWhatsAppHandler(config: WhatsAppConfig, sender?: WhatsAppS
         correlationId: event.correlationId,
         causationId: event.id,
         ...(event.metadata?.traceparent ? { traceparent: event.metadata.traceparent } : {}),
+        traceContext: context.traceContext,
       };
       prepareView(client, store, context.logger);
       const carried = await carriedOver(store, event.id);

@@ -20,7 +20,9 @@ import { decideOnFailure, type RetryPolicy } from './retry-policy.js';
 import { isInfrastructureFault } from '../readmodels/read-model-health.js';
 import { withTimeout } from './with-timeout.js';
 import { HandlerTimeoutError } from './errors.js';
+import type { Context } from '@opentelemetry/api';
 import { inDeliverySpan, startDeliverySpan, type DeliverySpan } from '../observability/delivery-tracing.js';
+import { bindTraceContext } from '../observability/log-trace-context.js';
 
 export type ProcessOutcome = 'handled' | 'duplicate' | 'skipped';
 
@@ -30,6 +32,8 @@ export interface Delivery {
   retries: number;
   signal: AbortSignal;
   logger: Logger;
+  /** The delivery's trace context (undefined: tracing off), for the work to hand over past its `await`s. */
+  traceContext?: Context | undefined;
 }
 
 export interface GroupSpec {
@@ -215,17 +219,20 @@ export class GroupConsumer {
     // A child logger per event is costly at catch-up rates: made only when something logs.
     let child: Logger | undefined;
     const baseLogger = this.#logger;
-    const logger = (): Logger =>
-      (child ??= baseLogger.child({
-        eventId: id,
-        eventType,
-        streamId: recorded?.streamId,
-        revision: recorded ? Number(recorded.revision) : undefined,
-        correlationId: correlationIdOf(recorded?.metadata) ?? id,
-      }));
-    const labels = this.#labelsFor(eventType);
     // Undefined when tracing is off; else the work, its logs and its failure run in the span.
     const span = startDeliverySpan(this.#spec.group, this.#spec.label, resolved, retries);
+    const logger = (): Logger =>
+      (child ??= bindTraceContext(
+        baseLogger.child({
+          eventId: id,
+          eventType,
+          streamId: recorded?.streamId,
+          revision: recorded ? Number(recorded.revision) : undefined,
+          correlationId: correlationIdOf(recorded?.metadata) ?? id,
+        }),
+        span?.spanContext,
+      ));
+    const labels = this.#labelsFor(eventType);
     await inDeliverySpan(span, () => this.#process(subscription, resolved, id, retries, labels, logger, span));
   }
 
@@ -248,6 +255,7 @@ export class GroupConsumer {
         event: resolved,
         retries,
         signal,
+        traceContext: span?.context,
         get logger() {
           return logger();
         },

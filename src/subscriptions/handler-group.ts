@@ -5,6 +5,7 @@
 // of the turn (shared-commit.ts); the event counts as handled (and is acked) only once that
 // commit is done.
 import type { EventStoreDBClient } from '@eventstore/db-client';
+import { inContext } from '../observability/trace-api.js';
 import type { EnvelopeParser } from '../readmodels/envelope-cache.js';
 import { toEventEnvelope } from '../readmodels/event-envelope.js';
 import { recordHandled, wasHandled } from '../readmodels/handled-events.js';
@@ -46,7 +47,7 @@ export function handlerGroupSpec(
     maxInFlight: options.maxInFlight ?? defaults.maxInFlight,
     timeoutMs: options.timeoutMs ?? defaults.timeoutMs,
     retry: { ...defaults.retry, ...(options.maxRetries !== undefined ? { maxRetries: options.maxRetries } : {}) },
-    async process({ event, retries, signal, logger }) {
+    async process({ event, retries, signal, logger, traceContext }) {
       const recorded = event.event;
       // A prefix filter can match a longer type name than the handler asked for.
       if (!recorded || !(handles as readonly string[]).includes(recorded.type)) return 'skipped';
@@ -64,6 +65,7 @@ export function handlerGroupSpec(
         attempt: retries + 1,
         store,
         client,
+        traceContext,
         async transaction(fn) {
           signal.throwIfAborted();
           // Committed before it resolves: a handler may record its intent here before an effect.
@@ -84,12 +86,13 @@ export function handlerGroupSpec(
         async emit(stream, events) {
           signal.throwIfAborted();
           logger.debug({ stream, types: events.map((emitted) => emitted.type) }, 'emitting');
-          await emitReaction(client, name, envelope, stream, events);
+          await inContext(traceContext, () => emitReaction(client, name, envelope, stream, events));
         },
       };
       try {
         logger.debug('handler started');
-        await handler.handle(envelope, context);
+        // In the delivery's trace context (what the handler calls before its first `await` sees it).
+        await inContext(traceContext, () => handler.handle(envelope, context));
       } catch (error) {
         if (error instanceof AlreadyHandled) return 'duplicate';
         throw error;

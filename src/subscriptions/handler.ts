@@ -1,6 +1,7 @@
 // The handler model: an EventHandler reacts to order events; each registered handler becomes
 // its own persistent subscription group, so one handler's failures never hold up another.
 import type { EventStoreDBClient } from '@eventstore/db-client';
+import type { Context } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { OrderEventType } from '../orders/events.js';
 import type { EventEnvelope } from '../readmodels/event-envelope.js';
@@ -20,6 +21,11 @@ export interface HandlerContext {
   readonly store: ReadModelStore;
   /** For reads of other streams (e.g. an order's creation). */
   readonly client: EventStoreDBClient;
+  /**
+   * The delivery's trace context (undefined: tracing off). The handler starts in it; a store or
+   * provider call made after an `await` runs in it through `inContext` (src/observability/trace-api.ts).
+   */
+  readonly traceContext?: Context | undefined;
   /**
    * Runs the handler's writes in one read-model transaction together with the record that this
    * event was handled, so a redelivery has no second effect. Call it once, as the last step.
