@@ -14,7 +14,8 @@
 //
 // Sizes (env): BENCH_OVERLOAD_CLIENTS (600), BENCH_OVERLOAD_SECONDS (30), BENCH_OVERLOAD_BURST (3000);
 // BENCH_OVERLOAD_RUNS (`on,off`: which runs; `on` alone skips the baseline); BENCH_OVERLOAD_ENV
-// (`NAME=value,...` for the shedding-on run, e.g. to try other limits).
+// (`NAME=value,...` for the shedding-on run, e.g. to try other limits); BENCH_OVERLOAD_NODE_ARGS
+// (Node flags for the service, e.g. `--cpu-prof --cpu-prof-dir=<dir>` to see where its time goes).
 // Run: `npm run bench overload`.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -25,7 +26,7 @@ import { cpuSecondsOf, startChild, stopChild } from './children.js';
 import { reportFigure } from './report.js';
 import { freePort } from '../test/helpers/free-port.js';
 import { setup as compileForChildren } from '../test/helpers/global-build.js';
-import { burst, closedLoop, largeCreate, mixedLoad, percentileOf, rssMbOf, smallCreate, summary, watchRss, type LoadOutcome } from '../test/e2e/overload-load.js';
+import { burst, closedLoop, largeCreate, mixedLoad, percentileOf, rssMbOf, smallCreate, summary, tcpCounterDelta, tcpCounters, watchAcceptQueue, watchRss, type LoadOutcome } from '../test/e2e/overload-load.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -33,6 +34,8 @@ const CLIENTS = env('BENCH_OVERLOAD_CLIENTS', 600);
 const SECONDS = env('BENCH_OVERLOAD_SECONDS', 30);
 const BURST = env('BENCH_OVERLOAD_BURST', 3_000);
 const API_KEY = 'bench-overload-key-0123456789abcdef';
+/** Node flags for the service (NODE_OPTIONS refuses some), e.g. `--cpu-prof --cpu-prof-dir=/tmp/profiles`. */
+const NODE_ARGS = (process.env.BENCH_OVERLOAD_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 const SHEDDING_OFF = {
   OVERLOAD_MAX_IN_FLIGHT_COMMANDS: '0',
@@ -69,7 +72,7 @@ async function run(label: string, extraEnv: Record<string, string>): Promise<Run
   const dataDir = mkdtempSync(join(tmpdir(), 'order-store-overload-bench-'));
   const [port, eventStorePort] = [await freePort(), await freePort()];
   const service = await startChild(
-    [join(here, '../bin/orders.js'), 'serve'],
+    [...NODE_ARGS, join(here, '../bin/orders.js'), 'serve'],
     { PORT: String(port), EVENTSTORE_PORT: String(eventStorePort), DATA_DIR: dataDir, API_KEYS: `${API_KEY}:bench`, LOG_LEVEL: 'error', ROLE: 'all', RATE_LIMIT_PER_MINUTE: '0', ...extraEnv },
     /listening on http:\/\/\S+/,
   );
@@ -87,25 +90,50 @@ async function run(label: string, extraEnv: Record<string, string>): Promise<Run
     // How much CPU the service got: on a machine shared with other work, what bounds everything.
     const pid = service.child.pid;
     const cores = (cpuBefore: number, startedAt: number) => ((cpuSecondsOf(pid) - cpuBefore) / ((performance.now() - startedAt) / 1000)).toFixed(2);
-    let cpu = cpuSecondsOf(pid);
-    let startedAt = performance.now();
-    const loop = await closedLoop(target, { clients: CLIENTS, durationMs: SECONDS * 1_000, next: mixedLoad });
-    console.log(`shedding ${label}: ${CLIENTS} clients for ${SECONDS} s (load average ${load()}, service CPU ${cores(cpu, startedAt)} cores): ${summary(loop)}`);
-    cpu = cpuSecondsOf(pid);
-    startedAt = performance.now();
-    const spike = await burst(target, BURST, () => largeCreate());
-    console.log(`shedding ${label}: ${BURST} large creates at once (load average ${load()}, service CPU ${cores(cpu, startedAt)} cores): ${summary(spike)}`);
+    const phase = async (name: string, work: () => Promise<LoadOutcome>): Promise<LoadOutcome> => {
+      const cpu = cpuSecondsOf(pid);
+      const startedAt = performance.now();
+      const counters = tcpCounters();
+      const acceptQueue = watchAcceptQueue(port);
+      const outcome = await work();
+      const deepest = acceptQueue.stop();
+      console.log(
+        `shedding ${label}: ${name} (load average ${load()}, service CPU ${cores(cpu, startedAt)} cores): ${summary(outcome)}; ` +
+          `accept queue deepest ${deepest}; machine-wide TCP counters: ${tcpCounterDelta(counters)}`,
+      );
+      return outcome;
+    };
+    const memory = await memoryOf(port);
+    const loop = await phase(`${CLIENTS} clients for ${SECONDS} s`, () => closedLoop(target, { clients: CLIENTS, durationMs: SECONDS * 1_000, next: mixedLoad }));
+    const spike = await phase(`${BURST} large creates at once`, () => burst(target, BURST, () => largeCreate()));
     const peakRssMb = rss.stop();
     await new Promise((resolve) => setTimeout(resolve, 10_000));
     const afterRssMb = rssMbOf(service.child.pid);
+    const memoryAfter = await memoryOf(port);
     await new Promise((resolve) => setTimeout(resolve, 20_000));
     const later = rssMbOf(service.child.pid);
+    const memoryLater = await memoryOf(port);
     console.log(`shedding ${label}: RSS idle ${idleRssMb.toFixed(0)} MB, peak ${peakRssMb.toFixed(0)} MB, 10 s after ${afterRssMb.toFixed(0)} MB, 30 s after ${later.toFixed(0)} MB`);
+    console.log(`shedding ${label}: memory (MB) idle ${memory}; 10 s after ${memoryAfter}; 30 s after ${memoryLater}`);
     return { loop: figuresOf([loop]), spike: figuresOf([spike]), all: figuresOf([loop, spike]), idleRssMb, peakRssMb, afterRssMb };
   } finally {
     await stopChild(service.child);
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The service's memory by kind, from its /metrics (the API thread's V8 heap used and reserved,
+ * external and array buffers, and the rest of the RSS: the store's thread, SQLite, malloc).
+ */
+async function memoryOf(port: number): Promise<string> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text().catch(() => '');
+  const value = (name: string) => Number(new RegExp(`^${name} ([\\d.e+]+)`, 'm').exec(text)?.[1] ?? Number.NaN) / 2 ** 20;
+  const rss = value('process_resident_memory_bytes');
+  const heapTotal = value('nodejs_heap_size_total_bytes');
+  const external = value('nodejs_external_memory_bytes');
+  const mb = (n: number) => n.toFixed(0);
+  return `rss ${mb(rss)}, heap used ${mb(value('nodejs_heap_size_used_bytes'))} of ${mb(heapTotal)}, external ${mb(external)}, other ${mb(rss - heapTotal - external)}`;
 }
 
 function figuresOf(outcomes: LoadOutcome[]): PhaseFigures {

@@ -20,6 +20,7 @@ import { decideOnFailure, type RetryPolicy } from './retry-policy.js';
 import { isInfrastructureFault } from '../readmodels/read-model-health.js';
 import { withTimeout } from './with-timeout.js';
 import { HandlerTimeoutError } from './errors.js';
+import { workerIntake } from './intake-gate.js';
 import type { Context } from '@opentelemetry/api';
 import { inDeliverySpan, startDeliverySpan, type DeliverySpan } from '../observability/delivery-tracing.js';
 import { bindTraceContext } from '../observability/log-trace-context.js';
@@ -97,12 +98,25 @@ export class GroupConsumer {
   readonly #sleeps = new Set<{ timer: NodeJS.Timeout; done: () => void }>();
   /** Since when events fail for a fault of the machinery (disk full, read model unavailable). */
   #faultedSince: number | undefined;
+  readonly #leaveGate: () => void;
 
   constructor(spec: GroupSpec, deps: ConsumerDeps) {
     this.#spec = spec;
     this.#deps = deps;
     this.#logger = deps.logger.child({ group: spec.group, handler: spec.label });
     deps.metrics.watchInFlight(spec.group, () => this.#inFlight);
+    // No new events while the API in this process sheds load (intake-gate.ts).
+    this.#leaveGate = workerIntake.onChange((open) => {
+      const subscription = this.#subscription;
+      if (!subscription || this.#stopped) return;
+      if (!open && !this.#paused) {
+        this.#paused = true;
+        subscription.pause();
+      } else if (open && this.#paused && this.#inFlight < this.#spec.maxInFlight) {
+        this.#paused = false;
+        subscription.resume();
+      }
+    });
   }
 
   get group(): string {
@@ -132,6 +146,7 @@ export class GroupConsumer {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#leaveGate();
     clearInterval(this.#statsTimer);
     clearTimeout(this.#reconnectTimer);
     this.#subscription?.pause();
@@ -150,6 +165,7 @@ export class GroupConsumer {
    */
   async abandon(): Promise<void> {
     this.#stopped = true;
+    this.#leaveGate();
     clearInterval(this.#statsTimer);
     clearTimeout(this.#reconnectTimer);
     this.#subscription?.removeAllListeners('data');
@@ -283,7 +299,7 @@ export class GroupConsumer {
       await this.#onFailure(subscription, resolved, id, retries, error, labels, logger(), span);
     } finally {
       this.#inFlight--;
-      if (this.#paused && this.#inFlight < this.#spec.maxInFlight && subscription === this.#subscription) {
+      if (this.#paused && this.#inFlight < this.#spec.maxInFlight && workerIntake.open && subscription === this.#subscription) {
         this.#paused = false;
         subscription.resume();
       }

@@ -4,6 +4,7 @@
 // a test can assert on behaviour and the benchmark can print the figures.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
@@ -41,25 +42,48 @@ export interface LoadOutcome {
    * saw the request, sending the answer back).
    */
   split: { queueMs: number[]; appMs: number[]; outsideMs: number[] };
+  /**
+   * Connections the client opened (a keep-alive client reuses its own: a new one per request
+   * means the service closed the last), and how long each took from the request's start to
+   * the TCP handshake's end (ascending): a SYN the kernel dropped (a full SYN or accept queue)
+   * is sent again after 1 s, 3 s, 7 s, ..., which shows here and not in the service's split.
+   */
+  connections: { opened: number; connectMs: number[] };
+  /** The slowest answers (the tail), each with where its time went. */
+  slowest: SlowAnswer[];
   seconds: number;
   /** The load generator's own event loop delay, ms (p99, max): a starved generator adds to every latency it measures. */
   generatorDelayMs: { p99: number; max: number };
 }
 
+export interface SlowAnswer {
+  ms: number;
+  method: string;
+  status: number;
+  /** The 503's reason, else empty. */
+  reason: string;
+  /** Connecting (a new connection only), then waiting for a slot and in it (Server-Timing). */
+  connectMs: number | undefined;
+  queueMs: number | undefined;
+  appMs: number | undefined;
+}
+
+const SLOWEST_KEPT = 5;
+
 /** A client gives up on a request after this long and counts it as TIMEOUT. */
 export const CLIENT_TIMEOUT_MS = 30_000;
 
 function emptyOutcome(): LoadOutcome {
-  return { requests: 0, statuses: {}, errors: {}, malformed503: 0, unexpected: [], shedReasons: {}, latenciesMs: [], shedLatenciesMs: [], split: { queueMs: [], appMs: [], outsideMs: [] }, seconds: 0, generatorDelayMs: { p99: Number.NaN, max: Number.NaN } };
+  return { requests: 0, statuses: {}, errors: {}, malformed503: 0, unexpected: [], shedReasons: {}, latenciesMs: [], shedLatenciesMs: [], split: { queueMs: [], appMs: [], outsideMs: [] }, connections: { opened: 0, connectMs: [] }, slowest: [], seconds: 0, generatorDelayMs: { p99: Number.NaN, max: Number.NaN } };
 }
 
 /** One request; resolves with what happened, never rejects. */
-function send(target: LoadTarget, agent: Agent | false, load: LoadRequest, outcome: LoadOutcome): Promise<void> {
-  const payload = load.body === undefined ? undefined : JSON.stringify(load.body);
+function send(target: LoadTarget, agent: Agent | false, load: LoadRequest, outcome: LoadOutcome, payload = serialized(load)): Promise<void> {
   const started = performance.now();
   outcome.requests++;
   return new Promise((resolve) => {
     let settled = false;
+    let connectMs: number | undefined;
     const fail = (code: string) => {
       if (settled) return;
       settled = true;
@@ -89,12 +113,13 @@ function send(target: LoadTarget, agent: Agent | false, load: LoadRequest, outco
           const status = res.statusCode ?? 0;
           const latency = performance.now() - started;
           outcome.latenciesMs.push(latency);
+          const reason = status === 503 ? reasonOf(text) : '';
           if (status === 503) {
             outcome.shedLatenciesMs.push(latency);
-            const reason = reasonOf(text);
             outcome.shedReasons[reason] = (outcome.shedReasons[reason] ?? 0) + 1;
           }
           const timing = serverTiming(res.headers['server-timing']);
+          keepSlowest(outcome, { ms: latency, method: load.method, status, reason, connectMs, queueMs: timing?.queue, appMs: timing?.app });
           if (timing) {
             outcome.split.queueMs.push(timing.queue);
             outcome.split.appMs.push(timing.app);
@@ -108,6 +133,15 @@ function send(target: LoadTarget, agent: Agent | false, load: LoadRequest, outco
         });
       },
     );
+    req.once('socket', (socket) => {
+      // A socket the agent hands back is already connected.
+      if (!socket.connecting) return;
+      outcome.connections.opened++;
+      socket.once('connect', () => {
+        connectMs = performance.now() - started;
+        outcome.connections.connectMs.push(connectMs);
+      });
+    });
     req.setTimeout(CLIENT_TIMEOUT_MS, () => {
       fail('TIMEOUT');
       req.destroy();
@@ -115,6 +149,16 @@ function send(target: LoadTarget, agent: Agent | false, load: LoadRequest, outco
     req.on('error', (error: NodeJS.ErrnoException) => fail(error.code ?? error.message));
     req.end(payload);
   });
+}
+
+const serialized = (load: LoadRequest) => (load.body === undefined ? undefined : JSON.stringify(load.body));
+
+function keepSlowest(outcome: LoadOutcome, answer: SlowAnswer): void {
+  const { slowest } = outcome;
+  if (slowest.length >= SLOWEST_KEPT && answer.ms <= slowest.at(-1)!.ms) return;
+  slowest.push(answer);
+  slowest.sort((a, b) => b.ms - a.ms);
+  slowest.length = Math.min(slowest.length, SLOWEST_KEPT);
 }
 
 function reasonOf(body: string): string {
@@ -167,12 +211,21 @@ export async function closedLoop(target: LoadTarget, options: { clients: number;
   return outcome;
 }
 
-/** `count` requests at once, each on a connection of its own (no agent): a burst of new clients. */
+/**
+ * `count` requests at once, each on a connection of its own (no agent): a burst of new clients.
+ * Each client has its request ready (built and serialised before the clock starts): one
+ * process building 3,000 bodies of 56 KB in the same tick as it starts their clocks would
+ * count seconds of its own work as the service's latency.
+ */
 export async function burst(target: LoadTarget, count: number, next: (index: number) => LoadRequest): Promise<LoadOutcome> {
   const outcome = emptyOutcome();
+  const ready = Array.from({ length: count }, (_, index) => {
+    const load = next(index);
+    return { load, payload: serialized(load) };
+  });
   const delay = watchDelay();
   const started = performance.now();
-  await Promise.all(Array.from({ length: count }, (_, index) => send(target, false, next(index), outcome)));
+  await Promise.all(ready.map(({ load, payload }) => send(target, false, load, outcome, payload)));
   outcome.seconds = (performance.now() - started) / 1000;
   outcome.generatorDelayMs = delay.stop();
   sortAll(outcome);
@@ -191,7 +244,7 @@ function watchDelay(): { stop(): { p99: number; max: number } } {
 }
 
 function sortAll(outcome: LoadOutcome): void {
-  for (const list of [outcome.latenciesMs, outcome.shedLatenciesMs, outcome.split.queueMs, outcome.split.appMs, outcome.split.outsideMs]) list.sort((a, b) => a - b);
+  for (const list of [outcome.latenciesMs, outcome.shedLatenciesMs, outcome.split.queueMs, outcome.split.appMs, outcome.split.outsideMs, outcome.connections.connectMs]) list.sort((a, b) => a - b);
 }
 
 /** A create near the 64 KiB body limit: 200 items with long names (about 56 KB of JSON). */
@@ -257,5 +310,84 @@ export function summary(outcome: LoadOutcome): string {
     `503 p99 ${percentileOf(outcome.shedLatenciesMs, 99).toFixed(0)} ms`,
     `generator loop delay p99 ${outcome.generatorDelayMs.p99.toFixed(0)} ms, max ${outcome.generatorDelayMs.max.toFixed(0)} ms`,
     `split p50/p99/max ms: ${(['outside', 'queue', 'app'] as const).map((part) => `${part} ${spread(outcome.split[`${part}Ms`])}`).join(', ')}`,
+    `${outcome.connections.opened} connections opened, connect p50/p99/max ${spread(outcome.connections.connectMs)} ms (over 1 s: ${outcome.connections.connectMs.filter((ms) => ms > 1_000).length})`,
+    `slowest: ${outcome.slowest.map(describeSlow).join(' | ')}`,
   ].join('; ');
+}
+
+const ms = (value: number | undefined) => (value === undefined ? '-' : value.toFixed(0));
+
+function describeSlow(answer: SlowAnswer): string {
+  const what = `${answer.method} ${answer.status}${answer.reason ? ` ${answer.reason}` : ''}`;
+  return `${ms(answer.ms)} ms ${what} (connect ${ms(answer.connectMs)}, queue ${ms(answer.queueMs)}, app ${ms(answer.appMs)})`;
+}
+
+/** The kernel's TCP counters that say whether connections waited or were dropped on the way in. */
+const TCP_COUNTERS = ['TcpExt.ListenOverflows', 'TcpExt.ListenDrops', 'TcpExt.TCPReqQFullDrop', 'TcpExt.TCPReqQFullDoCookies', 'TcpExt.TCPTimeouts', 'Tcp.RetransSegs', 'Tcp.EstabResets', 'Tcp.OutRsts'] as const;
+
+/**
+ * The machine's TCP counters (Linux, /proc/net/netstat and /proc/net/snmp), for a delta over a
+ * phase: machine-wide, so other work on the machine adds to them; empty elsewhere.
+ */
+export function tcpCounters(): Record<string, number> {
+  const counters: Record<string, number> = {};
+  for (const file of ['/proc/net/netstat', '/proc/net/snmp']) {
+    let lines: string[];
+    try {
+      lines = readFileSync(file, 'utf8').trim().split('\n');
+    } catch {
+      continue;
+    }
+    // Pairs of lines: "Prefix: name name ..." then "Prefix: value value ...".
+    for (let index = 0; index + 1 < lines.length; index += 2) {
+      const [prefix, ...names] = lines[index]!.split(/\s+/);
+      const values = lines[index + 1]!.split(/\s+/).slice(1);
+      names.forEach((name, at) => (counters[`${prefix!.replace(':', '')}.${name}`] = Number(values[at])));
+    }
+  }
+  return counters;
+}
+
+/** What the counters named in TCP_COUNTERS grew by since `before`, as one line. */
+export function tcpCounterDelta(before: Record<string, number>, after: Record<string, number> = tcpCounters()): string {
+  return TCP_COUNTERS.filter((name) => name in before && name in after)
+    .map((name) => `${name.split('.')[1]} ${after[name]! - before[name]!}`)
+    .join(', ');
+}
+
+/**
+ * The deepest the listening socket's accept queue got (connections the kernel completed that the
+ * process had not yet accepted), sampled from /proc/net/tcp every `everyMs`; NaN elsewhere.
+ */
+export function watchAcceptQueue(port: number, everyMs = 100): { stop(): number } {
+  const portHex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  let deepest = Number.NaN;
+  let reading = false;
+  const sample = async () => {
+    if (reading) return;
+    reading = true;
+    try {
+      const table = await readFile('/proc/net/tcp', 'utf8');
+      for (const line of table.split('\n')) {
+        const fields = line.trim().split(/\s+/);
+        // local_address st tx_queue:rx_queue; a listener (st 0A)'s rx_queue is its accept queue.
+        if (fields[1]?.endsWith(portHex) && fields[3] === '0A') {
+          const depth = Number.parseInt(fields[4]!.split(':')[1]!, 16);
+          deepest = Number.isNaN(deepest) ? depth : Math.max(deepest, depth);
+        }
+      }
+    } catch {
+      // not Linux
+    } finally {
+      reading = false;
+    }
+  };
+  void sample();
+  const timer = setInterval(() => void sample(), everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      return deepest;
+    },
+  };
 }

@@ -27,6 +27,7 @@ const BUDGET_MS = 1_000;
 const SLACK_MS = 25_000;
 /** RSS after the load may exceed the idle level by this much (V8 and malloc keep some). */
 const RSS_RETURN_MB = 120;
+const WARM_ORDERS = 20;
 
 let dataDir: string;
 let service: RunningCli | undefined;
@@ -62,7 +63,7 @@ beforeAll(async () => {
   await until(() => /listening on http/.test(service!.output().stdout), 90_000, () => service!.output().stderr);
   await until(async () => (await fetch(`http://127.0.0.1:${port}/ready`)).status === 200, 60_000);
   // Warm: a few orders through every layer, so the idle level includes what serving costs.
-  for (let index = 0; index < 20; index++) await burst(target, 1, smallCreate);
+  for (let index = 0; index < WARM_ORDERS; index++) await burst(target, 1, smallCreate);
   await new Promise((resolve) => setTimeout(resolve, 2_000));
   idleRssMb = rssMbOf(service.child.pid);
 
@@ -107,6 +108,25 @@ describe('overload through the real process', () => {
     expect(outcome.split.queueMs.at(-1) ?? 0, summary(outcome)).toBeLessThan(BUDGET_MS + 5_000);
   });
 
+  it('keeps every 503 on its keep-alive connection: the 200 clients opened one connection each', () => {
+    // A 503 that closed its connection would make every shed client connect again (into the accept queue).
+    const outcome = outcomes['200 clients for 6 s']!;
+    expect(outcome.statuses[503] ?? 0).toBeGreaterThan(0);
+    expect(outcome.connections.opened, summary(outcome)).toBe(200);
+  });
+
+  it('pauses its workers\' intake while it sheds, and its projections then catch up with every order it created', async () => {
+    const metrics = await (await fetch(`http://127.0.0.1:${target.port}/metrics`)).text();
+    expect(Number(/^worker_intake_pauses_total (\d+)/m.exec(metrics)?.[1] ?? 0), 'worker_intake_pauses_total').toBeGreaterThan(0);
+    const created = Object.values(outcomes).reduce((sum, outcome) => sum + (outcome.statuses[201] ?? 0), WARM_ORDERS);
+    // A 503 for a store that did not answer in time may still have written its order.
+    const unsure = Object.values(outcomes).reduce((sum, outcome) => sum + (outcome.shedReasons.EVENT_STORE_UNAVAILABLE ?? 0), 0);
+    let placed = 0;
+    await until(async () => (placed = await ordersPlaced()) >= created, 60_000).catch(() => undefined);
+    expect(placed).toBeGreaterThanOrEqual(created);
+    expect(placed).toBeLessThanOrEqual(created + unsure);
+  }, 90_000);
+
   it('keeps answering health and readiness, and its memory returns near the idle level after the load', async () => {
     expect((await fetch(`http://127.0.0.1:${target.port}/health`)).status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${target.port}/ready`)).status).toBe(200);
@@ -118,6 +138,14 @@ describe('overload through the real process', () => {
     expect(after.statuses[201] ?? 0, summary(after)).toBeGreaterThan(0);
   }, 60_000);
 });
+
+/** Orders the sales projection counted (every load order is created today). */
+async function ordersPlaced(): Promise<number> {
+  const response = await fetch(`http://127.0.0.1:${target.port}/analytics/sales`, { headers: { authorization: `Bearer ${API_KEY}` } });
+  if (response.status !== 200) return 0;
+  const report = (await response.json()) as { days: Array<{ ordersPlaced: number }> };
+  return report.days.reduce((sum, day) => sum + day.ordersPlaced, 0);
+}
 
 async function until(condition: () => boolean | Promise<boolean>, ms: number, describe: () => string = () => ''): Promise<void> {
   const deadline = Date.now() + ms;

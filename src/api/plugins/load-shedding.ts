@@ -13,6 +13,7 @@ import { registry } from '../../observability/metrics.js';
 import { ApiError } from '../error-registry.js';
 import { AdmissionQueue, type Refusal } from './admission-queue.js';
 import { bearerToken, createKeyResolver } from './authentication.js';
+import { workerIntake } from '../../subscriptions/intake-gate.js';
 
 export interface OverloadLimits {
   /** Shed when the mean event loop delay of the last sample exceeds this; 0: not checked. */
@@ -81,11 +82,15 @@ const shedTotal = new Counter({
   labelNames: ['reason'] as const,
   registers: [registry],
 });
+/** The apps' admission queues, read at each scrape (an app registers its own; tests build several). */
+const collectors = new Set<() => void>();
+const collectAdmission = () => collectors.forEach((collect) => collect());
 const admissionGauge = new Gauge({
   name: 'http_requests_admitted',
   help: 'Requests being worked on (in_flight), waiting for a slot (queued), and the bound right now (limit), by kind (command, read)',
   labelNames: ['kind', 'state'] as const,
   registers: [registry],
+  collect: collectAdmission,
 });
 
 const admissionServiceGauge = new Gauge({
@@ -93,6 +98,7 @@ const admissionServiceGauge = new Gauge({
   help: 'How long a request holds its slot, smoothed (what the admission budget and the adaptive bound go by), by kind (command, read)',
   labelNames: ['kind'] as const,
   registers: [registry],
+  collect: collectAdmission,
 });
 
 const COMMAND_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -156,6 +162,7 @@ export function deadlineCheck(request: FastifyRequest, reply: FastifyReply): () 
     if (remainingMs(timing) <= 0) {
       reply.header('retry-after', String(timing.retryAfterSeconds));
       shedTotal.inc({ reason: 'deadline' });
+      workerIntake.pressure();
       throw withoutStack(
         () =>
           new ApiError('SERVICE_OVERLOADED', `the service is shedding load (the request's budget ran out before its command reached the store; nothing was written); retry after the Retry-After delay`, {
@@ -179,6 +186,8 @@ export async function registerLoadShedding(
   const { overload } = options;
   const refuse = (reason: string, detail: string): never => {
     shedTotal.inc({ reason });
+    // The workers in this process (ROLE=all) pause their intake while the API sheds.
+    if (reason !== 'client-gone') workerIntake.pressure();
     throw withoutStack(() => new ApiError('SERVICE_OVERLOADED', `the service is shedding load (${detail}); retry after the Retry-After delay`, { reason }));
   };
   // An answer sent before the request's body was read (any early refusal: 503, 429, 401) would
@@ -235,6 +244,8 @@ function registerAdmission(scope: FastifyInstance, overload: OverloadLimits, ref
     command: new AdmissionQueue({ maxInFlight: overload.maxInFlightCommands, maxQueued: overload.maxQueued, maxQueueMs: overload.maxQueueMs, targetServiceMs: overload.targetServiceMs }),
     read: new AdmissionQueue({ maxInFlight: overload.maxInFlightReads, maxQueued: overload.maxQueued, maxQueueMs: overload.maxQueueMs, targetServiceMs: overload.targetServiceMs }),
   };
+  // Read when /metrics is scraped, not set on every request: thousands a second of labelled
+  // gauge sets (a label hash each) cost the shed requests more than their answer.
   const collect = () => {
     for (const [kind, queue] of Object.entries(queues)) {
       admissionGauge.set({ kind, state: 'in_flight' }, queue.inFlight);
@@ -243,19 +254,18 @@ function registerAdmission(scope: FastifyInstance, overload: OverloadLimits, ref
       admissionServiceGauge.set({ kind }, queue.serviceMs / 1000);
     }
   };
+  collectors.add(collect);
+  scope.addHook('onClose', async () => {
+    collectors.delete(collect);
+  });
   scope.addHook('onRequest', async (request, reply) => {
     const timing = timings.get(request.raw);
     if (!timing || NEVER_SHED.has(routeOf(request))) return;
     const kind = COMMAND_METHODS.has(request.method) ? 'command' : 'read';
     const ticket = queues[kind].enter(remainingMs(timing));
     // 'close' comes after the answer is sent, or when the client goes away first.
-    reply.raw.once('close', () => {
-      ticket.leave();
-      collect();
-    });
-    collect();
+    reply.raw.once('close', () => ticket.leave());
     const outcome = await ticket.outcome;
-    collect();
     timing.admittedAt = performance.now();
     if (outcome === 'admitted') return;
     reply.header('retry-after', String(overload.retryAfterSeconds));
