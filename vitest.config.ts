@@ -15,12 +15,11 @@ const ON_BOTH_BACKENDS = [
   'test/unit/readmodels-postgres/**/*.test.ts',
   'test/integration/hardening/tenan*.int.test.ts',
   'test/integration/hardening/bad-http-input.int.test.ts',
-  'test/integration/workers/query-routes.int.test.ts',
-  'test/integration/workers/projection-bootstrap.int.test.ts',
-  'test/integration/workers/handler-record.int.test.ts',
-  'test/integration/workers/projections-group-migration.int.test.ts',
+  'test/integration/workers/**/*.int.test.ts',
   'test/unit/handlers/whatsapp-outbox-view.unit.test.ts',
-  'test/integration/workers/whatsapp-webhook.int.test.ts',
+  'test/e2e/cli/replay.e2e.test.ts',
+  'test/e2e/cli/replay-swap.int.test.ts',
+  'test/e2e/cli/replay-until-kill.e2e.test.ts',
 ];
 /** Several hosts on one PostgreSQL, and its connections lost: meaningful on PostgreSQL only. */
 const ON_POSTGRES_ONLY = ['test/e2e/multi-host*.test.ts', 'test/integration/workers/connection-loss.int.test.ts'];

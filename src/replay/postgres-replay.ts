@@ -7,7 +7,7 @@ import pg from 'pg';
 import type { ProjectionDefinition } from '../readmodels/projection.js';
 import { assertIdentifier } from '../readmodels/postgres-dialect.js';
 import { openPostgresReadModelStore, splitSchema } from '../readmodels/postgres-store.js';
-import type { ReadModelStore } from '../readmodels/read-model-store.js';
+import { redactUrl, type ReadModelStore } from '../readmodels/read-model-store.js';
 import type { TableComparison } from './compare.js';
 import { projectionTables } from './projection-tables.js';
 import { REPLAYS_DDL, type SwapResult } from './swap.js';
@@ -24,21 +24,33 @@ export function untilSchemaFor(liveSchema: string, projection: string, label: st
 }
 
 export interface ScratchSchema {
-  live: ReadModelStore & { schema: string };
+  /** The live schema's store; undefined when opened without it (`--until` never touches the live schema). */
+  live: (ReadModelStore & { schema: string }) | undefined;
+  liveSchema: string;
+  /** The live read models, as the summary names them. */
+  liveLocation: string;
   scratch: ReadModelStore & { schema: string };
+  /** The session holding the replay's advisory lock (and running the schema statements). */
+  holder: pg.Client;
   /** Drops the scratch schema (unless it was renamed) and releases the lock. */
   dispose(): Promise<void>;
   /** The scratch schema became the --until output: dispose() leaves it. */
   markRenamed(): void;
 }
 
-/** Opens the live schema and a fresh scratch schema for a rebuild, dropping abandoned ones. */
-export async function openScratchSchema(url: string, projection: string): Promise<ScratchSchema> {
-  const live = await openPostgresReadModelStore({ url, poolSize: 2 });
-  const prefix = scratchSchemaPrefix(live.schema, projection);
+/**
+ * Opens the live schema and a fresh scratch schema for a rebuild, dropping abandoned ones. With
+ * `live: false` the live schema is not opened (opening it sets up its bookkeeping tables, a write
+ * a `--until` replay must not make, as it never creates the SQLite file).
+ */
+export async function openScratchSchema(url: string, projection: string, options: { live?: boolean } = {}): Promise<ScratchSchema> {
+  const split = splitSchema(url);
+  const liveSchema = split.schema;
+  const live = options.live === false ? undefined : await openPostgresReadModelStore({ url, poolSize: 2 });
+  const prefix = scratchSchemaPrefix(liveSchema, projection);
   const name = assertIdentifier(`${prefix}${process.pid}_${Math.random().toString(36).slice(2, 8)}`.slice(0, 63));
   // The lock lives as long as this session: the mark of a replay still running.
-  const holder = new pg.Client({ connectionString: splitSchema(url).url });
+  const holder = new pg.Client({ connectionString: split.url });
   holder.on('error', () => undefined);
   await holder.connect();
   try {
@@ -53,20 +65,23 @@ export async function openScratchSchema(url: string, projection: string): Promis
     }
   } catch (error) {
     await holder.end().catch(() => undefined);
-    await live.close();
+    await live?.close();
     throw error;
   }
   const scratch = await openPostgresReadModelStore({ url, schema: name, poolSize: 2 });
   let renamed = false;
   return {
     live,
+    liveSchema,
+    liveLocation: `${redactUrl(split.url)}${liveSchema === 'public' ? '' : ` (schema ${liveSchema})`}`,
     scratch,
+    holder,
     async dispose() {
       await scratch.close().catch(() => undefined);
       try {
-        if (!renamed) await live.exec(`DROP SCHEMA IF EXISTS ${name} CASCADE`);
+        if (!renamed) await holder.query(`DROP SCHEMA IF EXISTS ${name} CASCADE`);
       } finally {
-        await live.close().catch(() => undefined);
+        await live?.close().catch(() => undefined);
         await holder.end().catch(() => undefined);
       }
     },
@@ -82,7 +97,8 @@ export async function swapSchemaIntoLive(
   projection: ProjectionDefinition,
   record: { position: bigint | undefined; events: number },
 ): Promise<SwapResult> {
-  const { live, scratch } = handle;
+  const { scratch } = handle;
+  const live = liveOf(handle);
   const tables = projectionTables(projection);
   return live.transaction(async (tx): Promise<SwapResult> => {
     // Workers' writes of revisions wait until the swap commits; reads go on.
@@ -117,7 +133,8 @@ export async function swapSchemaIntoLive(
 
 /** The dry run's comparison, schema against schema. */
 export async function compareSchemaWithLive(handle: ScratchSchema, projection: ProjectionDefinition): Promise<TableComparison[]> {
-  const { live, scratch } = handle;
+  const { scratch } = handle;
+  const live = liveOf(handle);
   const count = async (sql: string) => (await live.get<{ n: number }>(sql))?.n ?? 0;
   const results: TableComparison[] = [];
   for (const table of projectionTables(projection)) {
@@ -143,11 +160,22 @@ export async function compareSchemaWithLive(handle: ScratchSchema, projection: P
 /** `--until`: the scratch schema becomes the output schema (an older one of that name is replaced). */
 export async function renameScratch(handle: ScratchSchema, outSchema: string): Promise<void> {
   assertIdentifier(outSchema);
-  if (outSchema === handle.live.schema) throw new Error(`--out names the live schema '${outSchema}': --until never writes there`);
+  if (outSchema === handle.liveSchema) throw new Error(`--out names the live schema '${outSchema}': --until never writes there`);
   await handle.scratch.close();
-  await handle.live.transaction(async (tx) => {
-    await tx.exec(`DROP SCHEMA IF EXISTS ${outSchema} CASCADE`);
-    await tx.exec(`ALTER SCHEMA ${handle.scratch.schema} RENAME TO ${outSchema}`);
-  });
+  const { holder } = handle;
+  await holder.query('BEGIN');
+  try {
+    await holder.query(`DROP SCHEMA IF EXISTS ${outSchema} CASCADE`);
+    await holder.query(`ALTER SCHEMA ${handle.scratch.schema} RENAME TO ${outSchema}`);
+    await holder.query('COMMIT');
+  } catch (error) {
+    await holder.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
   handle.markRenamed();
+}
+
+function liveOf(handle: ScratchSchema): ReadModelStore & { schema: string } {
+  if (!handle.live) throw new Error('the scratch schema was opened without the live one');
+  return handle.live;
 }

@@ -107,12 +107,12 @@ export async function replayProjection(request: ReplayRequest): Promise<ReplayOu
 /** The same on PostgreSQL: the copy is a scratch schema next to the live one. */
 async function replayOnPostgres(request: ReplayRequest, url: string): Promise<ReplayOutcome> {
   const { source, projection, mode, signal } = request;
-  const handle = await openScratchSchema(url, projection.name);
+  const handle = await openScratchSchema(url, projection.name, { live: mode.kind !== 'until' });
   try {
     const rebuild = new ProjectionRebuild(projection, handle.scratch, mode.kind === 'until' ? { until: mode.until } : {});
     await rebuild.prepare();
     const hooks = { ...(signal ? { signal } : {}), ...(request.onProgress ? { onProgress: request.onProgress } : {}) };
-    const liveFile = handle.live.location;
+    const liveFile = handle.liveLocation;
     let result: ReplayResult;
     await rebuild.run(source, hooks);
     if (mode.kind === 'swap') {

@@ -1,5 +1,6 @@
 // The replay engine's swap: refused while the live projection has applied an event the rebuilt
-// copy has not (its work would be lost), accepted once the copy has caught up.
+// copy has not (its work would be lost), accepted once the copy has caught up. On SQLite the copy
+// is a file swapped into readmodels.db, on PostgreSQL a scratch schema swapped into the live one.
 import { join } from 'node:path';
 import { FORWARDS, START } from '@eventstore/db-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,11 +9,12 @@ import { applyToProjection } from '../../../src/readmodels/apply-projection.js';
 import { locationOf, toEventEnvelope } from '../../../src/readmodels/event-envelope.js';
 import { readModelFileIn, type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
 import { clientEventSource, ProjectionRebuild } from '../../../src/replay/rebuild.js';
+import { openScratchSchema, swapSchemaIntoLive, type ScratchSchema } from '../../../src/replay/postgres-replay.js';
 import { swapIntoLive } from '../../../src/replay/swap.js';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
-import { liveRows, makeDataDir, tableRows } from './live-projections.js';
+import { liveRows, makeDataDir } from './live-projections.js';
 import { createOrder, pay, seedOrder } from './seed-orders.js';
-import { openTestReadModels } from '../../helpers/read-models.js';
+import { onPostgres, openTestReadModels, openTestReadModelsIn, readModelUrlFor, tableRowsAt } from '../../helpers/read-models.js';
 
 let store: TestEventStore;
 let data: ReturnType<typeof makeDataDir>;
@@ -40,32 +42,39 @@ describe('swapping a rebuilt projection in', () => {
   it('is refused while live processing is ahead of the copy, and lands once the copy caught up', async () => {
     await seedOrder(store.client, 'sw-1', [createOrder(1000)]);
     const copyFile = join(data.dataDir, 'copy.db');
-    const copy = await openTestReadModels(copyFile);
+    const scratch: ScratchSchema | undefined = onPostgres ? await openScratchSchema(await readModelUrlFor(data.dataDir), orderSummary.name) : undefined;
+    const copy = scratch?.scratch ?? (await openTestReadModels(copyFile));
+    const copyRows = () => tableRowsAt(scratch ? { schema: scratch.scratch.schema } : { file: copyFile }, 'order_summary');
+    const swap = () =>
+      scratch
+        ? swapSchemaIntoLive(scratch, orderSummary, { position: rebuild.position, events: rebuild.counts.read })
+        : swapIntoLive({ liveFile: readModelFileIn(data.dataDir), copyFile, projection: orderSummary, position: rebuild.position, events: rebuild.counts.read });
     const rebuild = new ProjectionRebuild(orderSummary, copy);
     await rebuild.prepare();
     await rebuild.run(clientEventSource(store.client));
 
     // Meanwhile the live projection processed a payment the copy has not read.
     await seedOrder(store.client, 'sw-1', [pay(1000)]);
-    const live = await openTestReadModels(readModelFileIn(data.dataDir));
+    const live = await openTestReadModelsIn(data.dataDir);
     await live.migrate(orderSummary.schema);
     await applyLive(live);
     await live.close();
-    const liveBefore = liveRows(data.dataDir, 'order_summary');
+    const liveBefore = await liveRows(data.dataDir, 'order_summary');
     expect(liveBefore).toEqual([expect.objectContaining({ order_id: 'sw-1', status: 'PAID', paid_amount: 1000 })]);
 
-    const refused = await swapIntoLive({ liveFile: readModelFileIn(data.dataDir), copyFile, projection: orderSummary, position: rebuild.position, events: rebuild.counts.read });
+    const refused = await swap();
     expect(refused).toEqual({ kind: 'live-ahead', streams: 1, examples: ['order-sw-1@3'] });
-    expect(liveRows(data.dataDir, 'order_summary')).toEqual(liveBefore);
+    expect(await liveRows(data.dataDir, 'order_summary')).toEqual(liveBefore);
 
     await rebuild.run(clientEventSource(store.client));
-    expect(tableRows(copyFile, 'order_summary')).toEqual(liveBefore);
-    const swapped = await swapIntoLive({ liveFile: readModelFileIn(data.dataDir), copyFile, projection: orderSummary, position: rebuild.position, events: rebuild.counts.read });
+    expect(await copyRows()).toEqual(liveBefore);
+    const swapped = await swap();
     expect(swapped).toEqual({ kind: 'swapped', rows: { order_summary: 1 } });
-    expect(liveRows(data.dataDir, 'order_summary')).toEqual(liveBefore);
-    expect(tableRows(readModelFileIn(data.dataDir), 'projection_replays')).toEqual([
+    expect(await liveRows(data.dataDir, 'order_summary')).toEqual(liveBefore);
+    expect(await liveRows(data.dataDir, 'projection_replays')).toEqual([
       expect.objectContaining({ projection: 'order-summary', position: String(rebuild.position), events: rebuild.counts.read }),
     ]);
-    await copy.close();
+    if (scratch) await scratch.dispose();
+    else await copy.close();
   });
 });

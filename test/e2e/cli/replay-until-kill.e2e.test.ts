@@ -1,19 +1,22 @@
-// `orders replay --until` builds the model as it was, into its own file; a replay killed with -9
-// midway leaves the live model as it was, and the next replay cleans up after it.
+// `orders replay --until` builds the model as it was, into its own file (on PostgreSQL its own
+// schema); a replay killed with -9 midway leaves the live model as it was, and the next replay
+// cleans up after it.
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BACKWARDS, END } from '@eventstore/db-client';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toEventData } from '../../../src/eventstore/event-serialization.js';
 import { orderEventFactory, orderStreamName, toNewEvents, type CommandContext, type OrderEvent } from '../../../src/orders/index.js';
+import { scratchSchemaPrefix, untilSchemaFor } from '../../../src/replay/postgres-replay.js';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
 import { runCli, startCli } from '../../helpers/cli.js';
-import { liveRows, makeDataDir, onLiveModel, tableRows } from './live-projections.js';
+import { liveSchemaFor, onPostgres, readModelEnv, schemasStartingWith, tableExistsAt, tableRowsAt, withReadModelsAt, type ReadModelsAt } from '../../helpers/read-models.js';
+import { liveRows, makeDataDir, onLiveModel } from './live-projections.js';
 import { createOrder, pay, seedOrder } from './seed-orders.js';
 
 const PAYMENTS_PER_ORDER = 4_000;
-const BULK_ORDERS = 5;
+// PostgreSQL replays fewer events a second than SQLite: fewer orders still give a replay long enough to kill midway.
+const BULK_ORDERS = onPostgres ? 2 : 5;
 let store: TestEventStore;
 let data: ReturnType<typeof makeDataDir>;
 let env: Record<string, string>;
@@ -41,25 +44,37 @@ async function lastPosition(stream: string): Promise<bigint> {
   return position;
 }
 
+/** The scratch copy of the replay running as process `pid`, if it exists: a file under DATA_DIR/replays, or a schema. */
+async function copyOf(pid: number | undefined): Promise<ReadModelsAt | undefined> {
+  if (onPostgres) {
+    const [schema] = await schemasStartingWith(`${scratchSchemaPrefix(liveSchemaFor(data.dataDir), 'order-summary')}${pid}_`);
+    return schema ? { schema } : undefined;
+  }
+  const file = join(data.dataDir, 'replays', `order-summary.rebuild-${pid}.db`);
+  return existsSync(file) ? { file } : undefined;
+}
+
 /** Orders whose events the scratch copy of a running replay has committed (0 until the first commit). */
-function appliedInCopy(file: string): number {
-  if (!existsSync(file)) return 0;
+async function appliedInCopy(pid: number | undefined): Promise<number> {
+  const copy = await copyOf(pid);
+  if (!copy) return 0;
   try {
-    const db = new Database(file, { readonly: true, fileMustExist: true });
-    try {
-      return (db.prepare('SELECT count(*) AS n FROM projection_revisions').get() as { n: number }).n;
-    } finally {
-      db.close();
-    }
+    return Number((await withReadModelsAt(copy, (store) => store.get<{ n: number }>('SELECT count(*) AS n FROM projection_revisions')))?.n ?? 0);
   } catch {
     return 0; // not created yet
   }
 }
 
+/** Scratch copies of replays still there: files under DATA_DIR/replays, or schemas. */
+async function leftoverCopies(): Promise<string[]> {
+  if (onPostgres) return schemasStartingWith(scratchSchemaPrefix(liveSchemaFor(data.dataDir), 'order-summary'));
+  return readdirSync(join(data.dataDir, 'replays')).filter((name) => name.includes('rebuild'));
+}
+
 beforeAll(async () => {
   store = await startTestEventStore();
   data = makeDataDir();
-  env = { ESDB_CONNECTION_STRING: store.connectionString, DATA_DIR: data.dataDir };
+  env = { ESDB_CONNECTION_STRING: store.connectionString, DATA_DIR: data.dataDir, ...(await readModelEnv(data.dataDir)) };
 });
 
 afterAll(async () => {
@@ -81,21 +96,28 @@ describe('orders replay --until', () => {
     const byPosition = await runCli(['replay', 'order-summary', '--until', String(position)], { env });
     expect(byPosition.stderr).toBe('');
     expect(byPosition.code).toBe(0);
-    const positionFile = join(data.dataDir, 'replays', `order-summary.until-position-${position}.db`);
-    expect(byPosition.stdout).toContain(`written to ${positionFile} (the live read model is unchanged)`);
-    const rows = tableRows(positionFile, 'order_summary') as Array<{ order_id: string; status: string; paid_amount: number }>;
+    // DATA_DIR/replays/<projection>.until-<label>.db, or the schema <live>__until_<projection>_<label>.
+    const positionOut: ReadModelsAt = onPostgres
+      ? { schema: untilSchemaFor(liveSchemaFor(data.dataDir), 'order-summary', `position-${position}`) }
+      : { file: join(data.dataDir, 'replays', `order-summary.until-position-${position}.db`) };
+    const written = 'schema' in positionOut ? `schema ${positionOut.schema}` : 'file' in positionOut ? positionOut.file : '';
+    expect(byPosition.stdout).toContain(`written to ${written} (the live read model is unchanged)`);
+    const rows = (await tableRowsAt(positionOut, 'order_summary')) as Array<{ order_id: string; status: string; paid_amount: number }>;
     expect(rows.map((row) => [row.order_id, row.status, row.paid_amount])).toEqual([
       ['u-1', 'PENDING', 0],
       ['u-2', 'PAID', 2000],
     ]);
 
-    const timeFile = join(data.dataDir, 'as-of-time.db');
-    const byTime = await runCli(['replay', 'order-summary', '--until', time, '--out', timeFile], { env });
+    // --out: a file, or on PostgreSQL a schema.
+    const timeOut: ReadModelsAt = onPostgres ? { schema: 'as_of_time' } : { file: join(data.dataDir, 'as-of-time.db') };
+    const byTime = await runCli(['replay', 'order-summary', '--until', time, '--out', 'schema' in timeOut ? timeOut.schema : 'file' in timeOut ? timeOut.file : ''], { env });
     expect(byTime.stderr).toBe('');
     expect(byTime.code).toBe(0);
-    expect(tableRows(timeFile, 'order_summary')).toEqual(tableRows(positionFile, 'order_summary'));
+    expect(await tableRowsAt(timeOut, 'order_summary')).toEqual(await tableRowsAt(positionOut, 'order_summary'));
     // Neither run created or touched the live model.
     expect(existsSync(join(data.dataDir, 'readmodels.db'))).toBe(false);
+    expect(await tableExistsAt({ dataDir: data.dataDir }, 'projection_revisions')).toBe(false);
+    expect(await leftoverCopies()).toEqual([]);
   });
 });
 
@@ -105,38 +127,36 @@ describe('an interrupted replay', () => {
     for (let i = 0; i < BULK_ORDERS; i++) await seedLongHistory(`bulk-${i}`);
     const first = await runCli(['replay', 'order-summary'], { env });
     expect(first.code).toBe(0);
-    const rebuilt = liveRows(data.dataDir, 'order_summary');
+    const rebuilt = await liveRows(data.dataDir, 'order_summary');
     expect(rebuilt).toHaveLength(3 + BULK_ORDERS);
-    onLiveModel(data.dataDir, "UPDATE order_summary SET paid_amount = -1 WHERE order_id = 'bulk-0'");
-    const damaged = liveRows(data.dataDir, 'order_summary');
+    await onLiveModel(data.dataDir, "UPDATE order_summary SET paid_amount = -1 WHERE order_id = 'bulk-0'");
+    const damaged = await liveRows(data.dataDir, 'order_summary');
 
     const replay = startCli(['replay', 'order-summary'], { env });
-    const scratch = join(data.dataDir, 'replays', `order-summary.rebuild-${replay.child.pid}.db`);
     // Killed once its copy holds applied events (a first commit), long before it could be done.
     const deadline = Date.now() + 15_000;
-    while (appliedInCopy(scratch) === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
-    expect(appliedInCopy(scratch)).toBeGreaterThan(0);
+    while ((await appliedInCopy(replay.child.pid)) === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
+    expect(await appliedInCopy(replay.child.pid)).toBeGreaterThan(0);
     replay.child.kill('SIGKILL');
     const killed = await replay.done;
     expect(killed.signal).toBe('SIGKILL');
     expect(killed.stdout).toBe('');
-    expect(liveRows(data.dataDir, 'order_summary')).toEqual(damaged);
+    expect(await liveRows(data.dataDir, 'order_summary')).toEqual(damaged);
 
     // Ctrl-C: the replay stops, says so in one line, and removes its copy.
     const interrupted = startCli(['replay', 'order-summary'], { env });
-    const interruptedCopy = join(data.dataDir, 'replays', `order-summary.rebuild-${interrupted.child.pid}.db`);
-    while (appliedInCopy(interruptedCopy) === 0 && Date.now() < deadline + 15_000) await new Promise((resolve) => setTimeout(resolve, 2));
+    while ((await appliedInCopy(interrupted.child.pid)) === 0 && Date.now() < deadline + 15_000) await new Promise((resolve) => setTimeout(resolve, 2));
     interrupted.child.kill('SIGINT');
     const stopped = await interrupted.done;
     expect(stopped.code).toBe(130);
     expect(stopped.stderr.trim()).toBe('orders: replay interrupted: the live read model is unchanged');
-    expect(existsSync(interruptedCopy)).toBe(false);
-    expect(liveRows(data.dataDir, 'order_summary')).toEqual(damaged);
+    expect(await copyOf(interrupted.child.pid)).toBeUndefined();
+    expect(await liveRows(data.dataDir, 'order_summary')).toEqual(damaged);
 
     const again = await runCli(['replay', 'order-summary'], { env });
     expect(again.stderr).toBe('');
     expect(again.code).toBe(0);
-    expect(liveRows(data.dataDir, 'order_summary')).toEqual(rebuilt);
-    expect(readdirSync(join(data.dataDir, 'replays')).filter((name) => name.includes('rebuild'))).toEqual([]);
+    expect(await liveRows(data.dataDir, 'order_summary')).toEqual(rebuilt);
+    expect(await leftoverCopies()).toEqual([]);
   });
 });

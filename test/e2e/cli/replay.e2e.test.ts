@@ -3,11 +3,13 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { projections } from '../../../projections/index.js';
 import { readModelFileIn } from '../../../src/readmodels/read-model-store.js';
 import type { RunningWorkers } from '../../../src/workers.js';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
 import { runCli } from '../../helpers/cli.js';
 import { recordStockCount } from '../../../src/handlers/inventory-store.js';
+import { liveSchemaFor, onPostgres, readModelEnv, schemasStartingWith } from '../../helpers/read-models.js';
 import { liveRows, liveSnapshot, makeDataDir, onLiveModel, startLiveProjections, waitForProjections } from './live-projections.js';
 import { cancel, createOrder, deliver, pay, seedOrder, ship, type CommandWithoutContext } from './seed-orders.js';
 
@@ -26,7 +28,7 @@ async function seed(orderId: string, commands: CommandWithoutContext[], day = 1)
 beforeAll(async () => {
   store = await startTestEventStore();
   data = makeDataDir();
-  env = { ESDB_CONNECTION_STRING: store.connectionString, DATA_DIR: data.dataDir, SUBSCRIPTION_GROUP_PREFIX: 'replay-test' };
+  env = { ESDB_CONNECTION_STRING: store.connectionString, DATA_DIR: data.dataDir, SUBSCRIPTION_GROUP_PREFIX: 'replay-test', ...(await readModelEnv(data.dataDir)) };
   for (let i = 0; i < 12; i++) {
     const lifecycle: CommandWithoutContext[][] = [
       [createOrder(1000 + i)],
@@ -42,6 +44,16 @@ beforeAll(async () => {
   await waitForProjections(data.dataDir, revisions, PROJECTIONS);
 });
 
+/** Scratch copies replays left behind: files under DATA_DIR/replays, or schemas next to the live one. */
+async function leftoverCopies(): Promise<string[]> {
+  if (onPostgres) return schemasStartingWith(`${liveSchemaFor(data.dataDir)}__`);
+  const dir = join(data.dataDir, 'replays');
+  return existsSync(dir) ? readdirSync(dir) : [];
+}
+
+/** When the live SQLite file was last written (on PostgreSQL the rows compared say it all). */
+const liveModified = () => (onPostgres ? 0 : statSync(readModelFileIn(data.dataDir)).mtimeMs);
+
 afterAll(async () => {
   await workers?.stop();
   await store?.close();
@@ -50,28 +62,28 @@ afterAll(async () => {
 
 describe('orders replay', () => {
   it('rebuilds exactly the model live processing gave, swaps it in, and live processing carries on without applying anything twice', async () => {
-    const live = liveSnapshot(data.dataDir);
+    const live = await liveSnapshot(data.dataDir);
     expect(live.order_summary).toHaveLength(12);
     // A bug damaged the model: the replay is the fix.
-    onLiveModel(data.dataDir, "UPDATE order_summary SET status = 'REFUNDED', paid_amount = 0; DELETE FROM sales_by_day;");
-    expect(liveRows(data.dataDir, 'sales_by_day')).toEqual([]);
+    await onLiveModel(data.dataDir, "UPDATE order_summary SET status = 'REFUNDED', paid_amount = 0; DELETE FROM sales_by_day;");
+    expect(await liveRows(data.dataDir, 'sales_by_day')).toEqual([]);
 
     const result = await runCli(['replay', 'order-summary'], { env });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^order-summary: replayed \d+ events up to position \d+ in /);
     expect(result.stdout).toContain('order_summary 12 rows');
-    expect(liveRows(data.dataDir, 'order_summary')).toEqual(live.order_summary);
+    expect(await liveRows(data.dataDir, 'order_summary')).toEqual(live.order_summary);
     // Only the replayed projection was rebuilt: the other damage is still there.
-    expect(liveRows(data.dataDir, 'sales_by_day')).toEqual([]);
-    expect(readdirSync(join(data.dataDir, 'replays'))).toEqual([]);
+    expect(await liveRows(data.dataDir, 'sales_by_day')).toEqual([]);
+    expect(await leftoverCopies()).toEqual([]);
 
     // New history after the replay: applied once by the live projection, nothing missed.
     await seed('ord-after', [createOrder(777), pay(700, 'a1')], 5);
     await seedOrder(store.client, 'ord-1', [ship()]);
     revisions.set('order-ord-1', revisions.get('order-ord-1')! + 2);
     await waitForProjections(data.dataDir, revisions, ['order-summary']);
-    const summary = liveRows(data.dataDir, 'order_summary') as Array<{ order_id: string; paid_amount: number; status: string; revision: number }>;
+    const summary = (await liveRows(data.dataDir, 'order_summary')) as Array<{ order_id: string; paid_amount: number; status: string; revision: number }>;
     expect(summary).toHaveLength(13);
     expect(summary.find((row) => row.order_id === 'ord-after')).toMatchObject({ paid_amount: 700, status: 'PENDING', revision: 1 });
     expect(summary.find((row) => row.order_id === 'ord-1')).toMatchObject({ paid_amount: 2001, status: 'SHIPPED', revision: 5 });
@@ -84,8 +96,8 @@ describe('orders replay', () => {
     const result = await runCli(['replay', 'sales-by-day'], { env });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    const day9 = () => (liveRows(data.dataDir, 'sales_by_day') as Array<Record<string, unknown>>).filter((row) => row.day === '2026-01-09');
-    expect(day9()).toEqual([expect.objectContaining({ orders_placed: 1, ordered_amount: '500', paid_amount: '500' })]);
+    const day9 = async () => ((await liveRows(data.dataDir, 'sales_by_day')) as Array<Record<string, unknown>>).filter((row) => row.day === '2026-01-09');
+    expect(await day9()).toEqual([expect.objectContaining({ orders_placed: 1, ordered_amount: '500', paid_amount: '500' })]);
 
     // Stock counts are events too: the inventory projection is rebuilt from them and the orders.
   await recordStockCount(store.client, 'sku-1', 20, { commandId: 'count-1', tenantId: 'tenant-a', actor: 'test', at: '2026-01-01T09:00:00.000Z', correlationId: 'count-1' });
@@ -93,40 +105,42 @@ describe('orders replay', () => {
     await seed('ord-late', [createOrder(300), pay(300, 'late-pay')], 9);
     await waitForProjections(data.dataDir, revisions, PROJECTIONS);
     // The lagging projection was handed ord-lag's events again and skipped them.
-    expect(day9()).toEqual([expect.objectContaining({ orders_placed: 2, ordered_amount: '800', paid_amount: '800' })]);
+    expect(await day9()).toEqual([expect.objectContaining({ orders_placed: 2, ordered_amount: '800', paid_amount: '800' })]);
   });
 
   it('rebuilds the inventory projection (orders replay inventory): stock counts and order lines as live processing gave them', async () => {
     await waitForProjections(data.dataDir, revisions, ['inventory']);
-    const counts = liveRows(data.dataDir, 'inventory_counts');
-    const lines = liveRows(data.dataDir, 'inventory_lines');
+    const counts = await liveRows(data.dataDir, 'inventory_counts');
+    const lines = await liveRows(data.dataDir, 'inventory_lines');
     expect(counts).toHaveLength(1);
     expect(lines.length).toBeGreaterThanOrEqual(12);
-    onLiveModel(data.dataDir, 'DELETE FROM inventory_lines; DELETE FROM inventory_counts;');
+    await onLiveModel(data.dataDir, 'DELETE FROM inventory_lines; DELETE FROM inventory_counts;');
 
     const result = await runCli(['replay', 'inventory'], { env });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^inventory: replayed \d+ events up to position \d+ in /);
-    expect(liveRows(data.dataDir, 'inventory_counts')).toEqual(counts);
-    expect(liveRows(data.dataDir, 'inventory_lines')).toEqual(lines);
+    expect(await liveRows(data.dataDir, 'inventory_counts')).toEqual(counts);
+    expect(await liveRows(data.dataDir, 'inventory_lines')).toEqual(lines);
   });
 
   it('reports a dry run against the live model and changes nothing', async () => {
-    onLiveModel(data.dataDir, "UPDATE customer_orders SET status = 'CANCELLED' WHERE order_id = 'ord-0'");
-    const before = liveRows(data.dataDir, 'customer_orders');
-    const modified = statSync(readModelFileIn(data.dataDir)).mtimeMs;
+    await onLiveModel(data.dataDir, "UPDATE customer_orders SET status = 'CANCELLED' WHERE order_id = 'ord-0'");
+    const before = await liveRows(data.dataDir, 'customer_orders');
+    const modified = liveModified();
     const result = await runCli(['replay', 'orders-by-customer', '--dry-run'], { env });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('dry run: the live read model');
     expect(result.stdout).toContain('customer_orders: 15 rows rebuilt, 15 live; 1 new or changed, 1 gone or changed');
-    expect(liveRows(data.dataDir, 'customer_orders')).toEqual(before);
-    expect(statSync(readModelFileIn(data.dataDir)).mtimeMs).toBe(modified);
+    expect(await liveRows(data.dataDir, 'customer_orders')).toEqual(before);
+    expect(liveModified()).toBe(modified);
+    expect(await leftoverCopies()).toEqual([]);
   });
 
-  it('refuses a side-effect handler, an unknown projection, a malformed --until and --out onto the live file in one line, touching nothing', async () => {
-    const modified = statSync(readModelFileIn(data.dataDir)).mtimeMs;
+  it('refuses a side-effect handler, an unknown projection, a malformed --until and --out onto the live models in one line, touching nothing', async () => {
+    const modified = liveModified();
+    const before = await liveSnapshot(data.dataDir);
     const whatsapp = await runCli(['replay', 'whatsapp'], { env });
     expect(whatsapp.code).not.toBe(0);
     expect(whatsapp.stderr.trim().split('\n')).toHaveLength(1);
@@ -134,17 +148,20 @@ describe('orders replay', () => {
 
     const unknown = await runCli(['replay', 'order-sumary'], { env });
     expect(unknown.code).not.toBe(0);
-    expect(unknown.stderr.trim()).toBe("orders: unknown projection 'order-sumary' (projections: order-summary, orders-by-customer, sales-by-day, inventory)");
+    expect(unknown.stderr.trim()).toBe(`orders: unknown projection 'order-sumary' (projections: ${projections.map((projection) => projection.name).join(', ')})`);
 
     const malformed = await runCli(['replay', 'order-summary', '--until', 'yesterday'], { env });
     expect(malformed.code).toBe(2);
     expect(malformed.stderr.trim().split('\n')).toHaveLength(1);
     expect(malformed.stderr).toContain("got 'yesterday'");
 
-    const ontoLive = await runCli(['replay', 'order-summary', '--until', '1', '--out', readModelFileIn(data.dataDir)], { env });
+    // The live file, or on PostgreSQL the live schema.
+    const live = onPostgres ? liveSchemaFor(data.dataDir) : readModelFileIn(data.dataDir);
+    const ontoLive = await runCli(['replay', 'order-summary', '--until', '1', '--out', live], { env });
     expect(ontoLive.code).toBe(2);
-    expect(ontoLive.stderr.trim()).toBe('orders: --out names the live read-model file: --until never writes there');
-    expect(statSync(readModelFileIn(data.dataDir)).mtimeMs).toBe(modified);
-    expect(existsSync(join(data.dataDir, 'replays')) ? readdirSync(join(data.dataDir, 'replays')) : []).toEqual([]);
+    expect(ontoLive.stderr.trim()).toBe(onPostgres ? `orders: --out names the live schema '${live}': --until never writes there` : 'orders: --out names the live read-model file: --until never writes there');
+    expect(liveModified()).toBe(modified);
+    expect(await liveSnapshot(data.dataDir)).toEqual(before);
+    expect(await leftoverCopies()).toEqual([]);
   });
 });

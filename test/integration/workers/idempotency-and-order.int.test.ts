@@ -116,10 +116,11 @@ describe('redelivery and delivery order', async () => {
       handles: ['order.created'],
       schema: 'CREATE TABLE IF NOT EXISTS counted (order_id TEXT NOT NULL)',
       async handle(event, context) {
-        attempts++;
+        // Taken before the await: on PostgreSQL the other events' handlers start while this commit is in flight.
+        const attempt = ++attempts;
         await context.transaction(async (tx) => await tx.run('INSERT INTO counted (order_id) VALUES (?)', event.data.orderId));
         // The ack is lost (the worker fails after committing): the event comes back.
-        if (attempts === 1) throw new Error('connection reset after commit');
+        if (attempt === 1) throw new Error('connection reset after commit');
       },
     });
     const { runner, registry } = await startRunner({ client: store.client, store: db, handlers: [flaky] });

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
 import { eventually } from './order-writer.js';
 import { freePort } from '../../helpers/free-port.js';
+import { readModelEnv } from '../../helpers/read-models.js';
 
 const bin = join(import.meta.dirname, '../../../bin/orders.js');
 const API_KEY = 'roles-test-key-0123456789';
@@ -16,10 +17,12 @@ describe('orders serve --role', () => {
   let store: TestEventStore;
   let dataDir: string;
   const children: ChildProcess[] = [];
+  let readModels: Record<string, string> = {};
 
   beforeAll(async () => {
     store = await startTestEventStore();
     dataDir = mkdtempSync(join(tmpdir(), 'order-store-roles-'));
+    readModels = await readModelEnv(dataDir);
   });
 
   afterAll(async () => {
@@ -30,7 +33,7 @@ describe('orders serve --role', () => {
 
   function serve(role: string, env: Record<string, string>): { child: ChildProcess; output: () => string } {
     const child = spawn(process.execPath, [bin, 'serve', '--role', role], {
-      env: { ...process.env, ESDB_CONNECTION_STRING: store.connectionString, DATA_DIR: dataDir, API_KEYS: `${API_KEY}:tenant-r`, LOG_LEVEL: 'warn', ...env },
+      env: { ...process.env, ESDB_CONNECTION_STRING: store.connectionString, DATA_DIR: dataDir, API_KEYS: `${API_KEY}:tenant-r`, LOG_LEVEL: 'warn', ...readModels, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(child);
