@@ -17,6 +17,11 @@
 // same offered load for every setup, whose CPU per command is the figure to compare when the
 // machine is shared (a closed loop's CPU per command grows when throughput falls, as the
 // process's fixed work per second is spread over fewer commands).
+// BENCH_TRACING_CONCURRENT=1 runs the setups side by side instead: one service per setup, all
+// started at once and loaded at once (closed loop, BENCH_TRACING_CONNECTIONS each) for
+// BENCH_TRACING_ROUNDS windows, so whatever else the machine runs weighs on each alike; each
+// window's commands/s and CPU per command are ratios to the same window's off (the services
+// share the cores, so a setup that costs more per command gets fewer commands through).
 // BENCH_TRACING_CPU_PROF=<dir> runs each service under `node --cpu-prof` and leaves its profiles
 // in <dir>/<setup>-<round>/, one per thread (the service's main thread is the largest; the
 // embedded store and the TypeScript loader have their own): open one in Chrome's DevTools.
@@ -70,7 +75,7 @@ function tracingEnv(setup: Setup): Record<string, string> {
 const drive = (port: number, seconds: number, lifecyclesPerSecond?: number) =>
   driveLifecycles({ port, seconds, connections: CONNECTIONS, apiKey: API_KEY, ...(lifecyclesPerSecond ? { lifecyclesPerSecond } : {}) });
 
-async function measure(setup: Setup, round: number): Promise<Run> {
+async function startService(setup: Setup, round: number) {
   const dataDir = mkdtempSync(join(tmpdir(), 'order-store-bench-tracing-'));
   const [port, eventStorePort] = [await freePort(), await freePort()];
   const { child } = await startChild(
@@ -91,6 +96,18 @@ async function measure(setup: Setup, round: number): Promise<Run> {
     },
     /listening on http:\/\/\S+/,
   );
+  return {
+    port,
+    child,
+    async stop() {
+      await stopChild(child);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function measure(setup: Setup, round: number): Promise<Run> {
+  const { port, child, stop } = await startService(setup, round);
   try {
     await drive(port, WARMUP_SECONDS);
     const cpuBefore = cpuSecondsOf(child.pid);
@@ -107,8 +124,41 @@ async function measure(setup: Setup, round: number): Promise<Run> {
     }
     return { perSecond: load.commands / load.seconds, cpuMsPerCommand: (cpu * 1000) / load.commands, p99: percentile(sorted, 99), pacedCpuMsPerCommand };
   } finally {
-    await stopChild(child);
-    rmSync(dataDir, { recursive: true, force: true });
+    await stop();
+  }
+}
+
+/** All setups at once, `ROUNDS` windows of the closed loop on each; ratios per window. */
+async function sideBySide(): Promise<void> {
+  const services = await Promise.all(SETUPS.map((setup) => startService(setup, 0)));
+  const perWindow: Record<Setup, { perSecond: number; cpu: number }[]> = { off: [], always: [], ratio: [] };
+  try {
+    await Promise.all(services.map((service) => drive(service.port, WARMUP_SECONDS)));
+    for (let window = 1; window <= ROUNDS; window++) {
+      const before = services.map((service) => cpuSecondsOf(service.child.pid));
+      const loads = await Promise.all(services.map((service) => drive(service.port, SECONDS)));
+      const figures = services.map((service, index) => ({ perSecond: loads[index]!.commands / loads[index]!.seconds, cpu: ((cpuSecondsOf(service.child.pid) - before[index]!) * 1000) / loads[index]!.commands }));
+      SETUPS.forEach((setup, index) => perWindow[setup].push(figures[index]!));
+      console.log(`window ${window} side by side: ${SETUPS.map((setup, index) => `${setup} ${figures[index]!.perSecond.toFixed(0)} commands/s ${figures[index]!.cpu.toFixed(3)} ms CPU/command`).join('; ')}  load ${load()}`);
+    }
+  } finally {
+    await Promise.all(services.map((service) => service.stop()));
+  }
+  const off = perWindow.off;
+  for (const setup of SETUPS) {
+    const windows = perWindow[setup];
+    const perSecond = median(windows.map((window) => window.perSecond));
+    const cpu = median(windows.map((window) => window.cpu));
+    const name = (what: string) => `npm start ${what} side by side, ${LABELS[setup]}`;
+    if (setup === 'off' || off.length === 0) {
+      reportFigure({ name: name('lifecycle'), value: fixed(perSecond, 0), unit: 'commands/s' });
+      reportFigure({ name: name('CPU per command'), value: fixed(cpu, 3), unit: 'ms' });
+      continue;
+    }
+    const ratios = windows.map((window, index) => ({ perSecond: window.perSecond / off[index]!.perSecond, cpu: window.cpu / off[index]!.cpu }));
+    console.log(`${LABELS[setup]} side by side: per-window ratios ${ratios.map((ratio) => ratio.perSecond.toFixed(2)).join(' / ')} commands/s, ${ratios.map((ratio) => ratio.cpu.toFixed(2)).join(' / ')} CPU/command`);
+    reportFigure({ name: name('lifecycle'), value: fixed(perSecond, 0), unit: 'commands/s', baseline: fixed(median(off.map((window) => window.perSecond)), 0), baselineName: 'tracing off', ratio: fixed(median(ratios.map((ratio) => ratio.perSecond)), 3), ...(setup === 'ratio' ? { target: '>= 0.95x' } : {}) });
+    reportFigure({ name: name('CPU per command'), value: fixed(cpu, 3), unit: 'ms', baseline: fixed(median(off.map((window) => window.cpu)), 3), baselineName: 'tracing off', ratio: fixed(median(ratios.map((ratio) => ratio.cpu)), 3) });
   }
 }
 
@@ -120,60 +170,72 @@ const median = (values: number[]) => {
 const fixed = (value: number, digits = 1) => Number(value.toFixed(digits));
 const load = () => loadavg().map((value) => value.toFixed(2)).join(' ');
 
+const CONCURRENT = process.env.BENCH_TRACING_CONCURRENT === '1';
 if (CPU_PROF_DIR) mkdirSync(CPU_PROF_DIR, { recursive: true });
-console.log(`npm start lifecycle load: ${CONNECTIONS} keep-alive connections, ${SECONDS} s per setup after ${WARMUP_SECONDS} s warm-up${PACED > 0 ? `, then ${SECONDS} s paced at ${PACED} lifecycles/s` : ''}, ${ROUNDS} round(s) of ${SETUPS.join(', ')}; load average ${load()} (${availableParallelism()} cores)`);
-const runs: Record<Setup, Run[]> = { off: [], always: [], ratio: [] };
-/** Per round: each setup's commands/s and CPU per command as ratios to that round's off. */
-const ratios: Record<Setup, { perSecond: number; cpu: number; paced: number }[]> = { off: [], always: [], ratio: [] };
-for (let round = 1; round <= ROUNDS; round++) {
-  const inRound: Partial<Record<Setup, Run>> = {};
-  for (const setup of SETUPS) {
-    const before = receiver.protobufRequests;
-    const run = await measure(setup, round);
-    runs[setup].push(run);
-    inRound[setup] = run;
-    console.log(
-      `round ${round} ${LABELS[setup].padEnd(24)} ${run.perSecond.toFixed(0).padStart(6)} commands/s  ${run.cpuMsPerCommand.toFixed(3)} ms CPU/command  paced ${run.pacedCpuMsPerCommand.toFixed(3)} ms CPU/command  p99 ${run.p99.toFixed(1)} ms  ${String(receiver.protobufRequests - before).padStart(4)} OTLP exports  load ${load()}`,
-    );
-  }
-  const off = inRound.off;
-  if (!off) continue;
-  const parts: string[] = [];
-  for (const setup of SETUPS) {
-    const run = inRound[setup];
-    if (setup === 'off' || !run) continue;
-    const ratio = { perSecond: run.perSecond / off.perSecond, cpu: run.cpuMsPerCommand / off.cpuMsPerCommand, paced: run.pacedCpuMsPerCommand / off.pacedCpuMsPerCommand };
-    ratios[setup].push(ratio);
-    parts.push(`${LABELS[setup]} ${ratio.perSecond.toFixed(2)}x commands/s, ${ratio.cpu.toFixed(2)}x CPU/command, paced ${ratio.paced.toFixed(2)}x CPU/command`);
-  }
-  console.log(`round ${round} to off: ${parts.join('; ')}`);
+if (CONCURRENT) {
+  console.log(`npm start lifecycle load side by side: ${SETUPS.join(', ')} at once, ${CONNECTIONS} keep-alive connections each, ${ROUNDS} window(s) of ${SECONDS} s after ${WARMUP_SECONDS} s warm-up; load average ${load()} (${availableParallelism()} cores)`);
+  await sideBySide();
+} else {
+  await inTurns();
 }
 await receiver.stop();
 
-const medianOf = (values: number[]) => median(values.filter((value) => Number.isFinite(value)));
-const off = { perSecond: median(runs.off.map((run) => run.perSecond)), cpu: median(runs.off.map((run) => run.cpuMsPerCommand)), paced: medianOf(runs.off.map((run) => run.pacedCpuMsPerCommand)) };
-for (const setup of SETUPS) {
-  if (runs[setup].length === 0) continue;
-  const perSecond = median(runs[setup].map((run) => run.perSecond));
-  const cpu = median(runs[setup].map((run) => run.cpuMsPerCommand));
-  const paced = medianOf(runs[setup].map((run) => run.pacedCpuMsPerCommand));
-  if (setup === 'off') {
-    reportFigure({ name: `npm start lifecycle, ${LABELS[setup]}`, value: fixed(perSecond, 0), unit: 'commands/s' });
-    reportFigure({ name: `npm start CPU per command, ${LABELS[setup]}`, value: fixed(cpu, 3), unit: 'ms' });
-    if (Number.isFinite(paced)) reportFigure({ name: `npm start CPU per command at ${PACED} lifecycles/s, ${LABELS[setup]}`, value: fixed(paced, 3), unit: 'ms' });
-    continue;
+
+/** The setups in turns (off, always, 1%, off, ...), one service at a time. */
+async function inTurns(): Promise<void> {
+  console.log(`npm start lifecycle load: ${CONNECTIONS} keep-alive connections, ${SECONDS} s per setup after ${WARMUP_SECONDS} s warm-up${PACED > 0 ? `, then ${SECONDS} s paced at ${PACED} lifecycles/s` : ''}, ${ROUNDS} round(s) of ${SETUPS.join(', ')}; load average ${load()} (${availableParallelism()} cores)`);
+  const runs: Record<Setup, Run[]> = { off: [], always: [], ratio: [] };
+  /** Per round: each setup's commands/s and CPU per command as ratios to that round's off. */
+  const ratios: Record<Setup, { perSecond: number; cpu: number; paced: number }[]> = { off: [], always: [], ratio: [] };
+  for (let round = 1; round <= ROUNDS; round++) {
+    const inRound: Partial<Record<Setup, Run>> = {};
+    for (const setup of SETUPS) {
+      const before = receiver.protobufRequests;
+      const run = await measure(setup, round);
+      runs[setup].push(run);
+      inRound[setup] = run;
+      console.log(
+        `round ${round} ${LABELS[setup].padEnd(24)} ${run.perSecond.toFixed(0).padStart(6)} commands/s  ${run.cpuMsPerCommand.toFixed(3)} ms CPU/command  paced ${run.pacedCpuMsPerCommand.toFixed(3)} ms CPU/command  p99 ${run.p99.toFixed(1)} ms  ${String(receiver.protobufRequests - before).padStart(4)} OTLP exports  load ${load()}`,
+      );
+    }
+    const off = inRound.off;
+    if (!off) continue;
+    const parts: string[] = [];
+    for (const setup of SETUPS) {
+      const run = inRound[setup];
+      if (setup === 'off' || !run) continue;
+      const ratio = { perSecond: run.perSecond / off.perSecond, cpu: run.cpuMsPerCommand / off.cpuMsPerCommand, paced: run.pacedCpuMsPerCommand / off.pacedCpuMsPerCommand };
+      ratios[setup].push(ratio);
+      parts.push(`${LABELS[setup]} ${ratio.perSecond.toFixed(2)}x commands/s, ${ratio.cpu.toFixed(2)}x CPU/command, paced ${ratio.paced.toFixed(2)}x CPU/command`);
+    }
+    console.log(`round ${round} to off: ${parts.join('; ')}`);
   }
-  const perRound = ratios[setup];
-  // The median of the per-round ratios (each to its own round's off), not the ratio of the medians.
-  const ratioOf = (key: 'perSecond' | 'cpu' | 'paced') => {
-    const values = perRound.map((ratio) => ratio[key]).filter((value) => Number.isFinite(value));
-    return values.length ? { ratio: fixed(median(values), 3) } : {};
-  };
-  const list = (key: 'perSecond' | 'cpu' | 'paced') => perRound.map((ratio) => ratio[key].toFixed(2)).join(' / ');
-  console.log(`${LABELS[setup]}: per-round ratios ${list('perSecond')} commands/s, ${list('cpu')} CPU/command, paced ${list('paced')} CPU/command`);
-  reportFigure({ name: `npm start lifecycle, ${LABELS[setup]}`, value: fixed(perSecond, 0), unit: 'commands/s', baseline: fixed(off.perSecond, 0), baselineName: 'tracing off', ...ratioOf('perSecond'), ...(setup === 'ratio' ? { target: '>= 0.95x' } : {}) });
-  reportFigure({ name: `npm start CPU per command, ${LABELS[setup]}`, value: fixed(cpu, 3), unit: 'ms', baseline: fixed(off.cpu, 3), baselineName: 'tracing off', ...ratioOf('cpu') });
-  if (Number.isFinite(paced) && Number.isFinite(off.paced)) {
-    reportFigure({ name: `npm start CPU per command at ${PACED} lifecycles/s, ${LABELS[setup]}`, value: fixed(paced, 3), unit: 'ms', baseline: fixed(off.paced, 3), baselineName: 'tracing off', ...ratioOf('paced'), ...(setup === 'ratio' ? { target: '<= 1.05x' } : {}) });
+
+  const medianOf = (values: number[]) => median(values.filter((value) => Number.isFinite(value)));
+  const off = { perSecond: median(runs.off.map((run) => run.perSecond)), cpu: median(runs.off.map((run) => run.cpuMsPerCommand)), paced: medianOf(runs.off.map((run) => run.pacedCpuMsPerCommand)) };
+  for (const setup of SETUPS) {
+    if (runs[setup].length === 0) continue;
+    const perSecond = median(runs[setup].map((run) => run.perSecond));
+    const cpu = median(runs[setup].map((run) => run.cpuMsPerCommand));
+    const paced = medianOf(runs[setup].map((run) => run.pacedCpuMsPerCommand));
+    if (setup === 'off') {
+      reportFigure({ name: `npm start lifecycle, ${LABELS[setup]}`, value: fixed(perSecond, 0), unit: 'commands/s' });
+      reportFigure({ name: `npm start CPU per command, ${LABELS[setup]}`, value: fixed(cpu, 3), unit: 'ms' });
+      if (Number.isFinite(paced)) reportFigure({ name: `npm start CPU per command at ${PACED} lifecycles/s, ${LABELS[setup]}`, value: fixed(paced, 3), unit: 'ms' });
+      continue;
+    }
+    const perRound = ratios[setup];
+    // The median of the per-round ratios (each to its own round's off), not the ratio of the medians.
+    const ratioOf = (key: 'perSecond' | 'cpu' | 'paced') => {
+      const values = perRound.map((ratio) => ratio[key]).filter((value) => Number.isFinite(value));
+      return values.length ? { ratio: fixed(median(values), 3) } : {};
+    };
+    const list = (key: 'perSecond' | 'cpu' | 'paced') => perRound.map((ratio) => ratio[key].toFixed(2)).join(' / ');
+    console.log(`${LABELS[setup]}: per-round ratios ${list('perSecond')} commands/s, ${list('cpu')} CPU/command, paced ${list('paced')} CPU/command`);
+    reportFigure({ name: `npm start lifecycle, ${LABELS[setup]}`, value: fixed(perSecond, 0), unit: 'commands/s', baseline: fixed(off.perSecond, 0), baselineName: 'tracing off', ...ratioOf('perSecond'), ...(setup === 'ratio' ? { target: '>= 0.95x' } : {}) });
+    reportFigure({ name: `npm start CPU per command, ${LABELS[setup]}`, value: fixed(cpu, 3), unit: 'ms', baseline: fixed(off.cpu, 3), baselineName: 'tracing off', ...ratioOf('cpu') });
+    if (Number.isFinite(paced) && Number.isFinite(off.paced)) {
+      reportFigure({ name: `npm start CPU per command at ${PACED} lifecycles/s, ${LABELS[setup]}`, value: fixed(paced, 3), unit: 'ms', baseline: fixed(off.paced, 3), baselineName: 'tracing off', ...ratioOf('paced'), ...(setup === 'ratio' ? { target: '<= 1.05x' } : {}) });
+    }
   }
 }

@@ -9,11 +9,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT_CONTEXT, createContextKey } from '@opentelemetry/api';
+import { executionAsyncId } from 'node:async_hooks';
+import { ROOT_CONTEXT, context, createContextKey, trace } from '@opentelemetry/api';
+import { jsonEvent } from '@eventstore/db-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useTestEventStore } from '../../helpers/event-store.js';
 import { freePort } from '../../helpers/free-port.js';
 import { eventually } from '../workers/order-writer.js';
 import { CallContextManager, asyncContextFrameActive } from '../../../src/observability/trace-api.js';
+import { startTracing } from '../../../src/observability/tracing.js';
 import { OtlpReceiver, SpanKindCode, type ReceivedSpan } from './otlp-receiver.js';
 
 const bin = join(import.meta.dirname, '../../../bin/orders.js');
@@ -51,6 +55,52 @@ describe('the call-scoped context manager', () => {
     expect(asyncContextFrameActive('22.12.0', '--experimental-async-context-frame')).toBe(true);
     expect(asyncContextFrameActive('24.1.0', '')).toBe(true);
     expect(asyncContextFrameActive('24.1.0', '--no-async-context-frame')).toBe(false);
+  });
+});
+
+describe('tracing started as the service starts it', () => {
+  const esdb = useTestEventStore();
+  const receiver = new OtlpReceiver();
+  let endpoint = '';
+  const previous = process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  beforeAll(async () => {
+    endpoint = await receiver.start();
+    // The exporter reads its endpoint from the process environment.
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = endpoint;
+  });
+  afterAll(async () => {
+    if (previous === undefined) delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+    else process.env.OTEL_EXPORTER_OTLP_ENDPOINT = previous;
+    await receiver.stop();
+  });
+
+  // With no async_hooks hook on, a promise's continuation runs with async id 0; AsyncLocalStorage
+  // on Node 20 gives every promise an id of its own (and a hook call) from its first use on.
+  const promiseHooksOn = async () => {
+    await null;
+    return executionAsyncId() !== 0;
+  };
+  const tracedWork = async (env: Record<string, string>, options?: { asyncContext: boolean }) => {
+    const tracing = startTracing(env, options)!;
+    const request = trace.getTracer('probe').startSpan('request');
+    await context.with(trace.setSpan(ROOT_CONTEXT, request), () => esdb.client.appendToStream(`probe-${randomBytes(4).toString('hex')}`, jsonEvent({ type: 'probe', data: {} })));
+    request.end();
+    const settings = tracing.settings;
+    const hooks = await promiseHooksOn();
+    await tracing.shutdown();
+    return { settings, hooks };
+  };
+
+  it('turns no promise hook on in the service (Node < 22), where the CLI\'s AsyncLocalStorage does', async (test) => {
+    if (asyncContextFrameActive() || (await promiseHooksOn())) test.skip();
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_TRACES_SAMPLER: 'always_on' };
+    const service = await tracedWork(env);
+    expect(service.settings.context).toBe('call');
+    expect(service.hooks).toBe(false);
+    // The probe can tell: the CLI's context manager (last: it may leave the hooks on).
+    const cli = await tracedWork(env, { asyncContext: true });
+    expect(cli.settings.context).toBe('async-local-storage');
+    expect(cli.hooks).toBe(true);
   });
 });
 
