@@ -59,7 +59,9 @@ type Backend = 'sqlite' | 'postgres';
 const BACKENDS: Backend[] = ['sqlite', 'postgres'];
 const LABEL: Record<Backend, string> = { sqlite: 'SQLite', postgres: 'PostgreSQL' };
 
-const postgres = await startPostgres({ postgresFlags: ['-c', 'max_connections=200', '-c', 'synchronous_commit=off', '-c', 'shared_buffers=256MB'] });
+const postgres = await startPostgres({
+  postgresFlags: ['-c', 'max_connections=200', '-c', 'synchronous_commit=off', '-c', 'shared_buffers=256MB', '-c', 'shared_preload_libraries=pg_stat_statements'],
+});
 let databases = 0;
 
 /** A new database on the run's server: its URL. */
@@ -74,6 +76,13 @@ async function newDatabase(): Promise<string> {
   }
   const url = new URL(postgres.url);
   url.pathname = `/${name}`;
+  const created = new pg.Client({ connectionString: url.toString() });
+  await created.connect();
+  try {
+    await created.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+  } finally {
+    await created.end();
+  }
   return url.toString();
 }
 
@@ -114,10 +123,14 @@ async function catchUp(): Promise<void> {
       const seconds = (performance.now() - started) / 1000;
       await runner.stop();
       const summaries = (await store.get<{ n: number }>('SELECT count(*) AS n FROM order_summary'))?.n;
+      if (backend === 'postgres') await printTopStatements(store);
+      // PostgreSQL: statements sent and the waits for answers (round trips on the path), per event.
+      const counts = (store as { counts?: { statements: number; waits: number } }).counts;
+      const perEvent = counts ? `; ${(counts.statements / stored).toFixed(2)} statements and ${(counts.waits / stored).toFixed(3)} round trips waited for per event` : '';
       await store.close();
       const rate = stored / seconds;
       rates.set(backend, rate);
-      console.log(`  ${LABEL[backend].padEnd(10)} ${stored} events in ${seconds.toFixed(2)} s = ${Math.round(rate)} events/s (${projections.length} projections; ${summaries} order summaries) [${loadNote()}]`);
+      console.log(`  ${LABEL[backend].padEnd(10)} ${stored} events in ${seconds.toFixed(2)} s = ${Math.round(rate)} events/s (${projections.length} projections; ${summaries} order summaries${perEvent}) [${loadNote()}]`);
     }
     const ratio = rates.get('postgres')! / rates.get('sqlite')!;
     console.log(`  PostgreSQL / SQLite: ${ratio.toFixed(2)}x`);
@@ -134,6 +147,17 @@ async function catchUp(): Promise<void> {
     await server.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** PostgreSQL's own timing (pg_stat_statements): where the server spent its time. */
+async function printTopStatements(store: ReadModelStore): Promise<void> {
+  const rows = await store.all<{ query: string; calls: number; total_ms: number; mean_ms: number }>(
+    `SELECT query, calls, round(total_exec_time::numeric, 1) AS total_ms, round(mean_exec_time::numeric, 4) AS mean_ms
+     FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT 8`,
+  );
+  const total = (await store.get<{ ms: number }>('SELECT round(sum(total_exec_time)::numeric, 1) AS ms FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())'))?.ms;
+  console.log(`    server execution time ${total} ms in all; the most costly statements:`);
+  for (const row of rows) console.log(`      ${String(row.total_ms).padStart(9)} ms ${String(row.calls).padStart(7)} calls ${String(row.mean_ms).padStart(8)} ms each  ${row.query.replace(/\s+/g, ' ').slice(0, 110)}`);
 }
 
 // ---- 2. lifecycles of `npm start`, then reads ----------------------------------------------

@@ -80,7 +80,7 @@ export default defineProjection({
     if (event.type === 'inventory.stock_set') {
       const { tenantId, sku, onHand, occurredAt } = event.data;
       // The latest count in $all wins, whatever order the counts are applied in.
-      await tx.run(
+      await tx.write(
         `INSERT INTO inventory_counts (tenant_id, sku, on_hand, counted_position, counted_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (tenant_id, sku) DO UPDATE SET on_hand = excluded.on_hand, counted_position = excluded.counted_position, counted_at = excluded.counted_at
          WHERE excluded.counted_position > inventory_counts.counted_position`,
@@ -94,7 +94,7 @@ export default defineProjection({
     }
     const { tenantId, orderId } = event.data;
     const move = (from: LineState, to: LineState, column?: 'shipped_position' | 'returned_position') =>
-      tx.run(
+      tx.write(
         `UPDATE inventory_lines SET state = ?${column ? `, ${column} = ?` : ''} WHERE tenant_id = ? AND order_id = ? AND state = ?`,
         to,
         ...(column ? [position] : []),
@@ -107,7 +107,7 @@ export default defineProjection({
         const bySku = new Map<string, number>();
         for (const item of event.data.items) bySku.set(item.sku, (bySku.get(item.sku) ?? 0) + item.quantity);
         for (const [sku, quantity] of bySku) {
-          await tx.run(
+          await tx.write(
             `INSERT INTO inventory_lines (tenant_id, order_id, sku, quantity, state, opened_position) VALUES (?, ?, ?, ?, 'reserved', ?)
              ON CONFLICT DO NOTHING`,
             tenantId,

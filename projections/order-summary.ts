@@ -64,7 +64,7 @@ export default defineProjection({
     if (event.type === 'inventory.stock_set') return;
     const { tenantId, orderId, occurredAt } = event.data;
     const touch = (set: string, ...values: unknown[]) =>
-      tx.run(
+      tx.write(
         `UPDATE order_summary SET ${set}, updated_at = ?, revision = ? WHERE tenant_id = ? AND order_id = ?`,
         ...values,
         occurredAt,
@@ -74,7 +74,7 @@ export default defineProjection({
       );
     switch (event.type) {
       case 'order.created':
-        await tx.run(
+        await tx.write(
           `INSERT INTO order_summary (tenant_id, order_id, customer_id, customer_name, status, currency, total, item_count, created_at, updated_at, revision)
            VALUES (?, ?, ?, ?, 'PENDING', ?, ?, ?, ?, ?, ?)
            ON CONFLICT (tenant_id, order_id) DO NOTHING`,

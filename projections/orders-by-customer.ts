@@ -73,7 +73,7 @@ export default defineProjection({
         const customerId = event.data.customer.id ?? event.data.customerId;
         // An anonymous order belongs to no customer's list.
         if (!customerId) return;
-        await tx.run(
+        await tx.write(
           `INSERT INTO customer_orders (tenant_id, customer_id, order_id, status, currency, total, created_at, updated_at)
            VALUES (?, ?, ?, 'PENDING', ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
           tenantId,
@@ -90,7 +90,7 @@ export default defineProjection({
         // Without INDEXED BY the planner (no ANALYZE statistics) picks the primary-key prefix
         // tenant_id and scans every order of the tenant: catch-up slowed quadratically.
         // (PostgreSQL has no INDEXED BY, and its planner finds the index.)
-        await tx.run(
+        await tx.write(
           `UPDATE customer_orders ${tx.dialect === 'sqlite' ? 'INDEXED BY customer_orders_by_order ' : ''}SET status = ?, updated_at = ? WHERE tenant_id = ? AND order_id = ?`,
           event.data.newStatus,
           occurredAt,

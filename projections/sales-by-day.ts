@@ -55,7 +55,7 @@ export default defineProjection({
     const add = (currency: string, changes: Change) => addToDay(tx, tenantId, day, currency, changes);
     switch (event.type) {
       case 'order.created':
-        await tx.run(
+        await tx.write(
           'INSERT INTO sales_order_currency (tenant_id, order_id, currency) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
           tenantId,
           orderId,
@@ -99,7 +99,7 @@ async function addToDay(tx: ReadModelTx, tenantId: string, day: string, currency
     // One upsert, summed by the server (numeric is exact at any size): workers on other hosts
     // adding to the same day at once cannot lose each other's additions.
     const columns = [...counts, ...amounts].map(([, column]) => column);
-    await tx.run(
+    await tx.write(
       `INSERT INTO sales_by_day (tenant_id, day, currency, ${columns.join(', ')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (tenant_id, day, currency) DO UPDATE SET ${[
          ...counts.map(([, column]) => `${column} = sales_by_day.${column} + excluded.${column}`),
@@ -118,7 +118,7 @@ async function addToDay(tx: ReadModelTx, tenantId: string, day: string, currency
   );
   if (!row) {
     // The day's first event: one insert with every column.
-    await tx.run(
+    await tx.write(
       `INSERT INTO sales_by_day (tenant_id, day, currency, ${[...counts, ...amounts].map(([, column]) => column).join(', ')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ...key,
       ...counts.map(([field]) => changes[field] ?? 0),
@@ -142,7 +142,7 @@ async function addToDay(tx: ReadModelTx, tenantId: string, day: string, currency
       values.push(addDecimal(row[column] ?? '0', change));
     }
   }
-  if (sets.length > 0) await tx.run(`UPDATE sales_by_day SET ${sets.join(', ')} WHERE tenant_id = ? AND day = ? AND currency = ?`, ...values, ...key);
+  if (sets.length > 0) await tx.write(`UPDATE sales_by_day SET ${sets.join(', ')} WHERE tenant_id = ? AND day = ? AND currency = ?`, ...values, ...key);
 }
 
 /** Days in [from, to] (YYYY-MM-DD, inclusive), oldest first. */

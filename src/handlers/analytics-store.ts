@@ -46,7 +46,7 @@ export interface RecordedOrderEvent {
 }
 
 export async function recordOrderEvent(tx: ReadModelTx, event: RecordedOrderEvent): Promise<void> {
-  await tx.run(
+  await tx.write(
     `INSERT INTO analytics_events (tenant_id, event_id, order_id, event_type, occurred_at, day, old_status, new_status, amount, currency)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
     event.tenantId,
@@ -60,9 +60,9 @@ export async function recordOrderEvent(tx: ReadModelTx, event: RecordedOrderEven
     event.amount ?? null,
     event.currency ?? null,
   );
-  await tx.run('INSERT INTO analytics_orders (tenant_id, order_id) VALUES (?, ?) ON CONFLICT DO NOTHING', event.tenantId, event.orderId);
+  await tx.write('INSERT INTO analytics_orders (tenant_id, order_id) VALUES (?, ?) ON CONFLICT DO NOTHING', event.tenantId, event.orderId);
   if (event.total !== undefined) {
-    await tx.run(
+    await tx.write(
       'UPDATE analytics_orders SET total = ?, currency = ? WHERE tenant_id = ? AND order_id = ?',
       event.total,
       event.currency ?? null,
@@ -71,7 +71,7 @@ export async function recordOrderEvent(tx: ReadModelTx, event: RecordedOrderEven
     );
   }
   if (event.newStatus !== undefined) {
-    await tx.run(
+    await tx.write(
       'UPDATE analytics_orders SET status = ?, status_revision = ? WHERE tenant_id = ? AND order_id = ? AND status_revision < ?',
       event.newStatus,
       event.revision,

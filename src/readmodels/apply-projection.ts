@@ -89,6 +89,65 @@ export async function applyInTransaction(
   return handled ? 'applied' : 'skipped';
 }
 
+export interface BatchItem {
+  location: EventLocation;
+  envelope: EventEnvelope | undefined;
+}
+
+/**
+ * A batch of events applied to one projection inside a transaction the caller opened, each
+ * behind its stream's revision guard, in order; throws (OutOfOrderEventError, or what apply
+ * threw) and the caller rolls the batch back.
+ *
+ * SQLite: event by event (a statement there costs no round trip). PostgreSQL: the guards of
+ * every stream of the batch are read and locked in one statement (a row per stream, made at -1
+ * when new, in one sorted order so two workers' batches cannot deadlock), checked here, and
+ * written back in one statement after the effects, which go out pipelined (tx.write). Another
+ * worker applying the same events waits on those rows until this commits, then finds them
+ * applied: duplicates, as event by event.
+ */
+export async function applyBatchInTransaction(tx: ReadModelTx, projection: ProjectionDefinition, items: readonly BatchItem[]): Promise<ProjectionOutcome[]> {
+  const outcomes: ProjectionOutcome[] = [];
+  if (tx.dialect === 'sqlite' || items.length === 1) {
+    for (const item of items) outcomes.push(await applyInTransaction(tx, projection, item.location, item.envelope));
+    return outcomes;
+  }
+  const streams = [...new Set(items.map((item) => item.location.streamId))].sort();
+  const guards = await tx.all<{ stream_id: string; revision: number }>(
+    `INSERT INTO projection_revisions (projection, stream_id, revision) SELECT ?, stream_id, -1 FROM unnest(CAST(? AS TEXT[])) AS s(stream_id)
+     ON CONFLICT (projection, stream_id) DO UPDATE SET revision = projection_revisions.revision
+     RETURNING stream_id, revision`,
+    projection.name,
+    streams,
+  );
+  const last = new Map(guards.map((guard) => [guard.stream_id, Number(guard.revision)]));
+  const advanced = new Set<string>();
+  for (const { location, envelope } of items) {
+    const before = last.get(location.streamId) ?? -1;
+    if (location.revision <= before) {
+      outcomes.push('duplicate');
+      continue;
+    }
+    if (location.revision > before + 1) throw new OutOfOrderEventError(location.streamId, location.revision, before);
+    last.set(location.streamId, location.revision);
+    advanced.add(location.streamId);
+    const handled = envelope !== undefined && projection.handles.includes(envelope.type);
+    if (handled) await projection.apply(envelope, tx);
+    outcomes.push(handled ? 'applied' : 'skipped');
+  }
+  if (advanced.size > 0) {
+    const ids = [...advanced];
+    await tx.write(
+      `UPDATE projection_revisions AS r SET revision = v.revision FROM unnest(CAST(? AS TEXT[]), CAST(? AS BIGINT[])) AS v(stream_id, revision)
+       WHERE r.projection = ? AND r.stream_id = v.stream_id`,
+      ids,
+      ids.map((id) => last.get(id)!),
+      projection.name,
+    );
+  }
+  return outcomes;
+}
+
 /** Empties a projection's rows and revision records (for a rebuild into this store). */
 export async function resetProjection(store: ReadModelStore, projection: ProjectionDefinition): Promise<void> {
   await store.migrate(projection.schema);

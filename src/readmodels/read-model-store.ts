@@ -25,6 +25,14 @@ export interface ReadModelTx {
   run(sql: string, ...params: SqlParams): Promise<RunResult>;
   get<T>(sql: string, ...params: SqlParams): Promise<T | undefined>;
   all<T>(sql: string, ...params: SqlParams): Promise<T[]>;
+  /**
+   * A statement whose outcome the caller does not read (a projection's effect). SQLite runs it
+   * at once; PostgreSQL sends it without waiting for its answer, pipelined behind the statements
+   * before it, so a batch of effects costs one round trip rather than one each. It is done
+   * before the transaction's next run/get/all, the end of the savepoint it is in, or the
+   * commit, and its error fails that one (the transaction is rolled back as for any error).
+   */
+  write(sql: string, ...params: SqlParams): Promise<void>;
   /** Statements without parameters (DDL), several separated by `;`. */
   exec(sql: string): Promise<void>;
   /** Inside a transaction: a savepoint, rolled back alone when fn throws. */
@@ -190,6 +198,7 @@ export function openReadModelStore(options: { file: string }): ReadModelStore & 
       run: async (sql, ...params) => (check(), run(sql, params)),
       get: async <T>(sql: string, ...params: SqlParams) => (check(), get<T>(sql, params)),
       all: async <T>(sql: string, ...params: SqlParams) => (check(), all<T>(sql, params)),
+      write: async (sql, ...params) => void (check(), run(sql, params)),
       exec: async (sql) => {
         check();
         db.exec(sql);
@@ -241,6 +250,7 @@ export function openReadModelStore(options: { file: string }): ReadModelStore & 
     run: (sql, ...params) => single(() => run(sql, params)),
     get: <T>(sql: string, ...params: SqlParams) => single(() => get<T>(sql, params)),
     all: <T>(sql: string, ...params: SqlParams) => single(() => all<T>(sql, params)),
+    write: (sql, ...params) => single(() => void run(sql, params)),
     exec: (sql) => single(() => void db.exec(sql)),
     begin,
     transaction: (fn) => inTransaction(begin, fn),

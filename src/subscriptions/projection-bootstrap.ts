@@ -18,7 +18,7 @@ import type { Logger } from 'pino';
 import { isOrderEventType } from '../orders/events.js';
 import { isProjectedStream } from '../orders/stream-names.js';
 import type { WorkerMetrics } from '../observability/worker-metrics.js';
-import { applyInTransaction, type ProjectionOutcome } from '../readmodels/apply-projection.js';
+import { OutOfOrderEventError, applyBatchInTransaction, applyInTransaction, type ProjectionOutcome } from '../readmodels/apply-projection.js';
 import { locationOf, toEventEnvelope, type EventEnvelope } from '../readmodels/event-envelope.js';
 import type { ProjectionDefinition } from '../readmodels/projection.js';
 import type { ReadModelStore, ReadModelTx } from '../readmodels/read-model-store.js';
@@ -92,6 +92,7 @@ export async function bootstrapProjections(projections: readonly ProjectionDefin
       else counts.set(key, { labels: { handler: projection, event_type: eventType, outcome }, n: 1 });
     };
     await store.transaction(async (tx) => {
+      if (tx.dialect === 'postgres' && !deps.parkRefused) return await applyBatchToAll(projections, tx, batch, count);
       for (const event of batch) {
         if (deps.parkRefused) await applyToAllParking(projections, tx, event, count);
         else await applyToAll(projections, tx, event, count);
@@ -193,6 +194,44 @@ async function applyToAllParking(
       continue;
     }
     count(projection.name, event.type, outcome === 'applied' ? 'handled' : outcome);
+  }
+}
+
+/**
+ * As applyToAll for a whole batch on PostgreSQL: each projection takes the batch at once
+ * (applyBatchInTransaction: its guards read and written once), and the projections run side by
+ * side on the one connection, whose statements pipeline (their tables are their own).
+ */
+async function applyBatchToAll(
+  projections: readonly ProjectionDefinition[],
+  tx: ReadModelTx,
+  events: readonly RecordedEvent[],
+  count: (projection: string, eventType: string, outcome: string) => void,
+): Promise<void> {
+  const items = events.map((event) => {
+    let envelope: EventEnvelope | undefined;
+    if (isOrderEventType(event.type) && projections.some((projection) => projection.handles.includes(event.type as EventEnvelope['type']))) {
+      try {
+        envelope = toEventEnvelope(event);
+      } catch (error) {
+        throw new StopRead(event, `invalid ${event.type} event: ${errorMessage(error)}`);
+      }
+    }
+    return { event, location: locationOf(event), envelope };
+  });
+  // Every projection settles before anything is thrown: none still writes once the batch is rolled back.
+  const settled = await Promise.allSettled(projections.map((projection) => applyBatchInTransaction(tx, projection, items)));
+  // The cause, not another projection's "current transaction is aborted" (25P02) behind it.
+  const failed = settled.findIndex((result) => result.status === 'rejected' && (result.reason as { code?: unknown }).code !== '25P02');
+  const failedAt = failed >= 0 ? failed : settled.findIndex((result) => result.status === 'rejected');
+  if (failedAt >= 0) {
+    const error: unknown = (settled[failedAt] as PromiseRejectedResult).reason;
+    const refused = error instanceof OutOfOrderEventError ? items.find(({ location }) => location.streamId === error.streamId && location.revision === error.revision) : undefined;
+    throw new StopRead((refused ?? items[0]!).event, `${projections[failedAt]!.name} refused it: ${errorMessage(error)}`);
+  }
+  for (const [index, result] of settled.entries()) {
+    const outcomes = (result as PromiseFulfilledResult<ProjectionOutcome[]>).value;
+    outcomes.forEach((outcome, at) => count(projections[index]!.name, items[at]!.event.type, outcome === 'applied' ? 'handled' : outcome));
   }
 }
 

@@ -6,7 +6,7 @@
 // projections and handlers of one runner commit together.
 import type { RecordedEvent } from '@eventstore/db-client';
 import { isOrderEventType } from '../orders/events.js';
-import { applyInTransaction, applyToProjection, type ProjectionOutcome } from '../readmodels/apply-projection.js';
+import { applyBatchInTransaction, applyToProjection, type ProjectionOutcome } from '../readmodels/apply-projection.js';
 import type { EnvelopeParser } from '../readmodels/envelope-cache.js';
 import { locationOf, toEventEnvelope, type EventEnvelope } from '../readmodels/event-envelope.js';
 import type { ProjectionDefinition } from '../readmodels/projection.js';
@@ -95,9 +95,8 @@ export function projectionBatcher(
     try {
       // Fast path: the whole batch in one savepoint and no more.
       return await tx.transaction(async (inner) => {
-        const results: Result[] = [];
-        for (const { recorded } of batch) results.push({ ok: true, outcome: await applyInTransaction(inner, projection, locationOf(recorded), envelopeOf(recorded)) });
-        return results;
+        const outcomes = await applyBatchInTransaction(inner, projection, batch.map(({ recorded }) => ({ location: locationOf(recorded), envelope: envelopeOf(recorded) })));
+        return outcomes.map((outcome): Result => ({ ok: true, outcome }));
       });
     } catch (error) {
       // The connection is gone (PostgreSQL): nothing more can be written in this transaction.
