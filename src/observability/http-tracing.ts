@@ -12,7 +12,7 @@
 // why no AsyncLocalStorage carries it). The request's logger gets the ids of a recorded span as
 // bindings, so its lines after an `await` (fastify's `request completed` too) still carry them.
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, type Context, type Span } from '@opentelemetry/api';
-import type { FastifyInstance, FastifyRequest, RouteHandlerMethod } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import { bindTraceContext } from './log-trace-context.js';
 import { tracer, tracingEnabled, unsampledParent } from './trace-api.js';
 
@@ -33,21 +33,25 @@ export function inRequestContext<T>(request: FastifyRequest, fn: () => T): T {
 /** Adds nothing when tracing is off at build time (the SDK starts before the app is built). */
 export function registerHttpTracing(app: FastifyInstance): void {
   if (!tracingEnabled()) return;
-  app.addHook('onRequest', async (request, reply) => {
-    if (!tracingEnabled()) return;
+  // Callback hooks rather than async ones: no promise and no microtask per request for them.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (tracingEnabled()) startRequestSpan(request, reply);
+    done();
+  });
+  function startRequestSpan(request: FastifyRequest, reply: FastifyReply): void {
     const parent = propagation.extract(ROOT_CONTEXT, request.headers);
     const dropped = unsampledParent(parent);
     if (dropped) {
-      spans.set(request, dropped);
       contexts.set(request, parent);
       return;
     }
     const route = request.routeOptions.url;
     const method = request.method;
     const span = tracer().startSpan(route ? `${method} ${route}` : method, { kind: SpanKind.SERVER }, parent);
-    spans.set(request, span);
     contexts.set(request, trace.setSpan(parent, span));
+    // Only a recorded span has anything left to do at the response.
     if (!span.isRecording()) return;
+    spans.set(request, span);
     // Fastify's request and reply each hold the request's logger.
     request.log = reply.log = bindTraceContext(request.log, span.spanContext());
     const [host, port] = splitHost(request.host);
@@ -59,7 +63,7 @@ export function registerHttpTracing(app: FastifyInstance): void {
       ...(host ? { 'server.address': host } : {}),
       ...(port ? { 'server.port': port } : {}),
     });
-  });
+  }
   // The handler starts in the request's context (what it calls before its first `await` sees it).
   app.addHook('onRoute', (route) => {
     const handler = route.handler as RouteHandlerMethod;
@@ -68,7 +72,11 @@ export function registerHttpTracing(app: FastifyInstance): void {
       return active ? context.with(active, () => handler.call(this, request, reply)) : handler.call(this, request, reply);
     } as RouteHandlerMethod;
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
+    endRequestSpan(request, reply);
+    done();
+  });
+  function endRequestSpan(request: FastifyRequest, reply: FastifyReply): void {
     const span = spans.get(request);
     if (!span) return;
     spans.delete(request);
@@ -81,15 +89,16 @@ export function registerHttpTracing(app: FastifyInstance): void {
       span.setStatus({ code: SpanStatusCode.ERROR });
     }
     span.end();
-  });
-  app.addHook('onRequestAbort', async (request) => {
+  }
+  app.addHook('onRequestAbort', (request, done) => {
     const span = spans.get(request);
-    if (!span) return;
     spans.delete(request);
-    if (!span.isRecording()) return;
-    span.setAttribute('error.type', 'aborted');
-    span.setStatus({ code: SpanStatusCode.ERROR, message: 'the client closed the connection' });
-    span.end();
+    if (span?.isRecording()) {
+      span.setAttribute('error.type', 'aborted');
+      span.setStatus({ code: SpanStatusCode.ERROR, message: 'the client closed the connection' });
+      span.end();
+    }
+    done();
   });
 }
 
