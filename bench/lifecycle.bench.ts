@@ -17,7 +17,9 @@
 // BENCH_LIFECYCLE_CONNECTIONS (50), BENCH_LIFECYCLE_ROUNDS (1: each setup this many times, in
 // turn; the best of each is kept), BENCH_LIFECYCLE_SETUPS (bare,emmett,api,all),
 // BENCH_LIFECYCLE_CPU_PROF (a directory: the ROLE=all child writes a --cpu-prof there),
-// BENCH_LIFECYCLE_BIN (another checkout's bin/orders.js, for a before/after).
+// BENCH_LIFECYCLE_BIN (another checkout's bin/orders.js, for a before/after), BENCH_LIFECYCLE_RATE
+// (lifecycles started per second instead of back to back: the same offered load for a before and
+// an after, so their CPU per command compares like with like on a machine whose speed varies).
 // Run: `npm run bench lifecycle`.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -46,6 +48,7 @@ const CONNECTIONS = env('BENCH_LIFECYCLE_CONNECTIONS', 50);
 const ROUNDS = env('BENCH_LIFECYCLE_ROUNDS', 1);
 const SETUPS = (process.env.BENCH_LIFECYCLE_SETUPS ?? 'bare,emmett,api,all').split(',').map((name) => name.trim()) as SetupName[];
 const CPU_PROF_DIR = process.env.BENCH_LIFECYCLE_CPU_PROF;
+const RATE = env('BENCH_LIFECYCLE_RATE', 0);
 const API_KEY = 'bench-key-lifecycle-0123456789';
 const TENANT = 'bench';
 const CONCURRENT_PAYMENTS = 20;
@@ -73,7 +76,7 @@ if (process.argv[2] === '--bare-server') {
 
 /** Each connection runs lifecycles back to back until `seconds` have passed. */
 function drive(port: number, seconds: number, onAnswer?: (orderId: string, revision: number, at: number) => void): Promise<LoadResult> {
-  return driveLifecycles({ port, seconds, connections: CONNECTIONS, apiKey: API_KEY, ...(onAnswer ? { onAnswer } : {}) });
+  return driveLifecycles({ port, seconds, connections: CONNECTIONS, apiKey: API_KEY, ...(onAnswer ? { onAnswer } : {}), ...(RATE > 0 ? { lifecyclesPerSecond: RATE } : {}) });
 }
 
 interface Figures {

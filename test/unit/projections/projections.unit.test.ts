@@ -6,6 +6,8 @@ import { projections } from '../../../projections/index.js';
 import orderSummary, { getOrderSummary, listOrderSummaries } from '../../../projections/order-summary.js';
 import ordersByCustomer, { getCustomerOrders } from '../../../projections/orders-by-customer.js';
 import salesByDay, { getSalesByDay } from '../../../projections/sales-by-day.js';
+import analytics from '../../../projections/analytics.js';
+import { getDailyActivity, getSalesByStatus } from '../../../src/handlers/analytics-store.js';
 import type { ProjectionDefinition } from '../../../src/readmodels/projection.js';
 import { cancelledUnpaid, history, paidAndShipped } from './envelopes.js';
 import { openTestReadModels } from '../../helpers/read-models.js';
@@ -113,6 +115,28 @@ describe('sales by day', () => {
       { day: '2026-11-21', currency: 'EUR', ordersPlaced: 1, orderedAmount: '1000', paidAmount: '0', refundedAmount: '0', ordersCancelled: 1 },
     ]);
     expect(await getSalesByDay(db, 'tenant-a', '2026-11-21', '2026-11-21')).toHaveLength(1);
+  });
+});
+
+describe('analytics', () => {
+  it('records every order event per day and each order under its latest status; a rebuild gives the same', async () => {
+    const events = [...paidAndShipped('o-1', { at: '2026-11-20T10:00:00.000Z' }), ...cancelledUnpaid('o-2', { at: '2026-11-21T08:00:00.000Z' })];
+    const db = await run(analytics, events);
+    const activity = await getDailyActivity(db, 'tenant-a', '2026-11-01', '2026-11-30');
+    expect(activity.reduce((sum, row) => sum + row.events, 0)).toBe(events.length);
+    expect(activity).toContainEqual({ day: '2026-11-20', eventType: 'order.created', events: 1, amount: '3000' });
+    expect(activity).toContainEqual({ day: '2026-11-21', eventType: 'order.cancelled', events: 1, amount: '0' });
+    const byStatus = await getSalesByStatus(db, 'tenant-a');
+    expect(byStatus).toEqual([
+      { status: 'CANCELLED', currency: 'EUR', orders: 1, total: '1000' },
+      { status: 'SHIPPED', currency: 'EUR', orders: 1, total: '3000' },
+    ]);
+    // orders replay analytics: reset, then the history again.
+    await resetProjection(db, analytics);
+    expect(await getSalesByStatus(db, 'tenant-a')).toEqual([]);
+    for (const event of events) await applyToProjection(db, analytics, event, event);
+    expect(await getSalesByStatus(db, 'tenant-a')).toEqual(byStatus);
+    expect(await getDailyActivity(db, 'tenant-a', '2026-11-01', '2026-11-30')).toEqual(activity);
   });
 });
 
