@@ -5,7 +5,7 @@ import { FORWARDS, START, StreamNotFoundError, type EventStoreDBClient } from '@
 import Database from 'better-sqlite3';
 import { evolve, initialOrderState, legacyOrderStreamName, normalizeId, parseOrderStreamName, tenantOrderStreamName, type OrderState } from '../orders/index.js';
 import { readModelFileIn } from '../readmodels/read-model-store.js';
-import { openReadModelsForCli } from './read-models.js';
+import { openReadModelsForCli, readModelsExist } from './read-models.js';
 import { parseCommandArgs } from './args.js';
 import { CliError } from './cli-error.js';
 import { cliEnvironment } from './cli-environment.js';
@@ -78,6 +78,8 @@ async function findOrderStream(client: EventStoreDBClient, given: string, orderI
 /** Tenants with an order of this id in the order-summary read model; none when there is no model. */
 async function tenantsInReadModel(dataDir: string, readModelUrl: string | undefined, orderId: string): Promise<string[]> {
   if (readModelUrl) {
+    // A schema nobody wrote to has no orders (and opening a store would set one up there).
+    if (!(await readModelsExist({ dataDir, readModelUrl }))) return [];
     try {
       const store = await openReadModelsForCli({ dataDir, readModelUrl });
       try {

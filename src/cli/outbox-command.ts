@@ -4,7 +4,6 @@
 // DATA_DIR; decisions are appended to the message's ledger stream in the event store (the truth,
 // whatever became of the view), then shown in the view. `rebuild` makes the view again from the
 // ledger streams (also `orders replay whatsapp-outbox`).
-import { existsSync } from 'node:fs';
 import type { EventStoreDBClient } from '@eventstore/db-client';
 import { DEFAULT_UNCERTAIN_WAIT_MS, loadHandlerConfig, type WhatsAppConfig } from '../handlers/handler-config.js';
 import { attemptSend } from '../handlers/whatsapp-attempt.js';
@@ -15,8 +14,8 @@ import { whatsappMessageKey } from '../handlers/whatsapp-ledger-events.js';
 import { decideOnLedger, loadMessage, type LedgerWriter } from '../handlers/whatsapp-ledger-store.js';
 import { ensureOutboxSchema, findByEvent, listOutbox, OUTBOX_STATES, refreshOutboxRow, type OutboxMessage, type OutboxState } from '../handlers/whatsapp-outbox.js';
 import { rebuildOutboxView } from '../handlers/whatsapp-outbox-rebuild.js';
-import { readModelFileIn, type ReadModelStore } from '../readmodels/read-model-store.js';
-import { openReadModelsForCli } from './read-models.js';
+import type { ReadModelLocation, ReadModelStore } from '../readmodels/read-model-store.js';
+import { missingReadModels, openReadModelsForCli, readModelsExist } from './read-models.js';
 import { parseCommandArgs, parseCount } from './args.js';
 import { CliError } from './cli-error.js';
 import { cliEnvironment } from './cli-environment.js';
@@ -120,11 +119,11 @@ function messageRef(text: string): Ref {
 /** The message's stream and its ledger state, with the event store connected for `work`. */
 async function withMessage<T>(ref: Ref, work: (found: { client: EventStoreDBClient; view: ReadModelStore | undefined; stream: string; label: string; message: WhatsAppMessage }) => Promise<T>): Promise<T> {
   const { connectionString, dataDir, readModelUrl } = cliEnvironment();
-  const file = readModelFileIn(dataDir);
-  const view = readModelUrl || existsSync(file) ? await openReadModelsForCli({ dataDir, readModelUrl }) : undefined;
+  const location = { dataDir, readModelUrl };
+  const view = (await readModelsExist(location)) ? await openReadModelsForCli(location) : undefined;
   try {
     if (view) await ensureOutboxSchema(view);
-    if (ref.viewId !== undefined && !view) throw new CliError(`no read-model database at ${file}: set DATA_DIR to the service's data directory (or READ_MODEL_URL), or give the message key`);
+    if (ref.viewId !== undefined && !view) throw new CliError(`${missingReadModels(location)}: ${pointAt(location)}, or give the message key`);
     return await withStore(connectionString, async ({ client }) => {
       const found = await findMessageStream(client, view, ref, OPERATOR);
       const missing = `no WhatsApp message with id ${ref.text} (see \`orders outbox\`)`;
@@ -242,9 +241,9 @@ function waitOf(config: WhatsAppConfig): number {
 
 async function openStore(): Promise<ReadModelStore> {
   const { dataDir, readModelUrl } = cliEnvironment();
-  const file = readModelFileIn(dataDir);
-  if (!readModelUrl && !existsSync(file)) throw new CliError(`no read-model database at ${file}: set DATA_DIR to the service's data directory (or READ_MODEL_URL)`);
-  const store = await openReadModelsForCli({ dataDir, readModelUrl });
+  const location = { dataDir, readModelUrl };
+  if (!(await readModelsExist(location))) throw new CliError(`${missingReadModels(location)}: ${pointAt(location)}`);
+  const store = await openReadModelsForCli(location);
   try {
     await ensureOutboxSchema(store);
   } catch (error) {
@@ -252,6 +251,10 @@ async function openStore(): Promise<ReadModelStore> {
     throw error;
   }
   return store;
+}
+
+function pointAt(location: ReadModelLocation): string {
+  return location.readModelUrl ? "set READ_MODEL_URL to the service's" : "set DATA_DIR to the service's data directory (or READ_MODEL_URL)";
 }
 
 function renderList(messages: OutboxMessage[], waitMs: number): string {

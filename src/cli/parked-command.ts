@@ -2,7 +2,6 @@
 // group (a handler's) or a projection gave up on (parked after its retries), with the reason it
 // was parked, and the way to hand it back. The projections share one group and park in the read
 // models (src/subscriptions/projection-parking.ts), each its own.
-import { existsSync } from 'node:fs';
 import type { EventStoreDBClient } from '@eventstore/db-client';
 import { findProjection } from '../../projections/index.js';
 import type { ProjectionDefinition } from '../readmodels/projection.js';
@@ -90,16 +89,19 @@ async function runForProjection(
   options: { connectionString: string; dataDir: string; readModelUrl: string | undefined; replay: boolean; stopAt: number | undefined; json: boolean },
 ): Promise<number> {
   // Loaded only for a projection: a handler's group needs none of it.
-  const [{ readModelFileIn }, { openReadModelsForCli }, { projectionsGroupName }, { replayProjectionParked }, { PROJECTION_PARKED_DDL, listProjectionParked }] = await Promise.all([
+  const [{ readModelFileIn }, { missingReadModels, openReadModelsForCli, readModelsExist }, { projectionsGroupName }, { replayProjectionParked }, { PROJECTION_PARKED_DDL, listProjectionParked }] = await Promise.all([
     import('../readmodels/read-model-store.js'),
     import('./read-models.js'),
     import('../subscriptions/group-settings.js'),
     import('../subscriptions/projection-parked-replay.js'),
     import('../subscriptions/projection-parking.js'),
   ]);
-  const file = readModelFileIn(options.dataDir);
-  if (!options.readModelUrl && !existsSync(file)) throw new CliError(`no read models in ${options.dataDir} (${file} does not exist): run orders parked with the workers' DATA_DIR (or READ_MODEL_URL)`);
-  const store = await openReadModelsForCli({ dataDir: options.dataDir, readModelUrl: options.readModelUrl });
+  const location = { dataDir: options.dataDir, readModelUrl: options.readModelUrl };
+  if (!(await readModelsExist(location))) {
+    if (options.readModelUrl) throw new CliError(`${missingReadModels(location)}: run orders parked with the workers' READ_MODEL_URL`);
+    throw new CliError(`no read models in ${options.dataDir} (${readModelFileIn(options.dataDir)} does not exist): run orders parked with the workers' DATA_DIR (or READ_MODEL_URL)`);
+  }
+  const store = await openReadModelsForCli(location);
   try {
     await store.migrate(PROJECTION_PARKED_DDL);
     const parked = await listProjectionParked(store, projection.name);

@@ -1,9 +1,8 @@
 // `orders projections`: every projection and handler group as the event store sees it: status,
 // consumers, last checkpointed position, lag in events and parked events.
-import { existsSync } from 'node:fs';
 import type { PersistentSubscriptionToAllInfo, Position } from '@eventstore/db-client';
-import { readModelFileIn, type ReadModelLocation } from '../readmodels/read-model-store.js';
-import { openReadModelsForCli } from './read-models.js';
+import type { ReadModelLocation } from '../readmodels/read-model-store.js';
+import { openReadModelsForCli, readModelsExist } from './read-models.js';
 import { projectionParkedCounts } from '../subscriptions/projection-parking.js';
 import { projections } from '../../projections/index.js';
 import { groupName, handlerFilter, projectionFilter, projectionsGroupName, type GroupFilter, type GroupKind } from '../subscriptions/group-settings.js';
@@ -95,7 +94,7 @@ export async function run(args: string[]): Promise<number> {
 
 /** Parked counts per projection, when the read models are in DATA_DIR. */
 async function projectionParked(location: ReadModelLocation): Promise<Map<string, number> | undefined> {
-  if (!location.readModelUrl && !existsSync(readModelFileIn(location.dataDir))) return undefined;
+  if (!(await readModelsExist(location))) return undefined;
   const store = await openReadModelsForCli(location);
   try {
     return await projectionParkedCounts(store);

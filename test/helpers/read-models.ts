@@ -178,3 +178,12 @@ export async function loseReadModelsIn(dataDir: string): Promise<void> {
   for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
   await openReadModelStore({ file }).close();
 }
+
+/** The environment of a child pointed where no read models are: a DATA_DIR without a file, or a schema nobody wrote to. */
+export async function missingReadModelEnv(dataDir: string): Promise<Record<string, string>> {
+  const nowhere = `${dataDir}/nowhere`;
+  if (!onPostgres) return { DATA_DIR: nowhere };
+  const url = new URL(await testDatabaseUrl());
+  url.searchParams.set('schema', 'nowhere');
+  return { DATA_DIR: nowhere, READ_MODEL_URL: url.toString() };
+}

@@ -7,11 +7,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMessage } from '../../../src/handlers/whatsapp-ledger-store.js';
 import { ensureOutboxSchema, findByEvent } from '../../../src/handlers/whatsapp-outbox.js';
-import { openReadModelStore, readModelFileIn } from '../../../src/readmodels/read-model-store.js';
 import { runCli } from '../../helpers/cli.js';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
 import { ledgerMessage } from './whatsapp-ledger-fixtures.js';
-import { openTestReadModelsIn, readModelEnv } from '../../helpers/read-models.js';
+import { loseReadModelsIn, missingReadModelEnv, onPostgres, openTestReadModelsIn, readModelEnv, schemasStartingWith } from '../../helpers/read-models.js';
 
 describe('orders outbox', () => {
   let dataDir: string;
@@ -70,10 +69,9 @@ describe('orders outbox', () => {
     expect(again.stdout.trim()).toBe(`message ${uncertain.key} settled as failed (was sent)`);
   });
 
-  it('rebuilds the list from the ledger streams once the read-model file is gone (also as `orders replay whatsapp-outbox`)', async () => {
-    rmSync(readModelFileIn(dataDir));
-    for (const suffix of ['-wal', '-shm']) rmSync(readModelFileIn(dataDir) + suffix, { force: true });
-    await openReadModelStore({ file: readModelFileIn(dataDir) }).close();
+  it('rebuilds the list from the ledger streams once the read models are lost (also as `orders replay whatsapp-outbox`)', async () => {
+    // The file deleted, or on PostgreSQL the schema dropped; an empty one in its place.
+    await loseReadModelsIn(dataDir);
     expect((await runCli(['outbox'], { env: env() })).stdout.trim()).toBe('no WhatsApp messages');
     const rebuilt = await runCli(['replay', 'whatsapp-outbox'], { env: env() });
     expect(rebuilt.stderr).toBe('');
@@ -93,13 +91,21 @@ describe('orders outbox', () => {
   });
 
   it('answers bad usage with exit code 2 and one line', { timeout: 120_000 }, async () => {
-    for (const args of [['outbox', 'resnd', '1'], ['outbox', 'resend'], ['outbox', 'resend', 'x'], ['outbox', '--status', 'lost'], ['outbox', 'settle', '1'], ['outbox', 'settle', '1', '--sent', '--failed'], ['outbox', '--force']]) {
+    // Usage is parsed before the read models are opened: checked once, on SQLite (each run is a child process).
+    for (const args of onPostgres ? [] : [['outbox', 'resnd', '1'], ['outbox', 'resend'], ['outbox', 'resend', 'x'], ['outbox', '--status', 'lost'], ['outbox', 'settle', '1'], ['outbox', 'settle', '1', '--sent', '--failed'], ['outbox', '--force']]) {
       const result = await runCli(args, { env: env() });
       expect({ args, code: result.code }).toEqual({ args, code: 2 });
       expect(result.stderr.trim().split('\n')).toHaveLength(1);
     }
-    const missing = await runCli(['outbox'], { env: { ...env(), DATA_DIR: join(dataDir, 'nowhere') } });
+    // A DATA_DIR without the file, or a schema nobody wrote to: refused, nothing set up there.
+    const nowhere = await missingReadModelEnv(dataDir);
+    const missing = await runCli(['outbox'], { env: { ...env(), ...nowhere } });
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain('no read-model database at');
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+    expect(missing.stderr).toContain(onPostgres ? "no read models at postgres://postgres:***@127.0.0.1" : 'no read-model database at');
+    if (onPostgres) {
+      expect(missing.stderr).toContain("its schema 'nowhere' does not exist");
+      expect(await schemasStartingWith('nowhere')).toEqual([]);
+    }
   });
 });
