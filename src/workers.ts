@@ -1,6 +1,7 @@
-// Starts the workers: every handler and every projection as its own persistent subscription
-// group, writing to the read-model database under the data directory. The composition root
-// calls it when ROLE is workers or all; several worker processes compete for the same groups.
+// Starts the workers: every handler in a persistent subscription group of its own, and the
+// projections (analytics among them) in one group they share, writing to the read-model database
+// under the data directory. The composition root calls it when ROLE is workers or all; several
+// worker processes compete for the same groups.
 import type { EventStoreDBClient } from '@eventstore/db-client';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
