@@ -43,6 +43,7 @@ const SHEDDING_OFF = {
   OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
   OVERLOAD_MAX_HEAP_USED_BYTES: '0',
   OVERLOAD_LATENCY_BUDGET_MS: '0',
+  OVERLOAD_SHED_PAUSE_MS: '0',
   HTTP_LISTEN_BACKLOG: '511',
 };
 
@@ -95,11 +96,15 @@ async function run(label: string, extraEnv: Record<string, string>): Promise<Run
       const startedAt = performance.now();
       const counters = tcpCounters();
       const acceptQueue = watchAcceptQueue(port);
+      await loopDelayOf(port); // resets the service's loop-delay histogram: what follows is this phase's
+      const held = await counterOf(port, 'http_connections_held_total');
       const outcome = await work();
       const deepest = acceptQueue.stop();
+      const loopDelay = await loopDelayOf(port);
+      const heldNow = await counterOf(port, 'http_connections_held_total');
       console.log(
         `shedding ${label}: ${name} (load average ${load()}, service CPU ${cores(cpu, startedAt)} cores): ${summary(outcome)}; ` +
-          `accept queue deepest ${deepest}; machine-wide TCP counters: ${tcpCounterDelta(counters)}`,
+          `accept queue deepest ${deepest}; service event loop delay ${loopDelay}; connections held after a 503 ${heldNow - held}; machine-wide TCP counters: ${tcpCounterDelta(counters)}`,
       );
       return outcome;
     };
@@ -120,6 +125,22 @@ async function run(label: string, extraEnv: Record<string, string>): Promise<Run
     await stopChild(service.child);
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The service's event loop delay since the last scrape (prom-client's histogram, reset at each
+ * collect): how long its loop iterations ran, the time a connection waits to be accepted per
+ * connection ahead of it (Node accepts one per iteration).
+ */
+async function loopDelayOf(port: number): Promise<string> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text().catch(() => '');
+  const ms = (name: string) => (Number(new RegExp(`^nodejs_eventloop_lag_${name}_seconds ([\\d.e+-]+)`, 'm').exec(text)?.[1] ?? Number.NaN) * 1000).toFixed(0);
+  return `p50 ${ms('p50')} ms, p99 ${ms('p99')} ms, max ${ms('max')} ms`;
+}
+
+async function counterOf(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text().catch(() => '');
+  return Number(new RegExp(`^${name} ([\\d.e+]+)`, 'm').exec(text)?.[1] ?? 0);
 }
 
 /**

@@ -85,6 +85,8 @@ const environment = z.object({
   OVERLOAD_MAX_QUEUE_MS: count('must be 0 (no waiting) or more', 1_000),
   OVERLOAD_TARGET_SERVICE_MS: count('must be 0 (fixed bounds) or more', 500),
   OVERLOAD_LATENCY_BUDGET_MS: count('must be 0 (no budget) or more', 2_000),
+  // A connection answered 503 is not read for this long (at most Retry-After): well inside the budget.
+  OVERLOAD_SHED_PAUSE_MS: count('must be 0 (not paused) or more', 250),
   // The kernel caps it at net.core.somaxconn; a full backlog drops new connections' handshakes.
   HTTP_LISTEN_BACKLOG: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').default(4_096),
   // A client that has not sent its whole request by then gets 408 and its connection closed.
@@ -127,6 +129,8 @@ export interface Config {
     targetServiceMs: number;
     /** What a request may take from when the API sees it to its answer, served or 503 (0: no budget). */
     latencyBudgetMs: number;
+    /** A connection answered 503 is not read for this long, at most the Retry-After delay (0: not paused). */
+    shedPauseMs: number;
   };
   /** The API's listener: backlog of connections not yet accepted; how long a client may take to send a request. */
   http: { listenBacklog: number; requestTimeoutMs: number };
@@ -178,6 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxQueueMs: parsed.OVERLOAD_MAX_QUEUE_MS,
       targetServiceMs: parsed.OVERLOAD_TARGET_SERVICE_MS,
       latencyBudgetMs: parsed.OVERLOAD_LATENCY_BUDGET_MS,
+      shedPauseMs: parsed.OVERLOAD_SHED_PAUSE_MS,
     },
     http: { listenBacklog: parsed.HTTP_LISTEN_BACKLOG, requestTimeoutMs: parsed.HTTP_REQUEST_TIMEOUT_MS },
     shutdownGraceMs: parsed.SHUTDOWN_GRACE_MS,

@@ -29,6 +29,7 @@ describe('configuration from the environment', () => {
         maxQueueMs: 1_000,
         targetServiceMs: 500,
         latencyBudgetMs: 2_000,
+        shedPauseMs: 250,
       },
       http: { listenBacklog: 4_096, requestTimeoutMs: 30_000 },
       shutdownGraceMs: 8_000,

@@ -4,6 +4,7 @@
 // pressure (event loop delay, heap), an early 503. All answer problem+json with Retry-After, so a
 // client backs off instead of queueing requests in our memory.
 import type { IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyRateLimit from '@fastify/rate-limit';
@@ -40,6 +41,12 @@ export interface OverloadLimits {
    * it reaches the store (nothing appended). 0: no budget (only maxQueueMs bounds the wait).
    */
   latencyBudgetMs: number;
+  /**
+   * How long a connection answered 503 (with Retry-After) is not read, at most the Retry-After
+   * delay: a client that retries at once cannot keep the event loop busy with requests it will be
+   * refused anyway, and connections waiting to be accepted get their turn. 0: not paused.
+   */
+  shedPauseMs: number;
 }
 
 /**
@@ -61,6 +68,7 @@ export const DEFAULT_OVERLOAD_LIMITS: OverloadLimits = {
   maxQueueMs: 1_000,
   targetServiceMs: 500,
   latencyBudgetMs: 0,
+  shedPauseMs: 250,
 };
 
 /** Per key: lowers only a runaway client; a busy tenant at benchmark rates stays under it. */
@@ -197,6 +205,15 @@ export async function registerLoadShedding(
   scope.addHook('onSend', async (request) => {
     await discardUnreadBody(request.raw, bodyLimit);
   });
+  // A connection just answered 503 is not read for a moment (its next request waits in the
+  // kernel): see shedPauseMs. /health, /ready and /metrics are never shed, so never paused.
+  const pauseMs = Math.min(overload.shedPauseMs, overload.retryAfterSeconds * 1_000);
+  if (pauseMs > 0) {
+    scope.addHook('onResponse', (request, reply, done) => {
+      if (reply.statusCode === 503 && reply.hasHeader('retry-after') && !NEVER_SHED.has(routeOf(request))) holdConnection(request.raw.socket, pauseMs);
+      done();
+    });
+  }
   // The request's clock starts when fastify first sees it, before anything may refuse it.
   if (overload.latencyBudgetMs > 0) loopDelay.start();
   scope.addHook('onRequest', async (request) => {
@@ -293,6 +310,37 @@ async function registerRateLimit(scope: FastifyInstance, apiKeys: ReadonlyMap<st
       new ApiError('TOO_MANY_REQUESTS', `rate limit of ${context.max} requests per minute exceeded; retry in ${context.after}`),
   });
   scope.addHook('onRequest', scope.rateLimit());
+}
+
+const connectionsHeld = new Counter({
+  name: 'http_connections_held_total',
+  help: 'Times a connection answered 503 was not read for a moment (OVERLOAD_SHED_PAUSE_MS), so that a client retrying at once does not monopolise the event loop',
+  registers: [registry],
+});
+
+const held = new WeakSet<Socket>();
+
+/**
+ * Stops reading a connection for `ms` (its next request stays in the kernel's socket buffer),
+ * then reads it again. While the API sheds, clients that retry at once (ignoring Retry-After)
+ * would otherwise fill every event-loop iteration with requests refused anyway; Node accepts
+ * one new connection per iteration, so connections then wait seconds to be accepted. Paused on
+ * the next turn of the loop: the HTTP server resumes a socket itself when it finishes a response
+ * whose body went unread (on the next tick), which would undo a pause made right away. A socket
+ * already held, closed, or not a TCP socket (fastify.inject's) is left alone.
+ */
+export function holdConnection(socket: Socket | null | undefined, ms: number): void {
+  if (!(socket instanceof Socket) || ms <= 0 || socket.destroyed || held.has(socket)) return;
+  held.add(socket);
+  connectionsHeld.inc();
+  setImmediate(() => {
+    if (socket.destroyed) return void held.delete(socket);
+    socket.pause();
+    setTimeout(() => {
+      held.delete(socket);
+      if (!socket.destroyed) socket.resume();
+    }, ms).unref();
+  });
 }
 
 /** A refusal is an answer, not a bug: capturing a stack for each of thousands a second costs real time. */
