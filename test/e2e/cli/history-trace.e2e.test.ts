@@ -1,9 +1,8 @@
 // `orders history` and `orders trace` against a real embedded store, run as the operator runs them.
 import { randomUUID } from 'node:crypto';
 import { jsonEvent } from '@eventstore/db-client';
-import Database from 'better-sqlite3';
 import orderSummary from '../../../projections/order-summary.js';
-import { readModelFileIn } from '../../../src/readmodels/read-model-store.js';
+import { onPostgres, openTestReadModelsIn, readModelEnv } from '../../helpers/read-models.js';
 import { makeDataDir } from './live-projections.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
@@ -14,6 +13,8 @@ let store: TestEventStore;
 let env: Record<string, string>;
 let orderCommands: SeededCommand[];
 let reaction: SeededCommand[];
+/** Tests that read the event store only, the same whichever the read-model backend: run once, on SQLite. */
+const storeOnly = onPostgres ? it.skip : it;
 
 beforeAll(async () => {
   store = await startTestEventStore();
@@ -42,7 +43,7 @@ afterAll(async () => {
 });
 
 describe('orders history', () => {
-  it('lists every appended event with its correlation, causation and the state after it', async () => {
+  storeOnly('lists every appended event with its correlation, causation and the state after it', async () => {
     const result = await runCli(['history', 'ord-1', '--json'], { env });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
@@ -72,7 +73,7 @@ describe('orders history', () => {
     ]);
   });
 
-  it('prints a readable line per event with its key data and the resulting status', async () => {
+  storeOnly('prints a readable line per event with its key data and the resulting status', async () => {
     const result = await runCli(['history', 'ord-1'], { env });
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('order ord-1 (tenant tenant-a): 7 events');
@@ -82,7 +83,7 @@ describe('orders history', () => {
     expect(result.stdout.trimEnd().split('\n').at(-1)).toBe('    => SHIPPED, total 25.00 EUR, paid 25.00 EUR, shipped with DHL TRACK-1');
   });
 
-  it('fails in one line with a non-zero exit for an order that does not exist', async () => {
+  storeOnly('fails in one line with a non-zero exit for an order that does not exist', async () => {
     const result = await runCli(['history', 'no-such-order'], { env });
     expect(result.code).not.toBe(0);
     expect(result.stdout).toBe('');
@@ -99,16 +100,17 @@ describe('orders history', () => {
 
     const data = makeDataDir();
     try {
-      const db = new Database(readModelFileIn(data.dataDir));
-      db.exec(orderSummary.schema);
-      const insert = db.prepare("INSERT INTO order_summary (tenant_id, order_id, status, currency, total, item_count, created_at, updated_at, revision) VALUES (?, ?, 'PENDING', 'EUR', 1, 1, 'x', 'x', 0)");
-      insert.run('tenant-a', shared);
-      const withModel = { ...env, DATA_DIR: data.dataDir };
+      const db = await openTestReadModelsIn(data.dataDir);
+      await db.migrate(orderSummary.schema);
+      const insert = (tenant: string) =>
+        db.run("INSERT INTO order_summary (tenant_id, order_id, status, currency, total, item_count, created_at, updated_at, revision) VALUES (?, ?, 'PENDING', 'EUR', 1, 1, 'x', 'x', 0)", tenant, shared);
+      await insert('tenant-a');
+      const withModel = { ...env, DATA_DIR: data.dataDir, ...(await readModelEnv(data.dataDir)) };
       const ofA = await runCli(['history', shared], { env: withModel });
       expect(ofA.code).toBe(0);
       expect(ofA.stdout).toContain(`order ${shared} (tenant tenant-a): 1 event`);
-      insert.run('tenant-b', shared);
-      db.close();
+      await insert('tenant-b');
+      await db.close();
       const ambiguous = await runCli(['history', shared], { env: withModel });
       expect(ambiguous.code).toBe(2);
       expect(ambiguous.stderr.trim()).toBe(`orders: order id '${shared}' is used by several tenants (streams order-tenant-a-${shared}, order-tenant-b-${shared}): give --tenant`);
@@ -120,7 +122,7 @@ describe('orders history', () => {
 });
 
 describe('orders trace', () => {
-  it('draws every event of the correlation, across streams, under the command or event that caused it', async () => {
+  storeOnly('draws every event of the correlation, across streams, under the command or event that caused it', async () => {
     const result = await runCli(['trace', 'corr-checkout'], { env });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
@@ -151,7 +153,7 @@ describe('orders trace', () => {
     expect(result.stdout).not.toContain('ord-other');
   });
 
-  it('fails in one line for a correlation id no event carries, and for an unreachable store', async () => {
+  storeOnly('fails in one line for a correlation id no event carries, and for an unreachable store', async () => {
     const unknown = await runCli(['trace', 'corr-nobody'], { env });
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr.trim()).toBe("orders: no events carry correlation id 'corr-nobody' (the API keeps a tenant's ids as <tenantId>:<id>: give --tenant)");
@@ -162,7 +164,7 @@ describe('orders trace', () => {
     expect(unreachable.stderr).toContain('cannot reach the event store at esdb://127.0.0.1:1?tls=false');
   });
 
-  it("finds a request's trace by the id the client sent and its tenant (--tenant), as the API stores it: <tenantId>:<id>", async () => {
+  storeOnly("finds a request's trace by the id the client sent and its tenant (--tenant), as the API stores it: <tenantId>:<id>", async () => {
     await seedOrder(store.client, 'ord-scoped', [createOrder(700)], { correlationId: 'tenant-a:chat-7' });
     const byTenant = await runCli(['trace', 'chat-7', '--tenant', 'tenant-a'], { env });
     expect(byTenant.stderr).toBe('');

@@ -8,6 +8,7 @@ import { startWorkers, type RunningWorkers } from '../../../src/workers.js';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
 import { runCli } from '../../helpers/cli.js';
 import { metricValue } from '../../integration/workers/worker-helpers.js';
+import { onPostgres, readModelEnv, readModelUrlFor } from '../../helpers/read-models.js';
 import { makeDataDir, waitForProjections } from './live-projections.js';
 import { createOrder, pay, seedOrder } from './seed-orders.js';
 
@@ -41,7 +42,7 @@ async function caughtUpRows(): Promise<Row[]> {
 beforeAll(async () => {
   store = await startTestEventStore();
   data = makeDataDir();
-  env = { ESDB_CONNECTION_STRING: store.connectionString, DATA_DIR: data.dataDir, SUBSCRIPTION_GROUP_PREFIX: PREFIX };
+  env = { ESDB_CONNECTION_STRING: store.connectionString, DATA_DIR: data.dataDir, SUBSCRIPTION_GROUP_PREFIX: PREFIX, ...(await readModelEnv(data.dataDir)) };
   // Few events: far fewer than a group acks before it writes a checkpoint.
   const revisions = new Map<string, number>();
   for (let i = 0; i < 3; i++) {
@@ -52,6 +53,7 @@ beforeAll(async () => {
   workers = await startWorkers({
     client: store.client,
     dataDir: data.dataDir,
+    readModelUrl: onPostgres ? await readModelUrlFor(data.dataDir) : undefined,
     logger: createLogger({ level: 'silent' }),
     registry,
     env: {},
@@ -94,6 +96,7 @@ describe('lag', () => {
     const again = await startWorkers({
       client: store.client,
       dataDir: data.dataDir,
+      readModelUrl: onPostgres ? await readModelUrlFor(data.dataDir) : undefined,
       logger: createLogger({ level: 'silent' }),
       registry: late,
       env: {},

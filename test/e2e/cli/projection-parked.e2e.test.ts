@@ -2,7 +2,7 @@
 // and park each on its own, in the read models), and --replay applying them to it again.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import orderSummary, { getOrderSummary } from '../../../projections/order-summary.js';
-import { openReadModelStore, readModelFileIn, type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
+import type { ReadModelStore } from '../../../src/readmodels/read-model-store.js';
 import { defineProjection } from '../../../src/readmodels/projection.js';
 import { listProjectionParked } from '../../../src/subscriptions/projection-parking.js';
 import type { SubscriptionRunner } from '../../../src/subscriptions/runner.js';
@@ -10,6 +10,7 @@ import { startTestEventStore, type TestEventStore } from '../../helpers/event-st
 import { runCli } from '../../helpers/cli.js';
 import { eventually } from '../../integration/workers/order-writer.js';
 import { startRunner } from '../../integration/workers/worker-helpers.js';
+import { missingReadModelEnv, onPostgres, openTestReadModelsIn, readModelEnv, schemasStartingWith } from '../../helpers/read-models.js';
 import { makeDataDir } from './live-projections.js';
 import { createOrder, pay, seedOrder } from './seed-orders.js';
 
@@ -23,8 +24,8 @@ let paymentEvents = 0;
 beforeAll(async () => {
   store = await startTestEventStore();
   data = makeDataDir();
-  env = { ESDB_CONNECTION_STRING: store.connectionString, DATA_DIR: data.dataDir };
-  readModels = openReadModelStore({ file: readModelFileIn(data.dataDir) });
+  env = { ESDB_CONNECTION_STRING: store.connectionString, DATA_DIR: data.dataDir, ...(await readModelEnv(data.dataDir)) };
+  readModels = await openTestReadModelsIn(data.dataDir);
   // The order summary as a broken deployment ran it: it refused every payment.
   const refusing = defineProjection({
     ...orderSummary,
@@ -86,9 +87,11 @@ describe('orders parked <projection>', () => {
   });
 
   it('says in one line where the read models are missing', async () => {
-    const result = await runCli(['parked', 'order-summary'], { env: { ...env, DATA_DIR: `${data.dataDir}/nowhere` } });
+    // A DATA_DIR without the file, or on PostgreSQL a schema nobody wrote to (and none made there).
+    const result = await runCli(['parked', 'order-summary'], { env: { ...env, ...(await missingReadModelEnv(data.dataDir)) } });
     expect(result.code).toBe(1);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
-    expect(result.stderr).toContain('no read models in');
+    expect(result.stderr).toContain(onPostgres ? "no read models at postgres://postgres:***@127.0.0.1" : 'no read models in');
+    if (onPostgres) expect(await schemasStartingWith('nowhere')).toEqual([]);
   });
 });

@@ -2,11 +2,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { createLogger } from '../../../src/observability/logger.js';
-import { openReadModelStore, readModelFileIn } from '../../../src/readmodels/read-model-store.js';
 import { parkForProjection } from '../../../src/subscriptions/projection-parking.js';
 import { startWorkers } from '../../../src/workers.js';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
 import { runCli } from '../../helpers/cli.js';
+import { onPostgres, openTestReadModelsIn, readModelEnv, readModelUrlFor } from '../../helpers/read-models.js';
 import { makeDataDir, waitForProjections } from './live-projections.js';
 import { createOrder, pay, seedOrder } from './seed-orders.js';
 
@@ -18,7 +18,7 @@ let env: Record<string, string>;
 beforeAll(async () => {
   store = await startTestEventStore();
   data = makeDataDir();
-  env = { ESDB_CONNECTION_STRING: store.connectionString, DATA_DIR: data.dataDir, SUBSCRIPTION_GROUP_PREFIX: PREFIX };
+  env = { ESDB_CONNECTION_STRING: store.connectionString, DATA_DIR: data.dataDir, SUBSCRIPTION_GROUP_PREFIX: PREFIX, ...(await readModelEnv(data.dataDir)) };
   const revisions = new Map<string, number>();
   for (let i = 0; i < 4; i++) {
     await seedOrder(store.client, `st-${i}`, [createOrder(1000 + i), pay(1000 + i)]);
@@ -28,6 +28,7 @@ beforeAll(async () => {
   const workers = await startWorkers({
     client: store.client,
     dataDir: data.dataDir,
+    readModelUrl: onPostgres ? await readModelUrlFor(data.dataDir) : undefined,
     logger: createLogger({ level: 'silent' }),
     registry: new Registry(),
     env: {},
@@ -39,7 +40,7 @@ beforeAll(async () => {
   // Written while no worker runs: lag. One of them parked by sales-by-day (as its worker records it).
   await seedOrder(store.client, 'late-0', [createOrder(500)]);
   const late = await seedOrder(store.client, 'late-1', [createOrder(600)]);
-  const readModels = openReadModelStore({ file: readModelFileIn(data.dataDir) });
+  const readModels = await openTestReadModelsIn(data.dataDir);
   try {
     await parkForProjection(readModels, {
       projection: 'sales-by-day',
