@@ -5,15 +5,15 @@
 // as a replay or a second deployment would), the models are replayed, and no message reaches the
 // provider twice; the outbox view is rebuilt from the ledger streams.
 import { randomUUID } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projections } from '../../../projections/index.js';
 import { runCli } from '../../helpers/cli.js';
+import { loseReadModelsIn, onPostgres, readModelEnv, withReadModelsAt } from '../../helpers/read-models.js';
 import { api, eventually, orderBody, startService, TENANT, type Service } from './support.js';
 
 /** Accepts every message, counting them by biz_opaque_callback_data (the message key). */
@@ -55,6 +55,8 @@ describe('WhatsApp messages when the read-model file is lost', () => {
   let dataDir: string;
   let service: Service | undefined;
   let env: Record<string, string>;
+  /** READ_MODEL_URL of the service and the replays when the suite runs on PostgreSQL (a schema of their own). */
+  let readModels: Record<string, string> = {};
   let orders = 0;
 
   beforeAll(async () => {
@@ -69,6 +71,8 @@ describe('WhatsApp messages when the read-model file is lost', () => {
       WHATSAPP_TOKEN: 'e2e-token',
       WHATSAPP_PHONE_NUMBER_ID: '1099887766',
     };
+    readModels = await readModelEnv(dataDir);
+    env = { ...env, ...readModels };
   });
 
   afterAll(async () => {
@@ -93,23 +97,19 @@ describe('WhatsApp messages when the read-model file is lost', () => {
     return answer.status === 200 ? ((await answer.json()) as { items: OutboxItem[] }).items : undefined;
   };
 
-  /** Every status change handled by the WhatsApp handler in the (new) read-model file. */
-  const handledByWhatsApp = (): number => {
-    if (!existsSync(file())) return 0;
-    const db = new Database(file(), { readonly: true, fileMustExist: true });
+  /** Every status change handled by the WhatsApp handler in the (new) read models. */
+  const handledByWhatsApp = async (): Promise<number> => {
     try {
-      return (db.prepare("SELECT count(*) AS n FROM handled_events WHERE handler = 'whatsapp'").get() as { n: number }).n;
+      return Number((await withReadModelsAt({ dataDir }, (store) => store.get<{ n: number }>("SELECT count(*) AS n FROM handled_events WHERE handler = 'whatsapp'")))?.n ?? 0);
     } catch {
-      return 0;
-    } finally {
-      db.close();
+      return 0; // no file (or table) yet
     }
   };
 
   const settled = async (what: string): Promise<OutboxItem[]> => {
     const expected = orders * 2;
     await eventually(`${what}: the provider got ${expected} messages`, async () => provider.received.size === expected, 60_000);
-    await eventually(`${what}: every status change handled again`, async () => handledByWhatsApp() === expected, 90_000);
+    await eventually(`${what}: every status change handled again`, async () => (await handledByWhatsApp()) === expected, 90_000);
     return eventually(`${what}: the outbox view lists every message as sent`, async () => {
       const items = await outbox();
       return items?.length === expected && items.every((item) => item.status === 'sent') ? items : undefined;
@@ -130,7 +130,7 @@ describe('WhatsApp messages when the read-model file is lost', () => {
     const outputs: string[] = [];
     for (const name of [...projections.map((projection) => projection.name), 'whatsapp-outbox']) {
       const replayed = await runCli(['replay', name], {
-        env: { DATA_DIR: dataDir, ESDB_CONNECTION_STRING: `esdb://127.0.0.1:${service!.eventStorePort}?tls=false`, SUBSCRIPTION_GROUP_PREFIX: groupPrefix },
+        env: { DATA_DIR: dataDir, ESDB_CONNECTION_STRING: `esdb://127.0.0.1:${service!.eventStorePort}?tls=false`, SUBSCRIPTION_GROUP_PREFIX: groupPrefix, ...readModels },
         timeoutMs: 60_000,
       });
       expect(replayed.code, `${name}: ${replayed.stderr}`).toBe(0);
@@ -155,7 +155,9 @@ describe('WhatsApp messages when the read-model file is lost', () => {
 
   it('deleted: restarted with every status change delivered again and the models replayed, it sends 0 messages twice', { timeout: 240_000 }, async () => {
     await killService();
-    for (const suffix of ['', '-wal', '-shm']) rmSync(file() + suffix, { force: true });
+    // The file and its WAL deleted; on PostgreSQL the schema dropped (an empty one in its place).
+    if (onPostgres) await loseReadModelsIn(dataDir);
+    else for (const suffix of ['', '-wal', '-shm']) rmSync(file() + suffix, { force: true });
     service = await startService(dataDir, { ...env, SUBSCRIPTION_GROUP_PREFIX: 'after-delete' });
     await replayAll('after-delete');
     await order();
@@ -164,7 +166,8 @@ describe('WhatsApp messages when the read-model file is lost', () => {
     expect(items.every((item) => item.attempts === 1)).toBe(true);
   });
 
-  it('corrupted: found corrupt at start, replayed, every status change delivered again: 0 messages twice', { timeout: 240_000 }, async () => {
+  // Garbage written over the file: PostgreSQL has no file to damage (its own storage is its concern).
+  it.skipIf(onPostgres)('corrupted: found corrupt at start, replayed, every status change delivered again: 0 messages twice', { timeout: 240_000 }, async () => {
     // Stopped cleanly first, so the file holds the pages (a SIGKILL leaves them in the WAL).
     await service!.stop();
     for (const suffix of ['-wal', '-shm']) rmSync(file() + suffix, { force: true });
