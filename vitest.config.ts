@@ -24,6 +24,7 @@ const ON_BOTH_BACKENDS = [
   'test/e2e/cli/projections.e2e.test.ts',
   'test/e2e/cli/lag-idle.e2e.test.ts',
   'test/e2e/cli/history-trace.e2e.test.ts',
+  'test/e2e/cli/shutdown.e2e.test.ts',
   'test/e2e/faults/whatsapp-ledger.e2e.test.ts',
 ];
 /** Several hosts on one PostgreSQL, and its connections lost: meaningful on PostgreSQL only. */
