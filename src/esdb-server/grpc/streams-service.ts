@@ -8,6 +8,7 @@ import { sharedPb, streamsPb } from './protocol.js';
 import { parseExpectedRevision, streamNameOf } from './conversions.js';
 import { handleAppend, storeError } from './append.js';
 import { handleBatchAppend, type BatchAppendReply } from './batch-append.js';
+import { decodeBatchAppendReq } from './batch-append-decoding.js';
 import { CallWriter } from './call-writer.js';
 import { parseReadRequest } from './read-request.js';
 import { readAllToCall, readStreamToCall, type ReadResp } from './read.js';
@@ -98,17 +99,27 @@ export function createStreamsService(context: ServerContext): ServiceModule {
   };
 }
 
-/** The client's definition, except that Read and BatchAppend also send responses encoded in advance. */
+/**
+ * The client's definition, except that Read and BatchAppend also send responses encoded in
+ * advance, and BatchAppend requests of the client's usual shape are decoded by hand
+ * (batch-append-decoding.ts; any other by the classes).
+ */
 function streamsDefinition(): grpc.ServiceDefinition {
   const definition = streamsGrpc.StreamsService as unknown as grpc.ServiceDefinition;
   const read = definition.read!;
   const batchAppend = definition.batchAppend!;
   const serialize = read.responseSerialize as (value: unknown) => Buffer;
   const serializeBatch = batchAppend.responseSerialize as (value: unknown) => Buffer;
+  const deserializeBatch = batchAppend.requestDeserialize as (bytes: Buffer) => BatchAppendReq;
   return {
     ...definition,
     read: { ...read, responseSerialize: (value: ReadResp) => (Buffer.isBuffer(value) ? value : serialize(value)) },
-    batchAppend: { ...batchAppend, responseSerialize: (value: BatchAppendReply) => (Buffer.isBuffer(value) ? value : serializeBatch(value)) },
+    batchAppend: {
+      ...batchAppend,
+      responseSerialize: (value: BatchAppendReply) => (Buffer.isBuffer(value) ? value : serializeBatch(value)),
+      // The hand-decoded request answers every method batch-append.ts calls, as the class's does.
+      requestDeserialize: (bytes: Buffer) => (decodeBatchAppendReq(bytes) as unknown as BatchAppendReq | undefined) ?? deserializeBatch(bytes),
+    },
   };
 }
 
