@@ -13,10 +13,12 @@ const ON_BOTH_BACKENDS = [
   'test/unit/subscriptions/shared-commit.unit.test.ts',
   'test/unit/subscriptions/projection-batcher.unit.test.ts',
   'test/unit/readmodels-postgres/**/*.test.ts',
+  'test/unit/handlers/whatsapp-outbox-view.unit.test.ts',
   'test/integration/hardening/tenan*.int.test.ts',
   'test/integration/hardening/bad-http-input.int.test.ts',
+  'test/integration/api/openapi-contract.int.test.ts',
   'test/integration/workers/**/*.int.test.ts',
-  'test/unit/handlers/whatsapp-outbox-view.unit.test.ts',
+  // The CLI (orders children get READ_MODEL_URL from test/helpers/read-models.ts, readModelEnv).
   'test/e2e/cli/replay.e2e.test.ts',
   'test/e2e/cli/replay-swap.int.test.ts',
   'test/e2e/cli/replay-until-kill.e2e.test.ts',
@@ -27,6 +29,13 @@ const ON_BOTH_BACKENDS = [
   'test/e2e/cli/shutdown.e2e.test.ts',
   'test/e2e/faults/whatsapp-ledger.e2e.test.ts',
 ];
+// On SQLite only, and why:
+// - test/e2e/cli/parked.e2e: `orders parked <group>` of a handler group reads the event store's parked stream, no read model.
+// - test/e2e/faults/read-model-damage.e2e, test/integration/faults/watched-read-model.int: a deleted or corrupted readmodels.db (PostgreSQL has no file).
+// - test/e2e/faults/disk-full.e2e: the SQLite file's disk filling up.
+// - test/integration/api/legacy-stock-counts.int: an upgrade of the inventory_stock table versions before PostgreSQL support left in SQLite.
+// - test/unit/handlers/* but whatsapp-outbox-view: pure functions (deciders, config, message building), no store.
+// Inside suites that run on both, tests that touch no read model run once, on SQLite (it.skipIf(onPostgres)).
 /** Several hosts on one PostgreSQL, and its connections lost: meaningful on PostgreSQL only. */
 const ON_POSTGRES_ONLY = ['test/e2e/multi-host*.test.ts', 'test/integration/workers/connection-loss.int.test.ts'];
 
