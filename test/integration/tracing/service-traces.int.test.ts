@@ -108,7 +108,10 @@ describe('traces of the service (OTLP to a collector)', () => {
         WHATSAPP_BASE_URL: baseUrl,
         HANDLER_RETRY_BASE_MS: '20',
         HANDLER_RETRY_MAX_MS: '50',
-        HANDLER_TIMEOUT_MS: '1500',
+        // Long enough that the refused SHIPPED send (a park) is answered inside it on a loaded machine
+        // (at 1.5 s it could time out first: uncertain, never parked); DELIVERED's never-answered send
+        // still times out.
+        HANDLER_TIMEOUT_MS: '5000',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -126,7 +129,7 @@ describe('traces of the service (OTLP to a collector)', () => {
     await post(`/orders/${orderId}/deliver`, {});
     // Every command's server span, and the whatsapp group's park, have been exported.
     await eventually(() => receiver.spans.filter((span) => span.kind === SpanKindCode.server && span.name.startsWith('POST /orders')).length >= 4 || undefined, 20_000);
-    await eventually(() => receiver.spans.some((span) => span.events.some((event) => event.name === 'timeout')) || undefined, 30_000);
+    await eventually(() => receiver.spans.some((span) => span.events.some((event) => event.name === 'timeout')) || undefined, 45_000);
     await eventually(() => receiver.spans.some((span) => span.events.some((event) => event.name === 'park')) || undefined, 30_000);
     await eventually(() => provider.traceparents.length >= 4 || undefined, 20_000);
     // The retried PAID message's second delivery has ended and been exported too.
