@@ -2,7 +2,8 @@
 // the dry run compares the rebuilt copy with the live tables and changes nothing; --until builds
 // the model as it was at a position into a schema of its own; the swap replaces the live tables
 // in one transaction; no scratch schema is left behind.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventStoreDBClient } from '@eventstore/db-client';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import orderSummary, { getOrderSummary } from '../../../projections/order-summary.js';
 import { openPostgresReadModelStore } from '../../../src/readmodels/postgres-store.js';
 import { clientEventSource } from '../../../src/replay/rebuild.js';
@@ -33,7 +34,11 @@ describe('replay on PostgreSQL', () => {
     let paidAt: bigint | undefined;
     for await (const resolved of store.client.readAll()) if (resolved.event?.id === paid) paidAt = resolved.event?.position?.commit;
     await writer.create('r-2');
-    const source = () => clientEventSource(store.client);
+    // The replays read through a client of their own, disposed without waiting (as the CLI's
+    // withStore does): --until leaves its read of $all early, which can keep dispose() pending.
+    const reader = EventStoreDBClient.connectionString(store.connectionString);
+    onTestFinished(() => void reader.dispose().catch(() => undefined));
+    const source = () => clientEventSource(reader);
 
     // The live schema, with a row the history does not hold (an earlier bug, say).
     const live = await openPostgresReadModelStore({ url, poolSize: 2 });
