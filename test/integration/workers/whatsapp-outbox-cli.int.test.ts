@@ -2,6 +2,8 @@
 // each state that needs a person: the list, the wait before a decision, settle (appended to the
 // message's ledger stream), refusals, and the list rebuilt from the ledger after the file is lost.
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +19,7 @@ describe('orders outbox', () => {
   let eventStore: TestEventStore;
   let ids: Record<'uncertain' | 'sent' | 'unsent', number>;
   let uncertain: Awaited<ReturnType<typeof ledgerMessage>>;
+  let unsentMessage: Awaited<ReturnType<typeof ledgerMessage>>;
   let readModels: Record<string, string> = {};
   const env = () => ({ DATA_DIR: dataDir, ESDB_CONNECTION_STRING: eventStore.connectionString, WHATSAPP_MODE: undefined, WHATSAPP_UNCERTAIN_WAIT_SECONDS: undefined, ...readModels });
 
@@ -28,6 +31,7 @@ describe('orders outbox', () => {
     uncertain = await ledgerMessage(eventStore.client, store);
     const sent = await ledgerMessage(eventStore.client, store, { outcome: { status: 'sent', providerMessageId: 'wamid.S' } });
     const unsent = await ledgerMessage(eventStore.client, store, { outcome: { status: 'unsent', reason: 'WhatsApp Cloud API answered 429: rate limit' } });
+    unsentMessage = unsent;
     const idOf = async (messageId: string) => (await findByEvent(store, messageId))!.id;
     ids = { uncertain: await idOf(uncertain.messageId), sent: await idOf(sent.messageId), unsent: await idOf(unsent.messageId) };
     await store.close();
@@ -88,6 +92,38 @@ describe('orders outbox', () => {
     const resend = await runCli(['outbox', 'resend', String(ids.unsent)], { env: env() });
     expect(resend.code).toBe(1);
     expect(resend.stderr).toBe('orders: resend sends through the Cloud API: set WHATSAPP_MODE=cloud-api, WHATSAPP_TOKEN and WHATSAPP_PHONE_NUMBER_ID as for the service\n');
+  });
+
+  it('resends an unsent message through the Cloud API once, recording it in the ledger and the list, and refuses to send it again', async () => {
+    // A provider that accepts every message and counts them.
+    const received: string[] = [];
+    const provider = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        received.push(body);
+        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ messaging_product: 'whatsapp', messages: [{ id: 'wamid.RESENT' }] }));
+      });
+    });
+    await new Promise<void>((resolve) => provider.listen(0, '127.0.0.1', resolve));
+    const cloud = { WHATSAPP_MODE: 'cloud-api', WHATSAPP_BASE_URL: `http://127.0.0.1:${(provider.address() as AddressInfo).port}/v21.0`, WHATSAPP_TOKEN: 't', WHATSAPP_PHONE_NUMBER_ID: '1099887766' };
+    try {
+      const resent = await runCli(['outbox', 'resend', unsentMessage.key], { env: { ...env(), ...cloud } });
+      expect(resent.stderr).toBe('');
+      expect(resent.stdout.trim()).toMatch(new RegExp(`^message ${unsentMessage.key} sent on operator request \\(attempt 2, wamid\\.RESENT\\)$`));
+      expect(received).toHaveLength(1);
+      expect((await loadMessage(eventStore.client, unsentMessage.stream)).state).toMatchObject({ status: 'sent', providerMessageId: 'wamid.RESENT' });
+      const store = await openTestReadModelsIn(dataDir);
+      expect(await findByEvent(store, unsentMessage.messageId)).toMatchObject({ status: 'sent', attempts: 2 });
+      await store.close();
+
+      const again = await runCli(['outbox', 'resend', unsentMessage.key], { env: { ...env(), ...cloud } });
+      expect(again.code).toBe(1);
+      expect(again.stderr).toContain('the provider already accepted it');
+      expect(received).toHaveLength(1);
+    } finally {
+      await new Promise((resolve) => provider.close(resolve));
+    }
   });
 
   it('answers bad usage with exit code 2 and one line', { timeout: 120_000 }, async () => {
