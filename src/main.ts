@@ -2,6 +2,7 @@
 // client -> API and workers, by ROLE. Nothing else in src/ wires things together.
 import type { FastifyInstance } from 'fastify';
 import { build } from './api/app.js';
+import { acceptListenerCount, addAcceptListeners, mainListenOptions } from './api/accept-listeners.js';
 import { ConfigError, type Config } from './config.js';
 import { connectEventStore, withoutPassword, type EventStoreDBClient } from './eventstore/connection.js';
 import { OrderStateCache } from './eventstore/order-state-cache.js';
@@ -103,7 +104,10 @@ export async function startService(config: Config, logger: Logger = createLogger
       });
       api = app;
       // A deep backlog: a burst of new clients waits to be accepted instead of being dropped.
-      await app.listen({ port: config.port, host: config.host, backlog: config.http.listenBacklog });
+      // Several listeners on the port where the runtime has reusePort (one on Node 20): accept-listeners.ts.
+      const listeners = acceptListenerCount();
+      await app.listen({ port: config.port, host: config.host, backlog: config.http.listenBacklog, ...mainListenOptions(listeners) });
+      await addAcceptListeners(app.server, { count: listeners, host: config.host, backlog: config.http.listenBacklog });
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
       url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
