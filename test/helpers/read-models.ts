@@ -187,3 +187,13 @@ export async function missingReadModelEnv(dataDir: string): Promise<Record<strin
   url.searchParams.set('schema', 'nowhere');
   return { DATA_DIR: nowhere, READ_MODEL_URL: url.toString() };
 }
+
+/** Rows in `table` of a PostgreSQL schema, on a plain connection (cheap to poll; no store set up there); 0 while it does not exist. */
+export async function countRowsInSchema(schema: string, table: string): Promise<number> {
+  try {
+    const found = await onDatabase((client) => client.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}"."${table}"`));
+    return Number(found.rows[0]?.n ?? 0);
+  } catch {
+    return 0;
+  }
+}

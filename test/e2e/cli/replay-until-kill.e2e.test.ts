@@ -10,13 +10,13 @@ import { orderEventFactory, orderStreamName, toNewEvents, type CommandContext, t
 import { scratchSchemaPrefix, untilSchemaFor } from '../../../src/replay/postgres-replay.js';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
 import { runCli, startCli } from '../../helpers/cli.js';
-import { liveSchemaFor, onPostgres, readModelEnv, schemasStartingWith, tableExistsAt, tableRowsAt, withReadModelsAt, type ReadModelsAt } from '../../helpers/read-models.js';
+import { countRowsInSchema, liveSchemaFor, onPostgres, readModelEnv, schemasStartingWith, tableExistsAt, tableRowsAt, withReadModelsAt, type ReadModelsAt } from '../../helpers/read-models.js';
 import { liveRows, makeDataDir, onLiveModel } from './live-projections.js';
 import { createOrder, pay, seedOrder } from './seed-orders.js';
 
 const PAYMENTS_PER_ORDER = 4_000;
 // PostgreSQL replays fewer events a second than SQLite: fewer orders still give a replay long enough to kill midway.
-const BULK_ORDERS = onPostgres ? 2 : 5;
+const BULK_ORDERS = onPostgres ? 3 : 5;
 let store: TestEventStore;
 let data: ReturnType<typeof makeDataDir>;
 let env: Record<string, string>;
@@ -58,6 +58,7 @@ async function copyOf(pid: number | undefined): Promise<ReadModelsAt | undefined
 async function appliedInCopy(pid: number | undefined): Promise<number> {
   const copy = await copyOf(pid);
   if (!copy) return 0;
+  if ('schema' in copy) return countRowsInSchema(copy.schema, 'projection_revisions');
   try {
     return Number((await withReadModelsAt(copy, (store) => store.get<{ n: number }>('SELECT count(*) AS n FROM projection_revisions')))?.n ?? 0);
   } catch {
@@ -134,7 +135,7 @@ describe('an interrupted replay', () => {
 
     const replay = startCli(['replay', 'order-summary'], { env });
     // Killed once its copy holds applied events (a first commit), long before it could be done.
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + 30_000;
     while ((await appliedInCopy(replay.child.pid)) === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
     expect(await appliedInCopy(replay.child.pid)).toBeGreaterThan(0);
     replay.child.kill('SIGKILL');
@@ -145,7 +146,7 @@ describe('an interrupted replay', () => {
 
     // Ctrl-C: the replay stops, says so in one line, and removes its copy.
     const interrupted = startCli(['replay', 'order-summary'], { env });
-    while ((await appliedInCopy(interrupted.child.pid)) === 0 && Date.now() < deadline + 15_000) await new Promise((resolve) => setTimeout(resolve, 2));
+    while ((await appliedInCopy(interrupted.child.pid)) === 0 && Date.now() < deadline + 30_000) await new Promise((resolve) => setTimeout(resolve, 2));
     interrupted.child.kill('SIGINT');
     const stopped = await interrupted.done;
     expect(stopped.code).toBe(130);
