@@ -96,8 +96,7 @@ export async function withReadModelsAt<T>(at: ReadModelsAt, work: (store: ReadMo
     const file = fileOf(at);
     if (!file) throw new Error('a schema names PostgreSQL read models: this run is on SQLite');
     // Opening through the store would create a missing file (and take the write lock).
-    if (!options.write) return work(readOnlySqlite(file));
-    store = openReadModelStore({ file });
+    store = options.write ? openReadModelStore({ file }) : readOnlySqlite(file);
   }
   try {
     return await work(store);
