@@ -137,12 +137,14 @@ export async function applyBatchInTransaction(tx: ReadModelTx, projection: Proje
   }
   if (advanced.size > 0) {
     const ids = [...advanced];
+    // An upsert on rows this transaction holds: each found through the key (an UPDATE ... FROM
+    // the arrays was planned as a join, and took 16 ms a batch over a large table).
     await tx.write(
-      `UPDATE projection_revisions AS r SET revision = v.revision FROM unnest(CAST(? AS TEXT[]), CAST(? AS BIGINT[])) AS v(stream_id, revision)
-       WHERE r.projection = ? AND r.stream_id = v.stream_id`,
+      `INSERT INTO projection_revisions (projection, stream_id, revision) SELECT ?, stream_id, revision FROM unnest(CAST(? AS TEXT[]), CAST(? AS BIGINT[])) AS v(stream_id, revision)
+       ON CONFLICT (projection, stream_id) DO UPDATE SET revision = excluded.revision`,
+      projection.name,
       ids,
       ids.map((id) => last.get(id)!),
-      projection.name,
     );
   }
   return outcomes;
