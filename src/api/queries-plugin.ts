@@ -111,7 +111,7 @@ export async function queriesRoutes(scope: FastifyInstance, deps: QueryDeps): Pr
       response: { 200: customerOrdersSchema, ...errors },
     },
     handler: async (request) =>
-      withCursor(() => getCustomerOrders(readModels, tenantOf(request), request.params.customerId, request.query.limit, request.query.cursor)),
+      withCursor(() => readModels.snapshot((tx) => getCustomerOrders(tx, tenantOf(request), request.params.customerId, request.query.limit, request.query.cursor))),
   });
 
   app.get('/inventory/:sku', {
@@ -125,7 +125,7 @@ export async function queriesRoutes(scope: FastifyInstance, deps: QueryDeps): Pr
       response: { 200: stockLevelSchema, ...errors },
     },
     // A SKU nobody counted or ordered has nothing on hand: not an error.
-    handler: async (request) => withCursor(() => getStockLevel(readModels, tenantOf(request), request.params.sku, request.query)),
+    handler: async (request) => withCursor(() => readModels.snapshot((tx) => getStockLevel(tx, tenantOf(request), request.params.sku, request.query))),
   });
 
   app.put('/inventory/:sku', {
@@ -162,7 +162,8 @@ export async function queriesRoutes(scope: FastifyInstance, deps: QueryDeps): Pr
       const to = request.query.to ?? new Date().toISOString().slice(0, 10);
       const from = request.query.from ?? new Date(Date.parse(`${to}T00:00:00Z`) - 29 * DAY_MS).toISOString().slice(0, 10);
       if (from > to) throw new ApiError('VALIDATION_FAILED', '1 invalid field(s) in querystring', { errors: [{ field: 'from', message: 'from must not be after to' }] });
-      return { from, to, days: await getSalesByDay(readModels, tenantId, from, to), byStatus: await getSalesByStatus(readModels, tenantId) };
+      // Both from one snapshot: the days and the statuses count the same orders.
+      return readModels.snapshot(async (tx) => ({ from, to, days: await getSalesByDay(tx, tenantId, from, to), byStatus: await getSalesByStatus(tx, tenantId) }));
     },
   });
 

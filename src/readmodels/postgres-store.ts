@@ -182,10 +182,10 @@ export async function openPostgresReadModelStore(options: PostgresStoreOptions):
     })().catch(() => undefined);
   };
 
-  const begin = async (): Promise<OpenTransaction> => {
+  const begin = async (mode: 'write' | 'snapshot' = 'write'): Promise<OpenTransaction> => {
     const client = await pool.connect();
     try {
-      await client.query('BEGIN');
+      await client.query(mode === 'snapshot' ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN');
     } catch (error) {
       client.release(error as Error);
       throw error;
@@ -216,6 +216,7 @@ export async function openPostgresReadModelStore(options: PostgresStoreOptions):
   };
 
   const transaction = <T>(fn: (t: ReadModelTx) => Promise<T> | T): Promise<T> => inTransaction(begin, fn);
+  const snapshot = <T>(fn: (t: ReadModelTx) => Promise<T> | T): Promise<T> => inTransaction(() => begin('snapshot'), fn);
 
   const migrate = async (ddl: string, withSchema = false) => {
     await transaction(async (tx) => {
@@ -231,8 +232,9 @@ export async function openPostgresReadModelStore(options: PostgresStoreOptions):
     counts,
     schema,
     location: `${redactUrl(split.url)}${schema === 'public' ? '' : ` (schema ${schema})`}`,
-    begin,
+    begin: () => begin(),
     transaction,
+    snapshot,
     migrate: (ddl) => migrate(ddl),
     close: async () => {
       await pool.end();

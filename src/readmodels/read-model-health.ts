@@ -330,6 +330,7 @@ export async function openWatchedReadModelStore(options: WatchedStoreOptions): P
     all: <T>(sql: string, ...params: unknown[]) => call((s) => s.all<T>(sql, ...params), false),
     exec: (sql) => call((s) => s.exec(sql), true),
     transaction: <T>(fn: Parameters<ReadModelStore['transaction']>[0]) => call((s) => s.transaction(fn), true) as Promise<T>,
+    snapshot: <T>(fn: Parameters<ReadModelStore['snapshot']>[0]) => call((s) => s.snapshot(fn), false) as Promise<T>,
     begin: (): Promise<OpenTransaction> => call((s) => s.begin(), true),
     migrate: async (statement) => {
       if (!ddl.includes(statement)) ddl.push(statement);
@@ -394,6 +395,7 @@ export async function openServiceReadModels(
     all: watched(store.all) as ReadModelStore['all'],
     exec: watched(store.exec),
     transaction: watched(store.transaction) as ReadModelStore['transaction'],
+    snapshot: watched(store.snapshot) as ReadModelStore['snapshot'],
     begin: watched(store.begin),
     migrate: watched(store.migrate),
     close: async () => {

@@ -69,6 +69,13 @@ export interface ReadModelStore extends ReadModelTx {
    * the tx it is given (the store itself would wait for fn on SQLite).
    */
   transaction<T>(fn: (tx: ReadModelTx) => Promise<T> | T): Promise<T>;
+  /**
+   * Runs fn's reads in one consistent snapshot (an answer built from several statements, a list
+   * and its sums, must not mix two commits): on SQLite a transaction (writers wait for it), on
+   * PostgreSQL a REPEATABLE READ, READ ONLY transaction (each statement would see the newest
+   * commit under READ COMMITTED).
+   */
+  snapshot<T>(fn: (tx: ReadModelTx) => Promise<T> | T): Promise<T>;
   begin(): Promise<OpenTransaction>;
   /** Creates tables and indexes (idempotent DDL: CREATE ... IF NOT EXISTS); safe from several processes at once. */
   migrate(ddl: string): Promise<void>;
@@ -254,6 +261,7 @@ export function openReadModelStore(options: { file: string }): ReadModelStore & 
     exec: (sql) => single(() => void db.exec(sql)),
     begin,
     transaction: (fn) => inTransaction(begin, fn),
+    snapshot: (fn) => inTransaction(begin, fn),
     migrate: (ddl) =>
       single(() => {
         db.exec(ddl);
