@@ -16,6 +16,7 @@ const ON_BOTH_BACKENDS = [
   'test/unit/handlers/whatsapp-outbox-view.unit.test.ts',
   'test/integration/hardening/tenan*.int.test.ts',
   'test/integration/hardening/bad-http-input.int.test.ts',
+  'test/integration/api/openapi-contract.int.test.ts',
   'test/integration/workers/**/*.int.test.ts',
   // The CLI (orders children get READ_MODEL_URL from test/helpers/read-models.ts, readModelEnv).
   'test/e2e/cli/replay.e2e.test.ts',
@@ -23,6 +24,10 @@ const ON_BOTH_BACKENDS = [
   'test/e2e/cli/replay-until-kill.e2e.test.ts',
   'test/e2e/cli/projection-parked.e2e.test.ts',
   'test/e2e/cli/projections.e2e.test.ts',
+  'test/e2e/cli/lag-idle.e2e.test.ts',
+  'test/e2e/cli/history-trace.e2e.test.ts',
+  'test/e2e/cli/shutdown.e2e.test.ts',
+  'test/e2e/faults/whatsapp-ledger.e2e.test.ts',
 ];
 // On SQLite only, and why:
 // - test/e2e/cli/parked.e2e: `orders parked <group>` of a handler group reads the event store's parked stream, no read model.
@@ -30,27 +35,7 @@ const ON_BOTH_BACKENDS = [
 // - test/e2e/faults/disk-full.e2e: the SQLite file's disk filling up.
 // - test/integration/api/legacy-stock-counts.int: an upgrade of the inventory_stock table versions before PostgreSQL support left in SQLite.
 // - test/unit/handlers/* but whatsapp-outbox-view: pure functions (deciders, config, message building), no store.
-// - By default, for the suite's time (TEST_ALL_ON_POSTGRES=1 runs them there too; the whole suite, both backends, stays well under 15 minutes on 2 cores; these
-//   cost ~100 s of a worker's time again on PostgreSQL for little of it that is PostgreSQL's):
-//   test/e2e/cli/shutdown.e2e (signals and the grace period; the read models' pool is closed by the same
-//   stop as the SQLite file), test/e2e/cli/history-trace.e2e and lag-idle.e2e (the event store and the
-//   groups' lag; the tenant look-up of `orders history` runs on PostgreSQL in whatsapp-outbox-cli/query
-//   suites), test/e2e/faults/whatsapp-ledger.e2e (the ledger is in the event store; rebuilding the outbox
-//   view on PostgreSQL is covered by test/integration/workers/whatsapp-outbox-cli.int and
-//   whatsapp-cloud-api.int), test/integration/api/openapi-contract.int (the answers' shapes do not depend
-//   on the backend; the query routes run on both in query-routes.int). PostgreSQL-only checks inside them
-//   were kept elsewhere: multi-host.e2e, connection-loss.int, replay-until-kill.e2e.
 // Inside suites that run on both, tests that touch no read model run once, on SQLite (it.skipIf(onPostgres)).
-/** Parameterised too, run on PostgreSQL with TEST_ALL_ON_POSTGRES=1 (not by default: see above). */
-const ON_POSTGRES_ON_REQUEST = process.env.TEST_ALL_ON_POSTGRES
-  ? [
-      'test/e2e/cli/shutdown.e2e.test.ts',
-      'test/e2e/cli/history-trace.e2e.test.ts',
-      'test/e2e/cli/lag-idle.e2e.test.ts',
-      'test/e2e/faults/whatsapp-ledger.e2e.test.ts',
-      'test/integration/api/openapi-contract.int.test.ts',
-    ]
-  : [];
 /** Several hosts on one PostgreSQL, and its connections lost: meaningful on PostgreSQL only. */
 const ON_POSTGRES_ONLY = ['test/e2e/multi-host*.test.ts', 'test/integration/workers/connection-loss.int.test.ts'];
 
@@ -91,7 +76,7 @@ export default defineConfig({
         test: {
           ...common,
           name: 'postgres',
-          include: [...ON_BOTH_BACKENDS, ...ON_POSTGRES_ON_REQUEST, ...ON_POSTGRES_ONLY],
+          include: [...ON_BOTH_BACKENDS, ...ON_POSTGRES_ONLY],
           env: { ...env, READ_MODEL_BACKEND: 'postgres' },
           globalSetup: [BUILD, 'test/helpers/postgres-server.ts'],
         },
