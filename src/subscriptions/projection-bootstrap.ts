@@ -202,23 +202,23 @@ async function applyToAllParking(
  * (applyBatchInTransaction: its guards read and written once), and the projections run side by
  * side on the one connection, whose statements pipeline (their tables are their own).
  */
+/** The event as the projections take it, when one of them handles its type; an order event that does not decode stops the read. */
+function envelopeFor(projections: readonly ProjectionDefinition[], event: RecordedEvent): EventEnvelope | undefined {
+  if (!isOrderEventType(event.type) || !projections.some((projection) => projection.handles.includes(event.type as EventEnvelope['type']))) return undefined;
+  try {
+    return toEventEnvelope(event);
+  } catch (error) {
+    throw new StopRead(event, `invalid ${event.type} event: ${errorMessage(error)}`);
+  }
+}
+
 async function applyBatchToAll(
   projections: readonly ProjectionDefinition[],
   tx: ReadModelTx,
   events: readonly RecordedEvent[],
   count: (projection: string, eventType: string, outcome: string) => void,
 ): Promise<void> {
-  const items = events.map((event) => {
-    let envelope: EventEnvelope | undefined;
-    if (isOrderEventType(event.type) && projections.some((projection) => projection.handles.includes(event.type as EventEnvelope['type']))) {
-      try {
-        envelope = toEventEnvelope(event);
-      } catch (error) {
-        throw new StopRead(event, `invalid ${event.type} event: ${errorMessage(error)}`);
-      }
-    }
-    return { event, location: locationOf(event), envelope };
-  });
+  const items = events.map((event) => ({ event, location: locationOf(event), envelope: envelopeFor(projections, event) }));
   // Every projection settles before anything is thrown: none still writes once the batch is rolled back.
   const settled = await Promise.allSettled(projections.map((projection) => applyBatchInTransaction(tx, projection, items)));
   // The cause, not another projection's "current transaction is aborted" (25P02) behind it.
@@ -241,14 +241,7 @@ async function applyToAll(
   event: RecordedEvent,
   count: (projection: string, eventType: string, outcome: string) => void,
 ): Promise<void> {
-  let envelope: EventEnvelope | undefined;
-  if (isOrderEventType(event.type) && projections.some((projection) => projection.handles.includes(event.type as EventEnvelope['type']))) {
-    try {
-      envelope = toEventEnvelope(event);
-    } catch (error) {
-      throw new StopRead(event, `invalid ${event.type} event: ${errorMessage(error)}`);
-    }
-  }
+  const envelope = envelopeFor(projections, event);
   const location = locationOf(event);
   for (const projection of projections) {
     let outcome: ProjectionOutcome;
