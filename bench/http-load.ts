@@ -11,32 +11,18 @@ export interface Reply {
 
 export function postJson(agent: Agent, port: number, path: string, body: unknown, apiKey: string): Promise<Reply> {
   const payload = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        agent,
-        host: '127.0.0.1',
-        port,
-        path,
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), authorization: `Bearer ${apiKey}` },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
+  return send(agent, port, 'POST', path, apiKey, payload);
 }
 
 export function getJson(agent: Agent, port: number, path: string, apiKey: string): Promise<Reply> {
+  return send(agent, port, 'GET', path, apiKey);
+}
+
+function send(agent: Agent, port: number, method: 'GET' | 'POST', path: string, apiKey: string, payload?: string): Promise<Reply> {
+  const headers: Record<string, string | number> = { authorization: `Bearer ${apiKey}` };
+  if (payload !== undefined) Object.assign(headers, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
   return new Promise((resolve, reject) => {
-    const req = request({ agent, host: '127.0.0.1', port, path, method: 'GET', headers: { authorization: `Bearer ${apiKey}` } }, (res) => {
+    const req = request({ agent, host: '127.0.0.1', port, path, method, headers }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (text += chunk));
@@ -44,7 +30,7 @@ export function getJson(agent: Agent, port: number, path: string, apiKey: string
       res.on('error', reject);
     });
     req.on('error', reject);
-    req.end();
+    req.end(payload);
   });
 }
 
