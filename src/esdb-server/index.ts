@@ -10,6 +10,7 @@ import { createPersistentSubscriptionsService } from './persistent/persistent-se
 import { createGossipService } from './grpc/gossip-service.js';
 import { startProjections } from './projections/index.js';
 import { createServerFeaturesService, SERVER_VERSION } from './grpc/server-features-service.js';
+import { setFlowControlWindows, type FlowControlWindows } from './grpc/flow-control.js';
 import { SubscriptionRegistry } from './persistent/subscription-registry.js';
 import { createStoreHttpServer } from './http/http-server.js';
 import { listenSharedPort, type SharedPort } from './http/shared-port.js';
@@ -43,6 +44,8 @@ export interface EventStoreServerOptions {
   insecure?: boolean;
   /** The `admin` password for a store made now (a data directory that has none yet, or memory); random unless given. */
   adminPassword?: string;
+  /** HTTP/2 flow-control windows in bytes (grpc/flow-control.ts); larger than Node's 64 KB unless told. */
+  flowControlWindows?: FlowControlWindows;
 }
 
 export interface EventStoreServer {
@@ -69,6 +72,8 @@ export function connectionStringForDataDir(options: { dataDir: string; port: num
 }
 
 /** EventStoreDB's default MaxAppendSize: 1 MiB per append (data, metadata and event types). */
+export { DEFAULT_FLOW_CONTROL_WINDOWS, NODE_DEFAULT_FLOW_CONTROL_WINDOWS, type FlowControlWindows } from './grpc/flow-control.js';
+
 export const DEFAULT_MAX_APPEND_SIZE = 1_048_576;
 
 export async function startEventStoreServer(options: EventStoreServerOptions): Promise<EventStoreServer> {
@@ -140,6 +145,7 @@ export async function startEventStoreServer(options: EventStoreServerOptions): P
   const httpContext = { log, groups, metrics, host, port: 0, instanceId: context.instanceId, startedAt, version: SERVER_VERSION, authenticator, authorizer: authorization?.authorizer };
   const http = options.http === false ? undefined : createStoreHttpServer(httpContext);
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  setFlowControlWindows(server, options.flowControlWindows);
   let shared: SharedPort;
   try {
     shared = await listenSharedPort({ host, port: options.port ?? 0, grpc: injector, http, tls: secrets?.node });
