@@ -92,6 +92,8 @@ export function projectionBatcher(
       );
   };
   const applyBatch = async (tx: ReadModelTx, batch: Pending[]): Promise<Result[]> => {
+    // Taken already by a full batch (maxBatch) before this commit ran.
+    if (batch.length === 0) return [];
     try {
       // Fast path: the whole batch in one savepoint and no more.
       return await tx.transaction(async (inner) => {

@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { projectionBatcher } from '../../../src/subscriptions/projection-group.js';
-import { type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
 import { lastAppliedRevision, OutOfOrderEventError, resetProjection } from '../../../src/readmodels/apply-projection.js';
 import orderSummary, { getOrderSummary } from '../../../projections/order-summary.js';
 import { asRecorded, paidAndShipped } from '../projections/envelopes.js';
 import { onPostgres, openTestReadModels } from '../../helpers/read-models.js';
+import { countingCommits } from '../../helpers/counting-commits.js';
+import { defineProjection } from '../../../src/readmodels/projection.js';
+import { sharedCommit } from '../../../src/subscriptions/shared-commit.js';
+
 
 
 describe('applying the events of one turn together', () => {
@@ -28,25 +31,66 @@ describe('applying the events of one turn together', () => {
     await db.close();
   });
 
-  // SQLite commits a turn synchronously; on PostgreSQL a commit is awaited and the next turn's events may join it.
+  it('events delivered while a commit is under way go in the next commit together, and one that is refused there is refused alone', async () => {
+    const db = await openTestReadModels();
+    const refusing = defineProjection({
+      ...orderSummary,
+      name: 'order-summary',
+      apply: async (event, tx) => {
+        if (event.type === 'payment.processed' && event.data.orderId === 'o-poison') throw new Error('poisoned payment');
+        await orderSummary.apply(event, tx);
+      },
+    });
+    await resetProjection(db, refusing);
+    const counter = countingCommits(db);
+    const commits = sharedCommit(counter.store);
+    const apply = projectionBatcher(counter.store, refusing, 500, undefined, commits);
+    let finishFirst!: () => void;
+    const held = new Promise<void>((resolve) => (finishFirst = resolve));
+    let began = false;
+    // A commit under way (a slow round trip) while the events arrive.
+    const first = commits.write(async () => {
+      began = true;
+      await held;
+    });
+    while (!began) await new Promise((resolve) => setTimeout(resolve, 5));
+    const orders = ['o-1', 'o-poison', 'o-2'].map((orderId) => paidAndShipped(orderId).slice(0, 2).map((envelope) => asRecorded(envelope)));
+    // In delivery order, over several turns: o-1 created, o-poison created, o-2 created, then the payments.
+    const delivered: Array<Promise<unknown>> = [];
+    for (const index of [0, 1]) {
+      for (const events of orders) {
+        delivered.push(apply(events[index]!));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    expect(counter.commits).toBe(1);
+    finishFirst();
+    await first;
+    const outcomes = await Promise.allSettled(delivered);
+    expect(outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : (outcome.reason as Error).message))).toEqual([
+      'applied',
+      'applied',
+      'applied',
+      'applied',
+      'poisoned payment',
+      'applied',
+    ]);
+    // All six in the one commit after the first.
+    expect(counter.commits).toBe(2);
+    expect(await getOrderSummary(db, 'tenant-a', 'o-1')).toMatchObject({ paidAmount: 3000, revision: 1 });
+    expect(await getOrderSummary(db, 'tenant-a', 'o-2')).toMatchObject({ paidAmount: 3000, revision: 1 });
+    // The refused payment left nothing: the order's row and revision stay at its creation.
+    expect(await getOrderSummary(db, 'tenant-a', 'o-poison')).toMatchObject({ paidAmount: 0, revision: 0 });
+    expect(await lastAppliedRevision(db, 'order-summary', 'order-o-poison')).toBe(0);
+    await db.close();
+  });
+
+  // SQLite commits a turn synchronously; on PostgreSQL the BEGIN is awaited and the next turn's events may join the batch.
   it.skipIf(onPostgres)('commits each turn at once while events trickle in, and while busy lets a few turns share one commit', async () => {
     const db = await openTestReadModels();
     await resetProjection(db, orderSummary);
-    // Commits: the outermost transactions (the nested ones are savepoints).
-    let commits = 0;
-    let depth = 0;
-    const counting: ReadModelStore = {
-      ...db,
-      transaction: async (fn) => {
-        if (depth++ === 0) commits++;
-        try {
-          return await db.transaction(fn);
-        } finally {
-          depth--;
-        }
-      },
-    };
-    const apply = projectionBatcher(counting, orderSummary);
+    const counter = countingCommits(db);
+    const apply = projectionBatcher(counter.store, orderSummary);
     const created = (index: number) => asRecorded(paidAndShipped(`o-${index}`)[0]!);
     const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -55,17 +99,17 @@ describe('applying the events of one turn together', () => {
     await nextTurn();
     live.push(apply(created(1)));
     await Promise.all(live);
-    expect(commits).toBe(2);
+    expect(counter.commits).toBe(2);
 
     // A burst (a batch of 20) marks the batcher busy...
     await Promise.all(Array.from({ length: 20 }, (_, index) => apply(created(10 + index))));
-    expect(commits).toBe(3);
+    expect(counter.commits).toBe(3);
     // ...so events of the next turns wait for each other and share one commit.
     const burst = Array.from({ length: 10 }, (_, index) => apply(created(40 + index)));
     await nextTurn();
     burst.push(...Array.from({ length: 10 }, (_, index) => apply(created(60 + index))));
     expect(await Promise.all(burst)).toEqual(Array(20).fill('applied'));
-    expect(commits).toBe(4);
+    expect(counter.commits).toBe(4);
     await db.close();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
+import { type ReadModelStore, type ReadModelTx } from '../../../src/readmodels/read-model-store.js';
 import { resetProjection } from '../../../src/readmodels/apply-projection.js';
 import { projectionBatcher } from '../../../src/subscriptions/projection-group.js';
 import { sharedCommit } from '../../../src/subscriptions/shared-commit.js';
@@ -7,25 +7,16 @@ import orderSummary, { getOrderSummary } from '../../../projections/order-summar
 import ordersByCustomer from '../../../projections/orders-by-customer.js';
 import { asRecorded, paidAndShipped } from '../projections/envelopes.js';
 import { openTestReadModels } from '../../helpers/read-models.js';
+import { countingCommits } from '../../helpers/counting-commits.js';
 
-/** The store, counting its commits (outermost transactions; nested ones are savepoints). */
-function countingCommits(db: ReadModelStore) {
-  const counter = { commits: 0, store: db };
-  let depth = 0;
-  counter.store = {
-    ...db,
-    transaction: async (fn) => {
-      if (depth++ === 0) counter.commits++;
-      try {
-        return await db.transaction(fn);
-      } finally {
-        depth--;
-      }
-    },
-  };
-  return counter;
-}
 
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+const until = async (condition: () => boolean) => {
+  for (let waited = 0; !condition(); waited += 5) {
+    if (waited > 10_000) throw new Error('waited 10 s in vain');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+};
 const rows = async (db: ReadModelStore, table: string) => (await db.get<{ n: number }>(`SELECT count(*) AS n FROM ${table}`))!.n;
 
 describe('one commit per turn for the groups of a runner', () => {
@@ -64,6 +55,46 @@ describe('one commit per turn for the groups of a runner', () => {
     ]);
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((await db.all<{ id: string }>('SELECT id FROM marks ORDER BY id')).map((row) => row.id)).toEqual(['a', 'c']);
+    await db.close();
+  });
+
+  it('writes queued while a commit is under way wait for it, then commit together in the next one', async () => {
+    const db = await openTestReadModels();
+    await db.exec('CREATE TABLE marks (id TEXT PRIMARY KEY)');
+    const counter = countingCommits(db);
+    const commits = sharedCommit(counter.store);
+    const ran: string[] = [];
+    let finishFirst!: () => void;
+    const held = new Promise<void>((resolve) => (finishFirst = resolve));
+    const mark = (id: string) => async (tx: ReadModelTx) => {
+      ran.push(id);
+      await tx.run('INSERT INTO marks VALUES (?)', id);
+    };
+    // The first commit stays open (a slow PostgreSQL round trip) until released.
+    const first = commits.write(async (tx) => {
+      await mark('first')(tx);
+      await held;
+    });
+    await until(() => ran.length > 0);
+    expect(ran).toEqual(['first']);
+    // Three turns' writes while it is open: none begins a transaction of its own.
+    const later = [commits.write(mark('a'))];
+    await nextTurn();
+    later.push(commits.write(mark('b')));
+    await nextTurn();
+    later.push(commits.write(mark('c')));
+    await nextTurn();
+    expect(ran).toEqual(['first']);
+    expect(counter.commits).toBe(1);
+
+    finishFirst();
+    await Promise.all([first, ...later]);
+    expect(ran).toEqual(['first', 'a', 'b', 'c']);
+    expect(counter.commits).toBe(2);
+    expect((await db.all<{ id: string }>('SELECT id FROM marks ORDER BY id')).map((row) => row.id)).toEqual(['a', 'b', 'c', 'first']);
+    // Nothing under way: the next write commits at the end of its own turn.
+    await commits.write(mark('d'));
+    expect(counter.commits).toBe(3);
     await db.close();
   });
 
