@@ -9,9 +9,11 @@
 // For ROLE=all also: how far the order summary is behind each command during the load (p99:
 // response -> the row shows that revision, polled read-only from this process), the time for
 // every read model to catch up after the load, and 20 payments sent at once on one order
-// (successes out of 20). Ratios are to the Emmett peer, same run. Each setup's CPU per command
-// (its process, all threads, from /proc) is printed too: on a machine shared with other work it
-// swings far less than commands/s.
+// (successes out of 20), and per lifecycle the events each subscription group processed and the
+// events appended (by type: the API's and the handlers' emitted ones; not the WhatsApp ledger's,
+// one a status change), from the service's /metrics. Ratios are to the Emmett peer, same run.
+// Each setup's CPU per command (its process, all threads, from /proc) is printed too: on a
+// machine shared with other work it swings far less than commands/s.
 //
 // Sizes (env): BENCH_LIFECYCLE_SECONDS (10), BENCH_LIFECYCLE_WARMUP (3 s per setup),
 // BENCH_LIFECYCLE_CONNECTIONS (50), BENCH_LIFECYCLE_ROUNDS (1: each setup this many times, in
@@ -219,6 +221,8 @@ async function start(setup: SetupName): Promise<Running> {
 }
 
 interface AllExtras {
+  /** Per lifecycle: events processed by each group and projection (`events_processed_total`), events appended by type. */
+  perLifecycle: Record<string, number>;
   freshnessP50: number;
   freshnessP99: number;
   catchUpMs: number;
@@ -242,6 +246,7 @@ async function measure(setup: SetupName): Promise<{ figures: Figures; extras?: A
       // Let the warm-up's reactions drain, then measure only the load's own commands.
       await waitFor(() => watcher.waiting === 0, 30_000);
       const before = watcher.counts();
+      const workBefore = await workCounts(running.port);
       watcher.record(true);
       const cpuBefore = cpu();
       const load = await drive(running.port, SECONDS, (orderId, revision, at) => watcher.answered(orderId, revision, at));
@@ -255,11 +260,13 @@ async function measure(setup: SetupName): Promise<{ figures: Figures; extras?: A
       // Counted to the catch-up: the reactions to the load's commands are part of their cost.
       const cpuSeconds = cpu() - cpuBefore;
       watcher.record(false);
+      const workAfter = await workCounts(running.port);
+      const perLifecycle = Object.fromEntries(Object.entries(workAfter).map(([key, count]) => [key, round((count - (workBefore[key] ?? 0)) / (load.commands / 3))]));
       const lags = watcher.lagsMs.sort((a, b) => a - b);
       const concurrentPayments = await paymentsAtOnce(running.port);
       return {
         figures: summarize(load, cpuSeconds),
-        extras: { freshnessP50: percentile(lags, 50), freshnessP99: percentile(lags, 99), catchUpMs, caughtUp, concurrentPayments },
+        extras: { perLifecycle, freshnessP50: percentile(lags, 50), freshnessP99: percentile(lags, 99), catchUpMs, caughtUp, concurrentPayments },
       };
     } finally {
       await watcher.close();
@@ -267,6 +274,24 @@ async function measure(setup: SetupName): Promise<{ figures: Figures; extras?: A
   } finally {
     await running.stop();
   }
+}
+
+/**
+ * From the service's /metrics (open to a client on this machine): events processed by each
+ * group (and projection), outcomes summed, and events appended by type: divided by the load's
+ * lifecycles, the deliveries and appends each lifecycle costs.
+ */
+async function workCounts(port: number): Promise<Record<string, number>> {
+  const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+  const text = await response.text();
+  const counts: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const processed = /^events_processed_total\{.*handler="([^"]+)".*\} (\S+)$/.exec(line);
+    if (processed) counts[`processed by ${processed[1]}`] = (counts[`processed by ${processed[1]}`] ?? 0) + Number(processed[2]);
+    const published = /^events_published_total\{.*event_type="([^"]+)".*\} (\S+)$/.exec(line);
+    if (published) counts[`appended ${published[1]}`] = (counts[`appended ${published[1]}`] ?? 0) + Number(published[2]);
+  }
+  return counts;
 }
 
 /** 20 payments of one order sent at once over 20 connections: how many are accepted. */
@@ -348,6 +373,7 @@ async function main(): Promise<void> {
         `read models caught up ${extras.caughtUp ? `${extras.catchUpMs.toFixed(0)} ms after the load` : 'NOT within 60 s'}; ` +
         `${extras.concurrentPayments}/${CONCURRENT_PAYMENTS} concurrent payments on one order accepted`,
     );
+    console.log(`npm start, per lifecycle (3 commands): ${Object.entries(extras.perLifecycle).map(([key, count]) => `${key} ${count}`).join(', ')}`);
     reportFigure({ name: 'npm start: order summary behind its command p99', value: round(extras.freshnessP99), unit: 'ms', target: '<= 100' });
     reportFigure({ name: 'npm start: read models caught up after the load', value: Math.round(extras.caughtUp ? extras.catchUpMs : 60_000), unit: 'ms', target: '<= 1000' });
     reportFigure({ name: 'npm start: concurrent payments on one order accepted', value: extras.concurrentPayments, unit: `of ${CONCURRENT_PAYMENTS}`, target: `>= ${CONCURRENT_PAYMENTS}` });
