@@ -12,7 +12,7 @@ import type { EventStoreDBClient } from '@eventstore/db-client';
 import { ReadModelUnavailableError } from '../readmodels/read-model-health.js';
 import type { ReadModelStore } from '../readmodels/read-model-store.js';
 import type { WhatsAppConfig } from './handler-config.js';
-import { findOrderCustomer } from './order-lookup.js';
+import { cachedOrderCustomerLookup } from './order-lookup.js';
 import { attemptSend } from './whatsapp-attempt.js';
 import { cloudApiSender, type WhatsAppSender } from './whatsapp-cloud-api.js';
 import { whatsappStreamName } from './whatsapp-ledger-events.js';
@@ -27,6 +27,7 @@ export function createWhatsAppHandler(config: WhatsAppConfig, sender?: WhatsAppS
     (config.mode === 'cloud-api' && config.token && config.phoneNumberId
       ? cloudApiSender({ baseUrl: config.baseUrl, token: config.token, phoneNumberId: config.phoneNumberId })
       : undefined);
+  const findOrderCustomer = cachedOrderCustomerLookup();
   return defineHandler({
     name: 'whatsapp',
     handles: ['order.status_changed'],
@@ -34,7 +35,7 @@ export function createWhatsAppHandler(config: WhatsAppConfig, sender?: WhatsAppS
     async handle(event, context) {
       if (event.type !== 'order.status_changed') return;
       const { orderId, tenantId } = event.data;
-      const customer = await findOrderCustomer(context.client, event.streamId);
+      const customer = await findOrderCustomer(context.client, event.streamId, event.data.customerId);
       const to = toWhatsAppRecipient(customer?.phone);
       if (!to) {
         context.logger.debug({ orderId }, 'no WhatsApp number for this order: nothing to send');
