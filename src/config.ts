@@ -87,6 +87,8 @@ const environment = z.object({
   OVERLOAD_LATENCY_BUDGET_MS: count('must be 0 (no budget) or more', 2_000),
   // A connection answered 503 is not read for this long (at most Retry-After): well inside the budget.
   OVERLOAD_SHED_PAUSE_MS: count('must be 0 (not paused) or more', 250),
+  // Appends waiting on the store client's one BatchAppend stream before a command is refused.
+  OVERLOAD_MAX_QUEUED_APPENDS: count('must be 0 (unbounded) or more', 64),
   // The kernel caps it at net.core.somaxconn; a full backlog drops new connections' handshakes.
   HTTP_LISTEN_BACKLOG: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').default(4_096),
   // A client that has not sent its whole request by then gets 408 and its connection closed.
@@ -131,6 +133,8 @@ export interface Config {
     latencyBudgetMs: number;
     /** A connection answered 503 is not read for this long, at most the Retry-After delay (0: not paused). */
     shedPauseMs: number;
+    /** Appends waiting for the store before a command is refused 503 (0: not bounded by count). */
+    maxQueuedAppends: number;
   };
   /** The API's listener: backlog of connections not yet accepted; how long a client may take to send a request. */
   http: { listenBacklog: number; requestTimeoutMs: number };
@@ -183,6 +187,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       targetServiceMs: parsed.OVERLOAD_TARGET_SERVICE_MS,
       latencyBudgetMs: parsed.OVERLOAD_LATENCY_BUDGET_MS,
       shedPauseMs: parsed.OVERLOAD_SHED_PAUSE_MS,
+      maxQueuedAppends: parsed.OVERLOAD_MAX_QUEUED_APPENDS,
     },
     http: { listenBacklog: parsed.HTTP_LISTEN_BACKLOG, requestTimeoutMs: parsed.HTTP_REQUEST_TIMEOUT_MS },
     shutdownGraceMs: parsed.SHUTDOWN_GRACE_MS,

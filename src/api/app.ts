@@ -11,6 +11,7 @@ import { correlationIdOf, registerCorrelation } from './plugins/correlation.js';
 import { requireApiKey } from './plugins/authentication.js';
 import { registerHttpMetrics } from './plugins/http-metrics.js';
 import { registerHttpTracing } from '../observability/http-tracing.js';
+import { appendQueueOf } from '../eventstore/append-queue.js';
 import { DEFAULT_OVERLOAD_LIMITS, DEFAULT_RATE_LIMIT_PER_MINUTE, registerLoadShedding, type OverloadLimits } from './plugins/load-shedding.js';
 import { registerOpenApi } from './plugins/openapi.js';
 import { healthRoutes } from './routes/health.js';
@@ -77,6 +78,7 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
     apiKeys: deps.apiKeys,
     overload: { ...DEFAULT_OVERLOAD_LIMITS, ...deps.overload },
     rateLimitPerMinute: deps.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT_PER_MINUTE,
+    appendQueue: appendQueueOf(deps.client),
   });
   await registerOpenApi(app, { rateLimitPerMinute: deps.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT_PER_MINUTE });
 

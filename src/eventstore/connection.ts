@@ -1,12 +1,14 @@
 // The one way the service opens EventStoreDB: a connection string, embedded or real.
 import { EventStoreDBClient, StreamNotFoundError } from '@eventstore/db-client';
 import { trackWrites } from './write-health.js';
+import { countAppends } from './append-queue.js';
 
 export type { EventStoreDBClient };
 
 export function connectEventStore(connectionString: string): EventStoreDBClient {
-  // Every append reports to the store's write health, which /ready reads (write-health.ts).
-  return trackWrites(EventStoreDBClient.connectionString(connectionString));
+  // Every append reports to the store's write health, which /ready reads (write-health.ts), and
+  // is counted in the client's append queue, which the API's load shedding reads (append-queue.ts).
+  return countAppends(trackWrites(EventStoreDBClient.connectionString(connectionString)));
 }
 
 /** The connection string as it may be shown or logged: the password replaced by `***`. */

@@ -47,6 +47,19 @@ export interface OverloadLimits {
    * refused anyway, and connections waiting to be accepted get their turn. 0: not paused.
    */
   shedPauseMs: number;
+  /**
+   * Appends the process's store client may have waiting for their answer (one shared BatchAppend
+   * stream): a command whose first append would be past it is answered 503 (`store-queue`) with
+   * nothing appended, as is one whose append the queue's recent rate says would not be answered
+   * within what is left of its budget. 0: not bounded by count.
+   */
+  maxQueuedAppends: number;
+}
+
+/** What the API knows of its store client's appends (eventstore/append-queue.ts). */
+export interface StoreAppendQueue {
+  readonly waiting: number;
+  predictedWaitMs(): number;
 }
 
 /**
@@ -69,6 +82,7 @@ export const DEFAULT_OVERLOAD_LIMITS: OverloadLimits = {
   targetServiceMs: 500,
   latencyBudgetMs: 0,
   shedPauseMs: 250,
+  maxQueuedAppends: 64,
 };
 
 /** Per key: lowers only a runaway client; a busy tenant at benchmark rates stays under it. */
@@ -125,6 +139,8 @@ interface RequestTiming {
   /** Set once a deadline check let the request's first append go: from then on it runs to its end. */
   committed: boolean;
   retryAfterSeconds: number;
+  /** The store client's append queue and its bound, checked before the first append. */
+  appends: { queue: StoreAppendQueue; max: number } | undefined;
 }
 
 const timings = new WeakMap<IncomingMessage, RequestTiming>();
@@ -167,19 +183,24 @@ export function deadlineCheck(request: FastifyRequest, reply: FastifyReply): () 
   return () => {
     const timing = timings.get(request.raw);
     if (!timing || timing.committed) return;
-    if (remainingMs(timing) <= 0) {
-      reply.header('retry-after', String(timing.retryAfterSeconds));
-      shedTotal.inc({ reason: 'deadline' });
-      workerIntake.pressure();
-      throw withoutStack(
-        () =>
-          new ApiError('SERVICE_OVERLOADED', `the service is shedding load (the request's budget ran out before its command reached the store; nothing was written); retry after the Retry-After delay`, {
-            reason: 'deadline',
-          }),
-      );
+    const leftMs = remainingMs(timing);
+    if (leftMs <= 0) shedBeforeAppend(timing, reply, 'deadline', `the request's budget ran out before its command reached the store`);
+    const appends = timing.appends;
+    if (appends && appends.max > 0 && appends.queue.waiting >= appends.max) {
+      shedBeforeAppend(timing, reply, 'store-queue', `${appends.queue.waiting} appends are already waiting for the event store`);
+    }
+    if (appends && appends.queue.predictedWaitMs() > leftMs) {
+      shedBeforeAppend(timing, reply, 'store-queue', `the event store's answers to the ${appends.queue.waiting} appends ahead would not leave this one within its budget`);
     }
     timing.committed = true;
   };
+}
+
+function shedBeforeAppend(timing: RequestTiming, reply: FastifyReply, reason: 'deadline' | 'store-queue', detail: string): never {
+  reply.header('retry-after', String(timing.retryAfterSeconds));
+  shedTotal.inc({ reason });
+  workerIntake.pressure();
+  throw withoutStack(() => new ApiError('SERVICE_OVERLOADED', `the service is shedding load (${detail}; nothing was written); retry after the Retry-After delay`, { reason }));
 }
 
 /**
@@ -189,9 +210,10 @@ export function deadlineCheck(request: FastifyRequest, reply: FastifyReply): () 
  */
 export async function registerLoadShedding(
   scope: FastifyInstance,
-  options: { apiKeys: ReadonlyMap<string, string>; overload: OverloadLimits; rateLimitPerMinute: number },
+  options: { apiKeys: ReadonlyMap<string, string>; overload: OverloadLimits; rateLimitPerMinute: number; appendQueue?: StoreAppendQueue | undefined },
 ): Promise<void> {
   const { overload } = options;
+  const appends = options.appendQueue ? { queue: options.appendQueue, max: overload.maxQueuedAppends } : undefined;
   const refuse = (reason: string, detail: string): never => {
     shedTotal.inc({ reason });
     // The workers in this process (ROLE=all) pause their intake while the API sheds.
@@ -219,7 +241,7 @@ export async function registerLoadShedding(
   scope.addHook('onRequest', async (request) => {
     const arrivedAt = performance.now();
     const deadline = overload.latencyBudgetMs > 0 ? arrivedAt + overload.latencyBudgetMs : Number.POSITIVE_INFINITY;
-    timings.set(request.raw, { arrivedAt, admittedAt: Number.NaN, deadline, committed: false, retryAfterSeconds: overload.retryAfterSeconds });
+    timings.set(request.raw, { arrivedAt, admittedAt: Number.NaN, deadline, committed: false, retryAfterSeconds: overload.retryAfterSeconds, appends });
   });
   await scope.register(fastifyUnderPressure, {
     maxEventLoopDelay: overload.maxEventLoopDelayMs,
