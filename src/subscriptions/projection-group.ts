@@ -2,8 +2,9 @@
 // arrive together are applied in one SQLite transaction (a commit per event would cap catch-up
 // far below what the store delivers); if one is refused, the batch is redone with a savepoint
 // per event so the others still commit. Applied in arrival order; acked only after the commit.
-// The batch is a savepoint of the runner's shared commit of the turn (shared-commit.ts): the
-// projections and handlers of one runner commit together.
+// The batch is a savepoint of the runner's shared commit (shared-commit.ts): the projections and
+// handlers of one runner commit together; on PostgreSQL the projections' batches of a commit run
+// side by side in one savepoint, each again alone (as above) when one of them fails.
 import type { RecordedEvent } from '@eventstore/db-client';
 import { isOrderEventType } from '../orders/events.js';
 import { applyBatchInTransaction, applyToProjection, type ProjectionOutcome } from '../readmodels/apply-projection.js';
@@ -30,6 +31,11 @@ export interface ProjectionGroupDefaults {
 }
 
 type Result = { ok: true; outcome: ProjectionOutcome } | { ok: false; error: unknown };
+
+/** One shared write's batch: given, or taken when the write runs. */
+interface Slot {
+  batch?: Pending[];
+}
 
 interface Pending {
   recorded: RecordedEvent;
@@ -58,6 +64,8 @@ export function projectionBatcher(
   let scheduled = false;
   let timer: NodeJS.Timeout | undefined;
   let lastBatchSize = 0;
+  /** The write queued for the next commit that takes the batch when it runs (live), until it has. */
+  let lazy: Slot | undefined;
   const envelopeOf = (recorded: RecordedEvent): EventEnvelope | undefined =>
     // Parsed only when the projection reads it: the others just take their revision.
     isOrderEventType(recorded.type) && projection.handles.includes(recorded.type) ? parse(recorded) : undefined;
@@ -70,36 +78,43 @@ export function projectionBatcher(
     lastBatchSize = batch.length;
     return batch;
   };
-  /** Queues a write that takes the batch when the shared commit runs (or now, given `batch`). */
+  /** Queues a write of `given`, or of the batch as it is when the shared commit runs it. */
   const write = (given?: Pending[]) => {
-    let batch: Pending[] = given ?? [];
+    const slot: Slot = given ? { batch: given } : {};
+    if (!given) lazy = slot;
+    const batchOf = (): Pending[] => {
+      if (!slot.batch) {
+        slot.batch = take();
+        if (lazy === slot) lazy = undefined;
+      }
+      return slot.batch;
+    };
     commits
-      .write((tx) => {
-        if (!given) batch = take();
-        return applyBatch(tx, batch);
-      })
+      .writeSideBySide(projection.name, (tx, alone) => applyBatch(tx, batchOf(), alone))
       .then(
         (results) =>
-          batch.forEach((pending, index) => {
+          batchOf().forEach((pending, index) => {
             const result = results[index]!;
             if (result.ok) pending.resolve(result.outcome);
             else pending.reject(result.error);
           }),
-        // The commit failed: nothing of the batch is applied.
+        // The commit failed (or never began): nothing of the batch is applied.
         (error: unknown) => {
-          for (const pending of batch) pending.reject(error);
+          for (const pending of batchOf()) pending.reject(error);
         },
       );
   };
-  const applyBatch = async (tx: ReadModelTx, batch: Pending[]): Promise<Result[]> => {
+  const applyBatch = async (tx: ReadModelTx, batch: Pending[], alone: boolean): Promise<Result[]> => {
     // Taken already by a full batch (maxBatch) before this commit ran.
     if (batch.length === 0) return [];
+    const items = () => batch.map(({ recorded }) => ({ location: locationOf(recorded), envelope: envelopeOf(recorded) }));
+    const applied = (outcomes: ProjectionOutcome[]) => outcomes.map((outcome): Result => ({ ok: true, outcome }));
+    // Beside the other projections, in the savepoint they share: any failure fails them all, and
+    // each batch is then run again alone.
+    if (!alone) return applied(await applyBatchInTransaction(tx, projection, items()));
     try {
       // Fast path: the whole batch in one savepoint and no more.
-      return await tx.transaction(async (inner) => {
-        const outcomes = await applyBatchInTransaction(inner, projection, batch.map(({ recorded }) => ({ location: locationOf(recorded), envelope: envelopeOf(recorded) })));
-        return outcomes.map((outcome): Result => ({ ok: true, outcome }));
-      });
+      return await tx.transaction(async (inner) => applied(await applyBatchInTransaction(inner, projection, items())));
     } catch (error) {
       // The connection is gone (PostgreSQL): nothing more can be written in this transaction.
       if (isConnectionLoss(error)) throw error;
@@ -119,8 +134,14 @@ export function projectionBatcher(
   return (recorded: RecordedEvent): Promise<ProjectionOutcome> =>
     new Promise((resolve, reject) => {
       queue.push({ recorded, resolve, reject });
-      if (queue.length >= maxBatch) write(take());
-      else if (!scheduled) {
+      if (queue.length >= maxBatch) {
+        // The write already queued takes these (a write of its own would commit after it, and
+        // the events it takes later, before these); the next event queues another.
+        if (lazy) {
+          lazy.batch = take();
+          lazy = undefined;
+        } else write(take());
+      } else if (!scheduled) {
         scheduled = true;
         // Busy: wait a little for more. Live: taken when the turn's shared commit runs.
         if (lastBatchSize >= BUSY_BATCH) timer = setTimeout(() => write(take()), BUSY_WAIT_MS);

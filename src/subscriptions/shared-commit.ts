@@ -14,19 +14,60 @@
 // projections fell 32 s behind. No write waits when none is under way.
 // A write that throws rolls back only its own savepoint; a commit that fails fails every write
 // of that commit (their events are redelivered and, being idempotent, applied again).
+// Writes that touch tables of their own (the projections' batches) may be queued to run side by
+// side (writeSideBySide): on PostgreSQL they share one savepoint and their statements go out
+// together on the connection, so a commit waits for one guard read and one RELEASE for all of
+// them rather than for each one's in turn; if any of them fails, the savepoint is rolled back
+// and each is run again alone, in a savepoint of its own, so each still gets its own outcome.
+import { isConnectionLoss } from '../readmodels/connection-loss.js';
 import type { ReadModelStore, ReadModelTx } from '../readmodels/read-model-store.js';
 
 export interface SharedCommit {
   /** Queues `fn` for the end of this turn (or the commit after the one under way); resolves with its result once committed. */
   write<T>(fn: (tx: ReadModelTx) => Promise<T> | T): Promise<T>;
+  /**
+   * As write, run side by side with the other writes so queued (PostgreSQL; on SQLite as write):
+   * `alone` is false then, and fn must open no savepoint and throw on any failure. If one of them
+   * throws, every one is run again alone (`alone` true: as write), so fn must apply the same
+   * events again when called a second time. One write a `key` (a projection) runs side by side
+   * in a commit: a second of the same key (a later batch of its events) runs alone after them.
+   */
+  writeSideBySide<T>(key: string, fn: (tx: ReadModelTx, alone: boolean) => Promise<T> | T): Promise<T>;
   /** Writes and commits what is queued now (the turn's end does it otherwise); resolves once committed. */
   flush(): Promise<void>;
 }
 
 interface Queued {
-  fn: (tx: ReadModelTx) => unknown;
+  fn: (tx: ReadModelTx, alone: boolean) => unknown;
+  /** Set for a write that may run side by side with others of other keys. */
+  key: string | undefined;
   resolve(value: unknown): void;
   reject(error: unknown): void;
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** The writes that run side by side: the first of each key. */
+function firstOfEachKey(writes: readonly Queued[]): Queued[] {
+  const keys = new Set<string>();
+  return writes.filter((write) => write.key !== undefined && !keys.has(write.key) && keys.add(write.key));
+}
+
+/** The side-by-side writes in one savepoint: their values, or undefined when one failed (rolled back). */
+async function runSideBySide(tx: ReadModelTx, writes: Queued[]): Promise<Map<Queued, unknown> | undefined> {
+  try {
+    return await tx.transaction(async (inner) => {
+      // Every one settles before anything is thrown: none still writes once it is rolled back.
+      const settled = await Promise.allSettled(writes.map(async (write) => await write.fn(inner, false)));
+      const failed = settled.find((result) => result.status === 'rejected');
+      if (failed) throw failed.reason;
+      return new Map(writes.map((write, index) => [write, (settled[index] as PromiseFulfilledResult<unknown>).value]));
+    });
+  } catch (error) {
+    // The connection is gone: nothing more can be written in this transaction.
+    if (isConnectionLoss(error)) throw error;
+    return undefined;
+  }
 }
 
 export function sharedCommit(store: ReadModelStore): SharedCommit {
@@ -36,13 +77,19 @@ export function sharedCommit(store: ReadModelStore): SharedCommit {
   let committing: Promise<void> | undefined;
 
   const commit = async (writes: Queued[]): Promise<void> => {
-    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    const outcomes: Outcome[] = [];
     try {
       await store.transaction(async (tx) => {
+        const together = tx.dialect === 'postgres' ? firstOfEachKey(writes) : [];
+        const values = together.length > 1 ? await runSideBySide(tx, together) : undefined;
         for (const write of writes) {
+          if (values?.has(write)) {
+            outcomes.push({ ok: true, value: values.get(write) });
+            continue;
+          }
           try {
             // Nested in the outer transaction: a savepoint, rolled back alone if fn throws.
-            outcomes.push({ ok: true, value: await tx.transaction(write.fn) });
+            outcomes.push({ ok: true, value: await tx.transaction((savepoint) => write.fn(savepoint, true)) });
           } catch (error) {
             outcomes.push({ ok: false, error });
           }
@@ -78,17 +125,19 @@ export function sharedCommit(store: ReadModelStore): SharedCommit {
     return committing ?? Promise.resolve();
   };
 
+  const enqueue = <T>(fn: (tx: ReadModelTx, alone: boolean) => Promise<T> | T, key: string | undefined): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      queue.push({ fn, key, resolve: resolve as (value: unknown) => void, reject });
+      // While a commit is under way, the next one takes this write: nothing to schedule.
+      if (!scheduled && !committing) {
+        scheduled = true;
+        setImmediate(() => void flush());
+      }
+    });
+
   return {
     flush,
-    write<T>(fn: (tx: ReadModelTx) => Promise<T> | T): Promise<T> {
-      return new Promise<T>((resolve, reject) => {
-        queue.push({ fn, resolve: resolve as (value: unknown) => void, reject });
-        // While a commit is under way, the next one takes this write: nothing to schedule.
-        if (!scheduled && !committing) {
-          scheduled = true;
-          setImmediate(() => void flush());
-        }
-      });
-    },
+    write: (fn) => enqueue((tx) => fn(tx), undefined),
+    writeSideBySide: (key, fn) => enqueue(fn, key),
   };
 }

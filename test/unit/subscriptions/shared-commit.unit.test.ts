@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type ReadModelStore, type ReadModelTx } from '../../../src/readmodels/read-model-store.js';
-import { resetProjection } from '../../../src/readmodels/apply-projection.js';
+import { lastAppliedRevision, resetProjection } from '../../../src/readmodels/apply-projection.js';
+import { defineProjection } from '../../../src/readmodels/projection.js';
 import { projectionBatcher } from '../../../src/subscriptions/projection-group.js';
 import { sharedCommit } from '../../../src/subscriptions/shared-commit.js';
 import orderSummary, { getOrderSummary } from '../../../projections/order-summary.js';
@@ -55,6 +56,42 @@ describe('one commit per turn for the groups of a runner', () => {
     ]);
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((await db.all<{ id: string }>('SELECT id FROM marks ORDER BY id')).map((row) => row.id)).toEqual(['a', 'c']);
+    await db.close();
+  });
+
+  it('projections whose batches share a commit keep their own outcomes: one refusing the events of an order leaves the other projection and its own other orders committed', async () => {
+    const db = await openTestReadModels();
+    const refusing = defineProjection({
+      ...ordersByCustomer,
+      apply: async (event, tx) => {
+        if (event.data.orderId === 'o-refused') throw new Error('refused order');
+        await ordersByCustomer.apply(event, tx);
+      },
+    });
+    await resetProjection(db, orderSummary);
+    await resetProjection(db, refusing);
+    const counter = countingCommits(db);
+    const commits = sharedCommit(counter.store);
+    const summary = projectionBatcher(counter.store, orderSummary, 500, undefined, commits);
+    const customers = projectionBatcher(counter.store, refusing, 500, undefined, commits);
+    const events = ['o-1', 'o-refused'].flatMap((orderId) => paidAndShipped(orderId).slice(0, 2).map((envelope) => asRecorded(envelope)));
+
+    const outcomes = await Promise.allSettled(events.flatMap((event) => [summary(event), customers(event)]));
+    // Per event: order-summary's outcome, then the refusing projection's (its next event of the order is early).
+    expect(outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : (outcome.reason as Error).name))).toEqual([
+      'applied',
+      'applied',
+      'applied',
+      'skipped',
+      'applied',
+      'Error',
+      'applied',
+      'OutOfOrderEventError',
+    ]);
+    expect(counter.commits).toBe(1);
+    expect(await lastAppliedRevision(db, 'order-summary', 'order-o-refused')).toBe(1);
+    expect(await lastAppliedRevision(db, ordersByCustomer.name, 'order-o-refused')).toBe(-1);
+    expect(await lastAppliedRevision(db, ordersByCustomer.name, 'order-o-1')).toBe(1);
     await db.close();
   });
 
