@@ -17,7 +17,7 @@
 // order's events may be applied in any order: each change remembers its $all position and the
 // figures are computed when read, so the result does not depend on the order of application.
 import { defineProjection } from '../src/readmodels/projection.js';
-import type { ReadModelTx } from '../src/readmodels/read-model-store.js';
+import type { ReadModelStore, ReadModelTx } from '../src/readmodels/read-model-store.js';
 import { InvalidCursorError, decodeCursor, encodeCursor } from '../src/readmodels/cursor.js';
 
 /** What a return does to stock. Restocking is the default: returned goods are sellable again. */
@@ -143,6 +143,38 @@ export default defineProjection({
 
 const DEFAULT_PAGE = 50;
 
+/** The figures of a SKU's stock, without the short orders. */
+export interface StockFigures {
+  onHand: number;
+  reserved: number;
+}
+
+/**
+ * The count and what the orders did since, in one statement (one consistent state on its own):
+ * zeros for a SKU nobody counted or ordered; `pending` overrides the count.
+ */
+export async function getStockFigures(tx: ReadModelTx, tenantId: string, sku: string, pending?: PendingCount): Promise<StockFigures> {
+  const row = (await tx.get<{ on_hand: number | null; reserved: number; shipped: number; returned: number }>(
+    `SELECT c.on_hand,
+       COALESCE(SUM(CASE WHEN l.state = 'reserved' THEN l.quantity END), 0) AS reserved,
+       COALESCE(SUM(CASE WHEN l.shipped_position > COALESCE(?, c.counted_position, -1) THEN l.quantity END), 0) AS shipped,
+       COALESCE(SUM(CASE WHEN l.returned_position > COALESCE(?, c.counted_position, -1) THEN l.quantity END), 0) AS returned
+     FROM (SELECT 1 AS one) k
+     LEFT JOIN inventory_counts c ON c.tenant_id = ? AND c.sku = ?
+     LEFT JOIN inventory_lines l ON l.tenant_id = ? AND l.sku = ?
+     GROUP BY c.on_hand, c.counted_position`,
+    pending?.position ?? null,
+    pending?.position ?? null,
+    tenantId,
+    sku,
+    tenantId,
+    sku,
+  ))!;
+  const counted = pending?.onHand ?? row.on_hand ?? 0;
+  const restocked = RETURN_POLICY === 'restock' ? row.returned : 0;
+  return { onHand: Math.max(0, counted - row.shipped + restocked), reserved: row.reserved };
+}
+
 /** The stock of a SKU (zeros for one nobody counted or ordered); `pending` overrides the count. */
 export async function getStockLevel(
   tx: ReadModelTx,
@@ -151,36 +183,40 @@ export async function getStockLevel(
   page: { limit?: number; cursor?: string } = {},
   pending?: PendingCount,
 ): Promise<StockLevel> {
-  const stored = await tx.get<{ on_hand: number; counted_position: number }>('SELECT on_hand, counted_position FROM inventory_counts WHERE tenant_id = ? AND sku = ?', tenantId, sku);
-  const count = pending ?? (stored ? { onHand: stored.on_hand, position: stored.counted_position } : { onHand: 0, position: -1 });
-  const figures = (await tx.get<{ reserved: number; shipped: number; returned: number }>(
-    `SELECT
-       COALESCE(SUM(CASE WHEN state = 'reserved' THEN quantity END), 0) AS reserved,
-       COALESCE(SUM(CASE WHEN shipped_position > ? THEN quantity END), 0) AS shipped,
-       COALESCE(SUM(CASE WHEN returned_position > ? THEN quantity END), 0) AS returned
-     FROM inventory_lines WHERE tenant_id = ? AND sku = ?`,
-    count.position,
-    count.position,
-    tenantId,
-    sku,
-  ))!;
-  const restocked = RETURN_POLICY === 'restock' ? figures.returned : 0;
-  const onHand = Math.max(0, count.onHand - figures.shipped + restocked);
-  const { items, nextCursor } = await shortOrders(tx, tenantId, sku, onHand, page.limit ?? DEFAULT_PAGE, page.cursor);
+  const figures = await getStockFigures(tx, tenantId, sku, pending);
+  const { items, nextCursor } = await shortOrders(tx, tenantId, sku, figures, page.limit ?? DEFAULT_PAGE, page.cursor);
+  return stockLevel(sku, figures, items, nextCursor);
+}
+
+/**
+ * getStockLevel in one statement for a SKU none of whose orders are short (the common case);
+ * a short one's figures and short orders are read again together, in one snapshot.
+ */
+export async function readStockLevel(store: ReadModelStore, tenantId: string, sku: string, page: { limit?: number; cursor?: string } = {}): Promise<StockLevel> {
+  const figures = await getStockFigures(store, tenantId, sku);
+  if (figures.reserved > figures.onHand) return store.snapshot((tx) => getStockLevel(tx, tenantId, sku, page));
+  if (page.cursor) positionCursor(page.cursor);
+  return stockLevel(sku, figures, []);
+}
+
+function stockLevel(sku: string, figures: StockFigures, shortOrders: ShortOrder[], nextCursor?: string): StockLevel {
   return {
     sku,
-    onHand,
+    onHand: figures.onHand,
     reserved: figures.reserved,
-    available: Math.max(0, onHand - figures.reserved),
-    shortage: Math.max(0, figures.reserved - onHand),
-    shortOrders: items,
+    available: Math.max(0, figures.onHand - figures.reserved),
+    shortage: Math.max(0, figures.reserved - figures.onHand),
+    shortOrders,
     ...(nextCursor ? { nextCursor } : {}),
   };
 }
 
 /** Open orders, oldest first, take the units on hand; those left short, one keyset page. */
-async function shortOrders(tx: ReadModelTx, tenantId: string, sku: string, onHand: number, limit: number, cursor: string | undefined): Promise<{ items: ShortOrder[]; nextCursor?: string }> {
+async function shortOrders(tx: ReadModelTx, tenantId: string, sku: string, figures: StockFigures, limit: number, cursor: string | undefined): Promise<{ items: ShortOrder[]; nextCursor?: string }> {
   const after = cursor ? positionCursor(cursor) : undefined;
+  // The units on hand cover every open order: none is short.
+  if (figures.reserved <= figures.onHand) return { items: [] };
+  const { onHand } = figures;
   const rows = await tx.all<{ order_id: string; quantity: number; shortage: number; opened_position: number }>(
     `WITH open_orders AS (
        SELECT order_id, quantity, opened_position,

@@ -6,9 +6,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { projections } from '../../projections/index.js';
 import { listOrderSummaries } from '../../projections/order-summary.js';
-import { getCustomerOrders } from '../../projections/orders-by-customer.js';
+import { readCustomerOrders } from '../../projections/orders-by-customer.js';
 import { getSalesByDay } from '../../projections/sales-by-day.js';
-import { getStockLevel } from '../../projections/inventory.js';
+import { getStockLevel, readStockLevel } from '../../projections/inventory.js';
 import { ANALYTICS_SCHEMA, getSalesByStatus } from '../handlers/analytics-store.js';
 import { carryOverLegacyStockCounts, recordStockCount } from '../handlers/inventory-store.js';
 import { ReadModelUnavailableError } from '../readmodels/read-model-health.js';
@@ -111,7 +111,7 @@ export async function queriesRoutes(scope: FastifyInstance, deps: QueryDeps): Pr
       response: { 200: customerOrdersSchema, ...errors },
     },
     handler: async (request) =>
-      withCursor(() => readModels.snapshot((tx) => getCustomerOrders(tx, tenantOf(request), request.params.customerId, request.query.limit, request.query.cursor))),
+      withCursor(() => readCustomerOrders(readModels, tenantOf(request), request.params.customerId, request.query.limit, request.query.cursor)),
   });
 
   app.get('/inventory/:sku', {
@@ -125,7 +125,7 @@ export async function queriesRoutes(scope: FastifyInstance, deps: QueryDeps): Pr
       response: { 200: stockLevelSchema, ...errors },
     },
     // A SKU nobody counted or ordered has nothing on hand: not an error.
-    handler: async (request) => withCursor(() => readModels.snapshot((tx) => getStockLevel(tx, tenantOf(request), request.params.sku, request.query))),
+    handler: async (request) => withCursor(() => readStockLevel(readModels, tenantOf(request), request.params.sku, request.query)),
   });
 
   app.put('/inventory/:sku', {

@@ -6,7 +6,8 @@ import { decide, evolve, initialOrderState, isOrderError, type OrderCommand, typ
 import { type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
 import { applyToProjection, resetProjection } from '../../../src/readmodels/apply-projection.js';
 import type { EventEnvelope, StoreEventEnvelope } from '../../../src/readmodels/event-envelope.js';
-import inventory, { getStockLevel } from '../../../projections/inventory.js';
+import inventory, { getStockLevel, readStockLevel } from '../../../projections/inventory.js';
+import { InvalidCursorError } from '../../../src/readmodels/cursor.js';
 import { onPostgres, openTestReadModels } from '../../helpers/read-models.js';
 
 const TENANT = 'tenant-a';
@@ -162,6 +163,27 @@ describe('the inventory projection', () => {
     const second = await getStockLevel(db, TENANT, 'LAMP', { limit: 2, cursor: first.nextCursor! });
     expect(second.shortOrders).toEqual([{ orderId: 'o-4', quantity: 1, shortage: 1 }]);
     expect(second.nextCursor).toBeUndefined();
+  });
+
+  it('answers the API as getStockLevel does, from one statement when nothing is short and from one snapshot when something is', async () => {
+    const h = new History();
+    h.count('LAMP', 5);
+    h.count('MUG', 9);
+    h.count('LAMP', 50, 'tenant-b');
+    for (const [id, sku, quantity] of [['o-1', 'LAMP', 3], ['o-2', 'LAMP', 4], ['o-3', 'MUG', 2], ['o-4', 'LAMP', 1]] as const) {
+      h.run(id, { type: 'CreateOrder', customer: {}, currency: 'EUR', items: [{ sku, quantity, unitPrice: 100 }] } as never);
+    }
+    h.run('o-3', { type: 'CancelOrder' } as never);
+    const db = await project(h.events);
+    for (const [tenantId, sku, page] of [[TENANT, 'LAMP', { limit: 2 }], [TENANT, 'LAMP', {}], [TENANT, 'MUG', {}], ['tenant-b', 'LAMP', {}], [TENANT, 'NONE', {}]] as const) {
+      expect(await readStockLevel(db, tenantId, sku, page)).toEqual(await getStockLevel(db, tenantId, sku, page));
+    }
+    const short = await readStockLevel(db, TENANT, 'LAMP', { limit: 2 });
+    expect(short).toMatchObject({ onHand: 5, reserved: 8, shortage: 3, shortOrders: [{ orderId: 'o-2', quantity: 4, shortage: 2 }, { orderId: 'o-4', quantity: 1, shortage: 1 }] });
+    expect(await readStockLevel(db, TENANT, 'MUG')).toEqual({ sku: 'MUG', onHand: 9, reserved: 0, available: 9, shortage: 0, shortOrders: [] });
+    // A cursor this service did not issue is refused whether or not there are short orders to page through.
+    await expect(readStockLevel(db, TENANT, 'MUG', { cursor: 'nope' })).rejects.toBeInstanceOf(InvalidCursorError);
+    await expect(readStockLevel(db, TENANT, 'LAMP', { cursor: 'nope' })).rejects.toBeInstanceOf(InvalidCursorError);
   });
 
   it("keeps each tenant's stock and orders apart, for the same SKU and the same order id", async () => {
