@@ -154,19 +154,19 @@ export interface StockFigures {
  * zeros for a SKU nobody counted or ordered; `pending` overrides the count.
  */
 export async function getStockFigures(tx: ReadModelTx, tenantId: string, sku: string, pending?: PendingCount): Promise<StockFigures> {
+  // The count's subqueries are evaluated once (not per line): the sums scan the SKU's lines as a
+  // plain aggregate does.
   const row = (await tx.get<{ on_hand: number | null; reserved: number; shipped: number; returned: number }>(
-    `SELECT c.on_hand,
-       COALESCE(SUM(CASE WHEN l.state = 'reserved' THEN l.quantity END), 0) AS reserved,
-       COALESCE(SUM(CASE WHEN l.shipped_position > COALESCE(?, c.counted_position, -1) THEN l.quantity END), 0) AS shipped,
-       COALESCE(SUM(CASE WHEN l.returned_position > COALESCE(?, c.counted_position, -1) THEN l.quantity END), 0) AS returned
-     FROM (SELECT 1 AS one) k
-     LEFT JOIN inventory_counts c ON c.tenant_id = ? AND c.sku = ?
-     LEFT JOIN inventory_lines l ON l.tenant_id = ? AND l.sku = ?
-     GROUP BY c.on_hand, c.counted_position`,
-    pending?.position ?? null,
-    pending?.position ?? null,
+    `WITH counted AS (SELECT on_hand, counted_position FROM inventory_counts WHERE tenant_id = ? AND sku = ?)
+     SELECT (SELECT on_hand FROM counted) AS on_hand,
+       COALESCE(SUM(CASE WHEN state = 'reserved' THEN quantity END), 0) AS reserved,
+       COALESCE(SUM(CASE WHEN shipped_position > COALESCE(?, (SELECT counted_position FROM counted), -1) THEN quantity END), 0) AS shipped,
+       COALESCE(SUM(CASE WHEN returned_position > COALESCE(?, (SELECT counted_position FROM counted), -1) THEN quantity END), 0) AS returned
+     FROM inventory_lines WHERE tenant_id = ? AND sku = ?`,
     tenantId,
     sku,
+    pending?.position ?? null,
+    pending?.position ?? null,
     tenantId,
     sku,
   ))!;
