@@ -9,12 +9,19 @@ import type { EventStoreDBClient } from '@eventstore/db-client';
 const SMOOTHING = 0.2;
 
 export class AppendQueue {
-  #waiting = 0;
   #msPerAppend = 0;
+  /** When each append still waiting was sent, oldest first (a Map keeps insertion order). */
+  readonly #sentAt = new Map<number, number>();
+  #nextId = 0;
+  readonly #now: () => number;
+
+  constructor(now: () => number = () => performance.now()) {
+    this.#now = now;
+  }
 
   /** Appends sent and not yet answered. */
   get waiting(): number {
-    return this.#waiting;
+    return this.#sentAt.size;
   }
 
   /** Recent time the stream took per append: an append's latency shared by those it waited behind. */
@@ -23,23 +30,29 @@ export class AppendQueue {
   }
 
   /**
-   * How long an append sent now would wait behind the ones already sent, by the recent rate. Not
-   * its own time: with none ahead the prediction is 0, so an append always goes when the queue is
+   * How long an append sent now would wait behind the ones already sent, by the recent rate, or
+   * by how long the oldest has waited unanswered where that is longer (the rate is known only once
+   * appends are answered: under a sudden load the first dozens are sent before any is). Not its
+   * own time: with none ahead the prediction is 0, so an append always goes when the queue is
    * empty and a rate measured in a slow moment is measured again instead of refusing for good.
    */
   predictedWaitMs(): number {
-    return this.#waiting * this.#msPerAppend;
+    const oldest = this.#sentAt.values().next();
+    const oldestWaitMs = oldest.done ? 0 : this.#now() - oldest.value;
+    return this.waiting * Math.max(this.#msPerAppend, oldestWaitMs);
   }
 
   /** Counts one append from when it is sent to its answer (or failure). */
   async track<T>(append: () => Promise<T>): Promise<T> {
-    const ahead = this.#waiting++;
-    const startedAt = performance.now();
+    const ahead = this.waiting;
+    const id = this.#nextId++;
+    const sentAt = this.#now();
+    this.#sentAt.set(id, sentAt);
     try {
       return await append();
     } finally {
-      this.#waiting--;
-      this.note((performance.now() - startedAt) / (ahead + 1));
+      this.#sentAt.delete(id);
+      this.note((this.#now() - sentAt) / (ahead + 1));
     }
   }
 

@@ -28,6 +28,16 @@ describe('the append queue', () => {
     expect(queue.predictedWaitMs()).toBe(2 * 200);
   });
 
+  it('predicts from how long the oldest has waited unanswered, before any append has been answered', () => {
+    let now = 0;
+    const queue = new AppendQueue(() => now);
+    void queue.track(() => new Promise(() => undefined));
+    now = 500;
+    void queue.track(() => new Promise(() => undefined));
+    now = 1_500;
+    expect(queue.predictedWaitMs()).toBe(2 * 1_500);
+  });
+
   it('predicts no wait with nothing ahead, however slow the last appends were', () => {
     const queue = new AppendQueue();
     queue.note(30_000);
