@@ -25,6 +25,8 @@
 // BENCH_TRACING_CPU_PROF=<dir> runs each service under `node --cpu-prof` and leaves its profiles
 // in <dir>/<setup>-<round>/, one per thread (the service's main thread is the largest; the
 // embedded store and the TypeScript loader have their own): open one in Chrome's DevTools.
+// BENCH_TRACING_BEFORE_BIN=<another checkout's bin/orders.js> adds a setup `before`: that build at
+// 1%, next to this one's (a before/after of a change in the same run, side by side above all).
 // Run: `npm run bench tracing`.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -48,9 +50,11 @@ const CPU_PROF_DIR = process.env.BENCH_TRACING_CPU_PROF;
 const PACED = env('BENCH_TRACING_PACED', 3);
 const API_KEY = 'bench-key-tracing-0123456789';
 
-type Setup = 'off' | 'always' | 'ratio';
-const SETUPS = (process.env.BENCH_TRACING_SETUPS ?? 'off,always,ratio').split(',').map((name) => name.trim()) as Setup[];
-const LABELS: Record<Setup, string> = { off: 'tracing off', always: 'tracing on, always_on', ratio: 'tracing on, 1%' };
+type Setup = 'off' | 'always' | 'ratio' | 'before';
+const BEFORE_BIN = process.env.BENCH_TRACING_BEFORE_BIN;
+const SETUPS = (process.env.BENCH_TRACING_SETUPS ?? `off,always,ratio${BEFORE_BIN ? ',before' : ''}`).split(',').map((name) => name.trim()) as Setup[];
+if (SETUPS.includes('before') && !BEFORE_BIN) throw new Error('the setup before needs BENCH_TRACING_BEFORE_BIN');
+const LABELS: Record<Setup, string> = { off: 'tracing off', always: 'tracing on, always_on', ratio: 'tracing on, 1%', before: 'tracing on, 1%, BENCH_TRACING_BEFORE_BIN' };
 
 interface Run {
   perSecond: number;
@@ -79,7 +83,7 @@ async function startService(setup: Setup, round: number) {
   const dataDir = mkdtempSync(join(tmpdir(), 'order-store-bench-tracing-'));
   const [port, eventStorePort] = [await freePort(), await freePort()];
   const { child } = await startChild(
-    [...(CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${join(CPU_PROF_DIR, `${setup}-${round}`)}`] : []), bin, 'serve'],
+    [...(CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${join(CPU_PROF_DIR, `${setup}-${round}`)}`] : []), setup === 'before' ? BEFORE_BIN! : bin, 'serve'],
     {
       ORDERS_FROM_SOURCE: '1',
       PORT: String(port),
@@ -131,7 +135,7 @@ async function measure(setup: Setup, round: number): Promise<Run> {
 /** All setups at once, `ROUNDS` windows of the closed loop on each; ratios per window. */
 async function sideBySide(): Promise<void> {
   const services = await Promise.all(SETUPS.map((setup) => startService(setup, 0)));
-  const perWindow: Record<Setup, { perSecond: number; cpu: number }[]> = { off: [], always: [], ratio: [] };
+  const perWindow: Record<Setup, { perSecond: number; cpu: number }[]> = { off: [], always: [], ratio: [], before: [] };
   try {
     await Promise.all(services.map((service) => drive(service.port, WARMUP_SECONDS)));
     for (let window = 1; window <= ROUNDS; window++) {
@@ -184,9 +188,9 @@ await receiver.stop();
 /** The setups in turns (off, always, 1%, off, ...), one service at a time. */
 async function inTurns(): Promise<void> {
   console.log(`npm start lifecycle load: ${CONNECTIONS} keep-alive connections, ${SECONDS} s per setup after ${WARMUP_SECONDS} s warm-up${PACED > 0 ? `, then ${SECONDS} s paced at ${PACED} lifecycles/s` : ''}, ${ROUNDS} round(s) of ${SETUPS.join(', ')}; load average ${load()} (${availableParallelism()} cores)`);
-  const runs: Record<Setup, Run[]> = { off: [], always: [], ratio: [] };
+  const runs: Record<Setup, Run[]> = { off: [], always: [], ratio: [], before: [] };
   /** Per round: each setup's commands/s and CPU per command as ratios to that round's off. */
-  const ratios: Record<Setup, { perSecond: number; cpu: number; paced: number }[]> = { off: [], always: [], ratio: [] };
+  const ratios: Record<Setup, { perSecond: number; cpu: number; paced: number }[]> = { off: [], always: [], ratio: [], before: [] };
   for (let round = 1; round <= ROUNDS; round++) {
     const inRound: Partial<Record<Setup, Run>> = {};
     for (const setup of SETUPS) {

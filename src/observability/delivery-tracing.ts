@@ -15,7 +15,7 @@ import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, context, trace, typ
 import type { PersistentSubscriptionToAllResolvedEvent } from '@eventstore/db-client';
 import { redactPhoneNumbers } from '../handlers/whatsapp-redact.js';
 import { DB_SYSTEM, EsdbAttributes, SUBSCRIBE_SPAN, TRACE_ID_KEY, TRACEPARENT_KEY, traceContextOf } from './esdb-trace-context.js';
-import { followsParent, tracer, tracingEnabled } from './trace-api.js';
+import { followsParent, startSpan, tracingEnabled } from './trace-api.js';
 
 export interface DeliverySpan {
   /** The span's context: the group's work on the event runs in it. */
@@ -62,7 +62,7 @@ export function startDeliverySpan(group: string, label: string, resolved: Persis
   const appended = traceContextOf(recorded?.metadata);
   // Never the subscription's own context (whatever was active when it was opened).
   const parent = appended ? trace.setSpanContext(ROOT_CONTEXT, appended) : ROOT_CONTEXT;
-  const span = tracer().startSpan(SUBSCRIBE_SPAN, { kind: SpanKind.CONSUMER, ...(appended ? { links: [{ context: appended }] } : {}) }, parent);
+  const span = startSpan(SUBSCRIBE_SPAN, { kind: SpanKind.CONSUMER, ...(appended ? { links: [{ context: appended }] } : {}) }, parent);
   const active = trace.setSpan(parent, span);
   if (!span.isRecording()) return { context: active, processed: ignore, failed: ignore };
   const attributes: Attributes = {

@@ -11,7 +11,7 @@
 import { SpanKind, SpanStatusCode, context, trace, type Attributes, type Span, type SpanContext } from '@opentelemetry/api';
 import type { AppendExpectedRevision, AppendResult, EventData, EventStoreDBClient } from '@eventstore/db-client';
 import { APPEND_SPAN, DB_SYSTEM, READ_SPAN, EsdbAttributes, SPAN_ID_KEY, TRACE_ID_KEY, TRACEPARENT_KEY, unsampledTraceparent } from './esdb-trace-context.js';
-import { tracer, unsampledParent } from './trace-api.js';
+import { startSpan, tracer, unsampledParent } from './trace-api.js';
 
 type Append = EventStoreDBClient['appendToStream'];
 interface AppendOptions {
@@ -32,7 +32,7 @@ export function instrumentEventStoreClient(clientClass: { prototype: EventStoreD
     return tracedAppend(this, streamName, events, options);
   } as unknown as Append & { __traced?: true };
   async function tracedAppend(client: EventStoreDBClient, streamName: string, events: EventData | EventData[], options?: AppendOptions): Promise<AppendResult> {
-    const span = tracer().startSpan(APPEND_SPAN, { kind: SpanKind.CLIENT });
+    const span = startSpan(APPEND_SPAN, { kind: SpanKind.CLIENT }, context.active());
     if (!span.isRecording()) {
       // A root the sampler dropped: nothing to record, only the decision to pass on.
       try {
@@ -142,25 +142,26 @@ const CLOSE_BRACE = 0x7d;
  * Adds `fields` to a JSON event's metadata, an object or the UTF-8 bytes of a JSON object (what
  * src/eventstore hands the client, so that it need not stringify and base64 it): bytes stay bytes,
  * the fields spliced in before the closing brace (the last of duplicate keys wins, as with a
- * spread). Events of one append that share a metadata object share its result.
+ * spread). Consecutive events of one append that share a metadata object (a command's do) share
+ * its result.
  */
 function withMetadataFields(fields: Record<string, string>): (event: EventData) => EventData {
-  const done = new Map<object, EventData['metadata']>();
-  let encodedFields: Uint8Array | undefined;
+  let last: object | undefined;
+  let lastSent: EventData['metadata'] | undefined;
   return (event) => {
     if (event.contentType !== 'application/json') return event;
     const metadata = event.metadata;
     if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) return event;
-    let sent = done.get(metadata);
+    let sent = metadata === last ? lastSent : undefined;
     if (sent === undefined) {
       if (metadata instanceof Uint8Array) {
-        encodedFields ??= utf8.encode(JSON.stringify(fields).slice(1, -1));
-        sent = spliceJsonObject(metadata, encodedFields);
+        sent = spliceJsonObject(metadata, utf8.encode(JSON.stringify(fields).slice(1, -1)));
         if (sent === undefined) return event;
       } else {
         sent = { ...metadata, ...fields };
       }
-      done.set(metadata, sent);
+      last = metadata;
+      lastSent = sent;
     }
     return { ...event, metadata: sent } as EventData;
   };

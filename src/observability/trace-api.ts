@@ -17,13 +17,24 @@
 // runs the call inside its context. Where AsyncLocalStorage costs nothing (Node >= 24 runs it on
 // AsyncContextFrame) and for one-shot CLI commands, the SDK's AsyncLocalStorage manager is used
 // instead, and the explicit hand-overs work the same under it.
-import { ROOT_CONTEXT, TraceFlags, context, trace, type Context, type ContextManager, type Span, type Tracer } from '@opentelemetry/api';
+//
+// A root span (`startSpan` with a parent that has none) under a sampler whose root decision reads
+// the trace id alone (traceidratio, always_off; set up by tracing.ts) is decided here first: the
+// ids are drawn from a pool of random bytes, and a dropped root (99 of 100 at 1%) is the API's
+// non-recording span of those ids, without the SDK's span machinery; a kept one is started by the
+// SDK with the trace id that was decided on (`takeDrawnTraceId`, its id generator), so the trace
+// is the one the sampler would have kept.
+import { randomFillSync } from 'node:crypto';
+import { ROOT_CONTEXT, TraceFlags, context, isSpanContextValid, trace, type Context, type ContextManager, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api';
 
 export const TRACER_NAME = 'order-store';
 
 let enabled = false;
 let parentBased = false;
 let cached: Tracer | undefined;
+/** Whether the sampler keeps a root of this trace id; undefined: the SDK decides every root. */
+let keepsRoot: ((traceId: string) => boolean) | undefined;
+let drawnTraceId: string | undefined;
 
 export function tracingEnabled(): boolean {
   return enabled;
@@ -34,11 +45,65 @@ export function tracingEnabled(): boolean {
  * follows a parent's decision (OTEL_TRACES_SAMPLER parentbased_*), so a child of an unsampled
  * span is never sampled and need not be started at all.
  */
-export function setTracingEnabled(value: boolean, options: { parentBased?: boolean } = {}): void {
+export function setTracingEnabled(value: boolean, options: { parentBased?: boolean; keepsRoot?: (traceId: string) => boolean } = {}): void {
   enabled = value;
   parentBased = value && options.parentBased === true;
+  keepsRoot = value ? options.keepsRoot : undefined;
+  drawnTraceId = undefined;
   cached = undefined;
 }
+
+/**
+ * A span of the service's tracer under `parent`. A root (no valid span in `parent`) is decided
+ * here when the sampler's root decision is known (see above); `name` is called only for a span
+ * the SDK starts.
+ */
+export function startSpan(name: string | (() => string), options: SpanOptions, parent: Context): Span {
+  if (keepsRoot !== undefined && !hasValidSpan(parent)) {
+    const traceId = newTraceId();
+    if (!keepsRoot(traceId)) return trace.wrapSpanContext({ traceId, spanId: newSpanId(), traceFlags: TraceFlags.NONE });
+    drawnTraceId = traceId;
+    try {
+      return tracer().startSpan(typeof name === 'string' ? name : name(), options, parent);
+    } finally {
+      drawnTraceId = undefined;
+    }
+  }
+  return tracer().startSpan(typeof name === 'string' ? name : name(), options, parent);
+}
+
+function hasValidSpan(parent: Context): boolean {
+  const spanContext = trace.getSpanContext(parent);
+  return spanContext !== undefined && isSpanContextValid(spanContext);
+}
+
+/** For the SDK's id generator: the trace id `startSpan` decided to keep, once; else undefined. */
+export function takeDrawnTraceId(): string | undefined {
+  const traceId = drawnTraceId;
+  drawnTraceId = undefined;
+  return traceId;
+}
+
+// Random ids from a pool of random bytes, refilled as it runs out (one refill per ~340 roots).
+const pool = Buffer.allocUnsafe(8_192);
+let taken = pool.length;
+const ZEROS = /^0+$/;
+
+function randomHex(bytes: number): string {
+  for (;;) {
+    if (taken + bytes > pool.length) {
+      randomFillSync(pool);
+      taken = 0;
+    }
+    const hex = pool.toString('hex', taken, (taken += bytes));
+    if (!ZEROS.test(hex)) return hex;
+  }
+}
+
+/** A random W3C trace id (32 hex digits, never all zeros). */
+export const newTraceId = (): string => randomHex(16);
+/** A random W3C span id (16 hex digits, never all zeros). */
+export const newSpanId = (): string => randomHex(8);
 
 /** The service's tracer, resolved again after each set-up or shutdown (a provider registered later is used). */
 export function tracer(): Tracer {

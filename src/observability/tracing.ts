@@ -4,7 +4,7 @@
 // paths stays the API's no-op one. Sampling is OTEL_TRACES_SAMPLER / _ARG (default
 // parentbased_always_on); the exporters read their own OTEL_EXPORTER_OTLP_* variables
 // (endpoint, headers, timeout, compression), the batch processor OTEL_BSP_*.
-import { context, propagation, trace } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, context, propagation, trace } from '@opentelemetry/api';
 import { EventStoreDBClient } from '@eventstore/db-client';
 import { OTLPTraceExporter as OtlpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OtlpProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
@@ -16,14 +16,16 @@ import {
   ConsoleSpanExporter,
   NodeTracerProvider,
   ParentBasedSampler,
+  SamplingDecision,
   TraceIdRatioBasedSampler,
+  type IdGenerator,
   type Sampler,
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-node';
 import { ConfigError } from '../config.js';
 import { instrumentEventStoreClient } from './esdb-instrumentation.js';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { CallContextManager, asyncContextFrameActive, setTracingEnabled } from './trace-api.js';
+import { CallContextManager, asyncContextFrameActive, newSpanId, newTraceId, setTracingEnabled, takeDrawnTraceId } from './trace-api.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -81,7 +83,7 @@ export interface StartOptions {
 /** How long stopping waits for the last spans to be sent. */
 const SHUTDOWN_FLUSH_MS = 2_000;
 
-let running: { tracing: Tracing; users: number; stop: () => Promise<void> } | undefined;
+let running: { tracing: Tracing; users: number; flush: () => Promise<void>; stop: () => Promise<void> } | undefined;
 
 /**
  * Starts the SDK when the environment asks for it; undefined (and nothing created) otherwise.
@@ -101,9 +103,11 @@ export function startTracing(env: Env = process.env, options: StartOptions = {})
   const resource = defaultResource()
     .merge(resourceFromAttributes({ 'service.name': 'order-store' }))
     .merge(detectResources({ detectors: [envDetector] }));
+  const { sampler, root } = samplerOf(env);
   const provider = new NodeTracerProvider({
     resource,
-    sampler: samplerOf(env),
+    sampler,
+    idGenerator: IDS,
     spanProcessors: exporters.map((exporter) => new BatchSpanProcessor(exporter)),
   });
   // The SDK's AsyncLocalStorage where it is cheap or asked for; else the call-scoped slot that
@@ -111,10 +115,11 @@ export function startTracing(env: Env = process.env, options: StartOptions = {})
   const asyncContext = options.asyncContext === true || asyncContextFrameActive();
   provider.register({ contextManager: asyncContext ? new AsyncLocalStorageContextManager() : new CallContextManager() });
   const unpatch = instrumentEventStoreClient(EventStoreDBClient);
-  setTracingEnabled(true, { parentBased: (nonEmpty(env.OTEL_TRACES_SAMPLER) ?? 'parentbased_always_on').toLowerCase().startsWith('parentbased_') });
+  setTracingEnabled(true, { parentBased: samplerName(env).startsWith('parentbased_'), keepsRoot: rootDecisionOf(root) });
   running = {
     tracing: handle({ ...settings, context: asyncContext ? 'async-local-storage' : 'call' }),
     users: 1,
+    flush: () => provider.forceFlush(),
     async stop() {
       setTracingEnabled(false);
       unpatch();
@@ -126,16 +131,18 @@ export function startTracing(env: Env = process.env, options: StartOptions = {})
   };
   return running.tracing;
 
+  // A second caller's handle too: the running SDK's, not this call's (which made none).
   function handle(own: TracingSettings): Tracing {
     let stopped = false;
+    const flush = () => (running ? running.flush() : Promise.resolve());
     return {
       settings: own,
-      flush: () => provider.forceFlush(),
+      flush,
       async shutdown() {
         if (stopped || !running) return;
         stopped = true;
         if (--running.users > 0) {
-          await provider.forceFlush();
+          await flush();
           return;
         }
         const { stop } = running;
@@ -149,23 +156,41 @@ export function startTracing(env: Env = process.env, options: StartOptions = {})
   }
 }
 
-function samplerOf(env: Env): Sampler {
-  const name = (nonEmpty(env.OTEL_TRACES_SAMPLER) ?? 'parentbased_always_on').toLowerCase();
+/** Ids of the SDK's spans: a root's trace id the service decided to keep (trace-api.ts), else random ones from the same pool. */
+const IDS: IdGenerator = { generateTraceId: () => takeDrawnTraceId() ?? newTraceId(), generateSpanId: newSpanId };
+
+const samplerName = (env: Env) => (nonEmpty(env.OTEL_TRACES_SAMPLER) ?? 'parentbased_always_on').toLowerCase();
+
+/** The SDK's sampler, and the one that decides its roots. */
+function samplerOf(env: Env): { sampler: Sampler; root: Sampler } {
   const ratio = () => new TraceIdRatioBasedSampler(ratioOf(env));
-  switch (name) {
+  const parentBased = (root: Sampler) => ({ sampler: new ParentBasedSampler({ root }), root });
+  const alone = (root: Sampler) => ({ sampler: root, root });
+  switch (samplerName(env)) {
     case 'always_on':
-      return new AlwaysOnSampler();
+      return alone(new AlwaysOnSampler());
     case 'always_off':
-      return new AlwaysOffSampler();
+      return alone(new AlwaysOffSampler());
     case 'traceidratio':
-      return ratio();
+      return alone(ratio());
     case 'parentbased_always_off':
-      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+      return parentBased(new AlwaysOffSampler());
     case 'parentbased_traceidratio':
-      return new ParentBasedSampler({ root: ratio() });
+      return parentBased(ratio());
     default:
-      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+      return parentBased(new AlwaysOnSampler());
   }
+}
+
+/**
+ * A root sampler whose decision reads nothing but the trace id, as a test of one (the service
+ * then decides its roots before asking the SDK: trace-api.ts); undefined for one that keeps every
+ * root (nothing to save).
+ */
+function rootDecisionOf(root: Sampler): ((traceId: string) => boolean) | undefined {
+  if (!(root instanceof TraceIdRatioBasedSampler || root instanceof AlwaysOffSampler)) return undefined;
+  const sampler: Sampler = root;
+  return (traceId) => sampler.shouldSample(ROOT_CONTEXT, traceId, '', SpanKind.INTERNAL, {}, []).decision === SamplingDecision.RECORD_AND_SAMPLED;
 }
 
 function ratioOf(env: Env): number {

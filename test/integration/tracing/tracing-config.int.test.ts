@@ -1,13 +1,16 @@
 // The SDK starts only when the environment asks for it, refuses bad OTEL_* values with one line
 // naming the variable, and writes an unsampled append's context where only this service's
-// consumers read it (`$traceparent`, flags 00), so they follow the sampler's decision.
+// consumers read it (`$traceparent`, flags 00), so they follow the sampler's decision. A root
+// under a trace-id ratio sampler is decided by the service before the SDK is asked (trace-api.ts):
+// the decision is still the sampler's on the root's trace id, at the sampler's rate.
 import { randomUUID } from 'node:crypto';
-import { ROOT_CONTEXT, TraceFlags, context, trace } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SamplingDecision, TraceFlags, context, isSpanContextValid, trace, type Span } from '@opentelemetry/api';
+import { TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-node';
 import { BACKWARDS, END, EventStoreDBClient, jsonEvent } from '@eventstore/db-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestEventStore } from '../../helpers/event-store.js';
 import { startTracing, tracingSettings } from '../../../src/observability/tracing.js';
-import { tracingEnabled } from '../../../src/observability/trace-api.js';
+import { startSpan, tracingEnabled } from '../../../src/observability/trace-api.js';
 import { startDeliverySpan } from '../../../src/observability/delivery-tracing.js';
 import { withStore } from '../../../src/cli/store-connection.js';
 import { OtlpReceiver } from './otlp-receiver.js';
@@ -30,6 +33,20 @@ async function appendAndRead(client: EventStoreDBClient, metadata: object) {
 
 const UNSAMPLED = /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/;
 const bytesOf = (value: object) => new TextEncoder().encode(JSON.stringify(value));
+
+/** Runs `fn` with the SDK started at `ratio` (the exporter reads its endpoint from the process environment), stopped after. */
+async function atRatio(endpoint: string, ratio: string, fn: (flush: () => Promise<void>) => Promise<void> | void): Promise<void> {
+  const previous = { ...process.env };
+  Object.assign(process.env, { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' });
+  const tracing = startTracing({ ...process.env, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: ratio })!;
+  try {
+    await fn(() => tracing.flush());
+  } finally {
+    await tracing.shutdown();
+    for (const key of Object.keys(process.env)) if (!(key in previous)) delete process.env[key];
+    Object.assign(process.env, previous);
+  }
+}
 
 describe('tracing configuration', () => {
   const esdb = useTestEventStore();
@@ -171,5 +188,42 @@ describe('tracing configuration', () => {
       for (const key of Object.keys(process.env)) if (!(key in previous)) delete process.env[key];
       Object.assign(process.env, previous);
     }
+  });
+
+  it('keeps about the ratio of roots, each decision the sampler\'s on its trace id, and exports the kept ones only', async () => {
+    const sampler = new TraceIdRatioBasedSampler(0.5);
+    const roots: Span[] = [];
+    await atRatio(endpoint, '0.5', async (flush) => {
+      for (let index = 0; index < 400; index++) roots.push(startSpan(() => `root ${index}`, {}, ROOT_CONTEXT));
+      for (const span of roots) span.end();
+      await flush();
+    });
+
+    const kept = roots.filter((span) => (span.spanContext().traceFlags & TraceFlags.SAMPLED) !== 0);
+    // 200 expected; a kept root decided twice (here and again by the SDK on an id of its own) would give ~100.
+    expect(kept.length).toBeGreaterThan(140);
+    expect(kept.length).toBeLessThan(260);
+    for (const span of roots) {
+      const { traceId, traceFlags } = span.spanContext();
+      expect(isSpanContextValid(span.spanContext())).toBe(true);
+      const keeps = sampler.shouldSample(ROOT_CONTEXT, traceId).decision === SamplingDecision.RECORD_AND_SAMPLED;
+      expect((traceFlags & TraceFlags.SAMPLED) !== 0).toBe(keeps);
+    }
+    expect(new Set(roots.map((span) => span.spanContext().traceId)).size).toBe(roots.length);
+    const exported = receiver.spans.filter((span) => span.name.startsWith('root '));
+    expect(exported.map((span) => span.traceId).sort()).toEqual(kept.map((span) => span.spanContext().traceId).sort());
+  });
+
+  it('leaves a span under a parent to the SDK: a child of a kept trace is kept, in its trace', async () => {
+    const parent = trace.setSpanContext(ROOT_CONTEXT, { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: TraceFlags.SAMPLED, isRemote: true });
+    const seen: { recording: boolean; traceId: string; traceFlags: number }[] = [];
+    await atRatio(endpoint, '0', () => {
+      for (const span of [startSpan('child', {}, parent), startSpan('dropped root', {}, ROOT_CONTEXT)]) {
+        seen.push({ recording: span.isRecording(), ...span.spanContext() });
+        span.end();
+      }
+    });
+    expect(seen[0]).toMatchObject({ recording: true, traceId: '4bf92f3577b34da6a3ce929d0e0e4736', traceFlags: TraceFlags.SAMPLED });
+    expect(seen[1]).toMatchObject({ recording: false, traceFlags: TraceFlags.NONE });
   });
 });
