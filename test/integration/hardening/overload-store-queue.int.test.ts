@@ -85,6 +85,11 @@ describe('appends waiting for the event store', () => {
     expect(refused.headers['retry-after']).toMatch(/^\d+$/);
     expect(expectProblem(refused)).toEqual(expect.objectContaining({ code: 'SERVICE_OVERLOADED', reason: 'store-queue' }));
 
+    // Refused before its body is read: a body that would fail validation gets the 503 too.
+    const unread = await Promise.resolve(app.inject({ method: 'POST', url: '/orders', headers: auth(), payload: { orderId: 'not-a-uuid' } }));
+    expect(unread.statusCode, unread.body).toBe(503);
+    expect(expectProblem(unread)).toEqual(expect.objectContaining({ code: 'SERVICE_OVERLOADED', reason: 'store-queue' }));
+
     proxy.thaw();
     expect((await waiting).statusCode).toBe(201);
     expect(await storedTypes(store.client, waitingBody.orderId)).toEqual(['order.created']);
