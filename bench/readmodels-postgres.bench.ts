@@ -212,6 +212,7 @@ function serviceEnvFor(role: 'all' | 'api', at: { port: number; eventStorePort: 
     OVERLOAD_MAX_QUEUE_MS: '30000',
     OVERLOAD_LATENCY_BUDGET_MS: '0',
     OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
+    OVERLOAD_MAX_QUEUED_APPENDS: '0',
     RATE_LIMIT_PER_MINUTE: '0',
   };
 }
