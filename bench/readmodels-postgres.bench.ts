@@ -271,10 +271,13 @@ async function measureReads(backend: Backend, ordersBin: string, apiEnv: NodeJS.
     if (backend === 'postgres') await watcher.get('SELECT pg_stat_statements_reset() IS NOT NULL AS reset');
     const postgresPid = backend === 'postgres' ? (await watcher.get<{ pid: number }>('SELECT pg_backend_pid() AS pid'))!.pid : undefined;
     const cpuBefore = cpuSecondsOf(api.child.pid);
+    const threadsBefore = threadCpuSeconds(api.child.pid);
     const postgresBefore = postgresCpuSeconds(postgresPid);
     const reads = await readLoad(port);
     const answered = reads.readsPerSecond * READ_SECONDS;
     const cpuMsPerRead = ((cpuSecondsOf(api.child.pid) - cpuBefore) * 1000) / answered;
+    const threads = [...threadCpuSeconds(api.child.pid)].map(([name, used]) => [name, ((used - (threadsBefore.get(name) ?? 0)) * 1000) / answered] as const).filter(([, ms]) => ms >= 0.005);
+    console.log(`    API process CPU a read by thread: ${threads.sort((a, b) => b[1] - a[1]).slice(0, 6).map(([name, ms]) => `${name} ${ms.toFixed(3)} ms`).join(', ')}`);
     const postgresCpuMsPerRead = (postgresCpuSince(postgresBefore, postgresCpuSeconds(postgresPid)) * 1000) / answered;
     if (backend === 'postgres') await printTopStatements(watcher);
     return { ...reads, cpuMsPerRead, postgresCpuMsPerRead };
@@ -301,6 +304,23 @@ function postgresCpuSince(before: Map<number, number>, after: Map<number, number
   let seconds = 0;
   for (const [pid, used] of after) seconds += used - (before.get(pid) ?? 0);
   return seconds;
+}
+
+/** CPU seconds of a process's threads: `main` (the event loop: the API) and the others by name and id (the embedded store's, libuv's, V8's). */
+function threadCpuSeconds(pid: number | undefined): Map<string, number> {
+  const byName = new Map<string, number>();
+  if (pid === undefined) return byName;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = tid === String(pid) ? 'main' : `${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))}/${tid}`;
+      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+      byName.set(name, (byName.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100);
+    } catch {
+      // the thread ended
+    }
+  }
+  return byName;
 }
 
 function parentOf(pid: number): number | undefined {
