@@ -95,6 +95,7 @@ async function startService(setup: Setup, round: number) {
       OVERLOAD_MAX_QUEUE_MS: '30000',
       OVERLOAD_LATENCY_BUDGET_MS: '0',
       OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
+      OVERLOAD_MAX_QUEUED_APPENDS: '0',
       ...(process.env.BENCH_TRACING_INSECURE ? { EVENTSTORE_INSECURE: 'true' } : {}),
       ...tracingEnv(setup),
     },
