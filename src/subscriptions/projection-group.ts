@@ -143,8 +143,9 @@ export function projectionBatcher(
         } else write(take());
       } else if (!scheduled) {
         scheduled = true;
-        // Busy: wait a little for more. Live: taken when the turn's shared commit runs.
-        if (lastBatchSize >= BUSY_BATCH) timer = setTimeout(() => write(take()), BUSY_WAIT_MS);
+        // Busy: wait a little for more, unless a commit is under way (the next one takes what
+        // arrives until then). Live: taken when the turn's shared commit runs.
+        if (lastBatchSize >= BUSY_BATCH && !commits.busy) timer = setTimeout(() => write(take()), BUSY_WAIT_MS);
         else write();
       }
     });

@@ -35,6 +35,8 @@ export interface SharedCommit {
   writeSideBySide<T>(key: string, fn: (tx: ReadModelTx, alone: boolean) => Promise<T> | T): Promise<T>;
   /** Writes and commits what is queued now (the turn's end does it otherwise); resolves once committed. */
   flush(): Promise<void>;
+  /** A commit is under way (PostgreSQL): what is written now waits for it anyway. */
+  readonly busy: boolean;
 }
 
 interface Queued {
@@ -137,6 +139,9 @@ export function sharedCommit(store: ReadModelStore): SharedCommit {
 
   return {
     flush,
+    get busy() {
+      return committing !== undefined;
+    },
     write: (fn) => enqueue((tx) => fn(tx), undefined),
     writeSideBySide: (key, fn) => enqueue(fn, key),
   };

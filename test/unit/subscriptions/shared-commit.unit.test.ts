@@ -64,7 +64,7 @@ describe('one commit per turn for the groups of a runner', () => {
     const refusing = defineProjection({
       ...ordersByCustomer,
       apply: async (event, tx) => {
-        if (event.data.orderId === 'o-refused') throw new Error('refused order');
+        if ('orderId' in event.data && event.data.orderId === 'o-refused') throw new Error('refused order');
         await ordersByCustomer.apply(event, tx);
       },
     });
