@@ -214,6 +214,9 @@ async function start(setup: SetupName): Promise<Running> {
       // a saturating closed loop with 503s: the peer sheds nothing either.
       OVERLOAD_LATENCY_BUDGET_MS: '0',
       OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
+      // Nor the bound on appends waiting for the store (its 64 of session 7 refused a payment of
+      // npm start's 50 connections plus its handlers' appends on a quiet machine).
+      OVERLOAD_MAX_QUEUED_APPENDS: '0',
     },
     /listening on http:\/\/\S+/,
   );

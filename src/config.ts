@@ -88,7 +88,7 @@ const environment = z.object({
   // A connection answered 503 is not read for this long (at most Retry-After): well inside the budget.
   OVERLOAD_SHED_PAUSE_MS: count('must be 0 (not paused) or more', 250),
   // Appends waiting on the store client's one BatchAppend stream before a command is refused.
-  OVERLOAD_MAX_QUEUED_APPENDS: count('must be 0 (unbounded) or more', 64),
+  OVERLOAD_MAX_QUEUED_APPENDS: count('must be 0 (unbounded) or more', 256),
   // The kernel caps it at net.core.somaxconn; a full backlog drops new connections' handshakes.
   HTTP_LISTEN_BACKLOG: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').default(4_096),
   // A client that has not sent its whole request by then gets 408 and its connection closed.

@@ -30,7 +30,7 @@ describe('configuration from the environment', () => {
         targetServiceMs: 500,
         latencyBudgetMs: 2_000,
         shedPauseMs: 250,
-        maxQueuedAppends: 64,
+        maxQueuedAppends: 256,
       },
       http: { listenBacklog: 4_096, requestTimeoutMs: 30_000 },
       shutdownGraceMs: 8_000,

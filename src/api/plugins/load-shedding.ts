@@ -82,7 +82,7 @@ export const DEFAULT_OVERLOAD_LIMITS: OverloadLimits = {
   targetServiceMs: 500,
   latencyBudgetMs: 0,
   shedPauseMs: 250,
-  maxQueuedAppends: 64,
+  maxQueuedAppends: 256,
 };
 
 /** Per key: lowers only a runaway client; a busy tenant at benchmark rates stays under it. */
