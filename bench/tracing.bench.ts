@@ -4,8 +4,10 @@
 //   - on, always_on: every request traced, spans exported (OTLP/HTTP protobuf, the default
 //     protocol) to a collector on loopback in this process
 //   - on, 1%: parentbased_traceidratio 0.01 to the same collector
-// Setups take turns (off, on, 1%, off, ...) for BENCH_TRACING_ROUNDS rounds so a load change on a
-// shared machine weighs on all of them. Each round prints its ratios to that round's off, and the
+// Setups take turns for BENCH_TRACING_ROUNDS rounds so a load change on a shared machine weighs
+// on all of them, in an order rotated each round and reversed every other one (each setup runs
+// first, in the middle and last, after each of the others; 6 rounds cover every order of three),
+// each run on a fresh service with a fresh data dir. Each round prints its ratios to that round's off, and the
 // headline ratio is the median of those per-round ratios (a drift of the machine's load between
 // rounds cancels within a round). Each setup's CPU per command (its process, all threads, from
 // /proc) is printed too, the steadier figure on a busy machine, and the load average with each
@@ -13,9 +15,9 @@
 //
 // Sizes (env): BENCH_TRACING_SECONDS (10), BENCH_TRACING_WARMUP (3), BENCH_TRACING_CONNECTIONS
 // (50), BENCH_TRACING_ROUNDS (3), BENCH_TRACING_SETUPS (off,always,ratio), BENCH_TRACING_BIN.
-// BENCH_TRACING_PACED (lifecycles/s, 3; 0: skip) adds a paced phase after the closed loop: the
-// same offered load for every setup, whose CPU per command is the figure to compare when the
-// machine is shared (a closed loop's CPU per command grows when throughput falls, as the
+// BENCH_TRACING_PACED (lifecycles/s, 3; 0: skip) adds a paced phase after the closed loop, once the
+// service has worked off the deliveries the closed loop left behind: the same offered load for
+// every setup, whose CPU per command is the figure to compare when the machine is shared (a closed loop's CPU per command grows when throughput falls, as the
 // process's fixed work per second is spread over fewer commands).
 // BENCH_TRACING_CONCURRENT=1 runs the setups side by side instead: one service per setup, all
 // started at once and loaded at once (closed loop, BENCH_TRACING_CONNECTIONS each) for
@@ -121,6 +123,10 @@ async function measure(setup: Setup, round: number): Promise<Run> {
     const sorted = load.latenciesMs.sort((a, b) => a - b);
     let pacedCpuMsPerCommand = Number.NaN;
     if (PACED > 0) {
+      // The closed loop leaves deliveries behind it (how many depends on the setup): worked off
+      // first, or the paced phase's CPU would count them.
+      const settledMs = await settle(child.pid);
+      console.log(`  ${LABELS[setup]}: settled ${(settledMs / 1000).toFixed(1)} s after the closed loop`);
       const pacedBefore = cpuSecondsOf(child.pid);
       const paced = await drive(port, SECONDS, PACED);
       const pacedCpu = cpuSecondsOf(child.pid) - pacedBefore;
@@ -131,6 +137,22 @@ async function measure(setup: Setup, round: number): Promise<Run> {
   } finally {
     await stop();
   }
+}
+
+/**
+ * Waits until the process uses under a tenth of a core (over half a second), at most 60 s: the
+ * backlog a closed loop leaves is worked off. Resolves with how long it waited.
+ */
+async function settle(pid: number | undefined): Promise<number> {
+  const started = performance.now();
+  let last = cpuSecondsOf(pid);
+  while (performance.now() - started < 60_000) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const now = cpuSecondsOf(pid);
+    if (!Number.isFinite(now) || now - last < 0.05) break;
+    last = now;
+  }
+  return performance.now() - started;
 }
 
 /** All setups at once, `ROUNDS` windows of the closed loop on each; ratios per window. */
@@ -186,7 +208,19 @@ if (CONCURRENT) {
 await receiver.stop();
 
 
-/** The setups in turns (off, always, 1%, off, ...), one service at a time. */
+/**
+ * The setups' order in `round`: rotated by one each round and reversed every other round
+ * (off,always,ratio; off,ratio,always; ratio,off,always; ...), so that over the rounds each setup
+ * runs first, in the middle and last, and after each of the others (1% after always_on, whose
+ * exports and store may spill over, only in some rounds). Each run has a fresh service and data dir.
+ */
+function orderOfRound(round: number): Setup[] {
+  const shift = (round - 1) % SETUPS.length;
+  const rotated = [...SETUPS.slice(shift), ...SETUPS.slice(0, shift)];
+  return round % 2 === 0 ? rotated.reverse() : rotated;
+}
+
+/** The setups in turns, one service at a time, in an order that changes each round (`orderOfRound`). */
 async function inTurns(): Promise<void> {
   console.log(`npm start lifecycle load: ${CONNECTIONS} keep-alive connections, ${SECONDS} s per setup after ${WARMUP_SECONDS} s warm-up${PACED > 0 ? `, then ${SECONDS} s paced at ${PACED} lifecycles/s` : ''}, ${ROUNDS} round(s) of ${SETUPS.join(', ')}; load average ${load()} (${availableParallelism()} cores)`);
   const runs: Record<Setup, Run[]> = { off: [], always: [], ratio: [], before: [] };
@@ -194,7 +228,9 @@ async function inTurns(): Promise<void> {
   const ratios: Record<Setup, { perSecond: number; cpu: number; paced: number }[]> = { off: [], always: [], ratio: [], before: [] };
   for (let round = 1; round <= ROUNDS; round++) {
     const inRound: Partial<Record<Setup, Run>> = {};
-    for (const setup of SETUPS) {
+    const order = orderOfRound(round);
+    console.log(`round ${round}: ${order.join(', ')}`);
+    for (const setup of order) {
       const before = receiver.protobufRequests;
       const run = await measure(setup, round);
       runs[setup].push(run);

@@ -134,7 +134,6 @@ function withUnsampledContext(events: EventData | EventData[], context: SpanCont
   return Array.isArray(events) ? events.map(mark) : mark(events);
 }
 
-const utf8 = new TextEncoder();
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 
@@ -146,6 +145,7 @@ const CLOSE_BRACE = 0x7d;
  * its result.
  */
 function withMetadataFields(fields: Record<string, string>): (event: EventData) => EventData {
+  let members: string | undefined;
   let last: object | undefined;
   let lastSent: EventData['metadata'] | undefined;
   return (event) => {
@@ -155,7 +155,7 @@ function withMetadataFields(fields: Record<string, string>): (event: EventData) 
     let sent = metadata === last ? lastSent : undefined;
     if (sent === undefined) {
       if (metadata instanceof Uint8Array) {
-        sent = spliceJsonObject(metadata, utf8.encode(JSON.stringify(fields).slice(1, -1)));
+        sent = spliceJsonObject(metadata, (members ??= jsonMembers(fields)));
         if (sent === undefined) return event;
       } else {
         sent = { ...metadata, ...fields };
@@ -167,8 +167,19 @@ function withMetadataFields(fields: Record<string, string>): (event: EventData) 
   };
 }
 
-/** `{...}` with `members` (`"k":"v",...`) added before its closing brace; undefined when the bytes are no JSON object. */
-export function spliceJsonObject(bytes: Uint8Array, members: Uint8Array): Uint8Array | undefined {
+/** `"k":"v",...` of `fields` (the JSON text of the object without its braces). */
+function jsonMembers(fields: Record<string, string>): string {
+  let text = '';
+  for (const key in fields) text += `${text ? ',' : ''}${JSON.stringify(key)}:${JSON.stringify(fields[key])}`;
+  return text;
+}
+
+/**
+ * `{...}` with `members` (the JSON text `"k":"v",...`) added before its closing brace; undefined
+ * when the bytes are no JSON object. Written in a Buffer from Node's pool: a small `new
+ * Uint8Array` and a TextEncoder round trip cost more than the rest of the splice.
+ */
+export function spliceJsonObject(bytes: Uint8Array, members: string): Uint8Array | undefined {
   let end = bytes.length - 1;
   while (end > 0 && isJsonSpace(bytes[end]!)) end--;
   let start = 0;
@@ -177,13 +188,16 @@ export function spliceJsonObject(bytes: Uint8Array, members: Uint8Array): Uint8A
   let inner = end - 1;
   while (inner > start && isJsonSpace(bytes[inner]!)) inner--;
   const empty = inner === start;
-  const out = new Uint8Array(end + (empty ? 0 : 1) + members.length + 1);
+  const length = Buffer.byteLength(members);
+  const out = Buffer.allocUnsafe(end + (empty ? 0 : 1) + length + 1);
   out.set(bytes.subarray(0, end), 0);
   let at = end;
   if (!empty) out[at++] = 0x2c;
-  out.set(members, at);
-  out[at + members.length] = CLOSE_BRACE;
-  return out;
+  at += out.write(members, at, 'utf8');
+  out[at] = CLOSE_BRACE;
+  // A plain Uint8Array view of it: the client sends metadata as bytes only when its constructor
+  // is Uint8Array (a Buffer would be stringified as JSON).
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
 
 function isJsonSpace(byte: number): boolean {

@@ -43,8 +43,12 @@ export function registerHttpTracing(app: FastifyInstance): void {
     if (tracingEnabled()) startRequestSpan(request as TracedRequest, reply);
     done();
   });
+  // The headers the registered propagator reads (traceparent, tracestate, baggage by default): a
+  // request with none of them (most, unless a traced service calls) skips the extraction.
+  const fields = propagation.fields().map((field) => field.toLowerCase());
+  const carriesContext = (headers: FastifyRequest['headers']) => fields.some((field) => headers[field] !== undefined);
   function startRequestSpan(request: TracedRequest, reply: FastifyReply): void {
-    const parent = propagation.extract(ROOT_CONTEXT, request.headers);
+    const parent = carriesContext(request.headers) ? propagation.extract(ROOT_CONTEXT, request.headers) : ROOT_CONTEXT;
     if (unsampledParent(parent)) {
       request[CONTEXT] = parent;
       return;

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { spliceJsonObject } from '../../../src/observability/esdb-instrumentation.js';
 
 const utf8 = new TextEncoder();
-const members = utf8.encode('"$traceId":"4bf92f3577b34da6a3ce929d0e0e4736","$spanId":"00f067aa0ba902b7"');
+const members = '"$traceId":"4bf92f3577b34da6a3ce929d0e0e4736","$spanId":"00f067aa0ba902b7"';
 const parsed = (bytes: Uint8Array | undefined) => (bytes === undefined ? undefined : (JSON.parse(new TextDecoder().decode(bytes)) as unknown));
 
 describe('splicing trace keys into JSON metadata bytes', () => {
@@ -19,6 +19,10 @@ describe('splicing trace keys into JSON metadata bytes', () => {
 
   it('wins over keys the metadata already had (the last of duplicate keys is the one read)', () => {
     expect(parsed(spliceJsonObject(utf8.encode('{"$traceId":"stale","$spanId":"stale"}'), members))).toMatchObject({ $traceId: '4bf92f3577b34da6a3ce929d0e0e4736', $spanId: '00f067aa0ba902b7' });
+  });
+
+  it('gives a plain Uint8Array, which the client sends as bytes (anything else it stringifies as JSON)', () => {
+    expect(spliceJsonObject(utf8.encode('{"a":1}'), members)?.constructor).toBe(Uint8Array);
   });
 
   it('leaves bytes that are no JSON object alone', () => {
