@@ -14,12 +14,13 @@ export function postJson(agent: Agent, port: number, path: string, body: unknown
   return send(agent, port, 'POST', path, apiKey, payload);
 }
 
-export function getJson(agent: Agent, port: number, path: string, apiKey: string): Promise<Reply> {
-  return send(agent, port, 'GET', path, apiKey);
+/** `extra`: more request headers (e.g. a sequence number a probe in the server joins on). */
+export function getJson(agent: Agent, port: number, path: string, apiKey: string, extra: Record<string, string> = {}): Promise<Reply> {
+  return send(agent, port, 'GET', path, apiKey, undefined, extra);
 }
 
-function send(agent: Agent, port: number, method: 'GET' | 'POST', path: string, apiKey: string, payload?: string): Promise<Reply> {
-  const headers: Record<string, string | number> = { authorization: `Bearer ${apiKey}` };
+function send(agent: Agent, port: number, method: 'GET' | 'POST', path: string, apiKey: string, payload?: string, extra: Record<string, string> = {}): Promise<Reply> {
+  const headers: Record<string, string | number> = { ...extra, authorization: `Bearer ${apiKey}` };
   if (payload !== undefined) Object.assign(headers, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
   return new Promise((resolve, reject) => {
     const req = request({ agent, host: '127.0.0.1', port, path, method, headers }, (res) => {

@@ -35,6 +35,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EventStoreDBClient } from '@eventstore/db-client';
@@ -51,6 +52,7 @@ import { startPostgres } from '../test/helpers/postgres-server.js';
 import { cpuSecondsOf, startChild, stopChild } from './children.js';
 import { driveLifecycles, getJson, orderLifecycle, percentile, postJson } from './http-load.js';
 import { seed } from './projections.bench.js';
+import { printTail, probeFlags, startBareReadServer, type ClientRead } from './read-tail.js';
 import { reportFigure } from './report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -188,13 +190,20 @@ interface ServiceFigures {
   postgresCpuMsPerRead: number;
 }
 
-type ReadFigures = Pick<ServiceFigures, 'readsPerSecond' | 'readP50' | 'readP99' | 'readFailures'> & { readMax: number };
-type MeasuredReads = ReadFigures & Pick<ServiceFigures, 'cpuMsPerRead' | 'postgresCpuMsPerRead'>;
+type ReadFigures = Pick<ServiceFigures, 'readsPerSecond' | 'readP50' | 'readP99' | 'readFailures'> & {
+  readMax: number;
+  reads: ClientRead[];
+  /** The load generator's own event loop delay during the load (this process). */
+  generatorLoopDelayMs: { p99: number; max: number };
+};
+/** The body of each read path as the API answered it (what the bare baseline serves). */
+type MeasuredReads = ReadFigures & Pick<ServiceFigures, 'cpuMsPerRead' | 'postgresCpuMsPerRead'> & { bodies: Record<string, string> };
 
 const READ_ORDERS = env('BENCH_RMPG_READ_ORDERS', 1000);
 const COMPARE = process.env.BENCH_RMPG_COMPARE;
 const CPU_PROF = process.env.BENCH_RMPG_CPU_PROF;
 const READ_BACKENDS = (process.env.BENCH_RMPG_BACKENDS ?? 'sqlite,postgres').split(',') as Backend[];
+const PROBE = process.env.BENCH_RMPG_PROBE === '1';
 
 /** The environment of `orders serve` in the lifecycle and reads parts. */
 function serviceEnvFor(role: 'all' | 'api', at: { port: number; eventStorePort: number; dataDir: string; readModelUrl?: string }): NodeJS.ProcessEnv {
@@ -260,29 +269,35 @@ async function service(backend: Backend): Promise<ServiceFigures> {
 async function measureReads(backend: Backend, ordersBin: string, apiEnv: NodeJS.ProcessEnv, watcher: ReadModelStore): Promise<MeasuredReads> {
   // One file per thread (CPU.<date>.<pid>.<thread>...): the main thread is the API's.
   const profile = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : [];
-  const api = await startChild([...profile, ordersBin, 'serve'], apiEnv, /listening on http:\/\/\S+/);
+  const probeOut = PROBE ? join(apiEnv.DATA_DIR!, `read-tail-probe-${randomUUID()}.json`) : undefined;
+  const probe = probeOut ? probeFlags(probeOut) : { args: [], env: {} };
+  const api = await startChild([...profile, ...probe.args, ordersBin, 'serve'], { ...apiEnv, ...probe.env }, /listening on http:\/\/\S+/);
   if (CPU_PROF) console.log(`  CPU profiles of ${LABEL[backend]} ${ordersBin} (pid ${api.child.pid}) in ${CPU_PROF}`);
+  let reads: ReadFigures | undefined;
   try {
     const port = Number(apiEnv.PORT);
     // A few reads first: the connections of the pool opened, the routes' code loaded (not measured).
     const agent = new Agent({ keepAlive: true });
-    await Promise.all(Array.from({ length: 40 }, (_, index) => getJson(agent, port, READ_PATHS[index % READ_PATHS.length]!, API_KEY)));
+    const warm = await Promise.all(Array.from({ length: 40 }, (_, index) => getJson(agent, port, READ_PATHS[index % READ_PATHS.length]!, API_KEY)));
     agent.destroy();
+    const bodies = Object.fromEntries(READ_PATHS.map((path, index) => [path, warm[index]!.body]));
+    if (probeOut) api.child.kill('SIGUSR2');
     if (backend === 'postgres') await watcher.get('SELECT pg_stat_statements_reset() IS NOT NULL AS reset');
     const postgresPid = backend === 'postgres' ? (await watcher.get<{ pid: number }>('SELECT pg_backend_pid() AS pid'))!.pid : undefined;
     const cpuBefore = cpuSecondsOf(api.child.pid);
     const threadsBefore = threadCpuSeconds(api.child.pid);
     const postgresBefore = postgresCpuSeconds(postgresPid);
-    const reads = await readLoad(port);
+    reads = await readLoad(port);
     const answered = reads.readsPerSecond * READ_SECONDS;
     const cpuMsPerRead = ((cpuSecondsOf(api.child.pid) - cpuBefore) * 1000) / answered;
     const threads = [...threadCpuSeconds(api.child.pid)].map(([name, used]) => [name, ((used - (threadsBefore.get(name) ?? 0)) * 1000) / answered] as const).filter(([, ms]) => ms >= 0.005);
     console.log(`    API process CPU a read by thread: ${threads.sort((a, b) => b[1] - a[1]).slice(0, 6).map(([name, ms]) => `${name} ${ms.toFixed(3)} ms`).join(', ')}`);
     const postgresCpuMsPerRead = (postgresCpuSince(postgresBefore, postgresCpuSeconds(postgresPid)) * 1000) / answered;
     if (backend === 'postgres') await printTopStatements(watcher);
-    return { ...reads, cpuMsPerRead, postgresCpuMsPerRead };
+    return { ...reads, cpuMsPerRead, postgresCpuMsPerRead, bodies };
   } finally {
     await stopChild(api.child);
+    if (probeOut && reads) printTail(reads.reads, JSON.parse(readFileSync(probeOut, 'utf8')));
   }
 }
 
@@ -332,10 +347,13 @@ function parentOf(pid: number): number | undefined {
 }
 
 /** GETs at READ_RATE per second (open loop: each sent on time, whatever the answers do). */
-async function readLoad(port: number): Promise<ReadFigures> {
+async function readLoad(port: number, apiKey = API_KEY): Promise<ReadFigures> {
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const latencies: number[] = [];
+  const reads: ClientRead[] = [];
   let failures = 0;
+  const generatorLoop = monitorEventLoopDelay({ resolution: 1 });
+  generatorLoop.enable();
   const total = Math.round(READ_RATE * READ_SECONDS);
   const started = performance.now();
   const sends: Promise<void>[] = [];
@@ -343,10 +361,13 @@ async function readLoad(port: number): Promise<ReadFigures> {
     const wait = started + (index * 1000) / READ_RATE - performance.now();
     if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
     const sent = performance.now();
+    const path = READ_PATHS[index % READ_PATHS.length]!;
     sends.push(
-      getJson(agent, port, READ_PATHS[index % READ_PATHS.length]!, API_KEY).then(
+      getJson(agent, port, path, apiKey, { 'x-bench-seq': String(index) }).then(
         (reply) => {
-          latencies.push(performance.now() - sent);
+          const ms = performance.now() - sent;
+          latencies.push(ms);
+          reads.push({ seq: index, path, sentAt: performance.timeOrigin + sent, ms });
           if (reply.status !== 200) failures++;
         },
         () => void failures++,
@@ -355,9 +376,18 @@ async function readLoad(port: number): Promise<ReadFigures> {
   }
   await Promise.all(sends);
   const seconds = (performance.now() - started) / 1000;
+  generatorLoop.disable();
   agent.destroy();
   const sorted = latencies.sort((a, b) => a - b);
-  return { readsPerSecond: total / seconds, readP50: percentile(sorted, 50), readP99: percentile(sorted, 99), readMax: sorted.at(-1) ?? Number.NaN, readFailures: failures };
+  return {
+    readsPerSecond: total / seconds,
+    readP50: percentile(sorted, 50),
+    readP99: percentile(sorted, 99),
+    readMax: sorted.at(-1) ?? Number.NaN,
+    readFailures: failures,
+    reads,
+    generatorLoopDelayMs: { p99: generatorLoop.percentile(99) / 1e6, max: generatorLoop.max / 1e6 },
+  };
 }
 
 async function waitFor(condition: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
@@ -432,6 +462,7 @@ async function readsAlone(): Promise<void> {
   console.log(`reads alone: ${READ_ORDERS} lifecycles seeded through the API, caught up; then a ROLE=api process: ${READ_RATE} reads/s (open loop) for ${READ_SECONDS} s (${READ_PATHS.join(', ')}):`);
   const cpu = new Map<string, number>();
   const p99 = new Map<Backend, number>();
+  const bareP99 = new Map<Backend, number>();
   for (const backend of READ_BACKENDS) {
     const dataDir = mkdtempSync(join(tmpdir(), `bench-rmpg-reads-${backend}-`));
     const location = await locationFor(backend, dataDir);
@@ -446,17 +477,27 @@ async function readsAlone(): Promise<void> {
       } finally {
         await stopChild(all.child);
       }
-      // Turns: each build twice, so that a drift of the machine's load falls on both.
-      for (const build of [...builds, ...builds.slice().reverse()]) {
+      // Turns: each build twice, so that a drift of the machine's load falls on both; the bare
+      // baseline after the first and the last.
+      const turns = [...builds, ...builds.slice().reverse()];
+      for (const [turn, build] of turns.entries()) {
         const reads = await measureReads(backend, build.bin, serviceEnvFor('api', at), watcher);
         const key = `${backend} ${build.name}`;
         cpu.set(key, (cpu.get(key) ?? 0) + reads.cpuMsPerRead / 2);
         if (build.bin === bin) p99.set(backend, Math.max(p99.get(backend) ?? 0, reads.readP99));
         console.log(
           `  ${LABEL[backend].padEnd(10)} ${build.name.padEnd(14)} reads ${reads.readsPerSecond.toFixed(0)}/s p50 ${reads.readP50.toFixed(1)} ms p99 ${reads.readP99.toFixed(1)} ms max ${reads.readMax.toFixed(1)} ms, ${reads.readFailures} not 200; ` +
-            `CPU a read: API ${reads.cpuMsPerRead.toFixed(3)} ms, PostgreSQL ${reads.postgresCpuMsPerRead.toFixed(3)} ms [${loadNote()}]`,
+            `CPU a read: API ${reads.cpuMsPerRead.toFixed(3)} ms, PostgreSQL ${reads.postgresCpuMsPerRead.toFixed(3)} ms; load generator's loop delay p99 ${reads.generatorLoopDelayMs.p99.toFixed(1)} max ${reads.generatorLoopDelayMs.max.toFixed(1)} ms [${loadNote()}]`,
         );
         if (reads.readFailures > 0) throw new Error(`${LABEL[backend]} ${build.name}: ${reads.readFailures} reads did not answer 200`);
+        if (turn === 0 || turn === turns.length - 1) {
+          const bare = await bareReads(reads.bodies, dataDir);
+          bareP99.set(backend, Math.max(bareP99.get(backend) ?? 0, bare.readP99));
+          console.log(
+            `  ${LABEL[backend].padEnd(10)} ${'bare fastify'.padEnd(14)} reads ${bare.readsPerSecond.toFixed(0)}/s p50 ${bare.readP50.toFixed(1)} ms p99 ${bare.readP99.toFixed(1)} ms max ${bare.readMax.toFixed(1)} ms ` +
+              `(the same bodies from memory: HTTP, the load generator and the machine); load generator's loop delay p99 ${bare.generatorLoopDelayMs.p99.toFixed(1)} max ${bare.generatorLoopDelayMs.max.toFixed(1)} ms [${loadNote()}]`,
+          );
+        }
       }
     } finally {
       await watcher.close();
@@ -475,6 +516,23 @@ async function readsAlone(): Promise<void> {
   }
   // The worse of this checkout's two turns.
   if (READ_BACKENDS.length === BACKENDS.length) reportFigure({ name: `API read p99 at ${READ_RATE} reads/s on PostgreSQL (reads alone)`, value: round(p99.get('postgres')!), unit: 'ms', baseline: round(p99.get('sqlite')!), baselineName: 'SQLite', target: '<= 20' });
+  for (const backend of READ_BACKENDS) {
+    reportFigure({ name: `API read p99 at ${READ_RATE} reads/s on ${LABEL[backend]} (reads alone) vs a bare fastify route`, value: round(p99.get(backend)!), unit: 'ms', baseline: round(bareP99.get(backend)!), baselineName: 'bare fastify, same bodies' });
+  }
+}
+
+/** The read load against a bare fastify process answering `bodies` from memory: the run's ceiling. */
+async function bareReads(bodies: Record<string, string>, dir: string): Promise<ReadFigures> {
+  const port = await freePort();
+  const bare = await startBareReadServer(port, bodies, dir);
+  try {
+    const agent = new Agent({ keepAlive: true });
+    await Promise.all(Array.from({ length: 40 }, (_, index) => getJson(agent, port, READ_PATHS[index % READ_PATHS.length]!, API_KEY)));
+    agent.destroy();
+    return await readLoad(port);
+  } finally {
+    await stopChild(bare.child);
+  }
 }
 
 function round(value: number): number {
