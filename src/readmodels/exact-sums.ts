@@ -55,3 +55,47 @@ export async function sumsExactly<Row extends object>(
   }
   return [...groups.values()].map((group) => ({ ...group, ...Object.fromEntries(spec.sums.map((column) => [column, (group[column] as bigint).toString()])) }) as unknown as Row);
 }
+
+/**
+ * Adds to one row of running sums, keyed by `key` (its primary key's columns): `counts` are
+ * INTEGER columns, `amounts` decimal TEXT columns added exactly whatever their size. A missing row
+ * is made with the changes as its values.
+ */
+export async function addToSums(
+  tx: ReadModelTx,
+  table: string,
+  key: Record<string, unknown>,
+  counts: Record<string, number>,
+  amounts: Record<string, number | string>,
+): Promise<void> {
+  const keyColumns = Object.keys(key);
+  const columns = [...keyColumns, ...Object.keys(counts), ...Object.keys(amounts)];
+  const values = [...Object.values(key), ...Object.values(counts), ...Object.values(amounts).map(String)];
+  if (tx.dialect === 'postgres') {
+    // One upsert, summed by the server (numeric is exact at any size): workers on other hosts
+    // adding to the same row at once cannot lose each other's additions.
+    await tx.write(
+      `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})
+       ON CONFLICT (${keyColumns.join(', ')}) DO UPDATE SET ${[
+         ...Object.keys(counts).map((column) => `${column} = ${table}.${column} + excluded.${column}`),
+         ...Object.keys(amounts).map((column) => `${column} = CAST(CAST(${table}.${column} AS NUMERIC) + CAST(excluded.${column} AS NUMERIC) AS TEXT)`),
+       ].join(', ')}`,
+      ...values,
+    );
+    return;
+  }
+  // SQLite: one writer at a time, so reading the row and writing it back is safe.
+  const where = keyColumns.map((column) => `${column} = ?`).join(' AND ');
+  const row = await tx.get<Record<string, unknown>>(`SELECT ${Object.keys(amounts).map((column) => `CAST(${column} AS TEXT) AS ${column}`).join(', ')} FROM ${table} WHERE ${where}`, ...Object.values(key));
+  if (!row) {
+    await tx.write(`INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`, ...values);
+    return;
+  }
+  const sets = [...Object.keys(counts).map((column) => `${column} = ${column} + ?`), ...Object.keys(amounts).map((column) => `${column} = ?`)];
+  await tx.write(
+    `UPDATE ${table} SET ${sets.join(', ')} WHERE ${where}`,
+    ...Object.values(counts),
+    ...Object.entries(amounts).map(([column, change]) => addDecimal(row[column] ?? '0', change)),
+    ...Object.values(key),
+  );
+}

@@ -8,6 +8,12 @@ import type { ReadModelTx } from './read-model-store.js';
 export interface ProjectionDefinition {
   /** Stable: names the subscription group and the revision records. */
   name: string;
+  /**
+   * Bumped when the rows it keeps change meaning (a table or a column filled from the events):
+   * a store whose rows an earlier version made has them emptied, and the projection catches up
+   * from the history as one deployed later does (projection-migration.ts). 1 when absent.
+   */
+  version?: number;
   /** Event types apply() is called for; every other event of the order only advances its revision. */
   handles: readonly OrderEventType[];
   /** Idempotent DDL (CREATE ... IF NOT EXISTS) for the tables it owns. */

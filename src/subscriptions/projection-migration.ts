@@ -13,6 +13,11 @@
 //   - Shared group there, a projection not yet among its members (added since, or the read
 //     models were deleted): it catches up by reading $all before the group is joined, parking what
 //     it refuses (the group is past those events and would not deliver them again).
+//   - A member whose rows an earlier version of its definition made (projection_versions holds
+//     a lower version than its `version`; 1 when absent): its rows and revision records are
+//     emptied and it leaves the group's members, in one commit that only one of several workers
+//     starting at once makes, then catches up by reading $all as a projection added later. Until
+//     it has, the API reads its tables as they fill.
 //   - A projection that was a handler in an earlier version (analytics: `<prefix>.handler.<name>`
 //     there): its rows carry no revision records, so it is new to the shared group either way and
 //     catches up by reading $all from the start as above (its writes are idempotent by event id and
@@ -40,6 +45,10 @@ export const PROJECTION_MEMBERS_DDL = `
     projection TEXT PRIMARY KEY,
     joined_at TEXT NOT NULL,
     how TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS projection_versions (
+    projection TEXT PRIMARY KEY,
+    version INTEGER NOT NULL
   ) WITHOUT ROWID;
 `;
 
@@ -79,9 +88,11 @@ export async function planProjectionsGroup(deps: PlanDeps): Promise<ProjectionsG
     const info = await groupInfo(client, groupName('handler', projection.name, prefix));
     if (info) formerHandlers.push(info.groupName);
   }
-  const members = new Set((await store.all<{ projection: string }>('SELECT projection FROM projection_group_members')).map((row) => row.projection));
+  const readMembers = async () => new Set((await store.all<{ projection: string }>('SELECT projection FROM projection_group_members')).map((row) => row.projection));
+  let members = await readMembers();
 
   if (shared) {
+    if (await resetOutdated(store, projections.filter((projection) => members.has(projection.name)), logger)) members = await readMembers();
     const joining = projections.filter((projection) => !members.has(projection.name));
     let bootstrap: ProjectionsGroupPlan['bootstrap'];
     if (joining.length > 0) {
@@ -132,8 +143,38 @@ async function addMembers(store: ReadModelStore, projections: readonly Projectio
   await store.transaction(async (tx) => {
     for (const projection of projections) {
       await tx.run('INSERT INTO projection_group_members (projection, joined_at, how) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', projection.name, at, how);
+      await tx.run('INSERT INTO projection_versions (projection, version) VALUES (?, ?) ON CONFLICT DO NOTHING', projection.name, projection.version ?? 1);
     }
   });
+}
+
+/** Empties the members an earlier version made and takes them out of the group's members; whether any was. */
+async function resetOutdated(store: ReadModelStore, members: readonly ProjectionDefinition[], logger: Logger): Promise<boolean> {
+  let outdated = false;
+  for (const projection of members) {
+    const version = projection.version ?? 1;
+    const recorded = (await store.get<{ version: number }>('SELECT version FROM projection_versions WHERE projection = ?', projection.name))?.version ?? 1;
+    if (Number(recorded) >= version) continue;
+    outdated = true;
+    await store.migrate(projection.schema);
+    // The version is claimed in the commit that empties the rows: a worker starting at the same
+    // moment finds it claimed (PostgreSQL: once this commit is made) and resets nothing.
+    const reset = await store.transaction(async (tx) => {
+      const claimed = await tx.run(
+        `INSERT INTO projection_versions (projection, version) VALUES (?, ?)
+         ON CONFLICT (projection) DO UPDATE SET version = excluded.version WHERE projection_versions.version < excluded.version`,
+        projection.name,
+        version,
+      );
+      if (claimed.changes !== 1) return false;
+      await projection.reset(tx);
+      await tx.run('DELETE FROM projection_revisions WHERE projection = ?', projection.name);
+      await tx.run('DELETE FROM projection_group_members WHERE projection = ?', projection.name);
+      return true;
+    });
+    if (reset) logger.info({ projection: projection.name, from: Number(recorded), to: version }, 'its rows were made by an earlier version: emptied, it catches up from the history');
+  }
+  return outdated;
 }
 
 async function moveParked(client: EventStoreDBClient, store: ReadModelStore, projection: string, info: PersistentSubscriptionToAllInfo, logger: Logger): Promise<void> {

@@ -135,6 +135,31 @@ describe('moving from one group per projection to the shared projections group',
     await eventually(async () => (await getCustomerOrders(readModels, 'tenant-a', 'cust-n', 10)).orders.length === 3);
     await eventually(async () => (await getOrderSummary(readModels, 'tenant-a', 'n-3')) !== undefined);
   });
+
+  it("a member whose rows an earlier version of it made is emptied and catches up from the history, once", async () => {
+    const first = await startRunner({ client: store.client, store: readModels, projections: [orderSummary, ordersByCustomer] });
+    await writer.create('v-1', { customer: { id: 'cust-v', name: 'Ada' } });
+    await writer.create('v-2', { customer: { id: 'cust-v', name: 'Ada' } });
+    await eventually(async () => (await getCustomerOrders(readModels, 'tenant-a', 'cust-v', 10)).orders.length === 2);
+    const made = await getCustomerOrders(readModels, 'tenant-a', 'cust-v', 10);
+    await first.runner.stop();
+    // As version 1 left the store: no customer_totals rows, no version recorded.
+    await readModels.run('DELETE FROM customer_totals');
+    await readModels.run("DELETE FROM projection_versions WHERE projection = 'orders-by-customer'");
+    expect((await getCustomerOrders(readModels, 'tenant-a', 'cust-v', 10)).totals).toEqual({});
+
+    const second = await startRunner({ client: store.client, store: readModels, projections: [orderSummary, ordersByCustomer] });
+    expect(second.runner.bootstrap?.projections).toEqual(['orders-by-customer']);
+    expect(await getCustomerOrders(readModels, 'tenant-a', 'cust-v', 10)).toEqual(made);
+    expect(await readModels.get("SELECT version FROM projection_versions WHERE projection = 'orders-by-customer'")).toEqual({ version: ordersByCustomer.version });
+    await second.runner.stop();
+
+    const third = await startRunner({ client: store.client, store: readModels, projections: [orderSummary, ordersByCustomer] });
+    runners.push(third.runner);
+    expect(third.runner.bootstrap).toBeUndefined();
+    await writer.create('v-3', { customer: { id: 'cust-v', name: 'Ada' } });
+    await eventually(async () => (await getCustomerOrders(readModels, 'tenant-a', 'cust-v', 10)).orderCount === 3);
+  });
 });
 
 /** The customer's totals as one application of each order event gives them. */
