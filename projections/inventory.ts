@@ -14,8 +14,14 @@
 //   get less than they hold are short, by what they miss
 //
 // An order's events arrive in its stream's order (the revision guard), but a count and an
-// order's events may be applied in any order: each change remembers its $all position and the
-// figures are computed when read, so the result does not depend on the order of application.
+// order's events may be applied in any order: each change remembers its $all position, so the
+// result does not depend on the order of application. The figures are kept as the events come, a
+// row per SKU (inventory_figures: the latest count applied and its position, units reserved, units
+// shipped and returned after that count), so a read of them is one row whatever the number of
+// orders: a shipment or return adds to them only when later in $all than the count there, and a
+// count applied takes them again from the SKU's lines. Under PostgreSQL a count locks the SKU's
+// row before it reads the lines, so a shipment committed meanwhile on another host is either in
+// what it reads or added after it.
 import { defineProjection } from '../src/readmodels/projection.js';
 import type { ReadModelStore, ReadModelTx } from '../src/readmodels/read-model-store.js';
 import { InvalidCursorError, decodeCursor, encodeCursor } from '../src/readmodels/cursor.js';
@@ -51,6 +57,8 @@ type LineState = 'reserved' | 'released' | 'shipped' | 'returned';
 
 export default defineProjection({
   name: 'inventory',
+  // 2: inventory_figures, made by replaying the history (see version in projection.ts).
+  version: 2,
   handles: ['inventory.stock_set', 'order.created', 'order.shipped', 'order.cancelled', 'order.returned', 'order.refunded'],
   schema: `
     CREATE TABLE IF NOT EXISTS inventory_counts (
@@ -74,6 +82,17 @@ export default defineProjection({
       PRIMARY KEY (tenant_id, order_id, sku)
     ) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS inventory_lines_by_sku ON inventory_lines (tenant_id, sku, state, opened_position, order_id);
+    -- on_hand NULL and counted_position -1: never counted.
+    CREATE TABLE IF NOT EXISTS inventory_figures (
+      tenant_id TEXT NOT NULL,
+      sku TEXT NOT NULL,
+      on_hand INTEGER,
+      counted_position INTEGER NOT NULL DEFAULT -1,
+      reserved INTEGER NOT NULL DEFAULT 0,
+      shipped INTEGER NOT NULL DEFAULT 0,
+      returned INTEGER NOT NULL DEFAULT 0,
+      PRIMARY KEY (tenant_id, sku)
+    ) WITHOUT ROWID;
   `,
   async apply(event, tx) {
     const position = event.position ?? 0;
@@ -90,18 +109,49 @@ export default defineProjection({
         position,
         occurredAt,
       );
+      // The SKU's row first (locked on PostgreSQL), then what its lines did after this count.
+      await tx.write('INSERT INTO inventory_figures (tenant_id, sku) VALUES (?, ?) ON CONFLICT (tenant_id, sku) DO UPDATE SET counted_position = inventory_figures.counted_position', tenantId, sku);
+      await tx.write(
+        `UPDATE inventory_figures SET on_hand = ?, counted_position = ?,
+           shipped = (SELECT COALESCE(SUM(quantity), 0) FROM inventory_lines WHERE tenant_id = ? AND sku = ? AND shipped_position > ?),
+           returned = (SELECT COALESCE(SUM(quantity), 0) FROM inventory_lines WHERE tenant_id = ? AND sku = ? AND returned_position > ?)
+         WHERE tenant_id = ? AND sku = ? AND counted_position < ?`,
+        onHand,
+        position,
+        tenantId,
+        sku,
+        position,
+        tenantId,
+        sku,
+        position,
+        tenantId,
+        sku,
+        position,
+      );
       return;
     }
     const { tenantId, orderId } = event.data;
-    const move = (from: LineState, to: LineState, column?: 'shipped_position' | 'returned_position') =>
-      tx.write(
-        `UPDATE inventory_lines SET state = ?${column ? `, ${column} = ?` : ''} WHERE tenant_id = ? AND order_id = ? AND state = ?`,
+    // The order's lines in `from` move to `to`, and each SKU's figures with them: `reserved` by
+    // what left it, `counted` (shipped or returned) by what came after the SKU's count.
+    const move = async (from: LineState, to: LineState, column?: 'shipped_position' | 'returned_position', counted?: 'shipped' | 'returned') => {
+      const moved = await tx.all<{ sku: string; quantity: number }>(
+        `UPDATE inventory_lines SET state = ?${column ? `, ${column} = ?` : ''} WHERE tenant_id = ? AND order_id = ? AND state = ? RETURNING sku, quantity`,
         to,
         ...(column ? [position] : []),
         tenantId,
         orderId,
         from,
       );
+      for (const line of moved) {
+        await tx.write(
+          `UPDATE inventory_figures SET reserved = reserved - ?${counted ? `, ${counted} = ${counted} + CASE WHEN counted_position < ? THEN ? ELSE 0 END` : ''} WHERE tenant_id = ? AND sku = ?`,
+          from === 'reserved' ? line.quantity : 0,
+          ...(counted ? [position, line.quantity] : []),
+          tenantId,
+          line.sku,
+        );
+      }
+    };
     switch (event.type) {
       case 'order.created': {
         const bySku = new Map<string, number>();
@@ -116,11 +166,17 @@ export default defineProjection({
             quantity,
             position,
           );
+          await tx.write(
+            'INSERT INTO inventory_figures (tenant_id, sku, reserved) VALUES (?, ?, ?) ON CONFLICT (tenant_id, sku) DO UPDATE SET reserved = inventory_figures.reserved + excluded.reserved',
+            tenantId,
+            sku,
+            quantity,
+          );
         }
         return;
       }
       case 'order.shipped':
-        await move('reserved', 'shipped', 'shipped_position');
+        await move('reserved', 'shipped', 'shipped_position', 'shipped');
         return;
       case 'order.cancelled':
       case 'order.refunded':
@@ -129,7 +185,7 @@ export default defineProjection({
         await move('reserved', 'released');
         return;
       case 'order.returned':
-        await move('shipped', 'returned', 'returned_position');
+        await move('shipped', 'returned', 'returned_position', 'returned');
         return;
       default:
         return;
@@ -138,6 +194,7 @@ export default defineProjection({
   async reset(tx) {
     await tx.run('DELETE FROM inventory_counts');
     await tx.run('DELETE FROM inventory_lines');
+    await tx.run('DELETE FROM inventory_figures');
   },
 });
 
@@ -150,29 +207,38 @@ export interface StockFigures {
 }
 
 /**
- * The count and what the orders did since, in one statement (one consistent state on its own):
- * zeros for a SKU nobody counted or ordered; `pending` overrides the count.
+ * The SKU's row of figures (one statement: one consistent state on its own); zeros for a SKU
+ * nobody counted or ordered. `pending` (a count not applied yet) overrides the count: what the
+ * lines did after it is then summed from them.
  */
 export async function getStockFigures(tx: ReadModelTx, tenantId: string, sku: string, pending?: PendingCount): Promise<StockFigures> {
-  // The count's subqueries are evaluated once (not per line): the sums scan the SKU's lines as a
-  // plain aggregate does.
-  const row = (await tx.get<{ on_hand: number | null; reserved: number; shipped: number; returned: number }>(
-    `WITH counted AS (SELECT on_hand, counted_position FROM inventory_counts WHERE tenant_id = ? AND sku = ?)
-     SELECT (SELECT on_hand FROM counted) AS on_hand,
-       COALESCE(SUM(CASE WHEN state = 'reserved' THEN quantity END), 0) AS reserved,
-       COALESCE(SUM(CASE WHEN shipped_position > COALESCE(?, (SELECT counted_position FROM counted), -1) THEN quantity END), 0) AS shipped,
-       COALESCE(SUM(CASE WHEN returned_position > COALESCE(?, (SELECT counted_position FROM counted), -1) THEN quantity END), 0) AS returned
-     FROM inventory_lines WHERE tenant_id = ? AND sku = ?`,
+  if (pending) return figuresAfter(tx, tenantId, sku, pending);
+  const row = await tx.get<{ on_hand: number | null; reserved: number; shipped: number; returned: number }>(
+    'SELECT on_hand, reserved, shipped, returned FROM inventory_figures WHERE tenant_id = ? AND sku = ?',
     tenantId,
     sku,
-    pending?.position ?? null,
-    pending?.position ?? null,
+  );
+  return figuresOf(row?.on_hand ?? 0, row ?? { reserved: 0, shipped: 0, returned: 0 });
+}
+
+function figuresOf(counted: number, row: { reserved: number; shipped: number; returned: number }): StockFigures {
+  const restocked = RETURN_POLICY === 'restock' ? Number(row.returned) : 0;
+  return { onHand: Math.max(0, Number(counted) - Number(row.shipped) + restocked), reserved: Number(row.reserved) };
+}
+
+/** A count not applied yet and what the SKU's lines did after it, summed from them in one statement. */
+async function figuresAfter(tx: ReadModelTx, tenantId: string, sku: string, pending: PendingCount): Promise<StockFigures> {
+  const row = (await tx.get<{ reserved: number; shipped: number; returned: number }>(
+    `SELECT COALESCE(SUM(CASE WHEN state = 'reserved' THEN quantity END), 0) AS reserved,
+       COALESCE(SUM(CASE WHEN shipped_position > ? THEN quantity END), 0) AS shipped,
+       COALESCE(SUM(CASE WHEN returned_position > ? THEN quantity END), 0) AS returned
+     FROM inventory_lines WHERE tenant_id = ? AND sku = ?`,
+    pending.position,
+    pending.position,
     tenantId,
     sku,
   ))!;
-  const counted = pending?.onHand ?? row.on_hand ?? 0;
-  const restocked = RETURN_POLICY === 'restock' ? row.returned : 0;
-  return { onHand: Math.max(0, counted - row.shipped + restocked), reserved: row.reserved };
+  return figuresOf(pending.onHand, row);
 }
 
 /** The stock of a SKU (zeros for one nobody counted or ordered); `pending` overrides the count. */
