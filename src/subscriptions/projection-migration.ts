@@ -121,7 +121,8 @@ export async function planProjectionsGroup(deps: PlanDeps): Promise<ProjectionsG
       starts.push(START);
     }
   }
-  await addMembers(store, [...projections.filter((projection) => old.has(projection.name))], 'moved from its own group');
+  // Their rows were made before projections had versions: version 1, reset at the next start if outdated.
+  await addMembers(store, [...projections.filter((projection) => old.has(projection.name))], 'moved from its own group', 1);
   await addMembers(store, fresh, deps.bootstrapMode === 'read' ? 'read' : 'group');
   return { startFrom: lowest(starts), bootstrap, oldGroups: [...[...old.values()].map((info) => info.groupName), ...formerHandlers] };
 }
@@ -138,12 +139,12 @@ export async function deleteOldGroups(client: EventStoreDBClient, groups: readon
   }
 }
 
-async function addMembers(store: ReadModelStore, projections: readonly ProjectionDefinition[], how: string): Promise<void> {
+async function addMembers(store: ReadModelStore, projections: readonly ProjectionDefinition[], how: string, version?: number): Promise<void> {
   const at = new Date().toISOString();
   await store.transaction(async (tx) => {
     for (const projection of projections) {
       await tx.run('INSERT INTO projection_group_members (projection, joined_at, how) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', projection.name, at, how);
-      await tx.run('INSERT INTO projection_versions (projection, version) VALUES (?, ?) ON CONFLICT DO NOTHING', projection.name, projection.version ?? 1);
+      await tx.run('INSERT INTO projection_versions (projection, version) VALUES (?, ?) ON CONFLICT DO NOTHING', projection.name, version ?? projection.version ?? 1);
     }
   });
 }

@@ -112,6 +112,15 @@ describe('moving from one group per projection to the shared projections group',
     const customer = await getCustomerOrders(readModels, 'tenant-a', 'cust-m', 10);
     expect(customer.orders.map((order) => order.orderId).sort()).toEqual(['m-1', 'm-2']);
     expect(customer.totals).toEqual(await getCustomerOrdersOnce(history));
+
+    // Moved before projections had versions: version 1, so orders-by-customer (version 2) is made
+    // again from the history at the next start, with the same rows.
+    expect(await readModels.get("SELECT version FROM projection_versions WHERE projection = 'orders-by-customer'")).toEqual({ version: 1 });
+    await runners.splice(0)[0]!.stop();
+    const next = await startRunner({ client: store.client, store: readModels, projections: [orderSummary, ordersByCustomer] });
+    runners.push(next.runner);
+    expect(next.runner.bootstrap?.projections).toEqual(['orders-by-customer']);
+    expect(await getCustomerOrders(readModels, 'tenant-a', 'cust-m', 10)).toEqual(customer);
   });
 
   it('a projection new to an existing shared group catches up by reading, parks what it refuses, then gets live events', async () => {
