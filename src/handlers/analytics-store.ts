@@ -60,26 +60,23 @@ export async function recordOrderEvent(tx: ReadModelTx, event: RecordedOrderEven
     event.amount ?? null,
     event.currency ?? null,
   );
-  await tx.write('INSERT INTO analytics_orders (tenant_id, order_id) VALUES (?, ?) ON CONFLICT DO NOTHING', event.tenantId, event.orderId);
-  if (event.total !== undefined) {
-    await tx.write(
-      'UPDATE analytics_orders SET total = ?, currency = ? WHERE tenant_id = ? AND order_id = ?',
-      event.total,
-      event.currency ?? null,
-      event.tenantId,
-      event.orderId,
-    );
-  }
-  if (event.newStatus !== undefined) {
-    await tx.write(
-      'UPDATE analytics_orders SET status = ?, status_revision = ? WHERE tenant_id = ? AND order_id = ? AND status_revision < ?',
-      event.newStatus,
-      event.revision,
-      event.tenantId,
-      event.orderId,
-      event.revision,
-    );
-  }
+  // The order's row in one upsert: made on its first event; the value from order.created; the
+  // status from the event of the highest revision that carries one (-1: carries none).
+  const statusRevision = event.newStatus !== undefined ? event.revision : -1;
+  await tx.write(
+    `INSERT INTO analytics_orders (tenant_id, order_id, status, status_revision, total, currency) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT (tenant_id, order_id) DO UPDATE SET
+       status = CASE WHEN excluded.status_revision > analytics_orders.status_revision THEN excluded.status ELSE analytics_orders.status END,
+       status_revision = CASE WHEN excluded.status_revision > analytics_orders.status_revision THEN excluded.status_revision ELSE analytics_orders.status_revision END,
+       total = CASE WHEN excluded.total IS NULL THEN analytics_orders.total ELSE excluded.total END,
+       currency = CASE WHEN excluded.total IS NULL THEN analytics_orders.currency ELSE excluded.currency END`,
+    event.tenantId,
+    event.orderId,
+    event.newStatus ?? 'PENDING',
+    statusRevision,
+    event.total ?? null,
+    event.total !== undefined ? (event.currency ?? null) : null,
+  );
 }
 
 export interface SalesByStatus {

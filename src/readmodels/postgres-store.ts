@@ -5,6 +5,7 @@
 import pg from 'pg';
 import { BOOKKEEPING_DDL, inTransaction, redactUrl, type OpenTransaction, type ReadModelStore, type ReadModelTx, type RunResult, type SqlParams } from './read-model-store.js';
 import { assertIdentifier, numberPlaceholders, postgresDdl } from './postgres-dialect.js';
+import { CombinedInserts } from './combined-inserts.js';
 
 export interface PostgresStoreOptions {
   url: string;
@@ -96,6 +97,8 @@ export async function openPostgresReadModelStore(options: PostgresStoreOptions):
     pending: Array<Promise<unknown>>;
     /** Statements that may have written (run, write, exec). */
     writes: number;
+    /** One-row inserts written and not sent yet (combined-inserts.ts). */
+    inserts: CombinedInserts;
   }
   const defer = (state: Open, sent: Promise<unknown>) => {
     sent.catch(() => undefined);
@@ -120,6 +123,17 @@ export async function openPostgresReadModelStore(options: PostgresStoreOptions):
     await Promise.allSettled(waits);
   };
 
+  /** Sends the held inserts of the tables `sql` names (all when undefined), before `sql` goes out. */
+  const sendHeld = (client: pg.PoolClient, state: Open, sql?: string) => {
+    for (const statement of state.inserts.take(sql)) {
+      if (statement.single !== undefined) defer(state, query(client, statement.single, statement.params));
+      else {
+        counts.statements++;
+        defer(state, client.query({ text: statement.text, values: statement.params.map((value) => (value === undefined ? null : value)) }));
+      }
+    }
+  };
+
   let savepoints = 0;
   const onPool = (): ReadModelTx => ({
     dialect: 'postgres',
@@ -136,25 +150,32 @@ export async function openPostgresReadModelStore(options: PostgresStoreOptions):
     };
     const tx: ReadModelTx = {
       dialect: 'postgres',
-      run: async (sql, ...params): Promise<RunResult> => (check(), state.writes++, { changes: (await settle(state, query(client, sql, params))).rowCount ?? 0 }),
-      get: async <T>(sql: string, ...params: SqlParams) => (check(), (await settle(state, query(client, sql, params))).rows[0] as T | undefined),
-      all: async <T>(sql: string, ...params: SqlParams) => (check(), (await settle(state, query(client, sql, params))).rows as T[]),
+      // A statement whose answer is read may read any table: every held insert goes first.
+      run: async (sql, ...params): Promise<RunResult> => (check(), sendHeld(client, state), state.writes++, { changes: (await settle(state, query(client, sql, params))).rowCount ?? 0 }),
+      get: async <T>(sql: string, ...params: SqlParams) => (check(), sendHeld(client, state), (await settle(state, query(client, sql, params))).rows[0] as T | undefined),
+      all: async <T>(sql: string, ...params: SqlParams) => (check(), sendHeld(client, state), (await settle(state, query(client, sql, params))).rows as T[]),
       write: async (sql, ...params) => {
         check();
         state.writes++;
+        if (state.inserts.hold(sql, params)) return;
+        sendHeld(client, state, sql);
         defer(state, query(client, sql, params));
       },
-      exec: async (sql) => (check(), settle(state, exec(client, sql))),
+      exec: async (sql) => (check(), sendHeld(client, state), settle(state, exec(client, sql))),
       transaction: async <T>(fn: (t: ReadModelTx) => Promise<T> | T): Promise<T> => {
         check();
         const name = `sp${++savepoints}`;
+        sendHeld(client, state);
         defer(state, client.query(`SAVEPOINT ${name}`));
         try {
           const result = await fn(tx);
           // What the savepoint's writes did is known before it is released: their error is its.
+          sendHeld(client, state);
           await settle(state, client.query(`RELEASE SAVEPOINT ${name}`));
           return result;
         } catch (error) {
+          // Held since the savepoint began (it sent what was held before): rolled back with it.
+          state.inserts.discard();
           await drain(state);
           await client.query(`ROLLBACK TO SAVEPOINT ${name}`);
           await client.query(`RELEASE SAVEPOINT ${name}`);
@@ -190,7 +211,7 @@ export async function openPostgresReadModelStore(options: PostgresStoreOptions):
       client.release(error as Error);
       throw error;
     }
-    const state: Open = { open: true, pending: [], writes: 0 };
+    const state: Open = { open: true, pending: [], writes: 0, inserts: new CombinedInserts() };
     const end = async (sql: 'COMMIT' | 'ROLLBACK') => {
       if (!state.open) return;
       state.open = false;
@@ -198,10 +219,12 @@ export async function openPostgresReadModelStore(options: PostgresStoreOptions):
         // A write that failed left the transaction aborted, and COMMIT then rolls back without
         // an error of its own: the write's error is the commit's.
         if (sql === 'COMMIT') {
+          sendHeld(client, state);
           await settle(state, client.query(sql));
           committed(state.writes);
         }
         else {
+          state.inserts.discard();
           await drain(state);
           await client.query(sql);
         }

@@ -31,6 +31,8 @@ export interface ReadModelTx {
    * before it, so a batch of effects costs one round trip rather than one each. It is done
    * before the transaction's next run/get/all, the end of the savepoint it is in, or the
    * commit, and its error fails that one (the transaction is rolled back as for any error).
+   * A one-row INSERT may be held back there and sent with the others of its table as one
+   * multi-row INSERT, with the same outcome (combined-inserts.ts).
    */
   write(sql: string, ...params: SqlParams): Promise<void>;
   /** Statements without parameters (DDL), several separated by `;`. */
