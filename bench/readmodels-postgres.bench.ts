@@ -123,6 +123,11 @@ async function catchUp(): Promise<void> {
       const location = await locationFor(backend, join(dir, backend));
       const store = await openConfiguredReadModels(location);
       const metrics = workerMetrics(new Registry());
+      const postgresPid = backend === 'postgres' ? (await store.get<{ pid: number }>('SELECT pg_backend_pid() AS pid'))!.pid : undefined;
+      // By the server's pid: the pool may close the connection that answered before the end.
+      const postmaster = postgresPid === undefined ? undefined : parentOf(postgresPid);
+      const postgresBefore = postgresCpuSeconds(postgresPid, postmaster);
+      const threadsBefore = threadCpuSeconds(process.pid);
       const started = performance.now();
       // A group prefix per backend: each finds no group and catches up from the start.
       const runner = await startSubscriptionRunner({ client, store, logger: silent, metrics, handlers: [], projections, options: { projectionBootstrap: 'read', groupPrefix: `bench-rmpg-${backend}` } });
@@ -135,6 +140,13 @@ async function catchUp(): Promise<void> {
         if (performance.now() - started > 900_000) throw new Error(`${backend} catch-up did not finish in 15 min`);
       }
       const seconds = (performance.now() - started) / 1000;
+      // CPU during the catch-up: this process's threads (main: the projections and the driver;
+      // the embedded store's own) and PostgreSQL's processes.
+      const threads = [...threadCpuSeconds(process.pid)].map(([name, used]) => [name, used - (threadsBefore.get(name) ?? 0)] as const).filter(([, used]) => used >= 0.05);
+      const postgresCpu = postgresCpuSince(postgresBefore, postgresCpuSeconds(postgresPid, postmaster));
+      console.log(
+        `    CPU: ${threads.sort((a, b) => b[1] - a[1]).slice(0, 4).map(([name, used]) => `${name} ${used.toFixed(2)} s`).join(', ')}${backend === 'postgres' ? `; PostgreSQL's processes ${postgresCpu.toFixed(2)} s` : ''} (of ${seconds.toFixed(2)} s)`,
+      );
       await runner.stop();
       const summaries = (await store.get<{ n: number }>('SELECT count(*) AS n FROM order_summary'))?.n;
       if (backend === 'postgres') await printTopStatements(store);
@@ -167,7 +179,7 @@ async function catchUp(): Promise<void> {
 async function printTopStatements(store: ReadModelStore): Promise<void> {
   const rows = await store.all<{ query: string; calls: number; total_ms: number; mean_ms: number }>(
     `SELECT query, calls, round(total_exec_time::numeric, 1) AS total_ms, round(mean_exec_time::numeric, 4) AS mean_ms
-     FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT 8`,
+     FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT 14`,
   );
   const total = (await store.get<{ ms: number }>('SELECT round(sum(total_exec_time)::numeric, 1) AS ms FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())'))?.ms;
   console.log(`    server execution time ${total} ms in all; the most costly statements:`);
@@ -302,10 +314,9 @@ async function measureReads(backend: Backend, ordersBin: string, apiEnv: NodeJS.
 }
 
 /** CPU seconds of each process of the PostgreSQL server of a backend's pid (its postmaster and every process it forked); none without one. */
-function postgresCpuSeconds(backendPid: number | undefined): Map<number, number> {
+function postgresCpuSeconds(backendPid: number | undefined, postmaster = backendPid === undefined ? undefined : parentOf(backendPid)): Map<number, number> {
   const seconds = new Map<number, number>();
   if (backendPid === undefined) return seconds;
-  const postmaster = parentOf(backendPid);
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const pid = Number(entry);
