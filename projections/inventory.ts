@@ -131,26 +131,27 @@ export default defineProjection({
       return;
     }
     const { tenantId, orderId } = event.data;
-    // The order's lines in `from` move to `to`, and each SKU's figures with them: `reserved` by
-    // what left it, `counted` (shipped or returned) by what came after the SKU's count.
+    // The order's lines in `from` move to `to`, and each SKU's figures with them (first, from
+    // the lines still in `from`: writes only, no read back): `reserved` by what leaves it,
+    // `counted` (shipped or returned) by what comes after the SKU's count.
     const move = async (from: LineState, to: LineState, column?: 'shipped_position' | 'returned_position', counted?: 'shipped' | 'returned') => {
-      const moved = await tx.all<{ sku: string; quantity: number }>(
-        `UPDATE inventory_lines SET state = ?${column ? `, ${column} = ?` : ''} WHERE tenant_id = ? AND order_id = ? AND state = ? RETURNING sku, quantity`,
+      const sets = [...(from === 'reserved' ? ['reserved = inventory_figures.reserved - l.quantity'] : []), ...(counted ? [`${counted} = inventory_figures.${counted} + CASE WHEN inventory_figures.counted_position < ? THEN l.quantity ELSE 0 END`] : [])];
+      await tx.write(
+        `UPDATE inventory_figures SET ${sets.join(', ')} FROM inventory_lines l
+         WHERE l.tenant_id = ? AND l.order_id = ? AND l.state = ? AND inventory_figures.tenant_id = l.tenant_id AND inventory_figures.sku = l.sku`,
+        ...(counted ? [position] : []),
+        tenantId,
+        orderId,
+        from,
+      );
+      await tx.write(
+        `UPDATE inventory_lines SET state = ?${column ? `, ${column} = ?` : ''} WHERE tenant_id = ? AND order_id = ? AND state = ?`,
         to,
         ...(column ? [position] : []),
         tenantId,
         orderId,
         from,
       );
-      for (const line of moved) {
-        await tx.write(
-          `UPDATE inventory_figures SET reserved = reserved - ?${counted ? `, ${counted} = ${counted} + CASE WHEN counted_position < ? THEN ? ELSE 0 END` : ''} WHERE tenant_id = ? AND sku = ?`,
-          from === 'reserved' ? line.quantity : 0,
-          ...(counted ? [position, line.quantity] : []),
-          tenantId,
-          line.sku,
-        );
-      }
     };
     switch (event.type) {
       case 'order.created': {
