@@ -31,4 +31,20 @@ describe('envelopes shared by the projection groups of one runner', () => {
     expect(again).not.toBe(first);
     expect(again).toEqual(first);
   });
+
+  it('keeps fewer envelopes when their data is large: large orders never fill it to its count', () => {
+    // Room for about two events of this size by bytes, against a count of 4,096.
+    const [created] = paidAndShipped('o-1');
+    const large = (streamId: string) => {
+      const recorded = asRecorded(created!, streamId);
+      return { ...recorded, data: { ...(recorded.data as object), note: 'x'.repeat(10_000) } } as typeof recorded;
+    };
+    const parse = cachedEnvelopes(4_096, 25_000);
+    const events = ['order-a', 'order-b', 'order-c'].map(large);
+    const first = parse(events[0]!);
+    const second = parse(events[1]!);
+    parse(events[2]!);
+    expect(parse(events[1]!)).toBe(second);
+    expect(parse(events[0]!)).not.toBe(first);
+  });
 });
