@@ -304,7 +304,10 @@ async function measureReads(backend: Backend, ordersBin: string, apiEnv: NodeJS.
     const cpuMsPerRead = ((cpuSecondsOf(api.child.pid) - cpuBefore) * 1000) / answered;
     const threads = [...threadCpuSeconds(api.child.pid)].map(([name, used]) => [name, ((used - (threadsBefore.get(name) ?? 0)) * 1000) / answered] as const).filter(([, ms]) => ms >= 0.005);
     console.log(`    API process CPU a read by thread: ${threads.sort((a, b) => b[1] - a[1]).slice(0, 6).map(([name, ms]) => `${name} ${ms.toFixed(3)} ms`).join(', ')}`);
-    const postgresCpuMsPerRead = (postgresCpuSince(postgresBefore, postgresCpuSeconds(postgresPid)) * 1000) / answered;
+    // The watcher's connection may have been closed as idle during the load: ask again for a
+    // backend of the same server (its postmaster's children are what is counted).
+    const postgresPidAfter = backend === 'postgres' ? (await watcher.get<{ pid: number }>('SELECT pg_backend_pid() AS pid'))!.pid : undefined;
+    const postgresCpuMsPerRead = (postgresCpuSince(postgresBefore, postgresCpuSeconds(postgresPidAfter)) * 1000) / answered;
     if (backend === 'postgres') await printTopStatements(watcher);
     return { ...reads, cpuMsPerRead, postgresCpuMsPerRead, bodies };
   } finally {
