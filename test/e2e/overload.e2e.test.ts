@@ -27,9 +27,10 @@ const BUDGET_MS = 1_000;
 const SLACK_MS = 25_000;
 /**
  * RSS after the load: under the issue's 400 MB (#11), and at most this much over the idle level
- * where that is higher (V8 and malloc keep some). Session 7: after this load the service stayed at
- * 370 MB in most runs in one checkout (idle ~210 MB, peak ~310-350 MB) and went back to idle within
- * a second in others, on the same commit; cause not found (README "Overload").
+ * where that is higher (V8 and malloc keep some). What RSS keeps after a load follows how many
+ * large orders it let in and the workers then projected (here a handful: nearly all 600 are shed):
+ * the envelope cache kept them all until it was bounded by size (session 8); what stays since is
+ * V8 garbage and glibc's arenas (README "Overload"), which this bound does not yet tighten.
  */
 const RSS_RETURN_MB = 120;
 const RSS_AFTER_MAX_MB = 400;
