@@ -4,7 +4,7 @@
 // 2^63), and answered as decimal strings.
 import { defineProjection } from '../src/readmodels/projection.js';
 import type { ReadModelTx } from '../src/readmodels/read-model-store.js';
-import { addDecimal, toBigInt } from '../src/readmodels/exact-sums.js';
+import { addToSums, toBigInt } from '../src/readmodels/exact-sums.js';
 
 export interface DailySales {
   day: string;
@@ -90,59 +90,14 @@ export default defineProjection({
   },
 });
 
-/** Adds to one day's row: counts in SQL, amounts read, added as BigInt and written back as text. */
+/**
+ * Adds to one day's row (addToSums: one numeric upsert on PostgreSQL, amounts read and added as
+ * BigInt on SQLite). Every column is named, zeros for what the event does not change: the same
+ * statement for every event, which a batch can send as one.
+ */
 async function addToDay(tx: ReadModelTx, tenantId: string, day: string, currency: string, changes: Change): Promise<void> {
-  const key = [tenantId, day, currency];
-  const counts = Object.entries(COUNTS) as [keyof typeof COUNTS, string][];
-  const amounts = Object.entries(AMOUNTS) as [keyof typeof AMOUNTS, string][];
-  if (tx.dialect === 'postgres') {
-    // One upsert, summed by the server (numeric is exact at any size): workers on other hosts
-    // adding to the same day at once cannot lose each other's additions.
-    const columns = [...counts, ...amounts].map(([, column]) => column);
-    await tx.write(
-      `INSERT INTO sales_by_day (tenant_id, day, currency, ${columns.join(', ')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (tenant_id, day, currency) DO UPDATE SET ${[
-         ...counts.map(([, column]) => `${column} = sales_by_day.${column} + excluded.${column}`),
-         ...amounts.map(([, column]) => `${column} = CAST(CAST(sales_by_day.${column} AS NUMERIC) + CAST(excluded.${column} AS NUMERIC) AS TEXT)`),
-       ].join(', ')}`,
-      ...key,
-      ...counts.map(([field]) => changes[field] ?? 0),
-      ...amounts.map(([field]) => String(changes[field] ?? 0)),
-    );
-    return;
-  }
-  // SQLite: one writer at a time, so reading the row and writing it back is safe.
-  const row = await tx.get<Record<string, unknown>>(
-    'SELECT CAST(ordered_amount AS TEXT) AS ordered_amount, CAST(paid_amount AS TEXT) AS paid_amount, CAST(refunded_amount AS TEXT) AS refunded_amount FROM sales_by_day WHERE tenant_id = ? AND day = ? AND currency = ?',
-    ...key,
-  );
-  if (!row) {
-    // The day's first event: one insert with every column.
-    await tx.write(
-      `INSERT INTO sales_by_day (tenant_id, day, currency, ${[...counts, ...amounts].map(([, column]) => column).join(', ')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      ...key,
-      ...counts.map(([field]) => changes[field] ?? 0),
-      ...amounts.map(([field]) => String(changes[field] ?? 0)),
-    );
-    return;
-  }
-  const sets: string[] = [];
-  const values: unknown[] = [];
-  for (const [field, column] of counts) {
-    const change = changes[field];
-    if (change !== undefined) {
-      sets.push(`${column} = ${column} + ?`);
-      values.push(change);
-    }
-  }
-  for (const [field, column] of amounts) {
-    const change = changes[field];
-    if (change !== undefined) {
-      sets.push(`${column} = ?`);
-      values.push(addDecimal(row[column] ?? '0', change));
-    }
-  }
-  if (sets.length > 0) await tx.write(`UPDATE sales_by_day SET ${sets.join(', ')} WHERE tenant_id = ? AND day = ? AND currency = ?`, ...values, ...key);
+  const columnsOf = <Names extends Record<string, string>>(names: Names) => Object.fromEntries(Object.entries(names).map(([field, column]) => [column, changes[field as keyof Change] ?? 0]));
+  await addToSums(tx, 'sales_by_day', { tenant_id: tenantId, day, currency }, columnsOf(COUNTS), columnsOf(AMOUNTS));
 }
 
 /** Days in [from, to] (YYYY-MM-DD, inclusive), oldest first. */
