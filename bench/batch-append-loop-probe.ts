@@ -1,4 +1,4 @@
-// A probe, not a benchmark (issue #11, README "Overload"): N appends at once from the main
+// A probe, not a benchmark (issue #11, docs/benchmarks.md "Overload"): N appends at once from the main
 // thread to the embedded store on its own thread, while the main loop's iterations are held at
 // ITER_MS each (as under shedding). The client sends them all on one BatchAppend stream: each
 // answer's time shows how many appends the stream moves per iteration, for 200 B and 56 KB

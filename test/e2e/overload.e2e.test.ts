@@ -30,7 +30,7 @@ const SLACK_MS = 25_000;
  * where that is higher (V8 and malloc keep some). What RSS keeps after a load follows how many
  * large orders it let in and the workers then projected (here a handful: nearly all 600 are shed):
  * the envelope cache kept them all until it was bounded by size (session 8); what stays since is
- * V8 garbage and glibc's arenas (README "Overload"), which this bound does not yet tighten.
+ * V8 garbage and glibc's arenas (docs/benchmarks.md, "Overload"), which this bound does not yet tighten.
  */
 const RSS_RETURN_MB = 120;
 const RSS_AFTER_MAX_MB = 400;

@@ -1,6 +1,6 @@
 // Hand-written decoding of the BatchAppendReq messages @eventstore/db-client sends (one per append,
 // or per chunk of a large one): google-protobuf's reader and message objects cost more of the
-// server's thread than the rest of taking the request (README, Throughput). Only the shape that
+// server's thread than the rest of taking the request (docs/benchmarks.md, "Throughput and read models"). Only the shape that
 // client writes is decoded here: a correlation id and event ids as UUID strings, options with a
 // stream name, one expected-revision choice and a deadline, proposed messages with ASCII metadata
 // keys and values, is_final. Anything else (a structured UUID, an unknown or repeated field, an
