@@ -7,7 +7,7 @@
 // of 5 ms or more (a 1 ms timer that came late), each with its time. SIGUSR2 starts the window
 // (after the bench's warm-up reads); at exit everything goes to READ_TAIL_PROBE_OUT as JSON.
 import diagnostics from 'node:diagnostics_channel';
-import { writeFileSync } from 'node:fs';
+import { openSync, readSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PerformanceObserver, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 
@@ -24,10 +24,13 @@ export interface ProbedRequest {
 export interface ProbeReport {
   requests: ProbedRequest[];
   gc: Array<{ at: number; ms: number; kind: number }>;
-  stalls: Array<{ at: number; ms: number }>;
+  /** ranMs / waitedMs: the main thread's time on a CPU and waiting for one in the stall (schedstat; NaN without it). */
+  stalls: Array<{ at: number; ms: number; ranMs: number; waitedMs: number }>;
   loopDelayMs: { p50: number; p99: number; max: number; mean: number };
   /** performance.timeOrigin of this process: its times are ms since then. */
   timeOrigin: number;
+  /** The monotonic clock (us, as a CPU profile's timestamps) at performance.now() 0: to find a stall's samples. */
+  monotonicOriginUs: number;
 }
 
 const out = process.env.READ_TAIL_PROBE_OUT;
@@ -73,11 +76,30 @@ if (out) {
     if (!measuring) return;
     for (const entry of list.getEntries()) gc.push({ at: entry.startTime, ms: entry.duration, kind: (entry as { detail?: { kind?: number } }).detail?.kind ?? 0 });
   }).observe({ entryTypes: ['gc'] });
+  // The main thread's schedstat (ns on a CPU, ns waiting for one), read at each tick: how much of
+  // a stall the thread ran (our code, GC) and how much it was ready but waited for a core.
+  const schedstat = (() => {
+    try {
+      return openSync('/proc/thread-self/schedstat', 'r');
+    } catch {
+      return undefined;
+    }
+  })();
+  const buffer = Buffer.alloc(128);
+  const sched = (): [number, number] => {
+    if (schedstat === undefined) return [Number.NaN, Number.NaN];
+    const text = buffer.toString('latin1', 0, readSync(schedstat, buffer, 0, buffer.length, 0));
+    const [ran = '', waited = ''] = text.split(' ');
+    return [Number(ran) / 1e6, Number(waited) / 1e6];
+  };
   let last = performance.now();
+  let lastSched = sched();
   setInterval(() => {
     const now = performance.now();
-    if (measuring && now - last >= 6) stalls.push({ at: last, ms: now - last - 1 });
+    const nowSched = measuring ? sched() : lastSched;
+    if (measuring && now - last >= 6) stalls.push({ at: last, ms: now - last - 1, ranMs: nowSched[0] - lastSched[0], waitedMs: nowSched[1] - lastSched[1] });
     last = now;
+    lastSched = nowSched;
   }, 1).unref();
 
   process.on('SIGUSR2', () => {
@@ -93,6 +115,7 @@ if (out) {
       stalls,
       loopDelayMs: { p50: ms(loop.percentile(50)), p99: ms(loop.percentile(99)), max: ms(loop.max), mean: ms(loop.mean) },
       timeOrigin: performance.timeOrigin,
+      monotonicOriginUs: Number(process.hrtime.bigint() / 1000n) - performance.now() * 1000,
     };
     writeFileSync(out, JSON.stringify(report));
   });

@@ -96,8 +96,11 @@ export function printTail(reads: ClientRead[], probe: ProbeReport, indent = '   
   const anyGc = joined.filter((row) => overlaps(row.read, probe.gc)).length;
   const anyStall = joined.filter((row) => overlaps(row.read, probe.stalls)).length;
   console.log(`${indent}  slowest 1% overlapping a GC pause ${withGc}/${slowest.length}, a loop stall ${withStall}/${slowest.length} (all reads: ${anyGc}/${all} and ${anyStall}/${all})`);
+  const ran = probe.stalls.reduce((sum, entry) => sum + entry.ranMs, 0);
+  const waited = probe.stalls.reduce((sum, entry) => sum + entry.waitedMs, 0);
+  console.log(`${indent}  in the stalls the main thread ran ${fixed(ran)} ms and waited for a CPU ${fixed(waited)} ms (schedstat)`);
   const longest = probe.stalls.slice().sort((a, b) => b.ms - a.ms).slice(0, 5);
-  console.log(`${indent}  longest stalls: ${longest.map((stall) => `${fixed(stall.ms)} ms${probe.gc.some((entry) => entry.at < stall.at + stall.ms + 1 && entry.at + entry.ms > stall.at - 1) ? ' (GC in it)' : ''}`).join(', ')}`);
+  console.log(`${indent}  longest stalls: ${longest.map((stall) => `${fixed(stall.ms)} ms (ran ${fixed(stall.ranMs)}, waited ${fixed(stall.waitedMs)})${probe.gc.some((entry) => entry.at < stall.at + stall.ms + 1 && entry.at + entry.ms > stall.at - 1) ? ' (GC in it)' : ''}`).join(', ')}`);
 }
 
 function kinds(gc: ProbeReport['gc']): string {

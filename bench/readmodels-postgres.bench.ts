@@ -280,11 +280,13 @@ async function service(backend: Backend): Promise<ServiceFigures> {
  */
 async function measureReads(backend: Backend, ordersBin: string, apiEnv: NodeJS.ProcessEnv, watcher: ReadModelStore): Promise<MeasuredReads> {
   // One file per thread (CPU.<date>.<pid>.<thread>...): the main thread is the API's.
-  const profile = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : [];
-  const probeOut = PROBE ? join(apiEnv.DATA_DIR!, `read-tail-probe-${randomUUID()}.json`) : undefined;
+  // Sampled every 100 us, so that a stall of a few ms the probe saw has samples to look at.
+  const profile = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`, '--cpu-prof-interval=100'] : [];
+  // With a profile, the probe's report is kept beside it (its stalls' times match the samples').
+  const probeOut = PROBE ? join(CPU_PROF ?? apiEnv.DATA_DIR!, `read-tail-probe-${randomUUID()}.json`) : undefined;
   const probe = probeOut ? probeFlags(probeOut) : { args: [], env: {} };
   const api = await startChild([...profile, ...probe.args, ordersBin, 'serve'], { ...apiEnv, ...probe.env }, /listening on http:\/\/\S+/);
-  if (CPU_PROF) console.log(`  CPU profiles of ${LABEL[backend]} ${ordersBin} (pid ${api.child.pid}) in ${CPU_PROF}`);
+  if (CPU_PROF) console.log(`  CPU profiles of ${LABEL[backend]} ${ordersBin} (pid ${api.child.pid}) in ${CPU_PROF}${probeOut ? `, the probe's report ${probeOut}` : ''}`);
   let reads: ReadFigures | undefined;
   try {
     const port = Number(apiEnv.PORT);
@@ -298,12 +300,17 @@ async function measureReads(backend: Backend, ordersBin: string, apiEnv: NodeJS.
     const postgresPid = backend === 'postgres' ? (await watcher.get<{ pid: number }>('SELECT pg_backend_pid() AS pid'))!.pid : undefined;
     const cpuBefore = cpuSecondsOf(api.child.pid);
     const threadsBefore = threadCpuSeconds(api.child.pid);
+    const waitedBefore = runQueueWaitMs(api.child.pid);
     const postgresBefore = postgresCpuSeconds(postgresPid);
     reads = await readLoad(port);
     const answered = reads.readsPerSecond * READ_SECONDS;
     const cpuMsPerRead = ((cpuSecondsOf(api.child.pid) - cpuBefore) * 1000) / answered;
     const threads = [...threadCpuSeconds(api.child.pid)].map(([name, used]) => [name, ((used - (threadsBefore.get(name) ?? 0)) * 1000) / answered] as const).filter(([, ms]) => ms >= 0.005);
     console.log(`    API process CPU a read by thread: ${threads.sort((a, b) => b[1] - a[1]).slice(0, 6).map(([name, ms]) => `${name} ${ms.toFixed(3)} ms`).join(', ')}`);
+    // Time the main thread was ready to run but waited for a core (the kernel's schedstat): a
+    // loop stall the process did not cause.
+    const waited = runQueueWaitMs(api.child.pid) - waitedBefore;
+    console.log(`    API main thread waited for a CPU ${waited.toFixed(0)} ms in all during the load (${((waited * 100) / (READ_SECONDS * 1000)).toFixed(1)}% of it)`);
     // The watcher's connection may have been closed as idle during the load: ask again for a
     // backend of the same server (its postmaster's children are what is counted).
     const postgresPidAfter = backend === 'postgres' ? (await watcher.get<{ pid: number }>('SELECT pg_backend_pid() AS pid'))!.pid : undefined;
@@ -350,6 +357,15 @@ function threadCpuSeconds(pid: number | undefined): Map<string, number> {
     }
   }
   return byName;
+}
+
+/** Run-queue wait of a process's main thread, ms (/proc/<pid>/schedstat: on-CPU ns, waiting ns, slices); 0 where the kernel does not keep it. */
+function runQueueWaitMs(pid: number | undefined): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6;
+  } catch {
+    return 0;
+  }
 }
 
 function parentOf(pid: number): number | undefined {
