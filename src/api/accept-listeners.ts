@@ -5,7 +5,7 @@
 // this one process: the kernel spreads new connections over the listeners and each accepts one
 // per iteration, handing it to the one HTTP server. Elsewhere (Node 20, which this service runs
 // on today) it keeps its one listener, as before.
-import { createServer, type Server as NetServer } from 'node:net';
+import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Server } from 'node:http';
 
 /** Listeners of the API's port in one process, where `reusePort` exists. */
@@ -40,7 +40,7 @@ export async function addAcceptListeners(server: Server, options: { count: numbe
   const extras: NetServer[] = [];
   try {
     for (let index = 1; index < options.count; index++) {
-      const extra = createServer((socket) => server.emit('connection', socket));
+      const extra = createServer(handOverTo(server));
       extras.push(extra);
       await new Promise<void>((resolve, reject) => {
         extra.once('error', reject);
@@ -60,6 +60,19 @@ export async function addAcceptListeners(server: Server, options: { count: numbe
     return closeServer(callback);
   }) as Server['close'];
   return () => closeAll(extras);
+}
+
+/**
+ * What an extra listener does with a connection: the options the HTTP server's own listener
+ * applies to what it accepts (node's http server: noDelay on by default) are not applied by a
+ * plain net server, so Nagle is turned off here, else a response written in parts waits for the
+ * client's delayed ACK (up to 40 ms on Linux); then the socket goes to the HTTP server.
+ */
+export function handOverTo(server: Server): (socket: Socket) => void {
+  return (socket) => {
+    socket.setNoDelay(true);
+    server.emit('connection', socket);
+  };
 }
 
 function closeAll(servers: NetServer[]): Promise<void> {

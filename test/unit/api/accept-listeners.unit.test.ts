@@ -1,9 +1,9 @@
 // Which runtimes get several listeners on the API's port (reusePort), and that on this one
 // (Node 20: no reusePort) the service keeps its single listener.
 import { createServer, get, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { describe, expect, it } from 'vitest';
-import { ACCEPT_LISTENERS, acceptListenerCount, addAcceptListeners, mainListenOptions, supportsReusePort } from '../../../src/api/accept-listeners.js';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import { describe, expect, it, vi } from 'vitest';
+import { ACCEPT_LISTENERS, acceptListenerCount, addAcceptListeners, handOverTo, mainListenOptions, supportsReusePort } from '../../../src/api/accept-listeners.js';
 
 describe('accept listeners by runtime', () => {
   it.each([
@@ -67,5 +67,24 @@ describe('addAcceptListeners', () => {
     expect(answers).toEqual(Array.from({ length: 40 }, () => 'ok'));
     await new Promise((resolve) => server.close(resolve));
     await expect(answer(port)).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  // The HTTP server's own listener turns Nagle off on what it accepts; a plain net listener does not.
+  it('hands a connection over with Nagle off, and the HTTP server answers on it', async () => {
+    const { server } = await listening(false);
+    const extra = createNetServer(handOverTo(server));
+    const handedOver = new Promise<Socket>((resolve) => extra.once('connection', resolve));
+    await new Promise<void>((resolve) => extra.listen({ port: 0, host: '127.0.0.1' }, resolve));
+    const noDelay = vi.spyOn((await import('node:net')).Socket.prototype, 'setNoDelay');
+    try {
+      expect(await answer((extra.address() as AddressInfo).port)).toBe('ok');
+      const socket = await handedOver;
+      expect(noDelay.mock.contexts).toContain(socket);
+      expect(noDelay.mock.calls[noDelay.mock.contexts.indexOf(socket)]).toEqual([true]);
+    } finally {
+      noDelay.mockRestore();
+      await new Promise((resolve) => extra.close(resolve));
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
