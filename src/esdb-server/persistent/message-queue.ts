@@ -1,5 +1,6 @@
 // A FIFO with O(1) take from the front, plus ordered insertion for retries (lowest read
-// sequence first, parked replays last), so redelivery keeps the source's order.
+// sequence first, parked replays last), so redelivery keeps the source's order. It counts the
+// bytes of event data it holds, for the group's read-ahead bound by size (subscription-group.ts).
 import type { ResolvedEvent } from '../log/types.js';
 
 export interface Message {
@@ -18,13 +19,20 @@ export interface Message {
 export class MessageQueue {
   private items: (Message | undefined)[] = [];
   private head = 0;
+  private heldBytes = 0;
 
   get size(): number {
     return this.items.length - this.head;
   }
 
+  /** Bytes of event data and metadata of the messages queued (messageBytes of each). */
+  get bytes(): number {
+    return this.heldBytes;
+  }
+
   push(message: Message): void {
     this.items.push(message);
+    this.heldBytes += messageBytes(message);
   }
 
   /** Inserts keeping the queue ordered by read sequence (replays, without one, go last). */
@@ -33,6 +41,7 @@ export class MessageQueue {
     let index = this.items.length;
     while (index > this.head && (this.items[index - 1]!.seq ?? Number.MAX_SAFE_INTEGER) > rank) index--;
     this.items.splice(index, 0, message);
+    this.heldBytes += messageBytes(message);
   }
 
   peek(): Message | undefined {
@@ -43,6 +52,7 @@ export class MessageQueue {
     if (this.head >= this.items.length) return undefined;
     const message = this.items[this.head];
     this.items[this.head++] = undefined;
+    this.heldBytes -= messageBytes(message!);
     if (this.head > 1024 && this.head * 2 > this.items.length) {
       this.items = this.items.slice(this.head);
       this.head = 0;
@@ -61,7 +71,10 @@ export class MessageQueue {
     for (; i < this.items.length && !stop(); i++) {
       const message = this.items[i]!;
       if (keep(message)) kept?.push(message);
-      else kept ??= this.items.slice(this.head, i) as Message[];
+      else {
+        kept ??= this.items.slice(this.head, i) as Message[];
+        this.heldBytes -= messageBytes(message);
+      }
     }
     if (!kept) return;
     for (; i < this.items.length; i++) kept.push(this.items[i]!);
@@ -72,5 +85,12 @@ export class MessageQueue {
   clear(): void {
     this.items = [];
     this.head = 0;
+    this.heldBytes = 0;
   }
+}
+
+/** What a message's event holds in memory: its data and metadata (and its link's, if any). */
+export function messageBytes(message: Message): number {
+  const { event, link } = message.event;
+  return (event ? event.data.byteLength + event.metadata.byteLength : 0) + (link ? link.data.byteLength + link.metadata.byteLength : 0);
 }

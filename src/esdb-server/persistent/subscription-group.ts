@@ -47,6 +47,18 @@ const EVERY_EVENT: AllFilter = { on: 'stream', prefixes: [''] };
 /** Non-matching events of $all looked at per read before giving the event loop back. */
 const SEARCH_WINDOW = 4096;
 
+/**
+ * Bytes of event data a group reads ahead at most (its buffer of messages not yet sent), on top
+ * of historyBufferSize / liveBufferSize, which count events as EventStoreDB's do. Counted in
+ * events alone, a group behind on ~56 KB orders buffered 5,000 of them (280 MB), and each group
+ * read its own copies once they fell out of the shared tail: 356 MB of event data in the store's
+ * thread after a burst of large creates (issue #11). Reads are made smaller to fit, by the size
+ * of the events the group read last; one event is always read into an empty buffer.
+ */
+export const READ_AHEAD_BYTES = 8 * 1024 * 1024;
+/** The events of a first read, before the group has seen how large its events are. */
+const FIRST_READ_EVENTS = 16;
+
 export class SubscriptionGroup {
   readonly checkpointStream: string;
   readonly parkedStream: string;
@@ -70,6 +82,8 @@ export class SubscriptionGroup {
   private pumpAgain = false;
   private pumpScheduled = false;
   private lastSeenHead = -1;
+  /** Average size of the events of the group's last read (messageBytes), for the read-ahead bound. */
+  private eventBytes = READ_AHEAD_BYTES / FIRST_READ_EVENTS;
   private readonly unsubscribeCommits: () => void;
   private readonly timer: NodeJS.Timeout;
 
@@ -254,8 +268,11 @@ export class SubscriptionGroup {
     const settings = this.definition.settings;
     const sizes = effectiveSizes(settings);
     const capacity = (this.live ? sizes.live : sizes.history) - this.buffer.size;
-    if (capacity <= 0 || (!this.live && capacity < sizes.readBatch)) return 0;
-    const count = Math.min(sizes.readBatch, capacity);
+    const room = READ_AHEAD_BYTES - this.buffer.bytes;
+    const fits = Math.max(1, Math.floor(room / this.eventBytes));
+    if (capacity <= 0 || room <= 0 || (!this.live && capacity < sizes.readBatch && capacity < fits)) return 0;
+    const count = Math.min(sizes.readBatch, capacity, fits);
+    const bytesBefore = this.buffer.bytes;
     const source = this.definition.source;
     let events: ResolvedEvent[];
     if (source.kind === 'stream') {
@@ -291,6 +308,7 @@ export class SubscriptionGroup {
       // Nothing matched in a full search window: go on later without blocking the loop.
       if (events.length === 0 && !result.endOfLog && result.lastScannedPosition !== undefined) this.schedulePump();
     }
+    if (events.length > 0) this.eventBytes = Math.max(1, (this.buffer.bytes - bytesBefore) / events.length);
     return events.length;
   }
 
