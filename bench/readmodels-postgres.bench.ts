@@ -30,11 +30,13 @@
 //      PostgreSQL's processes, the load average. BENCH_RMPG_COMPARE=<another checkout, npm ci'd>
 //      answers the same load from that checkout's API too, on the same data set, in turns with
 //      this one (a same-run before/after); BENCH_RMPG_CPU_PROF=<dir> writes each API process's
-//      CPU profile there (node --cpu-prof); BENCH_RMPG_BACKENDS=postgres (or sqlite) only one.
+//      CPU profile there (node --cpu-prof); BENCH_RMPG_BACKENDS=postgres (or sqlite) only one;
+//      BENCH_RMPG_API_NICE=-10 adds turns of this checkout with the API's main thread at that
+//      priority (a diagnosis: is the tail the scheduler's?).
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
-import { loadavg, tmpdir } from 'node:os';
+import { loadavg, setPriority, tmpdir } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -216,6 +218,7 @@ const COMPARE = process.env.BENCH_RMPG_COMPARE;
 const CPU_PROF = process.env.BENCH_RMPG_CPU_PROF;
 const READ_BACKENDS = (process.env.BENCH_RMPG_BACKENDS ?? 'sqlite,postgres').split(',') as Backend[];
 const PROBE = process.env.BENCH_RMPG_PROBE === '1';
+const API_NICE = process.env.BENCH_RMPG_API_NICE === undefined ? undefined : Number(process.env.BENCH_RMPG_API_NICE);
 
 /** The environment of `orders serve` in the lifecycle and reads parts. */
 function serviceEnvFor(role: 'all' | 'api', at: { port: number; eventStorePort: number; dataDir: string; readModelUrl?: string }): NodeJS.ProcessEnv {
@@ -278,7 +281,7 @@ async function service(backend: Backend): Promise<ServiceFigures> {
  * A ROLE=api process (`orders serve` of `ordersBin`) over the data set: warmed, then the read load;
  * CPU a read of it and of PostgreSQL's processes (0 on SQLite).
  */
-async function measureReads(backend: Backend, ordersBin: string, apiEnv: NodeJS.ProcessEnv, watcher: ReadModelStore): Promise<MeasuredReads> {
+async function measureReads(backend: Backend, ordersBin: string, apiEnv: NodeJS.ProcessEnv, watcher: ReadModelStore, nice?: number): Promise<MeasuredReads> {
   // One file per thread (CPU.<date>.<pid>.<thread>...): the main thread is the API's.
   // Sampled every 100 us, so that a stall of a few ms the probe saw has samples to look at.
   const profile = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`, '--cpu-prof-interval=100'] : [];
@@ -286,6 +289,8 @@ async function measureReads(backend: Backend, ordersBin: string, apiEnv: NodeJS.
   const probeOut = PROBE ? join(CPU_PROF ?? apiEnv.DATA_DIR!, `read-tail-probe-${randomUUID()}.json`) : undefined;
   const probe = probeOut ? probeFlags(probeOut) : { args: [], env: {} };
   const api = await startChild([...profile, ...probe.args, ordersBin, 'serve'], { ...apiEnv, ...probe.env }, /listening on http:\/\/\S+/);
+  // On Linux a pid's priority is its main thread's (the event loop), not its other threads'.
+  if (nice !== undefined) setPriority(api.child.pid!, nice);
   if (CPU_PROF) console.log(`  CPU profiles of ${LABEL[backend]} ${ordersBin} (pid ${api.child.pid}) in ${CPU_PROF}${probeOut ? `, the probe's report ${probeOut}` : ''}`);
   let reads: ReadFigures | undefined;
   try {
@@ -488,7 +493,13 @@ async function seedThroughApi(port: number, count: number): Promise<void> {
 }
 
 async function readsAlone(): Promise<void> {
-  const builds = [{ name: 'this checkout', bin }, ...(COMPARE ? [{ name: basename(COMPARE), bin: join(COMPARE, 'bin', 'orders.js') }] : [])];
+  const builds: Array<{ name: string; bin: string; nice?: number }> = [
+    { name: 'this checkout', bin },
+    ...(COMPARE ? [{ name: basename(COMPARE), bin: join(COMPARE, 'bin', 'orders.js') }] : []),
+    // A diagnosis, not a setting of the service: this checkout with its main thread ahead of the
+    // machine's other work, to tell the tail the scheduler makes from the one the code makes.
+    ...(API_NICE === undefined ? [] : [{ name: `nice ${API_NICE}`, bin, nice: API_NICE }]),
+  ];
   console.log(`reads alone: ${READ_ORDERS} lifecycles seeded through the API, caught up; then a ROLE=api process: ${READ_RATE} reads/s (open loop) for ${READ_SECONDS} s (${READ_PATHS.join(', ')}):`);
   const cpu = new Map<string, number>();
   const p99 = new Map<Backend, number>();
@@ -511,10 +522,10 @@ async function readsAlone(): Promise<void> {
       // baseline after the first and the last.
       const turns = [...builds, ...builds.slice().reverse()];
       for (const [turn, build] of turns.entries()) {
-        const reads = await measureReads(backend, build.bin, serviceEnvFor('api', at), watcher);
+        const reads = await measureReads(backend, build.bin, serviceEnvFor('api', at), watcher, build.nice);
         const key = `${backend} ${build.name}`;
         cpu.set(key, (cpu.get(key) ?? 0) + reads.cpuMsPerRead / 2);
-        if (build.bin === bin) p99.set(backend, Math.max(p99.get(backend) ?? 0, reads.readP99));
+        if (build.name === 'this checkout') p99.set(backend, Math.max(p99.get(backend) ?? 0, reads.readP99));
         console.log(
           `  ${LABEL[backend].padEnd(10)} ${build.name.padEnd(14)} reads ${reads.readsPerSecond.toFixed(0)}/s p50 ${reads.readP50.toFixed(1)} ms p99 ${reads.readP99.toFixed(1)} ms max ${reads.readMax.toFixed(1)} ms, ${reads.readFailures} not 200; ` +
             `CPU a read: API ${reads.cpuMsPerRead.toFixed(3)} ms, PostgreSQL ${reads.postgresCpuMsPerRead.toFixed(3)} ms; load generator's loop delay p99 ${reads.generatorLoopDelayMs.p99.toFixed(1)} max ${reads.generatorLoopDelayMs.max.toFixed(1)} ms [${loadNote()}]`,
