@@ -30,7 +30,8 @@
 //      PostgreSQL's processes, the load average. BENCH_RMPG_COMPARE=<another checkout, npm ci'd>
 //      answers the same load from that checkout's API too, on the same data set, in turns with
 //      this one (a same-run before/after); BENCH_RMPG_CPU_PROF=<dir> writes each API process's
-//      CPU profile there (node --cpu-prof); BENCH_RMPG_BACKENDS=postgres (or sqlite) only one;
+//      CPU profile there (node --cpu-prof, every 100 us; with BENCH_RMPG_PROBE=1,
+//      bench/read-tail-stalls.ts tells what ran in the probe's stalls); BENCH_RMPG_BACKENDS=postgres (or sqlite) only one;
 //      BENCH_RMPG_API_NICE=-10 adds turns of this checkout with the API's main thread at that
 //      priority (a diagnosis: is the tail the scheduler's?).
 import { randomUUID } from 'node:crypto';
