@@ -90,6 +90,8 @@ export class GroupConsumer {
   #reconnects = 0;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #statsTimer: NodeJS.Timeout | undefined;
+  /** The refresh of the group's stats under way, if any: at most one at a time. */
+  #refreshing: Promise<void> | undefined;
   #lastProcessedPosition = -1;
   #onJoined: (() => void) | undefined;
   readonly #localRetries = new Map<string, number>();
@@ -388,8 +390,21 @@ export class GroupConsumer {
     });
   }
 
-  /** Parked count from the server; lag from the server's last known event and our progress. */
-  async refreshStats(): Promise<void> {
+  /**
+   * Parked count from the server; lag from the server's last known event and our progress. One
+   * refresh at a time: asked again while one runs, the caller gets that one. The lag is a read of
+   * $all from the group's checkpoint (up to 20,000 events); behind on large orders after a burst,
+   * a refresh took longer than the 5 s interval, and the refreshes piled up, each holding its
+   * pages in the store and its events in this process (#11).
+   */
+  refreshStats(): Promise<void> {
+    this.#refreshing ??= this.#refreshStats().finally(() => {
+      this.#refreshing = undefined;
+    });
+    return this.#refreshing;
+  }
+
+  async #refreshStats(): Promise<void> {
     const group = this.#spec.group;
     try {
       const info = await this.#deps.client.getPersistentSubscriptionToAllInfo(group);

@@ -12,6 +12,33 @@ import { encodeEventResponse } from './read-event-encoding.js';
 export type ReadResp = InstanceType<typeof streamsPb.ReadResp> | Buffer;
 
 export const READ_PAGE_SIZE = 512;
+/**
+ * Bytes of event data a page holds at most (one event at least), on top of READ_PAGE_SIZE. A page
+ * stays in memory while it is written out at the reader's pace: 512 large orders (~56 KB) were
+ * 28 MB a read, and after a burst of large creates the workers' lag scans (a read of $all from
+ * each group's checkpoint every 5 s) held 94 MB of pages in the store's thread at once (#11).
+ */
+export const READ_PAGE_BYTES = 2 * 1024 * 1024;
+/** Events of a read's first page, before its events' size is known. */
+const FIRST_PAGE_EVENTS = 64;
+
+/** Sizes a read's pages by the events read so far: READ_PAGE_SIZE events, READ_PAGE_BYTES of data. */
+export class PageSizer {
+  private eventBytes = READ_PAGE_BYTES / FIRST_PAGE_EVENTS;
+
+  /** Events to ask for next, at most `limit`. */
+  next(limit: number = READ_PAGE_SIZE): number {
+    return Math.max(1, Math.min(limit, READ_PAGE_SIZE, Math.floor(READ_PAGE_BYTES / this.eventBytes)));
+  }
+
+  /** Takes the size of a page read. */
+  read(events: readonly ResolvedEvent[]): void {
+    if (events.length === 0) return;
+    let bytes = 0;
+    for (const { event, link } of events) bytes += (event ? event.data.byteLength + event.metadata.byteLength : 0) + (link ? link.data.byteLength + link.metadata.byteLength : 0);
+    this.eventBytes = Math.max(1, bytes / events.length);
+  }
+}
 
 export function eventResponse(resolved: ResolvedEvent, uuidFormat: UuidFormat): ReadResp {
   if (uuidFormat === 'string') return encodeEventResponse(resolved);
@@ -30,11 +57,12 @@ export async function readStreamToCall(log: EventLog, request: ReadRequest, writ
   const { stream } = request.source;
   let from = request.source.from;
   let remaining = request.count ?? 0;
+  const pages = new PageSizer();
   for (let first = true; ; first = false) {
     const result = log.readStream(stream, {
       from,
       direction: request.direction,
-      maxCount: Math.min(READ_PAGE_SIZE, remaining),
+      maxCount: Math.min(pages.next(), remaining),
       resolveLinkTos: request.resolveLinkTos,
     });
     if (result.kind === 'deleted') throw streamDeleted(stream);
@@ -43,6 +71,7 @@ export async function readStreamToCall(log: EventLog, request: ReadRequest, writ
       if (first) await writer.write(new streamsPb.ReadResp().setStreamNotFound(new streamsPb.ReadResp.StreamNotFound().setStreamIdentifier(streamIdentifier(stream))));
       return;
     }
+    pages.read(result.events);
     for (const resolved of result.events) {
       if (!(await writer.write(eventResponse(resolved, request.uuidFormat)))) return;
     }
@@ -64,14 +93,16 @@ export async function readAllToCall(log: EventLog, request: ReadRequest, writer:
   if (request.source.kind !== 'all') throw new Error('readAllToCall needs the $all source');
   let from = request.source.from;
   let remaining = request.count ?? 0;
+  const pages = new PageSizer();
   while (remaining > 0) {
     const result = log.readAll({
       from,
       direction: request.direction,
-      maxCount: Math.min(READ_PAGE_SIZE, remaining),
+      maxCount: Math.min(pages.next(), remaining),
       resolveLinkTos: request.resolveLinkTos,
       filter: request.filter?.filter,
     });
+    pages.read(result.events);
     for (const resolved of result.events) {
       if (!(await writer.write(eventResponse(resolved, request.uuidFormat)))) return;
     }

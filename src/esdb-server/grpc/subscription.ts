@@ -7,7 +7,7 @@ import type { EventLog } from '../log/types.js';
 import { streamsPb } from './protocol.js';
 import type { CallWriter } from './call-writer.js';
 import type { ReadRequest } from './read-request.js';
-import { eventResponse, READ_PAGE_SIZE, revisionInReadStream, type ReadResp } from './read.js';
+import { eventResponse, PageSizer, revisionInReadStream, type ReadResp } from './read.js';
 import { streamDeleted } from './rpc-errors.js';
 
 
@@ -49,12 +49,14 @@ function streamSource(log: EventLog, request: ReadRequest): SubscriptionSource {
   const { stream, from } = request.source;
   // Subscribing from a revision means "after it": the client passes the last one it processed.
   let cursor = from === 'start' ? 0 : from === 'end' ? (log.streamRevision(stream) ?? -1) + 1 : from + 1;
+  const pages = new PageSizer();
   return {
     async next(writer) {
-      const result = log.readStream(stream, { from: cursor, direction: 'forwards', maxCount: READ_PAGE_SIZE, resolveLinkTos: request.resolveLinkTos });
+      const result = log.readStream(stream, { from: cursor, direction: 'forwards', maxCount: pages.next(), resolveLinkTos: request.resolveLinkTos });
       if (result.kind === 'deleted') throw streamDeleted(stream);
       // A stream that does not exist (yet, or any more) is simply waited on.
       if (result.kind === 'not_found') return 0;
+      pages.read(result.events);
       for (const resolved of result.events) {
         if (!(await writer.write(eventResponse(resolved, request.uuidFormat)))) return 'closed';
         cursor = revisionInReadStream(resolved) + 1;
@@ -70,12 +72,15 @@ function allSource(log: EventLog, request: ReadRequest): SubscriptionSource {
   let cursor: number | 'start' = from === 'start' ? 'start' : from === 'end' ? log.headPosition() + 1 : from + 1;
   const filter = request.filter;
   let scannedSinceCheckpoint = 0;
+  const pages = new PageSizer();
 
   return {
     async next(writer) {
       // With a filter, never look further than the next checkpoint is due, so checkpoints land
       // every checkpointInterval scanned events even when nothing matches.
-      const window = filter ? Math.min(READ_PAGE_SIZE, filter.checkpointInterval - scannedSinceCheckpoint) : READ_PAGE_SIZE;
+      // A page of large events is smaller (PageSizer); the window shrinks with it, so a read that
+      // stops at its window still looked at exactly `window` events.
+      const window = filter ? pages.next(filter.checkpointInterval - scannedSinceCheckpoint) : pages.next();
       const start = cursor;
       const result = log.readAll({
         from: start,
@@ -85,6 +90,7 @@ function allSource(log: EventLog, request: ReadRequest): SubscriptionSource {
         filter: filter?.filter,
         maxSearchWindow: filter ? window : undefined,
       });
+      pages.read(result.events);
       for (const resolved of result.events) {
         if (!(await writer.write(eventResponse(resolved, request.uuidFormat)))) return 'closed';
       }

@@ -42,6 +42,17 @@ describe('reading a stream', () => {
     expect(revisions(read)).toEqual(Array.from({ length: 1_300 }, (_, i) => i));
   });
 
+  it('reads large events (pages by bytes, READ_PAGE_BYTES) completely and in order, forwards, backwards and in $all', async () => {
+    const large = `order-${randomUUID()}`;
+    const padding = 'x'.repeat(64 * 1024);
+    for (let i = 0; i < 100; i++) await esdb.client.appendToStream(large, jsonEvent({ type: 'order.created', data: { i, padding } }));
+    const numbers = (read: { event?: { data: unknown } }[]) => read.map((e) => (e.event!.data as { i: number }).i);
+    expect(numbers(await collect(esdb.client.readStream(large)))).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    expect(numbers(await collect(esdb.client.readStream(large, { direction: BACKWARDS, fromRevision: END, maxCount: 70 })))).toEqual(Array.from({ length: 70 }, (_, i) => 99 - i));
+    const all = await collect(esdb.client.readAll({ direction: FORWARDS, fromPosition: START }));
+    expect(numbers(all.filter((e) => e.event?.streamId === large))).toEqual(Array.from({ length: 100 }, (_, i) => i));
+  });
+
   it('gives back non-ASCII stream names, event types and data intact', async () => {
     const unicode = `commande-été-${randomUUID()}-注文`;
     await esdb.client.appendToStream(unicode, jsonEvent({ type: 'commande.créée-✓', data: { note: 'crème brûlée 🍮' } }));

@@ -63,6 +63,18 @@ describe('worker metrics', () => {
     expect(await metricValue(registry, 'subscription_parked_events', { group: GROUP })).toBe(0);
   });
 
+  it("refreshes a group's stats one refresh at a time: asked again while one runs, it gives that one", async () => {
+    // The lag is a read of $all from the group's checkpoint: behind on large events, a refresh
+    // outlasted the interval and the refreshes piled up, each holding its pages (#11).
+    const consumer = runner.consumer(GROUP)!;
+    const first = consumer.refreshStats();
+    expect(consumer.refreshStats()).toBe(first);
+    await first;
+    const next = consumer.refreshStats();
+    expect(next).not.toBe(first);
+    await next;
+  });
+
   it('serves GET /metrics from a workers-only process', async () => {
     const workers = await startWorkers({ client: store.client, logger: pino({ level: 'silent' }), registry: new Registry(), store: readModels, env: {}, handlers: [], projections: [], metricsPort: 0 });
     try {
