@@ -14,7 +14,8 @@
 // round. Target: on at 1% >= 0.95x off.
 //
 // Sizes (env): BENCH_TRACING_SECONDS (10), BENCH_TRACING_WARMUP (3), BENCH_TRACING_CONNECTIONS
-// (50), BENCH_TRACING_ROUNDS (3), BENCH_TRACING_SETUPS (off,always,ratio), BENCH_TRACING_BIN.
+// (50), BENCH_TRACING_ROUNDS (3), BENCH_TRACING_SETUPS (off,always,ratio; also `dropped`: parentbased_always_off, the 99%'s path for
+// every request, no span recorded: the machinery's cost alone), BENCH_TRACING_BIN.
 // BENCH_TRACING_PACED (lifecycles/s, 3; 0: skip) adds a paced phase after the closed loop, once the
 // service has worked off the deliveries the closed loop left behind: the same offered load for
 // every setup, whose CPU per command is the figure to compare when the machine is shared (a closed loop's CPU per command grows when throughput falls, as the
@@ -28,7 +29,8 @@
 // in <dir>/<setup>-<round>/, one per thread (the service's main thread is the largest; the
 // embedded store and the TypeScript loader have their own): open one in Chrome's DevTools.
 // BENCH_TRACING_BEFORE_BIN=<another checkout's bin/orders.js> adds a setup `before`: that build at
-// 1%, next to this one's (a before/after of a change in the same run, side by side above all).
+// 1%, next to this one's (a before/after of a change in the same run, side by side above all);
+// BENCH_TRACING_BEFORE_SAMPLER (ratio; dropped, always) runs it with another setup's sampler.
 // Run: `npm run bench tracing`.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -52,11 +54,13 @@ const CPU_PROF_DIR = process.env.BENCH_TRACING_CPU_PROF;
 const PACED = env('BENCH_TRACING_PACED', 3);
 const API_KEY = 'bench-key-tracing-0123456789';
 
-type Setup = 'off' | 'always' | 'ratio' | 'before';
+type Setup = 'off' | 'always' | 'ratio' | 'dropped' | 'before';
 const BEFORE_BIN = process.env.BENCH_TRACING_BEFORE_BIN;
 const SETUPS = (process.env.BENCH_TRACING_SETUPS ?? `off,always,ratio${BEFORE_BIN ? ',before' : ''}`).split(',').map((name) => name.trim()) as Setup[];
 if (SETUPS.includes('before') && !BEFORE_BIN) throw new Error('the setup before needs BENCH_TRACING_BEFORE_BIN');
-const LABELS: Record<Setup, string> = { off: 'tracing off', always: 'tracing on, always_on', ratio: 'tracing on, 1%', before: 'tracing on, 1%, BENCH_TRACING_BEFORE_BIN' };
+const BEFORE_SAMPLER = (process.env.BENCH_TRACING_BEFORE_SAMPLER ?? 'ratio') as 'ratio' | 'dropped' | 'always';
+if (!['ratio', 'dropped', 'always'].includes(BEFORE_SAMPLER)) throw new Error('BENCH_TRACING_BEFORE_SAMPLER is one of ratio, dropped, always');
+const LABELS: Record<Setup, string> = { off: 'tracing off', always: 'tracing on, always_on', ratio: 'tracing on, 1%', dropped: 'tracing on, every root dropped (always_off)', before: `tracing on, ${{ ratio: '1%', dropped: 'every root dropped', always: 'always_on' }[BEFORE_SAMPLER]}, BENCH_TRACING_BEFORE_BIN` };
 
 interface Run {
   perSecond: number;
@@ -64,17 +68,27 @@ interface Run {
   p99: number;
   /** CPU per command at the paced load; NaN when skipped or when the setup fell behind it. */
   pacedCpuMsPerCommand: number;
+  /**
+   * CPU per command of the closed loop with its backlog: from the loop's start until the service has
+   * worked off the deliveries it left (each command's whole cost, wherever the loop's window ended).
+   */
+  backlogCpuMsPerCommand: number;
 }
 
 const receiver = new OtlpReceiver();
 const endpoint = await receiver.start();
 
-function tracingEnv(setup: Setup): Record<string, string> {
-  if (setup === 'off') return {};
+function tracingEnv(of: Setup): Record<string, string> {
+  if (of === 'off') return {};
+  const setup = of === 'before' ? BEFORE_SAMPLER : of;
   return {
     OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
     OTEL_SERVICE_NAME: 'order-store-bench',
-    ...(setup === 'always' ? { OTEL_TRACES_SAMPLER: 'always_on' } : { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.01' }),
+    ...(setup === 'always'
+      ? { OTEL_TRACES_SAMPLER: 'always_on' }
+      : setup === 'dropped'
+        ? { OTEL_TRACES_SAMPLER: 'parentbased_always_off' }
+        : { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.01' }),
   };
 }
 
@@ -122,18 +136,19 @@ async function measure(setup: Setup, round: number): Promise<Run> {
     const cpu = cpuSecondsOf(child.pid) - cpuBefore;
     const sorted = load.latenciesMs.sort((a, b) => a - b);
     let pacedCpuMsPerCommand = Number.NaN;
+    // The closed loop leaves deliveries behind it (how many depends on the setup): worked off
+    // before the paced phase, or its CPU would count them.
+    const settledMs = await settle(child.pid);
+    const backlogCpuMsPerCommand = ((cpuSecondsOf(child.pid) - cpuBefore) * 1000) / load.commands;
+    console.log(`  ${LABELS[setup]}: settled ${(settledMs / 1000).toFixed(1)} s after the closed loop`);
     if (PACED > 0) {
-      // The closed loop leaves deliveries behind it (how many depends on the setup): worked off
-      // first, or the paced phase's CPU would count them.
-      const settledMs = await settle(child.pid);
-      console.log(`  ${LABELS[setup]}: settled ${(settledMs / 1000).toFixed(1)} s after the closed loop`);
       const pacedBefore = cpuSecondsOf(child.pid);
       const paced = await drive(port, SECONDS, PACED);
       const pacedCpu = cpuSecondsOf(child.pid) - pacedBefore;
       // Behind the pace (fewer than 90% of the lifecycles due): its CPU would not compare.
       if (paced.lifecycles >= 0.9 * PACED * SECONDS) pacedCpuMsPerCommand = (pacedCpu * 1000) / paced.commands;
     }
-    return { perSecond: load.commands / load.seconds, cpuMsPerCommand: (cpu * 1000) / load.commands, p99: percentile(sorted, 99), pacedCpuMsPerCommand };
+    return { perSecond: load.commands / load.seconds, cpuMsPerCommand: (cpu * 1000) / load.commands, p99: percentile(sorted, 99), pacedCpuMsPerCommand, backlogCpuMsPerCommand };
   } finally {
     await stop();
   }
@@ -158,7 +173,7 @@ async function settle(pid: number | undefined): Promise<number> {
 /** All setups at once, `ROUNDS` windows of the closed loop on each; ratios per window. */
 async function sideBySide(): Promise<void> {
   const services = await Promise.all(SETUPS.map((setup) => startService(setup, 0)));
-  const perWindow: Record<Setup, { perSecond: number; cpu: number }[]> = { off: [], always: [], ratio: [], before: [] };
+  const perWindow: Record<Setup, { perSecond: number; cpu: number }[]> = { off: [], always: [], ratio: [], dropped: [], before: [] };
   try {
     await Promise.all(services.map((service) => drive(service.port, WARMUP_SECONDS)));
     for (let window = 1; window <= ROUNDS; window++) {
@@ -223,9 +238,9 @@ function orderOfRound(round: number): Setup[] {
 /** The setups in turns, one service at a time, in an order that changes each round (`orderOfRound`). */
 async function inTurns(): Promise<void> {
   console.log(`npm start lifecycle load: ${CONNECTIONS} keep-alive connections, ${SECONDS} s per setup after ${WARMUP_SECONDS} s warm-up${PACED > 0 ? `, then ${SECONDS} s paced at ${PACED} lifecycles/s` : ''}, ${ROUNDS} round(s) of ${SETUPS.join(', ')}; load average ${load()} (${availableParallelism()} cores)`);
-  const runs: Record<Setup, Run[]> = { off: [], always: [], ratio: [], before: [] };
+  const runs: Record<Setup, Run[]> = { off: [], always: [], ratio: [], dropped: [], before: [] };
   /** Per round: each setup's commands/s and CPU per command as ratios to that round's off. */
-  const ratios: Record<Setup, { perSecond: number; cpu: number; paced: number }[]> = { off: [], always: [], ratio: [], before: [] };
+  const ratios: Record<Setup, { perSecond: number; cpu: number; paced: number; backlog: number }[]> = { off: [], always: [], ratio: [], dropped: [], before: [] };
   for (let round = 1; round <= ROUNDS; round++) {
     const inRound: Partial<Record<Setup, Run>> = {};
     const order = orderOfRound(round);
@@ -236,7 +251,7 @@ async function inTurns(): Promise<void> {
       runs[setup].push(run);
       inRound[setup] = run;
       console.log(
-        `round ${round} ${LABELS[setup].padEnd(24)} ${run.perSecond.toFixed(0).padStart(6)} commands/s  ${run.cpuMsPerCommand.toFixed(3)} ms CPU/command  paced ${run.pacedCpuMsPerCommand.toFixed(3)} ms CPU/command  p99 ${run.p99.toFixed(1)} ms  ${String(receiver.protobufRequests - before).padStart(4)} OTLP exports  load ${load()}`,
+        `round ${round} ${LABELS[setup].padEnd(24)} ${run.perSecond.toFixed(0).padStart(6)} commands/s  ${run.cpuMsPerCommand.toFixed(3)} ms CPU/command (${run.backlogCpuMsPerCommand.toFixed(3)} with its backlog)  paced ${run.pacedCpuMsPerCommand.toFixed(3)} ms CPU/command  p99 ${run.p99.toFixed(1)} ms  ${String(receiver.protobufRequests - before).padStart(4)} OTLP exports  load ${load()}`,
       );
     }
     const off = inRound.off;
@@ -245,9 +260,9 @@ async function inTurns(): Promise<void> {
     for (const setup of SETUPS) {
       const run = inRound[setup];
       if (setup === 'off' || !run) continue;
-      const ratio = { perSecond: run.perSecond / off.perSecond, cpu: run.cpuMsPerCommand / off.cpuMsPerCommand, paced: run.pacedCpuMsPerCommand / off.pacedCpuMsPerCommand };
+      const ratio = { perSecond: run.perSecond / off.perSecond, cpu: run.cpuMsPerCommand / off.cpuMsPerCommand, paced: run.pacedCpuMsPerCommand / off.pacedCpuMsPerCommand, backlog: run.backlogCpuMsPerCommand / off.backlogCpuMsPerCommand };
       ratios[setup].push(ratio);
-      parts.push(`${LABELS[setup]} ${ratio.perSecond.toFixed(2)}x commands/s, ${ratio.cpu.toFixed(2)}x CPU/command, paced ${ratio.paced.toFixed(2)}x CPU/command`);
+      parts.push(`${LABELS[setup]} ${ratio.perSecond.toFixed(2)}x commands/s, ${ratio.cpu.toFixed(2)}x CPU/command (${ratio.backlog.toFixed(2)}x with its backlog), paced ${ratio.paced.toFixed(2)}x CPU/command`);
     }
     console.log(`round ${round} to off: ${parts.join('; ')}`);
   }
@@ -267,14 +282,15 @@ async function inTurns(): Promise<void> {
     }
     const perRound = ratios[setup];
     // The median of the per-round ratios (each to its own round's off), not the ratio of the medians.
-    const ratioOf = (key: 'perSecond' | 'cpu' | 'paced') => {
+    const ratioOf = (key: 'perSecond' | 'cpu' | 'paced' | 'backlog') => {
       const values = perRound.map((ratio) => ratio[key]).filter((value) => Number.isFinite(value));
       return values.length ? { ratio: fixed(median(values), 3) } : {};
     };
-    const list = (key: 'perSecond' | 'cpu' | 'paced') => perRound.map((ratio) => ratio[key].toFixed(2)).join(' / ');
-    console.log(`${LABELS[setup]}: per-round ratios ${list('perSecond')} commands/s, ${list('cpu')} CPU/command, paced ${list('paced')} CPU/command`);
+    const list = (key: 'perSecond' | 'cpu' | 'paced' | 'backlog') => perRound.map((ratio) => ratio[key].toFixed(2)).join(' / ');
+    console.log(`${LABELS[setup]}: per-round ratios ${list('perSecond')} commands/s, ${list('cpu')} CPU/command (${list('backlog')} with its backlog), paced ${list('paced')} CPU/command`);
     reportFigure({ name: `npm start lifecycle, ${LABELS[setup]}`, value: fixed(perSecond, 0), unit: 'commands/s', baseline: fixed(off.perSecond, 0), baselineName: 'tracing off', ...ratioOf('perSecond'), ...(setup === 'ratio' ? { target: '>= 0.95x' } : {}) });
     reportFigure({ name: `npm start CPU per command, ${LABELS[setup]}`, value: fixed(cpu, 3), unit: 'ms', baseline: fixed(off.cpu, 3), baselineName: 'tracing off', ...ratioOf('cpu') });
+    reportFigure({ name: `npm start CPU per command with its backlog, ${LABELS[setup]}`, value: fixed(median(runs[setup].map((run) => run.backlogCpuMsPerCommand)), 3), unit: 'ms', baseline: fixed(median(runs.off.map((run) => run.backlogCpuMsPerCommand)), 3), baselineName: 'tracing off', ...ratioOf('backlog') });
     if (Number.isFinite(paced) && Number.isFinite(off.paced)) {
       reportFigure({ name: `npm start CPU per command at ${PACED} lifecycles/s, ${LABELS[setup]}`, value: fixed(paced, 3), unit: 'ms', baseline: fixed(off.paced, 3), baselineName: 'tracing off', ...ratioOf('paced'), ...(setup === 'ratio' ? { target: '<= 1.05x' } : {}) });
     }
