@@ -1,6 +1,7 @@
 // Streams.Read without the subscription option: a finite read of a stream or of $all, in pages so
 // a large read never sits in memory at once, each page written with backpressure.
 import type { EventLog, ResolvedEvent } from '../log/types.js';
+import { resolvedEventBytes } from '../log/event-bytes.js';
 import { streamsPb } from './protocol.js';
 import type { CallWriter } from './call-writer.js';
 import { streamIdentifier, toReadEvent, type UuidFormat } from './conversions.js';
@@ -35,7 +36,7 @@ export class PageSizer {
   read(events: readonly ResolvedEvent[]): void {
     if (events.length === 0) return;
     let bytes = 0;
-    for (const { event, link } of events) bytes += (event ? event.data.byteLength + event.metadata.byteLength : 0) + (link ? link.data.byteLength + link.metadata.byteLength : 0);
+    for (const resolved of events) bytes += resolvedEventBytes(resolved);
     this.eventBytes = Math.max(1, bytes / events.length);
   }
 }

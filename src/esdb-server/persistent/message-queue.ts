@@ -2,6 +2,7 @@
 // sequence first, parked replays last), so redelivery keeps the source's order. It counts the
 // bytes of event data it holds, for the group's read-ahead bound by size (subscription-group.ts).
 import type { ResolvedEvent } from '../log/types.js';
+import { resolvedEventBytes } from '../log/event-bytes.js';
 
 export interface Message {
   event: ResolvedEvent;
@@ -91,6 +92,5 @@ export class MessageQueue {
 
 /** What a message's event holds in memory: its data and metadata (and its link's, if any). */
 export function messageBytes(message: Message): number {
-  const { event, link } = message.event;
-  return (event ? event.data.byteLength + event.metadata.byteLength : 0) + (link ? link.data.byteLength + link.metadata.byteLength : 0);
+  return resolvedEventBytes(message.event);
 }

@@ -7,6 +7,7 @@
 // reads the log itself.
 import { compileAllFilter } from '../log/all-filter.js';
 import type { AllFilter, EventLog, ReadAllResult, ResolvedEvent } from '../log/types.js';
+import { resolvedEventBytes } from '../log/event-bytes.js';
 
 /** Events kept (up to twice as many between trims): more than a live group reads at once. */
 const CAPACITY = 2048;
@@ -66,7 +67,7 @@ export class SharedTail {
       if (result.lastScannedPosition === undefined) break;
       for (const resolved of result.events) {
         this.events.push(resolved);
-        this.bytes += sizeOf(resolved);
+        this.bytes += resolvedEventBytes(resolved);
       }
       this.end = result.lastScannedPosition;
       if (result.endOfLog || this.bytes > MAX_BYTES) break;
@@ -78,17 +79,12 @@ export class SharedTail {
   private trim(): void {
     let drop = Math.max(0, this.events.length - CAPACITY);
     let bytes = this.bytes;
-    for (let index = 0; index < drop; index++) bytes -= sizeOf(this.events[index]!);
-    while (bytes > MAX_BYTES / 2 && drop < this.events.length) bytes -= sizeOf(this.events[drop++]!);
+    for (let index = 0; index < drop; index++) bytes -= resolvedEventBytes(this.events[index]!);
+    while (bytes > MAX_BYTES / 2 && drop < this.events.length) bytes -= resolvedEventBytes(this.events[drop++]!);
     this.events = this.events.slice(drop);
     this.bytes = bytes;
     this.start = this.events[0]?.position ?? this.end + 1;
   }
-}
-
-function sizeOf(resolved: ResolvedEvent): number {
-  const event = resolved.event!;
-  return event.data.byteLength + event.metadata.byteLength;
 }
 
 function firstAtOrAfter(events: ResolvedEvent[], position: number): number {
