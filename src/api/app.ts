@@ -5,10 +5,12 @@ import type { EventStoreDBClient } from '@eventstore/db-client';
 import type { Logger } from '../observability/logger.js';
 import type { OrderStateCache } from '../eventstore/order-state-cache.js';
 import './request-context.js';
+import type { z } from 'zod';
 import { isOrderViewSchema, orderViewJson, type OrderView } from './schemas.js';
+import { compileResponseJson } from './response-json.js';
 import { registerProblemHandlers, sendFrameworkErrorProblem } from './error-handler.js';
 import { correlationIdOf, registerCorrelation } from './plugins/correlation.js';
-import { requireApiKey } from './plugins/authentication.js';
+import { RESOLVED_KEY, requireApiKey } from './plugins/authentication.js';
 import { registerHttpMetrics } from './plugins/http-metrics.js';
 import { registerHttpTracing } from '../observability/http-tracing.js';
 import { appendQueueOf } from '../eventstore/append-queue.js';
@@ -62,13 +64,17 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
     // need the base instance type.
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);
-  // Order views (every command's answer) skip zod's encode pass: see orderViewJson.
-  app.setSerializerCompiler<Parameters<typeof serializerCompiler>[0]['schema']>((route) =>
-    isOrderViewSchema(route.schema) ? (data) => orderViewJson(data as OrderView) : serializerCompiler(route),
-  );
+  // Order views (every command's answer) and the reads' answers skip zod's encode pass: see
+  // orderViewJson and response-json.ts.
+  app.setSerializerCompiler<Parameters<typeof serializerCompiler>[0]['schema']>((route) => {
+    if (isOrderViewSchema(route.schema)) return (data) => orderViewJson(data as OrderView);
+    const read = route.method === 'GET' || route.method === 'HEAD' ? compileResponseJson(route.schema as z.ZodType) : undefined;
+    return read ?? serializerCompiler(route);
+  });
   acceptEmptyJsonBodies(app);
 
   app.decorateRequest('caller', undefined);
+  app.decorateRequest(RESOLVED_KEY as unknown as string, undefined);
   registerProblemHandlers(app);
   registerCorrelation(app);
   // Before any route: it wraps each route's handler to run in the request's span.

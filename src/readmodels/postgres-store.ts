@@ -17,9 +17,11 @@ export interface PostgresStoreOptions {
 }
 
 /** Whole numbers come back as numbers (COUNT and SUM give int8 and numeric, which pg leaves as strings). */
+const wholeNumber = (value: string) => (value === null ? null : Number(value));
 const types = {
+  // Asked for each column of each answer (pg describes every execution): one parser, not a new closure each time.
   getTypeParser(oid: number, format?: 'text' | 'binary') {
-    if (oid === 20 || oid === 1700) return (value: string) => (value === null ? null : Number(value));
+    if (oid === 20 || oid === 1700) return wholeNumber;
     return pg.types.getTypeParser(oid, format as 'text');
   },
 } as unknown as pg.CustomTypesConfig;

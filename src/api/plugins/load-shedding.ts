@@ -13,8 +13,9 @@ import { Counter, Gauge } from 'prom-client';
 import { registry } from '../../observability/metrics.js';
 import { ApiError } from '../error-registry.js';
 import { AdmissionQueue, type Refusal } from './admission-queue.js';
-import { bearerToken, createKeyResolver } from './authentication.js';
+import { bearerToken, createKeyResolver, resolveOnce } from './authentication.js';
 import { workerIntake } from '../../subscriptions/intake-gate.js';
+import { watchAcceptWait } from '../accept-wait.js';
 
 export interface OverloadLimits {
   /** Shed when the mean event loop delay of the last sample exceeds this; 0: not checked. */
@@ -133,6 +134,8 @@ const REFUSALS: Record<Exclude<Refusal, 'aborted'>, (kind: string, limits: Overl
 
 interface RequestTiming {
   arrivedAt: number;
+  /** A connection's first request: how long it waited in the kernel's accept queue (estimated, accept-wait.ts) and from its accept to fastify. */
+  accept: { backlogMs: number; sinceAcceptMs: number } | undefined;
   admittedAt: number;
   /** performance.now() by which the answer is due; Infinity without a budget. */
   deadline: number;
@@ -240,12 +243,17 @@ export async function registerLoadShedding(
       done();
     });
   }
-  // The request's clock starts when fastify first sees it, before anything may refuse it.
+  // The request's clock starts when fastify first sees it, before anything may refuse it; a
+  // connection's first request's, when it joined the kernel's accept queue (its client has been
+  // waiting since: accept-wait.ts).
+  const acceptWait = overload.latencyBudgetMs > 0 ? watchAcceptWait(scope.server) : undefined;
+  if (acceptWait) scope.addHook('onClose', async () => acceptWait.stop());
   if (overload.latencyBudgetMs > 0) loopDelay.start();
   scope.addHook('onRequest', async (request) => {
     const arrivedAt = performance.now();
-    const deadline = overload.latencyBudgetMs > 0 ? arrivedAt + overload.latencyBudgetMs : Number.POSITIVE_INFINITY;
-    timings.set(request.raw, { arrivedAt, admittedAt: Number.NaN, deadline, committed: false, retryAfterSeconds: overload.retryAfterSeconds, appends });
+    const accept = acceptWait?.takeFirst(request.raw.socket);
+    const deadline = overload.latencyBudgetMs > 0 ? arrivedAt - (accept?.backlogMs ?? 0) + overload.latencyBudgetMs : Number.POSITIVE_INFINITY;
+    timings.set(request.raw, { arrivedAt, accept, admittedAt: Number.NaN, deadline, committed: false, retryAfterSeconds: overload.retryAfterSeconds, appends });
   });
   await scope.register(fastifyUnderPressure, {
     maxEventLoopDelay: overload.maxEventLoopDelayMs,
@@ -281,7 +289,10 @@ function registerAdmission(scope: FastifyInstance, overload: OverloadLimits, ref
     const admittedAt = Number.isNaN(timing.admittedAt) ? timing.arrivedAt : timing.admittedAt;
     const queue = admittedAt - timing.arrivedAt;
     const app = now - admittedAt;
-    reply.header('server-timing', `queue;dur=${queue.toFixed(1)}, app;dur=${app.toFixed(1)}`);
+    // A connection's first request also says how long it waited to be accepted (estimated) and
+    // from its accept until fastify saw it.
+    const accept = timing.accept ? `backlog;dur=${timing.accept.backlogMs.toFixed(1)}, accept;dur=${timing.accept.sinceAcceptMs.toFixed(1)}, ` : '';
+    reply.header('server-timing', `${accept}queue;dur=${queue.toFixed(1)}, app;dur=${app.toFixed(1)}`);
   });
   const queues = {
     command: new AdmissionQueue({ maxInFlight: overload.maxInFlightCommands, maxQueued: overload.maxQueued, maxQueueMs: overload.maxQueueMs, targetServiceMs: overload.targetServiceMs }),
@@ -305,10 +316,16 @@ function registerAdmission(scope: FastifyInstance, overload: OverloadLimits, ref
     const timing = timings.get(request.raw);
     if (!timing || NEVER_SHED.has(routeOf(request))) return;
     const kind = COMMAND_METHODS.has(request.method) ? 'command' : 'read';
+    // Already too late to be served in time (it waited to be accepted): answered now, its body unread.
+    const leftMs = remainingMs(timing);
+    if (leftMs < queues[kind].serviceMs) {
+      reply.header('retry-after', String(overload.retryAfterSeconds));
+      refuse('deadline', `${Math.max(0, Math.round(leftMs))} ms of the request's ${overload.latencyBudgetMs} ms budget were left when the service first read it, less than the ${Math.round(queues[kind].serviceMs)} ms it takes`);
+    }
     // A command that would be refused at its append anyway is refused now, before its body is
     // parsed and validated: in a burst of large creates that was half the main thread's CPU
     // (JSON parse 20%, zod 27%). Checked again before the append, which is what guarantees it.
-    const storeQueue = kind === 'command' ? storeQueueRefusal(timing, remainingMs(timing)) : undefined;
+    const storeQueue = kind === 'command' ? storeQueueRefusal(timing, leftMs) : undefined;
     if (storeQueue) {
       reply.header('retry-after', String(overload.retryAfterSeconds));
       refuse('store-queue', storeQueue);
@@ -337,7 +354,7 @@ async function registerRateLimit(scope: FastifyInstance, apiKeys: ReadonlyMap<st
     // keys share their client address's bucket, so guessing keys is limited too.
     keyGenerator: (request) => {
       const token = bearerToken(request.headers.authorization);
-      const caller = token ? resolve(token) : undefined;
+      const caller = token ? resolveOnce(request, token, resolve) : undefined;
       return caller ? caller.actor : `ip:${request.ip}`;
     },
     errorResponseBuilder: (_request, context) =>

@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { HashedApiKeys } from '../../../src/api/api-keys.js';
-import { createKeyResolver, keyFingerprint } from '../../../src/api/plugins/authentication.js';
+import type { FastifyRequest } from 'fastify';
+import { createKeyResolver, keyFingerprint, resolveOnce } from '../../../src/api/plugins/authentication.js';
 import { loadConfig } from '../../../src/config.js';
 
 const KEY_A = 'sk_live_tenant-a_3f9c1d7e5b';
@@ -33,5 +34,21 @@ describe('API keys in memory', () => {
     for (const guess of [KEY_A.slice(0, -1), `${KEY_A}x`, KEY_A.toUpperCase(), ` ${KEY_A}`, '', digestOfA, `${KEY_A.slice(0, -1)}f`]) {
       expect(resolve(guess), guess).toBeUndefined();
     }
+  });
+
+  it('resolves a request\'s key once (the rate limit and the authentication share it), and a different key on it afresh', () => {
+    const resolve = createKeyResolver(config().apiKeys);
+    let resolutions = 0;
+    const counted = (key: string) => (resolutions++, resolve(key));
+    const request = {} as FastifyRequest;
+    expect(resolveOnce(request, KEY_A, counted)?.tenantId).toBe('tenant-a');
+    expect(resolveOnce(request, KEY_A, counted)?.tenantId).toBe('tenant-a');
+    expect(resolutions).toBe(1);
+    expect(resolveOnce(request, KEY_B, counted)?.tenantId).toBe('tenant-b');
+    expect(resolveOnce(request, 'not-a-key', counted)).toBeUndefined();
+    expect(resolutions).toBe(3);
+    // Another request resolves its own key: nothing is kept across requests.
+    expect(resolveOnce({} as FastifyRequest, KEY_A, counted)?.tenantId).toBe('tenant-a');
+    expect(resolutions).toBe(4);
   });
 });
