@@ -12,7 +12,7 @@ import {
 import type { Logger } from 'pino';
 import { OutOfOrderEventError } from '../readmodels/apply-projection.js';
 import type { WorkerMetrics } from '../observability/worker-metrics.js';
-import { METRIC_LAG_SCAN_CAP, measureGroupLag } from '../observability/group-lag.js';
+import { sharedLagScanner } from '../observability/group-lag.js';
 import { AckBatcher } from './ack-batcher.js';
 import { errorMessage } from './errors.js';
 import { ensureGroup, type GroupFilter, type GroupServerSettings } from './group-settings.js';
@@ -21,6 +21,7 @@ import { isInfrastructureFault } from '../readmodels/read-model-health.js';
 import { withTimeout } from './with-timeout.js';
 import { HandlerTimeoutError } from './errors.js';
 import { workerIntake } from './intake-gate.js';
+import { StreamLanes, type LaneEntry, type Settled } from './stream-lanes.js';
 import type { Context } from '@opentelemetry/api';
 import { inDeliverySpan, startDeliverySpan, type DeliverySpan } from '../observability/delivery-tracing.js';
 import { bindTraceContext } from '../observability/log-trace-context.js';
@@ -54,7 +55,13 @@ export interface GroupSpec {
    * retries or longer than SLOW_EVENT_MS; failures always log at warn/error.
    */
   processedLogLevel?: 'info' | 'debug';
-  /** Started synchronously in delivery order. */
+  /**
+   * Each event waits for the previous event of its stream to settle (stream-lanes.ts): acked,
+   * parked, or redelivered and settled after a retry. For effects that must follow the events'
+   * order (handlers); projections keep it by their revision guards and batch a stream's events.
+   */
+  inStreamOrder?: boolean;
+  /** Started synchronously in delivery order (with inStreamOrder, once its stream's turn came). */
   process(delivery: Delivery): Promise<ProcessOutcome> | ProcessOutcome;
 }
 
@@ -101,11 +108,18 @@ export class GroupConsumer {
   /** Since when events fail for a fault of the machinery (disk full, read model unavailable). */
   #faultedSince: number | undefined;
   readonly #leaveGate: () => void;
+  readonly #lanes: StreamLanes | undefined;
 
   constructor(spec: GroupSpec, deps: ConsumerDeps) {
     this.#spec = spec;
     this.#deps = deps;
     this.#logger = deps.logger.child({ group: spec.group, handler: spec.label });
+    // Past the message timeout the server redelivers the event anyway, maybe to another worker.
+    this.#lanes = spec.inStreamOrder
+      ? new StreamLanes(deps.server.messageTimeoutMs, (entry) =>
+          this.#logger.warn({ eventId: entry.id, streamId: entry.stream }, 'a retried event did not come back: the later events of its stream go on without it'),
+        )
+      : undefined;
     deps.metrics.watchInFlight(spec.group, () => this.#inFlight);
     // No new events while the API in this process sheds load (intake-gate.ts).
     this.#leaveGate = workerIntake.onChange((open) => {
@@ -152,6 +166,8 @@ export class GroupConsumer {
     clearInterval(this.#statsTimer);
     clearTimeout(this.#reconnectTimer);
     this.#subscription?.pause();
+    // Paused, the retries they wait for never come: left unacked, the server redelivers them.
+    this.#lanes?.abandonAll();
     for (const sleep of this.#sleeps) {
       clearTimeout(sleep.timer);
       sleep.done();
@@ -200,6 +216,7 @@ export class GroupConsumer {
     if (this.#stopped || from !== this.#subscription) return;
     this.#subscription = undefined;
     from.removeAllListeners('data');
+    this.#lanes?.abandonAll();
     void from.unsubscribe().catch(() => undefined);
     this.#scheduleResubscribe(error);
   }
@@ -233,6 +250,13 @@ export class GroupConsumer {
     }
     const eventType = recorded?.type ?? '(unresolved)';
     const id = recorded?.id ?? resolved.link?.id ?? 'unknown';
+    const lane = this.#lanes && recorded ? this.#lanes.enter(recorded.streamId, id) : undefined;
+    if (lane && (await lane.ready) === 'abandoned') {
+      // Its predecessor was left to the server's redelivery: so is this event, behind it.
+      this.#lanes!.settle(lane, 'abandoned');
+      this.#left(subscription);
+      return;
+    }
     const retries = Math.max(resolved.retryCount ?? 0, this.#localRetries.get(id) ?? 0);
     // A child logger per event is costly at catch-up rates: made only when something logs.
     let child: Logger | undefined;
@@ -251,7 +275,17 @@ export class GroupConsumer {
         span?.spanContext,
       ));
     const labels = this.#labelsFor(eventType);
-    await inDeliverySpan(span, () => this.#process(subscription, resolved, id, retries, labels, logger, span));
+    await inDeliverySpan(span, () => this.#process(subscription, resolved, id, retries, labels, logger, span, lane));
+  }
+
+  /** An event in flight is done with: room for the next. */
+  #left(subscription: PersistentSubscriptionToAll): void {
+    this.#inFlight--;
+    if (this.#paused && this.#inFlight < this.#spec.maxInFlight && workerIntake.open && subscription === this.#subscription) {
+      this.#paused = false;
+      subscription.resume();
+    }
+    if (this.#inFlight === 0) this.#idleWaiters.splice(0).forEach((resolve) => resolve());
   }
 
   async #process(
@@ -262,8 +296,17 @@ export class GroupConsumer {
     labels: EventLabels,
     logger: () => Logger,
     span: DeliverySpan | undefined,
+    lane: LaneEntry | undefined,
   ): Promise<void> {
     const recorded = resolved.event;
+    let settledLane = lane === undefined;
+    const settle = (settled: Settled): void => {
+      if (settledLane) return;
+      settledLane = true;
+      // Stopped or disconnected, no redelivery comes on this connection to wait for.
+      const retryHere = settled === 'retry' && !this.#stopped && subscription === this.#subscription;
+      this.#lanes!.settle(lane!, settled === 'retry' && !retryHere ? 'abandoned' : settled);
+    };
     const { metrics } = this.#deps;
     const baseLogger = this.#logger;
     const started = performance.now();
@@ -293,19 +336,17 @@ export class GroupConsumer {
       const position = recorded?.position ? Number(recorded.position.commit) : -1;
       if (position > this.#lastProcessedPosition) this.#lastProcessedPosition = position;
       this.#acks?.ack(resolved);
+      settle('done');
       const slow = seconds * 1000 >= SLOW_EVENT_MS;
       const level = retries > 0 || slow ? 'info' : (this.#spec.processedLogLevel ?? 'debug');
       if (baseLogger.isLevelEnabled(level)) logger()[level]({ outcome, durationMs: Math.round(seconds * 1e4) / 10, attempt: retries + 1, ...(slow ? { slow } : {}) }, 'event processed');
       span?.processed(outcome);
     } catch (error) {
-      await this.#onFailure(subscription, resolved, id, retries, error, labels, logger(), span);
+      await this.#onFailure(subscription, resolved, id, retries, error, labels, logger(), span, settle);
     } finally {
-      this.#inFlight--;
-      if (this.#paused && this.#inFlight < this.#spec.maxInFlight && workerIntake.open && subscription === this.#subscription) {
-        this.#paused = false;
-        subscription.resume();
-      }
-      if (this.#inFlight === 0) this.#idleWaiters.splice(0).forEach((resolve) => resolve());
+      // Neither acked nor nacked (a fault past the nack): the later events of its stream wait for the server's redelivery too.
+      settle('abandoned');
+      this.#left(subscription);
     }
   }
 
@@ -317,7 +358,8 @@ export class GroupConsumer {
     error: unknown,
     labels: EventLabels,
     logger: Logger,
-    span?: DeliverySpan,
+    span: DeliverySpan | undefined,
+    settle: (settled: Settled) => void,
   ): Promise<void> {
     const { metrics } = this.#deps;
     const decision = decideOnFailure(error, retries, this.#spec.retry);
@@ -331,17 +373,22 @@ export class GroupConsumer {
         else logger.warn({ err: error, retries, delayMs: decision.delayMs }, 'processing failed: retrying');
         await this.#sleep(decision.delayMs);
         this.#rememberRetry(id, retries + 1);
+        // Before the nack: its redelivery may arrive before the nack's promise resolves.
+        settle('retry');
         await subscription.nack('retry', decision.reason, resolved);
       } else {
         logger.error({ err: error, retries, reason: decision.reason }, 'processing failed: parking the event');
         this.#localRetries.delete(id);
         await subscription.nack('park', decision.reason, resolved);
+        // Parked, as on EventStoreDB: the later events of its stream go on.
+        settle('done');
         metrics.eventsProcessed.inc(labels.outcomes.parked);
         metrics.parked.inc({ group: this.#spec.group });
       }
     } catch (nackError) {
       // The connection is gone: the server redelivers the event after its message timeout.
       logger.warn({ err: nackError, cause: errorMessage(error) }, 'could not nack');
+      settle('abandoned');
     }
   }
 
@@ -409,9 +456,10 @@ export class GroupConsumer {
     try {
       const info = await this.#deps.client.getPersistentSubscriptionToAllInfo(group);
       this.#deps.metrics.parked.set({ group }, Number(info.stats.parkedMessageCount));
-      // In events, as `orders projections` counts it (src/observability/group-lag.ts).
-      const lag = (await measureGroupLag(this.#deps.client, [{ group, filter: this.#spec.filter, info }], METRIC_LAG_SCAN_CAP)).get(group);
-      this.#deps.metrics.lag.set({ group }, lag?.events ?? 0);
+      // In events, as `orders projections` counts it; one window of $all for every group of the
+      // client, read once for all of them (src/observability/group-lag.ts).
+      const lag = await sharedLagScanner(this.#deps.client).lag({ group, filter: this.#spec.filter, info });
+      this.#deps.metrics.lag.set({ group }, lag.events);
     } catch (error) {
       this.#logger.debug({ err: error }, 'could not read subscription group stats');
     }

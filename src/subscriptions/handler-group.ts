@@ -45,6 +45,8 @@ export function handlerGroupSpec(
     label: name,
     filter: handlerFilter(handles),
     maxInFlight: options.maxInFlight ?? defaults.maxInFlight,
+    // An order's messages go out in its events' order, across retries and timeouts (stream-lanes.ts).
+    inStreamOrder: true,
     timeoutMs: options.timeoutMs ?? defaults.timeoutMs,
     retry: { ...defaults.retry, ...(options.maxRetries !== undefined ? { maxRetries: options.maxRetries } : {}) },
     async process({ event, retries, signal, logger, traceContext }) {
