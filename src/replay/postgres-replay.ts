@@ -11,6 +11,7 @@ import { redactUrl, type ReadModelStore } from '../readmodels/read-model-store.j
 import type { TableComparison } from './compare.js';
 import { projectionTables } from './projection-tables.js';
 import { REPLAYS_DDL, type SwapResult } from './swap.js';
+import { PROJECTION_MEMBERS_DDL, RECORD_PROJECTION_VERSION_SQL } from '../subscriptions/projection-migration.js';
 
 const slug = (name: string) => name.replace(/[^a-z0-9]+/g, '_');
 
@@ -127,6 +128,9 @@ export async function swapSchemaIntoLive(
       record.position?.toString() ?? null,
       record.events,
     );
+    // The rows are this version's now: the workers' next start must not empty them again.
+    await tx.exec(PROJECTION_MEMBERS_DDL);
+    await tx.run(RECORD_PROJECTION_VERSION_SQL, projection.name, projection.version ?? 1);
     return { kind: 'swapped', rows };
   });
 }

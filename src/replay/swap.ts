@@ -5,6 +5,7 @@
 import Database from 'better-sqlite3';
 import type { ProjectionDefinition } from '../readmodels/projection.js';
 import { openReadModelStore } from '../readmodels/read-model-store.js';
+import { PROJECTION_MEMBERS_DDL, RECORD_PROJECTION_VERSION_SQL } from '../subscriptions/projection-migration.js';
 import { projectionTables } from './projection-tables.js';
 
 export type SwapResult =
@@ -62,6 +63,9 @@ export async function swapIntoLive(request: SwapRequest): Promise<SwapResult> {
         `INSERT INTO main.projection_replays (projection, replayed_at, position, events) VALUES (?, ?, ?, ?)
          ON CONFLICT (projection) DO UPDATE SET replayed_at = excluded.replayed_at, position = excluded.position, events = excluded.events`,
       ).run(projection.name, new Date().toISOString(), request.position?.toString() ?? null, request.events);
+      // The rows are this version's now: the workers' next start must not empty them again.
+      db.exec(PROJECTION_MEMBERS_DDL);
+      db.prepare(RECORD_PROJECTION_VERSION_SQL).run(projection.name, projection.version ?? 1);
       return { kind: 'swapped', rows };
     });
     // IMMEDIATE: take the write lock before reading, so no worker commits between check and swap.

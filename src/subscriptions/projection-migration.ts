@@ -52,6 +52,14 @@ export const PROJECTION_MEMBERS_DDL = `
   ) WITHOUT ROWID;
 `;
 
+/**
+ * Records that a projection's rows are those of `version` (args: projection, version), never
+ * lowering it. Also made by `orders replay` when it swaps a rebuilt model in: the next start
+ * finds the version current and does not empty and rebuild the projection again.
+ */
+export const RECORD_PROJECTION_VERSION_SQL = `INSERT INTO projection_versions (projection, version) VALUES (?, ?)
+  ON CONFLICT (projection) DO UPDATE SET version = excluded.version WHERE projection_versions.version < excluded.version`;
+
 export interface ProjectionsGroupPlan {
   /** Where the shared group is created (when it does not exist yet). */
   startFrom: Position | typeof START;
@@ -161,12 +169,7 @@ async function resetOutdated(store: ReadModelStore, members: readonly Projection
     // The version is claimed in the commit that empties the rows: a worker starting at the same
     // moment finds it claimed (PostgreSQL: once this commit is made) and resets nothing.
     const reset = await store.transaction(async (tx) => {
-      const claimed = await tx.run(
-        `INSERT INTO projection_versions (projection, version) VALUES (?, ?)
-         ON CONFLICT (projection) DO UPDATE SET version = excluded.version WHERE projection_versions.version < excluded.version`,
-        projection.name,
-        version,
-      );
+      const claimed = await tx.run(RECORD_PROJECTION_VERSION_SQL, projection.name, version);
       if (claimed.changes !== 1) return false;
       await projection.reset(tx);
       await tx.run('DELETE FROM projection_revisions WHERE projection = ?', projection.name);

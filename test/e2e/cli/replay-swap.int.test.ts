@@ -11,6 +11,7 @@ import { readModelFileIn, type ReadModelStore } from '../../../src/readmodels/re
 import { clientEventSource, ProjectionRebuild } from '../../../src/replay/rebuild.js';
 import { openScratchSchema, swapSchemaIntoLive, type ScratchSchema } from '../../../src/replay/postgres-replay.js';
 import { swapIntoLive } from '../../../src/replay/swap.js';
+import { PROJECTION_MEMBERS_DDL, RECORD_PROJECTION_VERSION_SQL } from '../../../src/subscriptions/projection-migration.js';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
 import { liveRows, makeDataDir } from './live-projections.js';
 import { createOrder, pay, seedOrder } from './seed-orders.js';
@@ -76,5 +77,30 @@ describe('swapping a rebuilt projection in', () => {
     ]);
     if (scratch) await scratch.dispose();
     else await copy.close();
+  });
+
+  it("records the projection's version with the rows it swapped in, so the next start does not empty and rebuild them again", async () => {
+    const versioned = { ...orderSummary, version: 3 };
+    // A worker of an earlier definition left its rows marked version 1.
+    const live = await openTestReadModelsIn(data.dataDir);
+    await live.migrate(PROJECTION_MEMBERS_DDL);
+    await live.run(RECORD_PROJECTION_VERSION_SQL, versioned.name, 1);
+    await live.close();
+    const copyFile = join(data.dataDir, 'copy-versioned.db');
+    const scratch: ScratchSchema | undefined = onPostgres ? await openScratchSchema(await readModelUrlFor(data.dataDir), versioned.name) : undefined;
+    const copy = scratch?.scratch ?? (await openTestReadModels(copyFile));
+    const rebuild = new ProjectionRebuild(versioned, copy);
+    await rebuild.prepare();
+    await rebuild.run(clientEventSource(store.client));
+    const swapped = scratch
+      ? await swapSchemaIntoLive(scratch, versioned, { position: rebuild.position, events: rebuild.counts.read })
+      : await swapIntoLive({ liveFile: readModelFileIn(data.dataDir), copyFile, projection: versioned, position: rebuild.position, events: rebuild.counts.read });
+    expect(swapped.kind).toBe('swapped');
+    if (scratch) await scratch.dispose();
+    else await copy.close();
+    const after = await openTestReadModelsIn(data.dataDir);
+    const recorded = await after.get<{ version: number }>('SELECT version FROM projection_versions WHERE projection = ?', versioned.name);
+    await after.close();
+    expect(Number(recorded?.version)).toBe(3);
   });
 });
