@@ -38,10 +38,12 @@ export interface LoadOutcome {
   /**
    * Where the time of each answered request went, from the service's Server-Timing (ascending,
    * each on its own): waiting for a slot (queue), in a slot (app), and the rest of what the
-   * client measured (outside: connecting, the accept backlog, a busy event loop before fastify
-   * saw the request, sending the answer back).
+   * client measured (outside: connecting, sending the answer back, and what the service's
+   * estimates below miss). A new connection's first request also has the service's estimate of
+   * its wait in the kernel's accept queue (backlog) and the time from its accept to fastify
+   * seeing it (accept); 0 for a request on a reused connection.
    */
-  split: { queueMs: number[]; appMs: number[]; outsideMs: number[] };
+  split: { backlogMs: number[]; acceptMs: number[]; queueMs: number[]; appMs: number[]; outsideMs: number[] };
   /**
    * Connections the client opened (a keep-alive client reuses its own: a new one per request
    * means the service closed the last), and how long each took from the request's start to
@@ -64,6 +66,9 @@ export interface SlowAnswer {
   reason: string;
   /** Connecting (a new connection only), then waiting for a slot and in it (Server-Timing). */
   connectMs: number | undefined;
+  /** The service's estimate of the wait in its accept queue, and from its accept to fastify (a new connection's first request). */
+  backlogMs: number | undefined;
+  acceptMs: number | undefined;
   queueMs: number | undefined;
   appMs: number | undefined;
 }
@@ -74,7 +79,7 @@ const SLOWEST_KEPT = 5;
 export const CLIENT_TIMEOUT_MS = 30_000;
 
 function emptyOutcome(): LoadOutcome {
-  return { requests: 0, statuses: {}, errors: {}, malformed503: 0, unexpected: [], shedReasons: {}, latenciesMs: [], shedLatenciesMs: [], split: { queueMs: [], appMs: [], outsideMs: [] }, connections: { opened: 0, connectMs: [] }, slowest: [], seconds: 0, generatorDelayMs: { p99: Number.NaN, max: Number.NaN } };
+  return { requests: 0, statuses: {}, errors: {}, malformed503: 0, unexpected: [], shedReasons: {}, latenciesMs: [], shedLatenciesMs: [], split: { backlogMs: [], acceptMs: [], queueMs: [], appMs: [], outsideMs: [] }, connections: { opened: 0, connectMs: [] }, slowest: [], seconds: 0, generatorDelayMs: { p99: Number.NaN, max: Number.NaN } };
 }
 
 /** One request; resolves with what happened, never rejects. */
@@ -119,11 +124,13 @@ function send(target: LoadTarget, agent: Agent | false, load: LoadRequest, outco
             outcome.shedReasons[reason] = (outcome.shedReasons[reason] ?? 0) + 1;
           }
           const timing = serverTiming(res.headers['server-timing']);
-          keepSlowest(outcome, { ms: latency, method: load.method, status, reason, connectMs, queueMs: timing?.queue, appMs: timing?.app });
+          keepSlowest(outcome, { ms: latency, method: load.method, status, reason, connectMs, backlogMs: timing?.backlog, acceptMs: timing?.accept, queueMs: timing?.queue, appMs: timing?.app });
           if (timing) {
+            outcome.split.backlogMs.push(timing.backlog);
+            outcome.split.acceptMs.push(timing.accept);
             outcome.split.queueMs.push(timing.queue);
             outcome.split.appMs.push(timing.app);
-            outcome.split.outsideMs.push(Math.max(0, latency - timing.queue - timing.app));
+            outcome.split.outsideMs.push(Math.max(0, latency - timing.backlog - timing.accept - timing.queue - timing.app));
           }
           outcome.statuses[status] = (outcome.statuses[status] ?? 0) + 1;
           if (status === 503 && !isOverloadProblem(res.headers['retry-after'], res.headers['content-type'], text)) outcome.malformed503++;
@@ -170,11 +177,11 @@ function reasonOf(body: string): string {
   }
 }
 
-function serverTiming(header: string | string[] | undefined): { queue: number; app: number } | undefined {
+function serverTiming(header: string | string[] | undefined): { backlog: number; accept: number; queue: number; app: number } | undefined {
   if (typeof header !== 'string') return undefined;
-  const queue = /queue;dur=([\d.]+)/.exec(header)?.[1];
-  const app = /app;dur=([\d.]+)/.exec(header)?.[1];
-  return queue === undefined || app === undefined ? undefined : { queue: Number(queue), app: Number(app) };
+  const part = (name: string) => new RegExp(`(?:^|, )${name};dur=([\\d.]+)`).exec(header)?.[1];
+  const [queue, app] = [part('queue'), part('app')];
+  return queue === undefined || app === undefined ? undefined : { backlog: Number(part('backlog') ?? 0), accept: Number(part('accept') ?? 0), queue: Number(queue), app: Number(app) };
 }
 
 function isOverloadProblem(retryAfter: string | undefined, contentType: string | undefined, body: string): boolean {
@@ -244,7 +251,7 @@ function watchDelay(): { stop(): { p99: number; max: number } } {
 }
 
 function sortAll(outcome: LoadOutcome): void {
-  for (const list of [outcome.latenciesMs, outcome.shedLatenciesMs, outcome.split.queueMs, outcome.split.appMs, outcome.split.outsideMs, outcome.connections.connectMs]) list.sort((a, b) => a - b);
+  for (const list of [outcome.latenciesMs, outcome.shedLatenciesMs, outcome.split.backlogMs, outcome.split.acceptMs, outcome.split.queueMs, outcome.split.appMs, outcome.split.outsideMs, outcome.connections.connectMs]) list.sort((a, b) => a - b);
 }
 
 /** A create near the 64 KiB body limit: 200 items with long names (about 56 KB of JSON). */
@@ -309,7 +316,7 @@ export function summary(outcome: LoadOutcome): string {
     `p50 ${percentileOf(outcome.latenciesMs, 50).toFixed(0)} ms, p99 ${percentileOf(outcome.latenciesMs, 99).toFixed(0)} ms, max ${(outcome.latenciesMs.at(-1) ?? Number.NaN).toFixed(0)} ms`,
     `503 p99 ${percentileOf(outcome.shedLatenciesMs, 99).toFixed(0)} ms`,
     `generator loop delay p99 ${outcome.generatorDelayMs.p99.toFixed(0)} ms, max ${outcome.generatorDelayMs.max.toFixed(0)} ms`,
-    `split p50/p99/max ms: ${(['outside', 'queue', 'app'] as const).map((part) => `${part} ${spread(outcome.split[`${part}Ms`])}`).join(', ')}`,
+    `split p50/p99/max ms: ${(['outside', 'backlog', 'accept', 'queue', 'app'] as const).map((part) => `${part} ${spread(outcome.split[`${part}Ms`])}`).join(', ')}`,
     `${outcome.connections.opened} connections opened, connect p50/p99/max ${spread(outcome.connections.connectMs)} ms (over 1 s: ${outcome.connections.connectMs.filter((ms) => ms > 1_000).length})`,
     `slowest: ${outcome.slowest.map(describeSlow).join(' | ')}`,
   ].join('; ');
@@ -319,7 +326,7 @@ const ms = (value: number | undefined) => (value === undefined ? '-' : value.toF
 
 function describeSlow(answer: SlowAnswer): string {
   const what = `${answer.method} ${answer.status}${answer.reason ? ` ${answer.reason}` : ''}`;
-  return `${ms(answer.ms)} ms ${what} (connect ${ms(answer.connectMs)}, queue ${ms(answer.queueMs)}, app ${ms(answer.appMs)})`;
+  return `${ms(answer.ms)} ms ${what} (connect ${ms(answer.connectMs)}, backlog ${ms(answer.backlogMs)}, accept ${ms(answer.acceptMs)}, queue ${ms(answer.queueMs)}, app ${ms(answer.appMs)})`;
 }
 
 /** The kernel's TCP counters that say whether connections waited or were dropped on the way in. */
