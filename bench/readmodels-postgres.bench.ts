@@ -32,6 +32,9 @@
 //      this one (a same-run before/after); BENCH_RMPG_CPU_PROF=<dir> writes each API process's
 //      CPU profile there (node --cpu-prof, every 100 us; with BENCH_RMPG_PROBE=1,
 //      bench/read-tail-stalls.ts tells what ran in the probe's stalls); BENCH_RMPG_BACKENDS=postgres (or sqlite) only one;
+//      BENCH_RMPG_TURNS=3 runs the A B B A turns 3 times (the CPU a read reported is each
+//      build's median over its turns); the load generator's own CPU a read is printed too (its
+//      GETs go through bench/raw-get.ts; BENCH_RMPG_CLIENT=node: through node:http's client);
 //      BENCH_RMPG_API_NICE=-10 adds turns of this checkout with the API's main thread at that
 //      priority (a diagnosis: is the tail the scheduler's?).
 import { randomUUID } from 'node:crypto';
@@ -56,6 +59,7 @@ import { cpuSecondsOf, startChild, stopChild } from './children.js';
 import { driveLifecycles, getJson, orderLifecycle, percentile, postJson } from './http-load.js';
 import { seed } from './projections.bench.js';
 import { printTail, probeFlags, startBareReadServer, type ClientRead } from './read-tail.js';
+import { RawGetClient } from './raw-get.js';
 import { reportFigure } from './report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -210,6 +214,8 @@ type ReadFigures = Pick<ServiceFigures, 'readsPerSecond' | 'readP50' | 'readP99'
   reads: ClientRead[];
   /** The load generator's own event loop delay during the load (this process). */
   generatorLoopDelayMs: { p99: number; max: number };
+  /** CPU of this process (the load generator, and nothing else while it runs) per read answered, ms. */
+  generatorCpuMsPerRead: number;
 };
 /** The body of each read path as the API answered it (what the bare baseline serves). */
 type MeasuredReads = ReadFigures & Pick<ServiceFigures, 'cpuMsPerRead' | 'postgresCpuMsPerRead'> & { bodies: Record<string, string> };
@@ -219,6 +225,14 @@ const COMPARE = process.env.BENCH_RMPG_COMPARE;
 const CPU_PROF = process.env.BENCH_RMPG_CPU_PROF;
 const READ_BACKENDS = (process.env.BENCH_RMPG_BACKENDS ?? 'sqlite,postgres').split(',') as Backend[];
 const PROBE = process.env.BENCH_RMPG_PROBE === '1';
+/** Rounds of A B B A turns of the reads part (BENCH_RMPG_TURNS, 1): more for a CPU a read that a busy machine leaves noisy. */
+const TURNS = env('BENCH_RMPG_TURNS', 1);
+const median = (values: number[]) => {
+  const sorted = values.slice().sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+const NODE_CLIENT = process.env.BENCH_RMPG_CLIENT === 'node';
 const API_NICE = process.env.BENCH_RMPG_API_NICE === undefined ? undefined : Number(process.env.BENCH_RMPG_API_NICE);
 
 /** The environment of `orders serve` in the lifecycle and reads parts. */
@@ -384,12 +398,16 @@ function parentOf(pid: number): number | undefined {
 
 /** GETs at READ_RATE per second (open loop: each sent on time, whatever the answers do). */
 async function readLoad(port: number, apiKey = API_KEY): Promise<ReadFigures> {
+  // The lean client (bench/raw-get.ts) unless BENCH_RMPG_CLIENT=node (node:http's, as before).
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const raw = NODE_CLIENT ? undefined : new RawGetClient(port, apiKey, 64);
+  const get = (path: string, extra: Record<string, string>) => (raw ? raw.get(path, extra) : getJson(agent, port, path, apiKey, extra).then((reply) => reply.status));
   const latencies: number[] = [];
   const reads: ClientRead[] = [];
   let failures = 0;
   const generatorLoop = monitorEventLoopDelay({ resolution: 1 });
   generatorLoop.enable();
+  const generatorCpu = process.cpuUsage();
   const total = Math.round(READ_RATE * READ_SECONDS);
   const started = performance.now();
   const sends: Promise<void>[] = [];
@@ -399,12 +417,12 @@ async function readLoad(port: number, apiKey = API_KEY): Promise<ReadFigures> {
     const sent = performance.now();
     const path = READ_PATHS[index % READ_PATHS.length]!;
     sends.push(
-      getJson(agent, port, path, apiKey, { 'x-bench-seq': String(index) }).then(
-        (reply) => {
+      get(path, { 'x-bench-seq': String(index) }).then(
+        (status) => {
           const ms = performance.now() - sent;
           latencies.push(ms);
           reads.push({ seq: index, path, sentAt: performance.timeOrigin + sent, ms });
-          if (reply.status !== 200) failures++;
+          if (status !== 200) failures++;
         },
         () => void failures++,
       ),
@@ -414,6 +432,7 @@ async function readLoad(port: number, apiKey = API_KEY): Promise<ReadFigures> {
   const seconds = (performance.now() - started) / 1000;
   generatorLoop.disable();
   agent.destroy();
+  raw?.close();
   const sorted = latencies.sort((a, b) => a - b);
   return {
     readsPerSecond: total / seconds,
@@ -423,8 +442,11 @@ async function readLoad(port: number, apiKey = API_KEY): Promise<ReadFigures> {
     readFailures: failures,
     reads,
     generatorLoopDelayMs: { p99: generatorLoop.percentile(99) / 1e6, max: generatorLoop.max / 1e6 },
+    generatorCpuMsPerRead: cpuMs(process.cpuUsage(generatorCpu)) / total,
   };
 }
+
+const cpuMs = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1000;
 
 async function waitFor(condition: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const deadline = performance.now() + timeoutMs;
@@ -502,7 +524,8 @@ async function readsAlone(): Promise<void> {
     ...(API_NICE === undefined ? [] : [{ name: `nice ${API_NICE}`, bin, nice: API_NICE }]),
   ];
   console.log(`reads alone: ${READ_ORDERS} lifecycles seeded through the API, caught up; then a ROLE=api process: ${READ_RATE} reads/s (open loop) for ${READ_SECONDS} s (${READ_PATHS.join(', ')}):`);
-  const cpu = new Map<string, number>();
+  // CPU a read of each turn, by backend and build: the median is reported.
+  const cpu = new Map<string, number[]>();
   const p99 = new Map<Backend, number>();
   const bareP99 = new Map<Backend, number>();
   for (const backend of READ_BACKENDS) {
@@ -519,17 +542,17 @@ async function readsAlone(): Promise<void> {
       } finally {
         await stopChild(all.child);
       }
-      // Turns: each build twice, so that a drift of the machine's load falls on both; the bare
-      // baseline after the first and the last.
-      const turns = [...builds, ...builds.slice().reverse()];
+      // Turns: each build twice (A B B A; BENCH_RMPG_TURNS times), so that a drift of the
+      // machine's load falls on both; the bare baseline after the first and the last.
+      const turns = Array.from({ length: TURNS }, () => [...builds, ...builds.slice().reverse()]).flat();
       for (const [turn, build] of turns.entries()) {
         const reads = await measureReads(backend, build.bin, serviceEnvFor('api', at), watcher, build.nice);
         const key = `${backend} ${build.name}`;
-        cpu.set(key, (cpu.get(key) ?? 0) + reads.cpuMsPerRead / 2);
+        cpu.set(key, [...(cpu.get(key) ?? []), reads.cpuMsPerRead]);
         if (build.name === 'this checkout') p99.set(backend, Math.max(p99.get(backend) ?? 0, reads.readP99));
         console.log(
           `  ${LABEL[backend].padEnd(10)} ${build.name.padEnd(14)} reads ${reads.readsPerSecond.toFixed(0)}/s p50 ${reads.readP50.toFixed(1)} ms p99 ${reads.readP99.toFixed(1)} ms max ${reads.readMax.toFixed(1)} ms, ${reads.readFailures} not 200; ` +
-            `CPU a read: API ${reads.cpuMsPerRead.toFixed(3)} ms, PostgreSQL ${reads.postgresCpuMsPerRead.toFixed(3)} ms; load generator's loop delay p99 ${reads.generatorLoopDelayMs.p99.toFixed(1)} max ${reads.generatorLoopDelayMs.max.toFixed(1)} ms [${loadNote()}]`,
+            `CPU a read: API ${reads.cpuMsPerRead.toFixed(3)} ms, PostgreSQL ${reads.postgresCpuMsPerRead.toFixed(3)} ms; load generator's loop delay p99 ${reads.generatorLoopDelayMs.p99.toFixed(1)} max ${reads.generatorLoopDelayMs.max.toFixed(1)} ms, its CPU a read ${reads.generatorCpuMsPerRead.toFixed(3)} ms [${loadNote()}]`,
         );
         if (reads.readFailures > 0) throw new Error(`${LABEL[backend]} ${build.name}: ${reads.readFailures} reads did not answer 200`);
         if (turn === 0 || turn === turns.length - 1) {
@@ -537,7 +560,7 @@ async function readsAlone(): Promise<void> {
           bareP99.set(backend, Math.max(bareP99.get(backend) ?? 0, bare.readP99));
           console.log(
             `  ${LABEL[backend].padEnd(10)} ${'bare fastify'.padEnd(14)} reads ${bare.readsPerSecond.toFixed(0)}/s p50 ${bare.readP50.toFixed(1)} ms p99 ${bare.readP99.toFixed(1)} ms max ${bare.readMax.toFixed(1)} ms ` +
-              `(the same bodies from memory: HTTP, the load generator and the machine); load generator's loop delay p99 ${bare.generatorLoopDelayMs.p99.toFixed(1)} max ${bare.generatorLoopDelayMs.max.toFixed(1)} ms [${loadNote()}]`,
+              `(the same bodies from memory: HTTP, the load generator and the machine); load generator's loop delay p99 ${bare.generatorLoopDelayMs.p99.toFixed(1)} max ${bare.generatorLoopDelayMs.max.toFixed(1)} ms, its CPU a read ${bare.generatorCpuMsPerRead.toFixed(3)} ms [${loadNote()}]`,
           );
         }
       }
@@ -547,8 +570,9 @@ async function readsAlone(): Promise<void> {
     }
   }
   for (const backend of READ_BACKENDS) {
-    const ours = cpu.get(`${backend} this checkout`)!;
-    const theirs = COMPARE ? cpu.get(`${backend} ${basename(COMPARE)}`) : undefined;
+    const ours = median(cpu.get(`${backend} this checkout`)!);
+    const theirs = COMPARE ? median(cpu.get(`${backend} ${basename(COMPARE)}`)!) : undefined;
+    console.log(`  ${LABEL[backend].padEnd(10)} API CPU a read, each turn: ${[...cpu].filter(([key]) => key.startsWith(`${backend} `)).map(([key, values]) => `${key.slice(backend.length + 1)} ${values.map((value) => value.toFixed(3)).join(', ')} (median ${median(values).toFixed(3)})`).join('; ')} ms`);
     reportFigure({
       name: `API process CPU a read on ${LABEL[backend]} (${READ_RATE} reads/s offered)`,
       value: round(ours),
