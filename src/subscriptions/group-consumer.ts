@@ -439,10 +439,11 @@ export class GroupConsumer {
 
   /**
    * Parked count from the server; lag from the server's last known event and our progress. One
-   * refresh at a time: asked again while one runs, the caller gets that one. The lag is a read of
-   * $all from the group's checkpoint (up to 20,000 events); behind on large orders after a burst,
-   * a refresh took longer than the 5 s interval, and the refreshes piled up, each holding its
-   * pages in the store and its events in this process (#11).
+   * refresh at a time: asked again while one runs, the caller gets that one. The lag was a read of
+   * $all from the group's last known event (up to 20,000 events); behind on large orders after a
+   * burst, a refresh took longer than the 5 s interval, and the refreshes piled up, each holding its
+   * pages in the store and its events in this process (#11). The groups now share one window of
+   * $all that each refresh extends by what was written since (sharedLagScanner, #13).
    */
   refreshStats(): Promise<void> {
     this.#refreshing ??= this.#refreshStats().finally(() => {
