@@ -21,10 +21,16 @@
 // BENCH_LIFECYCLE_CPU_PROF (a directory: the ROLE=all child writes a --cpu-prof there),
 // BENCH_LIFECYCLE_BIN (another checkout's bin/orders.js, for a before/after), BENCH_LIFECYCLE_RATE
 // (lifecycles started per second instead of back to back: the same offered load for a before and
-// an after, so their CPU per command compares like with like on a machine whose speed varies).
+// an after, so their CPU per command compares like with like on a machine whose speed varies),
+// BENCH_LIFECYCLE_BEFORE_BIN (another checkout's bin/orders.js, built: adds the setup `before`,
+// `npm start` of that checkout's dist/, run in turns with this one's: BENCH_LIFECYCLE_SETUPS=
+// before,all BENCH_LIFECYCLE_ROUNDS=3 is a same-run before/after), BENCH_LIFECYCLE_IDLE_SECONDS
+// (5: after the catch-up, the idle service's CPU per second, for npm start).
+// For npm start the CPU per command is given twice: over the load's window, and with the backlog
+// (until every read model has caught up), so work moved past the window cannot pass for a saving.
 // Run: `npm run bench lifecycle`.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -41,8 +47,14 @@ const here = dirname(fileURLToPath(import.meta.url));
 const bin = process.env.BENCH_LIFECYCLE_BIN ?? join(here, '..', 'bin', 'orders.js');
 // This checkout's service runs compiled JavaScript, as `npm start` does (tsx's compiler costs CPU
 // per command in the profiles): the build the tests use, of the sources as they are now. Another
-// checkout's runs its own sources through tsx.
+// checkout's runs its own build (its dist/, made by its npm ci or npm run build), or its sources
+// through tsx when it has none.
 if (!process.env.BENCH_LIFECYCLE_BIN) compileForChildren();
+function checkoutEnv(otherBin: string | undefined): NodeJS.ProcessEnv {
+  if (!otherBin) return { ORDERS_FROM_SOURCE: '1' };
+  const dist = join(dirname(otherBin), '..', 'dist');
+  return existsSync(join(dist, 'src', 'cli', 'main.js')) ? { ORDERS_DIST_DIR: dist, ORDERS_FROM_SOURCE: '0' } : { ORDERS_DIST_DIR: '', ORDERS_FROM_SOURCE: '1' };
+}
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const SECONDS = env('BENCH_LIFECYCLE_SECONDS', 10);
 const WARMUP_SECONDS = env('BENCH_LIFECYCLE_WARMUP', 3);
@@ -51,12 +63,17 @@ const ROUNDS = env('BENCH_LIFECYCLE_ROUNDS', 1);
 const SETUPS = (process.env.BENCH_LIFECYCLE_SETUPS ?? 'bare,emmett,api,all').split(',').map((name) => name.trim()) as SetupName[];
 const CPU_PROF_DIR = process.env.BENCH_LIFECYCLE_CPU_PROF;
 const RATE = env('BENCH_LIFECYCLE_RATE', 0);
+const BEFORE_BIN = process.env.BENCH_LIFECYCLE_BEFORE_BIN;
+const IDLE_SECONDS = env('BENCH_LIFECYCLE_IDLE_SECONDS', 5);
 const API_KEY = 'bench-key-lifecycle-0123456789';
 const TENANT = 'bench';
 const CONCURRENT_PAYMENTS = 20;
 
-type SetupName = 'bare' | 'emmett' | 'api' | 'all';
-const LABELS: Record<SetupName, string> = { bare: 'bare fastify', emmett: 'Emmett peer', api: 'ROLE=api', all: 'npm start (ROLE=all)' };
+type SetupName = 'bare' | 'emmett' | 'api' | 'all' | 'before';
+const LABELS: Record<SetupName, string> = { bare: 'bare fastify', emmett: 'Emmett peer', api: 'ROLE=api', all: 'npm start (ROLE=all)', before: 'npm start, before' };
+if (SETUPS.includes('before') && !BEFORE_BIN) throw new Error('the setup `before` runs BENCH_LIFECYCLE_BEFORE_BIN (another checkout\'s bin/orders.js, built with npm ci)');
+/** Setups running `npm start` (every worker): their read models are watched and caught up. */
+const withWorkers = (setup: SetupName) => setup === 'all' || setup === 'before';
 
 // ---- child: the bare fastify ceiling ------------------------------------------------------
 
@@ -83,16 +100,30 @@ function drive(port: number, seconds: number, onAnswer?: (orderId: string, revis
 
 interface Figures {
   perSecond: number;
-  /** The setup's process CPU (all threads) per command: steadier than commands/s on a busy machine. */
+  /**
+   * The setup's process CPU (all threads) per command: steadier than commands/s on a busy
+   * machine. With workers: counted until the read models caught up (the backlog included).
+   */
   cpuMsPerCommand: number;
+  /** With workers: the CPU of the load's window alone, per command. */
+  windowCpuMsPerCommand?: number;
+  /** With workers: the idle service's CPU per second, after the catch-up. */
+  idleCpuMsPerSecond?: number;
   p50: number;
   p99: number;
   lifecycles: number;
 }
 
-function summarize(result: LoadResult, cpuSeconds: number): Figures {
+function summarize(result: LoadResult, cpuSeconds: number, workers?: { windowCpuSeconds: number; idleCpuMsPerSecond: number }): Figures {
   const sorted = result.latenciesMs.sort((a, b) => a - b);
-  return { perSecond: result.commands / result.seconds, cpuMsPerCommand: (cpuSeconds * 1000) / result.commands, p50: percentile(sorted, 50), p99: percentile(sorted, 99), lifecycles: result.lifecycles };
+  return {
+    perSecond: result.commands / result.seconds,
+    cpuMsPerCommand: (cpuSeconds * 1000) / result.commands,
+    ...(workers ? { windowCpuMsPerCommand: (workers.windowCpuSeconds * 1000) / result.commands, idleCpuMsPerSecond: workers.idleCpuMsPerSecond } : {}),
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    lifecycles: result.lifecycles,
+  };
 }
 
 // ---- freshness of the read models (ROLE=all) ----------------------------------------------
@@ -196,12 +227,13 @@ async function start(setup: SetupName): Promise<Running> {
     return { port: Number(match[1]), pid: child.pid, dataDir, stop: cleanup(child) };
   }
   const [port, eventStorePort] = [await freePort(), await freePort()];
-  const profile = setup === 'all' && CPU_PROF_DIR ? [`--cpu-prof`, `--cpu-prof-dir=${CPU_PROF_DIR}`] : [];
+  const profile = withWorkers(setup) && CPU_PROF_DIR ? [`--cpu-prof`, `--cpu-prof-dir=${join(CPU_PROF_DIR, setup)}`] : [];
+  const checkout = checkoutEnv(setup === 'before' ? BEFORE_BIN : process.env.BENCH_LIFECYCLE_BIN);
   const { child } = await startChild(
-    [...profile, bin, 'serve'],
+    [...profile, setup === 'before' ? BEFORE_BIN! : bin, 'serve'],
     {
-      ORDERS_FROM_SOURCE: '1',
-      ROLE: setup,
+      ...checkout,
+      ROLE: setup === 'before' ? 'all' : setup,
       PORT: String(port),
       EVENTSTORE_PORT: String(eventStorePort),
       DATA_DIR: dataDir,
@@ -238,7 +270,7 @@ async function measure(setup: SetupName): Promise<{ figures: Figures; extras?: A
   try {
     await drive(running.port, WARMUP_SECONDS);
     const cpu = () => cpuSecondsOf(running.pid);
-    if (setup !== 'all') {
+    if (!withWorkers(setup)) {
       const before = cpu();
       const load = await drive(running.port, SECONDS);
       return { figures: summarize(load, cpu() - before) };
@@ -253,6 +285,7 @@ async function measure(setup: SetupName): Promise<{ figures: Figures; extras?: A
       watcher.record(true);
       const cpuBefore = cpu();
       const load = await drive(running.port, SECONDS, (orderId, revision, at) => watcher.answered(orderId, revision, at));
+      const windowCpuSeconds = cpu() - cpuBefore;
       const expected = { summaryShipped: before.summaryShipped + load.lifecycles, customerShipped: before.customerShipped + load.lifecycles, salesPaid: before.salesPaid + load.lifecycles * 2500 };
       const caughtUp = await waitFor(() => {
         if (watcher.waiting > 0) return false;
@@ -266,9 +299,13 @@ async function measure(setup: SetupName): Promise<{ figures: Figures; extras?: A
       const workAfter = await workCounts(running.port);
       const perLifecycle = Object.fromEntries(Object.entries(workAfter).map(([key, count]) => [key, round((count - (workBefore[key] ?? 0)) / (load.commands / 3))]));
       const lags = watcher.lagsMs.sort((a, b) => a - b);
+      // The idle service: what its timers cost (stats refreshes, checkpoints, metrics).
+      const idleBefore = cpu();
+      await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));
+      const idleCpuMsPerSecond = ((cpu() - idleBefore) * 1000) / IDLE_SECONDS;
       const concurrentPayments = await paymentsAtOnce(running.port);
       return {
-        figures: summarize(load, cpuSeconds),
+        figures: summarize(load, cpuSeconds, { windowCpuSeconds, idleCpuMsPerSecond }),
         extras: { perLifecycle, freshnessP50: percentile(lags, 50), freshnessP99: percentile(lags, 99), catchUpMs, caughtUp, concurrentPayments },
       };
     } finally {
@@ -366,8 +403,27 @@ async function main(): Promise<void> {
       unit: 'ms',
       ...(peer && setup !== 'emmett' ? { baseline: round(peer.cpuMsPerCommand), baselineName } : {}),
     });
+    if (figures.windowCpuMsPerCommand !== undefined) {
+      reportFigure({ name: `lifecycle CPU per command in the load's window, ${LABELS[setup]}`, value: round(figures.windowCpuMsPerCommand), unit: 'ms' });
+      reportFigure({ name: `idle CPU per second after the load, ${LABELS[setup]}`, value: round(figures.idleCpuMsPerSecond ?? 0), unit: 'ms/s' });
+    }
     reportFigure({ name: `lifecycle p50, ${LABELS[setup]}`, value: round(figures.p50), unit: 'ms', ...(peer && setup !== 'emmett' ? { baseline: round(peer.p50), baselineName } : {}) });
     reportFigure({ name: `lifecycle p99, ${LABELS[setup]}`, value: round(figures.p99), unit: 'ms', ...(peer && setup !== 'emmett' ? { baseline: round(peer.p99), baselineName } : {}) });
+  }
+  const before = best.get('before')?.figures;
+  const after = best.get('all')?.figures;
+  if (before && after) {
+    console.log(
+      `after / before (npm start): commands/s ${(after.perSecond / before.perSecond).toFixed(2)}x, CPU per command with the backlog ${(after.cpuMsPerCommand / before.cpuMsPerCommand).toFixed(2)}x, ` +
+        `in the window ${((after.windowCpuMsPerCommand ?? 0) / (before.windowCpuMsPerCommand ?? 1)).toFixed(2)}x, idle CPU per second ${((after.idleCpuMsPerSecond ?? 0) / (before.idleCpuMsPerSecond || 1)).toFixed(2)}x`,
+    );
+  }
+  const beforeExtras = best.get('before')?.extras;
+  if (beforeExtras) {
+    console.log(
+      `${LABELS.before}: order summary behind its command p99 ${beforeExtras.freshnessP99.toFixed(1)} ms; ` +
+        `read models caught up ${beforeExtras.caughtUp ? `${beforeExtras.catchUpMs.toFixed(0)} ms after the load` : 'NOT within 60 s'}`,
+    );
   }
   const extras = best.get('all')?.extras;
   if (extras) {
@@ -384,7 +440,9 @@ async function main(): Promise<void> {
 }
 
 function row(setup: SetupName, figures: Figures): string {
-  return `${LABELS[setup].padEnd(22)} ${figures.perSecond.toFixed(0).padStart(6)} commands/s   p50 ${figures.p50.toFixed(1).padStart(6)} ms   p99 ${figures.p99.toFixed(1).padStart(6)} ms   CPU ${figures.cpuMsPerCommand.toFixed(2).padStart(5)} ms/command`;
+  const workers =
+    figures.windowCpuMsPerCommand === undefined ? '' : ` with the backlog (window ${figures.windowCpuMsPerCommand.toFixed(2)}), idle ${(figures.idleCpuMsPerSecond ?? 0).toFixed(1)} ms/s`;
+  return `${LABELS[setup].padEnd(22)} ${figures.perSecond.toFixed(0).padStart(6)} commands/s   p50 ${figures.p50.toFixed(1).padStart(6)} ms   p99 ${figures.p99.toFixed(1).padStart(6)} ms   CPU ${figures.cpuMsPerCommand.toFixed(2).padStart(5)} ms/command${workers}`;
 }
 
 function round(value: number): number {
