@@ -55,7 +55,8 @@ const templateMessage: z.ZodType<WhatsAppTemplateMessage> = z.looseObject({
 }) as unknown as z.ZodType<WhatsAppTemplateMessage>;
 
 const base = { tenantId: z.string(), messageId: z.string(), at: z.string() };
-const draft = { ...base, orderId: z.string(), message: templateMessage };
+// sourcePosition: the causing order event's commit position in $all (absent in events written before it was kept).
+const draft = { ...base, orderId: z.string(), message: templateMessage, sourcePosition: z.number().int().nonnegative().optional() };
 
 const schemas = {
   'whatsapp.queued': z.object(draft),

@@ -30,6 +30,8 @@ export interface WhatsAppMessage {
   settledBy: SettledBy | null;
   createdAt: string;
   updatedAt: string;
+  /** The causing order event's commit position in $all: the outbox lists messages in the events' order. */
+  sourcePosition?: number;
 }
 
 /** Undefined: the stream does not exist, nothing was ever recorded for this message. */
@@ -40,6 +42,7 @@ export interface MessageDraft {
   orderId: string;
   messageId: string;
   message: WhatsAppTemplateMessage;
+  sourcePosition?: number;
 }
 
 export type AttemptResult =
@@ -213,7 +216,13 @@ function startAttempt(state: WhatsAppMessage, by: 'handler' | 'operator', at: st
 }
 
 function draftOf(source: MessageDraft): MessageDraft {
-  return { tenantId: source.tenantId, orderId: source.orderId, messageId: source.messageId, message: source.message };
+  return {
+    tenantId: source.tenantId,
+    orderId: source.orderId,
+    messageId: source.messageId,
+    message: source.message,
+    ...(source.sourcePosition !== undefined ? { sourcePosition: source.sourcePosition } : {}),
+  };
 }
 
 function ids(state: WhatsAppMessage, at: string): { tenantId: string; messageId: string; at: string } {

@@ -31,7 +31,8 @@ export const WHATSAPP_OUTBOX_SCHEMA = `
     updated_at TEXT,
     last_error TEXT,
     settled_by TEXT,
-    ledger_revision INTEGER
+    ledger_revision INTEGER,
+    source_position INTEGER
   );
   -- One row once the view holds every ledger stream (a new or replaced file has none).
   CREATE TABLE IF NOT EXISTS whatsapp_outbox_view (
@@ -51,6 +52,7 @@ const ADDED_COLUMNS: Record<string, string> = {
   last_error: 'TEXT',
   settled_by: 'TEXT',
   ledger_revision: 'INTEGER',
+  source_position: 'INTEGER',
 };
 
 const upgraded = new WeakSet<object>();
@@ -112,6 +114,8 @@ export interface OutboxMessage {
   updatedAt: string;
   /** The ledger stream's revision the row shows; null for a row from before the ledger. */
   ledgerRevision: number | null;
+  /** The causing order event's commit position in $all; null for a message recorded before it was kept. */
+  sourcePosition: number | null;
 }
 
 type Row = Record<string, string | number | null>;
@@ -133,6 +137,7 @@ function toMessage(row: Row): OutboxMessage {
     createdAt: String(row.created_at),
     updatedAt: String(row.updated_at ?? row.created_at),
     ledgerRevision: row.ledger_revision === null || row.ledger_revision === undefined ? null : Number(row.ledger_revision),
+    sourcePosition: row.source_position === null || row.source_position === undefined ? null : Number(row.source_position),
   };
 }
 
@@ -142,10 +147,11 @@ function toMessage(row: Row): OutboxMessage {
  */
 export async function writeOutboxRow(tx: ReadModelTx, message: WhatsAppMessage, revision: bigint): Promise<void> {
   await tx.run(
-    `INSERT INTO whatsapp_outbox (tenant_id, order_id, event_id, recipient, template, status, provider_message_id, payload, created_at, attempts, updated_at, last_error, settled_by, ledger_revision)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    `INSERT INTO whatsapp_outbox (tenant_id, order_id, event_id, recipient, template, status, provider_message_id, payload, created_at, attempts, updated_at, last_error, settled_by, ledger_revision, source_position)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (event_id) DO UPDATE SET status = excluded.status, provider_message_id = excluded.provider_message_id, attempts = excluded.attempts,
-       updated_at = excluded.updated_at, last_error = excluded.last_error, settled_by = excluded.settled_by, ledger_revision = excluded.ledger_revision
+       updated_at = excluded.updated_at, last_error = excluded.last_error, settled_by = excluded.settled_by, ledger_revision = excluded.ledger_revision,
+       source_position = coalesce(excluded.source_position, whatsapp_outbox.source_position)
      WHERE whatsapp_outbox.ledger_revision IS NULL OR whatsapp_outbox.ledger_revision < excluded.ledger_revision`,
     message.tenantId,
     message.orderId,
@@ -161,6 +167,7 @@ export async function writeOutboxRow(tx: ReadModelTx, message: WhatsAppMessage, 
     message.lastError,
     message.settledBy,
     Number(revision),
+    message.sourcePosition ?? null,
   );
 }
 
@@ -244,6 +251,10 @@ export async function findByProviderId(tx: ReadModelTx, providerMessageId: strin
  * Newest first; `before` is the id of the last message of the previous page. Without
  * `tenantId` (the operator's CLI) every tenant's messages are listed.
  */
+const IN_EVENT_ORDER = 'coalesce(source_position, -1)';
+/** The `before` row's place in that order (-1 for a row no longer there: the rows without a position after it). */
+const CURSOR = '(SELECT coalesce(max(coalesce(source_position, -1)), -1) FROM whatsapp_outbox WHERE id = ?)';
+
 export async function listOutbox(
   tx: ReadModelTx,
   tenantId: string | undefined,
@@ -255,9 +266,12 @@ export async function listOutbox(
     where.push('tenant_id = ?');
     params.push(tenantId);
   }
+  // In the order of the events that caused them (newest first), whatever order the rows were
+  // written in; rows without a position (recorded before it was kept) come after, oldest last.
+  // `before` is still a row id: the page goes on after that row in this order.
   if (options.before !== undefined) {
-    where.push('id < ?');
-    params.push(options.before);
+    where.push(`(${IN_EVENT_ORDER} < ${CURSOR} OR (${IN_EVENT_ORDER} = ${CURSOR} AND id < ?))`);
+    params.push(options.before, options.before, options.before);
   }
   if (options.orderId) {
     where.push('order_id = ?');
@@ -268,7 +282,7 @@ export async function listOutbox(
     params.push(options.status);
   }
   const rows = await tx.all<Row>(
-    `SELECT * FROM whatsapp_outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
+    `SELECT * FROM whatsapp_outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${IN_EVENT_ORDER} DESC, id DESC LIMIT ?`,
     ...params,
     options.limit,
   );

@@ -44,7 +44,7 @@ export function createWhatsAppHandler(config: WhatsAppConfig, sender?: WhatsAppS
       const message = statusTemplateMessage({ to, status: event.data.newStatus, language: config.language, customerName: customer?.name, orderId });
       if (!message) return;
       const { client, store } = context;
-      const draft = { tenantId, orderId, messageId: event.id, message };
+      const draft = { tenantId, orderId, messageId: event.id, message, ...(event.position !== undefined ? { sourcePosition: event.position } : {}) };
       const stream = whatsappStreamName(tenantId, event.id);
       const writer: LedgerWriter = {
         actor: 'handler:whatsapp',

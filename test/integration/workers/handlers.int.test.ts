@@ -79,6 +79,8 @@ describe('the shipped handlers on the embedded event store', () => {
     });
     // One message per status change, newest first: the order's events' order.
     expect(messages.map((message) => message.template)).toEqual(['order_shipped', 'order_paid']);
+    // Listed by the positions of the events that caused them, which each row keeps.
+    expect(messages[0]!.sourcePosition).toBeGreaterThan(messages[1]!.sourcePosition ?? Infinity);
     expect(messages[0]).toMatchObject({ recipient: '447700900123', status: 'queued', providerMessageId: null });
     expect(messages[0]?.message).toEqual({
       messaging_product: 'whatsapp',

@@ -42,4 +42,40 @@ describe('the outbox view of the WhatsApp ledger', () => {
     await markOutboxViewBuilt(store, 1, new Date());
     expect(await outboxViewBuilt(store)).toBe(true);
   });
+
+  it("lists messages in the order of the events that caused them, newest first, whatever order their rows were written in, and pages on in that order", async () => {
+    const queued = (id: string, status: 'PAID' | 'SHIPPED', sourcePosition?: number): WhatsAppEvent => ({
+      type: 'whatsapp.queued',
+      data: { tenantId: 't', orderId: 'o-1', messageId: id, message: statusTemplateMessage({ to: '14155550100', status, language: 'en_US', customerName: 'Ann', orderId: 'o-1' })!, at, ...(sourcePosition !== undefined ? { sourcePosition } : {}) },
+    });
+    const ids = ['00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000002', '00000000-0000-4000-8000-000000000003'];
+    // The SHIPPED message's row first, then the PAID one's, then one recorded before positions were kept.
+    await writeOutboxRow(store, foldMessage([queued(ids[2]!, 'SHIPPED', 900)])!, 0n);
+    await writeOutboxRow(store, foldMessage([queued(ids[1]!, 'PAID', 500)])!, 0n);
+    await writeOutboxRow(store, foldMessage([queued(ids[0]!, 'PAID')])!, 0n);
+    const listed = await listOutbox(store, 't', { limit: 10 });
+    expect(listed.map((row) => [row.eventId, row.sourcePosition])).toEqual([[ids[2], 900], [ids[1], 500], [ids[0], null]]);
+    const first = await listOutbox(store, 't', { limit: 1 });
+    const second = await listOutbox(store, 't', { limit: 1, before: first[0]!.id });
+    const third = await listOutbox(store, 't', { limit: 5, before: second[0]!.id });
+    expect([...first, ...second, ...third].map((row) => row.eventId)).toEqual([ids[2], ids[1], ids[0]]);
+    // A later state of the message keeps its place.
+    await writeOutboxRow(store, foldMessage([queued(ids[1]!, 'PAID', 500), { type: 'whatsapp.settled', data: { tenantId: 't', messageId: ids[1]!, status: 'sent', note: 'checked', at } }])!, 1n);
+    expect((await listOutbox(store, 't', { limit: 10 })).map((row) => row.eventId)).toEqual([ids[2], ids[1], ids[0]]);
+  });
+
+  it('adds the position column to a table made before it, once, however often the schema is ensured', async () => {
+    const older = await openTestReadModels();
+    try {
+      await older.migrate(`CREATE TABLE IF NOT EXISTS whatsapp_outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, tenant_id TEXT NOT NULL, order_id TEXT NOT NULL, event_id TEXT NOT NULL UNIQUE,
+        recipient TEXT NOT NULL, template TEXT NOT NULL, status TEXT NOT NULL, provider_message_id TEXT, payload TEXT NOT NULL, created_at TEXT NOT NULL)`);
+      await ensureOutboxSchema(older);
+      await ensureOutboxSchema(older);
+      await writeOutboxRow(older, foldMessage([started])!, 0n);
+      expect(await findByEvent(older, messageId)).toMatchObject({ status: 'sending', sourcePosition: null });
+    } finally {
+      await older.close();
+    }
+  });
 });
