@@ -12,6 +12,7 @@ import { decide, evolve, initialState, type WhatsAppCommand, type WhatsAppMessag
 import { parseWhatsAppEvent, type WhatsAppEvent } from './whatsapp-ledger-events.js';
 import type { Context } from '@opentelemetry/api';
 import { inContext } from '../observability/trace-api.js';
+import { metadataToSend } from '../eventstore/event-serialization.js';
 
 export interface LoadedMessage {
   state: WhatsAppMessageState;
@@ -79,7 +80,9 @@ export async function decideOnLedger(
     if (round > 0 || !(options.assumeNew || options.known)) loaded = await inContext(writer.traceContext, () => loadMessage(client, stream));
     const events = decide(command, loaded.state);
     if (events.length === 0) return { ...loaded, appended: [] };
-    const metadata = metadataFor(writer, loaded, events[0]!.data.tenantId);
+    // As bytes, one encoding for the append's events (event-serialization.ts says why).
+    const fields = metadataFor(writer, loaded, events[0]!.data.tenantId);
+    const metadata = metadataToSend(fields);
     const ids = events.map(() => randomUUID());
     try {
       const result = await inContext(writer.traceContext, () =>
@@ -92,7 +95,7 @@ export async function decideOnLedger(
       return {
         state: events.reduce(evolve, loaded.state),
         revision: result.nextExpectedRevision,
-        correlationId: loaded.correlationId ?? (metadata.$correlationId as string | undefined),
+        correlationId: loaded.correlationId ?? (fields.$correlationId as string | undefined),
         lastEventId: ids.at(-1),
         appended: events,
       };

@@ -141,7 +141,7 @@ const CLOSE_BRACE = 0x7d;
  * Adds `fields` to a JSON event's metadata, an object or the UTF-8 bytes of a JSON object (what
  * src/eventstore hands the client, so that it need not stringify and base64 it): bytes stay bytes,
  * the fields spliced in before the closing brace (the last of duplicate keys wins, as with a
- * spread). Consecutive events of one append that share a metadata object (a command's do) share
+ * spread), and an object becomes the bytes of its JSON with the fields (the same stored bytes). Consecutive events of one append that share a metadata object (a command's do) share
  * its result.
  */
 function withMetadataFields(fields: Record<string, string>): (event: EventData) => EventData {
@@ -158,13 +158,23 @@ function withMetadataFields(fields: Record<string, string>): (event: EventData) 
         sent = spliceJsonObject(metadata, (members ??= jsonMembers(fields)));
         if (sent === undefined) return event;
       } else {
-        sent = { ...metadata, ...fields };
+        // Sent as the bytes of its JSON, which the client would make of it anyway: handed an
+        // object, it stringifies and base64-encodes it, and protobuf decodes that base64 one
+        // character at a time in JavaScript, twice per event (the handlers' reactions, whose
+        // metadata is an object, spent ~770 of those calls per command on the keys added here).
+        sent = jsonBytes({ ...metadata, ...fields });
       }
       last = metadata;
       lastSent = sent;
     }
     return { ...event, metadata: sent } as EventData;
   };
+}
+
+/** The UTF-8 bytes of `value`'s JSON as a plain Uint8Array (see `spliceJsonObject`). */
+function jsonBytes(value: object): Uint8Array {
+  const out = Buffer.from(JSON.stringify(value), 'utf8');
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
 
 /** `"k":"v",...` of `fields` (the JSON text of the object without its braces). */

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { jsonEvent, type EventStoreDBClient, type JSONType } from '@eventstore/db-client';
 import { eventsPublishedTotal } from '../observability/metrics.js';
 import type { EventEnvelope } from '../readmodels/event-envelope.js';
+import { metadataToSend } from '../eventstore/event-serialization.js';
 
 export interface EmittedEvent {
   type: string;
@@ -35,7 +36,9 @@ export async function emitReaction(
   events: readonly EmittedEvent[],
 ): Promise<void> {
   if (events.length === 0) return;
-  const metadata = reactionMetadata(handler, cause);
+  // As the bytes of its JSON (one encoding for the append's events): handed an object, the client
+  // base64-encodes it and protobuf decodes that in JavaScript twice per event (event-serialization.ts).
+  const metadata = metadataToSend(reactionMetadata(handler, cause));
   await client.appendToStream(
     stream,
     events.map((event, index) =>
