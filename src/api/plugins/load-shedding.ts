@@ -316,9 +316,11 @@ function registerAdmission(scope: FastifyInstance, overload: OverloadLimits, ref
     const timing = timings.get(request.raw);
     if (!timing || NEVER_SHED.has(routeOf(request))) return;
     const kind = COMMAND_METHODS.has(request.method) ? 'command' : 'read';
-    // Already too late to be served in time (it waited to be accepted): answered now, its body unread.
+    // Already too late to be served in time: answered now, its body unread. Judged by the
+    // service time only for a request that waited to be accepted (the rest take a free slot as
+    // before, which measures the service time afresh: a slow measure cannot lock everything out).
     const leftMs = remainingMs(timing);
-    if (leftMs < queues[kind].serviceMs) {
+    if (leftMs <= 0 || ((timing.accept?.backlogMs ?? 0) > 0 && leftMs < queues[kind].serviceMs)) {
       reply.header('retry-after', String(overload.retryAfterSeconds));
       refuse('deadline', `${Math.max(0, Math.round(leftMs))} ms of the request's ${overload.latencyBudgetMs} ms budget were left when the service first read it, less than the ${Math.round(queues[kind].serviceMs)} ms it takes`);
     }

@@ -3,7 +3,7 @@
 // it is answered 503 problem+json with Retry-After, with nothing appended. Commands are shed
 // before reads; /health, /ready and /metrics never are. Real HTTP (not inject) where the socket
 // matters: an early answer must not reset the connection of a client still sending its body.
-import { request as httpRequest } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -320,6 +320,28 @@ describe('the latency budget over HTTP', () => {
     await until(() => held.count() === 1);
     held.releaseAll();
     expect((await again).statusCode, (await again).body).toBe(201);
+  });
+
+  it("a connection's first answer also says how long it waited to be accepted and from its accept until read; later ones on it do not", async () => {
+    t = await startHeldApp({ latencyBudgetMs: BUDGET_MS });
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = t.app.server.address() as AddressInfo;
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const timing = () =>
+      new Promise<string>((resolve, reject) => {
+        const request = httpRequest({ port, host: '127.0.0.1', path: '/orders?limit=1', headers: auth(), agent }, (response) => {
+          response.resume();
+          response.once('end', () => resolve(String(response.headers['server-timing'])));
+        });
+        request.once('error', reject);
+        request.end();
+      });
+    try {
+      expect(await timing()).toMatch(/^backlog;dur=\d+(\.\d)?, accept;dur=\d+(\.\d)?, queue;dur=\d+(\.\d)?, app;dur=\d+(\.\d)?$/);
+      expect(await timing()).toMatch(/^queue;dur=\d+(\.\d)?, app;dur=\d+(\.\d)?$/);
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('a shed answer says how long it waited for a slot', async () => {
