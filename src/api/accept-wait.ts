@@ -66,6 +66,10 @@ export function watchAcceptWait(server: Server, options: { everyMs?: number; rea
       }
       samples.push({ at: now(), arrived: acceptedBefore + depth });
       if (samples.length > SAMPLES_KEPT) samples.splice(0, samples.length - SAMPLES_KEPT);
+    } catch {
+      // An estimate, never a failure of the API: without it no wait is seen.
+      supported = false;
+      stopSampling();
     } finally {
       reading = false;
     }

@@ -70,6 +70,27 @@ describe('watchAcceptWait', () => {
     expect(watch.takeFirst({} as Socket)).toBeUndefined();
     watch.stop();
   });
+
+  it('stops sampling, and sees no wait, when the depth cannot be read', async () => {
+    server = createServer();
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    let reads = 0;
+    const watch = watchAcceptWait(server, {
+      everyMs: 1,
+      readDepth: async () => {
+        reads++;
+        throw new Error('no such file');
+      },
+    });
+    const sockets = [{}, {}] as Socket[];
+    server.emit('connection', sockets[0]);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    server.emit('connection', sockets[1]);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(reads).toBe(1);
+    expect(watch.takeFirst(sockets[1])?.backlogMs).toBe(0);
+    watch.stop();
+  });
 });
 
 describe.runIf(process.platform === 'linux')('procAcceptQueueDepth', () => {
