@@ -4,6 +4,7 @@ import { EventStoreDBClient, BACKWARDS, END, isCommandError } from '@eventstore/
 import { traceCliCommand } from '../observability/cli-tracing.js';
 import { CliError } from './cli-error.js';
 import { withoutPassword } from '../eventstore/connection.js';
+import { useNativeProtobufBase64 } from '../eventstore/protobuf-bytes.js';
 
 /** How long the first call may take before the store counts as unreachable. */
 export const REACH_DEADLINE_MS = 3_000;
@@ -16,6 +17,7 @@ export interface StoreConnection {
 
 export async function connectStore(connectionString: string): Promise<StoreConnection> {
   let client: EventStoreDBClient;
+  useNativeProtobufBase64();
   try {
     client = EventStoreDBClient.connectionString(connectionString);
   } catch (err) {

@@ -2,12 +2,15 @@
 import { EventStoreDBClient, StreamNotFoundError } from '@eventstore/db-client';
 import { trackWrites } from './write-health.js';
 import { countAppends } from './append-queue.js';
+import { useNativeProtobufBase64 } from './protobuf-bytes.js';
 
 export type { EventStoreDBClient };
 
 export function connectEventStore(connectionString: string): EventStoreDBClient {
   // Every append reports to the store's write health, which /ready reads (write-health.ts), and
   // is counted in the client's append queue, which the API's load shedding reads (append-queue.ts).
+  // The client's messages decode event data with Node's base64 decoder (protobuf-bytes.ts).
+  useNativeProtobufBase64();
   return countAppends(trackWrites(EventStoreDBClient.connectionString(connectionString)));
 }
 
