@@ -8,6 +8,8 @@ import { connect, type Socket } from 'node:net';
 
 interface Pending {
   head: string;
+  /** performance.now() when it was queued for a socket (none was free). */
+  queuedAt?: number;
   resolve: (status: number) => void;
   reject: (error: Error) => void;
 }
@@ -25,6 +27,7 @@ class Connection {
     private readonly socket: Socket,
     private readonly done: (connection: Connection) => void,
     private readonly lost: (connection: Connection, error: Error) => void,
+    private readonly waits: number[],
   ) {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.read(chunk));
@@ -38,6 +41,7 @@ class Connection {
 
   send(pending: Pending): void {
     this.current = pending;
+    if (pending.queuedAt !== undefined) this.waits.push(performance.now() - pending.queuedAt);
     this.socket.write(pending.head);
   }
 
@@ -82,6 +86,8 @@ export class RawGetClient {
   private readonly all = new Set<Connection>();
   private readonly waiting: Pending[] = [];
   private opening = 0;
+  /** Connections opened so far, and how long each read that found no free socket waited for one (ms). */
+  readonly stats = { opened: 0, waits: [] as number[] };
 
   constructor(
     private readonly port: number,
@@ -94,9 +100,10 @@ export class RawGetClient {
     for (const [name, value] of Object.entries(extra)) head += `${name}: ${value}\r\n`;
     head += '\r\n';
     return new Promise((resolve, reject) => {
-      const pending = { head, resolve, reject };
+      const pending: Pending = { head, resolve, reject };
       const connection = this.idle.pop();
       if (connection) return connection.send(pending);
+      pending.queuedAt = performance.now();
       this.waiting.push(pending);
       if (this.all.size + this.opening < this.maxSockets) this.open();
     });
@@ -109,6 +116,7 @@ export class RawGetClient {
 
   private open(): void {
     this.opening++;
+    this.stats.opened++;
     const socket = connect({ host: '127.0.0.1', port: this.port });
     const refused = (error: Error) => {
       this.opening--;
@@ -118,7 +126,7 @@ export class RawGetClient {
     socket.once('connect', () => {
       socket.off('error', refused);
       this.opening--;
-      const connection = new Connection(socket, (free) => this.free(free), (gone) => this.forget(gone));
+      const connection = new Connection(socket, (free) => this.free(free), (gone) => this.forget(gone), this.stats.waits);
       this.all.add(connection);
       this.free(connection);
     });

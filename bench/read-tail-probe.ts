@@ -19,6 +19,8 @@ export interface ProbedRequest {
   handlerResolved?: number;
   sent?: number;
   finished?: number;
+  /** The first request of its connection (a socket this process had not read a request from). */
+  first?: boolean;
 }
 
 export interface ProbeReport {
@@ -40,13 +42,15 @@ if (out) {
   const gc: ProbeReport['gc'] = [];
   const stalls: ProbeReport['stalls'] = [];
   const byResponse = new WeakMap<ServerResponse, ProbedRequest>();
+  const sockets = new WeakSet<object>();
   const loop = monitorEventLoopDelay({ resolution: 1 });
 
   diagnostics.subscribe('http.server.request.start', (message) => {
     if (!measuring) return;
     const { request, response } = message as { request: IncomingMessage; response: ServerResponse };
     const seq = Number(request.headers['x-bench-seq'] ?? -1);
-    const probed: ProbedRequest = { seq, path: request.url ?? '', received: performance.now() };
+    const probed: ProbedRequest = { seq, path: request.url ?? '', received: performance.now(), first: !sockets.has(request.socket) };
+    sockets.add(request.socket);
     requests.push(probed);
     byResponse.set(response, probed);
   });

@@ -78,6 +78,9 @@ export function printTail(reads: ClientRead[], probe: ProbeReport, indent = '   
   console.log(`${indent}probe: ${joined.length} of ${reads.length} reads joined; in the process ${spread(joined.map(inProcess))} ms; handler ${spread(joined.map((row) => row.server.handlerResolved - row.server.handlerStarted))} ms`);
   console.log(`${indent}  ${line('median read', joined)}`);
   console.log(`${indent}  ${line(`slowest 1% (${slowest.length}, >= ${fixed(slowest.at(-1)?.read.ms ?? Number.NaN)} ms)`, slowest)}`);
+  const firsts = (rows: typeof joined) => rows.filter((row) => row.server.first).length;
+  const firstRows = joined.filter((row) => row.server.first);
+  console.log(`${indent}  first request of a new connection: ${firsts(slowest)} of the slowest 1%, ${firstRows.length} of all (${line('those', firstRows).replace(/^those: /, '')})`);
   const byPath = new Map<string, number[]>();
   for (const row of slowest) byPath.set(row.read.path, [...(byPath.get(row.read.path) ?? []), row.read.ms]);
   console.log(`${indent}  slowest 1% by path: ${[...byPath].map(([path, values]) => `${path} ${values.length}`).join(', ')}`);

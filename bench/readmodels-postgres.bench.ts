@@ -36,7 +36,9 @@
 //      build's median over its turns); the load generator's own CPU a read is printed too (its
 //      GETs go through bench/raw-get.ts; BENCH_RMPG_CLIENT=node: through node:http's client);
 //      BENCH_RMPG_API_NICE=-10 adds turns of this checkout with the API's main thread at that
-//      priority (a diagnosis: is the tail the scheduler's?).
+//      priority (a diagnosis: is the tail the scheduler's?); BENCH_RMPG_API_FLAGS='--max-semi-space-size=32'
+//      adds turns of this checkout with those node flags on the API process (a V8 setting tried
+//      before it is made the service's).
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
@@ -214,6 +216,8 @@ type ReadFigures = Pick<ServiceFigures, 'readsPerSecond' | 'readP50' | 'readP99'
   reads: ClientRead[];
   /** The load generator's own event loop delay during the load (this process). */
   generatorLoopDelayMs: { p99: number; max: number };
+  /** The lean client's sockets opened during the load and its reads that found none free (queued in the generator): empty with node's client. */
+  socketWaits: string;
   /** CPU of this process (the load generator, and nothing else while it runs) per read answered, ms. */
   generatorCpuMsPerRead: number;
 };
@@ -234,6 +238,7 @@ const median = (values: number[]) => {
 };
 const NODE_CLIENT = process.env.BENCH_RMPG_CLIENT === 'node';
 const API_NICE = process.env.BENCH_RMPG_API_NICE === undefined ? undefined : Number(process.env.BENCH_RMPG_API_NICE);
+const API_FLAGS = process.env.BENCH_RMPG_API_FLAGS?.split(' ').filter(Boolean);
 
 /** The environment of `orders serve` in the lifecycle and reads parts. */
 function serviceEnvFor(role: 'all' | 'api', at: { port: number; eventStorePort: number; dataDir: string; readModelUrl?: string }): NodeJS.ProcessEnv {
@@ -296,14 +301,14 @@ async function service(backend: Backend): Promise<ServiceFigures> {
  * A ROLE=api process (`orders serve` of `ordersBin`) over the data set: warmed, then the read load;
  * CPU a read of it and of PostgreSQL's processes (0 on SQLite).
  */
-async function measureReads(backend: Backend, ordersBin: string, apiEnv: NodeJS.ProcessEnv, watcher: ReadModelStore, nice?: number): Promise<MeasuredReads> {
+async function measureReads(backend: Backend, ordersBin: string, apiEnv: NodeJS.ProcessEnv, watcher: ReadModelStore, nice?: number, nodeFlags: string[] = []): Promise<MeasuredReads> {
   // One file per thread (CPU.<date>.<pid>.<thread>...): the main thread is the API's.
   // Sampled every 100 us, so that a stall of a few ms the probe saw has samples to look at.
   const profile = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`, '--cpu-prof-interval=100'] : [];
   // With a profile, the probe's report is kept beside it (its stalls' times match the samples').
   const probeOut = PROBE ? join(CPU_PROF ?? apiEnv.DATA_DIR!, `read-tail-probe-${randomUUID()}.json`) : undefined;
   const probe = probeOut ? probeFlags(probeOut) : { args: [], env: {} };
-  const api = await startChild([...profile, ...probe.args, ordersBin, 'serve'], { ...apiEnv, ...probe.env }, /listening on http:\/\/\S+/);
+  const api = await startChild([...nodeFlags, ...profile, ...probe.args, ordersBin, 'serve'], { ...apiEnv, ...probe.env }, /listening on http:\/\/\S+/);
   // On Linux a pid's priority is its main thread's (the event loop), not its other threads'.
   if (nice !== undefined) setPriority(api.child.pid!, nice);
   if (CPU_PROF) console.log(`  CPU profiles of ${LABEL[backend]} ${ordersBin} (pid ${api.child.pid}) in ${CPU_PROF}${probeOut ? `, the probe's report ${probeOut}` : ''}`);
@@ -434,7 +439,10 @@ async function readLoad(port: number, apiKey = API_KEY): Promise<ReadFigures> {
   agent.destroy();
   raw?.close();
   const sorted = latencies.sort((a, b) => a - b);
+  const waits = (raw?.stats.waits ?? []).sort((a, b) => a - b);
+  const socketWaits = raw ? `; its sockets opened ${raw.stats.opened}, reads queued for one ${waits.length} (p99 ${percentile(waits, 99).toFixed(1)} max ${(waits.at(-1) ?? 0).toFixed(1)} ms)` : '';
   return {
+    socketWaits,
     readsPerSecond: total / seconds,
     readP50: percentile(sorted, 50),
     readP99: percentile(sorted, 99),
@@ -516,12 +524,13 @@ async function seedThroughApi(port: number, count: number): Promise<void> {
 }
 
 async function readsAlone(): Promise<void> {
-  const builds: Array<{ name: string; bin: string; nice?: number }> = [
+  const builds: Array<{ name: string; bin: string; nice?: number; nodeFlags?: string[] }> = [
     { name: 'this checkout', bin },
     ...(COMPARE ? [{ name: basename(COMPARE), bin: join(COMPARE, 'bin', 'orders.js') }] : []),
     // A diagnosis, not a setting of the service: this checkout with its main thread ahead of the
     // machine's other work, to tell the tail the scheduler makes from the one the code makes.
     ...(API_NICE === undefined ? [] : [{ name: `nice ${API_NICE}`, bin, nice: API_NICE }]),
+    ...(API_FLAGS ? [{ name: API_FLAGS.join(' '), bin, nodeFlags: API_FLAGS }] : []),
   ];
   console.log(`reads alone: ${READ_ORDERS} lifecycles seeded through the API, caught up; then a ROLE=api process: ${READ_RATE} reads/s (open loop) for ${READ_SECONDS} s (${READ_PATHS.join(', ')}):`);
   // CPU a read of each turn, by backend and build: the median is reported.
@@ -546,13 +555,13 @@ async function readsAlone(): Promise<void> {
       // machine's load falls on both; the bare baseline after the first and the last.
       const turns = Array.from({ length: TURNS }, () => [...builds, ...builds.slice().reverse()]).flat();
       for (const [turn, build] of turns.entries()) {
-        const reads = await measureReads(backend, build.bin, serviceEnvFor('api', at), watcher, build.nice);
+        const reads = await measureReads(backend, build.bin, serviceEnvFor('api', at), watcher, build.nice, build.nodeFlags);
         const key = `${backend} ${build.name}`;
         cpu.set(key, [...(cpu.get(key) ?? []), reads.cpuMsPerRead]);
         if (build.name === 'this checkout') p99.set(backend, Math.max(p99.get(backend) ?? 0, reads.readP99));
         console.log(
           `  ${LABEL[backend].padEnd(10)} ${build.name.padEnd(14)} reads ${reads.readsPerSecond.toFixed(0)}/s p50 ${reads.readP50.toFixed(1)} ms p99 ${reads.readP99.toFixed(1)} ms max ${reads.readMax.toFixed(1)} ms, ${reads.readFailures} not 200; ` +
-            `CPU a read: API ${reads.cpuMsPerRead.toFixed(3)} ms, PostgreSQL ${reads.postgresCpuMsPerRead.toFixed(3)} ms; load generator's loop delay p99 ${reads.generatorLoopDelayMs.p99.toFixed(1)} max ${reads.generatorLoopDelayMs.max.toFixed(1)} ms, its CPU a read ${reads.generatorCpuMsPerRead.toFixed(3)} ms [${loadNote()}]`,
+            `CPU a read: API ${reads.cpuMsPerRead.toFixed(3)} ms, PostgreSQL ${reads.postgresCpuMsPerRead.toFixed(3)} ms; load generator's loop delay p99 ${reads.generatorLoopDelayMs.p99.toFixed(1)} max ${reads.generatorLoopDelayMs.max.toFixed(1)} ms, its CPU a read ${reads.generatorCpuMsPerRead.toFixed(3)} ms${reads.socketWaits} [${loadNote()}]`,
         );
         if (reads.readFailures > 0) throw new Error(`${LABEL[backend]} ${build.name}: ${reads.readFailures} reads did not answer 200`);
         if (turn === 0 || turn === turns.length - 1) {
@@ -560,7 +569,7 @@ async function readsAlone(): Promise<void> {
           bareP99.set(backend, Math.max(bareP99.get(backend) ?? 0, bare.readP99));
           console.log(
             `  ${LABEL[backend].padEnd(10)} ${'bare fastify'.padEnd(14)} reads ${bare.readsPerSecond.toFixed(0)}/s p50 ${bare.readP50.toFixed(1)} ms p99 ${bare.readP99.toFixed(1)} ms max ${bare.readMax.toFixed(1)} ms ` +
-              `(the same bodies from memory: HTTP, the load generator and the machine); load generator's loop delay p99 ${bare.generatorLoopDelayMs.p99.toFixed(1)} max ${bare.generatorLoopDelayMs.max.toFixed(1)} ms, its CPU a read ${bare.generatorCpuMsPerRead.toFixed(3)} ms [${loadNote()}]`,
+              `(the same bodies from memory: HTTP, the load generator and the machine); load generator's loop delay p99 ${bare.generatorLoopDelayMs.p99.toFixed(1)} max ${bare.generatorLoopDelayMs.max.toFixed(1)} ms, its CPU a read ${bare.generatorCpuMsPerRead.toFixed(3)} ms${bare.socketWaits} [${loadNote()}]`,
           );
         }
       }
