@@ -17,17 +17,23 @@ const utf8 = new TextEncoder();
 /** The bytes of each metadata object already encoded (one command's events share one object). */
 const encoded = new WeakMap<object, Uint8Array>();
 
+/** The UTF-8 bytes of `value`'s JSON, as a plain Uint8Array (what the client sends as it is). */
+export function jsonUtf8(value: object): Uint8Array {
+  return utf8.encode(JSON.stringify(value));
+}
+
 /**
  * Event metadata as the client sends it. Handed an object, @eventstore/db-client stringifies it,
- * base64-encodes the text, and protobuf decodes that base64 in JavaScript each time it
- * serialises the message (twice per event): handed the UTF-8 bytes of the same JSON, it sends
+ * base64-encodes the text, and protobuf decodes that base64 back to bytes each time it
+ * serialises the message (twice per event; in JavaScript one byte at a time unless Node's
+ * decoder is installed, protobuf-bytes.ts): handed the UTF-8 bytes of the same JSON, it sends
  * them as they are, and the stored metadata is the same. With tracing on, the client's
  * instrumentation splices the trace context into these bytes (they stay bytes).
  */
 export function metadataToSend(metadata: object): MetadataType {
   let bytes = encoded.get(metadata);
   if (!bytes) {
-    bytes = utf8.encode(JSON.stringify(metadata));
+    bytes = jsonUtf8(metadata);
     encoded.set(metadata, bytes);
   }
   return bytes;

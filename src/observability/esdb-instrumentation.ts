@@ -12,6 +12,7 @@ import { SpanKind, SpanStatusCode, context, trace, type Attributes, type Span, t
 import type { AppendExpectedRevision, AppendResult, EventData, EventStoreDBClient } from '@eventstore/db-client';
 import { APPEND_SPAN, DB_SYSTEM, READ_SPAN, EsdbAttributes, SPAN_ID_KEY, TRACE_ID_KEY, TRACEPARENT_KEY, unsampledTraceparent } from './esdb-trace-context.js';
 import { startSpan, tracer, unsampledParent } from './trace-api.js';
+import { jsonUtf8 } from '../eventstore/event-serialization.js';
 
 type Append = EventStoreDBClient['appendToStream'];
 interface AppendOptions {
@@ -159,10 +160,9 @@ function withMetadataFields(fields: Record<string, string>): (event: EventData) 
         if (sent === undefined) return event;
       } else {
         // Sent as the bytes of its JSON, which the client would make of it anyway: handed an
-        // object, it stringifies and base64-encodes it, and protobuf decodes that base64 one
-        // character at a time in JavaScript, twice per event (the handlers' reactions, whose
-        // metadata is an object, spent ~770 of those calls per command on the keys added here).
-        sent = jsonBytes({ ...metadata, ...fields });
+        // object, it stringifies and base64-encodes it, and protobuf decodes that base64 back,
+        // twice per event (event-serialization.ts's metadataToSend says more).
+        sent = jsonUtf8({ ...metadata, ...fields });
       }
       last = metadata;
       lastSent = sent;
@@ -171,11 +171,6 @@ function withMetadataFields(fields: Record<string, string>): (event: EventData) 
   };
 }
 
-/** The UTF-8 bytes of `value`'s JSON as a plain Uint8Array (see `spliceJsonObject`). */
-function jsonBytes(value: object): Uint8Array {
-  const out = Buffer.from(JSON.stringify(value), 'utf8');
-  return new Uint8Array(out.buffer, out.byteOffset, out.length);
-}
 
 /** `"k":"v",...` of `fields` (the JSON text of the object without its braces). */
 function jsonMembers(fields: Record<string, string>): string {

@@ -36,8 +36,8 @@ export async function emitReaction(
   events: readonly EmittedEvent[],
 ): Promise<void> {
   if (events.length === 0) return;
-  // As the bytes of its JSON (one encoding for the append's events): handed an object, the client
-  // base64-encodes it and protobuf decodes that in JavaScript twice per event (event-serialization.ts).
+  // As the bytes of its JSON (one encoding for the append's events), not an object the client would
+  // base64-encode and protobuf decode again twice per event (event-serialization.ts).
   const metadata = metadataToSend(reactionMetadata(handler, cause));
   await client.appendToStream(
     stream,
