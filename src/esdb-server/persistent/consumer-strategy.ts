@@ -12,7 +12,18 @@ export interface Slotted {
   readonly id: number;
   readonly bufferSize: number;
   readonly inFlight: number;
+  /** Bytes of event data and metadata in flight (messageBytes); unset counts as none. */
+  readonly inFlightBytes?: number;
 }
+
+/**
+ * Bytes of event data a consumer has in flight at most, on top of its bufferSize (which counts
+ * events, as EventStoreDB's does): one message is always sent to a consumer with nothing in
+ * flight. Counted in events alone, the service's projections group (500 in flight) held 28 MB of
+ * ~56 KB orders in the store's thread and as many in the service's, while the service shed load
+ * and after (#11).
+ */
+export const IN_FLIGHT_BYTES = 8 * 1024 * 1024;
 
 /** A consumer, 'skip' (leave this message, try the next one) or 'full' (nobody can take more). */
 export type PushDecision<C extends Slotted> = C | 'skip' | 'full';
@@ -41,7 +52,7 @@ export function createConsumerStrategy<C extends Slotted>(name: ConsumerStrategy
 }
 
 function hasSlot(consumer: Slotted): boolean {
-  return consumer.inFlight < consumer.bufferSize;
+  return consumer.inFlight < consumer.bufferSize && (consumer.inFlight === 0 || (consumer.inFlightBytes ?? 0) < IN_FLIGHT_BYTES);
 }
 
 function roundRobin<C extends Slotted>(): ConsumerStrategy<C> {

@@ -36,6 +36,7 @@ export interface Consumer extends Slotted {
   readonly id: number;
   readonly bufferSize: number;
   inFlight: number;
+  inFlightBytes: number;
   readonly sink: ConsumerSink;
   readonly connectionName: string;
   readonly from: string;
@@ -50,6 +51,7 @@ export function createConsumer(id: number, sink: ConsumerSink, bufferSize: numbe
     id,
     bufferSize: Math.max(1, bufferSize),
     inFlight: 0,
+    inFlightBytes: 0,
     sink,
     connectionName,
     from,

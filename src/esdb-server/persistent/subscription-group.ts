@@ -9,7 +9,7 @@ import { Checkpointer, type CheckpointCandidate } from './checkpointer.js';
 import { connectionStats, createConsumer, type ConnectionStats, type Consumer, type ConsumerHandle, type ConsumerSink, type DropReason, type NackAction } from './consumer.js';
 import { createConsumerStrategy, type ConsumerStrategy } from './consumer-strategy.js';
 import { checkpointStreamOf, parkedStreamOf, type GroupDefinition } from './definition.js';
-import { MessageQueue, type Message } from './message-queue.js';
+import { MessageQueue, messageBytes, type Message } from './message-queue.js';
 import { DeliveryLog } from './delivery-log.js';
 import { type FailingWrite, PendingWrites } from './pending-writes.js';
 import { markReplayed, parkedMessageCount, parkedTruncateBefore, parkMessage, readParked } from './parked-messages.js';
@@ -378,6 +378,7 @@ export class SubscriptionGroup {
     this.inFlight.set(message.id, { message, consumer, sentAt: now, deadline: timeout > 0 ? now + timeout : Number.POSITIVE_INFINITY });
     consumer.messages.add(message.id);
     consumer.inFlight++;
+    consumer.inFlightBytes += messageBytes(message);
     consumer.totalItems++;
     this.totalItems++;
     this.deliveries.delivered(eventIdOf(message), now);
@@ -392,6 +393,7 @@ export class SubscriptionGroup {
     this.inFlight.delete(id);
     entry.consumer.messages.delete(id);
     entry.consumer.inFlight--;
+    entry.consumer.inFlightBytes -= messageBytes(entry.message);
     return entry;
   }
 

@@ -1,11 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openSqliteEventLog } from '../../../src/esdb-server/log/sqlite-event-log.js';
 import type { EventLog, ResolvedEvent } from '../../../src/esdb-server/log/types.js';
 import { MessageQueue, type Message } from '../../../src/esdb-server/persistent/message-queue.js';
 import { SharedTail } from '../../../src/esdb-server/persistent/shared-tail.js';
 import { READ_AHEAD_BYTES, SubscriptionGroup, type ConsumerHandle } from '../../../src/esdb-server/persistent/subscription-group.js';
-import type { EventSource, GroupDefinition } from '../../../src/esdb-server/persistent/definition.js';
+import type { EventSource } from '../../../src/esdb-server/persistent/definition.js';
+import { appendSized, groupDefinition } from './group-fixtures.js';
 
 /** ~64 KB of data an event, as a large order is (~56 KB). */
 const EVENT_BYTES = 64 * 1024;
@@ -19,37 +19,7 @@ afterEach(async () => {
   group = log = undefined;
 });
 
-function definition(source: EventSource): GroupDefinition {
-  return {
-    source,
-    group: 'g',
-    startFrom: { kind: 'start' },
-    settings: {
-      resolveLinkTos: false,
-      extraStatistics: false,
-      messageTimeoutMs: 0,
-      maxRetryCount: 10,
-      checkPointAfterMs: 60_000,
-      checkPointLowerBound: 1_000,
-      checkPointUpperBound: 10_000,
-      maxSubscriberCount: 0,
-      // The service's own settings (src/subscriptions/group-settings.ts): 5,000 events of 64 KB
-      // would be 320 MB read ahead.
-      liveBufferSize: 1_000,
-      readBatchSize: 500,
-      historyBufferSize: 5_000,
-      consumerStrategy: 'RoundRobin',
-    },
-  };
-}
-
-async function largeEvents(stream: string): Promise<void> {
-  for (let i = 0; i < COUNT; i++) {
-    const data = Buffer.alloc(EVENT_BYTES, 32);
-    data.write(`{"n":${i}}`);
-    await log!.append(stream, 'any', [{ id: randomUUID(), type: 'order.created', contentType: 'application/json', data, metadata: Buffer.from('{}') }]);
-  }
-}
+const largeEvents = (stream: string) => appendSized(log!, stream, COUNT, EVENT_BYTES);
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
 
@@ -58,7 +28,7 @@ describe("a persistent subscription group's read-ahead", () => {
     it(`keeps at most ${READ_AHEAD_BYTES / 1024 / 1024} MB of large events buffered on ${source.kind === 'all' ? '$all' : 'a stream'}, whatever historyBufferSize allows, and still delivers every event in order`, async () => {
       log = openSqliteEventLog({ file: ':memory:' });
       await largeEvents('orders');
-      group = new SubscriptionGroup(definition(source), log, new SharedTail(log));
+      group = new SubscriptionGroup(groupDefinition(source), log, new SharedTail(log));
       await settle();
       const buffered = group.stats().readBufferCount;
       expect(buffered).toBeGreaterThan(0);
