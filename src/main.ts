@@ -10,6 +10,7 @@ import { startEmbeddedEventStore, type EmbeddedEventStore } from './eventstore/e
 import { createLogger, type Logger } from './observability/logger.js';
 import { registry } from './observability/metrics.js';
 import { startTracing } from './observability/tracing.js';
+import { idleGcEnabled, startIdleGc } from './observability/idle-gc.js';
 import { startWorkers, type RunningWorkers } from './workers.js';
 import { openServiceReadModels } from './readmodels/read-model-health.js';
 import { projections } from '../projections/index.js';
@@ -67,6 +68,11 @@ export async function startService(config: Config, logger: Logger = createLogger
     if (tracing) {
       closers.push(() => tracing.shutdown());
       logger.info(tracing.settings, 'tracing on: exporting spans');
+    }
+    // What a busy spell left in this thread's heap is collected once it goes idle (idle-gc.ts).
+    if (idleGcEnabled()) {
+      const idleGc = startIdleGc({ onCollect: (figures) => logger.debug({ ...figures, thread: 'main' }, 'idle: full garbage collection') });
+      closers.push(async () => idleGc.stop());
     }
     let eventStore: EmbeddedEventStore | undefined;
     let connectionString = config.esdbConnectionString;

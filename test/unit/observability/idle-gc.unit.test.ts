@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { startIdleGc, type IdleGcFigures } from '../../../src/observability/idle-gc.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Keeps the event loop busy for `ms`, leaving garbage behind (the busy spell of a burst). */
+async function busySpell(ms: number, keep: unknown[]): Promise<void> {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    const spin = performance.now() + 15;
+    while (performance.now() < spin) keep.push({ body: 'x'.repeat(64) + String(Math.random()) });
+    if (keep.length > 200_000) keep.length = 0;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+describe('the idle full GC', () => {
+  it('collects once after a busy spell that grew the heap, when the thread has gone idle, and not again while it stays idle', async () => {
+    const collected: IdleGcFigures[] = [];
+    const idleGc = startIdleGc({ sampleMs: 50, idleSamples: 3, minGrowthBytes: 4 * 2 ** 20, onCollect: (figures) => collected.push(figures) });
+    try {
+      const garbage: unknown[] = [];
+      await busySpell(600, garbage);
+      garbage.length = 0;
+      expect(idleGc.collections).toBe(0);
+      await sleep(600);
+      expect(idleGc.collections).toBe(1);
+      expect(collected[0]!.afterBytes).toBeLessThan(collected[0]!.beforeBytes);
+      await sleep(400);
+      expect(idleGc.collections).toBe(1);
+    } finally {
+      idleGc.stop();
+    }
+  });
+
+  it('does not collect after a busy spell that left the heap as it was', async () => {
+    const idleGc = startIdleGc({ sampleMs: 50, idleSamples: 3, minGrowthBytes: 2 ** 30 });
+    try {
+      await busySpell(400, []);
+      await sleep(500);
+      expect(idleGc.collections).toBe(0);
+    } finally {
+      idleGc.stop();
+    }
+  });
+});
