@@ -17,7 +17,7 @@
 // (`NAME=value,...` for the shedding-on run, e.g. to try other limits); BENCH_OVERLOAD_NODE_ARGS
 // (Node flags for the service, e.g. `--cpu-prof --cpu-prof-dir=<dir>` to see where its time goes).
 // Run: `npm run bench overload`.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -119,7 +119,7 @@ async function run(label: string, extraEnv: Record<string, string>): Promise<Run
     const later = rssMbOf(service.child.pid);
     const memoryLater = await memoryOf(port);
     console.log(`shedding ${label}: RSS idle ${idleRssMb.toFixed(0)} MB, peak ${peakRssMb.toFixed(0)} MB, 10 s after ${afterRssMb.toFixed(0)} MB, 30 s after ${later.toFixed(0)} MB`);
-    console.log(`shedding ${label}: memory (MB) idle ${memory}; 10 s after ${memoryAfter}; 30 s after ${memoryLater}`);
+    console.log(`shedding ${label}: memory (MB) idle ${memory}; 10 s after ${memoryAfter}; 30 s after ${memoryLater} (${residentOf(service.child.pid)})`);
     return { loop: figuresOf([loop]), spike: figuresOf([spike]), all: figuresOf([loop, spike]), idleRssMb, peakRssMb, afterRssMb };
   } finally {
     await stopChild(service.child);
@@ -155,6 +155,19 @@ async function memoryOf(port: number): Promise<string> {
   const external = value('nodejs_external_memory_bytes');
   const mb = (n: number) => n.toFixed(0);
   return `rss ${mb(rss)}, heap used ${mb(value('nodejs_heap_size_used_bytes'))} of ${mb(heapTotal)}, external ${mb(external)}, other ${mb(rss - heapTotal - external)}`;
+}
+
+/** The RSS by kind from /proc (anonymous: heaps, malloc, buffers; file: the mapped code and libraries). */
+function residentOf(pid: number | undefined): string {
+  const status = (() => {
+    try {
+      return readFileSync(`/proc/${pid}/status`, 'utf8');
+    } catch {
+      return '';
+    }
+  })();
+  const mb = (name: string) => (Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN) / 1024).toFixed(0);
+  return `RssAnon ${mb('RssAnon')}, RssFile ${mb('RssFile')}`;
 }
 
 function figuresOf(outcomes: LoadOutcome[]): PhaseFigures {
