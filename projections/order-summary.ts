@@ -2,6 +2,7 @@
 import { defineProjection } from '../src/readmodels/projection.js';
 import type { ReadModelTx } from '../src/readmodels/read-model-store.js';
 import { decodeCursor, encodeCursor } from '../src/readmodels/cursor.js';
+import { orderSummaryFilter } from '../src/readmodels/json-pages.js';
 import type { OrderStatus } from '../src/orders/events.js';
 
 export interface OrderSummary {
@@ -131,16 +132,7 @@ export interface Page<T> {
 
 /** Newest first, keyset-paginated. Throws InvalidCursorError for a cursor it did not issue. */
 export async function listOrderSummaries(tx: ReadModelTx, query: OrderSummaryQuery): Promise<Page<OrderSummary>> {
-  const where = ['tenant_id = ?'];
-  const params: unknown[] = [query.tenantId];
-  if (query.status) {
-    where.push('status = ?');
-    params.push(query.status);
-  }
-  if (query.customerId) {
-    where.push('customer_id = ?');
-    params.push(query.customerId);
-  }
+  const { where, params } = orderSummaryFilter(query);
   if (query.cursor) {
     const after = decodeCursor(query.cursor);
     where.push('(created_at < ? OR (created_at = ? AND order_id < ?))');

@@ -2,11 +2,9 @@
 // from the read models the workers maintain (eventually consistent: an order shows up here
 // shortly after its command's response). Tenant-scoped: the tenant comes from the API key.
 import type { EventStoreDBClient } from '@eventstore/db-client';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { projections } from '../../projections/index.js';
-import { listOrderSummaries } from '../../projections/order-summary.js';
-import { readCustomerOrders } from '../../projections/orders-by-customer.js';
 import { getSalesByDay } from '../../projections/sales-by-day.js';
 import { getStockLevel, readStockLevel } from '../../projections/inventory.js';
 import { ANALYTICS_SCHEMA, getSalesByStatus } from '../handlers/analytics-store.js';
@@ -16,6 +14,7 @@ import { normalizeId } from '../orders/stream-names.js';
 import { commandContext } from './command-context.js';
 import { ensureOutboxSchema, listOutbox } from '../handlers/whatsapp-outbox.js';
 import { InvalidCursorError } from '../readmodels/cursor.js';
+import { customerOrdersJson, orderSummaryPageJson } from '../readmodels/json-pages.js';
 import type { ReadModelStore } from '../readmodels/read-model-store.js';
 import { ApiError } from './error-registry.js';
 import { problemSchema } from './problem.js';
@@ -63,6 +62,14 @@ async function withCursor<T>(query: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * An answer that is JSON text already (built by the database, of the route's schema): sent as it
+ * is, without the route's serializer (fastify sends a string body of a JSON type unchanged).
+ */
+function sendJsonText(reply: FastifyReply, json: string): FastifyReply {
+  return reply.header('content-type', 'application/json; charset=utf-8').send(json);
+}
+
 /** Register inside the scope that requires an API key. */
 export async function queriesRoutes(scope: FastifyInstance, deps: QueryDeps): Promise<void> {
   const { readModels, client } = deps;
@@ -86,10 +93,11 @@ export async function queriesRoutes(scope: FastifyInstance, deps: QueryDeps): Pr
       querystring: listOrdersQuery,
       response: { 200: orderSummaryPage, ...errors },
     },
-    handler: async (request) => {
+    // The page as the JSON text the database builds (json-pages.ts): no row mapping, no stringify.
+    handler: async (request, reply) => {
       const { status, customerId, limit, cursor } = request.query;
-      return withCursor(() =>
-        listOrderSummaries(readModels, {
+      const body = await withCursor(() =>
+        orderSummaryPageJson(readModels, {
           tenantId: tenantOf(request),
           limit,
           ...(status ? { status } : {}),
@@ -97,6 +105,7 @@ export async function queriesRoutes(scope: FastifyInstance, deps: QueryDeps): Pr
           ...(cursor ? { cursor } : {}),
         }),
       );
+      return sendJsonText(reply, body);
     },
   });
 
@@ -110,8 +119,8 @@ export async function queriesRoutes(scope: FastifyInstance, deps: QueryDeps): Pr
       querystring: customerOrdersQuery,
       response: { 200: customerOrdersSchema, ...errors },
     },
-    handler: async (request) =>
-      withCursor(() => readCustomerOrders(readModels, tenantOf(request), request.params.customerId, request.query.limit, request.query.cursor)),
+    handler: async (request, reply) =>
+      sendJsonText(reply, await withCursor(() => customerOrdersJson(readModels, tenantOf(request), request.params.customerId, request.query.limit, request.query.cursor))),
   });
 
   app.get('/inventory/:sku', {
