@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { BACKWARDS, END, type EventStoreDBClient } from '@eventstore/db-client';
 import { readModelFileIn } from '../readmodels/read-model-store.js';
 import { projectionsGroupName } from '../subscriptions/group-settings.js';
+import { groupDeliversAfter } from '../subscriptions/projection-migration.js';
 import { loadRunnerOptions } from '../subscriptions/runner-config.js';
 import { DEFAULT_RUNNER_OPTIONS } from '../subscriptions/runner.js';
 import { LiveProjectionAheadError, replayProjection, type ReplayOutcome } from '../replay/replay-projection.js';
@@ -117,6 +118,7 @@ export async function run(args: string[]): Promise<number> {
             ? { kind: 'dry-run' }
             : { kind: 'swap' },
         signal: abort.signal,
+        groupDeliversAfter: (position) => groupDeliversAfter(client, subscriptionGroupPrefix(), position),
         onProgress: (step: RebuildProgress) => progress.update({ events: step.read, fraction: fractionOf(step.position, end) }),
       });
     } catch (err) {
@@ -171,8 +173,11 @@ function renderSummary(name: string, outcome: ReplayOutcome, elapsedMs: number):
       const rows = Object.entries(result.rows).map(([table, n]) => `${table} ${count(n)} rows`).join(', ');
       if (result.setAside) lines.push(`  the live read model was damaged (${result.setAside.reason}): moved to ${result.setAside.movedTo}, a fresh one started; replay every other projection too`);
       lines.push(`  swapped into ${result.liveFile}: ${rows}`);
+      const group = projectionsGroupName(subscriptionGroupPrefix());
       lines.push(
-        `  the live subscription ${projectionsGroupName(subscriptionGroupPrefix())} carries on from there for ${name}: events the replay applied are skipped, later ones applied`,
+        result.member
+          ? `  the live subscription ${group} carries on from there for ${name}: events the replay applied are skipped, later ones applied`
+          : `  ${name} is not among the members of the live subscription ${group} (it has consumers, or has read past the replay): the workers' next start catches it up by reading $all once, skipping what the replay applied`,
       );
       break;
     }

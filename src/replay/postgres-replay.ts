@@ -11,7 +11,7 @@ import { redactUrl, type ReadModelStore } from '../readmodels/read-model-store.j
 import type { TableComparison } from './compare.js';
 import { projectionTables } from './projection-tables.js';
 import { REPLAYS_DDL, type SwapResult } from './swap.js';
-import { PROJECTION_MEMBERS_DDL, RECORD_PROJECTION_VERSION_SQL } from '../subscriptions/projection-migration.js';
+import { PROJECTION_MEMBERS_DDL, RECORD_MEMBER_SQL, RECORD_PROJECTION_VERSION_SQL } from '../subscriptions/projection-migration.js';
 
 const slug = (name: string) => name.replace(/[^a-z0-9]+/g, '_');
 
@@ -96,7 +96,7 @@ export async function openScratchSchema(url: string, projection: string, options
 export async function swapSchemaIntoLive(
   handle: ScratchSchema,
   projection: ProjectionDefinition,
-  record: { position: bigint | undefined; events: number },
+  record: { position: bigint | undefined; events: number; member: boolean },
 ): Promise<SwapResult> {
   const { scratch } = handle;
   const live = liveOf(handle);
@@ -131,7 +131,10 @@ export async function swapSchemaIntoLive(
     // The rows are this version's now: the workers' next start must not empty them again.
     await tx.exec(PROJECTION_MEMBERS_DDL);
     await tx.run(RECORD_PROJECTION_VERSION_SQL, projection.name, projection.version ?? 1);
-    return { kind: 'swapped', rows };
+    // And fed from there by the group: the next start does not read $all again to catch it up.
+    if (record.member) await tx.run(RECORD_MEMBER_SQL, projection.name, new Date().toISOString(), 'replay');
+    const member = (await tx.get('SELECT 1 AS one FROM projection_group_members WHERE projection = ?', projection.name)) !== undefined;
+    return { kind: 'swapped', rows, member };
   });
 }
 

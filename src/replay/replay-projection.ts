@@ -31,6 +31,13 @@ export interface ReplayRequest {
   mode: ReplayMode;
   signal?: AbortSignal;
   onProgress?: (progress: RebuildProgress) => void;
+  /**
+   * Whether the projections group will deliver every event after the rebuild's end to the
+   * workers that join it next (groupDeliversAfter, asked before each swap): the swap then records
+   * the projection among its members, and their start does not read $all again to catch it up.
+   * Absent: never recorded, the next start catches up by reading (a projection not yet a member).
+   */
+  groupDeliversAfter?: (position: bigint | undefined) => Promise<boolean>;
 }
 
 export type ReplayResult =
@@ -39,6 +46,8 @@ export type ReplayResult =
       liveFile: string;
       rows: Record<string, number>;
       catchUps: number;
+      /** Among the projections group's members: the workers' next start does not catch it up by reading $all. */
+      member: boolean;
       /** The live file was damaged (corrupt, or deleted with its WAL left): moved here, and a fresh one started. */
       setAside?: { movedTo: string; reason: string };
     }
@@ -85,10 +94,10 @@ export async function replayProjection(request: ReplayRequest): Promise<ReplayOu
         // (the other projections then need their replay too; the service waits for them).
         signal?.throwIfAborted();
         const setAside = setAsideDamagedLiveFile(liveFile, integrityProblem);
-        const { rows, catchUps } = await swapCatchingUp(rebuild, request, hooks, () =>
-          swapIntoLive({ liveFile, copyFile: scratch, projection, position: rebuild.position, events: rebuild.counts.read }),
+        const { rows, catchUps, member } = await swapCatchingUp(rebuild, request, hooks, async () =>
+          swapIntoLive({ liveFile, copyFile: scratch, projection, position: rebuild.position, events: rebuild.counts.read, member: await deliversAfter(request, rebuild) }),
         );
-        result = { kind: 'swapped', liveFile, rows, catchUps, ...(setAside ? { setAside } : {}) };
+        result = { kind: 'swapped', liveFile, rows, catchUps, member, ...(setAside ? { setAside } : {}) };
       } else if (mode.kind === 'dry-run') {
         result = { kind: 'dry-run', liveFile, tables: compareWithLive(liveFile, scratch, projection) };
       } else {
@@ -116,10 +125,10 @@ async function replayOnPostgres(request: ReplayRequest, url: string): Promise<Re
     let result: ReplayResult;
     await rebuild.run(source, hooks);
     if (mode.kind === 'swap') {
-      const { rows, catchUps } = await swapCatchingUp(rebuild, request, hooks, () =>
-        swapSchemaIntoLive(handle, projection, { position: rebuild.position, events: rebuild.counts.read }),
+      const { rows, catchUps, member } = await swapCatchingUp(rebuild, request, hooks, async () =>
+        swapSchemaIntoLive(handle, projection, { position: rebuild.position, events: rebuild.counts.read, member: await deliversAfter(request, rebuild) }),
       );
-      result = { kind: 'swapped', liveFile, rows, catchUps };
+      result = { kind: 'swapped', liveFile, rows, catchUps, member };
     } else if (mode.kind === 'dry-run') {
       result = { kind: 'dry-run', liveFile, tables: await compareSchemaWithLive(handle, projection) };
     } else {
@@ -141,11 +150,11 @@ async function swapCatchingUp(
   request: ReplayRequest,
   hooks: Parameters<ProjectionRebuild['run']>[1],
   trySwap: () => Promise<SwapResult>,
-): Promise<{ rows: Record<string, number>; catchUps: number }> {
+): Promise<{ rows: Record<string, number>; catchUps: number; member: boolean }> {
   for (let catchUps = 0; ; ) {
     request.signal?.throwIfAborted();
     const swapped = await trySwap();
-    if (swapped.kind === 'swapped') return { rows: swapped.rows, catchUps };
+    if (swapped.kind === 'swapped') return { rows: swapped.rows, catchUps, member: swapped.member };
     if (++catchUps >= MAX_SWAP_ATTEMPTS) throw new LiveProjectionAheadError(request.projection.name);
     const readBefore = rebuild.counts.read;
     await rebuild.run(request.source, hooks);
@@ -155,4 +164,9 @@ async function swapCatchingUp(
       );
     }
   }
+}
+
+/** Asked right before the swap, of where the rebuild ends then. */
+async function deliversAfter(request: ReplayRequest, rebuild: ProjectionRebuild): Promise<boolean> {
+  return (await request.groupDeliversAfter?.(rebuild.position)) ?? false;
 }

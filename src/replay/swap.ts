@@ -5,11 +5,12 @@
 import Database from 'better-sqlite3';
 import type { ProjectionDefinition } from '../readmodels/projection.js';
 import { openReadModelStore } from '../readmodels/read-model-store.js';
-import { PROJECTION_MEMBERS_DDL, RECORD_PROJECTION_VERSION_SQL } from '../subscriptions/projection-migration.js';
+import { PROJECTION_MEMBERS_DDL, RECORD_MEMBER_SQL, RECORD_PROJECTION_VERSION_SQL } from '../subscriptions/projection-migration.js';
 import { projectionTables } from './projection-tables.js';
 
 export type SwapResult =
-  | { kind: 'swapped'; rows: Record<string, number> }
+  /** member: the projection is among the projections group's members (recorded now, or before). */
+  | { kind: 'swapped'; rows: Record<string, number>; member: boolean }
   /** The live projection applied events of `streams` orders past what the rebuild has: catch up and retry. */
   | { kind: 'live-ahead'; streams: number; examples: string[] };
 
@@ -20,6 +21,8 @@ export interface SwapRequest {
   /** Recorded in the live database: where the rebuilt model stops. */
   position: bigint | undefined;
   events: number;
+  /** Record the projection among the projections group's members (groupDeliversAfter said it may). */
+  member: boolean;
 }
 
 /** Records of past replays, next to the projection bookkeeping. */
@@ -66,7 +69,10 @@ export async function swapIntoLive(request: SwapRequest): Promise<SwapResult> {
       // The rows are this version's now: the workers' next start must not empty them again.
       db.exec(PROJECTION_MEMBERS_DDL);
       db.prepare(RECORD_PROJECTION_VERSION_SQL).run(projection.name, projection.version ?? 1);
-      return { kind: 'swapped', rows };
+      // And fed from there by the group: the next start does not read $all again to catch it up.
+      if (request.member) db.prepare(RECORD_MEMBER_SQL).run(projection.name, new Date().toISOString(), 'replay');
+      const member = db.prepare('SELECT 1 FROM main.projection_group_members WHERE projection = ?').get(projection.name) !== undefined;
+      return { kind: 'swapped', rows, member };
     });
     // IMMEDIATE: take the write lock before reading, so no worker commits between check and swap.
     return swap.immediate();

@@ -12,7 +12,9 @@
 //     end and the old checkpoints.
 //   - Shared group there, a projection not yet among its members (added since, or the read
 //     models were deleted): it catches up by reading $all before the group is joined, parking what
-//     it refuses (the group is past those events and would not deliver them again).
+//     it refuses (the group is past those events and would not deliver them again). Unless
+//     `orders replay` rebuilt it since: its swap records it as a member (how 'replay') when the
+//     group will deliver it everything after the rebuild's end (groupDeliversAfter).
 //   - A member whose rows an earlier version of its definition made (projection_versions holds
 //     a lower version than its `version`; 1 when absent): its rows and revision records are
 //     emptied and it leaves the group's members, in one commit that only one of several workers
@@ -59,6 +61,28 @@ export const PROJECTION_MEMBERS_DDL = `
  */
 export const RECORD_PROJECTION_VERSION_SQL = `INSERT INTO projection_versions (projection, version) VALUES (?, ?)
   ON CONFLICT (projection) DO UPDATE SET version = excluded.version WHERE projection_versions.version < excluded.version`;
+
+/** Records a projection among the shared group's members (args: projection, joined_at, how); an earlier record stays. */
+export const RECORD_MEMBER_SQL = 'INSERT INTO projection_group_members (projection, joined_at, how) VALUES (?, ?, ?) ON CONFLICT DO NOTHING';
+
+/**
+ * Whether the shared projections group will deliver every event after `position` (where a replay's
+ * rebuild ended) to the workers that join it next, so that `orders replay` may record the replayed
+ * projection among its members and their start not read $all again to catch it up. It must exist
+ * (without it the first start catches every projection up by reading anyway), have no consumer
+ * connected (workers without the projection among the members, acking past the replay for the
+ * others only: its rows would miss those events), and have read nothing past `position` (a
+ * consumer gone since may have acked it). Unsure is false: the next start catches up by reading.
+ */
+export async function groupDeliversAfter(client: EventStoreDBClient, prefix: string, position: bigint | undefined): Promise<boolean> {
+  const info = await groupInfo(client, projectionsGroupName(prefix));
+  if (!info || info.connections.length > 0) return false;
+  const { lastKnownEventPosition, lastCheckpointedEventPosition } = info.stats;
+  const startFrom = typeof info.settings.startFrom === 'object' ? info.settings.startFrom : undefined;
+  let furthest = -1n;
+  for (const seen of [lastKnownEventPosition, lastCheckpointedEventPosition, startFrom]) if (seen && seen.commit > furthest) furthest = seen.commit;
+  return furthest <= (position ?? -1n);
+}
 
 export interface ProjectionsGroupPlan {
   /** Where the shared group is created (when it does not exist yet). */
@@ -151,7 +175,7 @@ async function addMembers(store: ReadModelStore, projections: readonly Projectio
   const at = new Date().toISOString();
   await store.transaction(async (tx) => {
     for (const projection of projections) {
-      await tx.run('INSERT INTO projection_group_members (projection, joined_at, how) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', projection.name, at, how);
+      await tx.run(RECORD_MEMBER_SQL, projection.name, at, how);
       await tx.run('INSERT INTO projection_versions (projection, version) VALUES (?, ?) ON CONFLICT DO NOTHING', projection.name, version ?? projection.version ?? 1);
     }
   });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { EventStoreDBClient } from '@eventstore/db-client';
 import { Registry } from 'prom-client';
 import { createLogger } from '../../../src/observability/logger.js';
+import type { ProjectionDefinition } from '../../../src/readmodels/projection.js';
 import { startWorkers, type RunningWorkers } from '../../../src/workers.js';
 import { onPostgres, onReadModelsAt, readModelUrlFor, tableRowsAt, withReadModelsAt } from '../../helpers/read-models.js';
 
@@ -17,8 +18,10 @@ export function makeDataDir(): { dataDir: string; remove(): void } {
   return { dataDir, remove: () => rmSync(dataDir, { recursive: true, force: true }) };
 }
 
-export async function startLiveProjections(client: EventStoreDBClient, dataDir: string, groupPrefix: string): Promise<RunningWorkers> {
+/** The service's workers with its projections (or `only` these: a service of another version). */
+export async function startLiveProjections(client: EventStoreDBClient, dataDir: string, groupPrefix: string, only?: readonly ProjectionDefinition[]): Promise<RunningWorkers> {
   return startWorkers({
+    ...(only ? { projections: only } : {}),
     client,
     dataDir,
     readModelUrl: onPostgres ? await readModelUrlFor(dataDir) : undefined,

@@ -48,8 +48,8 @@ describe('swapping a rebuilt projection in', () => {
     const copyRows = () => tableRowsAt(scratch ? { schema: scratch.scratch.schema } : { file: copyFile }, 'order_summary');
     const swap = () =>
       scratch
-        ? swapSchemaIntoLive(scratch, orderSummary, { position: rebuild.position, events: rebuild.counts.read })
-        : swapIntoLive({ liveFile: readModelFileIn(data.dataDir), copyFile, projection: orderSummary, position: rebuild.position, events: rebuild.counts.read });
+        ? swapSchemaIntoLive(scratch, orderSummary, { position: rebuild.position, events: rebuild.counts.read, member: false })
+        : swapIntoLive({ liveFile: readModelFileIn(data.dataDir), copyFile, projection: orderSummary, position: rebuild.position, events: rebuild.counts.read, member: false });
     const rebuild = new ProjectionRebuild(orderSummary, copy);
     await rebuild.prepare();
     await rebuild.run(clientEventSource(store.client));
@@ -70,7 +70,7 @@ describe('swapping a rebuilt projection in', () => {
     await rebuild.run(clientEventSource(store.client));
     expect(await copyRows()).toEqual(liveBefore);
     const swapped = await swap();
-    expect(swapped).toEqual({ kind: 'swapped', rows: { order_summary: 1 } });
+    expect(swapped).toEqual({ kind: 'swapped', rows: { order_summary: 1 }, member: false });
     expect(await liveRows(data.dataDir, 'order_summary')).toEqual(liveBefore);
     expect(await liveRows(data.dataDir, 'projection_replays')).toEqual([
       expect.objectContaining({ projection: 'order-summary', position: String(rebuild.position), events: rebuild.counts.read }),
@@ -93,8 +93,8 @@ describe('swapping a rebuilt projection in', () => {
     await rebuild.prepare();
     await rebuild.run(clientEventSource(store.client));
     const swapped = scratch
-      ? await swapSchemaIntoLive(scratch, versioned, { position: rebuild.position, events: rebuild.counts.read })
-      : await swapIntoLive({ liveFile: readModelFileIn(data.dataDir), copyFile, projection: versioned, position: rebuild.position, events: rebuild.counts.read });
+      ? await swapSchemaIntoLive(scratch, versioned, { position: rebuild.position, events: rebuild.counts.read, member: false })
+      : await swapIntoLive({ liveFile: readModelFileIn(data.dataDir), copyFile, projection: versioned, position: rebuild.position, events: rebuild.counts.read, member: false });
     expect(swapped.kind).toBe('swapped');
     if (scratch) await scratch.dispose();
     else await copy.close();

@@ -165,3 +165,70 @@ describe('orders replay', () => {
     expect(await leftoverCopies()).toEqual([]);
   });
 });
+
+describe('orders replay and the projections group the service shares', () => {
+  const envFor = async (dataDir: string, prefix: string) => ({ ...env, DATA_DIR: dataDir, SUBSCRIPTION_GROUP_PREFIX: prefix, ...(await readModelEnv(dataDir)) });
+  const names = projections.map((projection) => projection.name);
+
+  it("records a projection it rebuilt among the group's members: the service's next start does not read $all again to catch it up", async () => {
+    const prefix = 'replay-members';
+    const lost = makeDataDir();
+    const fresh = makeDataDir();
+    let next: RunningWorkers | undefined;
+    try {
+      // The service ran: its group exists and feeds every projection.
+      const earlier = await startLiveProjections(store.client, lost.dataDir, prefix);
+      await waitForProjections(lost.dataDir, revisions, PROJECTIONS);
+      await earlier.stop();
+      // Its read models are lost; order-summary is rebuilt before the service starts again.
+      const result = await runCli(['replay', 'order-summary'], { env: await envFor(fresh.dataDir, prefix) });
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain(`the live subscription ${prefix}.projections carries on from there for order-summary`);
+
+      next = await startLiveProjections(store.client, fresh.dataDir, prefix);
+      // Only the projections the replay did not rebuild catch up by reading.
+      expect(next.runner.bootstrap?.projections).toEqual(names.filter((name) => name !== 'order-summary'));
+      // And the group gives order-summary what came after, once.
+      await seed('ord-member', [createOrder(901), pay(901, 'm1')], 7);
+      await waitForProjections(fresh.dataDir, revisions, PROJECTIONS);
+      await waitForProjections(data.dataDir, revisions, ['order-summary']);
+      expect(await liveRows(fresh.dataDir, 'order_summary')).toEqual(await liveRows(data.dataDir, 'order_summary'));
+    } finally {
+      await next?.stop();
+      lost.remove();
+      fresh.remove();
+    }
+  });
+
+  it('leaves it out of the members while the group has consumers (workers without it, acking past the replay): the next start catches it up by reading', async () => {
+    const prefix = 'replay-consumers';
+    const dir = makeDataDir();
+    const others = PROJECTIONS.filter((name) => name !== 'order-summary');
+    let older: RunningWorkers | undefined;
+    let next: RunningWorkers | undefined;
+    try {
+      // A service of an earlier version, without order-summary, is running.
+      older = await startLiveProjections(store.client, dir.dataDir, prefix, projections.filter((projection) => projection.name !== 'order-summary'));
+      await waitForProjections(dir.dataDir, revisions, others);
+      const result = await runCli(['replay', 'order-summary'], { env: await envFor(dir.dataDir, prefix) });
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain(`order-summary is not among the members of the live subscription ${prefix}.projections`);
+      // Appended after the replay: the earlier version's workers ack it for their projections only.
+      await seed('ord-consumed', [createOrder(902), pay(902, 'c1')], 8);
+      await waitForProjections(dir.dataDir, revisions, others);
+      await older.stop();
+      older = undefined;
+
+      next = await startLiveProjections(store.client, dir.dataDir, prefix);
+      expect(next.runner.bootstrap?.projections).toEqual(['order-summary']);
+      const summary = (await liveRows(dir.dataDir, 'order_summary')) as Array<{ order_id: string; paid_amount: number; revision: number }>;
+      expect(summary.find((row) => row.order_id === 'ord-consumed')).toMatchObject({ paid_amount: 902, revision: revisions.get('order-ord-consumed') });
+    } finally {
+      await older?.stop();
+      await next?.stop();
+      dir.remove();
+    }
+  });
+});
