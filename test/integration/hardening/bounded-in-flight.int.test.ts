@@ -1,32 +1,15 @@
 // Subscriptions keep a bounded number of events in flight: a slow handler holds at most its
 // maxInFlight events, however many are waiting, and the server sends no more than that.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
+import { describe, expect, it } from 'vitest';
 import { defineHandler } from '../../../src/subscriptions/handler.js';
-import type { SubscriptionRunner } from '../../../src/subscriptions/runner.js';
-import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
 import { eventually, OrderWriter } from '../workers/order-writer.js';
-import { startRunner } from '../workers/worker-helpers.js';
-import { openTestReadModels } from '../../helpers/read-models.js';
+import { runnerFixture } from '../workers/worker-helpers.js';
 
 const MAX_IN_FLIGHT = 4;
 const EVENTS = 30;
 
-let store: TestEventStore;
-let readModels: ReadModelStore;
-let runner: SubscriptionRunner | undefined;
-
-beforeAll(async () => {
-  store = await startTestEventStore();
-  readModels = await openTestReadModels();
-});
-
-afterAll(async () => {
-  await runner?.stop();
-  await readModels?.close();
-  await store?.close();
-});
+const fixture = runnerFixture('file');
 
 describe('events in flight', () => {
   it(`never hands a handler more than its maxInFlight events at once, with ${EVENTS} waiting`, async () => {
@@ -46,8 +29,8 @@ describe('events in flight', () => {
         handled++;
       },
     });
-    ({ runner } = await startRunner({ client: store.client, store: readModels, handlers: [slow] }));
-    const writer = new OrderWriter(store.client);
+    const { runner } = await fixture.start({ handlers: [slow] });
+    const writer = new OrderWriter(fixture.store.client);
     for (let index = 0; index < EVENTS; index++) await writer.create(randomUUID());
 
     const consumer = runner.consumers[0]!;
@@ -56,7 +39,7 @@ describe('events in flight', () => {
     for (let released = 0; released < EVENTS; released++) {
       await eventually(() => waiting.length > 0);
       expect(consumer.inFlight).toBeLessThanOrEqual(MAX_IN_FLIGHT);
-      const info = await store.client.getPersistentSubscriptionToAllInfo(consumer.group);
+      const info = await fixture.store.client.getPersistentSubscriptionToAllInfo(consumer.group);
       expect(info.connections[0]?.inFlightMessages ?? 0).toBeLessThanOrEqual(MAX_IN_FLIGHT);
       waiting.shift()!();
     }

@@ -1,29 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
-import { type ReadModelStore } from '../../../src/readmodels/read-model-store.js';
+import { describe, expect, it } from 'vitest';
 import { defineHandler } from '../../../src/subscriptions/handler.js';
 import { PermanentHandlerError } from '../../../src/subscriptions/errors.js';
-import type { SubscriptionRunner } from '../../../src/subscriptions/runner.js';
 import { OrderWriter, eventually } from './order-writer.js';
-import { metricValue, readParked, startRunner } from './worker-helpers.js';
-import { openTestReadModels } from '../../helpers/read-models.js';
+import { metricValue, readParked, runnerFixture } from './worker-helpers.js';
 
 describe('when a handler fails', () => {
-  let store: TestEventStore;
-  let readModels: ReadModelStore;
-  let runner: SubscriptionRunner | undefined;
-
-  beforeEach(async () => {
-    store = await startTestEventStore();
-    readModels = await openTestReadModels();
-  });
-
-  afterEach(async () => {
-    await runner?.stop();
-    runner = undefined;
-    await readModels.close();
-    await store.close();
-  });
+  const fixture = runnerFixture();
 
   it('retries a throwing handler, then parks the event with the error as reason, while other handlers keep going', async () => {
     const attempts: number[] = [];
@@ -43,9 +25,8 @@ describe('when a handler fails', () => {
         seen.push(event.data.orderId);
       },
     });
-    const started = await startRunner({ client: store.client, store: readModels, handlers: [failing, healthy] });
-    runner = started.runner;
-    const writer = new OrderWriter(store.client);
+    const started = await fixture.start({ handlers: [failing, healthy] });
+    const writer = new OrderWriter(fixture.store.client);
     await writer.create('f-1');
     await writer.create('f-2');
 
@@ -54,7 +35,7 @@ describe('when a handler fails', () => {
     // different orders side by side; a PostgreSQL commit under load can finish the second first).
     expect([...seen].sort()).toEqual(['f-1', 'f-2']);
     const parked = await eventually(async () => {
-      const entries = await readParked(store.client, 'order-store.handler.failing');
+      const entries = await readParked(fixture.store.client, 'order-store.handler.failing');
       return entries.length === 2 ? entries : undefined;
     });
     expect(parked.map((entry) => entry.target).sort()).toEqual(['0@order-f-1', '0@order-f-2']);
@@ -65,7 +46,7 @@ describe('when a handler fails', () => {
     expect(await metricValue(started.registry, 'event_handler_errors_total', { handler: 'failing', event_type: 'order.created' })).toBe(6);
     expect(await metricValue(started.registry, 'event_handler_errors_total', { handler: 'healthy' })).toBe(0);
     expect(await metricValue(started.registry, 'events_processed_total', { handler: 'failing', outcome: 'parked' })).toBe(2);
-    await runner.refreshStats();
+    await started.runner.refreshStats();
     expect(await metricValue(started.registry, 'subscription_parked_events', { group: 'order-store.handler.failing' })).toBe(2);
   });
 
@@ -79,10 +60,10 @@ describe('when a handler fails', () => {
         throw new PermanentHandlerError('recipient blocked us');
       },
     });
-    runner = (await startRunner({ client: store.client, store: readModels, handlers: [refusing] })).runner;
-    await new OrderWriter(store.client).create('p-1');
+    await fixture.start({ handlers: [refusing] });
+    await new OrderWriter(fixture.store.client).create('p-1');
     const parked = await eventually(async () => {
-      const entries = await readParked(store.client, 'order-store.handler.refusing');
+      const entries = await readParked(fixture.store.client, 'order-store.handler.refusing');
       return entries.length === 1 ? entries : undefined;
     });
     expect(parked[0]?.reason).toContain('recipient blocked us');
@@ -107,10 +88,9 @@ describe('when a handler fails', () => {
         await context.transaction(async (tx) => await tx.run('INSERT INTO slow_done VALUES (?)', event.data.orderId));
       },
     });
-    const started = await startRunner({ client: store.client, store: readModels, handlers: [slow] });
-    runner = started.runner;
-    await new OrderWriter(store.client).create('t-1');
-    await eventually(async () => (await readModels.get<{ order_id: string }>('SELECT order_id FROM slow_done'))?.order_id === 't-1');
+    const started = await fixture.start({ handlers: [slow] });
+    await new OrderWriter(fixture.store.client).create('t-1');
+    await eventually(async () => (await fixture.readModels.get<{ order_id: string }>('SELECT order_id FROM slow_done'))?.order_id === 't-1');
     expect(calls).toBe(2);
     expect(aborted).toEqual(['slow did not finish within 250 ms']);
     expect(await metricValue(started.registry, 'event_handler_errors_total', { handler: 'slow' })).toBe(1);

@@ -1,13 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
-import { openTestReadModels } from '../../helpers/read-models.js';
-import type { ReadModelStore } from '../../../src/readmodels/read-model-store.js';
+import { describe, expect, it } from 'vitest';
 import { defineProjection } from '../../../src/readmodels/projection.js';
 import { defineHandler, type HandlerContext } from '../../../src/subscriptions/handler.js';
-import type { SubscriptionRunner } from '../../../src/subscriptions/runner.js';
 import orderSummary from '../../../projections/order-summary.js';
 import { OrderWriter, eventually } from './order-writer.js';
-import { FAST_RETRIES, readParked, startRunner } from './worker-helpers.js';
+import { FAST_RETRIES, readParked, runnerFixture } from './worker-helpers.js';
 
 type Failure = 'throws' | 'runs over its timeout' | 'has its write fail in the shared commit' | 'fails for good';
 
@@ -30,21 +26,7 @@ const collapse = (entries: string[]) => entries.filter((entry, index) => entry !
 // For one order, a handler's effects follow the events' order: an event that fails, times out or
 // is parked holds up the order's next events until it settled, never another order's.
 describe("one order's events are handled in the events' order", () => {
-  let store: TestEventStore;
-  let readModels: ReadModelStore;
-  let runner: SubscriptionRunner | undefined;
-
-  beforeEach(async () => {
-    store = await startTestEventStore();
-    readModels = await openTestReadModels();
-  });
-
-  afterEach(async () => {
-    await runner?.stop();
-    runner = undefined;
-    await readModels.close();
-    await store.close();
-  });
+  const fixture = runnerFixture();
 
   it.each<[Failure]>([['throws'], ['runs over its timeout'], ['has its write fail in the shared commit'], ['fails for good']])(
     "when a handler's PAID %s, the order's SHIPPED waits for it, and another order goes on meanwhile",
@@ -76,19 +58,17 @@ describe("one order's events are handled in the events' order", () => {
         },
       });
       // Both orders written before the runner starts: the group delivers them all at once.
-      const writer = new OrderWriter(store.client);
+      const writer = new OrderWriter(fixture.store.client);
       for (const orderId of ['a', 'b']) {
         await writer.create(orderId);
         await writer.pay(orderId, 2000);
         await writer.ship(orderId);
       }
-      ({ runner } = await startRunner({
-        client: store.client,
-        store: readModels,
+      await fixture.start({
         handlers: [handler],
         projections: [orderSummary, refusesPayments],
         runner: { retry: { ...FAST_RETRIES.retry!, maxRetries: 2 } },
-      }));
+      });
 
       await eventually(() => done.includes('a:SHIPPED') && done.includes('b:SHIPPED'));
       expect(collapse(calls.filter((call) => call.startsWith('a:')))).toEqual(['a:PAID', 'a:SHIPPED']);
@@ -98,7 +78,7 @@ describe("one order's events are handled in the events' order", () => {
         // Parked after its retries, as EventStoreDB does; the order's next event was handled after it.
         expect(calls.filter((call) => call === 'a:PAID')).toHaveLength(3);
         const parked = await eventually(async () => {
-          const entries = await readParked(store.client, 'order-store.handler.ordered');
+          const entries = await readParked(fixture.store.client, 'order-store.handler.ordered');
           return entries.length === 1 ? entries : undefined;
         });
         expect(parked[0]!.target).toMatch(/@order-a$/);

@@ -2,11 +2,14 @@
 import { FORWARDS, START, StreamNotFoundError, type EventStoreDBClient } from '@eventstore/db-client';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { workerMetrics, type WorkerMetrics } from '../../../src/observability/worker-metrics.js';
 import type { ProjectionDefinition } from '../../../src/readmodels/projection.js';
 import type { ReadModelStore } from '../../../src/readmodels/read-model-store.js';
 import type { HandlerDefinition } from '../../../src/subscriptions/handler.js';
 import { startSubscriptionRunner, type RunnerOptions, type SubscriptionRunner } from '../../../src/subscriptions/runner.js';
+import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
+import { openTestReadModels } from '../../helpers/read-models.js';
 
 export const FAST_RETRIES: Partial<RunnerOptions> = {
   retry: { maxRetries: 2, baseDelayMs: 5, maxDelayMs: 20, outOfOrderMaxRetries: 200, outOfOrderDelayMs: 5 },
@@ -34,6 +37,52 @@ export async function startRunner(options: {
     options: { ...FAST_RETRIES, ...options.runner },
   });
   return { runner, metrics, registry };
+}
+
+export interface RunnerFixture {
+  /** The embedded event store. */
+  readonly store: TestEventStore;
+  /** Empty read models (SQLite in memory, or a fresh PostgreSQL schema). */
+  readonly readModels: ReadModelStore;
+  /** startRunner on them; the runner is stopped after the test (or the file). */
+  start(options: Omit<Parameters<typeof startRunner>[0], 'client' | 'store'>): ReturnType<typeof startRunner>;
+}
+
+/**
+ * An embedded event store and empty read models for each test (`per: 'file'`: one for all the
+ * file's tests), closed after it with every runner started on them stopped first.
+ */
+export function runnerFixture(per: 'test' | 'file' = 'test'): RunnerFixture {
+  let store: TestEventStore | undefined;
+  let readModels: ReadModelStore | undefined;
+  const runners: SubscriptionRunner[] = [];
+  (per === 'test' ? beforeEach : beforeAll)(async () => {
+    store = await startTestEventStore();
+    readModels = await openTestReadModels();
+  });
+  (per === 'test' ? afterEach : afterAll)(async () => {
+    for (const runner of runners.splice(0)) await runner.stop();
+    await readModels?.close();
+    await store?.close();
+    readModels = store = undefined;
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('runnerFixture: used outside a test');
+    return value;
+  };
+  return {
+    get store() {
+      return started(store);
+    },
+    get readModels() {
+      return started(readModels);
+    },
+    async start(options) {
+      const result = await startRunner({ client: started(store).client, store: started(readModels), ...options });
+      runners.push(result.runner);
+      return result;
+    },
+  };
 }
 
 export interface ParkedEntry {
