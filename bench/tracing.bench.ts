@@ -31,6 +31,11 @@
 // BENCH_TRACING_BEFORE_BIN=<another checkout's bin/orders.js> adds a setup `before`: that build at
 // 1%, next to this one's (a before/after of a change in the same run, side by side above all);
 // BENCH_TRACING_BEFORE_SAMPLER (ratio; dropped, always) runs it with another setup's sampler.
+// BENCH_TRACING_COUNTS=1 (in turns) counts per command what batches the work: read-model commits,
+// appends and their events, acks and acked ids, deliveries, setImmediates, metadata bytes (a probe
+// preloaded in the service: tracing-count-probe.ts), with BENCH_TRACING_SYSCALLS=1 each thread's
+// system calls too (`perf stat`: the store's fsyncs, each loop's wake-ups); counts, unlike times,
+// are not blurred by a loaded machine (tracing-counts.ts).
 // Run: `npm run bench tracing`.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -41,6 +46,8 @@ import { OtlpReceiver } from '../test/integration/tracing/otlp-receiver.js';
 import { cpuSecondsOf, startChild, stopChild } from './children.js';
 import { driveLifecycles, percentile } from './http-load.js';
 import { reportFigure } from './report.js';
+import { COUNTS, countingArgs, countsFileFor, printCounts, removeCounts, startCounting } from './tracing-counts.js';
+import type { ProbeCounts } from './tracing-count-probe.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // Another checkout's bin/orders.js (BENCH_TRACING_BIN) measures a before/after on one machine.
@@ -66,6 +73,8 @@ interface Run {
   perSecond: number;
   cpuMsPerCommand: number;
   p99: number;
+  /** BENCH_TRACING_COUNTS=1: what batches the work, per command (tracing-counts.ts). */
+  counts?: ProbeCounts;
   /** CPU per command at the paced load; NaN when skipped or when the setup fell behind it. */
   pacedCpuMsPerCommand: number;
   /**
@@ -98,9 +107,11 @@ const drive = (port: number, seconds: number, lifecyclesPerSecond?: number) =>
 async function startService(setup: Setup, round: number) {
   const dataDir = mkdtempSync(join(tmpdir(), 'order-store-bench-tracing-'));
   const [port, eventStorePort] = [await freePort(), await freePort()];
+  const counting = countingArgs(countsFileFor(dataDir));
   const { child } = await startChild(
-    [...(CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${join(CPU_PROF_DIR, `${setup}-${round}`)}`] : []), setup === 'before' ? BEFORE_BIN! : bin, 'serve'],
+    [...(CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${join(CPU_PROF_DIR, `${setup}-${round}`)}`] : []), ...counting.args, setup === 'before' ? BEFORE_BIN! : bin, 'serve'],
     {
+      ...counting.env,
       ORDERS_FROM_SOURCE: '1',
       PORT: String(port),
       EVENTSTORE_PORT: String(eventStorePort),
@@ -120,17 +131,22 @@ async function startService(setup: Setup, round: number) {
   return {
     port,
     child,
+    countsFile: countsFileFor(dataDir),
     async stop() {
       await stopChild(child);
       rmSync(dataDir, { recursive: true, force: true });
+      removeCounts(dataDir);
     },
   };
 }
 
 async function measure(setup: Setup, round: number): Promise<Run> {
-  const { port, child, stop } = await startService(setup, round);
+  const { port, child, countsFile, stop } = await startService(setup, round);
   try {
     await drive(port, WARMUP_SECONDS);
+    // Counted from a settled service: the warm-up's deliveries are not the window's.
+    if (COUNTS) await settle(child.pid);
+    const counted = COUNTS ? startCounting(child.pid!, countsFile) : undefined;
     const cpuBefore = cpuSecondsOf(child.pid);
     const load = await drive(port, SECONDS);
     const cpu = cpuSecondsOf(child.pid) - cpuBefore;
@@ -140,6 +156,7 @@ async function measure(setup: Setup, round: number): Promise<Run> {
     // before the paced phase, or its CPU would count them.
     const settledMs = await settle(child.pid);
     const backlogCpuMsPerCommand = ((cpuSecondsOf(child.pid) - cpuBefore) * 1000) / load.commands;
+    const counts = counted ? await counted(load.commands) : undefined;
     console.log(`  ${LABELS[setup]}: settled ${(settledMs / 1000).toFixed(1)} s after the closed loop`);
     if (PACED > 0) {
       const pacedBefore = cpuSecondsOf(child.pid);
@@ -148,7 +165,7 @@ async function measure(setup: Setup, round: number): Promise<Run> {
       // Behind the pace (fewer than 90% of the lifecycles due): its CPU would not compare.
       if (paced.lifecycles >= 0.9 * PACED * SECONDS) pacedCpuMsPerCommand = (pacedCpu * 1000) / paced.commands;
     }
-    return { perSecond: load.commands / load.seconds, cpuMsPerCommand: (cpu * 1000) / load.commands, p99: percentile(sorted, 99), pacedCpuMsPerCommand, backlogCpuMsPerCommand };
+    return { perSecond: load.commands / load.seconds, cpuMsPerCommand: (cpu * 1000) / load.commands, p99: percentile(sorted, 99), pacedCpuMsPerCommand, backlogCpuMsPerCommand, ...(counts ? { counts } : {}) };
   } finally {
     await stop();
   }
@@ -267,6 +284,7 @@ async function inTurns(): Promise<void> {
     console.log(`round ${round} to off: ${parts.join('; ')}`);
   }
 
+  if (COUNTS) printCounts(Object.fromEntries(SETUPS.map((setup) => [setup, runs[setup].flatMap((run) => (run.counts ? [run.counts] : []))])));
   const medianOf = (values: number[]) => median(values.filter((value) => Number.isFinite(value)));
   const off = { perSecond: median(runs.off.map((run) => run.perSecond)), cpu: median(runs.off.map((run) => run.cpuMsPerCommand)), paced: medianOf(runs.off.map((run) => run.pacedCpuMsPerCommand)) };
   for (const setup of SETUPS) {
