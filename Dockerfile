@@ -17,6 +17,9 @@ RUN npm ci --no-audit --no-fund && npm prune --omit=dev --no-audit --no-fund
 FROM node:22-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 DATA_DIR=/app/data
+# glibc's mmap threshold fixed at its default (128 KiB), as npm start sets it: freed blocks above
+# it go back to the OS instead of the threshold growing and the arenas keeping them (#11).
+ENV MALLOC_MMAP_THRESHOLD_=131072
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
