@@ -16,6 +16,7 @@
 // BENCH_OVERLOAD_RUNS (`on,off`: which runs; `on` alone skips the baseline); BENCH_OVERLOAD_ENV
 // (`NAME=value,...` for the shedding-on run, e.g. to try other limits); BENCH_OVERLOAD_NODE_ARGS
 // (Node flags for the service, e.g. `--cpu-prof --cpu-prof-dir=<dir>` to see where its time goes).
+// The service's malloc is set up as `npm start` sets it (AS_NPM_START).
 // Run: `npm run bench overload`.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -36,6 +37,14 @@ const BURST = env('BENCH_OVERLOAD_BURST', 3_000);
 const API_KEY = 'bench-overload-key-0123456789abcdef';
 /** Node flags for the service (NODE_OPTIONS refuses some), e.g. `--cpu-prof --cpu-prof-dir=/tmp/profiles`. */
 const NODE_ARGS = (process.env.BENCH_OVERLOAD_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
+/**
+ * glibc's malloc as `npm start` and the Docker image start the service (package.json, Dockerfile):
+ * the mmap threshold fixed at its default, 128 KiB, so that freed blocks above it go back to the
+ * OS instead of the threshold growing with them and keeping them in the arenas (#11). An empty
+ * value in BENCH_OVERLOAD_ENV (`MALLOC_MMAP_THRESHOLD_=`) leaves glibc's own dynamic threshold.
+ */
+const AS_NPM_START = { MALLOC_MMAP_THRESHOLD_: '131072' };
 
 const SHEDDING_OFF = {
   OVERLOAD_MAX_IN_FLIGHT_COMMANDS: '0',
@@ -74,7 +83,7 @@ async function run(label: string, extraEnv: Record<string, string>): Promise<Run
   const [port, eventStorePort] = [await freePort(), await freePort()];
   const service = await startChild(
     [...NODE_ARGS, join(here, '../bin/orders.js'), 'serve'],
-    { PORT: String(port), EVENTSTORE_PORT: String(eventStorePort), DATA_DIR: dataDir, API_KEYS: `${API_KEY}:bench`, LOG_LEVEL: 'error', ROLE: 'all', RATE_LIMIT_PER_MINUTE: '0', ...extraEnv },
+    withoutEmpty({ PORT: String(port), EVENTSTORE_PORT: String(eventStorePort), DATA_DIR: dataDir, API_KEYS: `${API_KEY}:bench`, LOG_LEVEL: 'error', ROLE: 'all', RATE_LIMIT_PER_MINUTE: '0', ...AS_NPM_START, ...extraEnv }),
     /listening on http:\/\/\S+/,
   );
   try {
@@ -125,6 +134,11 @@ async function run(label: string, extraEnv: Record<string, string>): Promise<Run
     await stopChild(service.child);
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/** An empty value unsets the variable (glibc would read an empty threshold as 0). */
+function withoutEmpty(env: Record<string, string>): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
 }
 
 /**
