@@ -8,7 +8,7 @@
 // loaded machine does not blur as it blurs times. The counts go to TRACING_COUNT_PROBE_OUT (JSON,
 // rewritten every 250 ms and at exit). The store's own threads (its eval'd workers) do not load
 // preloads: the bench counts their system calls with `perf` instead (BENCH_TRACING_SYSCALLS=1).
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import http from 'node:http';
 import { isMainThread } from 'node:worker_threads';
@@ -69,7 +69,11 @@ function install(file: string): void {
   wrap(http.Server.prototype as unknown as Record<string, unknown>, 'emit', (_self, [event]) => event === 'request' && inc('http.requests'));
   wrap(globalThis as unknown as Record<string, unknown>, 'setImmediate', () => inc('setImmediate'));
 
-  const dump = () => writeFileSync(file, JSON.stringify(counts));
+  // Whole or not at all: the bench reads the file while the service runs.
+  const dump = () => {
+    writeFileSync(`${file}.tmp`, JSON.stringify(counts));
+    renameSync(`${file}.tmp`, file);
+  };
   setInterval(dump, 250).unref();
   process.on('exit', dump);
 }
