@@ -60,17 +60,35 @@ interface PageRow {
  * pageOf takes the extra row off. Throws InvalidCursorError for a cursor this service did not issue.
  */
 function pageSelect(dialect: Dialect, spec: PageSpec): { sql: string; params: SqlParams } {
+  const after = spec.cursor ? decodeCursor(spec.cursor) : undefined;
+  return {
+    sql: statementFor(`${dialect} ${after ? 'after' : 'first'} ${spec.from}`, () => pageSql(dialect, spec, after !== undefined)),
+    params: [...spec.params, ...(after ? [after.createdAt, after.createdAt, after.orderId] : []), spec.limit + 1],
+  };
+}
+
+function pageSql(dialect: Dialect, spec: PageSpec, after: boolean): string {
   const keys = spec.fields.map(([key]) => key);
   for (const key of keys) if (!/^[A-Za-z]+$/.test(key)) throw new Error(`'${key}' is not a field name a JSON answer may have`);
   if (keys[0] !== 'orderId' || !keys.includes('createdAt')) throw new Error('a JSON page starts with orderId and has createdAt (its cursor)');
-  const after = spec.cursor ? decodeCursor(spec.cursor) : undefined;
-  return {
-    sql: `SELECT ${jsonArraySql(dialect, keys, '"createdAt" DESC, "orderId" DESC')} AS items, COUNT(*) AS rows
+  return `SELECT ${jsonArraySql(dialect, keys, '"createdAt" DESC, "orderId" DESC')} AS items, COUNT(*) AS rows
      FROM (SELECT ${spec.fields.map(([key, expression]) => `${expression} AS "${key}"`).join(', ')} ${spec.from}
            ${after ? `AND (${spec.createdAt} < ? OR (${spec.createdAt} = ? AND ${spec.id} < ?))` : ''}
-           ORDER BY ${spec.createdAt} DESC, ${spec.id} DESC LIMIT ?) item`,
-    params: [...spec.params, ...(after ? [after.createdAt, after.createdAt, after.orderId] : []), spec.limit + 1],
-  };
+           ORDER BY ${spec.createdAt} DESC, ${spec.id} DESC LIMIT ?) item`;
+}
+
+/**
+ * The statements, built once for each shape (dialect, filters, cursor or not): a read builds no
+ * SQL, and the store's lookup of its prepared statement hashes a string V8 has hashed already.
+ */
+const statements = new Map<string, string>();
+function statementFor(shape: string, build: () => string): string {
+  let sql = statements.get(shape);
+  if (sql === undefined) {
+    sql = build();
+    statements.set(shape, sql);
+  }
+  return sql;
 }
 
 /** Where an item starts in a page's JSON text (a raw `"` is never inside a JSON string: it is escaped there). */
@@ -173,10 +191,14 @@ export async function customerOrdersJson(tx: ReadModelTx, tenantId: string, cust
     cursor,
   });
   const rows = await tx.all<PageRow & { kind: string; currency: string | null; gross: string | null; refunded: string | null; orders: number | null }>(
-    `SELECT 'page' AS kind, items, rows, NULL AS currency, NULL AS gross, NULL AS refunded, NULL AS orders FROM (${select.sql}) page_row
+    statementFor(
+      // Keyed by the page's statement itself: the same string each time, its hash kept by V8.
+      select.sql,
+      () => `SELECT 'page' AS kind, items, rows, NULL AS currency, NULL AS gross, NULL AS refunded, NULL AS orders FROM (${select.sql}) page_row
      UNION ALL
      SELECT 'total', NULL, NULL, currency, CAST(gross AS TEXT), CAST(refunded AS TEXT), orders FROM customer_totals WHERE tenant_id = ? AND customer_id = ?
      ORDER BY kind, currency`,
+    ),
     ...select.params,
     tenantId,
     customerId,
