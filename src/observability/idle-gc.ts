@@ -4,10 +4,12 @@
 // as nothing allocates, and the process keeps that memory. One full GC per busy-then-idle
 // transition, when the heap (and what it holds outside itself) has grown since the last one, is
 // cheap (tens of ms, on an idle thread) and rare. Each thread runs its own: a GC collects the
-// isolate it runs in (the API's main thread, the embedded store's worker thread).
+// isolate it runs in (the API's main thread, the embedded store's worker thread). After it, what
+// the collection freed and glibc's arenas kept goes back to the OS (malloc-trim.ts).
 import { performance } from 'node:perf_hooks';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { mallocTrim } from './malloc-trim.js';
 
 export interface IdleGcOptions {
   /** How often the thread's event loop utilization is sampled (ms). */
@@ -20,6 +22,8 @@ export interface IdleGcOptions {
   idleSamples?: number;
   /** Collect only when the heap plus external memory grew this much since the last collection. */
   minGrowthBytes?: number;
+  /** Give the C library's free memory back to the OS after the collection (malloc-trim.ts); default true. */
+  trim?: boolean;
   /** Told after each collection (for a log line). */
   onCollect?: (figures: IdleGcFigures) => void;
 }
@@ -28,6 +32,11 @@ export interface IdleGcFigures {
   /** Heap used plus external memory, before and after. */
   beforeBytes: number;
   afterBytes: number;
+  /** The process's resident set, before the collection and after it and the trim. */
+  rssBeforeBytes: number;
+  rssAfterBytes: number;
+  /** Whether malloc_trim gave memory back (glibc only). */
+  trimmed: boolean;
   durationMs: number;
 }
 
@@ -37,7 +46,7 @@ export interface IdleGc {
   readonly collections: number;
 }
 
-const DEFAULTS = { sampleMs: 1_000, busyUtilization: 0.3, idleUtilization: 0.05, idleSamples: 3, minGrowthBytes: 32 * 2 ** 20 };
+const DEFAULTS = { sampleMs: 1_000, busyUtilization: 0.3, idleUtilization: 0.05, idleSamples: 3, minGrowthBytes: 32 * 2 ** 20, trim: true };
 
 let exposedGc: (() => void) | undefined;
 
@@ -63,6 +72,7 @@ export function idleGcEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
 export function startIdleGc(options: IdleGcOptions = {}): IdleGc {
   const settings = { ...DEFAULTS, ...options };
   const gc = fullGc();
+  const trim = settings.trim ? mallocTrim() : undefined;
   let last = performance.eventLoopUtilization();
   let busy = false;
   let idle = 0;
@@ -87,10 +97,12 @@ export function startIdleGc(options: IdleGcOptions = {}): IdleGc {
     const beforeBytes = heldBytes();
     if (beforeBytes - baseline < settings.minGrowthBytes) return;
     const started = performance.now();
+    const rssBeforeBytes = process.memoryUsage.rss();
     gc();
+    const trimmed = trim?.() ?? false;
     collections++;
     baseline = heldBytes();
-    settings.onCollect?.({ beforeBytes, afterBytes: baseline, durationMs: performance.now() - started });
+    settings.onCollect?.({ beforeBytes, afterBytes: baseline, rssBeforeBytes, rssAfterBytes: process.memoryUsage.rss(), trimmed, durationMs: performance.now() - started });
     // The collection's own time is not the next sample's load.
     last = performance.eventLoopUtilization();
   }, settings.sampleMs);
