@@ -5,7 +5,7 @@
 // Counted from the window's start until the service has worked off the backlog, divided by the
 // window's commands: each command's whole batching, wherever the window ended.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ProbeCounts } from './tracing-count-probe.js';
 
@@ -29,6 +29,7 @@ function probeCounts(file: string): ProbeCounts {
  */
 export function startCounting(pid: number, file: string): (commands: number) => Promise<ProbeCounts> {
   const before = probeCounts(file);
+  const cpuBefore = threadCpuMs(pid);
   const perfOut = `${file}.perf.csv`;
   const perf = SYSCALLS ? spawn('perf', ['stat', '--per-thread', '-x', ',', '-o', perfOut, '-e', SYSCALL_NAMES.map((name) => `syscalls:sys_enter_${name}`).join(','), '-p', String(pid)], { stdio: 'ignore' }) : undefined;
   return async (commands) => {
@@ -37,6 +38,7 @@ export function startCounting(pid: number, file: string): (commands: number) => 
     const after = probeCounts(file);
     const per: ProbeCounts = {};
     for (const key of Object.keys(after)) per[key] = (after[key]! - (before[key] ?? 0)) / commands;
+    Object.assign(per, cpuPerCommand(cpuBefore, threadCpuMs(pid), pid, commands));
     if (perf) {
       const exited = new Promise((resolve) => perf.once('exit', resolve));
       perf.kill('SIGINT');
@@ -45,6 +47,42 @@ export function startCounting(pid: number, file: string): (commands: number) => 
       rmSync(perfOut, { force: true });
     }
     return per;
+  };
+}
+
+/** Each thread's CPU (user + system) so far, ms, by thread id (/proc: 10 ms ticks). */
+function threadCpuMs(pid: number): Map<string, number> {
+  const cpu = new Map<string, number>();
+  const ticks = 1000 / 100;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        cpu.set(tid, (Number(fields[11]) + Number(fields[12])) * ticks);
+      } catch {
+        // The thread ended.
+      }
+    }
+  } catch {
+    // Not Linux, or the process ended.
+  }
+  return cpu;
+}
+
+/**
+ * CPU ms a command by thread: the main thread, the two busiest others (the store's loop and its
+ * writer, under this load) and the rest (V8's helpers, libuv's pool): where a setup's extra CPU goes.
+ */
+function cpuPerCommand(before: Map<string, number>, after: Map<string, number>, pid: number, commands: number): ProbeCounts {
+  const spent = [...after].map(([tid, ms]) => [tid, ms - (before.get(tid) ?? 0)] as const);
+  const others = spent.filter(([tid]) => tid !== String(pid)).sort((a, b) => b[1] - a[1]);
+  const sum = (list: (readonly [string, number])[]) => list.reduce((total, [, ms]) => total + ms, 0) / commands;
+  return {
+    'cpu_ms.main': sum(spent.filter(([tid]) => tid === String(pid))),
+    'cpu_ms.busiest other thread': sum(others.slice(0, 1)),
+    'cpu_ms.second other thread': sum(others.slice(1, 2)),
+    'cpu_ms.the other threads': sum(others.slice(2)),
   };
 }
 
