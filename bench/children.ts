@@ -1,7 +1,20 @@
 // Child processes of the benchmarks: the service or the store in its own process, as deployed,
 // so the load generator in the bench process does not take their CPU.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+/**
+ * How a service is started: this checkout's (`otherBin` undefined) runs the build the tests use
+ * when the bench made one (test/helpers/global-build.ts sets ORDERS_DIST_DIR: compiled
+ * JavaScript, as `npm start` runs), else its sources through tsx; another checkout's bin runs
+ * that checkout's own dist/, or its sources when it has none.
+ */
+export function checkoutEnv(otherBin: string | undefined): NodeJS.ProcessEnv {
+  if (!otherBin) return { ORDERS_FROM_SOURCE: '1' };
+  const dist = join(dirname(otherBin), '..', 'dist');
+  return existsSync(join(dist, 'src', 'cli', 'main.js')) ? { ORDERS_DIST_DIR: dist, ORDERS_FROM_SOURCE: '0' } : { ORDERS_DIST_DIR: '', ORDERS_FROM_SOURCE: '1' };
+}
 
 /** Starts `node <args>` and resolves once its stdout matches `pattern`. */
 export function startChild(args: string[], childEnv: NodeJS.ProcessEnv, pattern: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {

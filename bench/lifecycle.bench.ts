@@ -31,14 +31,14 @@
 // appended for a second), so work moved past the window cannot pass for a saving.
 // Run: `npm run bench lifecycle`.
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { freePort } from '../test/helpers/free-port.js';
-import { cpuSecondsOf, startChild, stopChild } from './children.js';
+import { checkoutEnv, cpuSecondsOf, startChild, stopChild } from './children.js';
 import { driveLifecycles, percentile, postJson, type LifecycleLoad as LoadResult } from './http-load.js';
 import { setup as compileForChildren } from '../test/helpers/global-build.js';
 import { reportFigure } from './report.js';
@@ -51,11 +51,6 @@ const bin = process.env.BENCH_LIFECYCLE_BIN ?? join(here, '..', 'bin', 'orders.j
 // checkout's runs its own build (its dist/, made by its npm ci or npm run build), or its sources
 // through tsx when it has none.
 if (!process.env.BENCH_LIFECYCLE_BIN) compileForChildren();
-function checkoutEnv(otherBin: string | undefined): NodeJS.ProcessEnv {
-  if (!otherBin) return { ORDERS_FROM_SOURCE: '1' };
-  const dist = join(dirname(otherBin), '..', 'dist');
-  return existsSync(join(dist, 'src', 'cli', 'main.js')) ? { ORDERS_DIST_DIR: dist, ORDERS_FROM_SOURCE: '0' } : { ORDERS_DIST_DIR: '', ORDERS_FROM_SOURCE: '1' };
-}
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const SECONDS = env('BENCH_LIFECYCLE_SECONDS', 10);
 const WARMUP_SECONDS = env('BENCH_LIFECYCLE_WARMUP', 3);

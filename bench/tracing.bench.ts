@@ -43,15 +43,19 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/helpers/free-port.js';
 import { OtlpReceiver } from '../test/integration/tracing/otlp-receiver.js';
-import { cpuSecondsOf, startChild, stopChild } from './children.js';
+import { checkoutEnv, cpuSecondsOf, startChild, stopChild } from './children.js';
 import { driveLifecycles, percentile } from './http-load.js';
 import { reportFigure } from './report.js';
+import { setup as compileForChildren } from '../test/helpers/global-build.js';
 import { COUNTS, countingArgs, countsFileFor, printCounts, removeCounts, startCounting } from './tracing-counts.js';
 import type { ProbeCounts } from './tracing-count-probe.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // Another checkout's bin/orders.js (BENCH_TRACING_BIN) measures a before/after on one machine.
 const bin = process.env.BENCH_TRACING_BIN ?? join(here, '..', 'bin', 'orders.js');
+// This checkout's service runs compiled JavaScript, as `npm start` runs it (until session 11 it
+// ran the sources through tsx, whose loader and source maps are not what a user runs).
+if (!process.env.BENCH_TRACING_BIN) compileForChildren();
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const SECONDS = env('BENCH_TRACING_SECONDS', 10);
 const WARMUP_SECONDS = env('BENCH_TRACING_WARMUP', 3);
@@ -112,7 +116,7 @@ async function startService(setup: Setup, round: number) {
     [...(CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${join(CPU_PROF_DIR, `${setup}-${round}`)}`] : []), ...counting.args, setup === 'before' ? BEFORE_BIN! : bin, 'serve'],
     {
       ...counting.env,
-      ORDERS_FROM_SOURCE: '1',
+      ...checkoutEnv(setup === 'before' ? BEFORE_BIN : process.env.BENCH_TRACING_BIN),
       PORT: String(port),
       EVENTSTORE_PORT: String(eventStorePort),
       DATA_DIR: dataDir,
