@@ -1,13 +1,14 @@
 // The API's paginated reads answered as JSON text the database builds: one field of one row (a
 // page's array, from string_agg(row_to_json(...)) on PostgreSQL, json_group_array(json_object(...))
-// on SQLite), spliced into the answer's envelope with its cursor, instead of ~13 columns x 21 rows
-// parsed by the driver, mapped, picked and stringified again in JavaScript. The answers are those of the row-mapping readers
-// (projections/order-summary.ts listOrderSummaries, projections/orders-by-customer.ts
-// readCustomerOrders) through the route's JSON writer, byte for byte: the same fields in the
-// same order, numbers as numbers, NULL as null, the same escapes, the same cursor
-// (test/unit/readmodels/json-pages.unit.test.ts holds them equal on both backends). The price is the server's: on PostgreSQL a page of 20 costs its backend ~0.1 ms
-// more CPU than sending the rows, and saves the API ~0.13-0.16 ms (bench figures in
-// docs/benchmarks.md, session 11).
+// on SQLite), spliced into the answer's envelope with its cursor, instead of ~13 columns x 21
+// rows parsed by the driver, mapped, picked and stringified again in JavaScript. The answers are
+// those of the row-mapping readers (projections/order-summary.ts listOrderSummaries,
+// projections/orders-by-customer.ts readCustomerOrders) through the route's JSON writer, byte for
+// byte: the same fields in the same order, numbers as numbers, NULL as null, the same escapes, the
+// same cursor (test/unit/readmodels/json-pages.unit.test.ts holds them equal on both backends).
+// On PostgreSQL the work moves rather than vanishes: a page of 20 costs the API ~0.13 ms less CPU
+// and the server's backend ~0.13-0.19 ms more (docs/benchmarks.md, session 11): right while the
+// API's main thread is what queues, a cost for a server that several API hosts share.
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { toBigInt } from './exact-sums.js';
 import type { Dialect, ReadModelTx, SqlParams } from './read-model-store.js';
