@@ -57,7 +57,8 @@ import { startSubscriptionRunner } from '../src/subscriptions/runner.js';
 import { projections } from '../projections/index.js';
 import { freePort } from '../test/helpers/free-port.js';
 import { startPostgres } from '../test/helpers/postgres-server.js';
-import { cpuSecondsOf, startChild, stopChild } from './children.js';
+import { setup as compileForChildren } from '../test/helpers/global-build.js';
+import { checkoutEnv, cpuSecondsOf, startChild, stopChild } from './children.js';
 import { driveLifecycles, getJson, orderLifecycle, percentile, postJson } from './http-load.js';
 import { seed } from './projections.bench.js';
 import { printTail, probeFlags, startBareReadServer, type ClientRead } from './read-tail.js';
@@ -66,6 +67,9 @@ import { reportFigure } from './report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const bin = join(here, '..', 'bin', 'orders.js');
+// This checkout's services run compiled JavaScript, as `npm start` runs it (until session 11 they
+// ran the sources through tsx); a BENCH_RMPG_COMPARE checkout runs its own dist/.
+compileForChildren();
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const EVENTS = env('BENCH_RMPG_EVENTS', 30_000);
 const SECONDS = env('BENCH_RMPG_SECONDS', 10);
@@ -241,9 +245,9 @@ const API_NICE = process.env.BENCH_RMPG_API_NICE === undefined ? undefined : Num
 const API_FLAGS = process.env.BENCH_RMPG_API_FLAGS?.split(' ').filter(Boolean);
 
 /** The environment of `orders serve` in the lifecycle and reads parts. */
-function serviceEnvFor(role: 'all' | 'api', at: { port: number; eventStorePort: number; dataDir: string; readModelUrl?: string }): NodeJS.ProcessEnv {
+function serviceEnvFor(role: 'all' | 'api', at: { port: number; eventStorePort: number; dataDir: string; readModelUrl?: string }, otherBin?: string): NodeJS.ProcessEnv {
   return {
-    ORDERS_FROM_SOURCE: '1',
+    ...checkoutEnv(otherBin),
     ROLE: role,
     PORT: String(at.port),
     EVENTSTORE_PORT: String(at.eventStorePort),
@@ -555,7 +559,7 @@ async function readsAlone(): Promise<void> {
       // machine's load falls on both; the bare baseline after the first and the last.
       const turns = Array.from({ length: TURNS }, () => [...builds, ...builds.slice().reverse()]).flat();
       for (const [turn, build] of turns.entries()) {
-        const reads = await measureReads(backend, build.bin, serviceEnvFor('api', at), watcher, build.nice, build.nodeFlags);
+        const reads = await measureReads(backend, build.bin, serviceEnvFor('api', at, build.bin === bin ? undefined : build.bin), watcher, build.nice, build.nodeFlags);
         const key = `${backend} ${build.name}`;
         cpu.set(key, [...(cpu.get(key) ?? []), reads.cpuMsPerRead]);
         if (build.name === 'this checkout') p99.set(backend, Math.max(p99.get(backend) ?? 0, reads.readP99));
