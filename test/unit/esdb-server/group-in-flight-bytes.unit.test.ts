@@ -1,22 +1,16 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { openSqliteEventLog } from '../../../src/esdb-server/log/sqlite-event-log.js';
+import { describe, expect, it } from 'vitest';
 import type { EventLog, ResolvedEvent } from '../../../src/esdb-server/log/types.js';
 import { IN_FLIGHT_BYTES } from '../../../src/esdb-server/persistent/consumer-strategy.js';
 import type { GroupDefinition } from '../../../src/esdb-server/persistent/definition.js';
-import { SharedTail } from '../../../src/esdb-server/persistent/shared-tail.js';
 import { SubscriptionGroup, type ConsumerHandle } from '../../../src/esdb-server/persistent/subscription-group.js';
-import { appendSized, groupDefinition } from './group-fixtures.js';
+import { appendSized, groupDefinition, groupHarness } from './group-fixtures.js';
 
 /** ~64 KB of data an event, as a large order is (~56 KB). */
 const LARGE = 64 * 1024;
 
 let log: EventLog | undefined;
 let group: SubscriptionGroup | undefined;
-afterEach(async () => {
-  await group?.stop('shutdown', { checkpoint: false });
-  await log?.close();
-  group = log = undefined;
-});
+const harness = groupHarness();
 
 const definition = (strategy: GroupDefinition['settings']['consumerStrategy']) => groupDefinition({ kind: 'stream', stream: 'orders' }, strategy);
 const append = (count: number, bytes: number) => appendSized(log!, 'orders', count, bytes);
@@ -47,10 +41,10 @@ function consumer(bufferSize: number) {
 describe("a persistent subscription consumer's bytes in flight", () => {
   for (const strategy of ['RoundRobin', 'Pinned'] as const) {
     it(`(${strategy}) stay within ${IN_FLIGHT_BYTES / 2 ** 20} MB of large events whatever its buffer size allows, and every event still arrives exactly once, in order`, async () => {
-      log = openSqliteEventLog({ file: ':memory:' });
+      log = harness.openLog();
       const count = 400;
       await append(count, LARGE);
-      group = new SubscriptionGroup(definition(strategy), log, new SharedTail(log));
+      group = harness.openGroup(definition(strategy), log);
       const worker = consumer(500);
       const mostInFlight = Math.ceil(IN_FLIGHT_BYTES / LARGE);
       let deepest = 0;
@@ -68,9 +62,9 @@ describe("a persistent subscription consumer's bytes in flight", () => {
   }
 
   it('still sends an event larger than the whole budget, one at a time', async () => {
-    log = openSqliteEventLog({ file: ':memory:' });
+    log = harness.openLog();
     await append(3, IN_FLIGHT_BYTES + 1024);
-    group = new SubscriptionGroup(definition('RoundRobin'), log, new SharedTail(log));
+    group = harness.openGroup(definition('RoundRobin'), log);
     const worker = consumer(10);
     for (let round = 0; round < 100 && worker.received.length < 3; round++) {
       await settle();
@@ -81,9 +75,9 @@ describe("a persistent subscription consumer's bytes in flight", () => {
   });
 
   it('leave small events to the buffer size alone', async () => {
-    log = openSqliteEventLog({ file: ':memory:' });
+    log = harness.openLog();
     await append(600, 1024);
-    group = new SubscriptionGroup(definition('RoundRobin'), log, new SharedTail(log));
+    group = harness.openGroup(definition('RoundRobin'), log);
     const worker = consumer(500);
     await settle();
     expect(worker.unacked.length).toBe(500);

@@ -1,11 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { openSqliteEventLog } from '../../../src/esdb-server/log/sqlite-event-log.js';
+import { describe, expect, it } from 'vitest';
 import type { EventLog, ResolvedEvent } from '../../../src/esdb-server/log/types.js';
 import { MessageQueue, type Message } from '../../../src/esdb-server/persistent/message-queue.js';
-import { SharedTail } from '../../../src/esdb-server/persistent/shared-tail.js';
 import { READ_AHEAD_BYTES, SubscriptionGroup, type ConsumerHandle } from '../../../src/esdb-server/persistent/subscription-group.js';
 import type { EventSource } from '../../../src/esdb-server/persistent/definition.js';
-import { appendSized, groupDefinition } from './group-fixtures.js';
+import { appendSized, groupDefinition, groupHarness } from './group-fixtures.js';
 
 /** ~64 KB of data an event, as a large order is (~56 KB). */
 const EVENT_BYTES = 64 * 1024;
@@ -13,11 +11,7 @@ const COUNT = 400;
 
 let log: EventLog | undefined;
 let group: SubscriptionGroup | undefined;
-afterEach(async () => {
-  await group?.stop('shutdown', { checkpoint: false });
-  await log?.close();
-  group = log = undefined;
-});
+const harness = groupHarness();
 
 const largeEvents = (stream: string) => appendSized(log!, stream, COUNT, EVENT_BYTES);
 
@@ -26,9 +20,9 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
 describe("a persistent subscription group's read-ahead", () => {
   for (const source of [{ kind: 'stream', stream: 'orders' }, { kind: 'all' }] satisfies EventSource[]) {
     it(`keeps at most ${READ_AHEAD_BYTES / 1024 / 1024} MB of large events buffered on ${source.kind === 'all' ? '$all' : 'a stream'}, whatever historyBufferSize allows, and still delivers every event in order`, async () => {
-      log = openSqliteEventLog({ file: ':memory:' });
+      log = harness.openLog();
       await largeEvents('orders');
-      group = new SubscriptionGroup(groupDefinition(source), log, new SharedTail(log));
+      group = harness.openGroup(groupDefinition(source), log);
       await settle();
       const buffered = group.stats().readBufferCount;
       expect(buffered).toBeGreaterThan(0);
