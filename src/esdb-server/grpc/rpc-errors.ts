@@ -13,8 +13,28 @@ export interface RpcError extends Error {
 
 export function rpcError(code: grpc.status, details: string, trailers: Record<string, string> = {}): RpcError {
   const metadata = new grpc.Metadata();
-  for (const [key, value] of Object.entries(trailers)) metadata.set(key, value);
-  return Object.assign(new Error(details), { code, details, metadata });
+  for (const [key, value] of Object.entries(trailers)) metadata.set(key, trailerValue(value));
+  const sent = wellFormed(details);
+  return Object.assign(new Error(sent), { code, details: sent, metadata });
+}
+
+/**
+ * A message grpc-js can send: it percent-encodes the status message with `encodeURI`, which
+ * throws on a lone surrogate (an event id or a name decoded from invalid UTF-8 carries them), and
+ * the call then got no status at all, only the caller's deadline (found by the malformed-request
+ * property test).
+ */
+function wellFormed(text: string): string {
+  return text.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+}
+
+/**
+ * A trailer value grpc-js accepts: printable ASCII (it throws on anything else, and the error
+ * was never sent). A stream named `café` keeps its trailer, with the rest percent-encoded as
+ * UTF-8, and the client still gets its error class.
+ */
+function trailerValue(value: string): string {
+  return /^[ -~]*$/.test(value) ? value : wellFormed(value).replace(/[^ -~]/gu, (char) => encodeURIComponent(char));
 }
 
 export function isRpcError(error: unknown): error is RpcError {

@@ -3,7 +3,7 @@
 // serving the real client afterwards.
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { jsonEvent, persistentSubscriptionToStreamSettingsFromDefaults } from '@eventstore/db-client';
+import { StreamDeletedError, WrongExpectedVersionError, jsonEvent, persistentSubscriptionToStreamSettingsFromDefaults } from '@eventstore/db-client';
 import sharedPb from '@eventstore/db-client/generated/shared_pb.js';
 import persistentPb from '@eventstore/db-client/generated/persistent_pb.js';
 import streamsPb from '@eventstore/db-client/generated/streams_pb.js';
@@ -137,6 +137,29 @@ describe('malformed gRPC requests to the embedded server', () => {
       { numRuns: 200 },
     );
     await expectServing();
+  });
+
+  it('answers an event id of invalid UTF-8 with INVALID_ARGUMENT, its status text sendable (a lone surrogate once left the call without a status)', async () => {
+    const [header, event] = appendMessages('bad-utf8', { type: 'order.created', contentType: 'application/json', data: Buffer.from('{}'), id: 'a'.repeat(36) });
+    // The property test's counterexample: the id's first byte 0xED, which starts a surrogate in UTF-8.
+    const mutated = Buffer.from(event!);
+    mutated[mutated.indexOf(Buffer.from('a'.repeat(36)))] = 0xed;
+    const reply = await call('append', [header!, mutated], 5_000);
+    expect(reply.status).toBe(grpc.status.INVALID_ARGUMENT);
+    await expectServing();
+  });
+
+  it('gives a deleted stream with a name outside ASCII its error class through the client (a trailer value grpc-js refused left the call without a status)', async () => {
+    const stream = `café-☕-${randomUUID()}`;
+    await store.client.appendToStream(stream, jsonEvent({ type: 'seeded', data: {} }));
+    // Delete and Read answer their errors in trailers (BatchAppend, the client's append, in its reply).
+    await expect(store.client.deleteStream(stream, { expectedRevision: 5n })).rejects.toBeInstanceOf(WrongExpectedVersionError);
+    await store.client.tombstoneStream(stream);
+    await expect(store.client.tombstoneStream(stream)).rejects.toBeInstanceOf(StreamDeletedError);
+    const read = async () => {
+      for await (const resolved of store.client.readStream(stream)) void resolved;
+    };
+    await expect(read()).rejects.toBeInstanceOf(StreamDeletedError);
   });
 
   describe('well-formed protobuf of the wrong shape', () => {
