@@ -3,13 +3,17 @@ import { startIdleGc, type IdleGcFigures } from '../../../src/observability/idle
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Keeps the event loop busy for `ms`, leaving garbage behind (the busy spell of a burst). */
-async function busySpell(ms: number, keep: unknown[]): Promise<void> {
+/**
+ * Keeps the event loop busy for `ms`, and until `keep` holds `objects` (the busy spell of a
+ * burst): the heap grows by the same ~40 MB however little CPU a loaded machine gives the spell
+ * (CI's failure: a spell that got a fraction of a core, and a scavenge at its end, grew it less
+ * than the collection's threshold).
+ */
+async function busySpell(ms: number, keep: unknown[], objects = 300_000): Promise<void> {
   const until = performance.now() + ms;
-  while (performance.now() < until) {
+  while (performance.now() < until || keep.length < objects) {
     const spin = performance.now() + 15;
     while (performance.now() < spin) keep.push({ body: 'x'.repeat(64) + String(Math.random()) });
-    if (keep.length > 200_000) keep.length = 0;
     await new Promise((resolve) => setImmediate(resolve));
   }
 }
