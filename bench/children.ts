@@ -1,7 +1,7 @@
 // Child processes of the benchmarks: the service or the store in its own process, as deployed,
 // so the load generator in the bench process does not take their CPU.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /**
@@ -47,5 +47,24 @@ export function cpuSecondsOf(pid: number | undefined): number {
     return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return Number.NaN;
+  }
+}
+
+export interface ThreadCpu {
+  tid: number;
+  name: string;
+  cpuSeconds: number;
+}
+
+/** Each thread's name and CPU seconds so far (Linux /proc; empty elsewhere). */
+export function threadCpu(pid: number | undefined): ThreadCpu[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).map((tid) => {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+      return { tid: Number(tid), name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(') ')), cpuSeconds: (Number(fields[11]) + Number(fields[12])) / 100 };
+    });
+  } catch {
+    return [];
   }
 }

@@ -27,7 +27,11 @@
 // share the cores, so a setup that costs more per command gets fewer commands through).
 // BENCH_TRACING_CPU_PROF=<dir> runs each service under `node --cpu-prof` and leaves its profiles
 // in <dir>/<setup>-<round>/, one per thread (the service's main thread is the largest; the
-// embedded store and the TypeScript loader have their own): open one in Chrome's DevTools.
+// embedded store and the TypeScript loader have their own): open one in Chrome's DevTools, or sum
+// them per function and per file or package, per command, diffed to off, with
+// `node --import tsx bench/cpuprofile-summary.ts <dir>`; each run's folder also gets run.json (the
+// window's commands, its span from the window's start until the backlog was worked off, and each
+// thread's CPU in it), so those sums count that span only, at the CPU /proc saw.
 // BENCH_TRACING_BEFORE_BIN=<another checkout's bin/orders.js> adds a setup `before`: that build at
 // 1%, next to this one's (a before/after of a change in the same run, side by side above all);
 // BENCH_TRACING_BEFORE_SAMPLER (ratio; dropped, always) runs it with another setup's sampler.
@@ -37,13 +41,13 @@
 // system calls too (`perf stat`: the store's fsyncs, each loop's wake-ups); counts, unlike times,
 // are not blurred by a loaded machine (tracing-counts.ts).
 // Run: `npm run bench tracing`.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/helpers/free-port.js';
 import { OtlpReceiver } from '../test/integration/tracing/otlp-receiver.js';
-import { checkoutEnv, cpuSecondsOf, startChild, stopChild } from './children.js';
+import { checkoutEnv, cpuSecondsOf, startChild, stopChild, threadCpu, type ThreadCpu } from './children.js';
 import { driveLifecycles, percentile } from './http-load.js';
 import { reportFigure } from './report.js';
 import { setup as compileForChildren } from '../test/helpers/global-build.js';
@@ -151,6 +155,7 @@ async function measure(setup: Setup, round: number): Promise<Run> {
     // Counted from a settled service: the warm-up's deliveries are not the window's.
     if (COUNTS) await settle(child.pid);
     const counted = COUNTS ? startCounting(child.pid!, countsFile) : undefined;
+    const profiled = CPU_PROF_DIR ? { from: process.hrtime.bigint(), threads: threadCpu(child.pid) } : undefined;
     const cpuBefore = cpuSecondsOf(child.pid);
     const load = await drive(port, SECONDS);
     const cpu = cpuSecondsOf(child.pid) - cpuBefore;
@@ -160,6 +165,7 @@ async function measure(setup: Setup, round: number): Promise<Run> {
     // before the paced phase, or its CPU would count them.
     const settledMs = await settle(child.pid);
     const backlogCpuMsPerCommand = ((cpuSecondsOf(child.pid) - cpuBefore) * 1000) / load.commands;
+    if (profiled) writeProfiledSpan(setup, round, load.commands, profiled, child.pid);
     const counts = counted ? await counted(load.commands) : undefined;
     console.log(`  ${LABELS[setup]}: settled ${(settledMs / 1000).toFixed(1)} s after the closed loop`);
     if (PACED > 0) {
@@ -173,6 +179,22 @@ async function measure(setup: Setup, round: number): Promise<Run> {
   } finally {
     await stop();
   }
+}
+
+/**
+ * BENCH_TRACING_CPU_PROF: what the profiles' samples are divided by (cpuprofile-summary.ts), in
+ * <dir>/<setup>-<round>/run.json: the span from the window's start until its backlog was worked off
+ * (monotonic µs, the clock of a profile's sample times), the window's commands, and each thread's
+ * CPU seconds in that span from /proc (a profile's own times are wall-clock, stretched on a
+ * shared machine).
+ */
+function writeProfiledSpan(setup: Setup, round: number, commands: number, from: { from: bigint; threads: ThreadCpu[] }, pid: number | undefined): void {
+  const to = process.hrtime.bigint();
+  const before = new Map(from.threads.map((thread) => [thread.tid, thread.cpuSeconds]));
+  const threads = threadCpu(pid).map((thread) => ({ ...thread, cpuSeconds: thread.cpuSeconds - (before.get(thread.tid) ?? 0) }));
+  const runDir = join(CPU_PROF_DIR!, `${setup}-${round}`);
+  mkdirSync(runDir, { recursive: true });
+  writeFileSync(join(runDir, 'run.json'), JSON.stringify({ setup, round, commands, fromUs: Number(from.from / 1000n), toUs: Number(to / 1000n), threads }));
 }
 
 /**

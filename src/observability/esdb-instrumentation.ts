@@ -131,8 +131,20 @@ function setServerAddress(span: Span, uri: string | undefined): void {
 
 /** The JSON events with the dropped trace's context in `$traceparent` (one string for them all). */
 function withUnsampledContext(events: EventData | EventData[], context: SpanContext): EventData | EventData[] {
-  const mark = withMetadataFields({ [TRACEPARENT_KEY]: unsampledTraceparent(context) });
+  const mark = withMetadataFields(...unsampledFieldsOf(context));
   return Array.isArray(events) ? events.map(mark) : mark(events);
+}
+
+// The last dropped context's `$traceparent` and its JSON text: a dropped trace's appends (the
+// command's, then each reaction's, in the delivery's context) all carry the same context object.
+let lastUnsampled: SpanContext | undefined;
+let lastUnsampledFields: [Record<string, string>, string] | undefined;
+
+function unsampledFieldsOf(context: SpanContext): [Record<string, string>, string] {
+  if (context === lastUnsampled && lastUnsampledFields) return lastUnsampledFields;
+  const fields = { [TRACEPARENT_KEY]: unsampledTraceparent(context) };
+  lastUnsampled = context;
+  return (lastUnsampledFields = [fields, jsonMembers(fields)]);
 }
 
 const OPEN_BRACE = 0x7b;
@@ -143,10 +155,10 @@ const CLOSE_BRACE = 0x7d;
  * src/eventstore hands the client, so that it need not stringify and base64 it): bytes stay bytes,
  * the fields spliced in before the closing brace (the last of duplicate keys wins, as with a
  * spread), and an object becomes the bytes of its JSON with the fields (the same stored bytes). Consecutive events of one append that share a metadata object (a command's do) share
- * its result.
+ * its result. `known`: the fields' JSON members (`jsonMembers`), when the caller keeps them.
  */
-function withMetadataFields(fields: Record<string, string>): (event: EventData) => EventData {
-  let members: string | undefined;
+function withMetadataFields(fields: Record<string, string>, known?: string): (event: EventData) => EventData {
+  let members = known;
   let last: object | undefined;
   let lastSent: EventData['metadata'] | undefined;
   return (event) => {
@@ -167,7 +179,9 @@ function withMetadataFields(fields: Record<string, string>): (event: EventData) 
       last = metadata;
       lastSent = sent;
     }
-    return { ...event, metadata: sent } as EventData;
+    // Field by field rather than a spread of the event (cheaper: with the kept members above, a
+    // dropped append of two events went from 1.6-3.4 to 0.8-2.6 µs in a loop, session 12).
+    return { id: event.id, contentType: event.contentType, type: event.type, data: event.data, metadata: sent } as EventData;
   };
 }
 

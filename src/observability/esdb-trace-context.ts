@@ -7,7 +7,7 @@
 // by a sampled append. An append the sampler dropped writes `$traceparent` instead (W3C form,
 // flags 00): a consumer then follows the drop (a parent-based sampler starts no span for its
 // deliveries) instead of sampling each delivery afresh as a new, orphan trace.
-import { TraceFlags, isSpanContextValid, type SpanContext } from '@opentelemetry/api';
+import { INVALID_SPANID as INVALID_SPAN_ID, INVALID_TRACEID as INVALID_TRACE_ID, TraceFlags, isSpanContextValid, type SpanContext } from '@opentelemetry/api';
 
 export const TRACE_ID_KEY = '$traceId';
 export const SPAN_ID_KEY = '$spanId';
@@ -59,7 +59,9 @@ export function traceContextOf(metadata: unknown): SpanContext | undefined {
   const traceparent = record[TRACEPARENT_KEY];
   if (typeof traceparent !== 'string') return undefined;
   const match = TRACEPARENT.exec(traceparent);
-  if (!match) return undefined;
-  const context: SpanContext = { traceId: match[1]!, spanId: match[2]!, traceFlags: Number.parseInt(match[3]!, 16) & TraceFlags.SAMPLED, isRemote: true };
-  return isSpanContextValid(context) ? context : undefined;
+  // The expression has checked the digits: only the all-zero ids are left to refuse (the API's
+  // isSpanContextValid would run two more expressions over them, at each dropped append a
+  // consumer meets: delivery-tracing.ts).
+  if (!match || match[1] === INVALID_TRACE_ID || match[2] === INVALID_SPAN_ID) return undefined;
+  return { traceId: match[1]!, spanId: match[2]!, traceFlags: Number.parseInt(match[3]!, 16) & TraceFlags.SAMPLED, isRemote: true };
 }
