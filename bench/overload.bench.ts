@@ -18,12 +18,12 @@
 // (Node flags for the service, e.g. `--cpu-prof --cpu-prof-dir=<dir>` to see where its time goes).
 // The service's malloc is set up as `npm start` sets it (AS_NPM_START).
 // Run: `npm run bench overload`.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuSecondsOf, startChild, stopChild } from './children.js';
+import { cpuSecondsOf, memoryOf, residentOf, startChild, stopChild } from './children.js';
 import { reportFigure } from './report.js';
 import { freePort } from '../test/helpers/free-port.js';
 import { setup as compileForChildren } from '../test/helpers/global-build.js';
@@ -155,33 +155,6 @@ async function loopDelayOf(port: number): Promise<string> {
 async function counterOf(port: number, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text().catch(() => '');
   return Number(new RegExp(`^${name} ([\\d.e+]+)`, 'm').exec(text)?.[1] ?? 0);
-}
-
-/**
- * The service's memory by kind, from its /metrics (the API thread's V8 heap used and reserved,
- * external and array buffers, and the rest of the RSS: the store's thread, SQLite, malloc).
- */
-async function memoryOf(port: number): Promise<string> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text().catch(() => '');
-  const value = (name: string) => Number(new RegExp(`^${name} ([\\d.e+]+)`, 'm').exec(text)?.[1] ?? Number.NaN) / 2 ** 20;
-  const rss = value('process_resident_memory_bytes');
-  const heapTotal = value('nodejs_heap_size_total_bytes');
-  const external = value('nodejs_external_memory_bytes');
-  const mb = (n: number) => n.toFixed(0);
-  return `rss ${mb(rss)}, heap used ${mb(value('nodejs_heap_size_used_bytes'))} of ${mb(heapTotal)}, external ${mb(external)}, other ${mb(rss - heapTotal - external)}`;
-}
-
-/** The RSS by kind from /proc (anonymous: heaps, malloc, buffers; file: the mapped code and libraries). */
-function residentOf(pid: number | undefined): string {
-  const status = (() => {
-    try {
-      return readFileSync(`/proc/${pid}/status`, 'utf8');
-    } catch {
-      return '';
-    }
-  })();
-  const mb = (name: string) => (Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN) / 1024).toFixed(0);
-  return `RssAnon ${mb('RssAnon')}, RssFile ${mb('RssFile')}`;
 }
 
 function figuresOf(outcomes: LoadOutcome[]): PhaseFigures {
