@@ -70,6 +70,25 @@ describe('the lag scanner behind the subscription_lag metric', () => {
     expect(next).toEqual({ events: 5, atLeast: true });
   });
 
+  it('answers at least what one read found within its time budget, and the next reads go on from there to the exact count', async () => {
+    const known = await append('lag.other');
+    await append(...Array.from({ length: 6 }, () => 'lag.notified'));
+    // A budget of 0: each read takes one new event and stops (a read behind a slow, busy reader).
+    const scanner = new LagScanner(env.client, { maxAgeMs: 0, readBudgetMs: 0 });
+    const query = queryOf('slow', NOTIFICATIONS, known);
+
+    const first = await scanner.lag(query);
+    expect(first.atLeast).toBe(true);
+    expect(first.events).toBeGreaterThanOrEqual(1);
+    expect(first.events).toBeLessThan(6);
+    const counts = [first.events];
+    for (let refresh = 0; refresh < 10 && counts.at(-1)! < 6; refresh++) counts.push((await scanner.lag(query)).events);
+    // Never more than written, never backwards, and there in the end.
+    expect(counts).toEqual([...counts].sort((a, b) => a - b));
+    expect(counts.at(-1)).toBe(6);
+    expect((await measureGroupLag(env.client, [query])).get('slow')).toEqual({ events: 6, atLeast: false });
+  });
+
   it('is 0 for a group that has read everything and holds nothing', async () => {
     const known = await append('lag.notified');
     const scanner = new LagScanner(env.client, { maxAgeMs: 0 });
