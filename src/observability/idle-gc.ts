@@ -64,7 +64,6 @@ const heldBytes = () => {
   return stats.used_heap_size + stats.external_memory;
 };
 
-/** On unless IDLE_GC=off (for a same-build comparison, or a process that must never pause for it). */
 /**
  * A full collection that frees what it found before it returns, then `malloc_trim`. V8 frees the
  * backing stores of dead ArrayBuffers (Buffers: event bodies, pages) on a background thread after
@@ -86,6 +85,7 @@ export function collect(gc: () => void, trim: (() => boolean) | undefined): Pick
   return { rssBeforeBytes, rssAfterBytes: process.memoryUsage.rss(), trimmed, durationMs: performance.now() - started };
 }
 
+/** On unless IDLE_GC=off (for a same-build comparison, or a process that must never pause for it). */
 export function idleGcEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.IDLE_GC !== 'off';
 }
