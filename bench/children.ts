@@ -42,12 +42,17 @@ export async function stopChild(child: ChildProcess): Promise<void> {
 export function cpuSecondsOf(pid: number | undefined): number {
   if (pid === undefined || pid === 0) return Number.NaN;
   try {
-    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    return cpuSecondsIn(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return Number.NaN;
   }
+}
+
+/** User + system CPU seconds of a /proc `stat` line (a process's or a thread's). */
+function cpuSecondsIn(stat: string): number {
+  // Fields after the command name (which may hold spaces and parentheses): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 export interface ThreadCpu {
@@ -61,8 +66,7 @@ export function threadCpu(pid: number | undefined): ThreadCpu[] {
   try {
     return readdirSync(`/proc/${pid}/task`).map((tid) => {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-      return { tid: Number(tid), name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(') ')), cpuSeconds: (Number(fields[11]) + Number(fields[12])) / 100 };
+      return { tid: Number(tid), name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(') ')), cpuSeconds: cpuSecondsIn(stat) };
     });
   } catch {
     return [];
