@@ -107,13 +107,19 @@ async function run(label: string, extraEnv: Record<string, string>): Promise<Run
       const acceptQueue = watchAcceptQueue(port);
       await loopDelayOf(port); // resets the service's loop-delay histogram: what follows is this phase's
       const held = await counterOf(port, 'http_connections_held_total');
+      const phaseRss = watchRss(pid);
+      const fromUs = process.hrtime.bigint() / 1000n;
       const outcome = await work();
+      const toUs = process.hrtime.bigint() / 1000n;
+      const phasePeakMb = phaseRss.stop();
       const deepest = acceptQueue.stop();
       const loopDelay = await loopDelayOf(port);
       const heldNow = await counterOf(port, 'http_connections_held_total');
       console.log(
         `shedding ${label}: ${name} (load average ${load()}, service CPU ${cores(cpu, startedAt)} cores): ${summary(outcome)}; ` +
-          `accept queue deepest ${deepest}; service event loop delay ${loopDelay}; connections held after a 503 ${heldNow - held}; machine-wide TCP counters: ${tcpCounterDelta(counters)}`,
+          `peak RSS ${phasePeakMb.toFixed(0)} MB; accept queue deepest ${deepest}; service event loop delay ${loopDelay}; connections held after a 503 ${heldNow - held}; machine-wide TCP counters: ${tcpCounterDelta(counters)}` +
+          // The phase's span on the monotonic clock a V8 CPU profile's times use (BENCH_OVERLOAD_NODE_ARGS=--cpu-prof).
+          (NODE_ARGS.includes('--cpu-prof') ? `; monotonic µs ${fromUs}-${toUs}` : ''),
       );
       return outcome;
     };

@@ -2,6 +2,7 @@
 // setup; a bad value stops the service with one clear line naming the variable.
 import { getHeapStatistics } from 'node:v8';
 import { z } from 'zod';
+import { ACCEPT_LISTENERS } from './api/accept-listeners.js';
 import { HashedApiKeys } from './api/api-keys.js';
 
 const port = (fallback: number) =>
@@ -91,6 +92,9 @@ const environment = z.object({
   OVERLOAD_MAX_QUEUED_APPENDS: count('must be 0 (unbounded) or more', 256),
   // The kernel caps it at net.core.somaxconn; a full backlog drops new connections' handshakes.
   HTTP_LISTEN_BACKLOG: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').default(4_096),
+  // Listeners accepting on the API's port in the process (each takes one new connection per
+  // event-loop iteration): api/accept-listeners.ts. 1: Node's one listener.
+  HTTP_ACCEPT_LISTENERS: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(64, 'must be at most 64').default(ACCEPT_LISTENERS),
   // A client that has not sent its whole request by then gets 408 and its connection closed.
   HTTP_REQUEST_TIMEOUT_MS: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1_000, 'must be at least 1000').default(30_000),
   // Below Docker's 10 s stop timeout, with room for closing the store after it.
@@ -137,7 +141,7 @@ export interface Config {
     maxQueuedAppends: number;
   };
   /** The API's listener: backlog of connections not yet accepted; how long a client may take to send a request. */
-  http: { listenBacklog: number; requestTimeoutMs: number };
+  http: { listenBacklog: number; acceptListeners: number; requestTimeoutMs: number };
   /** On SIGTERM/SIGINT, how long in-flight requests and handler calls may take before the process exits anyway. */
   shutdownGraceMs: number;
 }
@@ -189,7 +193,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       shedPauseMs: parsed.OVERLOAD_SHED_PAUSE_MS,
       maxQueuedAppends: parsed.OVERLOAD_MAX_QUEUED_APPENDS,
     },
-    http: { listenBacklog: parsed.HTTP_LISTEN_BACKLOG, requestTimeoutMs: parsed.HTTP_REQUEST_TIMEOUT_MS },
+    http: { listenBacklog: parsed.HTTP_LISTEN_BACKLOG, acceptListeners: parsed.HTTP_ACCEPT_LISTENERS, requestTimeoutMs: parsed.HTTP_REQUEST_TIMEOUT_MS },
     shutdownGraceMs: parsed.SHUTDOWN_GRACE_MS,
   };
 }

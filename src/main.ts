@@ -110,10 +110,10 @@ export async function startService(config: Config, logger: Logger = createLogger
       });
       api = app;
       // A deep backlog: a burst of new clients waits to be accepted instead of being dropped.
-      // Several listeners on the port where the runtime has reusePort (one on Node 20): accept-listeners.ts.
-      const listeners = acceptListenerCount();
+      // Several listeners on the port, each accepting one connection per iteration: accept-listeners.ts.
+      const listeners = acceptListenerCount(config.http.acceptListeners);
       await app.listen({ port: config.port, host: config.host, backlog: config.http.listenBacklog, ...mainListenOptions(listeners) });
-      await addAcceptListeners(app.server, { count: listeners, host: config.host, backlog: config.http.listenBacklog });
+      await addAcceptListeners(app.server, { count: listeners, host: config.host, backlog: config.http.listenBacklog, onFallback: (reason) => logger.warn(reason) });
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
       url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;

@@ -8,10 +8,11 @@
 // and the latency ceiling is the latency budget plus a slack for a machine shared with other tests.
 // Each answer says (Server-Timing) how long it waited for a slot and held one: no wait is longer
 // than the budget allows.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ACCEPT_LISTENERS } from '../../src/api/accept-listeners.js';
 import { startCli, type RunningCli } from '../helpers/cli.js';
 import { freePort } from '../helpers/free-port.js';
 import { burst, closedLoop, largeCreate, mixedLoad, rssMbOf, smallCreate, summary, watchRss, type LoadOutcome, type LoadTarget } from './overload-load.js';
@@ -138,6 +139,27 @@ describe('overload through the real process', () => {
     // Each got its first answer (served or 503), none reset or timed out waiting to be accepted.
     expect(late.latenciesMs, summary(late)).toHaveLength(50);
     expect(late.errors, summary(late)).toEqual({});
+  });
+
+  // Node accepts one connection per event-loop iteration and listener: with one listener the
+  // 600 large creates waited seconds in the kernel's accept queue (accept-listeners.ts).
+  it.runIf(process.platform === 'linux')('accepts on its port through several listeners, on Node 20 the one socket shared', () => {
+    const portHex = `:${target.port.toString(16).toUpperCase().padStart(4, '0')}`;
+    const listenerInodes = ['/proc/net/tcp', '/proc/net/tcp6']
+      .flatMap((file) => readFileSync(file, 'utf8').split('\n').slice(1))
+      .map((line) => line.trim().split(/\s+/))
+      .filter((fields) => fields[3] === '0A' && fields[1]?.endsWith(portHex))
+      .map((fields) => fields[9]!);
+    const fdsOf = (inode: string) =>
+      readdirSync(`/proc/${service!.child.pid}/fd`).filter((fd) => {
+        try {
+          return readlinkSync(`/proc/${service!.child.pid}/fd/${fd}`) === `socket:[${inode}]`;
+        } catch {
+          return false; // closed meanwhile
+        }
+      }).length;
+    const descriptors = listenerInodes.map(fdsOf);
+    expect(descriptors.reduce((sum, count) => sum + count, 0), `listeners ${listenerInodes.join(', ')}: descriptors ${descriptors.join(', ')}`).toBe(ACCEPT_LISTENERS);
   });
 
   it('pauses its workers\' intake while it sheds, and its projections then catch up with every order it created', async () => {

@@ -32,7 +32,7 @@ describe('configuration from the environment', () => {
         shedPauseMs: 250,
         maxQueuedAppends: 256,
       },
-      http: { listenBacklog: 4_096, requestTimeoutMs: 30_000 },
+      http: { listenBacklog: 4_096, acceptListeners: 16, requestTimeoutMs: 30_000 },
       shutdownGraceMs: 8_000,
     });
   });
@@ -57,6 +57,8 @@ describe('configuration from the environment', () => {
     [{ EVENTSTORE_PORT: '70000' }, "invalid configuration: EVENTSTORE_PORT must be between 1 and 65535 (got '70000')"],
     [{ LOG_LEVEL: 'loud' }, "invalid configuration: LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got 'loud')"],
     [{ ROLE: 'both' }, "invalid configuration: ROLE must be one of api, workers, all (got 'both')"],
+    [{ HTTP_ACCEPT_LISTENERS: '0' }, "invalid configuration: HTTP_ACCEPT_LISTENERS must be at least 1 (got '0')"],
+    [{ HTTP_ACCEPT_LISTENERS: '65' }, "invalid configuration: HTTP_ACCEPT_LISTENERS must be at most 64 (got '65')"],
     [{ ESDB_CONNECTION_STRING: 'http://db:2113' }, "invalid configuration: ESDB_CONNECTION_STRING must look like esdb://host:2113?tls=false (got 'http://db:2113')"],
   ])('refuses %o with one clear line', (env, message) => {
     expect(() => loadConfig(env)).toThrow(new ConfigError(message));
