@@ -53,6 +53,8 @@ export interface LoadOutcome {
   connections: { opened: number; connectMs: number[] };
   /** The slowest answers (the tail), each with where its time went. */
   slowest: SlowAnswer[];
+  /** performance.now() when the load began (what SlowAnswer.sentAtMs counts from). */
+  startedAt: number;
   seconds: number;
   /** The load generator's own event loop delay, ms (p99, max): a starved generator adds to every latency it measures. */
   generatorDelayMs: { p99: number; max: number };
@@ -71,6 +73,8 @@ export interface SlowAnswer {
   acceptMs: number | undefined;
   queueMs: number | undefined;
   appMs: number | undefined;
+  /** When it was sent, ms from the start of its load (performance.now() of the outcome's first request). */
+  sentAtMs: number;
 }
 
 const SLOWEST_KEPT = 5;
@@ -79,7 +83,7 @@ const SLOWEST_KEPT = 5;
 export const CLIENT_TIMEOUT_MS = 30_000;
 
 function emptyOutcome(): LoadOutcome {
-  return { requests: 0, statuses: {}, errors: {}, malformed503: 0, unexpected: [], shedReasons: {}, latenciesMs: [], shedLatenciesMs: [], split: { backlogMs: [], acceptMs: [], queueMs: [], appMs: [], outsideMs: [] }, connections: { opened: 0, connectMs: [] }, slowest: [], seconds: 0, generatorDelayMs: { p99: Number.NaN, max: Number.NaN } };
+  return { requests: 0, statuses: {}, errors: {}, malformed503: 0, unexpected: [], shedReasons: {}, latenciesMs: [], shedLatenciesMs: [], split: { backlogMs: [], acceptMs: [], queueMs: [], appMs: [], outsideMs: [] }, connections: { opened: 0, connectMs: [] }, slowest: [], seconds: 0, generatorDelayMs: { p99: Number.NaN, max: Number.NaN }, startedAt: performance.now() };
 }
 
 /** One request; resolves with what happened, never rejects. */
@@ -124,7 +128,7 @@ function send(target: LoadTarget, agent: Agent | false, load: LoadRequest, outco
             outcome.shedReasons[reason] = (outcome.shedReasons[reason] ?? 0) + 1;
           }
           const timing = serverTiming(res.headers['server-timing']);
-          keepSlowest(outcome, { ms: latency, method: load.method, status, reason, connectMs, backlogMs: timing?.backlog, acceptMs: timing?.accept, queueMs: timing?.queue, appMs: timing?.app });
+          keepSlowest(outcome, { ms: latency, method: load.method, status, reason, connectMs, backlogMs: timing?.backlog, acceptMs: timing?.accept, queueMs: timing?.queue, appMs: timing?.app, sentAtMs: started - outcome.startedAt });
           if (timing) {
             outcome.split.backlogMs.push(timing.backlog);
             outcome.split.acceptMs.push(timing.accept);
@@ -337,7 +341,7 @@ const ms = (value: number | undefined) => (value === undefined ? '-' : value.toF
 
 function describeSlow(answer: SlowAnswer): string {
   const what = `${answer.method} ${answer.status}${answer.reason ? ` ${answer.reason}` : ''}`;
-  return `${ms(answer.ms)} ms ${what} (connect ${ms(answer.connectMs)}, backlog ${ms(answer.backlogMs)}, accept ${ms(answer.acceptMs)}, queue ${ms(answer.queueMs)}, app ${ms(answer.appMs)})`;
+  return `${ms(answer.ms)} ms ${what} sent at ${(answer.sentAtMs / 1000).toFixed(1)} s (connect ${ms(answer.connectMs)}, backlog ${ms(answer.backlogMs)}, accept ${ms(answer.acceptMs)}, queue ${ms(answer.queueMs)}, app ${ms(answer.appMs)})`;
 }
 
 /** The kernel's TCP counters that say whether connections waited or were dropped on the way in. */
