@@ -86,8 +86,10 @@ const environment = z.object({
   OVERLOAD_MAX_QUEUE_MS: count('must be 0 (no waiting) or more', 1_000),
   OVERLOAD_TARGET_SERVICE_MS: count('must be 0 (fixed bounds) or more', 500),
   OVERLOAD_LATENCY_BUDGET_MS: count('must be 0 (no budget) or more', 2_000),
-  // A connection answered 503 is not read for this long (at most Retry-After): well inside the budget.
+  // A connection answered 503 is not read for this long, longer for each 503 in a row on it (at
+  // most half the latency budget and Retry-After): load-shedding.ts, longestHold.
   OVERLOAD_SHED_PAUSE_MS: count('must be 0 (not paused) or more', 250),
+  OVERLOAD_SHED_PAUSE_MAX_MS: count('must be 0 (half the latency budget) or more', 0),
   // Appends waiting on the store client's one BatchAppend stream before a command is refused.
   OVERLOAD_MAX_QUEUED_APPENDS: count('must be 0 (unbounded) or more', 256),
   // The kernel caps it at net.core.somaxconn; a full backlog drops new connections' handshakes.
@@ -137,6 +139,7 @@ export interface Config {
     latencyBudgetMs: number;
     /** A connection answered 503 is not read for this long, at most the Retry-After delay (0: not paused). */
     shedPauseMs: number;
+    shedPauseMaxMs: number;
     /** Appends waiting for the store before a command is refused 503 (0: not bounded by count). */
     maxQueuedAppends: number;
   };
@@ -191,6 +194,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       targetServiceMs: parsed.OVERLOAD_TARGET_SERVICE_MS,
       latencyBudgetMs: parsed.OVERLOAD_LATENCY_BUDGET_MS,
       shedPauseMs: parsed.OVERLOAD_SHED_PAUSE_MS,
+      shedPauseMaxMs: parsed.OVERLOAD_SHED_PAUSE_MAX_MS,
       maxQueuedAppends: parsed.OVERLOAD_MAX_QUEUED_APPENDS,
     },
     http: { listenBacklog: parsed.HTTP_LISTEN_BACKLOG, acceptListeners: parsed.HTTP_ACCEPT_LISTENERS, requestTimeoutMs: parsed.HTTP_REQUEST_TIMEOUT_MS },

@@ -30,6 +30,7 @@ describe('configuration from the environment', () => {
         targetServiceMs: 500,
         latencyBudgetMs: 2_000,
         shedPauseMs: 250,
+        shedPauseMaxMs: 0,
         maxQueuedAppends: 256,
       },
       http: { listenBacklog: 4_096, acceptListeners: 16, requestTimeoutMs: 30_000 },

@@ -9,7 +9,7 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyUnderPressure from '@fastify/under-pressure';
-import { Counter, Gauge } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import { registry } from '../../observability/metrics.js';
 import { ApiError } from '../error-registry.js';
 import { AdmissionQueue, type Refusal } from './admission-queue.js';
@@ -49,6 +49,11 @@ export interface OverloadLimits {
    */
   shedPauseMs: number;
   /**
+   * The longest a connection is held after 503s in a row (each holds it shedPauseMs longer than
+   * the last); 0: half the latency budget (four pauses without one). Never past Retry-After.
+   */
+  shedPauseMaxMs: number;
+  /**
    * Appends the process's store client may have waiting for their answer (one shared BatchAppend
    * stream): a command whose first append would be past it is answered 503 (`store-queue`) with
    * nothing appended, as is one whose append the queue's recent rate says would not be answered
@@ -83,6 +88,7 @@ export const DEFAULT_OVERLOAD_LIMITS: OverloadLimits = {
   targetServiceMs: 500,
   latencyBudgetMs: 0,
   shedPauseMs: 250,
+  shedPauseMaxMs: 0,
   maxQueuedAppends: 256,
 };
 
@@ -238,8 +244,16 @@ export async function registerLoadShedding(
   // kernel): see shedPauseMs. /health, /ready and /metrics are never shed, so never paused.
   const pauseMs = Math.min(overload.shedPauseMs, overload.retryAfterSeconds * 1_000);
   if (pauseMs > 0) {
+    const maxHoldMs = longestHold(overload, pauseMs);
     scope.addHook('onResponse', (request, reply, done) => {
-      if (reply.statusCode === 503 && reply.hasHeader('retry-after') && !NEVER_SHED.has(routeOf(request))) holdConnection(request.raw.socket, pauseMs);
+      const socket = request.raw.socket;
+      if (reply.statusCode === 503 && reply.hasHeader('retry-after') && !NEVER_SHED.has(routeOf(request))) {
+        // Each 503 in a row on a connection holds it longer (a client that never backs off), up
+        // to maxHoldMs; an answer that is not a 503 starts the count again.
+        const streak = (shedStreaks.get(socket) ?? 0) + 1;
+        shedStreaks.set(socket, streak);
+        holdConnection(socket, Math.min(pauseMs * streak, maxHoldMs));
+      } else if (!NEVER_SHED.has(routeOf(request))) shedStreaks.delete(socket);
       done();
     });
   }
@@ -252,7 +266,10 @@ export async function registerLoadShedding(
   scope.addHook('onRequest', async (request) => {
     const arrivedAt = performance.now();
     const accept = acceptWait?.takeFirst(request.raw.socket);
-    const deadline = overload.latencyBudgetMs > 0 ? arrivedAt - (accept?.backlogMs ?? 0) + overload.latencyBudgetMs : Number.POSITIVE_INFINITY;
+    // A request read as its connection's hold ended waited in the kernel through the hold (its
+    // client sent it at once, ignoring Retry-After): its clock started when the hold began.
+    const heldMs = heldBefore(request.raw.socket, arrivedAt);
+    const deadline = overload.latencyBudgetMs > 0 ? arrivedAt - (accept?.backlogMs ?? 0) - heldMs + overload.latencyBudgetMs : Number.POSITIVE_INFINITY;
     timings.set(request.raw, { arrivedAt, accept, admittedAt: Number.NaN, deadline, committed: false, retryAfterSeconds: overload.retryAfterSeconds, appends });
   });
   await scope.register(fastifyUnderPressure, {
@@ -371,7 +388,42 @@ const connectionsHeld = new Counter({
   registers: [registry],
 });
 
+const holdSeconds = new Histogram({
+  name: 'http_connection_hold_seconds',
+  help: 'How long a connection answered 503 was not read: OVERLOAD_SHED_PAUSE_MS, longer for each 503 in a row on it (a client that retries at once), up to half the latency budget and the Retry-After delay',
+  buckets: [0.1, 0.25, 0.5, 0.75, 1, 2, 5],
+  registers: [registry],
+});
+
 const held = new WeakSet<Socket>();
+/** 503s in a row per connection (what its next hold is measured by). */
+const shedStreaks = new WeakMap<Socket, number>();
+/** A connection's last hold: when it began and when it was read again. */
+const lastHolds = new WeakMap<Socket, { heldAt: number; resumedAt: number }>();
+/** A request read this soon after its connection was resumed had been waiting through the hold. */
+const READ_AT_RESUME_MS = 20;
+
+/**
+ * The longest hold: the 503's Retry-After at most (a client that waits as told never meets one),
+ * and shedPauseMaxMs where set; else with a latency budget half of it (the request that waited
+ * through a hold is answered within the rest: its budget counts the hold), without one four pauses.
+ */
+export function longestHold(overload: OverloadLimits, pauseMs: number): number {
+  const byBudget = overload.shedPauseMaxMs > 0 ? overload.shedPauseMaxMs : overload.latencyBudgetMs > 0 ? overload.latencyBudgetMs / 2 : 4 * pauseMs;
+  return Math.max(pauseMs, Math.min(overload.retryAfterSeconds * 1_000, byBudget));
+}
+
+/**
+ * How long the request just read on `socket` waited in the kernel through its connection's
+ * hold: the whole hold if it was read as the hold ended (within READ_AT_RESUME_MS and the loop's
+ * recent delay: it came at once, or during the hold), else 0 (it came later). Asked once per hold.
+ */
+function heldBefore(socket: Socket | null | undefined, arrivedAt: number): number {
+  const hold = socket ? lastHolds.get(socket) : undefined;
+  if (!hold) return 0;
+  lastHolds.delete(socket!);
+  return arrivedAt - hold.resumedAt <= READ_AT_RESUME_MS + loopDelay.ms ? arrivedAt - hold.heldAt : 0;
+}
 
 /**
  * Stops reading a connection for `ms` (its next request stays in the kernel's socket buffer),
@@ -386,12 +438,16 @@ export function holdConnection(socket: Socket | null | undefined, ms: number): v
   if (!(socket instanceof Socket) || ms <= 0 || socket.destroyed || held.has(socket)) return;
   held.add(socket);
   connectionsHeld.inc();
+  holdSeconds.observe(ms / 1000);
+  const heldAt = performance.now();
   setImmediate(() => {
     if (socket.destroyed) return void held.delete(socket);
     socket.pause();
     setTimeout(() => {
       held.delete(socket);
-      if (!socket.destroyed) socket.resume();
+      if (socket.destroyed) return;
+      lastHolds.set(socket, { heldAt, resumedAt: performance.now() });
+      socket.resume();
     }, ms).unref();
   });
 }

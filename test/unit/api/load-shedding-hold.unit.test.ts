@@ -6,7 +6,8 @@ import { createServer, request as httpRequest, Agent, type IncomingMessage, type
 import type { AddressInfo, Socket } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_OVERLOAD_LIMITS, holdConnection, registerLoadShedding } from '../../../src/api/plugins/load-shedding.js';
+import { DEFAULT_OVERLOAD_LIMITS, deadlineCheck, holdConnection, longestHold, registerLoadShedding } from '../../../src/api/plugins/load-shedding.js';
+import { registerProblemHandlers } from '../../../src/api/error-handler.js';
 import { registry } from '../../../src/observability/metrics.js';
 
 const PAUSE_MS = 300;
@@ -34,6 +35,12 @@ function client(port: number) {
     });
   return { send, close: () => agent.destroy() };
 }
+
+const holdHistogram = async () => {
+  const values = (await registry.getSingleMetric('http_connection_hold_seconds')?.get())?.values ?? [];
+  const of = (name: string) => (values.find((value) => (value as { metricName?: string }).metricName === name)?.value ?? 0) as number;
+  return { sum: of('http_connection_hold_seconds_sum'), count: of('http_connection_hold_seconds_count') };
+};
 
 const heldTotal = async () => ((await registry.getSingleMetric('http_connections_held_total')?.get())?.values[0]?.value ?? 0) as number;
 
@@ -124,6 +131,74 @@ describe('load shedding pauses connections it answered 503', () => {
     expect(performance.now() - startedAt).toBeGreaterThanOrEqual(PAUSE_MS - TIMER_ROUNDING_MS);
     expect(await heldTotal()).toBe(before + 1);
     expect(statuses).toEqual([200, 503, 200, 503, 200]);
+  });
+
+  it('holds a connection longer for each 503 in a row, up to the longest hold, and from the start after another answer', async () => {
+    // No latency budget: the longest hold is four pauses.
+    const { port } = await appWith(100);
+    const { send, close } = client(port);
+    closers.push(close);
+    const before = await holdHistogram();
+    const gaps: number[] = [];
+    let last = performance.now();
+    const statuses = [];
+    for (const path of ['/orders', '/orders', '/orders', '/orders', '/orders', '/orders', '/fine', '/orders', '/orders']) {
+      statuses.push((await send('GET', path)).status);
+      gaps.push(performance.now() - last);
+      last = performance.now();
+    }
+    expect(statuses).toEqual([503, 503, 503, 503, 503, 503, 200, 503, 503]);
+    // Holds after each 503: 100, 200, 300, 400, 400, 400 ms; the 200 starts the count again: 100, 200.
+    const after = await holdHistogram();
+    expect(after.count - before.count).toBe(8);
+    expect(after.sum - before.sum).toBeCloseTo(2.1, 6);
+    // Each request after a 503 waited out that 503's hold (lower bounds only).
+    // (None before the 503 that follows the 200.)
+    [100, 200, 300, 400, 400, 400, 0, 100].forEach((holdMs, index) => expect(gaps[index + 1]).toBeGreaterThanOrEqual(holdMs - TIMER_ROUNDING_MS));
+  });
+
+  it('counts the hold in the latency budget of the request that waited through it', async () => {
+    const app = Fastify();
+    registerProblemHandlers(app);
+    // Budget 1 s: the longest hold is half of it, and one 503 holds the connection 500 ms.
+    await registerLoadShedding(app, {
+      apiKeys: new Map(),
+      rateLimitPerMinute: 0,
+      overload: { ...DEFAULT_OVERLOAD_LIMITS, maxEventLoopDelayMs: 0, retryAfterSeconds: 1, shedPauseMs: 500, latencyBudgetMs: 1_000 },
+    });
+    app.get('/orders', async (_request, reply) => reply.code(503).header('retry-after', '1').send({ title: 'shed' }));
+    // 600 ms of work, then the check a command makes before its append.
+    app.get('/slow', async (request, reply) => {
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      deadlineCheck(request, reply)();
+      return { ok: true };
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    closers.push(() => app.close());
+    const port = (app.server.address() as AddressInfo).port;
+    const held = client(port);
+    const fresh = client(port);
+    closers.push(held.close, fresh.close);
+    expect((await held.send('GET', '/orders')).status).toBe(503);
+    // Sent at once, read after the 500 ms hold: 1,000 - 500 - 600 ms is past its budget.
+    const late = await held.send('GET', '/slow');
+    expect(late.status).toBe(503);
+    expect(JSON.parse(late.body)).toMatchObject({ reason: 'deadline' });
+    // The same request on a connection that was not held has 400 ms to spare.
+    expect((await fresh.send('GET', '/slow')).status).toBe(200);
+  });
+
+  it('holds at most the Retry-After delay and half the latency budget (four pauses without one)', () => {
+    const limits = { ...DEFAULT_OVERLOAD_LIMITS, retryAfterSeconds: 5 };
+    expect(longestHold({ ...limits, latencyBudgetMs: 2_000 }, 250)).toBe(1_000);
+    expect(longestHold({ ...limits, latencyBudgetMs: 0 }, 250)).toBe(1_000);
+    expect(longestHold({ ...limits, latencyBudgetMs: 10_000 }, 250)).toBe(5_000);
+    expect(longestHold({ ...limits, retryAfterSeconds: 1, latencyBudgetMs: 0 }, 400)).toBe(1_000);
+    // Set: it, still never past Retry-After (250: no longer hold after 503s in a row).
+    expect(longestHold({ ...limits, latencyBudgetMs: 2_000, shedPauseMaxMs: 250 }, 250)).toBe(250);
+    expect(longestHold({ ...limits, latencyBudgetMs: 2_000, shedPauseMaxMs: 9_000 }, 250)).toBe(5_000);
+    // Never below the pause itself.
+    expect(longestHold({ ...limits, latencyBudgetMs: 200 }, 250)).toBe(250);
   });
 
   it('holds nothing with shedPauseMs 0', async () => {
