@@ -25,7 +25,16 @@ export interface AdmissionLimits {
   targetServiceMs?: number;
   /** The adaptive bound never goes below this (default MIN_ADAPTIVE_IN_FLIGHT, or maxInFlight if lower). */
   minInFlight?: number;
+  /**
+   * Slow start (adaptive bound only): the bound a queue starts with, and comes back down to after
+   * a second with nothing in flight; it grows from there while every slot is taken and answers
+   * come back within the target. Default maxInFlight (no slow start).
+   */
+  initialInFlight?: number;
 }
+
+/** With nothing in flight this long, an adaptive bound starts slow again. */
+const IDLE_RESTART_MS = 1_000;
 
 /**
  * The adaptive bound never goes below this (or maxInFlight, if lower). Low: on a process that
@@ -71,8 +80,14 @@ export class AdmissionQueue {
   /** Insertion-ordered: the oldest waiter first. */
   readonly #waiting = new Set<Waiter>();
 
+  /** Where the bound starts, and restarts after an idle second (slow start; maxInFlight without). */
+  readonly #initial: number;
+  #idleSince = performance.now();
+
   constructor(readonly limits: AdmissionLimits) {
-    this.#limit = limits.maxInFlight;
+    const adaptive = (limits.targetServiceMs ?? 0) > 0;
+    this.#initial = adaptive ? Math.max(1, Math.min(limits.maxInFlight, limits.initialInFlight ?? limits.maxInFlight)) : limits.maxInFlight;
+    this.#limit = this.#initial;
   }
 
   get inFlight(): number {
@@ -108,6 +123,10 @@ export class AdmissionQueue {
   enter(budgetMs = Number.POSITIVE_INFINITY): Ticket {
     const { maxInFlight, maxQueued, maxQueueMs } = this.limits;
     if (maxInFlight <= 0) return { outcome: ADMITTED, leave: () => undefined };
+    // A load after a pause starts slow, as the first one did: the bound it had then was measured
+    // on work that may no longer be there (and a cold start's first commands all at once wait
+    // behind each other at the store).
+    if (this.#inFlight === 0 && this.#limit > this.#initial && performance.now() - this.#idleSince > IDLE_RESTART_MS) this.#limit = this.#initial;
     if (this.#inFlight < this.#limit && this.#waiting.size === 0) {
       this.#inFlight++;
       if (this.#inFlight >= this.#limit) this.#periodSaturated = true;
@@ -156,6 +175,7 @@ export class AdmissionQueue {
       const now = performance.now();
       this.#observe(admittedAt, now);
       this.#inFlight--;
+      if (this.#inFlight === 0) this.#idleSince = now;
       while (this.#inFlight < this.#limit) {
         const next = this.#waiting.values().next();
         if (next.done) break;

@@ -182,6 +182,37 @@ describe('the adaptive bound', () => {
     expect(queue.limit).toBeLessThanOrEqual(32);
   });
 
+  it('starts slow where asked: from initialInFlight, growing while every slot is taken and answers come quick, and from there again after an idle second', async () => {
+    const queue = new AdmissionQueue({ maxInFlight: 32, maxQueued: 100, maxQueueMs: 60_000, targetServiceMs: 200, initialInFlight: 8 });
+    expect(queue.limit).toBe(8);
+    const first = Array.from({ length: 12 }, () => queue.enter());
+    expect([queue.inFlight, queue.queued]).toEqual([8, 4]);
+    // A period (a quarter of the target, 4 answers) held well under the target, every slot taken: 8 -> 12.
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    for (let index = 0; index < 4; index++) first[index]!.leave();
+    expect(queue.limit).toBe(12);
+    for (const ticket of first) ticket.leave();
+    expect(await Promise.all(first.map((ticket) => ticket.outcome))).toEqual(Array(12).fill('admitted'));
+    // Busy again at once: the bound it grew to holds.
+    const again = queue.enter();
+    expect(queue.limit).toBe(12);
+    again.leave();
+    // After a second with nothing in flight the next load starts slow again.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const later = Array.from({ length: 10 }, () => queue.enter());
+    expect(queue.limit).toBe(8);
+    expect([queue.inFlight, queue.queued]).toEqual([8, 2]);
+    for (const ticket of later) ticket.leave();
+  });
+
+  it('keeps a fixed bound fixed: no slow start without a target', () => {
+    const queue = new AdmissionQueue({ maxInFlight: 32, maxQueued: 0, maxQueueMs: 0, initialInFlight: 8 });
+    expect(queue.limit).toBe(32);
+    const tickets = Array.from({ length: 32 }, () => queue.enter());
+    expect(queue.inFlight).toBe(32);
+    for (const ticket of tickets) ticket.leave();
+  });
+
   it('never shrinks below a few slots however slow the work', async () => {
     const queue = new AdmissionQueue({ maxInFlight: 64, maxQueued: 0, maxQueueMs: 0, targetServiceMs: 50 });
     for (let round = 0; round < 12; round++) {
