@@ -86,10 +86,10 @@ const environment = z.object({
   OVERLOAD_MAX_QUEUE_MS: count('must be 0 (no waiting) or more', 1_000),
   OVERLOAD_TARGET_SERVICE_MS: count('must be 0 (fixed bounds) or more', 500),
   OVERLOAD_LATENCY_BUDGET_MS: count('must be 0 (no budget) or more', 2_000),
-  // A connection answered 503 is not read for this long, longer for each 503 in a row on it (at
-  // most half the latency budget and Retry-After): load-shedding.ts, longestHold.
+  // A connection answered 503 is not read for this long; with the MAX set, longer for each 503 in
+  // a row on it (at most half the latency budget and Retry-After): load-shedding.ts, longestHold.
   OVERLOAD_SHED_PAUSE_MS: count('must be 0 (not paused) or more', 250),
-  OVERLOAD_SHED_PAUSE_MAX_MS: count('must be 0 (half the latency budget) or more', 0),
+  OVERLOAD_SHED_PAUSE_MAX_MS: count('must be 0 (holds do not grow) or more', 0),
   // Appends waiting on the store client's one BatchAppend stream before a command is refused.
   OVERLOAD_MAX_QUEUED_APPENDS: count('must be 0 (unbounded) or more', 256),
   // The kernel caps it at net.core.somaxconn; a full backlog drops new connections' handshakes.

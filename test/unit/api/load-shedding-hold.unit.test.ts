@@ -100,12 +100,12 @@ describe('holdConnection: a connection answered 503 is not read for a moment', (
 });
 
 describe('load shedding pauses connections it answered 503', () => {
-  async function appWith(shedPauseMs: number): Promise<{ app: FastifyInstance; port: number }> {
+  async function appWith(shedPauseMs: number, shedPauseMaxMs = 0): Promise<{ app: FastifyInstance; port: number }> {
     const app = Fastify();
     await registerLoadShedding(app, {
       apiKeys: new Map(),
       rateLimitPerMinute: 0,
-      overload: { ...DEFAULT_OVERLOAD_LIMITS, maxEventLoopDelayMs: 0, retryAfterSeconds: 1, shedPauseMs },
+      overload: { ...DEFAULT_OVERLOAD_LIMITS, maxEventLoopDelayMs: 0, retryAfterSeconds: 1, shedPauseMs, shedPauseMaxMs },
     });
     // A 503 with Retry-After as the store-unavailable answer has it; /health never paused even so.
     app.get('/orders', async (_request, reply) => reply.code(503).header('retry-after', '1').send({ title: 'shed' }));
@@ -134,8 +134,8 @@ describe('load shedding pauses connections it answered 503', () => {
   });
 
   it('holds a connection longer for each 503 in a row, up to the longest hold, and from the start after another answer', async () => {
-    // No latency budget: the longest hold is four pauses.
-    const { port } = await appWith(100);
+    // Growing holds asked for, up to four pauses (no latency budget to bound them).
+    const { port } = await appWith(100, 400);
     const { send, close } = client(port);
     closers.push(close);
     const before = await holdHistogram();
@@ -164,7 +164,7 @@ describe('load shedding pauses connections it answered 503', () => {
     await registerLoadShedding(app, {
       apiKeys: new Map(),
       rateLimitPerMinute: 0,
-      overload: { ...DEFAULT_OVERLOAD_LIMITS, maxEventLoopDelayMs: 0, retryAfterSeconds: 1, shedPauseMs: 500, latencyBudgetMs: 1_000 },
+      overload: { ...DEFAULT_OVERLOAD_LIMITS, maxEventLoopDelayMs: 0, retryAfterSeconds: 1, shedPauseMs: 500, shedPauseMaxMs: 0, latencyBudgetMs: 1_000 },
     });
     app.get('/orders', async (_request, reply) => reply.code(503).header('retry-after', '1').send({ title: 'shed' }));
     // 600 ms of work, then the check a command makes before its append.
@@ -188,17 +188,18 @@ describe('load shedding pauses connections it answered 503', () => {
     expect((await fresh.send('GET', '/slow')).status).toBe(200);
   });
 
-  it('holds at most the Retry-After delay and half the latency budget (four pauses without one)', () => {
+  it('holds grow only where asked, up to the maximum, the Retry-After delay and half the latency budget', () => {
     const limits = { ...DEFAULT_OVERLOAD_LIMITS, retryAfterSeconds: 5 };
-    expect(longestHold({ ...limits, latencyBudgetMs: 2_000 }, 250)).toBe(1_000);
-    expect(longestHold({ ...limits, latencyBudgetMs: 0 }, 250)).toBe(1_000);
-    expect(longestHold({ ...limits, latencyBudgetMs: 10_000 }, 250)).toBe(5_000);
-    expect(longestHold({ ...limits, retryAfterSeconds: 1, latencyBudgetMs: 0 }, 400)).toBe(1_000);
-    // Set: it, still never past Retry-After (250: no longer hold after 503s in a row).
-    expect(longestHold({ ...limits, latencyBudgetMs: 2_000, shedPauseMaxMs: 250 }, 250)).toBe(250);
-    expect(longestHold({ ...limits, latencyBudgetMs: 2_000, shedPauseMaxMs: 9_000 }, 250)).toBe(5_000);
+    // Off by default: every hold is the pause.
+    expect(DEFAULT_OVERLOAD_LIMITS.shedPauseMaxMs).toBe(0);
+    expect(longestHold({ ...limits, latencyBudgetMs: 2_000 }, 250)).toBe(250);
+    expect(longestHold({ ...limits, latencyBudgetMs: 2_000, shedPauseMaxMs: 1_000 }, 250)).toBe(1_000);
+    expect(longestHold({ ...limits, latencyBudgetMs: 1_000, shedPauseMaxMs: 1_000 }, 250)).toBe(500);
+    expect(longestHold({ ...limits, latencyBudgetMs: 0, shedPauseMaxMs: 1_000 }, 250)).toBe(1_000);
+    expect(longestHold({ ...limits, latencyBudgetMs: 20_000, shedPauseMaxMs: 9_000 }, 250)).toBe(5_000);
+    expect(longestHold({ ...limits, retryAfterSeconds: 1, latencyBudgetMs: 0, shedPauseMaxMs: 4_000 }, 400)).toBe(1_000);
     // Never below the pause itself.
-    expect(longestHold({ ...limits, latencyBudgetMs: 200 }, 250)).toBe(250);
+    expect(longestHold({ ...limits, latencyBudgetMs: 200, shedPauseMaxMs: 1_000 }, 250)).toBe(250);
   });
 
   it('holds nothing with shedPauseMs 0', async () => {
