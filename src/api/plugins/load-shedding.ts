@@ -250,15 +250,22 @@ export async function registerLoadShedding(
   const pauseMs = Math.min(overload.shedPauseMs, overload.retryAfterSeconds * 1_000);
   if (pauseMs > 0) {
     const maxHoldMs = longestHold(overload, pauseMs);
+    // Counted only where holds grow (OVERLOAD_SHED_PAUSE_MAX_MS): no bookkeeping per answer otherwise.
+    const grows = maxHoldMs > pauseMs;
     scope.addHook('onResponse', (request, reply, done) => {
       const socket = request.raw.socket;
-      if (reply.statusCode === 503 && reply.hasHeader('retry-after') && !NEVER_SHED.has(routeOf(request))) {
+      const shed = reply.statusCode === 503 && reply.hasHeader('retry-after');
+      if (!shed && !grows) return done();
+      if (NEVER_SHED.has(routeOf(request))) return done();
+      if (!shed) shedStreaks.delete(socket);
+      else if (!grows) holdConnection(socket, pauseMs);
+      else {
         // Each 503 in a row on a connection holds it longer (a client that never backs off), up
         // to maxHoldMs; an answer that is not a 503 starts the count again.
         const streak = (shedStreaks.get(socket) ?? 0) + 1;
         shedStreaks.set(socket, streak);
         holdConnection(socket, Math.min(pauseMs * streak, maxHoldMs));
-      } else if (!NEVER_SHED.has(routeOf(request))) shedStreaks.delete(socket);
+      }
       done();
     });
   }
@@ -396,7 +403,7 @@ const connectionsHeld = new Counter({
 
 const holdSeconds = new Histogram({
   name: 'http_connection_hold_seconds',
-  help: 'How long a connection answered 503 was not read: OVERLOAD_SHED_PAUSE_MS, longer for each 503 in a row on it (a client that retries at once), up to half the latency budget and the Retry-After delay',
+  help: 'How long a connection answered 503 was not read: OVERLOAD_SHED_PAUSE_MS, and with OVERLOAD_SHED_PAUSE_MAX_MS longer for each 503 in a row on it (a client that retries at once), up to that, half the latency budget and the Retry-After delay',
   buckets: [0.1, 0.25, 0.5, 0.75, 1, 2, 5],
   registers: [registry],
 });
