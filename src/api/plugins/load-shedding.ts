@@ -5,7 +5,6 @@
 // client backs off instead of queueing requests in our memory.
 import type { IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyUnderPressure from '@fastify/under-pressure';
@@ -16,6 +15,7 @@ import { AdmissionQueue, type Refusal } from './admission-queue.js';
 import { bearerToken, createKeyResolver, resolveOnce } from './authentication.js';
 import { workerIntake } from '../../subscriptions/intake-gate.js';
 import { watchAcceptWait } from '../accept-wait.js';
+import { loopDelay } from '../../observability/loop-delay.js';
 
 export interface OverloadLimits {
   /** Shed when the mean event loop delay of the last sample exceeds this; 0: not checked. */
@@ -158,28 +158,6 @@ interface RequestTiming {
 }
 
 const timings = new WeakMap<IncomingMessage, RequestTiming>();
-
-/** How long a request waits in the event loop before fastify sees it, estimated from the loop's recent delay. */
-const loopDelay = (() => {
-  let recentMs = 0;
-  let histogram: IntervalHistogram | undefined;
-  return {
-    start(): void {
-      if (histogram) return;
-      histogram = monitorEventLoopDelay({ resolution: 10 });
-      histogram.enable();
-      const timer = setInterval(() => {
-        // The worst of the last quarter second: what a request arriving now may have waited.
-        recentMs = Math.max(0, histogram!.max / 1e6 - 10);
-        histogram!.reset();
-      }, 250);
-      timer.unref();
-    },
-    get ms(): number {
-      return recentMs;
-    },
-  };
-})();
 
 /** What is left of a request's budget, ms, less the loop delay its answer meets on the way out. */
 function remainingMs(timing: RequestTiming): number {
