@@ -4,9 +4,16 @@
 // the ones already there. Counted here so the API can refuse a command (503, nothing appended)
 // whose append would wait past its budget, instead of admitting it to wait 10-30 s.
 import type { EventStoreDBClient } from '@eventstore/db-client';
+import { loopDelay } from '../observability/loop-delay.js';
 
 /** How much a new sample moves the time per append (an exponentially weighted mean). */
 const SMOOTHING = 0.2;
+/**
+ * What the shared stream moves in one turn of the event loop at most, for small appends: grpc-js
+ * writes a call's next message once its last one's write has completed, a turn later
+ * (bench/batch-append-loop-probe.ts: 16 appends of 200 B answered two a turn, at 300 ms turns).
+ */
+export const STREAM_APPENDS_PER_TURN = 2;
 
 export class AppendQueue {
   #msPerAppend = 0;
@@ -14,9 +21,12 @@ export class AppendQueue {
   readonly #sentAt = new Map<number, number>();
   #nextId = 0;
   readonly #now: () => number;
+  readonly #loopDelayMs: () => number;
 
-  constructor(now: () => number = () => performance.now()) {
+  /** loopDelayMs: how long the loop's turns are now (observability/loop-delay.ts, 0 when not watched). */
+  constructor(now: () => number = () => performance.now(), loopDelayMs: () => number = () => loopDelay.ms) {
     this.#now = now;
+    this.#loopDelayMs = loopDelayMs;
   }
 
   /** Appends sent and not yet answered. */
@@ -35,11 +45,15 @@ export class AppendQueue {
    * appends are answered: under a sudden load the first dozens are sent before any is). Not its
    * own time: with none ahead the prediction is 0, so an append always goes when the queue is
    * empty and a rate measured in a slow moment is measured again instead of refusing for good.
+   * And at least the stream's pace in the loop's turns as they are now: each append ahead takes
+   * its share of a turn (STREAM_APPENDS_PER_TURN a turn), so when the turns grow long at once (a
+   * cold start, a moment of overload) the appends sent together in one turn are not all let go
+   * on a rate measured while the turns were short.
    */
   predictedWaitMs(): number {
     const oldest = this.#sentAt.values().next();
     const oldestWaitMs = oldest.done ? 0 : this.#now() - oldest.value;
-    return this.waiting * Math.max(this.#msPerAppend, oldestWaitMs);
+    return this.waiting * Math.max(this.#msPerAppend, oldestWaitMs, this.#loopDelayMs() / STREAM_APPENDS_PER_TURN);
   }
 
   /** Counts one append from when it is sent to its answer (or failure). */

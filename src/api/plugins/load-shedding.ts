@@ -135,7 +135,7 @@ const admissionServiceGauge = new Gauge({
 
 const COMMAND_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** The commands' in-flight bound at first and after an idle second (AdmissionQueue's slow start). */
-const COMMANDS_SLOW_START = 16;
+const COMMANDS_SLOW_START = 8;
 
 const REFUSALS: Record<Exclude<Refusal, 'aborted'>, (kind: string, limits: OverloadLimits) => string> = {
   'queue-full': (kind, limits) => `${limits.maxQueued} ${kind}s are already waiting for a slot`,
@@ -302,7 +302,9 @@ function registerAdmission(scope: FastifyInstance, overload: OverloadLimits, ref
     reply.header('server-timing', `${accept}queue;dur=${queue.toFixed(1)}, app;dur=${app.toFixed(1)}`);
   });
   const queues = {
-    // Commands start slow: a cold start's first 64 admitted at once waited 2.6 s for the store.
+    // Commands start slow: a cold start's first 64 admitted at once waited 2.6 s for the store, its
+    // first 16 still 2.4-2.9 s (the shared BatchAppend stream moves two appends a turn, and the
+    // turns grow to 300-460 ms): 8 are four turns.
     command: new AdmissionQueue({ maxInFlight: overload.maxInFlightCommands, maxQueued: overload.maxQueued, maxQueueMs: overload.maxQueueMs, targetServiceMs: overload.targetServiceMs, initialInFlight: COMMANDS_SLOW_START }),
     read: new AdmissionQueue({ maxInFlight: overload.maxInFlightReads, maxQueued: overload.maxQueued, maxQueueMs: overload.maxQueueMs, targetServiceMs: overload.targetServiceMs }),
   };

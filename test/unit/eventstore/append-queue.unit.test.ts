@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AppendQueue } from '../../../src/eventstore/append-queue.js';
+import { AppendQueue, STREAM_APPENDS_PER_TURN } from '../../../src/eventstore/append-queue.js';
 
 describe('the append queue', () => {
   it('counts appends from when they are sent until they are answered or fail', async () => {
@@ -42,5 +42,18 @@ describe('the append queue', () => {
     const queue = new AppendQueue();
     queue.note(30_000);
     expect(queue.predictedWaitMs()).toBe(0);
+  });
+});
+
+describe("the append queue's prediction in long turns of the loop", () => {
+  it('takes each append ahead as its share of a turn, however fast the last appends were', () => {
+    let turnMs = 0;
+    const queue = new AppendQueue(() => performance.now(), () => turnMs);
+    queue.note(2);
+    for (let sent = 0; sent < 10; sent++) void queue.track(() => new Promise(() => undefined));
+    expect(queue.predictedWaitMs()).toBeLessThan(100);
+    // The turns grew to 300 ms: the stream moves STREAM_APPENDS_PER_TURN appends a turn.
+    turnMs = 300;
+    expect(queue.predictedWaitMs()).toBe((10 * 300) / STREAM_APPENDS_PER_TURN);
   });
 });
