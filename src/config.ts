@@ -92,6 +92,8 @@ const environment = z.object({
   OVERLOAD_SHED_PAUSE_MAX_MS: count('must be 0 (holds do not grow) or more', 0),
   // Appends waiting on the store client's one BatchAppend stream before a command is refused.
   OVERLOAD_MAX_QUEUED_APPENDS: count('must be 0 (unbounded) or more', 256),
+  // Commands' first appends let go to that stream in one turn of the event loop (it moves ~2 a turn).
+  OVERLOAD_MAX_APPENDS_PER_TURN: count('must be 0 (unbounded) or more', 8),
   // The kernel caps it at net.core.somaxconn; a full backlog drops new connections' handshakes.
   HTTP_LISTEN_BACKLOG: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').default(4_096),
   // Listeners accepting on the API's port in the process (each takes one new connection per
@@ -142,6 +144,7 @@ export interface Config {
     shedPauseMaxMs: number;
     /** Appends waiting for the store before a command is refused 503 (0: not bounded by count). */
     maxQueuedAppends: number;
+    maxAppendsPerTurn: number;
   };
   /** The API's listener: backlog of connections not yet accepted; how long a client may take to send a request. */
   http: { listenBacklog: number; acceptListeners: number; requestTimeoutMs: number };
@@ -196,6 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       shedPauseMs: parsed.OVERLOAD_SHED_PAUSE_MS,
       shedPauseMaxMs: parsed.OVERLOAD_SHED_PAUSE_MAX_MS,
       maxQueuedAppends: parsed.OVERLOAD_MAX_QUEUED_APPENDS,
+      maxAppendsPerTurn: parsed.OVERLOAD_MAX_APPENDS_PER_TURN,
     },
     http: { listenBacklog: parsed.HTTP_LISTEN_BACKLOG, acceptListeners: parsed.HTTP_ACCEPT_LISTENERS, requestTimeoutMs: parsed.HTTP_REQUEST_TIMEOUT_MS },
     shutdownGraceMs: parsed.SHUTDOWN_GRACE_MS,

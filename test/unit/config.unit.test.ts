@@ -32,6 +32,7 @@ describe('configuration from the environment', () => {
         shedPauseMs: 250,
         shedPauseMaxMs: 0,
         maxQueuedAppends: 256,
+        maxAppendsPerTurn: 8,
       },
       http: { listenBacklog: 4_096, acceptListeners: 16, requestTimeoutMs: 30_000 },
       shutdownGraceMs: 8_000,

@@ -63,6 +63,14 @@ export interface OverloadLimits {
    * within what is left of its budget. 0: not bounded by count.
    */
   maxQueuedAppends: number;
+  /**
+   * Commands whose first append may go to the store in one turn of the event loop, where the
+   * request has a latency budget: the store client's shared BatchAppend stream moves about two
+   * appends a turn, so the 30-40 commands a busy turn can bring to their append at once would wait
+   * 15-20 turns behind each other, longer than any rate measured before that turn predicts. Past
+   * it a command is answered 503 (`store-queue`, nothing appended). 0: not bounded.
+   */
+  maxAppendsPerTurn: number;
 }
 
 /** What the API knows of its store client's appends (eventstore/append-queue.ts). */
@@ -93,6 +101,7 @@ export const DEFAULT_OVERLOAD_LIMITS: OverloadLimits = {
   shedPauseMs: 250,
   shedPauseMaxMs: 0,
   maxQueuedAppends: 256,
+  maxAppendsPerTurn: 8,
 };
 
 /** Per key: lowers only a runaway client; a busy tenant at benchmark rates stays under it. */
@@ -153,8 +162,8 @@ interface RequestTiming {
   /** Set once a deadline check let the request's first append go: from then on it runs to its end. */
   committed: boolean;
   retryAfterSeconds: number;
-  /** The store client's append queue and its bound, checked before the first append. */
-  appends: { queue: StoreAppendQueue; max: number } | undefined;
+  /** The store client's append queue and its bounds, checked before the first append. */
+  appends: { queue: StoreAppendQueue; max: number; perTurn: number } | undefined;
 }
 
 const timings = new WeakMap<IncomingMessage, RequestTiming>();
@@ -177,10 +186,30 @@ export function deadlineCheck(request: FastifyRequest, reply: FastifyReply): () 
     if (!timing || timing.committed) return;
     const leftMs = remainingMs(timing);
     if (leftMs <= 0) shedBeforeAppend(timing, reply, 'deadline', `the request's budget ran out before its command reached the store`);
-    const storeQueue = storeQueueRefusal(timing, leftMs);
+    const storeQueue = storeQueueRefusal(timing, leftMs) ?? turnRefusal(timing);
     if (storeQueue) shedBeforeAppend(timing, reply, 'store-queue', storeQueue);
     timing.committed = true;
   };
+}
+
+/** First appends let go in this turn of the event loop; back to 0 at the turn's check phase. */
+const thisTurn = { appends: 0, resetScheduled: false };
+const resetTurn = () => {
+  thisTurn.appends = 0;
+  thisTurn.resetScheduled = false;
+};
+
+/** Why a budgeted command's first append would be one too many for this turn, if it would; else counts it. */
+function turnRefusal(timing: RequestTiming): string | undefined {
+  const perTurn = timing.appends?.perTurn ?? 0;
+  if (perTurn <= 0 || !Number.isFinite(timing.deadline)) return undefined;
+  if (thisTurn.appends >= perTurn) return `${thisTurn.appends} commands already went to the event store in this turn of the event loop, more than its stream moves in several`;
+  thisTurn.appends++;
+  if (!thisTurn.resetScheduled) {
+    thisTurn.resetScheduled = true;
+    setImmediate(resetTurn);
+  }
+  return undefined;
 }
 
 /** Why a command would wait too long behind the appends already waiting for the store, if it would. */
@@ -209,7 +238,7 @@ export async function registerLoadShedding(
   options: { apiKeys: ReadonlyMap<string, string>; overload: OverloadLimits; rateLimitPerMinute: number; appendQueue?: StoreAppendQueue | undefined },
 ): Promise<void> {
   const { overload } = options;
-  const appends = options.appendQueue ? { queue: options.appendQueue, max: overload.maxQueuedAppends } : undefined;
+  const appends = options.appendQueue ? { queue: options.appendQueue, max: overload.maxQueuedAppends, perTurn: overload.maxAppendsPerTurn } : undefined;
   const refuse = (reason: string, detail: string): never => {
     shedTotal.inc({ reason });
     // The workers in this process (ROLE=all) pause their intake while the API sheds.

@@ -98,3 +98,53 @@ describe('appends waiting for the event store', () => {
     expect((await create(refusedBody)).statusCode).toBe(201);
   });
 });
+
+describe("commands' first appends in one turn of the event loop", () => {
+  let turnStore: TestEventStore;
+  let turnClient: EventStoreDBClient;
+  let turnApp: FastifyInstance;
+  beforeAll(async () => {
+    turnStore = await startTestEventStore();
+    // The service's client: its appends counted (connectEventStore), what the bound goes by.
+    turnClient = connectEventStore(`esdb://127.0.0.1:${turnStore.server.port}?tls=false`);
+    // A budget (the bound applies only to budgeted requests) far longer than the test takes.
+    turnApp = await build({
+      client: turnClient,
+      apiKeys: API_KEYS,
+      cache: new OrderStateCache(),
+      overload: { maxEventLoopDelayMs: 0, latencyBudgetMs: 60_000, maxAppendsPerTurn: 3 },
+    });
+    await turnApp.ready();
+  });
+  afterAll(async () => {
+    await turnApp.close();
+    await turnClient.dispose();
+    await turnStore.close();
+  });
+
+  const createOn = (target: FastifyInstance, body: ReturnType<typeof newOrderBody>) =>
+    Promise.resolve(target.inject({ method: 'POST', url: '/orders', headers: auth(), payload: body }));
+
+  it('past the bound, a command is answered 503 store-queue with Retry-After and nothing appended; the next turn takes more', async () => {
+    for (let warm = 0; warm < 2; warm++) expect((await createOn(turnApp, newOrderBody())).statusCode).toBe(201);
+    const bodies = Array.from({ length: 30 }, () => newOrderBody());
+    const answers = await Promise.all(bodies.map((body) => createOn(turnApp, body)));
+    const served = answers.filter((answer) => answer.statusCode === 201);
+    const refused = answers.filter((answer) => answer.statusCode === 503);
+    expect(served.length + refused.length, answers.map((answer) => answer.body).join('\n')).toBe(30);
+    // The thirty reach their appends in a few turns (inject spreads them a little): three a turn go, the rest are refused.
+    expect(served.length).toBeGreaterThanOrEqual(3);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const answer of refused) {
+      expect(answer.headers['retry-after']).toMatch(/^\d+$/);
+      expect(expectProblem(answer)).toEqual(expect.objectContaining({ code: 'SERVICE_OVERLOADED', reason: 'store-queue' }));
+      expect(expectProblem(answer).detail).toMatch(/turn of the event loop/);
+    }
+    for (const [index, answer] of answers.entries()) {
+      expect(await storedTypes(turnStore.client, bodies[index]!.orderId)).toEqual(answer.statusCode === 201 ? ['order.created'] : []);
+    }
+    // A refused command goes through when retried in a later turn.
+    const retried = bodies[answers.findIndex((answer) => answer.statusCode === 503)]!;
+    expect((await createOn(turnApp, retried)).statusCode).toBe(201);
+  });
+});
