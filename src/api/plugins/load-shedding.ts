@@ -168,6 +168,25 @@ interface RequestTiming {
 
 const timings = new WeakMap<IncomingMessage, RequestTiming>();
 
+/**
+ * When a request's answer is due: its budget from when its client began to wait. That is when
+ * fastify first saw it, less the hold it waited through, and for a connection's first request
+ * less its time in the kernel's accept queue and since its accept as far as the loop's recent
+ * turns account for it (a busy loop reads a new connection's first request a turn after
+ * accepting it, 0.25 s at the overload bench's cold start, while its client waits; a client that
+ * connected and sent its request later is not charged for that).
+ */
+export function requestDeadline(
+  budgetMs: number,
+  arrivedAt: number,
+  accept: { backlogMs: number; sinceAcceptMs: number } | undefined,
+  heldMs: number,
+  loopDelayMs: number,
+): number {
+  const waitedMs = accept ? accept.backlogMs + Math.min(accept.sinceAcceptMs, loopDelayMs) : 0;
+  return arrivedAt - waitedMs - heldMs + budgetMs;
+}
+
 /** What is left of a request's budget, ms, less the loop delay its answer meets on the way out. */
 function remainingMs(timing: RequestTiming): number {
   return timing.deadline - performance.now() - loopDelay.ms;
@@ -288,7 +307,7 @@ export async function registerLoadShedding(
     // A request read as its connection's hold ended waited in the kernel through the hold (its
     // client sent it at once, ignoring Retry-After): its clock started when the hold began.
     const heldMs = heldBefore(request.raw.socket, arrivedAt);
-    const deadline = overload.latencyBudgetMs > 0 ? arrivedAt - (accept?.backlogMs ?? 0) - heldMs + overload.latencyBudgetMs : Number.POSITIVE_INFINITY;
+    const deadline = overload.latencyBudgetMs > 0 ? requestDeadline(overload.latencyBudgetMs, arrivedAt, accept, heldMs, loopDelay.ms) : Number.POSITIVE_INFINITY;
     timings.set(request.raw, { arrivedAt, accept, admittedAt: Number.NaN, deadline, committed: false, retryAfterSeconds: overload.retryAfterSeconds, appends });
   });
   await scope.register(fastifyUnderPressure, {

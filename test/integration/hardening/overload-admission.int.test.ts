@@ -4,7 +4,7 @@
 // before reads; /health, /ready and /metrics never are. Real HTTP (not inject) where the socket
 // matters: an early answer must not reset the connection of a client still sending its body.
 import { Agent, request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AdmissionQueue, MIN_ADAPTIVE_IN_FLIGHT } from '../../../src/api/plugins/admission-queue.js';
@@ -373,6 +373,28 @@ describe('the latency budget over HTTP', () => {
     } finally {
       agent.destroy();
     }
+  });
+
+  /** A GET of one page on a new connection, its bytes written as soon as it connects, after `sendAfterMs` if given: the answer's status. */
+  const rawGet = (port: number, sendAfterMs = 0) =>
+    new Promise<number>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1');
+      let text = '';
+      socket.once('connect', () => {
+        const send = () => socket.write(`GET /orders?limit=1 HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: ${auth().authorization}\r\nconnection: close\r\n\r\n`);
+        if (sendAfterMs > 0) setTimeout(send, sendAfterMs);
+        else send();
+      });
+      socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+      socket.once('end', () => resolve(Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1])));
+      socket.once('error', reject);
+    });
+
+  it('a client that connects and sends its first request later, on an idle loop, is not charged for the wait since its accept', async () => {
+    t = await startHeldApp({ latencyBudgetMs: 500 });
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = t.app.server.address() as AddressInfo;
+    expect(await rawGet(port, 800)).toBe(200);
   });
 
   it('a shed answer says how long it waited for a slot', async () => {
