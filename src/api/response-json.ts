@@ -40,12 +40,15 @@ function pickerOf(schema: z.ZodType): Pick | undefined {
       const keyType = (def.keyType as z.ZodType)._zod.def.type;
       const valueOf = pickerOf(def.valueType as z.ZodType);
       if (keyType !== 'string' || !valueOf) return undefined;
-      if (valueOf === asIs) return asIs;
-      return (value) => {
+      const copy = (value: unknown) => {
+        // Assigned as zod assigns them: an own `__proto__` key (JSON.parse makes one) sets the
+        // copy's prototype instead, so it is not sent, as zod's encode does not send it.
         const out: Record<string, unknown> = {};
         for (const [key, entry] of Object.entries(value as Record<string, unknown>)) out[key] = valueOf(entry);
         return out;
       };
+      if (valueOf === asIs) return (value) => (Object.hasOwn(value as object, '__proto__') ? copy(value) : value);
+      return copy;
     }
     case 'object': {
       // A loose or strict object's catchall is not covered (a strict one refuses extra keys).

@@ -68,6 +68,14 @@ describe('a read answer as JSON', () => {
     expect(sent).toBe(JSON.stringify({ items: [summary] }));
   });
 
+  it("sends a record's own __proto__ key (JSON.parse makes one) as zod does: not at all", () => {
+    const write = compileResponseJson(outboxSchema)!;
+    const row = { id: 0, orderId: '', eventId: '', recipient: '', template: '', status: 'queued', providerMessageId: null, attempts: 0, lastError: null, settledBy: null, message: JSON.parse('{"__proto__":[],"text":"hi"}') as unknown, createdAt: '', updatedAt: '' };
+    const value = { items: [row] };
+    expect(write(value)).toBe(JSON.stringify(z.encode(outboxSchema, value as never)));
+    expect(write(value)).toContain('"message":{"text":"hi"}');
+  });
+
   it('gives no writer for a schema it does not cover (zod serializes those)', () => {
     expect(compileResponseJson(z.object({ a: z.string().transform((text) => text.length) }))).toBeUndefined();
     expect(compileResponseJson(z.union([z.string(), z.number()]))).toBeUndefined();
