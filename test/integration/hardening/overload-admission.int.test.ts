@@ -397,6 +397,81 @@ describe('the latency budget over HTTP', () => {
     expect(await rawGet(port, 800)).toBe(200);
   });
 
+  /**
+   * One keep-alive connection written to by hand: `send` writes a GET of one page to the kernel at
+   * once (net's write does not wait for a turn), `answer` is the status of the next whole answer.
+   */
+  const keepAlive = async (port: number) => {
+    const socket = connect(port, '127.0.0.1');
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    let text = '';
+    let wake = () => {};
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString('latin1');
+      wake();
+    });
+    const whole = () => {
+      const end = text.indexOf('\r\n\r\n');
+      if (end < 0) return undefined;
+      const length = Number(/\r\ncontent-length: (\d+)/i.exec(text.slice(0, end))?.[1] ?? 0);
+      if (text.length < end + 4 + length) return undefined;
+      const status = Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1]);
+      text = text.slice(end + 4 + length);
+      return status;
+    };
+    return {
+      send: () => socket.write(`GET /orders?limit=1 HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: ${auth().authorization}\r\n\r\n`),
+      answer: async () => {
+        for (;;) {
+          const status = whole();
+          if (status !== undefined) return status;
+          await new Promise<void>((resolve) => (wake = resolve));
+        }
+      },
+      close: () => socket.destroy(),
+    };
+  };
+
+  /** The held app listening with this budget, and one keep-alive connection to it. */
+  const keepAliveTo = async (latencyBudgetMs: number) => {
+    t = await startHeldApp({ latencyBudgetMs });
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    return keepAlive((t.app.server.address() as AddressInfo).port);
+  };
+
+  it('a keep-alive request the loop read late because its turns were long is charged that wait: past its budget it is refused', async () => {
+    // A turn of 700 ms: the budget's 1,000 ms less the loop delay its answer meets on the way out
+    // (700) would leave it 300 ms; less the 700 it waited unread too, nothing.
+    const connection = await keepAliveTo(1_000);
+    try {
+      connection.send();
+      expect(await connection.answer()).toBe(200);
+      // The next request is in the kernel while this thread (the service's) runs 700 ms without a turn:
+      // its client waits those 700 ms as surely as if the service were busy with others.
+      connection.send();
+      const until = performance.now() + 700;
+      while (performance.now() < until);
+      expect(await connection.answer()).toBe(503);
+      connection.send();
+      expect(await connection.answer()).toBe(200);
+    } finally {
+      connection.close();
+    }
+  });
+
+  it('a keep-alive client that sends its next request later, on an idle loop, is not charged for the time since its last answer', async () => {
+    const connection = await keepAliveTo(500);
+    try {
+      connection.send();
+      expect(await connection.answer()).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      connection.send();
+      expect(await connection.answer()).toBe(200);
+    } finally {
+      connection.close();
+    }
+  });
+
   it('a shed answer says how long it waited for a slot', async () => {
     t = await startHeldApp({ maxInFlightCommands: 1, maxQueued: 4, maxQueueMs: 200 });
     const held = t.held;
