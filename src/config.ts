@@ -103,6 +103,10 @@ const environment = z.object({
   HTTP_REQUEST_TIMEOUT_MS: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1_000, 'must be at least 1000').default(30_000),
   // Below Docker's 10 s stop timeout, with room for closing the store after it.
   SHUTDOWN_GRACE_MS: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 or more').default(8_000),
+  // How far V8 lets each thread's old generation grow past what its last full GC kept, in %
+  // (V8's --heap-growing-percent; 0: V8's own factor, which let the main heap reach 3-4x its live
+  // size under overload): heap-growth.ts.
+  HEAP_GROWING_PERCENT: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 or more').max(300, 'must be at most 300').default(50),
 });
 
 export interface Config {
@@ -150,6 +154,8 @@ export interface Config {
   http: { listenBacklog: number; acceptListeners: number; requestTimeoutMs: number };
   /** On SIGTERM/SIGINT, how long in-flight requests and handler calls may take before the process exits anyway. */
   shutdownGraceMs: number;
+  /** V8's old generation grows to (1 + this / 100) x what its last full GC kept (0: V8's own factor). */
+  heapGrowingPercent: number;
 }
 
 export class ConfigError extends Error {
@@ -203,6 +209,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     http: { listenBacklog: parsed.HTTP_LISTEN_BACKLOG, acceptListeners: parsed.HTTP_ACCEPT_LISTENERS, requestTimeoutMs: parsed.HTTP_REQUEST_TIMEOUT_MS },
     shutdownGraceMs: parsed.SHUTDOWN_GRACE_MS,
+    heapGrowingPercent: parsed.HEAP_GROWING_PERCENT,
   };
 }
 

@@ -11,6 +11,7 @@ import { createLogger, type Logger } from './observability/logger.js';
 import { registry } from './observability/metrics.js';
 import { startTracing } from './observability/tracing.js';
 import { idleGcEnabled, startIdleGc } from './observability/idle-gc.js';
+import { limitHeapGrowth } from './observability/heap-growth.js';
 import { startWorkers, type RunningWorkers } from './workers.js';
 import { openServiceReadModels } from './readmodels/read-model-health.js';
 import { projections } from '../projections/index.js';
@@ -69,7 +70,9 @@ export async function startService(config: Config, logger: Logger = createLogger
       closers.push(() => tracing.shutdown());
       logger.info(tracing.settings, 'tracing on: exporting spans');
     }
-    // What a busy spell left in this thread's heap is collected once it goes idle (idle-gc.ts).
+    // Each heap's old generation kept near its live size (heap-growth.ts), and what a busy spell
+    // left in this thread's heap collected once it goes idle (idle-gc.ts).
+    limitHeapGrowth(config.heapGrowingPercent);
     if (idleGcEnabled()) {
       const idleGc = startIdleGc({ onCollect: (figures) => logger.debug({ ...figures, thread: 'main' }, 'idle: full garbage collection') });
       closers.push(async () => idleGc.stop());

@@ -36,6 +36,7 @@ describe('configuration from the environment', () => {
       },
       http: { listenBacklog: 4_096, acceptListeners: 16, requestTimeoutMs: 30_000 },
       shutdownGraceMs: 8_000,
+      heapGrowingPercent: 50,
     });
   });
 
@@ -61,6 +62,8 @@ describe('configuration from the environment', () => {
     [{ ROLE: 'both' }, "invalid configuration: ROLE must be one of api, workers, all (got 'both')"],
     [{ HTTP_ACCEPT_LISTENERS: '0' }, "invalid configuration: HTTP_ACCEPT_LISTENERS must be at least 1 (got '0')"],
     [{ HTTP_ACCEPT_LISTENERS: '65' }, "invalid configuration: HTTP_ACCEPT_LISTENERS must be at most 64 (got '65')"],
+    [{ HEAP_GROWING_PERCENT: '-1' }, "invalid configuration: HEAP_GROWING_PERCENT must be 0 or more (got '-1')"],
+    [{ HEAP_GROWING_PERCENT: '1.5' }, "invalid configuration: HEAP_GROWING_PERCENT must be a whole number (got '1.5')"],
     [{ ESDB_CONNECTION_STRING: 'http://db:2113' }, "invalid configuration: ESDB_CONNECTION_STRING must look like esdb://host:2113?tls=false (got 'http://db:2113')"],
   ])('refuses %o with one clear line', (env, message) => {
     expect(() => loadConfig(env)).toThrow(new ConfigError(message));
