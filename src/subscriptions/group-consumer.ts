@@ -125,12 +125,16 @@ export class GroupConsumer {
     this.#leaveGate = workerIntake.onChange((open) => {
       const subscription = this.#subscription;
       if (!subscription || this.#stopped) return;
+      const limit = workerIntake.limit(this.#spec.maxInFlight);
       if (!open && !this.#paused) {
         this.#paused = true;
         subscription.pause();
-      } else if (open && this.#paused && this.#inFlight < this.#spec.maxInFlight) {
+      } else if (open && this.#paused && this.#inFlight < limit) {
         this.#paused = false;
         subscription.resume();
+      } else if (open && !this.#paused && this.#inFlight >= limit) {
+        this.#paused = true;
+        subscription.pause();
       }
     });
   }
@@ -244,7 +248,7 @@ export class GroupConsumer {
   async #onEvent(subscription: PersistentSubscriptionToAll, resolved: PersistentSubscriptionToAllResolvedEvent): Promise<void> {
     const recorded = resolved.event;
     this.#inFlight++;
-    if (this.#inFlight >= this.#spec.maxInFlight && !this.#paused) {
+    if (this.#inFlight >= workerIntake.limit(this.#spec.maxInFlight) && !this.#paused) {
       this.#paused = true;
       subscription.pause();
     }
@@ -281,7 +285,7 @@ export class GroupConsumer {
   /** An event in flight is done with: room for the next. */
   #left(subscription: PersistentSubscriptionToAll): void {
     this.#inFlight--;
-    if (this.#paused && this.#inFlight < this.#spec.maxInFlight && workerIntake.open && subscription === this.#subscription) {
+    if (this.#paused && this.#inFlight < workerIntake.limit(this.#spec.maxInFlight) && subscription === this.#subscription) {
       this.#paused = false;
       subscription.resume();
     }

@@ -73,6 +73,8 @@ export interface SlowAnswer {
   acceptMs: number | undefined;
   queueMs: number | undefined;
   appMs: number | undefined;
+  /** Of appMs, from when its first append was let go to the store (a command that reached it). */
+  storeMs: number | undefined;
   /** When it was sent, ms from the start of its load (performance.now() of the outcome's first request). */
   sentAtMs: number;
 }
@@ -128,7 +130,7 @@ function send(target: LoadTarget, agent: Agent | false, load: LoadRequest, outco
             outcome.shedReasons[reason] = (outcome.shedReasons[reason] ?? 0) + 1;
           }
           const timing = serverTiming(res.headers['server-timing']);
-          keepSlowest(outcome, { ms: latency, method: load.method, status, reason, connectMs, backlogMs: timing?.backlog, acceptMs: timing?.accept, queueMs: timing?.queue, appMs: timing?.app, sentAtMs: started - outcome.startedAt });
+          keepSlowest(outcome, { ms: latency, method: load.method, status, reason, connectMs, backlogMs: timing?.backlog, acceptMs: timing?.accept, queueMs: timing?.queue, appMs: timing?.app, storeMs: timing?.store, sentAtMs: started - outcome.startedAt });
           if (timing) {
             outcome.split.backlogMs.push(timing.backlog);
             outcome.split.acceptMs.push(timing.accept);
@@ -181,11 +183,11 @@ function reasonOf(body: string): string {
   }
 }
 
-function serverTiming(header: string | string[] | undefined): { backlog: number; accept: number; queue: number; app: number } | undefined {
+function serverTiming(header: string | string[] | undefined): { backlog: number; accept: number; queue: number; app: number; store: number | undefined } | undefined {
   if (typeof header !== 'string') return undefined;
   const part = (name: string) => new RegExp(`(?:^|, )${name};dur=([\\d.]+)`).exec(header)?.[1];
   const [queue, app] = [part('queue'), part('app')];
-  return queue === undefined || app === undefined ? undefined : { backlog: Number(part('backlog') ?? 0), accept: Number(part('accept') ?? 0), queue: Number(queue), app: Number(app) };
+  return queue === undefined || app === undefined ? undefined : { backlog: Number(part('backlog') ?? 0), accept: Number(part('accept') ?? 0), queue: Number(queue), app: Number(app), store: part('store') === undefined ? undefined : Number(part('store')) };
 }
 
 function isOverloadProblem(retryAfter: string | undefined, contentType: string | undefined, body: string): boolean {
@@ -341,7 +343,7 @@ const ms = (value: number | undefined) => (value === undefined ? '-' : value.toF
 
 function describeSlow(answer: SlowAnswer): string {
   const what = `${answer.method} ${answer.status}${answer.reason ? ` ${answer.reason}` : ''}`;
-  return `${ms(answer.ms)} ms ${what} sent at ${(answer.sentAtMs / 1000).toFixed(1)} s (connect ${ms(answer.connectMs)}, backlog ${ms(answer.backlogMs)}, accept ${ms(answer.acceptMs)}, queue ${ms(answer.queueMs)}, app ${ms(answer.appMs)})`;
+  return `${ms(answer.ms)} ms ${what} sent at ${(answer.sentAtMs / 1000).toFixed(1)} s (connect ${ms(answer.connectMs)}, backlog ${ms(answer.backlogMs)}, accept ${ms(answer.acceptMs)}, queue ${ms(answer.queueMs)}, app ${ms(answer.appMs)}${answer.storeMs === undefined ? '' : `, of it store ${ms(answer.storeMs)}`})`;
 }
 
 /** The kernel's TCP counters that say whether connections waited or were dropped on the way in. */

@@ -161,6 +161,8 @@ interface RequestTiming {
   deadline: number;
   /** Set once a deadline check let the request's first append go: from then on it runs to its end. */
   committed: boolean;
+  /** performance.now() when it was committed (NaN before): from then on its time is the store's. */
+  committedAt: number;
   retryAfterSeconds: number;
   /** The store client's append queue and its bounds, checked before the first append. */
   appends: { queue: StoreAppendQueue; max: number; perTurn: number } | undefined;
@@ -210,6 +212,7 @@ export function deadlineCheck(request: FastifyRequest, reply: FastifyReply): () 
     const storeQueue = storeQueueRefusal(timing, leftMs) ?? turnRefusal(timing);
     if (storeQueue) shedBeforeAppend(timing, reply, 'store-queue', storeQueue);
     timing.committed = true;
+    timing.committedAt = performance.now();
   };
 }
 
@@ -322,7 +325,7 @@ export async function registerLoadShedding(
       overload.latencyBudgetMs > 0
         ? requestDeadline(overload.latencyBudgetMs, arrivedAt, { backlogMs: accept?.backlogMs ?? 0, sinceReadableMs }, heldMs, loopDelay.ms)
         : Number.POSITIVE_INFINITY;
-    timings.set(request.raw, { arrivedAt, accept, admittedAt: Number.NaN, deadline, committed: false, retryAfterSeconds: overload.retryAfterSeconds, appends });
+    timings.set(request.raw, { arrivedAt, accept, admittedAt: Number.NaN, deadline, committed: false, committedAt: Number.NaN, retryAfterSeconds: overload.retryAfterSeconds, appends });
   });
   await scope.register(fastifyUnderPressure, {
     maxEventLoopDelay: overload.maxEventLoopDelayMs,
@@ -348,7 +351,8 @@ export async function registerLoadShedding(
  */
 function registerAdmission(scope: FastifyInstance, overload: OverloadLimits, refuse: (reason: string, detail: string) => never): void {
   // Where a request's time went, for the client (and the overload benchmark): waiting for a slot
-  // (queue) and in it (app), from when fastify first saw the request. What a client measures
+  // (queue) and in it (app), from when fastify first saw the request; of the slot's, what came
+  // after its first append was let go to the store (store). What a client measures
   // beyond their sum was spent before (connecting, accept backlog, a busy event loop) or after.
   scope.addHook('onSend', async (request, reply) => {
     const timing = timings.get(request.raw);
@@ -361,7 +365,9 @@ function registerAdmission(scope: FastifyInstance, overload: OverloadLimits, ref
     // A connection's first request also says how long it waited to be accepted (estimated) and
     // from its accept until fastify saw it.
     const accept = timing.accept ? `backlog;dur=${timing.accept.backlogMs.toFixed(1)}, accept;dur=${timing.accept.sinceAcceptMs.toFixed(1)}, ` : '';
-    reply.header('server-timing', `${accept}queue;dur=${queue.toFixed(1)}, app;dur=${app.toFixed(1)}`);
+    // A command whose first append went also says how much of its time in the slot came after it.
+    const store = Number.isNaN(timing.committedAt) ? '' : `, store;dur=${(now - timing.committedAt).toFixed(1)}`;
+    reply.header('server-timing', `${accept}queue;dur=${queue.toFixed(1)}, app;dur=${app.toFixed(1)}${store}`);
   });
   const queues = {
     // Commands start slow: a cold start's first 64 admitted at once waited 2.6 s for the store, its

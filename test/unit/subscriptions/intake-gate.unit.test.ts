@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { IntakeGate } from '../../../src/subscriptions/intake-gate.js';
+import { describe, expect, it, vi } from 'vitest';
+import { IntakeGate, NARROW_IN_FLIGHT } from '../../../src/subscriptions/intake-gate.js';
 
 /** A gate on a clock the test moves; check() stands in for its timer. */
 function gateAt(times = { holdMs: 1_000, maxClosedMs: 5_000, minOpenMs: 1_000 }) {
@@ -56,6 +56,56 @@ describe('the workers\' intake gate', () => {
     gate.pressure();
     expect(gate.open).toBe(false);
     expect(changes).toEqual([false, true, false]);
+  });
+
+  it('opened by maxClosedMs while shedding goes on, lets each group take only a few events at a time; fully open once nothing was shed for holdMs', () => {
+    const { gate, changes, at } = gateAt();
+    expect(gate.limit(16)).toBe(16);
+    for (let ms = 0; ms < 5_000; ms += 100) {
+      at(ms);
+      gate.pressure();
+    }
+    expect(gate.limit(16)).toBe(0);
+    at(5_000);
+    expect(gate.open).toBe(true);
+    expect(gate.narrow).toBe(true);
+    expect(gate.limit(16)).toBe(NARROW_IN_FLIGHT);
+    expect(gate.limit(1)).toBe(1);
+    at(5_500);
+    gate.pressure();
+    at(6_400);
+    expect(gate.narrow).toBe(true);
+    at(6_500);
+    expect(gate.narrow).toBe(false);
+    expect(gate.limit(16)).toBe(16);
+    // Every change is told: closed, narrowly open, fully open.
+    expect(changes).toEqual([false, true, true]);
+  });
+
+  it('opened because the shedding stopped, is fully open at once', () => {
+    const { gate, at } = gateAt();
+    gate.pressure();
+    at(1_000);
+    expect(gate.open).toBe(true);
+    expect(gate.narrow).toBe(false);
+    expect(gate.limit(16)).toBe(16);
+  });
+
+  it('widens by its own timer once the shedding stops while narrowly open', () => {
+    vi.useFakeTimers();
+    try {
+      const gate = new IntakeGate({ holdMs: 1_000, maxClosedMs: 5_000, minOpenMs: 1_000 }, () => Date.now());
+      for (let ms = 0; ms <= 5_500; ms += 100) {
+        gate.pressure();
+        vi.advanceTimersByTime(100);
+      }
+      expect(gate.narrow).toBe(true);
+      vi.advanceTimersByTime(900);
+      expect(gate.narrow).toBe(false);
+      expect(gate.open).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('opens by its own timer when the shedding stops', async () => {
