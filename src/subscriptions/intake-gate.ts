@@ -31,6 +31,7 @@ export const NARROW_IN_FLIGHT = 2;
 export class IntakeGate {
   #open = true;
   #narrow = false;
+  #widenPending = false;
   #closedAt = 0;
   #openedAt = Number.NEGATIVE_INFINITY;
   #lastPressureAt = 0;
@@ -87,7 +88,7 @@ export class IntakeGate {
       if (this.#narrow && !pressed) {
         this.#narrow = false;
         this.#notify();
-      }
+      } else if (this.#narrow) this.#scheduleWiden(now);
       return;
     }
     if (pressed && now - this.#closedAt < this.times.maxClosedMs) {
@@ -101,16 +102,24 @@ export class IntakeGate {
     if (pressed) this.#scheduleWiden(now);
   }
 
-  /** A narrowly open gate widens holdMs after the last shed request, if it is not closed first. */
+  /**
+   * A narrowly open gate widens holdMs after the last shed request, if it is not closed first: one
+   * timer at a time (not one per shed request, thousands a second), which re-arms itself from the
+   * last shed request when it fires early.
+   */
   #scheduleWiden(now: number): void {
-    if (!this.#narrow) return;
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.check(), Math.max(1, this.#lastPressureAt + this.times.holdMs - now));
+    if (!this.#narrow || this.#widenPending) return;
+    this.#widenPending = true;
+    this.#timer = setTimeout(() => {
+      this.#widenPending = false;
+      this.check();
+    }, Math.max(1, this.#lastPressureAt + this.times.holdMs - now));
     this.#timer.unref();
   }
 
   #schedule(now: number): void {
     clearTimeout(this.#timer);
+    this.#widenPending = false;
     const at = Math.min(this.#lastPressureAt + this.times.holdMs, this.#closedAt + this.times.maxClosedMs);
     this.#timer = setTimeout(() => this.check(), Math.max(1, at - now));
     this.#timer.unref();
