@@ -20,7 +20,7 @@ import { decideOnFailure, type RetryPolicy } from './retry-policy.js';
 import { isInfrastructureFault } from '../readmodels/read-model-health.js';
 import { withTimeout } from './with-timeout.js';
 import { HandlerTimeoutError } from './errors.js';
-import { workerIntake } from './intake-gate.js';
+import { workerIntake, type IntakeGate } from './intake-gate.js';
 import { StreamLanes, type LaneEntry, type Settled } from './stream-lanes.js';
 import type { Context } from '@opentelemetry/api';
 import { inDeliverySpan, startDeliverySpan, type DeliverySpan } from '../observability/delivery-tracing.js';
@@ -72,6 +72,8 @@ export interface ConsumerDeps {
   server: GroupServerSettings;
   /** How often parked count and lag are refreshed from the server. */
   statsIntervalMs: number;
+  /** The gate the API's load shedding closes (this process's `workerIntake` unless given). */
+  intake?: IntakeGate;
 }
 
 interface EventLabels {
@@ -94,6 +96,8 @@ export class GroupConsumer {
   #stopped = false;
   #inFlight = 0;
   #paused = false;
+  /** Of #inFlight, the events waiting behind an earlier event of their stream (stream-lanes.ts). */
+  #waitingForTurn = 0;
   #reconnects = 0;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #statsTimer: NodeJS.Timeout | undefined;
@@ -109,11 +113,13 @@ export class GroupConsumer {
   #faultedSince: number | undefined;
   readonly #leaveGate: () => void;
   readonly #lanes: StreamLanes | undefined;
+  readonly #intake: IntakeGate;
 
   constructor(spec: GroupSpec, deps: ConsumerDeps) {
     this.#spec = spec;
     this.#deps = deps;
     this.#logger = deps.logger.child({ group: spec.group, handler: spec.label });
+    this.#intake = deps.intake ?? workerIntake;
     // Past the message timeout the server redelivers the event anyway, maybe to another worker.
     this.#lanes = spec.inStreamOrder
       ? new StreamLanes(deps.server.messageTimeoutMs, (entry) =>
@@ -122,17 +128,17 @@ export class GroupConsumer {
       : undefined;
     deps.metrics.watchInFlight(spec.group, () => this.#inFlight);
     // No new events while the API in this process sheds load (intake-gate.ts).
-    this.#leaveGate = workerIntake.onChange((open) => {
+    this.#leaveGate = this.#intake.onChange((open) => {
       const subscription = this.#subscription;
       if (!subscription || this.#stopped) return;
-      const limit = workerIntake.limit(this.#spec.maxInFlight);
+      const limit = this.#intake.limit(this.#spec.maxInFlight);
       if (!open && !this.#paused) {
         this.#paused = true;
         subscription.pause();
-      } else if (open && this.#paused && this.#inFlight < limit) {
+      } else if (open && this.#paused && this.#busy < limit) {
         this.#paused = false;
         subscription.resume();
-      } else if (open && !this.#paused && this.#inFlight >= limit) {
+      } else if (open && !this.#paused && this.#busy >= limit) {
         this.#paused = true;
         subscription.pause();
       }
@@ -145,6 +151,16 @@ export class GroupConsumer {
 
   get inFlight(): number {
     return this.#inFlight;
+  }
+
+  /**
+   * Events in flight that take a slot of the bound: not those waiting for their stream's turn. The
+   * redelivery of a retried event they wait for comes in behind them on the subscription, so counted,
+   * a bound narrower than the group's buffer (the intake gate's, 2) could keep the subscription
+   * paused until the message timeout, then let the stream go on without the retried event.
+   */
+  get #busy(): number {
+    return this.#inFlight - this.#waitingForTurn;
   }
 
   /** Creates the group if needed and joins it; resolves once the server confirmed (or 5 s passed). */
@@ -248,16 +264,19 @@ export class GroupConsumer {
   async #onEvent(subscription: PersistentSubscriptionToAll, resolved: PersistentSubscriptionToAllResolvedEvent): Promise<void> {
     const recorded = resolved.event;
     this.#inFlight++;
-    if (this.#inFlight >= workerIntake.limit(this.#spec.maxInFlight) && !this.#paused) {
-      this.#paused = true;
-      subscription.pause();
-    }
     const eventType = recorded?.type ?? '(unresolved)';
     const id = recorded?.id ?? resolved.link?.id ?? 'unknown';
     const lane = this.#lanes && recorded ? this.#lanes.enter(recorded.streamId, id) : undefined;
-    if (lane && (await lane.ready) === 'abandoned') {
+    if (lane?.waiting) this.#waitingForTurn++;
+    this.#limitIntake(subscription);
+    const turn = lane ? await lane.ready : 'go';
+    if (lane?.waiting) {
+      this.#waitingForTurn--;
+      if (subscription === this.#subscription) this.#limitIntake(subscription);
+    }
+    if (turn === 'abandoned') {
       // Its predecessor was left to the server's redelivery: so is this event, behind it.
-      this.#lanes!.settle(lane, 'abandoned');
+      this.#lanes!.settle(lane!, 'abandoned');
       this.#left(subscription);
       return;
     }
@@ -282,10 +301,18 @@ export class GroupConsumer {
     await inDeliverySpan(span, () => this.#process(subscription, resolved, id, retries, labels, logger, span, lane));
   }
 
+  /** Pauses the subscription once the events being worked on fill the bound. */
+  #limitIntake(subscription: PersistentSubscriptionToAll): void {
+    if (!this.#paused && this.#busy >= this.#intake.limit(this.#spec.maxInFlight)) {
+      this.#paused = true;
+      subscription.pause();
+    }
+  }
+
   /** An event in flight is done with: room for the next. */
   #left(subscription: PersistentSubscriptionToAll): void {
     this.#inFlight--;
-    if (this.#paused && this.#inFlight < workerIntake.limit(this.#spec.maxInFlight) && subscription === this.#subscription) {
+    if (this.#paused && this.#busy < this.#intake.limit(this.#spec.maxInFlight) && subscription === this.#subscription) {
       this.#paused = false;
       subscription.resume();
     }

@@ -19,6 +19,7 @@ import { projectionsGroupSpec } from './projections-group.js';
 import { sharedCommit } from './shared-commit.js';
 import { groupName } from './group-settings.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy.js';
+import type { IntakeGate } from './intake-gate.js';
 
 export interface RunnerOptions {
   /** Group names are `<groupPrefix>.<handler|projection>.<name>`. */
@@ -57,6 +58,8 @@ export interface SubscriptionRunnerDeps {
   handlers: readonly HandlerDefinition[];
   projections: readonly ProjectionDefinition[];
   options?: Partial<RunnerOptions>;
+  /** The gate its groups obey (intake-gate.ts): this process's `workerIntake` unless given. */
+  intake?: IntakeGate;
 }
 
 export interface SubscriptionRunner {
@@ -117,7 +120,7 @@ export async function startSubscriptionRunner(deps: SubscriptionRunnerDeps): Pro
       : []),
   ];
   const server = { messageTimeoutMs: options.messageTimeoutMs, maxRetryCount: Math.max(1_000, retry.outOfOrderMaxRetries * 2) };
-  const consumers = specs.map((spec) => new GroupConsumer(spec, { client, logger, metrics, server, statsIntervalMs: options.statsIntervalMs }));
+  const consumers = specs.map((spec) => new GroupConsumer(spec, { client, logger, metrics, server, statsIntervalMs: options.statsIntervalMs, ...(deps.intake ? { intake: deps.intake } : {}) }));
   try {
     await Promise.all(consumers.map((consumer) => consumer.start()));
   } catch (error) {

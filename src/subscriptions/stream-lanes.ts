@@ -22,6 +22,8 @@ export interface LaneEntry {
   readonly stream: string;
   /** Resolves when the stream's previous event has settled: 'abandoned' when it was left unacked. */
   readonly ready: Promise<Turn>;
+  /** Entered behind an event of its stream not yet settled (a retry's redelivery never is). */
+  readonly waiting: boolean;
   readonly release: (turn: Turn) => void;
 }
 
@@ -44,11 +46,12 @@ export class StreamLanes {
       // Its redelivery takes the place it kept: everything before it had settled already.
       clearTimeout(retried.timer);
       this.#awaitingRedelivery.delete(id);
-      return { ...retried.entry, ready: Promise.resolve('go') };
+      return { ...retried.entry, ready: Promise.resolve('go'), waiting: false };
     }
     let lane = this.#lanes.get(stream);
     if (!lane) this.#lanes.set(stream, (lane = { tail: Promise.resolve('go'), open: 0 }));
     const previous = lane.tail;
+    const waiting = lane.open > 0;
     let resolve!: (turn: Turn) => void;
     lane.tail = new Promise<Turn>((done) => (resolve = done));
     lane.open++;
@@ -57,7 +60,7 @@ export class StreamLanes {
       resolve(turn);
       if (--owner.open === 0 && this.#lanes.get(stream) === owner) this.#lanes.delete(stream);
     };
-    return { id, stream, ready: previous, release };
+    return { id, stream, ready: previous, waiting, release };
   }
 
   settle(entry: LaneEntry, settled: Settled): void {

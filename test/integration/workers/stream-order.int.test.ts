@@ -4,6 +4,7 @@ import { defineHandler, type HandlerContext } from '../../../src/subscriptions/h
 import orderSummary from '../../../projections/order-summary.js';
 import { OrderWriter, eventually } from './order-writer.js';
 import { FAST_RETRIES, readParked, runnerFixture } from './worker-helpers.js';
+import { IntakeGate, NARROW_IN_FLIGHT } from '../../../src/subscriptions/intake-gate.js';
 
 type Failure = 'throws' | 'runs over its timeout' | 'has its write fail in the shared commit' | 'fails for good';
 
@@ -90,4 +91,34 @@ describe("one order's events are handled in the events' order", () => {
       }
     },
   );
+
+  it("a retried event's redelivery gets in while its order's next events wait, with the gate narrowly open", async () => {
+    // Open narrowly for the whole test: the API "sheds" and the gate was closed its longest (0 ms here).
+    const intake = new IntakeGate({ holdMs: 600_000, maxClosedMs: 0, minOpenMs: 600_000 });
+    intake.pressure();
+    intake.check();
+    expect([intake.open, intake.narrow, intake.limit(16)]).toEqual([true, true, NARROW_IN_FLIGHT]);
+    const calls: string[] = [];
+    const handler = defineHandler({
+      name: 'narrow',
+      handles: ['order.created', 'order.status_changed', 'order.paid', 'order.shipped', 'payment.processed'],
+      async handle(event, context: HandlerContext) {
+        calls.push(`${event.type}#${event.revision}`);
+        // The order's first event fails once: its later events arrive while it waits for its retry.
+        if (event.revision === 0 && context.attempt === 1) throw new Error('not yet');
+      },
+    });
+    const writer = new OrderWriter(fixture.store.client);
+    await writer.create('n');
+    await writer.pay('n', 2000);
+    await writer.ship('n');
+    const events: string[] = [];
+    for await (const { event } of fixture.store.client.readStream('order-n')) events.push(event!.type);
+    // The message timeout is when a stream gives up waiting for a redelivery and goes on without it.
+    await fixture.start({ handlers: [handler], intake, runner: { messageTimeoutMs: 3_000 } });
+
+    await eventually(() => calls.length === events.length + 1);
+    expect(events.length).toBeGreaterThan(NARROW_IN_FLIGHT + 1);
+    expect(calls).toEqual([`${events[0]}#0`, ...events.map((type, revision) => `${type}#${revision}`)]);
+  });
 });

@@ -7,6 +7,7 @@ import { workerMetrics, type WorkerMetrics } from '../../../src/observability/wo
 import type { ProjectionDefinition } from '../../../src/readmodels/projection.js';
 import type { ReadModelStore } from '../../../src/readmodels/read-model-store.js';
 import type { HandlerDefinition } from '../../../src/subscriptions/handler.js';
+import type { IntakeGate } from '../../../src/subscriptions/intake-gate.js';
 import { startSubscriptionRunner, type RunnerOptions, type SubscriptionRunner } from '../../../src/subscriptions/runner.js';
 import { startTestEventStore, type TestEventStore } from '../../helpers/event-store.js';
 import { openTestReadModels } from '../../helpers/read-models.js';
@@ -24,6 +25,8 @@ export async function startRunner(options: {
   projections?: ProjectionDefinition[];
   runner?: Partial<RunnerOptions>;
   registry?: Registry;
+  /** The gate the groups obey, instead of the process's `workerIntake`. */
+  intake?: IntakeGate;
 }): Promise<{ runner: SubscriptionRunner; metrics: WorkerMetrics; registry: Registry }> {
   const registry = options.registry ?? new Registry();
   const metrics = workerMetrics(registry);
@@ -35,6 +38,7 @@ export async function startRunner(options: {
     handlers: options.handlers ?? [],
     projections: options.projections ?? [],
     options: { ...FAST_RETRIES, ...options.runner },
+    ...(options.intake ? { intake: options.intake } : {}),
   });
   return { runner, metrics, registry };
 }
