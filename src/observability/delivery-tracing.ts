@@ -3,9 +3,11 @@
 // event. Its parent and its link are the span that appended the event (from the event's
 // metadata), so the handling shows in the command's trace. Retries, parks and timeouts are span
 // events; a failed attempt ends with status ERROR. An event whose append the sampler dropped
-// (`$traceparent` with flags 00) gets no span under a parent-based sampler: the group's work runs
-// in the dropped context (its appends and provider calls follow the drop), and nothing is built
-// for it but that context.
+// in a caller's trace (`$traceparent` with flags 00) gets no span under a parent-based sampler:
+// the group's work runs in the dropped context (its appends and provider calls follow the drop),
+// and nothing is built for it but that context. Nor does an event without trace context under a
+// sampler that drops roots (its request was dropped where it entered: trace-api.ts,
+// `dropsUntraced`): its work runs in a fresh dropped context.
 //
 // The group's work starts in the delivery's context (`inDeliverySpan`); past its `await`s the work
 // hands `context` over itself (the handler runner, a handler's store and provider calls:
@@ -15,7 +17,7 @@ import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, context, trace, typ
 import type { PersistentSubscriptionToAllResolvedEvent } from '@eventstore/db-client';
 import { redactPhoneNumbers } from '../handlers/whatsapp-redact.js';
 import { DB_SYSTEM, EsdbAttributes, SUBSCRIBE_SPAN, TRACE_ID_KEY, TRACEPARENT_KEY, traceContextOf } from './esdb-trace-context.js';
-import { followsParent, startSpan, tracingEnabled } from './trace-api.js';
+import { dropsUntraced, followsParent, startSpan, tracingEnabled, untracedContext } from './trace-api.js';
 
 export interface DeliverySpan {
   /** The span's context: the group's work on the event runs in it. */
@@ -60,6 +62,9 @@ export function startDeliverySpan(group: string, label: string, resolved: Persis
   const dropped = followsParent() ? droppedDelivery(recorded?.metadata) : undefined;
   if (dropped) return dropped;
   const appended = traceContextOf(recorded?.metadata);
+  // No trace context: its append was dropped here (or written untraced), so its handling is not
+  // traced either, under a sampler that drops roots; the work runs in a dropped context of its own.
+  if (!appended && dropsUntraced()) return { context: untracedContext(), processed: ignore, failed: ignore };
   // Never the subscription's own context (whatever was active when it was opened).
   const parent = appended ? trace.setSpanContext(ROOT_CONTEXT, appended) : ROOT_CONTEXT;
   const span = startSpan(SUBSCRIBE_SPAN, { kind: SpanKind.CONSUMER, ...(appended ? { links: [{ context: appended }] } : {}) }, parent);

@@ -4,14 +4,15 @@
 // `$traceId`/`$spanId` in its metadata. Reproduced rather than used: that package (0.1.0)
 // patches through require hooks, which never see this ESM service's import of the client, and
 // pulls in @opentelemetry/instrumentation 0.50. Differences: the ids are written only for a
-// sampled span (an unsampled one writes `$traceparent` with flags 00 instead, so consumers follow
-// the drop: esdb-trace-context.ts), `db.system` is `eventstoredb` (that package puts its own name
+// sampled span (inside a caller's trace the sampler dropped, `$traceparent` with flags 00 instead,
+// so consumers follow the drop; a root dropped here, nothing: esdb-trace-context.ts), `db.system` is `eventstoredb` (that package puts its own name
 // there), and the span carries the revision the append made. Inside a trace a parent-based
-// sampler dropped, no span is started at all: the events carry the dropped parent's context.
+// sampler dropped, no span is started at all: the events carry a caller's dropped context, and
+// nothing of one this process dropped itself.
 import { SpanKind, SpanStatusCode, context, trace, type Attributes, type Span, type SpanContext } from '@opentelemetry/api';
 import type { AppendExpectedRevision, AppendResult, EventData, EventStoreDBClient } from '@eventstore/db-client';
 import { APPEND_SPAN, DB_SYSTEM, READ_SPAN, EsdbAttributes, SPAN_ID_KEY, TRACE_ID_KEY, TRACEPARENT_KEY, unsampledTraceparent } from './esdb-trace-context.js';
-import { startSpan, tracer, unsampledParent } from './trace-api.js';
+import { droppedHere, startSpan, tracer, unsampledParent } from './trace-api.js';
 import { jsonUtf8 } from '../eventstore/event-serialization.js';
 
 type Append = EventStoreDBClient['appendToStream'];
@@ -29,15 +30,18 @@ export function instrumentEventStoreClient(clientClass: { prototype: EventStoreD
     (original as unknown as (...args: unknown[]) => Promise<AppendResult>).call(client, streamName, events, options);
   const traced = function appendToStream(this: EventStoreDBClient, streamName: string, events: EventData | EventData[], options?: AppendOptions): Promise<AppendResult> {
     const dropped = unsampledParent();
-    if (dropped) return call(this, streamName, withUnsampledContext(events, dropped.spanContext()), options);
+    // A drop of this process's own travels in no event (trace-api.ts, `dropsUntraced`); a caller's does.
+    if (dropped) return call(this, streamName, droppedHere(dropped) ? events : withUnsampledContext(events, dropped.spanContext()), options);
     return tracedAppend(this, streamName, events, options);
   } as unknown as Append & { __traced?: true };
   async function tracedAppend(client: EventStoreDBClient, streamName: string, events: EventData | EventData[], options?: AppendOptions): Promise<AppendResult> {
     const span = startSpan(APPEND_SPAN, { kind: SpanKind.CLIENT }, context.active());
     if (!span.isRecording()) {
-      // A root the sampler dropped: nothing to record, only the decision to pass on.
+      // Dropped: nothing to record. Under a caller's unsampled context (a sampler that does not
+      // follow parents), that context goes on in the events; a root of this process's own, nothing.
+      const underCaller = trace.getSpanContext(context.active())?.isRemote === true;
       try {
-        return await call(client, streamName, withUnsampledContext(events, span.spanContext()), options);
+        return await call(client, streamName, underCaller ? withUnsampledContext(events, span.spanContext()) : events, options);
       } finally {
         span.end();
       }

@@ -4,9 +4,12 @@
 // service reads like one of any other EventStoreDB client instrumented with it.
 //
 // That instrumentation reads `$traceId`/`$spanId` as a SAMPLED parent, so they are written only
-// by a sampled append. An append the sampler dropped writes `$traceparent` instead (W3C form,
-// flags 00): a consumer then follows the drop (a parent-based sampler starts no span for its
-// deliveries) instead of sampling each delivery afresh as a new, orphan trace.
+// by a sampled append. An append in a caller's trace that the sampler dropped writes
+// `$traceparent` instead (W3C form, flags 00): a consumer then follows the drop (a parent-based
+// sampler starts no span for its deliveries) in the caller's trace id. An append whose own root
+// this service dropped writes nothing (99 of 100 requests at 1%: nothing worth storing in the
+// history for good); under a sampler that drops roots, a consumer handles an event without trace
+// context untraced rather than sampling it afresh as an orphan trace (trace-api.ts, `dropsUntraced`).
 import { INVALID_SPANID as INVALID_SPAN_ID, INVALID_TRACEID as INVALID_TRACE_ID, TraceFlags, isSpanContextValid, type SpanContext } from '@opentelemetry/api';
 
 export const TRACE_ID_KEY = '$traceId';

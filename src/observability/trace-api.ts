@@ -31,6 +31,7 @@ export const TRACER_NAME = 'order-store';
 
 let enabled = false;
 let parentBased = false;
+let dropsRoots = false;
 let cached: Tracer | undefined;
 /** Whether the sampler keeps a root of this trace id; undefined: the SDK decides every root. */
 let keepsRoot: ((traceId: string) => boolean) | undefined;
@@ -45,9 +46,10 @@ export function tracingEnabled(): boolean {
  * follows a parent's decision (OTEL_TRACES_SAMPLER parentbased_*), so a child of an unsampled
  * span is never sampled and need not be started at all.
  */
-export function setTracingEnabled(value: boolean, options: { parentBased?: boolean; keepsRoot?: (traceId: string) => boolean } = {}): void {
+export function setTracingEnabled(value: boolean, options: { parentBased?: boolean; keepsRoot?: (traceId: string) => boolean; dropsRoots?: boolean } = {}): void {
   enabled = value;
   parentBased = value && options.parentBased === true;
+  dropsRoots = parentBased && options.dropsRoots === true;
   keepsRoot = value ? options.keepsRoot : undefined;
   drawnTraceId = undefined;
   cached = undefined;
@@ -126,6 +128,31 @@ export function unsampledParent(parent: Context = context.active()): Span | unde
 /** Whether the parent-based fast paths apply (for a context read from an event's metadata). */
 export function followsParent(): boolean {
   return parentBased;
+}
+
+/**
+ * Whether the sampler is parent-based and its root drops some traces (a ratio below 1,
+ * always_off): the decision is made once, where a request enters (HTTP, the CLI). A root it
+ * dropped writes no trace context into its events (nothing is stored to say so: most requests at
+ * 1%), so under it an event that carries none is handled untraced (`untracedContext`), never
+ * sampled afresh as an orphan trace of its own.
+ */
+export function dropsUntraced(): boolean {
+  return dropsRoots;
+}
+
+/**
+ * A trace this process dropped itself (a root its sampler dropped, or the context an untraced
+ * event is handled in), not a caller's: nothing of it needs to travel in events. A caller's
+ * unsampled context (remote) does, so that the caller's trace id goes on to the provider calls.
+ */
+export function droppedHere(span: Span): boolean {
+  return span.spanContext().isRemote !== true;
+}
+
+/** A fresh context of a dropped trace of this process's own: work in it starts no span. */
+export function untracedContext(): Context {
+  return trace.setSpanContext(ROOT_CONTEXT, { traceId: newTraceId(), spanId: newSpanId(), traceFlags: TraceFlags.NONE });
 }
 
 /**

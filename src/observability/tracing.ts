@@ -115,7 +115,11 @@ export function startTracing(env: Env = process.env, options: StartOptions = {})
   const asyncContext = options.asyncContext === true || asyncContextFrameActive();
   provider.register({ contextManager: asyncContext ? new AsyncLocalStorageContextManager() : new CallContextManager() });
   const unpatch = instrumentEventStoreClient(EventStoreDBClient);
-  setTracingEnabled(true, { parentBased: samplerName(env).startsWith('parentbased_'), keepsRoot: rootDecisionOf(root) });
+  setTracingEnabled(true, {
+    parentBased: samplerName(env).startsWith('parentbased_'),
+    keepsRoot: rootDecisionOf(root),
+    dropsRoots: root instanceof AlwaysOffSampler || (root instanceof TraceIdRatioBasedSampler && ratioOf(env) < 1),
+  });
   running = {
     tracing: handle({ ...settings, context: asyncContext ? 'async-local-storage' : 'call' }),
     users: 1,

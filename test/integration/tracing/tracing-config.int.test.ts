@@ -1,6 +1,7 @@
 // The SDK starts only when the environment asks for it, refuses bad OTEL_* values with one line
-// naming the variable, and writes an unsampled append's context where only this service's
-// consumers read it (`$traceparent`, flags 00), so they follow the sampler's decision. A root
+// naming the variable, and writes a caller's unsampled context where only this service's
+// consumers read it (`$traceparent`, flags 00), so they follow the sampler's decision; a root it
+// dropped itself leaves nothing in the events, and their deliveries are handled untraced. A root
 // under a trace-id ratio sampler is decided by the service before the SDK is asked (trace-api.ts):
 // the decision is still the sampler's on the root's trace id, at the sampler's rate.
 import { randomUUID } from 'node:crypto';
@@ -82,7 +83,7 @@ describe('tracing configuration', () => {
     for (const [env, message] of cases) expect(() => tracingSettings(env)).toThrow(message);
   });
 
-  it('with an endpoint, records and exports; an unsampled append carries the dropped context in $traceparent only; shutdown undoes it all', async () => {
+  it('with an endpoint, records and exports; an append whose root the sampler dropped carries no trace context; shutdown undoes it all', async () => {
     const previous = { ...process.env };
     // The exporter reads its own variables from the process environment.
     Object.assign(process.env, { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_SERVICE_NAME: 'config-test' });
@@ -90,10 +91,13 @@ describe('tracing configuration', () => {
       const never = startTracing({ ...process.env, OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' });
       expect(never?.settings).toMatchObject({ exporters: ['otlp'], protocol: 'http/json', sampler: 'traceidratio 0', endpoint });
       expect(isTraced()).toBe(true);
-      // Unsampled: the dropped context in $traceparent, never the keys EventStoreDB's instrumentation reads as sampled.
-      const dropped = await metadataOfAppend(esdb.client);
-      expect(dropped).toEqual({ $correlationId: 'c-1', $traceparent: expect.stringMatching(UNSAMPLED) });
-      expect(await metadataOfAppend(esdb.client, bytesOf({ $correlationId: 'c-1' }))).toEqual({ $correlationId: 'c-1', $traceparent: expect.stringMatching(UNSAMPLED) });
+      // A root dropped here: nothing of it is stored (never the keys EventStoreDB's instrumentation reads as sampled).
+      expect(await metadataOfAppend(esdb.client)).toEqual({ $correlationId: 'c-1' });
+      expect(await metadataOfAppend(esdb.client, bytesOf({ $correlationId: 'c-1' }))).toEqual({ $correlationId: 'c-1' });
+      // Under a caller's context the sampler dropped, that context goes on in $traceparent.
+      const caller = trace.setSpanContext(ROOT_CONTEXT, { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: TraceFlags.SAMPLED, isRemote: true });
+      const underCaller = await context.with(caller, () => metadataOfAppend(esdb.client, bytesOf({ $correlationId: 'c-1' })));
+      expect(underCaller).toEqual({ $correlationId: 'c-1', $traceparent: expect.stringMatching(/^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-00$/) });
       await never!.shutdown();
       expect(isTraced()).toBe(false);
 
@@ -152,6 +156,40 @@ describe('tracing configuration', () => {
       for (const key of Object.keys(process.env)) if (!(key in previous)) delete process.env[key];
       Object.assign(process.env, previous);
     }
+  });
+
+  it('under a parent-based sampler that drops roots, a dropped request stores nothing of it, and an event without trace context is handled untraced', async () => {
+    const before = receiver.spans.length;
+    await atRatio(endpoint, '0', async (flush) => {
+      // The root (an append outside any trace) is dropped: its event carries no trace context at all.
+      const event = await appendAndRead(esdb.client, bytesOf({ $correlationId: 'c-5' }));
+      expect(event.metadata).toEqual({ $correlationId: 'c-5' });
+      // Its delivery is not sampled afresh (that would be an orphan trace of a dropped request): no span.
+      const delivery = startDeliverySpan('group-b', 'handler-b', { event, commitPosition: undefined } as never, 0)!;
+      const span = trace.getSpan(delivery.context)!;
+      expect(span.isRecording()).toBe(false);
+      expect(span.spanContext().traceFlags).toBe(TraceFlags.NONE);
+      expect(isSpanContextValid(span.spanContext())).toBe(true);
+      delivery.processed('acked');
+      // What the handler appends in it follows the drop and stores nothing of it either.
+      expect(await context.with(delivery.context, () => metadataOfAppend(esdb.client, bytesOf({ $correlationId: 'c-5' })))).toEqual({ $correlationId: 'c-5' });
+      // A caller's unsampled context read back from an event is still followed, in its trace.
+      const traceparent = `00-${'ab'.repeat(16)}-${'cd'.repeat(8)}-00`;
+      expect(traceparent).toMatch(UNSAMPLED);
+      const followed = startDeliverySpan('group-b', 'handler-b', { event: { ...event, metadata: { $traceparent: traceparent } }, commitPosition: undefined } as never, 0)!;
+      expect(trace.getSpan(followed.context)!.spanContext()).toMatchObject({ traceId: 'ab'.repeat(16), traceFlags: TraceFlags.NONE, isRemote: true });
+      await flush();
+    });
+    expect(receiver.spans.slice(before)).toEqual([]);
+    // At a ratio that keeps half the roots: still none of the deliveries that came without context.
+    await atRatio(endpoint, '0.5', () => {
+      const untraced = { id: randomUUID(), streamId: 'untraced', revision: 0n, type: 'probe', data: {}, metadata: { $correlationId: 'c-6' }, isJson: true, created: new Date() };
+      const recorded = Array.from({ length: 200 }, () => startDeliverySpan('group-b', 'handler-b', { event: untraced, commitPosition: undefined } as never, 0)!).filter((delivery) => trace.getSpan(delivery.context)!.isRecording());
+      expect(recorded).toHaveLength(0);
+      const roots = Array.from({ length: 200 }, () => startSpan('root', {}, ROOT_CONTEXT));
+      expect(roots.filter((root) => root.isRecording()).length).toBeGreaterThan(50);
+      for (const root of roots) root.end();
+    });
   });
 
   it('records reads inside a trace as streams.read client spans, and a CLI command that uses the store as a trace of its own', async () => {
