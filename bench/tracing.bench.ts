@@ -152,8 +152,10 @@ async function measure(setup: Setup, round: number): Promise<Run> {
   const { port, child, countsFile, stop } = await startService(setup, round);
   try {
     await drive(port, WARMUP_SECONDS);
-    // Counted from a settled service: the warm-up's deliveries are not the window's.
-    if (COUNTS) await settle(child.pid);
+    // Measured from a settled service: the warm-up's deliveries are not the window's (until
+    // session 29 only the counts waited; the window began with the workers still working off a
+    // warm-up backlog whose size varied from run to run).
+    await settle(child.pid);
     const counted = COUNTS ? startCounting(child.pid!, countsFile) : undefined;
     const profiled = CPU_PROF_DIR ? { from: process.hrtime.bigint(), threads: threadCpu(child.pid) } : undefined;
     const cpuBefore = cpuSecondsOf(child.pid);
@@ -219,6 +221,7 @@ async function sideBySide(): Promise<void> {
   const perWindow: Record<Setup, { perSecond: number; cpu: number }[]> = { off: [], always: [], ratio: [], dropped: [], before: [] };
   try {
     await Promise.all(services.map((service) => drive(service.port, WARMUP_SECONDS)));
+    await Promise.all(services.map((service) => settle(service.child.pid)));
     for (let window = 1; window <= ROUNDS; window++) {
       const before = services.map((service) => cpuSecondsOf(service.child.pid));
       const loads = await Promise.all(services.map((service) => drive(service.port, SECONDS)));
