@@ -4,11 +4,11 @@
 // `$traceId`/`$spanId` in its metadata. Reproduced rather than used: that package (0.1.0)
 // patches through require hooks, which never see this ESM service's import of the client, and
 // pulls in @opentelemetry/instrumentation 0.50. Differences: the ids are written only for a
-// sampled span (inside a caller's trace the sampler dropped, `$traceparent` with flags 00 instead,
-// so consumers follow the drop; a root dropped here, nothing: esdb-trace-context.ts), `db.system` is `eventstoredb` (that package puts its own name
-// there), and the span carries the revision the append made. Inside a trace a parent-based
-// sampler dropped, no span is started at all: the events carry a caller's dropped context, and
-// nothing of one this process dropped itself.
+// sampled span (inside a caller's trace the sampler dropped, `$traceparent` with flags 00
+// instead, so consumers follow the drop; a root dropped here, nothing: esdb-trace-context.ts),
+// `db.system` is `eventstoredb` (that package puts its own name there), and the span carries the
+// revision the append made. Inside a trace a parent-based sampler dropped, no span is started at
+// all: the events carry a caller's dropped context, and nothing of one this process dropped itself.
 import { SpanKind, SpanStatusCode, context, trace, type Attributes, type Span, type SpanContext } from '@opentelemetry/api';
 import type { AppendExpectedRevision, AppendResult, EventData, EventStoreDBClient } from '@eventstore/db-client';
 import { APPEND_SPAN, DB_SYSTEM, READ_SPAN, EsdbAttributes, SPAN_ID_KEY, TRACE_ID_KEY, TRACEPARENT_KEY, unsampledTraceparent } from './esdb-trace-context.js';

@@ -128,20 +128,11 @@ export class GroupConsumer {
       : undefined;
     deps.metrics.watchInFlight(spec.group, () => this.#inFlight);
     // No new events while the API in this process sheds load (intake-gate.ts).
-    this.#leaveGate = this.#intake.onChange((open) => {
+    this.#leaveGate = this.#intake.onChange(() => {
       const subscription = this.#subscription;
       if (!subscription || this.#stopped) return;
-      const limit = this.#intake.limit(this.#spec.maxInFlight);
-      if (!open && !this.#paused) {
-        this.#paused = true;
-        subscription.pause();
-      } else if (open && this.#paused && this.#busy < limit) {
-        this.#paused = false;
-        subscription.resume();
-      } else if (open && !this.#paused && this.#busy >= limit) {
-        this.#paused = true;
-        subscription.pause();
-      }
+      // Closed, the bound is 0; narrowed, it may be full already.
+      this.#obeyBound(subscription);
     });
   }
 
@@ -268,11 +259,11 @@ export class GroupConsumer {
     const id = recorded?.id ?? resolved.link?.id ?? 'unknown';
     const lane = this.#lanes && recorded ? this.#lanes.enter(recorded.streamId, id) : undefined;
     if (lane?.waiting) this.#waitingForTurn++;
-    this.#limitIntake(subscription);
+    this.#obeyBound(subscription);
     const turn = lane ? await lane.ready : 'go';
     if (lane?.waiting) {
       this.#waitingForTurn--;
-      if (subscription === this.#subscription) this.#limitIntake(subscription);
+      this.#obeyBound(subscription);
     }
     if (turn === 'abandoned') {
       // Its predecessor was left to the server's redelivery: so is this event, behind it.
@@ -301,21 +292,23 @@ export class GroupConsumer {
     await inDeliverySpan(span, () => this.#process(subscription, resolved, id, retries, labels, logger, span, lane));
   }
 
-  /** Pauses the subscription once the events being worked on fill the bound. */
-  #limitIntake(subscription: PersistentSubscriptionToAll): void {
-    if (!this.#paused && this.#busy >= this.#intake.limit(this.#spec.maxInFlight)) {
+  /** Pauses the subscription while the events being worked on fill the bound; resumes it once there is room. */
+  #obeyBound(subscription: PersistentSubscriptionToAll): void {
+    if (subscription !== this.#subscription) return;
+    const full = this.#busy >= this.#intake.limit(this.#spec.maxInFlight);
+    if (full && !this.#paused) {
       this.#paused = true;
       subscription.pause();
+    } else if (!full && this.#paused) {
+      this.#paused = false;
+      subscription.resume();
     }
   }
 
   /** An event in flight is done with: room for the next. */
   #left(subscription: PersistentSubscriptionToAll): void {
     this.#inFlight--;
-    if (this.#paused && this.#busy < this.#intake.limit(this.#spec.maxInFlight) && subscription === this.#subscription) {
-      this.#paused = false;
-      subscription.resume();
-    }
+    this.#obeyBound(subscription);
     if (this.#inFlight === 0) this.#idleWaiters.splice(0).forEach((resolve) => resolve());
   }
 
