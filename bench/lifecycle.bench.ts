@@ -38,7 +38,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { freePort } from '../test/helpers/free-port.js';
-import { checkoutEnv, cpuSecondsOf, startChild, stopChild } from './children.js';
+import { checkoutEnv, cpuSecondsOf, startChild, stopChild, threadCpu, type ThreadCpu } from './children.js';
 import { driveLifecycles, percentile, postJson, type LifecycleLoad as LoadResult } from './http-load.js';
 import { setup as compileForChildren } from '../test/helpers/global-build.js';
 import { reportFigure } from './report.js';
@@ -262,6 +262,19 @@ interface AllExtras {
   settledMs: number;
   settled: boolean;
   concurrentPayments: number;
+  /** The busiest threads over the load's window: CPU seconds per second of load, by thread. */
+  windowThreads: string;
+}
+
+/** Each thread's CPU over a window as cores busy (busiest first; the rest summed), from two /proc readings. */
+function threadShares(before: ThreadCpu[], after: ThreadCpu[], seconds: number): string {
+  const start = new Map(before.map((thread) => [thread.tid, thread.cpuSeconds]));
+  const busy = after
+    .map((thread) => ({ label: `${thread.name}#${thread.tid}`, cores: (thread.cpuSeconds - (start.get(thread.tid) ?? 0)) / seconds }))
+    .sort((a, b) => b.cores - a.cores);
+  const shown = busy.slice(0, 5).map((thread) => `${thread.label} ${thread.cores.toFixed(2)}`);
+  const rest = busy.slice(5).reduce((sum, thread) => sum + thread.cores, 0);
+  return `${shown.join(', ')}, the other ${busy.length - 5} ${rest.toFixed(2)} (cores)`;
 }
 
 async function measure(setup: SetupName): Promise<{ figures: Figures; extras?: AllExtras }> {
@@ -286,8 +299,10 @@ async function measure(setup: SetupName): Promise<{ figures: Figures; extras?: A
       const workBefore = await workCounts(running.port);
       watcher.record(true);
       const cpuBefore = cpu();
+      const threadsBefore = threadCpu(running.pid);
       const load = await drive(running.port, SECONDS, (orderId, revision, at) => watcher.answered(orderId, revision, at));
       const windowCpuSeconds = cpu() - cpuBefore;
+      const windowThreads = threadShares(threadsBefore, threadCpu(running.pid), load.seconds);
       const expected = { summaryShipped: before.summaryShipped + load.lifecycles, customerShipped: before.customerShipped + load.lifecycles, salesPaid: before.salesPaid + load.lifecycles * 2500 };
       const caughtUp = await waitFor(() => {
         if (watcher.waiting > 0) return false;
@@ -312,7 +327,7 @@ async function measure(setup: SetupName): Promise<{ figures: Figures; extras?: A
       const concurrentPayments = await paymentsAtOnce(running.port);
       return {
         figures: summarize(load, cpuSeconds, { windowCpuSeconds, idleCpuMsPerSecond }),
-        extras: { perLifecycle, freshnessP50: percentile(lags, 50), freshnessP99: percentile(lags, 99), catchUpMs, caughtUp, settledMs, settled, concurrentPayments },
+        extras: { perLifecycle, freshnessP50: percentile(lags, 50), freshnessP99: percentile(lags, 99), catchUpMs, caughtUp, settledMs, settled, concurrentPayments, windowThreads },
       };
     } finally {
       await watcher.close();
@@ -453,6 +468,7 @@ async function main(): Promise<void> {
         `handlers settled ${extras.settled ? `${extras.settledMs.toFixed(0)} ms after the load (less the second of quiet that shows it)` : 'NOT within 120 s'}; ` +
         `${extras.concurrentPayments}/${CONCURRENT_PAYMENTS} concurrent payments on one order accepted`,
     );
+    console.log(`npm start, threads over the load's window: ${extras.windowThreads}`);
     console.log(`npm start, per lifecycle (3 commands): ${Object.entries(extras.perLifecycle).map(([key, count]) => `${key} ${count}`).join(', ')}`);
     reportFigure({ name: 'npm start: order summary behind its command p99', value: round(extras.freshnessP99), unit: 'ms', target: '<= 100' });
     reportFigure({ name: 'npm start: read models caught up after the load', value: Math.round(extras.caughtUp ? extras.catchUpMs : 60_000), unit: 'ms', target: '<= 1000' });

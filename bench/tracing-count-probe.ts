@@ -1,7 +1,7 @@
 // A probe, not a benchmark (issue #16, docs/benchmarks.md "Tracing"): preloaded into the service
 // by `BENCH_TRACING_COUNTS=1 npm run bench tracing` (`--import tsx --import <this file>`), it counts
 // on the service's main thread what batches the work: read-model transactions (BEGIN/COMMIT),
-// savepoints and statements, appends to the store and their events and metadata bytes, the
+// savepoints and statements (and the time its COMMITs and checkpoints take), appends to the store and their events and metadata bytes, the
 // persistent subscriptions' deliveries, ack messages and acked ids, nacks, setImmediate calls and
 // HTTP requests. The bench divides them by the commands of its window, so a setup that breaks a
 // batch (a commit alone, an ack per event, an append split) shows as a count per command, which a
@@ -38,6 +38,26 @@ function install(file: string): void {
     const word = String(sql).trim().split(/\s/)[0]!.toUpperCase();
     inc(`sqlite.${dbName(db)}.${['BEGIN', 'COMMIT', 'SAVEPOINT', 'RELEASE', 'ROLLBACK'].includes(word) ? word : 'exec'}`);
   });
+  // Times too, of what may run a checkpoint on this thread (SQLite's automatic one runs in a
+  // COMMIT; the checkpoint thread's writer catches up with a pragma): µs, and those over 2 ms.
+  const timed = (name: string, key: (args: unknown[]) => string | undefined) => {
+    const original = Database.prototype[name] as Method;
+    Database.prototype[name] = function (this: unknown, ...args: unknown[]) {
+      const counted = key(args);
+      if (!counted) return original.apply(this, args);
+      const started = process.hrtime.bigint();
+      try {
+        return original.apply(this, args);
+      } finally {
+        const us = Number(process.hrtime.bigint() - started) / 1000;
+        const prefix = `sqlite.${dbName(this)}.${counted}`;
+        inc(`${prefix}_us`, us);
+        if (us > 2000) inc(`${prefix}_over_2ms`);
+      }
+    };
+  };
+  timed('exec', ([sql]) => (sql === 'COMMIT' ? 'COMMIT' : undefined));
+  timed('pragma', ([sql]) => (String(sql).startsWith('wal_checkpoint') ? 'wal_checkpoint' : undefined));
   let statementsWrapped = false;
   const prepare = Database.prototype.prepare as Method;
   Database.prototype.prepare = function (this: unknown, ...args: unknown[]) {

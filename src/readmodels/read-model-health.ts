@@ -360,6 +360,13 @@ export async function openServiceReadModels(
   if (!isPostgresUrl(location.readModelUrl)) {
     return openWatchedReadModelStore({
       file: readModelFileIn(location.dataDir),
+      // The service commits on its main thread: the WAL's checkpoints go to a thread of their own.
+      open: (store) =>
+        openReadModelStore({
+          ...store,
+          checkpointThread: true,
+          onCheckpointError: (error) => options.logger?.warn({ err: error }, 'the read models\' checkpoint thread failed: the connection checkpoints on its own again'),
+        }),
       ...(options.logger ? { logger: options.logger } : {}),
       ...(options.projections ? { projections: options.projections } : {}),
     });

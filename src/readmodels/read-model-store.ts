@@ -10,6 +10,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
+import { startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer.js';
 
 export type SqlParams = unknown[];
 export type Dialect = 'sqlite' | 'postgres';
@@ -140,8 +141,12 @@ export function redactUrl(url: string): string {
   }
 }
 
-/** The SQLite store. Sync work under an async face: one connection, transactions take turns. */
-export function openReadModelStore(options: { file: string }): ReadModelStore & { readonly db: Database.Database } {
+/**
+ * The SQLite store. Sync work under an async face: one connection, transactions take turns.
+ * `checkpointThread`: the WAL's checkpoints run on a thread of their own once this connection
+ * first commits (wal-checkpointer.ts), for the service's workers, whose main thread commits.
+ */
+export function openReadModelStore(options: { file: string; checkpointThread?: boolean; onCheckpointError?: (error: Error) => void }): ReadModelStore & { readonly db: Database.Database } {
   if (options.file !== ':memory:') mkdirSync(dirname(resolve(options.file)), { recursive: true });
   const db = new Database(options.file);
   // WAL lets the API process read while worker processes write; NORMAL sync survives kill -9
@@ -150,6 +155,15 @@ export function openReadModelStore(options: { file: string }): ReadModelStore & 
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   db.exec(BOOKKEEPING_DDL);
+  let checkpointer: WalCheckpointer | undefined;
+  const onThread = options.checkpointThread === true && options.file !== ':memory:';
+  const committed = onThread ? () => (checkpointer ??= startWalCheckpointer(db, { onError: options.onCheckpointError })).committed() : () => {};
+
+  /** A statement outside a transaction committed on its own. */
+  const autocommitted = <T>(result: T): T => {
+    committed();
+    return result;
+  };
 
   const statements = new Map<string, Database.Statement>();
   const statement = (sql: string): Database.Statement => {
@@ -233,6 +247,7 @@ export function openReadModelStore(options: { file: string }): ReadModelStore & 
   const begin = async (): Promise<OpenTransaction> => {
     await acquire();
     try {
+      checkpointer?.beforeBegin();
       db.exec('BEGIN');
     } catch (error) {
       release();
@@ -245,6 +260,7 @@ export function openReadModelStore(options: { file: string }): ReadModelStore & 
       state.open = false;
       try {
         if (db.inTransaction) db.exec(sql);
+        if (sql === 'COMMIT') committed();
       } finally {
         release();
       }
@@ -256,11 +272,11 @@ export function openReadModelStore(options: { file: string }): ReadModelStore & 
     db,
     dialect: 'sqlite',
     location: options.file,
-    run: (sql, ...params) => single(() => run(sql, params)),
+    run: (sql, ...params) => single(() => autocommitted(run(sql, params))),
     get: <T>(sql: string, ...params: SqlParams) => single(() => get<T>(sql, params)),
     all: <T>(sql: string, ...params: SqlParams) => single(() => all<T>(sql, params)),
-    write: (sql, ...params) => single(() => void run(sql, params)),
-    exec: (sql) => single(() => void db.exec(sql)),
+    write: (sql, ...params) => single(() => void autocommitted(run(sql, params))),
+    exec: (sql) => single(() => void autocommitted(db.exec(sql))),
     begin,
     transaction: (fn) => inTransaction(begin, fn),
     snapshot: (fn) => inTransaction(begin, fn),
@@ -269,11 +285,13 @@ export function openReadModelStore(options: { file: string }): ReadModelStore & 
         db.exec(ddl);
         statements.clear();
       }),
-    close: () =>
-      single(() => {
+    close: async () => {
+      await checkpointer?.close();
+      await single(() => {
         statements.clear();
         if (db.open) db.close();
-      }),
+      });
+    },
   };
 }
 

@@ -1,0 +1,111 @@
+// The read models' WAL checkpoints on a thread of their own (src/readmodels/wal-checkpointer.ts):
+// the writing connection stops checkpointing itself, the thread does it, the WAL still starts
+// over (it stays bounded while commits keep coming), a failed thread hands the checkpoints back,
+// and a writer killed with -9 mid-checkpoint loses no commit.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openReadModelStore } from '../../../src/readmodels/read-model-store.js';
+import { startWalCheckpointer } from '../../../src/readmodels/wal-checkpointer.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('the read models\' checkpoint thread', () => {
+  let dir: string;
+  let file: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'wal-checkpointer-'));
+    file = join(dir, 'readmodels.db');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('checkpoints off the writing connection, and the WAL starts over while commits keep coming', async () => {
+    const db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.exec('CREATE TABLE numbered (n INTEGER PRIMARY KEY, pad TEXT NOT NULL)');
+    const checkpointer = startWalCheckpointer(db, { commitsPerCheckpoint: 4, restartFrames: 200 });
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+    const insert = db.prepare('INSERT INTO numbered (n, pad) VALUES (?, ?)');
+    const walPages: number[] = [];
+    let commits = 0;
+    // Until the thread has answered 30 times (it takes a moment to start: the WAL meanwhile grows).
+    for (let n = 0; checkpointer.checkpoints < 30 && n < 50_000; n++, commits++) {
+      checkpointer.beforeBegin();
+      db.exec('BEGIN');
+      for (let row = 0; row < 10; row++) insert.run(n * 10 + row, 'x'.repeat(400));
+      db.exec('COMMIT');
+      checkpointer.committed();
+      if (walPages.length < checkpointer.checkpoints) walPages.push(checkpointer.walPages);
+      await turn();
+    }
+    expect(checkpointer.checkpoints).toBe(30);
+    // Left alone the WAL would only grow (the thread is always a few commits behind): it started
+    // over each time it passed 200 pages, so its pages went down, and never far past 200 (~50 pages a checkpoint here).
+    const restarts = walPages.flatMap((pages, index) => (index > 0 && pages < walPages[index - 1]! ? [index] : []));
+    const seen = `WAL pages at each checkpoint: ${walPages.join(' ')}`;
+    expect(restarts.length, seen).toBeGreaterThan(2);
+    expect(Math.max(...walPages.slice(restarts[0])), seen).toBeLessThan(600);
+    await checkpointer.close();
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+    expect(db.prepare('SELECT count(*) AS n FROM numbered').get()).toEqual({ n: commits * 10 });
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    db.close();
+  });
+
+  it('hands the checkpoints back to the connection when its thread fails', async () => {
+    const db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    const failed = new Promise<Error>((resolve) => startWalCheckpointer(db, { betterSqlite3: join(dir, 'no-such-module.js'), onError: resolve }));
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+    expect((await failed).message).toMatch(/no-such-module|exited/);
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+    db.close();
+  });
+
+  it('is used by a store opened for the service once it commits, not by others', async () => {
+    const service = openReadModelStore({ file, checkpointThread: true });
+    expect(service.db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+    await service.transaction(async (tx) => void (await tx.run('CREATE TABLE t (n INTEGER)')));
+    expect(service.db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+    const other = openReadModelStore({ file });
+    await other.transaction(async (tx) => void (await tx.run('INSERT INTO t (n) VALUES (1)')));
+    expect(other.db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+    await other.close();
+    await service.close();
+  });
+
+  it('loses no commit when the writer is killed with -9 while its thread checkpoints', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'checkpoint-child.ts')], {
+      env: { ...process.env, READ_MODEL_FILE: file },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let acknowledged = 0;
+    let output = '';
+    await new Promise<void>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`the writer exited early (${code})`)));
+      child.stdout!.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        const lines = output.split('\n');
+        output = lines.pop()!;
+        if (lines.length > 0) acknowledged = Number(lines.at(-1));
+        // Past many checkpoints (one every 16 commits) and WAL restarts.
+        if (acknowledged >= 1_500) resolve();
+      });
+    });
+    child.removeAllListeners('exit');
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    const db = new Database(file);
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    const { n } = db.prepare('SELECT count(*) AS n FROM numbered WHERE n < ?').get((acknowledged + 1) * 10) as { n: number };
+    expect(n).toBe(acknowledged * 10);
+    db.close();
+  }, 60_000);
+});
