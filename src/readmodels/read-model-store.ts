@@ -211,33 +211,51 @@ export function openReadModelStore(options: { file: string; checkpointThread?: b
     });
   };
 
-  let savepoints = 0;
-  const inside = (state: { open: boolean }): ReadModelTx => {
+  // Savepoints are named by their depth, so each level's SAVEPOINT / RELEASE / ROLLBACK TO is a
+  // statement prepared once (a shared commit opens ~4 a command; `db.exec` parsed each anew).
+  let depth = 0;
+  const inside = (state: { open: boolean; wrote: boolean }): ReadModelTx => {
     const check = () => {
       if (!state.open) throw new Error('the read-model transaction is already committed or rolled back');
     };
+    const writing = () => {
+      check();
+      state.wrote = true;
+    };
+    /** A read, unless its statement writes (`INSERT ... RETURNING`). */
+    const reading = (sql: string) => {
+      check();
+      if (!state.wrote && !statement(sql).readonly) state.wrote = true;
+    };
     const tx: ReadModelTx = {
       dialect: 'sqlite',
-      run: async (sql, ...params) => (check(), run(sql, params)),
-      get: async <T>(sql: string, ...params: SqlParams) => (check(), get<T>(sql, params)),
-      all: async <T>(sql: string, ...params: SqlParams) => (check(), all<T>(sql, params)),
-      write: async (sql, ...params) => void (check(), run(sql, params)),
+      run: async (sql, ...params) => (writing(), run(sql, params)),
+      get: async <T>(sql: string, ...params: SqlParams) => (reading(sql), get<T>(sql, params)),
+      all: async <T>(sql: string, ...params: SqlParams) => (reading(sql), all<T>(sql, params)),
+      write: async (sql, ...params) => void (writing(), run(sql, params)),
       exec: async (sql) => {
-        check();
+        writing();
         db.exec(sql);
       },
       transaction: async <T>(fn: (t: ReadModelTx) => Promise<T> | T): Promise<T> => {
         check();
-        const name = `sp${++savepoints}`;
-        db.exec(`SAVEPOINT ${name}`);
+        const name = `sp${++depth}`;
+        try {
+          statement(`SAVEPOINT ${name}`).run();
+        } catch (error) {
+          depth--;
+          throw error;
+        }
         try {
           const result = await fn(tx);
-          db.exec(`RELEASE ${name}`);
+          statement(`RELEASE ${name}`).run();
           return result;
         } catch (error) {
-          db.exec(`ROLLBACK TO ${name}`);
-          db.exec(`RELEASE ${name}`);
+          statement(`ROLLBACK TO ${name}`).run();
+          statement(`RELEASE ${name}`).run();
           throw error;
+        } finally {
+          depth--;
         }
       },
     };
@@ -253,14 +271,15 @@ export function openReadModelStore(options: { file: string; checkpointThread?: b
       release();
       throw error;
     }
-    const state = { open: true };
+    const state = { open: true, wrote: false };
     const tx = inside(state);
     const end = (sql: string) => {
       if (!state.open) return;
       state.open = false;
       try {
         if (db.inTransaction) db.exec(sql);
-        if (sql === 'COMMIT') committed();
+        // Only a transaction that wrote leaves pages to checkpoint: a read snapshot's does not.
+        if (sql === 'COMMIT' && state.wrote) committed();
       } finally {
         release();
       }

@@ -80,6 +80,19 @@ describe('the read models\' checkpoint thread', () => {
     await service.close();
   });
 
+  it('is started by a transaction that wrote, not by a read snapshot (a ROLE=api process only reads)', async () => {
+    const setup = openReadModelStore({ file });
+    await setup.exec('CREATE TABLE t (n INTEGER)');
+    await setup.close();
+    const reader = openReadModelStore({ file, checkpointThread: true });
+    for (let i = 0; i < 3; i++) await reader.snapshot(async (tx) => tx.all('SELECT n FROM t'));
+    expect(reader.db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+    // A write that returns rows counts as a write.
+    await reader.transaction(async (tx) => tx.get('INSERT INTO t (n) VALUES (1) RETURNING n'));
+    expect(reader.db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+    await reader.close();
+  });
+
   it('loses no commit when the writer is killed with -9 while its thread checkpoints', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'checkpoint-child.ts')], {
       env: { ...process.env, READ_MODEL_FILE: file },
