@@ -24,7 +24,9 @@
 // an after, so their CPU per command compares like with like on a machine whose speed varies),
 // BENCH_LIFECYCLE_BEFORE_BIN (another checkout's bin/orders.js, built: adds the setup `before`,
 // `npm start` of that checkout's dist/, run in turns with this one's: BENCH_LIFECYCLE_SETUPS=
-// before,all BENCH_LIFECYCLE_ROUNDS=3 is a same-run before/after), BENCH_LIFECYCLE_IDLE_SECONDS
+// before,all BENCH_LIFECYCLE_ROUNDS=3 is a same-run before/after; BENCH_LIFECYCLE_BEFORE_NODE_OPTIONS
+// gives that child NODE_OPTIONS of its own, so this checkout's bin as `before` with a V8 flag is
+// a same-run A/B of the flag), BENCH_LIFECYCLE_IDLE_SECONDS
 // (5: after the catch-up, the idle service's CPU per second, for npm start).
 // For npm start the CPU per command is given twice: over the load's window, and with the backlog
 // (until every read model has caught up and the handlers have settled: nothing processed or
@@ -60,6 +62,7 @@ const SETUPS = (process.env.BENCH_LIFECYCLE_SETUPS ?? 'bare,emmett,api,all').spl
 const CPU_PROF_DIR = process.env.BENCH_LIFECYCLE_CPU_PROF;
 const RATE = env('BENCH_LIFECYCLE_RATE', 0);
 const BEFORE_BIN = process.env.BENCH_LIFECYCLE_BEFORE_BIN;
+const BEFORE_NODE_OPTIONS = process.env.BENCH_LIFECYCLE_BEFORE_NODE_OPTIONS;
 const IDLE_SECONDS = env('BENCH_LIFECYCLE_IDLE_SECONDS', 5);
 const API_KEY = 'bench-key-lifecycle-0123456789';
 const TENANT = 'bench';
@@ -229,6 +232,7 @@ async function start(setup: SetupName): Promise<Running> {
     [...profile, setup === 'before' ? BEFORE_BIN! : bin, 'serve'],
     {
       ...checkout,
+      ...(setup === 'before' && BEFORE_NODE_OPTIONS !== undefined ? { NODE_OPTIONS: BEFORE_NODE_OPTIONS } : {}),
       ROLE: setup === 'before' ? 'all' : setup,
       PORT: String(port),
       EVENTSTORE_PORT: String(eventStorePort),

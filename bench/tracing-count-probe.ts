@@ -65,7 +65,13 @@ function install(file: string): void {
     if (!statementsWrapped) {
       statementsWrapped = true;
       const proto = Object.getPrototypeOf(statement) as Record<string, unknown>;
-      for (const method of ['run', 'get', 'all', 'iterate']) wrap(proto, method, (self) => inc(`sqlite.${dbName((self as { database: unknown }).database)}.statements`));
+      // Savepoints are prepared statements too (read-model-store.ts): counted apart, as exec's are.
+      for (const method of ['run', 'get', 'all', 'iterate'])
+        wrap(proto, method, (self) => {
+          const { database, source } = self as { database: unknown; source: string };
+          const word = /^(SAVEPOINT|RELEASE|ROLLBACK)\b/.exec(source)?.[1];
+          inc(`sqlite.${dbName(database)}.${word ?? 'statements'}`);
+        });
     }
     return statement;
   };
@@ -77,6 +83,8 @@ function install(file: string): void {
     inc('store.appendedEvents', list.length);
     for (const { metadata } of list) inc('store.metadataBytes', metadata instanceof Uint8Array ? metadata.length : metadata === undefined ? 0 : Buffer.byteLength(JSON.stringify(metadata)));
   });
+  // By the stream's category (what reads it: an order's load, a WhatsApp message's ledger, ...).
+  wrap(EventStoreDBClient.prototype, 'readStream', (_client, [stream]) => inc(`store.reads.${String(stream).split('-')[0]}`));
   const { PersistentSubscriptionImpl } = require('@eventstore/db-client/dist/persistentSubscription/utils/PersistentSubscriptionImpl.js') as { PersistentSubscriptionImpl: { prototype: Record<string, unknown> } };
   const subscription = PersistentSubscriptionImpl.prototype;
   wrap(subscription, 'ack', (_self, events) => {

@@ -5,6 +5,7 @@ import { traceCliCommand } from '../observability/cli-tracing.js';
 import { CliError } from './cli-error.js';
 import { withoutPassword } from '../eventstore/connection.js';
 import { useNativeProtobufBase64 } from '../eventstore/protobuf-bytes.js';
+import { useFastPersistentReadDecoder } from '../eventstore/persistent-read-decoder.js';
 
 /** How long the first call may take before the store counts as unreachable. */
 export const REACH_DEADLINE_MS = 3_000;
@@ -18,6 +19,7 @@ export interface StoreConnection {
 export async function connectStore(connectionString: string): Promise<StoreConnection> {
   let client: EventStoreDBClient;
   useNativeProtobufBase64();
+  useFastPersistentReadDecoder();
   try {
     client = EventStoreDBClient.connectionString(connectionString);
   } catch (err) {

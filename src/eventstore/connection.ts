@@ -3,14 +3,17 @@ import { EventStoreDBClient, StreamNotFoundError } from '@eventstore/db-client';
 import { trackWrites } from './write-health.js';
 import { countAppends } from './append-queue.js';
 import { useNativeProtobufBase64 } from './protobuf-bytes.js';
+import { useFastPersistentReadDecoder } from './persistent-read-decoder.js';
 
 export type { EventStoreDBClient };
 
 export function connectEventStore(connectionString: string): EventStoreDBClient {
   // Every append reports to the store's write health, which /ready reads (write-health.ts), and
   // is counted in the client's append queue, which the API's load shedding reads (append-queue.ts).
-  // The client's messages decode event data with Node's base64 decoder (protobuf-bytes.ts).
+  // The client's messages decode event data with Node's base64 decoder (protobuf-bytes.ts), and
+  // its persistent subscriptions' deliveries with a decoder of their own (persistent-read-decoder.ts).
   useNativeProtobufBase64();
+  useFastPersistentReadDecoder();
   return countAppends(trackWrites(EventStoreDBClient.connectionString(connectionString)));
 }
 
