@@ -5,6 +5,7 @@ import { traceCliCommand } from '../observability/cli-tracing.js';
 import { CliError } from './cli-error.js';
 import { withoutPassword } from '../eventstore/connection.js';
 import { useNativeProtobufBase64 } from '../eventstore/protobuf-bytes.js';
+import { useFastBatchAppendReplyDecoder } from '../eventstore/batch-append-reply-decoder.js';
 import { useFastPersistentReadDecoder } from '../eventstore/persistent-read-decoder.js';
 
 /** How long the first call may take before the store counts as unreachable. */
@@ -20,6 +21,7 @@ export async function connectStore(connectionString: string): Promise<StoreConne
   let client: EventStoreDBClient;
   useNativeProtobufBase64();
   useFastPersistentReadDecoder();
+  useFastBatchAppendReplyDecoder();
   try {
     client = EventStoreDBClient.connectionString(connectionString);
   } catch (err) {

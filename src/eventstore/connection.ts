@@ -3,6 +3,7 @@ import { EventStoreDBClient, StreamNotFoundError } from '@eventstore/db-client';
 import { trackWrites } from './write-health.js';
 import { countAppends } from './append-queue.js';
 import { useNativeProtobufBase64 } from './protobuf-bytes.js';
+import { useFastBatchAppendReplyDecoder } from './batch-append-reply-decoder.js';
 import { useFastPersistentReadDecoder } from './persistent-read-decoder.js';
 
 export type { EventStoreDBClient };
@@ -11,9 +12,11 @@ export function connectEventStore(connectionString: string): EventStoreDBClient 
   // Every append reports to the store's write health, which /ready reads (write-health.ts), and
   // is counted in the client's append queue, which the API's load shedding reads (append-queue.ts).
   // The client's messages decode event data with Node's base64 decoder (protobuf-bytes.ts), and
-  // its persistent subscriptions' deliveries with a decoder of their own (persistent-read-decoder.ts).
+  // its persistent subscriptions' deliveries and its appends' replies with decoders of our own
+  // (persistent-read-decoder.ts, batch-append-reply-decoder.ts).
   useNativeProtobufBase64();
   useFastPersistentReadDecoder();
+  useFastBatchAppendReplyDecoder();
   return countAppends(trackWrites(EventStoreDBClient.connectionString(connectionString)));
 }
 
