@@ -16,6 +16,8 @@ import { isMainThread } from 'node:worker_threads';
 export type ProbeCounts = Record<string, number>;
 
 const out = process.env.TRACING_COUNT_PROBE_OUT;
+/** BENCH_TRACING_COUNTS=sql: each statement counted by its SQL too. */
+const bySql = process.env.BENCH_TRACING_COUNTS === 'sql';
 if (isMainThread && out) install(out);
 
 function install(file: string): void {
@@ -71,6 +73,7 @@ function install(file: string): void {
           const { database, source } = self as { database: unknown; source: string };
           const word = /^(SAVEPOINT|RELEASE|ROLLBACK)\b/.exec(source)?.[1];
           inc(`sqlite.${dbName(database)}.${word ?? 'statements'}`);
+          if (bySql) inc(`sql.${dbName(database)}.${source.replace(/\s+/g, ' ').slice(0, 90)}`);
         });
     }
     return statement;

@@ -9,7 +9,8 @@ import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ProbeCounts } from './tracing-count-probe.js';
 
-export const COUNTS = process.env.BENCH_TRACING_COUNTS === '1';
+/** `sql` also counts each read-model statement by its SQL (its first 90 characters). */
+export const COUNTS = process.env.BENCH_TRACING_COUNTS === '1' || process.env.BENCH_TRACING_COUNTS === 'sql';
 const SYSCALLS = process.env.BENCH_TRACING_SYSCALLS === '1';
 const SYSCALL_NAMES = ['fsync', 'fdatasync', 'epoll_pwait', 'epoll_wait', 'read', 'write', 'writev', 'pwrite64', 'futex'];
 

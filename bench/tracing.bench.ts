@@ -39,7 +39,8 @@
 // appends and their events, acks and acked ids, deliveries, setImmediates, metadata bytes (a probe
 // preloaded in the service: tracing-count-probe.ts), with BENCH_TRACING_SYSCALLS=1 each thread's
 // system calls too (`perf stat`: the store's fsyncs, each loop's wake-ups); counts, unlike times,
-// are not blurred by a loaded machine (tracing-counts.ts).
+// are not blurred by a loaded machine (tracing-counts.ts). BENCH_TRACING_COUNTS=sql counts each
+// read-model statement by its SQL as well.
 // Run: `npm run bench tracing`.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';

@@ -45,6 +45,38 @@ describe('a batch of events applied to a projection at once', () => {
     expect(rows.map((row) => `${row.stream_id}@${row.revision}`)).toEqual(['order-b-1@0', 'order-b-1@3', 'order-b-2@0']);
   });
 
+  it("advances a run of one stream's consecutive revisions in one guard statement, and event by event where the stream is elsewhere", async () => {
+    const db = await fresh();
+    const [created, payment, paid, statusChanged, shipped, shippedStatus] = paidAndShipped('b-run');
+    await db.transaction((tx) => applyBatchInTransaction(tx, counting, [item(created!)]));
+    // The guard's statements, counted on the real transaction.
+    const guards = async (items: BatchItem[]) =>
+      db.transaction(async (tx) => {
+        let statements = 0;
+        const counted = new Proxy(tx, {
+          get: (target, key) => {
+            const value = Reflect.get(target, key) as unknown;
+            if (typeof value !== 'function') return value;
+            return (sql: string, ...params: unknown[]) => {
+              if (typeof sql === 'string' && sql.includes('projection_revisions')) statements++;
+              return (value as (...args: unknown[]) => unknown).call(target, sql, ...params);
+            };
+          },
+        });
+        return { outcomes: await applyBatchInTransaction(counted, counting, items), statements };
+      });
+    // SQLite: the run's one UPDATE; PostgreSQL: its batch's one read and one write of the guards.
+    expect(await guards([item(payment!), item(paid!), item(statusChanged!)])).toEqual({ outcomes: ['skipped', 'skipped', 'applied'], statements: db.dialect === 'sqlite' ? 1 : 2 });
+    expect(await lastAppliedRevision(db, counting.name, 'order-b-run')).toBe(3);
+    // Redelivered from revision 2 with the next two: the run's guard finds 3, not 1; event by event.
+    const redelivered = await guards([item(paid!), item(statusChanged!), item(shipped!), item(shippedStatus!)]);
+    expect(redelivered.outcomes).toEqual(['duplicate', 'duplicate', 'skipped', 'applied']);
+    if (db.dialect === 'sqlite') expect(redelivered.statements).toBeGreaterThan(1);
+    expect(await lastAppliedRevision(db, counting.name, 'order-b-run')).toBe(5);
+    const rows = await db.all<{ revision: number }>('SELECT revision FROM batch_counted ORDER BY revision');
+    expect(rows.map((row) => row.revision)).toEqual([0, 3, 5]);
+  });
+
   it('is refused whole for an event that comes before its predecessor: nothing of the batch stays', async () => {
     const db = await fresh();
     const [created1] = paidAndShipped('b-3');
