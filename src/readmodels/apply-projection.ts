@@ -29,6 +29,12 @@ export async function lastAppliedRevision(tx: ReadModelTx, projection: string, s
   return row?.revision ?? -1;
 }
 
+/** The stream's guard moved from `from - 1` to `to` (revisions from..to applied), if it stood at `from - 1`. */
+async function advanceGuard(tx: ReadModelTx, projection: ProjectionDefinition, streamId: string, from: number, to: number): Promise<boolean> {
+  const result = await tx.run('UPDATE projection_revisions SET revision = ? WHERE projection = ? AND stream_id = ? AND revision = ?', to, projection.name, streamId, from - 1);
+  return result.changes === 1;
+}
+
 /**
  * `envelope` is undefined for an event of the stream that is not an order event (unknown type):
  * it still takes its revision, so the events after it are not held back.
@@ -54,15 +60,7 @@ export async function applyInTransaction(
   envelope: EventEnvelope | undefined,
 ): Promise<ProjectionOutcome> {
   // The usual case, the stream's next revision, in one statement.
-  const advanced =
-    location.revision > 0 &&
-    (await tx.run(
-      'UPDATE projection_revisions SET revision = ? WHERE projection = ? AND stream_id = ? AND revision = ?',
-      location.revision,
-      projection.name,
-      location.streamId,
-      location.revision - 1,
-    )).changes === 1;
+  const advanced = location.revision > 0 && (await advanceGuard(tx, projection, location.streamId, location.revision, location.revision));
   if (!advanced) {
     // A stream's first revision has no predecessor to look up: the INSERT below decides (a record
     // already there makes it change nothing, and the look-up after it finds the duplicate).
@@ -124,16 +122,7 @@ export async function applyBatchInTransaction(tx: ReadModelTx, projection: Proje
       const first = items[start]!.location;
       let end = start + 1;
       while (end < items.length && items[end]!.location.streamId === first.streamId && items[end]!.location.revision === items[end - 1]!.location.revision + 1) end++;
-      const advanced =
-        end - start > 1 &&
-        first.revision > 0 &&
-        (await tx.run(
-          'UPDATE projection_revisions SET revision = ? WHERE projection = ? AND stream_id = ? AND revision = ?',
-          items[end - 1]!.location.revision,
-          projection.name,
-          first.streamId,
-          first.revision - 1,
-        )).changes === 1;
+      const advanced = end - start > 1 && first.revision > 0 && (await advanceGuard(tx, projection, first.streamId, first.revision, items[end - 1]!.location.revision));
       for (let index = start; index < end; index++) {
         const { location, envelope } = items[index]!;
         outcomes.push(advanced ? await applyEffects(tx, projection, envelope) : await applyInTransaction(tx, projection, location, envelope));
