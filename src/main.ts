@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { build } from './api/app.js';
 import { acceptListenerCount, addAcceptListeners, mainListenOptions } from './api/accept-listeners.js';
 import { ConfigError, type Config } from './config.js';
-import { connectEventStore, withoutPassword, type EventStoreDBClient } from './eventstore/connection.js';
+import { connectEmbeddedEventStore, connectEventStore, withoutPassword, type EventStoreDBClient } from './eventstore/connection.js';
 import { OrderStateCache } from './eventstore/order-state-cache.js';
 import { startEmbeddedEventStore, type EmbeddedEventStore } from './eventstore/embedded-store-thread.js';
 import { createLogger, type Logger } from './observability/logger.js';
@@ -81,14 +81,16 @@ export async function startService(config: Config, logger: Logger = createLogger
     let connectionString = config.esdbConnectionString;
     if (!connectionString) {
       // Secured unless EVENTSTORE_INSECURE: the connection string it hands back carries TLS and credentials.
-      eventStore = await startEmbeddedEventStore({ port: config.eventStorePort, host: config.eventStoreHost, dataDir: config.dataDir, insecure: config.eventStoreInsecure }, (error) =>
+      // This process talks to it on its local socket (no TLS between two of its own threads);
+      // everyone else on the port.
+      eventStore = await startEmbeddedEventStore({ port: config.eventStorePort, host: config.eventStoreHost, dataDir: config.dataDir, insecure: config.eventStoreInsecure, localSocket: true }, (error) =>
         logger.fatal({ err: error }, 'embedded event store crashed'),
       );
       closers.push(() => eventStore!.close());
       connectionString = eventStore.connectionString;
       logger.info({ connectionString: withoutPassword(connectionString), dataDir: config.dataDir, secured: !config.eventStoreInsecure }, 'embedded event store started');
     }
-    const client = connectEventStore(connectionString);
+    const client = eventStore?.localEndpoint ? connectEmbeddedEventStore(eventStore.localEndpoint) : connectEventStore(connectionString);
     closers.push(() => client.dispose());
 
     let url: string | undefined;

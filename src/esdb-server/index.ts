@@ -15,12 +15,15 @@ import { SubscriptionRegistry } from './persistent/subscription-registry.js';
 import { createStoreHttpServer } from './http/http-server.js';
 import { listenSharedPort, type SharedPort } from './http/shared-port.js';
 import { createStoreMetrics } from './http/store-metrics.js';
-import { basicAuthenticator, insecureAuthenticator, principalOf, withAuthentication, type Authenticator } from './auth/authenticate.js';
+import { AUTHENTICATION_CACHE_MS, basicAuthenticator, insecureAuthenticator, principalOf, withAuthentication, type Authenticator } from './auth/authenticate.js';
 import { privateDirectory, privateFile, tightenFiles } from './auth/file-permissions.js';
 import { keptConnectionString, loadStoreSecrets, securedConnectionString, type StoreSecrets } from './auth/tls.js';
 import { openUserStore, type UserStore } from './auth/users.js';
 import { storeAuthorizer } from './auth/acl.js';
 import { createUsersService } from './grpc/users-service.js';
+import { DEFAULT_ADMIN_LOGIN } from './auth/users.js';
+import type { Principal } from './auth/principal.js';
+import { listenLocalSocket, localSocketAuthenticator, localSocketSupported, type LocalSocket } from './local-socket.js';
 
 export interface EventStoreServerOptions {
   /** 0 (the default) picks a free port. */
@@ -46,6 +49,11 @@ export interface EventStoreServerOptions {
   adminPassword?: string;
   /** HTTP/2 flow-control windows in bytes (grpc/flow-control.ts); larger than Node's 64 KB unless told. */
   flowControlWindows?: FlowControlWindows;
+  /**
+   * Also serve gRPC on a Unix socket private to this OS user, without TLS (local-socket.ts): for
+   * the process that embeds the store. Ignored where there are no socket files (Windows).
+   */
+  localSocket?: boolean;
 }
 
 export interface EventStoreServer {
@@ -59,6 +67,8 @@ export interface EventStoreServer {
   port: number;
   /** The UI in a browser (same port as gRPC); undefined when the HTTP side is off. */
   uiUrl: string | undefined;
+  /** With `localSocket`: the gRPC target of the local socket (`unix:<path>`), for a client without TLS or credentials. */
+  localEndpoint: string | undefined;
   close(): Promise<void>;
 }
 
@@ -110,11 +120,6 @@ export async function startEventStoreServer(options: EventStoreServerOptions): P
     throw err;
   }
 
-  const server = new grpc.Server({
-    'grpc.max_receive_message_length': 64 * 1024 * 1024,
-    'grpc.keepalive_permit_without_calls': 1,
-    'grpc.http2.min_ping_interval_without_data_ms': 1_000,
-  });
   // Who may do what (users, groups, stream ACLs: auth/acl.ts); nothing is checked on an insecure store.
   const authorization = users ? { authorizer: storeAuthorizer(log, users), principalOf } : undefined;
   const context: ServerContext = { log, host, port: 0, maxAppendSize, instanceId: randomUUID(), authorization };
@@ -135,23 +140,43 @@ export async function startEventStoreServer(options: EventStoreServerOptions): P
   // Every call is authenticated first; anonymous callers only learn the server's features and
   // gossip, as on EventStoreDB (the client asks those before anything else).
   const openToAnonymous = new Set([gossip, features]);
-  for (const module of modules) {
-    const secured = withAuthentication(module, authenticator, { anonymous: openToAnonymous.has(module) });
-    server.addService(secured.definition, secured.implementation);
-  }
+  const grpcServer = (callers: Authenticator) => {
+    const server = new grpc.Server({
+      'grpc.max_receive_message_length': 64 * 1024 * 1024,
+      'grpc.keepalive_permit_without_calls': 1,
+      'grpc.http2.min_ping_interval_without_data_ms': 1_000,
+    });
+    for (const module of modules) {
+      const secured = withAuthentication(module, callers, { anonymous: openToAnonymous.has(module) });
+      server.addService(secured.definition, secured.implementation);
+    }
+    const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    setFlowControlWindows(server, options.flowControlWindows);
+    return { server, injector };
+  };
+  const { server, injector } = grpcServer(authenticator);
+  // The same services on the local socket, for the embedding process: its own grpc-js server, so
+  // that a call's connection says which authentication applies.
+  const local = options.localSocket && localSocketSupported() ? grpcServer(localSocketAuthenticator(authenticator, users ? adminPrincipal(users) : () => undefined)) : undefined;
 
   // One listener for both protocols, as EventStoreDB on 2113 (see http/shared-port.ts).
   const startedAt = Date.now();
   const httpContext = { log, groups, metrics, host, port: 0, instanceId: context.instanceId, startedAt, version: SERVER_VERSION, authenticator, authorizer: authorization?.authorizer };
   const http = options.http === false ? undefined : createStoreHttpServer(httpContext);
-  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-  setFlowControlWindows(server, options.flowControlWindows);
   let shared: SharedPort;
+  let localSocket: LocalSocket | undefined;
   try {
     shared = await listenSharedPort({ host, port: options.port ?? 0, grpc: injector, http, tls: secrets?.node });
+    if (local) {
+      localSocket = await listenLocalSocket(dataDir, local.injector).catch(async (error: unknown) => {
+        await shared.close();
+        throw error;
+      });
+    }
   } catch (err) {
     for (const module of modules) await module.close?.();
     injector.destroy();
+    local?.injector.destroy();
     metrics.close();
     await log.close();
     secrets?.dispose();
@@ -171,17 +196,14 @@ export async function startEventStoreServer(options: EventStoreServerOptions): P
     host,
     port,
     uiUrl: http ? `http://${urlHost}:${port}/` : undefined,
+    localEndpoint: localSocket?.endpoint,
     close() {
       closed ??= (async () => {
         for (const module of modules) await module.close?.();
-        await new Promise<void>((ok) => {
-          const timer = setTimeout(() => server.forceShutdown(), 2_000);
-          server.tryShutdown(() => {
-            clearTimeout(timer);
-            ok();
-          });
-        });
+        await Promise.all([server, ...(local ? [local.server] : [])].map((each) => shutDown(each)));
         injector.destroy();
+        local?.injector.destroy();
+        await localSocket?.close();
         await shared.close();
         metrics.close();
         await log.close();
@@ -189,5 +211,28 @@ export async function startEventStoreServer(options: EventStoreServerOptions): P
       })();
       return closed;
     },
+  };
+}
+
+/** Lets the calls in flight finish, for up to 2 s. */
+function shutDown(server: grpc.Server): Promise<void> {
+  return new Promise<void>((ok) => {
+    const timer = setTimeout(() => server.forceShutdown(), 2_000);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      ok();
+    });
+  });
+}
+
+/** The `admin` user's principal while it exists and is enabled, looked up at most once a second. */
+function adminPrincipal(users: UserStore): () => Principal | undefined {
+  let cached: { principal: Principal | undefined; until: number } | undefined;
+  return () => {
+    if (cached && cached.until > Date.now()) return cached.principal;
+    const admin = users.details(DEFAULT_ADMIN_LOGIN);
+    const principal = admin && !admin.disabled ? Object.freeze({ login: admin.login, groups: Object.freeze([...admin.groups]) }) : undefined;
+    cached = { principal, until: Date.now() + AUTHENTICATION_CACHE_MS };
+    return principal;
   };
 }

@@ -9,6 +9,19 @@ import { useFastPersistentReadDecoder } from './persistent-read-decoder.js';
 export type { EventStoreDBClient };
 
 export function connectEventStore(connectionString: string): EventStoreDBClient {
+  return instrumented(EventStoreDBClient.connectionString(connectionString));
+}
+
+/**
+ * This process's own embedded store, on its local socket (`unix:<path>`, see
+ * esdb-server/local-socket.ts): the same client and protocol, without TLS or credentials (the
+ * socket is this OS user's alone, and acts as the store's admin).
+ */
+export function connectEmbeddedEventStore(localEndpoint: string): EventStoreDBClient {
+  return instrumented(new EventStoreDBClient({ endpoint: localEndpoint }, { insecure: true }));
+}
+
+function instrumented(client: EventStoreDBClient): EventStoreDBClient {
   // Every append reports to the store's write health, which /ready reads (write-health.ts), and
   // is counted in the client's append queue, which the API's load shedding reads (append-queue.ts).
   // The client's messages decode event data with Node's base64 decoder (protobuf-bytes.ts), and
@@ -17,7 +30,7 @@ export function connectEventStore(connectionString: string): EventStoreDBClient 
   useNativeProtobufBase64();
   useFastPersistentReadDecoder();
   useFastBatchAppendReplyDecoder();
-  return countAppends(trackWrites(EventStoreDBClient.connectionString(connectionString)));
+  return countAppends(trackWrites(client));
 }
 
 /** The connection string as it may be shown or logged: the password replaced by `***`. */

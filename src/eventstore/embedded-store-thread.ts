@@ -11,10 +11,12 @@ export interface EmbeddedEventStore {
   uiUrl: string | undefined;
   /** A secured store's admin credentials (and where they are kept); undefined when insecure. */
   credentials: EventStoreServer['credentials'];
+  /** With `localSocket`: the store's local socket (`unix:<path>`), for this process's own client. */
+  localEndpoint: string | undefined;
   close(): Promise<void>;
 }
 
-type Started = Pick<EmbeddedEventStore, 'connectionString' | 'port' | 'uiUrl' | 'credentials'>;
+type Started = Pick<EmbeddedEventStore, 'connectionString' | 'port' | 'uiUrl' | 'credentials' | 'localEndpoint'>;
 
 type WorkerMessage =
   | ({ type: 'started' } & Started)
@@ -28,7 +30,7 @@ export async function startEmbeddedEventStore(options: EventStoreServerOptions, 
     listeners.error = reject;
     listeners.exit = (code) => reject(new Error(`the embedded event store exited during start (code ${code})`));
     listeners.message = (message) => {
-      if (message.type === 'started') resolve({ connectionString: message.connectionString, port: message.port, uiUrl: message.uiUrl, credentials: message.credentials });
+      if (message.type === 'started') resolve({ connectionString: message.connectionString, port: message.port, uiUrl: message.uiUrl, credentials: message.credentials, localEndpoint: message.localEndpoint });
       else reject(new Error(message.type === 'failed' ? message.message : 'the embedded event store did not start'));
     };
     worker.once('error', listeners.error).once('exit', listeners.exit).once('message', listeners.message);

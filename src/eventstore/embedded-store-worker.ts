@@ -19,7 +19,7 @@ try {
       (error: unknown) => port.postMessage({ type: 'closed', error: String(error) }),
     );
   });
-  port.postMessage({ type: 'started', connectionString: server.connectionString, port: server.port, uiUrl: server.uiUrl, credentials: server.credentials });
+  port.postMessage({ type: 'started', connectionString: server.connectionString, port: server.port, uiUrl: server.uiUrl, credentials: server.credentials, localEndpoint: server.localEndpoint });
 } catch (error) {
   port.postMessage({ type: 'failed', message: error instanceof Error ? error.message : String(error) });
 }

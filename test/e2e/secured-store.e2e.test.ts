@@ -1,9 +1,10 @@
 // `orders serve` as `npm start` runs it, with no configuration: the embedded store comes up
-// secured (TLS + credentials), the service reaches it with them on its own, the CLI commands do
-// too, a client without credentials is refused, and a person logs in to the UI in a real browser
+// secured (TLS + credentials), the service reaches it on the store's local socket (its own OS
+// user's, no TLS: esdb-server/local-socket.ts), the CLI commands reach it on the port with the
+// credentials kept in DATA_DIR, a client without credentials is refused, and a person logs in to the UI in a real browser
 // with what `serve` printed. With EVENTSTORE_INSECURE=true the same runs without any of it.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AccessDeniedError, EventStoreDBClient, BACKWARDS, END } from '@eventstore/db-client';
@@ -70,7 +71,7 @@ describe('orders serve on the secured default', () => {
     expect(served.stdout()).toContain(`event store UI (streams, traces, subscriptions): http://127.0.0.1:${served.storePort}/`);
   });
 
-  it('works end to end: the API appends through TLS with the credentials and the workers project it', async () => {
+  it('works end to end: the API appends on the local socket and the workers project it', async () => {
     const headers = { authorization: `Bearer ${devKey}`, 'content-type': 'application/json', 'x-correlation-id': `secured-${orderId}` };
     const created = await fetch(`${served.api}/orders`, { method: 'POST', headers, body: JSON.stringify(ORDER(orderId)) });
     expect(created.status).toBe(201);
@@ -79,6 +80,17 @@ describe('orders serve on the secured default', () => {
       return page.orders?.some((order) => order.orderId === orderId) ? page : undefined;
     }, 30_000);
     expect(listed.orders!.map((order) => order.orderId)).toContain(orderId);
+    // The workers' group connections come from the socket, not from a TCP port on loopback.
+    const caFile = encodeURIComponent(join(served.dataDir, 'eventstore-ca.crt'));
+    const admin = EventStoreDBClient.connectionString(`esdb://admin:${encodeURIComponent(password)}@localhost:${served.storePort}?tls=true&tlsCAFile=${caFile}`);
+    try {
+      const info = await admin.getPersistentSubscriptionToAllInfo('order-store.projections');
+      expect(info.connections.length).toBe(1);
+      expect(info.connections[0]!.from).not.toMatch(/^(127\.0\.0\.1|\[?::1\]?|::ffff:127\.0\.0\.1):\d+$/);
+      expect(statSync(join(served.dataDir, 'eventstore.sock')).isSocket()).toBe(true);
+    } finally {
+      await admin.dispose();
+    }
   });
 
   it('refuses a client without credentials, even one that trusts the store CA', async () => {
