@@ -167,12 +167,9 @@ export async function startEventStoreServer(options: EventStoreServerOptions): P
   let localSocket: LocalSocket | undefined;
   try {
     shared = await listenSharedPort({ host, port: options.port ?? 0, grpc: injector, http, tls: secrets?.node });
-    if (local) {
-      localSocket = await listenLocalSocket(dataDir, local.injector).catch(async (error: unknown) => {
-        await shared.close();
-        throw error;
-      });
-    }
+    // The socket only saves the embedding process its TLS: where it cannot be made (its path
+    // taken by a file that is no socket, say), that process connects on the port as others do.
+    if (local) localSocket = await listenLocalSocket(dataDir, local.injector).catch(() => undefined);
   } catch (err) {
     for (const module of modules) await module.close?.();
     injector.destroy();

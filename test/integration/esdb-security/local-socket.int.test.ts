@@ -4,7 +4,7 @@
 // secured; the socket goes with the store, and one left by a killed store does not stop the next.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -149,6 +149,23 @@ describe('the local socket over a store\'s life', () => {
     const server = await startEventStoreServer({ port: 0, dataDir, localSocket: true });
     servers.push(server);
     const client = connectEmbeddedEventStore(server.localEndpoint!);
+    try {
+      expect(await appendAndRead(client)).toBe('ok');
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('is left out, not the store, when its path is taken by a file that is no socket (which it leaves alone)', async () => {
+    const dataDir = newDir();
+    const path = join(dataDir, LOCAL_SOCKET_NAME);
+    writeFileSync(path, 'not a socket');
+    const server = await startEventStoreServer({ port: 0, dataDir, localSocket: true });
+    servers.push(server);
+    expect(server.localEndpoint).toBeUndefined();
+    expect(readFileSync(path, 'utf8')).toBe('not a socket');
+    // The port serves as ever.
+    const client = EventStoreDBClient.connectionString(server.connectionString);
     try {
       expect(await appendAndRead(client)).toBe('ok');
     } finally {
