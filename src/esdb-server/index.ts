@@ -23,7 +23,7 @@ import { storeAuthorizer } from './auth/acl.js';
 import { createUsersService } from './grpc/users-service.js';
 import { DEFAULT_ADMIN_LOGIN } from './auth/users.js';
 import type { Principal } from './auth/principal.js';
-import { listenLocalSocket, localSocketAuthenticator, localSocketSupported, type LocalSocket } from './local-socket.js';
+import { listenLocalSocket, localSocketAuthenticator, localSocketSupported, reportingPeer, type LocalSocket } from './local-socket.js';
 
 export interface EventStoreServerOptions {
   /** 0 (the default) picks a free port. */
@@ -140,14 +140,15 @@ export async function startEventStoreServer(options: EventStoreServerOptions): P
   // Every call is authenticated first; anonymous callers only learn the server's features and
   // gossip, as on EventStoreDB (the client asks those before anything else).
   const openToAnonymous = new Set([gossip, features]);
-  const grpcServer = (callers: Authenticator) => {
+  const grpcServer = (callers: Authenticator, peer?: () => string) => {
     const server = new grpc.Server({
       'grpc.max_receive_message_length': 64 * 1024 * 1024,
       'grpc.keepalive_permit_without_calls': 1,
       'grpc.http2.min_ping_interval_without_data_ms': 1_000,
     });
     for (const module of modules) {
-      const secured = withAuthentication(module, callers, { anonymous: openToAnonymous.has(module) });
+      const authenticated = withAuthentication(module, callers, { anonymous: openToAnonymous.has(module) });
+      const secured = peer ? reportingPeer(authenticated, peer) : authenticated;
       server.addService(secured.definition, secured.implementation);
     }
     const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
@@ -157,7 +158,11 @@ export async function startEventStoreServer(options: EventStoreServerOptions): P
   const { server, injector } = grpcServer(authenticator);
   // The same services on the local socket, for the embedding process: its own grpc-js server, so
   // that a call's connection says which authentication applies.
-  const local = options.localSocket && localSocketSupported() ? grpcServer(localSocketAuthenticator(authenticator, users ? adminPrincipal(users) : () => undefined)) : undefined;
+  let localPeer = 'unix socket';
+  const local =
+    options.localSocket && localSocketSupported()
+      ? grpcServer(localSocketAuthenticator(authenticator, users ? adminPrincipal(users) : () => undefined), () => localPeer)
+      : undefined;
 
   // One listener for both protocols, as EventStoreDB on 2113 (see http/shared-port.ts).
   const startedAt = Date.now();
@@ -170,6 +175,7 @@ export async function startEventStoreServer(options: EventStoreServerOptions): P
     // The socket only saves the embedding process its TLS: where it cannot be made (its path
     // taken by a file that is no socket, say), that process connects on the port as others do.
     if (local) localSocket = await listenLocalSocket(dataDir, local.injector).catch(() => undefined);
+    if (localSocket) localPeer = localSocket.endpoint;
   } catch (err) {
     for (const module of modules) await module.close?.();
     injector.destroy();

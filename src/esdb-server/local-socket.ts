@@ -15,10 +15,11 @@ import { chmodSync, lstatSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ConnectionInjector } from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import type { Authentication, Authenticator } from './auth/authenticate.js';
 import { PRIVATE_FILE_MODE } from './auth/file-permissions.js';
 import type { Principal } from './auth/principal.js';
+import type { ServiceModule } from './grpc/service-module.js';
 
 export const LOCAL_SOCKET_NAME = 'eventstore.sock';
 /** sun_path holds 108 bytes on Linux, 104 on macOS; a longer path cannot be bound. */
@@ -46,7 +47,7 @@ export function localSocketSupported(): boolean {
 }
 
 /** Listens on the socket and hands every connection to grpc-js (plain HTTP/2: no TLS on it). */
-export async function listenLocalSocket(dataDir: string | undefined, grpc: ConnectionInjector): Promise<LocalSocket> {
+export async function listenLocalSocket(dataDir: string | undefined, grpc: grpc.ConnectionInjector): Promise<LocalSocket> {
   const { path, ownDirectory } = localSocketPlace(dataDir);
   removeStaleSocket(path);
   const sockets = new Set<Socket>();
@@ -109,4 +110,20 @@ export function localSocketAuthenticator(port: Authenticator, admin: () => Princ
       return Promise.resolve(principal ? { kind: 'user', principal } : { kind: 'anonymous' });
     },
   };
+}
+
+/**
+ * The module with every call answering `getPeer()` with `peer()`: grpc-js has no address for a
+ * connection on a Unix socket ("unknown"), and the store's UI shows a group's connections by
+ * where they come from. The embedding process's connections then read as the socket they use.
+ */
+export function reportingPeer(module: ServiceModule, peer: () => string): ServiceModule {
+  const implementation: grpc.UntypedServiceImplementation = {};
+  for (const [name, handler] of Object.entries(module.implementation)) {
+    implementation[name] = ((call: { getPeer(): string }, ...rest: unknown[]) => {
+      call.getPeer = peer;
+      return (handler as (...args: unknown[]) => unknown)(call, ...rest);
+    }) as grpc.UntypedHandleCall;
+  }
+  return { ...module, implementation };
 }

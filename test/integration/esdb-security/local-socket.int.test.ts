@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { EventStoreDBClient } from '@eventstore/db-client';
+import { EventStoreDBClient, persistentSubscriptionToAllSettingsFromDefaults } from '@eventstore/db-client';
 import usersGrpc from '@eventstore/db-client/generated/users_grpc_pb.js';
 import usersPb from '@eventstore/db-client/generated/users_pb.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -94,6 +94,23 @@ describe('a secured store with its local socket', () => {
       expect(await appendAndRead(anonymous)).toBe('AccessDeniedError');
     } finally {
       await anonymous.dispose();
+    }
+  });
+
+  it('shows a group connection made on it as coming from the socket, where grpc-js knows no address', async () => {
+    const group = `socket-peer-${randomUUID()}`;
+    await local.createPersistentSubscriptionToAll(group, persistentSubscriptionToAllSettingsFromDefaults());
+    const subscription = local.subscribeToPersistentSubscriptionToAll(group);
+    try {
+      const port = EventStoreDBClient.connectionString(server.connectionString);
+      try {
+        const froms = async () => (await port.getPersistentSubscriptionToAllInfo(group)).connections.map((connection) => connection.from).join(',');
+        expect(await eventually(froms, server.localEndpoint!)).toBe(server.localEndpoint);
+      } finally {
+        await port.dispose();
+      }
+    } finally {
+      await subscription.unsubscribe();
     }
   });
 
