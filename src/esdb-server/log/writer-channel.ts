@@ -59,7 +59,8 @@ export function threadWriter(data: WriterThreadData): WriterChannel {
       const id = nextId++;
       return new Promise((resolve, reject) => {
         waiting.set(id, { resolve, reject });
-        worker.postMessage({ id, operations });
+        const posted = packed(operations);
+        worker.postMessage({ id, operations: posted.operations }, posted.transfer);
       });
     },
     async close() {
@@ -69,6 +70,39 @@ export function threadWriter(data: WriterThreadData): WriterChannel {
         worker.postMessage({ close: true });
       });
     },
+  };
+}
+
+/**
+ * The operations as they are posted to the writer: every appended event's data and metadata
+ * copied into one buffer of their own, which the message transfers. They arrive as views of
+ * larger buffers (of the gRPC message, or Node's 8 KB pool it was read into), and a structured
+ * clone copies a view's whole buffer: 8 KB or more per event instead of its bytes (30-40 µs a
+ * postMessage for a notification's one event, measured in the store's thread). The caller's
+ * operations are left as they were.
+ */
+export function packed(operations: Operation[]): { operations: Operation[]; transfer: ArrayBuffer[] } {
+  let size = 0;
+  for (const operation of operations) {
+    if (operation.kind === 'append') for (const event of operation.events) size += event.data.byteLength + event.metadata.byteLength;
+  }
+  if (size === 0) return { operations, transfer: [] };
+  const buffer = new ArrayBuffer(size);
+  const bytes = new Uint8Array(buffer);
+  let at = 0;
+  const copy = (view: Uint8Array): Uint8Array => {
+    bytes.set(view, at);
+    const own = new Uint8Array(buffer, at, view.byteLength);
+    at += view.byteLength;
+    return own;
+  };
+  return {
+    operations: operations.map((operation) =>
+      operation.kind === 'append'
+        ? { ...operation, events: operation.events.map((event) => ({ ...event, data: copy(event.data), metadata: copy(event.metadata) })) }
+        : operation,
+    ),
+    transfer: [buffer],
   };
 }
 
