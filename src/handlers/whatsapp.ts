@@ -32,6 +32,8 @@ export function createWhatsAppHandler(config: WhatsAppConfig, sender?: WhatsAppS
     name: 'whatsapp',
     handles: ['order.status_changed'],
     schema: WHATSAPP_OUTBOX_SCHEMA,
+    // The customer's phone is only on the order's creation: kept as the projections group parses it.
+    notices: { types: ['order.created'], note: (event) => findOrderCustomer.noteCreation(event) },
     async handle(event, context) {
       if (event.type !== 'order.status_changed') return;
       const { orderId, tenantId } = event.data;

@@ -17,9 +17,10 @@ const MAX_BYTES = 4 * 1024 * 1024;
 
 /**
  * Remembers the last `capacity` envelopes, and fewer where their data adds up to more than
- * `maxBytes` (the groups run close together while catching up).
+ * `maxBytes` (the groups run close together while catching up). `onParsed` sees each envelope
+ * once, when it is parsed.
  */
-export function cachedEnvelopes(capacity = 4_096, maxBytes = MAX_BYTES): EnvelopeParser {
+export function cachedEnvelopes(capacity = 4_096, maxBytes = MAX_BYTES, onParsed?: (envelope: EventEnvelope) => void): EnvelopeParser {
   const cache = new Map<string, { envelope: EventEnvelope; bytes: number }>();
   let bytes = 0;
   return (recorded) => {
@@ -27,6 +28,7 @@ export function cachedEnvelopes(capacity = 4_096, maxBytes = MAX_BYTES): Envelop
     const cached = cache.get(key);
     if (cached !== undefined) return cached.envelope;
     const envelope = toEventEnvelope(recorded);
+    onParsed?.(envelope);
     const size = approximateBytes(recorded.data);
     cache.set(key, { envelope, bytes: size });
     bytes += size;

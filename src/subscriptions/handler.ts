@@ -56,6 +56,20 @@ export interface HandlerOptions {
   maxInFlight?: number;
 }
 
+/**
+ * Events of other groups a handler takes note of in passing: each event of these types that a
+ * group of the same process parses (the projections group parses every order event) is handed
+ * to `note` once, before any group works on it. For facts the handler would otherwise read from
+ * the store (the WhatsApp handler keeps each order's customer from its `order.created`, instead
+ * of reading the order's stream at its first status change). Best effort: another worker
+ * process may have received the event, so a handler must do without the note; `note` must not
+ * throw and must not wait.
+ */
+export interface HandlerNotices {
+  types: readonly OrderEventType[];
+  note(event: EventEnvelope): void;
+}
+
 export interface HandlerDefinition {
   /** Stable: names the subscription group and the idempotency records. */
   name: string;
@@ -64,6 +78,7 @@ export interface HandlerDefinition {
   /** Idempotent DDL for tables the handler writes in the read-model store. */
   schema?: string;
   options?: HandlerOptions;
+  notices?: HandlerNotices;
 }
 
 const NAME = /^[a-z][a-z0-9-]*$/;
@@ -74,6 +89,7 @@ export function defineHandler(definition: {
   handles: readonly OrderEventType[];
   schema?: string;
   options?: HandlerOptions;
+  notices?: HandlerNotices;
   handle: EventHandler['handle'];
 }): HandlerDefinition {
   const { handle, ...rest } = definition;

@@ -10,7 +10,8 @@ import type { ProjectionDefinition } from '../readmodels/projection.js';
 import type { ReadModelStore } from '../readmodels/read-model-store.js';
 import { GroupConsumer } from './group-consumer.js';
 import { handlerGroupSpec } from './handler-group.js';
-import type { HandlerDefinition } from './handler.js';
+import type { HandlerDefinition, HandlerNotices } from './handler.js';
+import type { EventEnvelope } from '../readmodels/event-envelope.js';
 import { cachedEnvelopes } from '../readmodels/envelope-cache.js';
 import type { BootstrapResult } from './projection-bootstrap.js';
 import { deleteOldGroups, planProjectionsGroup } from './projection-migration.js';
@@ -90,7 +91,7 @@ export async function startSubscriptionRunner(deps: SubscriptionRunnerDeps): Pro
   const bootstrap = plan?.bootstrap;
 
   const retry = options.retry;
-  const envelopes = cachedEnvelopes();
+  const envelopes = cachedEnvelopes(undefined, undefined, noticesOf(deps.handlers, logger));
   const commits = sharedCommit(store);
   const specs = [
     ...deps.handlers.map((handler) =>
@@ -162,5 +163,24 @@ export async function startSubscriptionRunner(deps: SubscriptionRunnerDeps): Pro
       clearInterval(parkedTimer);
       await Promise.all(consumers.map((consumer) => consumer.abandon()));
     },
+  };
+}
+
+/** The handlers' notices (handler.ts) as one look at each parsed envelope; undefined when none asks. */
+function noticesOf(handlers: readonly HandlerDefinition[], logger: Logger): ((envelope: EventEnvelope) => void) | undefined {
+  const byType = new Map<string, HandlerNotices[]>();
+  for (const { notices } of handlers) {
+    for (const type of notices?.types ?? []) byType.set(type, [...(byType.get(type) ?? []), notices!]);
+  }
+  if (byType.size === 0) return undefined;
+  return (envelope) => {
+    for (const notices of byType.get(envelope.type) ?? []) {
+      try {
+        notices.note(envelope);
+      } catch (error) {
+        // A note is an optimization: the handler reads what it lacks.
+        logger.warn({ err: error, eventId: envelope.id }, 'a handler could not take note of an event');
+      }
+    }
   };
 }

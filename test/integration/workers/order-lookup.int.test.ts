@@ -3,7 +3,9 @@
 // created again for someone else is read again, so a message never goes to the earlier phone.
 import { describe, expect, it } from 'vitest';
 import { orderStreamName } from '../../../src/orders/index.js';
-import { cachedOrderCustomerLookup } from '../../../src/handlers/order-lookup.js';
+import { FORWARDS, START } from '@eventstore/db-client';
+import { cachedOrderCustomerLookup, findOrderCustomer } from '../../../src/handlers/order-lookup.js';
+import { toEventEnvelope, type EventEnvelope } from '../../../src/readmodels/event-envelope.js';
 import { useTestEventStore } from '../../helpers/event-store.js';
 import { OrderWriter } from './order-writer.js';
 
@@ -51,5 +53,36 @@ describe('the cached look-up of an order\'s customer', () => {
     // another phone, the look-up reads it (a kept entry would still answer the first phone).
     await recreate('lookup-4', { id: 'c-4', phone: '+14155550107' });
     expect((await lookup(events.client, orderStreamName('lookup-4'), 'c-4'))?.phone).toBe('+14155550107');
+  });
+
+  it('answers from a creation noted in passing without reading the stream, for the customer it named only', async () => {
+    let reads = 0;
+    const lookup = cachedOrderCustomerLookup(async (client, stream) => {
+      reads++;
+      return findOrderCustomer(client, stream);
+    });
+    const writer = new OrderWriter(events.client);
+    await writer.create('lookup-6', { customer: { id: 'c-6', phone: '+14155550108' } });
+    await writer.pay('lookup-6', 2000);
+    const stream = orderStreamName('lookup-6');
+    const history: EventEnvelope[] = [];
+    for await (const resolved of events.client.readStream(stream, { direction: FORWARDS, fromRevision: START })) history.push(toEventEnvelope(resolved.event!));
+    // Any other event is ignored: nothing is known of the order before its creation is noted.
+    for (const event of history.filter((each) => each.type !== 'order.created')) lookup.noteCreation(event);
+    expect((await lookup(events.client, stream, 'c-6'))?.phone).toBe('+14155550108');
+    expect(reads).toBe(1);
+
+    const fresh = cachedOrderCustomerLookup(async (client, name) => {
+      reads++;
+      return findOrderCustomer(client, name);
+    });
+    reads = 0;
+    fresh.noteCreation(history.find((each) => each.type === 'order.created')!);
+    expect(await fresh(events.client, stream, 'c-6')).toEqual({ id: 'c-6', phone: '+14155550108' });
+    expect(reads).toBe(0);
+    // An event naming another customer (the stream created again for someone else) is read.
+    await recreate('lookup-6', { id: 'c-7', phone: '+14155550109' });
+    expect((await fresh(events.client, stream, 'c-7'))?.phone).toBe('+14155550109');
+    expect(reads).toBe(1);
   });
 });
