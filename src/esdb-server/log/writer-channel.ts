@@ -77,9 +77,9 @@ export function threadWriter(data: WriterThreadData): WriterChannel {
  * The operations as they are posted to the writer: every appended event's data and metadata
  * copied into one buffer of their own, which the message transfers. They arrive as views of
  * larger buffers (of the gRPC message, or Node's 8 KB pool it was read into), and a structured
- * clone copies a view's whole buffer: 8 KB or more per event instead of its bytes (30-40 µs a
- * postMessage for a notification's one event, measured in the store's thread). The caller's
- * operations are left as they were.
+ * clone copies a view's whole buffer: 8 KB or more per event instead of its bytes (in a loop of
+ * posts of such views, 8.2 against 4.7 µs a post; the writer thread also decodes fewer bytes).
+ * The caller's operations are left as they were.
  */
 export function packed(operations: Operation[]): { operations: Operation[]; transfer: ArrayBuffer[] } {
   let size = 0;
