@@ -59,11 +59,12 @@ export interface HandlerOptions {
 /**
  * Events of other groups a handler takes note of in passing: each event of these types that a
  * group of the same process parses (the projections group parses every order event) is handed
- * to `note` once, before any group works on it. For facts the handler would otherwise read from
+ * to `note` before any group works on it: once, unless a group far behind the others parses it
+ * again after the shared envelope cache forgot it (so `note` must be idempotent). For facts the handler would otherwise read from
  * the store (the WhatsApp handler keeps each order's customer from its `order.created`, instead
  * of reading the order's stream at its first status change). Best effort: another worker
  * process may have received the event, so a handler must do without the note; `note` must not
- * throw and must not wait.
+ * throw (what it throws is logged) and must not wait.
  */
 export interface HandlerNotices {
   types: readonly OrderEventType[];

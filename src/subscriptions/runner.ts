@@ -170,7 +170,8 @@ export async function startSubscriptionRunner(deps: SubscriptionRunnerDeps): Pro
 function noticesOf(handlers: readonly HandlerDefinition[], logger: Logger): ((envelope: EventEnvelope) => void) | undefined {
   const byType = new Map<string, HandlerNotices[]>();
   for (const { notices } of handlers) {
-    for (const type of notices?.types ?? []) byType.set(type, [...(byType.get(type) ?? []), notices!]);
+    if (!notices) continue;
+    for (const type of notices.types) byType.set(type, [...(byType.get(type) ?? []), notices]);
   }
   if (byType.size === 0) return undefined;
   return (envelope) => {
